@@ -1,0 +1,140 @@
+// De-duplication of Debezium's at-least-once output (reference §2.10). After a connector crash, changes are
+// re-emitted from the last flushed offset; they carry the same source position as the first time.
+//
+// Streaming changes: per input topic-partition, a watermark on the source position
+//   (sequence[0] = last commit LSN before the change's transaction, lsn = the change's own LSN, op rank).
+// pgoutput delivers transactions in commit order and a transaction's changes in LSN order, so this triple
+// only grows along one partition; anything at or below the watermark has been emitted already. The change
+// LSN alone is NOT monotonic across concurrent transactions (reference §1.2), hence commit LSN first.
+// The op rank orders the delete+create pair that a primary-key update emits at one LSN.
+//
+// Snapshot reads (op r) all share the snapshot's LSN, so a watermark cannot tell them apart. A re-run
+// snapshot (crash mid-snapshot, or a signalled re-snapshot) repeats rows; those are recognised by a ledger
+// of (table, pk) → the version last emitted from a snapshot.
+//
+// The state is changed only through a batch, which the I/O loop commits after its Kafka transaction
+// committed; an aborted batch leaves the state untouched. The batch also yields the state records that the
+// loop writes to the compacted state topic inside the same transaction, so a restart resumes exactly.
+import type { ChangeOp, ChangeRecord } from './decode/decodeEnvelope.ts';
+
+export interface SourcePosition {
+  readonly commitLsn: bigint;
+  readonly lsn: bigint;
+  readonly rank: number;
+}
+
+const OP_RANK: Record<ChangeOp, number> = { d: 0, c: 1, u: 1, r: 1 };
+
+export function positionOf(change: ChangeRecord): SourcePosition {
+  return {
+    commitLsn: BigInt(change.source.commitLsn ?? '0'),
+    lsn: BigInt(change.source.lsn ?? '0'),
+    rank: OP_RANK[change.op],
+  };
+}
+
+export function comparePositions(a: SourcePosition, b: SourcePosition): number {
+  if (a.commitLsn !== b.commitLsn) return a.commitLsn < b.commitLsn ? -1 : 1;
+  if (a.lsn !== b.lsn) return a.lsn < b.lsn ? -1 : 1;
+  return a.rank - b.rank;
+}
+
+export interface StateRecord {
+  readonly key: string;
+  readonly value: string;
+}
+
+const WATERMARK_PREFIX = 'wm|';
+const SNAPSHOT_PREFIX = 'snap|';
+
+export function topicPartitionKey(topic: string, partition: number): string {
+  return `${topic}|${partition}`;
+}
+
+export class DedupeState {
+  private readonly watermarks = new Map<string, SourcePosition>();
+  private readonly snapshotLedger = new Map<string, string>();
+
+  /** Restores one record of the state topic (read from the beginning at start). */
+  loadStateRecord(key: string, value: string | null): void {
+    if (key.startsWith(WATERMARK_PREFIX)) {
+      const tp = key.slice(WATERMARK_PREFIX.length);
+      if (value === null) this.watermarks.delete(tp);
+      else {
+        const v = JSON.parse(value) as { commit_lsn: string; lsn: string; rank: number };
+        this.watermarks.set(tp, { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: v.rank });
+      }
+    } else if (key.startsWith(SNAPSHOT_PREFIX)) {
+      const id = key.slice(SNAPSHOT_PREFIX.length);
+      if (value === null) this.snapshotLedger.delete(id);
+      else this.snapshotLedger.set(id, (JSON.parse(value) as { version: string }).version);
+    }
+  }
+
+  watermark(topic: string, partition: number): SourcePosition | undefined {
+    return this.watermarks.get(topicPartitionKey(topic, partition));
+  }
+
+  snapshotVersion(table: string, pk: string): string | undefined {
+    return this.snapshotLedger.get(`${table}|${pk}`);
+  }
+
+  clear(): void {
+    this.watermarks.clear();
+    this.snapshotLedger.clear();
+  }
+
+  size(): { watermarks: number; snapshotRows: number } {
+    return { watermarks: this.watermarks.size, snapshotRows: this.snapshotLedger.size };
+  }
+
+  beginBatch(): DedupeBatch {
+    return new DedupeBatch(this);
+  }
+
+  /** Applies a batch whose Kafka transaction committed. */
+  commit(batch: DedupeBatch): void {
+    for (const [tp, pos] of batch.pendingWatermarks) this.watermarks.set(tp, pos);
+    for (const [id, version] of batch.pendingSnapshots) this.snapshotLedger.set(id, version);
+  }
+}
+
+export class DedupeBatch {
+  readonly pendingWatermarks = new Map<string, SourcePosition>();
+  readonly pendingSnapshots = new Map<string, string>();
+  constructor(private readonly state: DedupeState) {}
+
+  /** True if a streaming change at this position was already emitted from this topic-partition. */
+  isDuplicate(topic: string, partition: number, pos: SourcePosition): boolean {
+    const tp = topicPartitionKey(topic, partition);
+    const wm = this.pendingWatermarks.get(tp) ?? this.state.watermark(topic, partition);
+    return wm !== undefined && comparePositions(pos, wm) <= 0;
+  }
+
+  markEmitted(topic: string, partition: number, pos: SourcePosition): void {
+    this.pendingWatermarks.set(topicPartitionKey(topic, partition), pos);
+  }
+
+  /** True if a snapshot already emitted this row at this version. */
+  isSnapshotDuplicate(table: string, pk: string, version: string): boolean {
+    const id = `${table}|${pk}`;
+    return (this.pendingSnapshots.get(id) ?? this.state.snapshotVersion(table, pk)) === version;
+  }
+
+  markSnapshotEmitted(table: string, pk: string, version: string): void {
+    this.pendingSnapshots.set(`${table}|${pk}`, version);
+  }
+
+  /** Records for the compacted state topic, written in the batch's transaction. */
+  stateRecords(): StateRecord[] {
+    const out: StateRecord[] = [];
+    for (const [tp, p] of this.pendingWatermarks) {
+      out.push({
+        key: WATERMARK_PREFIX + tp,
+        value: JSON.stringify({ commit_lsn: p.commitLsn.toString(), lsn: p.lsn.toString(), rank: p.rank }),
+      });
+    }
+    for (const [id, version] of this.pendingSnapshots) out.push({ key: SNAPSHOT_PREFIX + id, value: JSON.stringify({ version }) });
+    return out;
+  }
+}

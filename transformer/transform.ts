@@ -1,0 +1,111 @@
+// One consumed CDC record → its outcome: clean events to produce, a deliberate skip (counted by reason),
+// or a dead-letter. Pure apart from reading the dimension tables and the dedupe batch it is given.
+import { decodeEnvelope, type ChangeRecord } from './decode/decodeEnvelope.ts';
+import { isDecodeError, type DlqReason } from './decode/errors.ts';
+import { decodeId } from './decode/values.ts';
+import type { DedupeBatch } from './dedupe.ts';
+import { positionOf } from './dedupe.ts';
+import type { DimensionTables } from './dimensions.ts';
+import { toOrderEvent } from './toOrderEvent.ts';
+import { itemSnapshotVersion, toOrderItemEvent } from './toOrderItemEvent.ts';
+
+/** Records that are consumed on purpose without an event. Every one is counted by its reason. */
+export type SkipReason =
+  | 'heartbeat'
+  | 'tombstone' // the null-value record after a delete; the delete itself became the event
+  | 'truncate' // op t: no row, no order id; logged loudly by the loop
+  | 'logical_message' // op m from pg_logical_emit_message: not an order change
+  | 'duplicate' // at or below the partition's source-position watermark: emitted before
+  | 'snapshot_duplicate'; // the same row and version were emitted by an earlier snapshot
+
+/** Unexpected exceptions (bugs) also dead-letter, so one odd record cannot stop the pipeline. */
+export type DeadLetterReason = DlqReason | 'internal_error';
+
+export interface InputRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+export interface OutputRecord {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: string;
+}
+
+export type Outcome =
+  | { readonly kind: 'event'; readonly outputs: readonly OutputRecord[]; readonly sourceTsMs: number; readonly isSnapshot: boolean }
+  | { readonly kind: 'skip'; readonly reason: SkipReason }
+  | { readonly kind: 'dlq'; readonly reason: DeadLetterReason; readonly error: string };
+
+export interface TransformTopics {
+  /** CDC topic of the orders table, e.g. pulso.public.orders. */
+  readonly cdcOrders: string;
+  readonly cdcOrderItems: string;
+  readonly orders: string;
+  readonly orderItems: string;
+}
+
+export function transformTopicsFor(prefix: string, orders: string, orderItems: string): TransformTopics {
+  return { cdcOrders: `${prefix}.public.orders`, cdcOrderItems: `${prefix}.public.order_items`, orders, orderItems };
+}
+
+export interface TransformContext {
+  readonly dims: DimensionTables;
+  readonly dedupe: DedupeBatch;
+  readonly topics: TransformTopics;
+  readonly nowMs: number;
+}
+
+function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext): Outcome {
+  const { topics, dedupe } = ctx;
+  const isOrders = rec.topic === topics.cdcOrders;
+  const table = isOrders ? 'orders' : 'order_items';
+  const row = (change.op === 'd' ? change.before! : change.after!).columns;
+  const pk = decodeId(row.id ?? change.key?.id, `${table}.id`);
+
+  const position = positionOf(change);
+  let snapshotVersion = '';
+  if (change.isSnapshot) {
+    snapshotVersion = isOrders ? String(row.version) : itemSnapshotVersion(row);
+    if (dedupe.isSnapshotDuplicate(table, pk, snapshotVersion)) return { kind: 'skip', reason: 'snapshot_duplicate' };
+  } else if (dedupe.isDuplicate(rec.topic, rec.partition, position)) {
+    return { kind: 'skip', reason: 'duplicate' };
+  }
+
+  let output: OutputRecord;
+  if (isOrders) {
+    const event = toOrderEvent(change, ctx.dims, ctx.nowMs);
+    output = { topic: topics.orders, key: event.order_id, value: JSON.stringify(event) };
+  } else {
+    const event = toOrderItemEvent(change);
+    output = { topic: topics.orderItems, key: event.order_id, value: JSON.stringify(event) };
+  }
+  // Marked only once the event exists: a record that dead-letters does not move the watermark.
+  if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
+  else dedupe.markEmitted(rec.topic, rec.partition, position);
+  return { kind: 'event', outputs: [output], sourceTsMs: change.source.tsMs, isSnapshot: change.isSnapshot };
+}
+
+export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {
+  try {
+    const decoded = decodeEnvelope(rec);
+    switch (decoded.kind) {
+      case 'heartbeat':
+        return { kind: 'skip', reason: 'heartbeat' };
+      case 'tombstone':
+        return { kind: 'skip', reason: 'tombstone' };
+      case 'truncate':
+        return { kind: 'skip', reason: 'truncate' };
+      case 'message':
+        return { kind: 'skip', reason: 'logical_message' };
+      case 'change':
+        return toEvent(rec, decoded, ctx);
+    }
+  } catch (e) {
+    if (isDecodeError(e)) return { kind: 'dlq', reason: e.reason, error: e.message };
+    return { kind: 'dlq', reason: 'internal_error', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}
