@@ -1,0 +1,77 @@
+// Connecting to PostgreSQL with retries: the database may still be starting (stack `up`, containers),
+// so transient failures are retried with exponential backoff; anything else fails at once. Errors name
+// the URL that was tried, with the password redacted.
+import pg from 'pg';
+import { redactUrl } from '../lib/config.ts';
+import type { Logger } from '../lib/log.ts';
+
+export class DatabaseUnreachableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+export interface ConnectOptions {
+  /** Attempts before giving up (default 6: about 15 s in total). */
+  readonly attempts?: number;
+  /** First backoff delay in ms; doubles each time, capped at 5 s. */
+  readonly initialDelayMs?: number;
+  readonly log?: Logger;
+  /** application_name shown in pg_stat_activity. */
+  readonly applicationName?: string;
+}
+
+// Errors worth waiting out: nothing listening yet, DNS not ready, server starting or shutting down.
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '53300']);
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isTransientConnectError(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code && TRANSIENT_CODES.has(code)) return true;
+  // AggregateError from a dual-stack connect: transient if every inner error is.
+  const inner = (err as { errors?: unknown[] } | null)?.errors;
+  return Array.isArray(inner) && inner.length > 0 && inner.every(isTransientConnectError);
+}
+
+function describe(err: unknown): string {
+  const code = errorCode(err);
+  const msg = err instanceof Error && err.message ? err.message : String(err);
+  return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions = {}): Promise<pg.Client> {
+  const attempts = opts.attempts ?? 6;
+  let delay = opts.initialDelayMs ?? 250;
+  const shown = redactUrl(databaseUrl);
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: databaseUrl, application_name: opts.applicationName ?? 'pulso' });
+    // A server-side disconnect while idle must not crash the process; the next query reports it.
+    client.on('error', (err) => opts.log?.warn('postgres connection error', { url: shown, error: describe(err) }));
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (!isTransientConnectError(err)) {
+        throw new DatabaseUnreachableError(`Cannot connect to PostgreSQL at ${shown}: ${describe(err)}`, { cause: err });
+      }
+      if (attempt >= attempts) {
+        throw new DatabaseUnreachableError(
+          `PostgreSQL at ${shown} is unreachable after ${attempts} attempts (${describe(err)}). ` +
+            'Is it running? Start the stack with `npm run up`, or point DATABASE_URL at a PostgreSQL with wal_level=logical.',
+          { cause: err },
+        );
+      }
+      opts.log?.warn('postgres not reachable yet, retrying', { url: shown, attempt, retryInMs: delay, error: describe(err) });
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
