@@ -4,7 +4,7 @@ import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { orderEventType } from '../../transformer/toOrderEvent.ts';
-import { transformRecord, transformTopicsFor, type InputRecord, type Outcome } from '../../transformer/transform.ts';
+import { transformRecord, transformTopicsFor, type InputRecord, type Outcome, type OutputRecord } from '../../transformer/transform.ts';
 import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformTopicsFor('pulso', 'orders', 'order_items');
@@ -29,6 +29,11 @@ function run(records: InputRecord[], dims = loadedDims(), state = new DedupeStat
   return outcomes;
 }
 
+function firstOutput(o: Outcome | undefined): OutputRecord {
+  if (o?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(o)}`);
+  return o.outputs[0]!;
+}
+
 function orderEvent(o: Outcome): OrderEvent {
   if (o.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(o)}`);
   return JSON.parse(o.outputs[0]!.value) as OrderEvent;
@@ -37,8 +42,8 @@ function orderEvent(o: Outcome): OrderEvent {
 describe('orders envelope → OrderEvent', () => {
   it('maps an insert with exact money, joined dimensions and UTC times', () => {
     const [o] = run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'c', table: 'orders', after: orderRow() }))]);
-    expect(o!.kind === 'event' && o.outputs[0]!.topic).toBe('orders');
-    expect(o!.kind === 'event' && o.outputs[0]!.key).toBe('1001');
+    expect(firstOutput(o).topic).toBe('orders');
+    expect(firstOutput(o).key).toBe('1001');
     expect(orderEvent(o!)).toEqual({
       event_id: 'orders:1001:24023000:24023128',
       event_type: 'created',
@@ -86,8 +91,8 @@ describe('orders envelope → OrderEvent', () => {
     const id = '9007199254740993';
     const [o] = run([rec('pulso.public.orders', `{"id":${id}}`, envelope({ op: 'c', table: 'orders', after: orderRow({ id }) }))]);
     expect(orderEvent(o!).order_id).toBe(id);
-    expect(o!.kind === 'event' && o.outputs[0]!.key).toBe(id);
-    expect(o!.kind === 'event' && o.outputs[0]!.value).toContain(`"order_id":"${id}"`);
+    expect(firstOutput(o).key).toBe(id);
+    expect(firstOutput(o).value).toContain(`"order_id":"${id}"`);
   });
 
   it('classifies updates from before/after (REPLICA IDENTITY FULL)', () => {
@@ -141,16 +146,14 @@ describe('orders envelope → OrderEvent', () => {
 describe('order_items envelope → OrderItemEvent', () => {
   it('maps an item with exact cents, keyed by order id', () => {
     const [o] = run([rec('pulso.public.order_items', '{"id":7001}', envelope({ op: 'c', table: 'order_items', after: itemRow() }))]);
-    if (o!.kind !== 'event') throw new Error('expected event');
-    expect(o.outputs[0]!.topic).toBe('order_items');
-    expect(o.outputs[0]!.key).toBe('1001');
-    const e = JSON.parse(o.outputs[0]!.value) as OrderItemEvent;
+    expect(firstOutput(o).topic).toBe('order_items');
+    expect(firstOutput(o).key).toBe('1001');
+    const e = JSON.parse(firstOutput(o).value) as OrderItemEvent;
     expect(e).toMatchObject({ event_type: 'created', item_id: '7001', quantity: 2, unit_price: 19.99, unit_price_cents: 1999, line_total_cents: 3998, product_name: 'Pão de queijo', is_deleted: 0 });
   });
   it('emits a key-only delete (REPLICA IDENTITY DEFAULT) with unknown fields null', () => {
     const [o] = run([rec('pulso.public.order_items', '{"id":7001}', envelope({ op: 'd', table: 'order_items', before: '{"id":7001}' }))]);
-    if (o!.kind !== 'event') throw new Error('expected event');
-    expect(JSON.parse(o.outputs[0]!.value)).toMatchObject({ event_type: 'deleted', item_id: '7001', order_id: null, is_deleted: 1 });
+    expect(JSON.parse(firstOutput(o).value)).toMatchObject({ event_type: 'deleted', item_id: '7001', order_id: null, is_deleted: 1 });
   });
 });
 
