@@ -1,0 +1,345 @@
+// The transformer's I/O loop: CDC topics → clean `orders` / `order_items`, exactly once.
+//
+// Exactly-once, end to end:
+// - the consumer reads read_committed and never auto-commits; each chunk of a fetched batch is one Kafka
+//   transaction holding the produced events, the dead letters, the dedupe state records and the consumer
+//   offsets (sendOffsets). Either all of it becomes visible or none of it does.
+// - the transactional id is stable per instance, so a restarted instance fences its crashed predecessor
+//   and aborts whatever transaction that one left open.
+// - Debezium itself is at-least-once: its repeats are dropped by the source-position dedupe (dedupe.ts),
+//   whose state lives in the compacted state topic, written in the same transactions, read back at start.
+//
+// Usage: `npm run transformer` (or `tsx transformer/run.ts`): runs until SIGTERM/SIGINT, then finishes the
+// chunk in flight, commits it and disconnects.
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel as KafkaLogLevel, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { loadConfig, type PulsoConfig } from '../lib/config.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { decodeEnvelope } from './decode/decodeEnvelope.ts';
+import { isDecodeError } from './decode/errors.ts';
+import { DedupeState } from './dedupe.ts';
+import { DimensionTables, DIMENSION_TABLES, type DimensionTable } from './dimensions.ts';
+import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
+import { missesStore } from './toOrderEvent.ts';
+import { startTopicReader, type TopicReader } from './topicReader.ts';
+import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
+
+export const DEFAULT_GROUP_ID = 'pulso-transformer';
+export const STATE_TOPIC = 'pulso.transformer.state';
+/** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
+const MAX_RECORDS_PER_TRANSACTION = 2000;
+/** How long an order may wait for a store that its dimension topic has not delivered yet. */
+const DIMENSION_WAIT_MS = 5000;
+
+export interface TransformerTopics {
+  readonly cdcOrders: string;
+  readonly cdcOrderItems: string;
+  readonly dimensions: Readonly<Record<DimensionTable, string>>;
+  readonly orders: string;
+  readonly orderItems: string;
+  readonly dlq: string;
+  readonly state: string;
+}
+
+export interface TransformerOptions {
+  /** Names this instance; the transactional id is `pulso-transformer-<instanceId>` (stable across restarts). */
+  readonly instanceId?: string;
+  readonly groupId?: string;
+  readonly topics?: Partial<TransformerTopics>;
+  /** Port for /metrics and /health; null to serve nothing (tests). Default cfg.transformer.metricsPort. */
+  readonly metricsPort?: number | null;
+  readonly log?: Logger;
+}
+
+export interface TransformerHandle {
+  /** Finishes the chunk in flight, commits it, disconnects everything. Idempotent. */
+  stop(): Promise<void>;
+  metrics(): MetricsSnapshot;
+  readonly groupId: string;
+  readonly transactionalId: string;
+  readonly topics: TransformerTopics;
+}
+
+export function defaultTopics(cfg: PulsoConfig): TransformerTopics {
+  const p = cfg.topics.prefix;
+  return {
+    cdcOrders: `${p}.public.orders`,
+    cdcOrderItems: `${p}.public.order_items`,
+    dimensions: { countries: `${p}.public.countries`, cities: `${p}.public.cities`, stores: `${p}.public.stores` },
+    orders: cfg.topics.orders,
+    orderItems: cfg.topics.orderItems,
+    dlq: cfg.topics.dlq,
+    state: STATE_TOPIC,
+  };
+}
+
+function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...fields } = entry;
+      if (level === KafkaLogLevel.ERROR) log.error(`kafkajs: ${message}`, fields);
+      else if (level === KafkaLogLevel.WARN) log.warn(`kafkajs: ${message}`, fields);
+    };
+}
+
+export function createKafka(cfg: PulsoConfig, clientId: string, log: Logger): Kafka {
+  return new Kafka({ clientId, brokers: cfg.kafka.brokers, logLevel: KafkaLogLevel.WARN, logCreator: kafkaLogCreator(log) });
+}
+
+function dlqMessage(m: KafkaMessage, topic: string, partition: number, reason: string, error: string): Message {
+  const headers: IHeaders = { ...(m.headers ?? {}) };
+  headers['dlq.reason'] = reason;
+  headers['dlq.error'] = error.slice(0, 1000);
+  headers['dlq.source.topic'] = topic;
+  headers['dlq.source.partition'] = String(partition);
+  headers['dlq.source.offset'] = m.offset;
+  headers['dlq.failed_at'] = new Date().toISOString();
+  return { key: m.key, value: m.value, headers };
+}
+
+function bump(map: Map<string, number>, key: string, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
+  const log = opts.log ?? createLogger('transformer', cfg.logLevel);
+  const instanceId = opts.instanceId ?? 'main';
+  const groupId = opts.groupId ?? DEFAULT_GROUP_ID;
+  const transactionalId = `pulso-transformer-${instanceId}`;
+  const topics: TransformerTopics = { ...defaultTopics(cfg), ...opts.topics };
+  const kafka = createKafka(cfg, `pulso-transformer-${instanceId}@${hostname()}`, log);
+
+  const dims = new DimensionTables();
+  const dedupe = new DedupeState();
+  const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalId }, () => ({
+    dimensions: dims.stats().rows,
+    dedupe: dedupe.size(),
+  }));
+  const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
+  const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort);
+
+  const admin = kafka.admin();
+  let producer: Producer | undefined;
+  let dimReader: TopicReader | undefined;
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false });
+  const cleanup = async () => {
+    await Promise.allSettled([consumer.disconnect(), producer?.disconnect(), dimReader?.stop(), admin.disconnect()]);
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  };
+
+  try {
+    await admin.connect();
+    // The state topic is the transformer's own; compacted so it keeps one record per partition / snapshot row.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    });
+    // Bootstrap creates the output topics; create them here only if absent so a bare broker works too.
+    const existing = new Set(await admin.listTopics());
+    const missing = [topics.orders, topics.orderItems, topics.dlq].filter((t) => !existing.has(t));
+    if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
+    for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
+      if (!existing.has(t)) log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
+    }
+
+    // Connecting the transactional producer first fences a crashed predecessor with the same transactional
+    // id and aborts its open transaction, so the state read below is final.
+    producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+
+    const loadState = async () => {
+      dedupe.clear();
+      const reader = await startTopicReader(kafka, {
+        name: 'state',
+        topics: [topics.state],
+        log,
+        onMessage: (_t, _p, m) => m.key && dedupe.loadStateRecord(m.key.toString(), m.value ? m.value.toString() : null),
+      });
+      try {
+        await reader.caughtUp;
+      } finally {
+        await reader.stop();
+      }
+      log.info('dedupe state loaded', dedupe.size());
+    };
+
+    const dimensionTopicToTable = new Map<string, DimensionTable>(DIMENSION_TABLES.map((t) => [topics.dimensions[t], t]));
+    const presentDimensionTopics = [...dimensionTopicToTable.keys()].filter((t) => existing.has(t));
+    const startDims = async () => {
+      if (presentDimensionTopics.length === 0) return undefined;
+      const reader = await startTopicReader(kafka, {
+        name: 'dimensions',
+        topics: presentDimensionTopics,
+        log,
+        onMessage: (topic, _p, m) => {
+          try {
+            dims.apply(dimensionTopicToTable.get(topic)!, decodeEnvelope({ topic, key: m.key, value: m.value }));
+          } catch (e) {
+            // A dimension row we cannot read is logged, not fatal: orders still flow with that row missing.
+            log.warn('skipping unreadable dimension record', { topic, offset: m.offset, error: isDecodeError(e) ? `${e.reason}: ${e.message}` : String(e) });
+          }
+        },
+      });
+      await reader.caughtUp;
+      return reader;
+    };
+    const [, reader] = await Promise.all([loadState(), startDims()]);
+    dimReader = reader;
+    log.info('dimension tables rebuilt', dims.stats().rows);
+
+    let joins = 0;
+    let stateStale = false;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // After a rebalance another instance may have advanced partitions we now own: re-read the state.
+      if (joins++ > 0) stateStale = true;
+      log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      log.error('consumer crashed', { error: payload.error.message, restart: payload.restart });
+      if (!payload.restart) metrics.status = 'failed';
+    });
+
+    const processChunk = async (payload: EachBatchPayload, chunk: KafkaMessage[]) => {
+      const { batch } = payload;
+      const inputs: InputRecord[] = chunk.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value }));
+      // Orders need their store; if the dimension topic is behind (a brand-new store), let it catch up briefly.
+      if (dimReader && batch.topic === topics.cdcOrders) {
+        const missing = inputs.some((r) => {
+          try {
+            const d = decodeEnvelope(r);
+            return d.kind === 'change' && missesStore(d, dims);
+          } catch {
+            return false;
+          }
+        });
+        if (missing && !(await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS))) log.warn('dimension topics still behind; emitting with unknown store fields');
+      }
+
+      const nowMs = Date.now();
+      const dedupeBatch = dedupe.beginBatch();
+      const outcomes: Outcome[] = inputs.map((r) => transformRecord(r, { dims, dedupe: dedupeBatch, topics, nowMs }));
+      const byTopic = new Map<string, Message[]>();
+      const produced = new Map<string, number>();
+      const deadLettered = new Map<string, number>();
+      const skipped = new Map<string, number>();
+      const sourceTimes: number[] = [];
+      outcomes.forEach((o, i) => {
+        if (o.kind === 'event') {
+          for (const out of o.outputs) {
+            if (!byTopic.has(out.topic)) byTopic.set(out.topic, []);
+            byTopic.get(out.topic)!.push({ key: out.key, value: out.value });
+            bump(produced, out.topic);
+          }
+          if (!o.isSnapshot) sourceTimes.push(o.sourceTsMs);
+        } else if (o.kind === 'skip') {
+          bump(skipped, o.reason);
+          if (o.reason === 'truncate') log.warn('TRUNCATE on a captured table: no order events can express it', { topic: batch.topic, offset: chunk[i]!.offset });
+        } else {
+          if (!byTopic.has(topics.dlq)) byTopic.set(topics.dlq, []);
+          byTopic.get(topics.dlq)!.push(dlqMessage(chunk[i]!, batch.topic, batch.partition, o.reason, o.error));
+          bump(deadLettered, o.reason);
+          log.warn('dead-lettered a record', { topic: batch.topic, partition: batch.partition, offset: chunk[i]!.offset, reason: o.reason, error: o.error });
+        }
+      });
+      const stateRecords = dedupeBatch.stateRecords();
+      if (stateRecords.length) byTopic.set(topics.state, stateRecords.map((r) => ({ key: r.key, value: r.value })));
+      const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
+
+      const tx = await producer!.transaction();
+      try {
+        if (byTopic.size) await tx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }] });
+        // A revoked partition must not be committed by us: the new owner will process it.
+        if (payload.isStale()) throw new Error('partition revoked during the batch');
+        await tx.commit();
+      } catch (e) {
+        metrics.recordAbort();
+        await tx.abort().catch((abortErr: unknown) => log.error('abort failed', { error: String(abortErr) }));
+        throw e;
+      }
+      dedupe.commit(dedupeBatch);
+      const committedAt = Date.now();
+      metrics.recordBatch({ consumed: chunk.length, produced, deadLettered, skipped, latenciesMs: sourceTimes.map((t) => committedAt - t) });
+      payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+      metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
+      await payload.heartbeat();
+    };
+
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.cdcOrders, topics.cdcOrderItems], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1, // one producer, one open transaction at a time
+      eachBatch: async (payload) => {
+        if (stateStale) {
+          await loadState();
+          stateStale = false;
+        }
+        const messages = payload.batch.messages;
+        for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {
+          if (!payload.isRunning() || payload.isStale()) return;
+          await processChunk(payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+        }
+        if (messages.length === 0) metrics.setLag(payload.batch.topic, payload.batch.partition, Number(payload.batch.offsetLag()));
+      },
+    });
+    metrics.status = 'running';
+    log.info('transformer running', { groupId, transactionalId, topics });
+  } catch (e) {
+    metrics.status = 'failed';
+    await cleanup();
+    throw e;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    groupId,
+    transactionalId,
+    topics,
+    metrics: () => metrics.snapshot(),
+    stop() {
+      stopping ??= (async () => {
+        metrics.status = 'stopping';
+        // consumer.stop() waits for the batch in flight, whose transaction commits before it returns.
+        await consumer.stop();
+        await cleanup();
+        metrics.status = 'stopped';
+        log.info('transformer stopped', { consumed: metrics.snapshot().consumed });
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  const log = createLogger('transformer', cfg.logLevel);
+  const handle = await startTransformer(cfg, { log });
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    if (signals++ > 0) {
+      log.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    log.info('stopping on signal', { signal });
+    handle.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error('stop failed', { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    createLogger('transformer').error('transformer failed to start', { error: e instanceof Error ? e.stack : String(e) });
+    process.exit(1);
+  });
+}
