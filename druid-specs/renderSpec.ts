@@ -1,0 +1,120 @@
+// Turns a committed supervisor spec (druid-specs/*.supervisor.json) into the exact spec to POST to
+// /druid/indexer/v1/supervisor. The committed files carry the placeholder ${KAFKA_BOOTSTRAP} instead of a
+// broker address so that one file serves both the local stack (127.0.0.1:9092) and docker compose
+// (kafka:29092, the broker's internal listener). Pure: no I/O, the input is never mutated.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const KAFKA_BOOTSTRAP_PLACEHOLDER = '${KAFKA_BOOTSTRAP}';
+
+/** The committed supervisor spec files, by datasource. Compose and the local bootstrap both read these. */
+export const SUPERVISOR_SPEC_FILES = {
+  orders: 'druid-specs/orders.supervisor.json',
+  order_items: 'druid-specs/order_items.supervisor.json',
+} as const;
+
+export type SupervisorDataSource = keyof typeof SUPERVISOR_SPEC_FILES;
+
+export interface DimensionSpec {
+  readonly type: 'string' | 'long' | 'double' | 'float';
+  readonly name: string;
+}
+
+/** The subset of a Druid Kafka supervisor spec that Pulso relies on (the rest passes through untouched). */
+export interface KafkaSupervisorSpec {
+  readonly type: 'kafka';
+  readonly spec: {
+    readonly dataSchema: {
+      readonly dataSource: string;
+      readonly timestampSpec: { readonly column: string; readonly format: string };
+      readonly dimensionsSpec: { readonly useSchemaDiscovery?: boolean; readonly dimensions: readonly DimensionSpec[] };
+      readonly granularitySpec: {
+        readonly type?: string;
+        readonly segmentGranularity: string;
+        readonly queryGranularity: string;
+        readonly rollup: boolean;
+      };
+    };
+    readonly ioConfig: {
+      readonly type: 'kafka';
+      readonly topic: string;
+      readonly inputFormat: { readonly type: string };
+      readonly consumerProperties: Readonly<Record<string, string>>;
+      readonly useEarliestOffset: boolean;
+      readonly taskCount: number;
+      readonly replicas: number;
+      readonly [key: string]: unknown;
+    };
+    readonly tuningConfig: { readonly type: 'kafka'; readonly [key: string]: unknown };
+  };
+}
+
+export interface RenderOptions {
+  /** Comma-separated host:port list as Druid's Kafka consumer must reach it (compose: kafka:29092). */
+  readonly kafkaBootstrap: string;
+  /** Overrides ioConfig.topic, for a non-default ORDERS_TOPIC / ORDER_ITEMS_TOPIC. */
+  readonly topic?: string;
+}
+
+export class SupervisorSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SupervisorSpecError';
+  }
+}
+
+const HOST_PORT = /^[A-Za-z0-9._-]+:\d{1,5}$/;
+
+function validateBootstrap(kafkaBootstrap: string): string {
+  const servers = kafkaBootstrap.split(',').map((s) => s.trim());
+  if (servers.length === 0 || servers.some((s) => !HOST_PORT.test(s))) {
+    throw new SupervisorSpecError(
+      `kafkaBootstrap=${JSON.stringify(kafkaBootstrap)} is not a host:port list (example: 127.0.0.1:9092 or kafka:29092).`,
+    );
+  }
+  return servers.join(',');
+}
+
+function substitute(value: unknown, bootstrap: string, path: string): unknown {
+  if (typeof value === 'string') {
+    const out = value.split(KAFKA_BOOTSTRAP_PLACEHOLDER).join(bootstrap);
+    const leftover = /\$\{[A-Za-z0-9_]+\}/.exec(out);
+    if (leftover) {
+      throw new SupervisorSpecError(`${path} has the unknown placeholder ${leftover[0]}; only ${KAFKA_BOOTSTRAP_PLACEHOLDER} is substituted.`);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, bootstrap, `${path}[${i}]`));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, bootstrap, `${path}.${k}`);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Returns a copy of `spec` with every ${KAFKA_BOOTSTRAP} replaced by `kafkaBootstrap` (and the topic
+ * overridden when asked). Throws SupervisorSpecError on a malformed bootstrap list, on any other ${...}
+ * placeholder left in the spec, or when the spec has no bootstrap.servers at all.
+ */
+export function renderSupervisorSpec<T extends KafkaSupervisorSpec>(spec: T, options: RenderOptions): T {
+  const bootstrap = validateBootstrap(options.kafkaBootstrap);
+  const rendered = substitute(spec, bootstrap, 'spec') as T;
+  if (!rendered.spec?.ioConfig?.consumerProperties?.['bootstrap.servers']) {
+    throw new SupervisorSpecError('spec.ioConfig.consumerProperties["bootstrap.servers"] is missing.');
+  }
+  if (options.topic === undefined) return rendered;
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(options.topic)) {
+    throw new SupervisorSpecError(`topic=${JSON.stringify(options.topic)} is not a valid Kafka topic name.`);
+  }
+  return { ...rendered, spec: { ...rendered.spec, ioConfig: { ...rendered.spec.ioConfig, topic: options.topic } } };
+}
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Reads a committed spec file (not pure: for callers such as the bootstrap; tests use the JSON directly). */
+export function readSupervisorSpec(dataSource: SupervisorDataSource, root: string = REPO_ROOT): KafkaSupervisorSpec {
+  return JSON.parse(readFileSync(resolve(root, SUPERVISOR_SPEC_FILES[dataSource]), 'utf8')) as KafkaSupervisorSpec;
+}

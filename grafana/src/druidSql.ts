@@ -1,0 +1,93 @@
+// Druid SQL building blocks shared by the dashboards. Every business query goes through
+// currentOrders()/currentItems() so that an order is counted once, in its latest state, whatever
+// number of event rows (status changes, snapshot rows, at-least-once duplicates) it has in Druid.
+// Why each choice: docs/dashboards.md.
+
+/** Grafana's global range variables (epoch ms). The Druid plugin has no $__timeFilter macro. */
+export const RANGE_FROM = 'MILLIS_TO_TIMESTAMP(${__from})';
+export const RANGE_TO = 'MILLIS_TO_TIMESTAMP(${__to})';
+
+/** Rows whose __time (the commit time) falls in the dashboard range. */
+export const IN_RANGE = `__time >= ${RANGE_FROM} AND __time <= ${RANGE_TO}`;
+
+/** Tie-breaker for LATEST_BY: orders.version, bumped by a trigger on every UPDATE. */
+const BY_VERSION = 'MILLIS_TO_TIMESTAMP(order_version)';
+
+/**
+ * Order attributes a panel can ask for, each as its latest value per order_id.
+ * Strings carry a maxBytesPerValue sized to the longest expected value (LATEST_BY truncates at it).
+ */
+const ORDER_STATE = {
+  current_status: `LATEST_BY(status, ${BY_VERSION}, 32)`,
+  payment_method: `LATEST_BY(payment_method, ${BY_VERSION}, 64)`,
+  payment_status: `LATEST_BY(payment_status, ${BY_VERSION}, 32)`,
+  currency: `LATEST_BY(currency, ${BY_VERSION}, 8)`,
+  total_cents: `LATEST_BY(total_cents, ${BY_VERSION})`,
+  item_count: `LATEST_BY(item_count, ${BY_VERSION})`,
+  store_id: `LATEST_BY(store_id, ${BY_VERSION}, 32)`,
+  store_name: `LATEST_BY(store_name, ${BY_VERSION}, 256)`,
+  store_category: `LATEST_BY(store_category, ${BY_VERSION}, 64)`,
+  city: `LATEST_BY(city, ${BY_VERSION}, 128)`,
+  country: `LATEST_BY(country, ${BY_VERSION}, 8)`,
+  latitude: `LATEST_BY(latitude, ${BY_VERSION})`,
+  longitude: `LATEST_BY(longitude, ${BY_VERSION})`,
+  delivery_minutes: `LATEST_BY(delivery_minutes, ${BY_VERSION})`,
+  /**
+   * Furthest delivery stage any event of the order showed (placed=1 … delivered=5, cancelled=0).
+   * A MAX over all events, so an order later cancelled still counts for the stages it reached.
+   */
+  furthest_stage:
+    "MAX(CASE status WHEN 'placed' THEN 1 WHEN 'accepted' THEN 2 WHEN 'preparing' THEN 3 " +
+    "WHEN 'picked_up' THEN 4 WHEN 'delivered' THEN 5 ELSE 0 END)",
+} as const;
+
+export type OrderStateColumn = keyof typeof ORDER_STATE;
+
+/**
+ * One row per order placed in the dashboard range, in its latest known state as of the range end,
+ * deleted orders excluded. Output columns: order_id, created_at (TIMESTAMP), and the asked-for columns.
+ *
+ * - Inner scan: events committed in [from, to]. Every event of an order commits at or after its
+ *   created_at, so an order created in the range has all its events up to `to` in this scan.
+ * - is_deleted: MAX, not LATEST_BY: the `deleted` event carries the same order_version as the last
+ *   update, so LATEST_BY on the version would be a tie with either value.
+ * - created_at: the string from the event, parsed once per order in the outer query.
+ */
+export function currentOrders(columns: readonly OrderStateColumn[]): string {
+  const picked = [...new Set(columns)];
+  const inner = [
+    'order_id',
+    `LATEST_BY(created_at, ${BY_VERSION}, 64) AS created_at_iso`,
+    'MAX(is_deleted) AS deleted_flag',
+    ...picked.map((c) => `${ORDER_STATE[c]} AS ${c}`),
+  ].join(', ');
+  const outer = ['order_id', 'TIME_PARSE(created_at_iso) AS created_at', ...picked].join(', ');
+  return (
+    `SELECT ${outer} FROM (SELECT ${inner} FROM orders WHERE ${IN_RANGE} GROUP BY order_id) ` +
+    `WHERE deleted_flag = 0 AND TIME_PARSE(created_at_iso) >= ${RANGE_FROM} AND TIME_PARSE(created_at_iso) <= ${RANGE_TO}`
+  );
+}
+
+/**
+ * One row per order item first seen in the range, latest state, deleted items excluded.
+ * Items have no version column: LATEST_BY orders by __time (commit time); two updates of one item
+ * in the same millisecond are not expected (each is its own transaction).
+ */
+export function currentItems(): string {
+  return (
+    'SELECT item_id, order_id, product_id, product_name, quantity, line_total_cents FROM (' +
+    'SELECT item_id, ' +
+    'LATEST_BY(order_id, __time, 32) AS order_id, ' +
+    'LATEST_BY(product_id, __time, 32) AS product_id, ' +
+    'LATEST_BY(product_name, __time, 256) AS product_name, ' +
+    'LATEST_BY(quantity, __time) AS quantity, ' +
+    'LATEST_BY(line_total_cents, __time) AS line_total_cents, ' +
+    'MAX(is_deleted) AS deleted_flag ' +
+    `FROM order_items WHERE ${IN_RANGE} GROUP BY item_id) WHERE deleted_flag = 0`
+  );
+}
+
+/** Money in major units from integer minor units; the division happens once, after the exact SUM. */
+export function money(centsExpr: string): string {
+  return `SUM(${centsExpr}) / 100.0`;
+}
