@@ -14,10 +14,11 @@ export function libDir(home: string, component: JvmComponent): string {
 
 function mavenProperties(): Record<string, string> {
   const v = readVersions();
-  const need = ['KAFKA_VERSION', 'DEBEZIUM_VERSION', 'DRUID_VERSION', 'LOG4J_VERSION'];
+  const need = ['KAFKA_VERSION', 'KAFKA_CONNECT_VERSION', 'DEBEZIUM_VERSION', 'DRUID_VERSION', 'LOG4J_VERSION'];
   for (const k of need) if (!v[k]) throw new Error(`stack/versions.env lacks ${k}`);
   return {
     'kafka.version': v.KAFKA_VERSION!,
+    'kafka.connect.version': v.KAFKA_CONNECT_VERSION!,
     'debezium.version': v.DEBEZIUM_VERSION!,
     'druid.version': v.DRUID_VERSION!,
     'log4j.version': v.LOG4J_VERSION!,

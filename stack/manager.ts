@@ -72,6 +72,12 @@ function checkMaven(): void {
   }
 }
 
+const SERVICES_BY_COMPONENT: Record<(typeof JVM_COMPONENTS)[number], ServiceName[]> = {
+  kafka: ['kafka'],
+  connect: ['connect'],
+  druid: ['druid-router', 'druid-indexer', 'druid-broker', 'druid-historical', 'druid-coordinator', 'zookeeper'],
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ServiceStatus {
@@ -114,6 +120,14 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined)
   if (missing.length > 0) {
     checkMaven();
     for (const c of missing) {
+      // A running JVM must not keep old jars under a swapped lib folder: stop it, it restarts below.
+      for (const name of SERVICES_BY_COMPONENT[c]) {
+        const pid = runningPid(p, name);
+        if (pid !== undefined) {
+          say(`${name}: stopping to pick up new ${c} jars`);
+          await stopGroup(pid, 'SIGTERM', 20_000);
+        }
+      }
       say(`resolving ${c} jars from Maven Central (first run only)…`);
       let last = 0;
       await resolveJars(cfg.home, c, resolve(p.logDir, `mvn-${c}.log`), (_c, n) => {
