@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Dashboard, Panel } from '@grafana/schema';
+import { parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
+import { ALL_DASHBOARDS, renderDashboardJson } from '../../grafana/src/build.ts';
+import { DRUID_DATASOURCE, SCHEMA_VERSION } from '../../grafana/src/panelKit.ts';
+import { DASHBOARDS_DIR, REPO_ROOT, listPanelQueries, readDashboardFiles, substituteRange } from './dashboardQueries.ts';
+import {
+  SYSTEM_TABLE_COLUMNS,
+  aliasesOf,
+  datasourceScopes,
+  outputColumnsOf,
+  unknownColumnsInScope,
+  unknownIdentifiers,
+} from './sqlColumns.ts';
+
+// Typed check (tsc): the dashboards Grafana loads are built from values of @grafana/schema's Dashboard
+// type; the test below proves the JSON files are exactly those values.
+const typedDashboards: readonly Dashboard[] = ALL_DASHBOARDS.map((d) => d.dashboard);
+
+/** Columns of each datasource: the supervisor spec's dimensions plus __time. */
+const DATASOURCE_COLUMNS: Record<string, Set<string>> = Object.fromEntries(
+  Object.entries(SUPERVISOR_SPEC_FILES).map(([ds, file]) => {
+    const spec = JSON.parse(readFileSync(resolve(REPO_ROOT, file), 'utf8')) as KafkaSupervisorSpec;
+    return [ds, new Set(['__time', ...spec.spec.dataSchema.dimensionsSpec.dimensions.map((d) => d.name)])];
+  }),
+);
+const TABLE_COLUMNS: Record<string, Set<string>> = {
+  ...DATASOURCE_COLUMNS,
+  ...Object.fromEntries(Object.entries(SYSTEM_TABLE_COLUMNS).map(([t, cols]) => [t, new Set(cols)])),
+};
+const ALL_COLUMNS = new Set(Object.values(TABLE_COLUMNS).flatMap((s) => [...s]));
+
+const files = readDashboardFiles();
+const queries = listPanelQueries();
+
+describe('dashboard files', () => {
+  it('are exactly what grafana/src renders (run `npx tsx grafana/src/build.ts` after editing)', () => {
+    expect(files.map((f) => f.file).sort()).toEqual(ALL_DASHBOARDS.map((d) => d.fileName).sort());
+    for (const built of ALL_DASHBOARDS) {
+      expect(readFileSync(resolve(DASHBOARDS_DIR, built.fileName), 'utf8'), built.fileName).toBe(renderDashboardJson(built));
+    }
+    expect(typedDashboards.length).toBe(files.length);
+  });
+
+  it('have unique uids and titles, a Grafana 12 schemaVersion, UTC and a refresh not below 5s', () => {
+    expect(new Set(files.map((f) => f.json.uid)).size).toBe(files.length);
+    expect(new Set(files.map((f) => f.json.title)).size).toBe(files.length);
+    for (const { file, json } of files) {
+      const d = json as Dashboard;
+      expect(d.schemaVersion, file).toBe(SCHEMA_VERSION);
+      expect(d.timezone, file).toBe('utc');
+      expect(d.refresh, file).toMatch(/^([5-9]|[1-9]\d+)s$|^\d+m$/);
+    }
+  });
+
+  it.each(files.map((f) => [f.file, f.json as Dashboard] as const))('%s: panels have unique ids and a valid, non-overlapping grid', (_file, d) => {
+    const panels = (d.panels ?? []) as Panel[];
+    expect(panels.length).toBeGreaterThan(0);
+    const ids = panels.map((p) => p.id);
+    expect(ids.every((id) => Number.isInteger(id) && id! > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Map<string, string>();
+    for (const p of panels) {
+      const g = p.gridPos!;
+      expect(g, p.title).toBeDefined();
+      expect(g.x >= 0 && g.y >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24, `${p.title} ${JSON.stringify(g)}`).toBe(true);
+      for (let x = g.x; x < g.x + g.w; x++) {
+        for (let y = g.y; y < g.y + g.h; y++) {
+          const other = cells.get(`${x},${y}`);
+          expect(other, `${p.title} overlaps ${other}`).toBeUndefined();
+          cells.set(`${x},${y}`, p.title ?? '');
+        }
+      }
+      expect(p.title, `panel ${p.id}`).toBeTruthy();
+      expect(p.type).toBeTruthy();
+    }
+  });
+
+  it('every query target uses the Druid datasource with a non-empty SQL query in long format, in UTC', () => {
+    let targets = 0;
+    for (const { file, json } of files) {
+      for (const p of (json.panels ?? []) as Panel[]) {
+        for (const t of p.targets ?? []) {
+          targets++;
+          const where = `${file} / ${p.title}`;
+          expect(t['datasource'], where).toEqual(DRUID_DATASOURCE);
+          expect(p.datasource, where).toEqual(DRUID_DATASOURCE);
+          const builder = t['builder'] as { queryType: string; query: string };
+          expect(builder.queryType, where).toBe('sql');
+          expect(builder.query.trim().length, where).toBeGreaterThan(0);
+          expect(t['refId'], where).toBe('A');
+          const settings = t['settings'] as { format: string; contextParameters: unknown };
+          expect(settings.format, where).toBe('long');
+          expect(settings.contextParameters, where).toEqual([{ name: 'sqlTimeZone', value: 'Etc/UTC' }]);
+        }
+        if (p.type !== 'text') expect((p.targets ?? []).length, `${file} / ${p.title}`).toBe(1);
+      }
+    }
+    expect(targets).toBe(queries.length);
+  });
+});
+
+describe('panel queries', () => {
+  it('cover both dashboards and the panels the issue asks for', () => {
+    const titles = queries.map((q) => q.panelTitle);
+    for (const t of [
+      'Total orders',
+      'Completed orders',
+      '% completed',
+      'Revenue by payment method',
+      'Orders by payment method',
+      'Store locations and their orders',
+      'Orders per minute',
+      'GMV per minute by currency',
+      'Average ticket by currency',
+      'Top stores',
+      'Top store categories',
+      'Orders by city',
+      'Status funnel',
+      'Delivery time percentiles',
+      'Seconds since the newest commit reached Druid',
+      'Commit → transformer latency',
+    ]) {
+      expect(titles).toContain(t);
+    }
+    expect(new Set(queries.map((q) => q.dashboard))).toEqual(new Set(['sales.json', 'pipeline-health.json']));
+  });
+
+  describe.each(queries.map((q) => [`${q.dashboard} / ${q.panelTitle}`, q] as const))('%s', (_name, q) => {
+    const scopes = datasourceScopes(q.sql);
+
+    it('reads only known tables, and in each table only columns of its supervisor spec', () => {
+      expect(scopes.length).toBeGreaterThan(0);
+      for (const scope of scopes) {
+        const columns = TABLE_COLUMNS[scope.table];
+        expect(columns, `table ${scope.table}`).toBeDefined();
+        expect(unknownColumnsInScope(scope, columns!), scope.text).toEqual([]);
+      }
+      expect(unknownIdentifiers(q.sql, ALL_COLUMNS)).toEqual([]);
+    });
+
+    it('returns every column its panel reads', () => {
+      expect(q.expectedColumns.length).toBeGreaterThan(0);
+      const out = outputColumnsOf(q.sql);
+      for (const c of q.expectedColumns) expect(out, `${c} in ${out.join(', ')}`).toContain(c);
+    });
+
+    it('is bounded by the dashboard time range, with Grafana variables only (no $__timeFilter)', () => {
+      expect(q.sql).not.toContain('$__timeFilter');
+      const readsDatasource = scopes.some((s) => s.table in DATASOURCE_COLUMNS);
+      if (readsDatasource) {
+        for (const s of scopes.filter((x) => x.table in DATASOURCE_COLUMNS)) {
+          expect(s.text, 'every datasource scan is range-bounded').toMatch(/__time >= MILLIS_TO_TIMESTAMP\(0\) AND __time <= MILLIS_TO_TIMESTAMP\(0\)/);
+        }
+      }
+      const substituted = substituteRange(q.sql, 1_700_000_000_000, 1_700_000_360_000);
+      expect(substituted).not.toMatch(/\$\{/);
+      if (readsDatasource) expect(substituted).toContain('MILLIS_TO_TIMESTAMP(1700000000000)');
+    });
+
+    it('sums money only as integer cents, and only per currency', () => {
+      expect(q.sql, 'no SUM/AVG over decimal money columns').not.toMatch(/\b(SUM|AVG)\((subtotal|delivery_fee|discount|tax|total|unit_price|line_total)\)/i);
+      if (/SUM\((total|subtotal|delivery_fee|discount|tax|line_total|unit_price)_cents\)/i.test(q.sql) && /FROM \(?SELECT order_id/.test(q.sql)) {
+        expect(q.expectedColumns, 'a money column is shown per currency').toContain('currency');
+      }
+    });
+
+    it('counts each order once on the sales dashboard (current state per order_id)', () => {
+      if (q.dashboard !== 'sales.json') return;
+      for (const s of scopes.filter((x) => x.table === 'orders')) {
+        expect(s.text).toMatch(/GROUP BY order_id\b/);
+        expect(s.text).toMatch(/LATEST_BY\(created_at, MILLIS_TO_TIMESTAMP\(order_version\)/);
+        expect(s.text).toMatch(/MAX\(is_deleted\) AS deleted_flag/);
+      }
+      if (scopes.some((x) => x.table === 'orders')) expect(q.sql).toMatch(/WHERE deleted_flag = 0/);
+    });
+  });
+});
+
+describe('panel options refer to returned columns', () => {
+  const byId = new Map(queries.map((q) => [`${q.dashboard}#${q.panelId}`, q]));
+  for (const { file, json } of files) {
+    for (const p of (json.panels ?? []) as Panel[]) {
+      const q = byId.get(`${file}#${p.id}`);
+      const opts = (p.options ?? {}) as Record<string, unknown>;
+      if (p.type === 'geomap') {
+        it(`${file} / ${p.title}: marker layer uses latitude, longitude and size columns of the query`, () => {
+          const layer = (opts['layers'] as Array<{ location: { mode: string; latitude: string; longitude: string }; config: { style: { size: { field: string } } } }>)[0]!;
+          expect(layer.location.mode).toBe('coords');
+          for (const c of [layer.location.latitude, layer.location.longitude, layer.config.style.size.field]) expect(q!.expectedColumns).toContain(c);
+        });
+      }
+      if (p.type === 'barchart') {
+        it(`${file} / ${p.title}: x axis is a returned column`, () => {
+          expect(q!.expectedColumns).toContain(opts['xField']);
+        });
+      }
+    }
+  }
+});
+
+describe('provisioning', () => {
+  it('the datasource is the grafadruid plugin with uid druid and a URL from $DRUID_URL', () => {
+    const ds = parseYaml(readFileSync(resolve(REPO_ROOT, 'grafana/provisioning/datasources/druid.yaml'), 'utf8')) as {
+      apiVersion: number;
+      datasources: Array<{ uid: string; type: string; access: string; jsonData: Record<string, unknown> }>;
+    };
+    expect(ds.apiVersion).toBe(1);
+    expect(ds.datasources).toHaveLength(1);
+    const d = ds.datasources[0]!;
+    expect({ uid: d.uid, type: d.type, access: d.access }).toEqual({ uid: DRUID_DATASOURCE.uid, type: DRUID_DATASOURCE.type, access: 'proxy' });
+    // Dotted keys, as the plugin reads them (a nested {connection: {url}} object would be ignored).
+    expect(d.jsonData['connection.url']).toBe('$DRUID_URL');
+    expect(d.jsonData['connection']).toBeUndefined();
+  });
+
+  it('the dashboard provider loads the folder the compose file mounts grafana/dashboards into', () => {
+    const prov = parseYaml(readFileSync(resolve(REPO_ROOT, 'grafana/provisioning/dashboards/pulso.yaml'), 'utf8')) as {
+      providers: Array<{ type: string; options: { path: string } }>;
+    };
+    expect(prov.providers).toHaveLength(1);
+    expect(prov.providers[0]!.type).toBe('file');
+    expect(prov.providers[0]!.options.path).toBe('/var/lib/grafana/dashboards');
+  });
+
+  it('aliases used as output columns never shadow a differently-typed source column by accident', () => {
+    // created_at is re-exposed as a TIMESTAMP by the current-state subquery; the raw string is created_at_iso.
+    for (const q of queries) if (aliasesOf(q.sql).has('created_at')) expect(q.sql).toContain('TIME_PARSE(created_at_iso) AS created_at');
+  });
+});
