@@ -72,7 +72,7 @@ describe('docker-compose.cdc.yml', () => {
   it('has the services of the pipeline', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
       [
-        'bootstrap', 'connect', 'connect-secrets', 'druid-broker', 'druid-coordinator', 'druid-historical', 'druid-indexer',
+        'bootstrap', 'connect', 'druid-broker', 'druid-coordinator', 'druid-historical', 'druid-indexer',
         'druid-router', 'grafana', 'kafka', 'postgres', 'transformer', 'zookeeper',
       ].sort(),
     );
@@ -173,27 +173,21 @@ describe('docker-compose.cdc.yml', () => {
 });
 
 describe('the compose stack mounts the repo files the local stack uses', () => {
-  it('Connect gets connect/ (connector JSON) and the secrets volume the connector references', () => {
+  it('Connect gets connect/ (the connector JSON) and every ${env:…} variable that JSON references', () => {
     expect(mountOf('connect', './connect')).toEqual({ target: '/opt/pulso/connect', readOnly: true });
-    const secrets = (compose.services['connect']!.volumes ?? []).find((v) => typeof v === 'string' && v.startsWith('connect-secrets:'));
-    expect(secrets).toBe('connect-secrets:/opt/pulso/secrets:ro');
-    expect(compose.services['connect']!.environment!['CONNECT_CONFIG_PROVIDERS_FILE_CLASS']).toBe('org.apache.kafka.common.config.provider.FileConfigProvider');
-    const connector = resolve(REPO_ROOT, 'connect/pulso-postgres.json');
-    if (existsSync(connector)) {
-      // The password reference in the connector must point into the mounted secrets file.
-      const refs = [...readFileSync(connector, 'utf8').matchAll(/\$\{file:([^:}]+):([^}]+)\}/g)];
-      expect(refs.length).toBeGreaterThan(0);
-      for (const [, path, key] of refs) {
-        expect(path).toBe('/opt/pulso/secrets/connect-secrets.properties');
-        expect(key).toBe('pg.password');
-      }
+    const env = compose.services['connect']!.environment!;
+    expect(env['CONNECT_CONFIG_PROVIDERS']).toBe('env');
+    expect(env['CONNECT_CONFIG_PROVIDERS_ENV_CLASS']).toBe('org.apache.kafka.common.config.provider.EnvVarConfigProvider');
+    const connectorText = readFileSync(resolve(REPO_ROOT, 'connect/pulso-postgres.json'), 'utf8');
+    const refs = [...connectorText.matchAll(/\$\{(\w+):([^}]+)\}/g)];
+    expect(refs.length).toBeGreaterThan(0);
+    for (const [ref, provider, variable] of refs) {
+      expect(provider, ref).toBe('env');
+      expect(env[variable!], `${variable} set in the connect service`).toBeDefined();
     }
-  });
-
-  it('the secrets writer produces exactly the file and key the connector reads', () => {
-    const entry = (compose.services['connect-secrets']!.entrypoint as string[]).join(' ');
-    expect(entry).toContain("pg.password=%s");
-    expect(entry).toContain('/opt/pulso/secrets/connect-secrets.properties');
+    expect(env['PULSO_CDC_PASSWORD']).toMatch(/^\$\{PULSO_CDC_PASSWORD:\?/);
+    const connector = JSON.parse(connectorText) as { config: Record<string, string> };
+    if (connector.config['exactly.once.support'] === 'required') expect(env['CONNECT_EXACTLY_ONCE_SOURCE_SUPPORT']).toBe('enabled');
   });
 
   it('bootstrap and transformer run the repo itself (druid-specs, migrations, scripts)', () => {
