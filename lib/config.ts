@@ -41,6 +41,10 @@ export const CONFIG_VARS: readonly VarSpec[] = [
   { name: 'DRUID_ROUTER_PORT', doc: 'Druid router + web console port', default: '8888' },
   { name: 'DRUID_URL', doc: 'Druid router (or broker) URL used for SQL and supervisors', default: 'http://127.0.0.1:8888' },
   { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for /metrics and /health', default: '9464' },
+  { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', default: '(generated)' },
+  { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },
+  { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', default: '(unset)' },
+  { name: 'BOOTSTRAP_WAIT_S', doc: 'How long bootstrap waits for each service before naming it as down', default: '120' },
   { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', default: '(unset)' },
   { name: 'TOPIC_PREFIX', doc: 'Debezium topic.prefix; CDC topics are <prefix>.public.<table>', default: 'pulso' },
   { name: 'ORDERS_TOPIC', doc: 'Clean order-events topic', default: 'orders' },
@@ -206,6 +210,11 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     ports.set(port, name);
   }
   return cfg;
+}
+
+/** The replication role's password: PULSO_CDC_PASSWORD, else the locally generated one. */
+export function replicationPassword(cfg: PulsoConfig, env: Env = process.env): string | undefined {
+  return env.PULSO_CDC_PASSWORD || readSecrets(cfg.home)?.replicationPassword;
 }
 
 /** A URL safe to print: the password is replaced by ***. */
