@@ -26,8 +26,20 @@ import { missesStore } from './toOrderEvent.ts';
 import { startTopicReader, type TopicReader } from './topicReader.ts';
 import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
 
-export const DEFAULT_GROUP_ID = 'pulso-transformer';
-export const STATE_TOPIC = 'pulso.transformer.state';
+/**
+ * Names derive from TOPIC_PREFIX (default pulso → group `pulso-transformer`, state topic
+ * `pulso.transformer.state`, transactional id `pulso-transformer-main`), so a second pipeline on the same
+ * broker (a test, a benchmark) is isolated by choosing another prefix.
+ */
+export function transformerGroupId(prefix: string): string {
+  return `${prefix}-transformer`;
+}
+export function transformerTransactionalId(prefix: string, instanceId: string): string {
+  return `${prefix}-transformer-${instanceId}`;
+}
+export function stateTopicName(prefix: string): string {
+  return `${prefix}.transformer.state`;
+}
 /** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
 const MAX_RECORDS_PER_TRANSACTION = 2000;
 /** How long an order may wait for a store that its dimension topic has not delivered yet. */
@@ -44,7 +56,7 @@ export interface TransformerTopics {
 }
 
 export interface TransformerOptions {
-  /** Names this instance; the transactional id is `pulso-transformer-<instanceId>` (stable across restarts). */
+  /** Names this instance; the transactional id is `<prefix>-transformer-<instanceId>` (stable across restarts). */
   readonly instanceId?: string;
   readonly groupId?: string;
   readonly topics?: Partial<TransformerTopics>;
@@ -71,7 +83,7 @@ export function defaultTopics(cfg: PulsoConfig): TransformerTopics {
     orders: cfg.topics.orders,
     orderItems: cfg.topics.orderItems,
     dlq: cfg.topics.dlq,
-    state: STATE_TOPIC,
+    state: stateTopicName(p),
   };
 }
 
@@ -106,8 +118,8 @@ function bump(map: Map<string, number>, key: string, by = 1): void {
 export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
   const log = opts.log ?? createLogger('transformer', cfg.logLevel);
   const instanceId = opts.instanceId ?? 'main';
-  const groupId = opts.groupId ?? DEFAULT_GROUP_ID;
-  const transactionalId = `pulso-transformer-${instanceId}`;
+  const groupId = opts.groupId ?? transformerGroupId(cfg.topics.prefix);
+  const transactionalId = transformerTransactionalId(cfg.topics.prefix, instanceId);
   const topics: TransformerTopics = { ...defaultTopics(cfg), ...opts.topics };
   const kafka = createKafka(cfg, `pulso-transformer-${instanceId}@${hostname()}`, log);
 
@@ -131,13 +143,15 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
   try {
     await admin.connect();
-    // The state topic is the transformer's own; compacted so it keeps one record per partition / snapshot row.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic: topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-    });
-    // Bootstrap creates the output topics; create them here only if absent so a bare broker works too.
     const existing = new Set(await admin.listTopics());
+    // The state topic is the transformer's own; compacted so it keeps one record per partition / snapshot row.
+    if (!existing.has(topics.state)) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      });
+    }
+    // Bootstrap creates the output topics; create them here only if absent so a bare broker works too.
     const missing = [topics.orders, topics.orderItems, topics.dlq].filter((t) => !existing.has(t));
     if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
     for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {

@@ -122,8 +122,8 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
     source_ts_ms: change.source.tsMs,
     transformed_at_ms: transformedAtMs,
   };
-  for (const [col, v] of Object.entries(row)) {
-    if (!KNOWN_ORDER_COLUMNS.has(col)) event[passThroughName(col, event)] = v;
+  for (const col in row) {
+    if (!KNOWN_ORDER_COLUMNS.has(col)) event[passThroughName(col, event)] = row[col];
   }
   return event;
 }

@@ -105,9 +105,11 @@ export function decodeMoney(value: unknown): Money {
  * and JSON.stringify prints the shortest text, which is the decimal itself (trailing zeros dropped).
  */
 export function decimalToJsonNumber(d: { text: string }): number {
-  const significant = d.text.replace(/^[+-]?0*|\./g, '').replace(/^0+/, '');
-  if (significant.length > 15) throw new DecodeError('bad_decimal', `${d.text} has too many digits for an exact JSON number`);
-  return Number(d.text);
+  const t = d.text;
+  // Digits = length minus sign and dot (leading zeros counted too: conservative, and cheap on the hot path).
+  const digits = t.length - (t.charCodeAt(0) === 0x2d || t.charCodeAt(0) === 0x2b ? 1 : 0) - (t.includes('.') ? 1 : 0);
+  if (digits > 15) throw new DecodeError('bad_decimal', `${t} has too many digits for an exact JSON number`);
+  return Number(t);
 }
 
 /** Cents as a JSON number; refuses values beyond 2^53 rather than rounding them. */

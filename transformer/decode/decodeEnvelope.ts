@@ -61,12 +61,14 @@ function lsnText(v: unknown, field: string): string | null {
 }
 
 /** `source.sequence` is a JSON array serialised into a string: ["<lastCommitLsn>","<currentLsn>"]. */
+const SEQUENCE = /^\[\s*(?:"?(\d+)"?|(null)|"null")\s*,\s*(?:"?(\d+)"?|(null)|"null")\s*\]$/;
 function parseSequence(v: unknown): { commitLsn: string | null; lsn: string | null } {
   if (v === null || v === undefined) return { commitLsn: null, lsn: null };
   if (typeof v !== 'string') throw new DecodeError('not_an_envelope', `source.sequence is not a string: ${JSON.stringify(v)}`);
-  const arr = parseJsonLossless(v);
-  if (!Array.isArray(arr) || arr.length !== 2) throw new DecodeError('not_an_envelope', `source.sequence is not a pair: ${v}`);
-  return { commitLsn: lsnText(arr[0], 'sequence[0]'), lsn: lsnText(arr[1], 'sequence[1]') };
+  // A regex instead of a second JSON parse: this runs for every envelope.
+  const m = SEQUENCE.exec(v);
+  if (!m) throw new DecodeError('not_an_envelope', `source.sequence is not a pair of LSNs: ${v}`);
+  return { commitLsn: m[1] ?? null, lsn: m[3] ?? null };
 }
 
 export function decodeSource(raw: unknown): SourceInfo {
@@ -94,8 +96,8 @@ function decodeRow(raw: unknown, which: string, placeholder: string): RowImage |
   if (raw === null || raw === undefined) return null;
   if (!isPlainObject(raw)) throw new DecodeError('not_an_envelope', `${which} is not an object`);
   let unavailable: string[] | undefined;
-  for (const [col, v] of Object.entries(raw)) {
-    if (v === placeholder) (unavailable ??= []).push(col);
+  for (const col in raw) {
+    if (raw[col] === placeholder) (unavailable ??= []).push(col);
   }
   if (!unavailable) return { columns: raw, unavailable: [] };
   // Copy without the placeholder columns: the placeholder must never be read as data downstream.

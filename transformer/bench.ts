@@ -1,0 +1,161 @@
+// `npm run bench:transformer`: prints figures, asserts nothing.
+//  1. Pure transform (decode + dedupe + map + serialise) on one core, envelopes/s, with the JSON pre-pass
+//     measured against plain JSON.parse so its cost is visible.
+//  2. End to end through Kafka: the real transformer (transactions, dedupe state, DLQ path) against a plain
+//     kafkajs consume-and-produce of the same records with no transform, in the same run, same broker.
+// Needs the stack (Kafka) only for part 2; without it part 2 is reported as skipped.
+import { randomUUID } from 'node:crypto';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
+import { decodeEnvelope } from './decode/decodeEnvelope.ts';
+import { parseJsonLossless } from './decode/parseJsonLossless.ts';
+import { DedupeState } from './dedupe.ts';
+import { DimensionTables } from './dimensions.ts';
+import { startTransformer } from './run.ts';
+import { transformRecord, transformTopicsFor, type InputRecord } from './transform.ts';
+import { benchEnvelopes } from './benchData.ts';
+
+function benchDims(): DimensionTables {
+  const dims = new DimensionTables();
+  for (let s = 1; s <= 50; s++) {
+    const after = `{"id":${s},"name":"Store ${s}","category":"restaurant","city_id":1,"latitude":"-23.550520","longitude":"-46.633308","description":"x","is_active":true,"rating":"4.5"}`;
+    dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: `{"id":${s}}`, value: `{"before":null,"after":${after},"source":{"schema":"public","table":"stores","ts_ms":1},"op":"r"}` }));
+  }
+  dims.apply('cities', decodeEnvelope({ topic: 'pulso.public.cities', key: '{"id":1}', value: '{"before":null,"after":{"id":1,"country_code":"BR","name":"São Paulo"},"source":{"schema":"public","table":"cities","ts_ms":1},"op":"r"}' }));
+  return dims;
+}
+
+function pureTransformRate(records: InputRecord[]): number {
+  const dims = benchDims();
+  const topics = transformTopicsFor('pulso', 'orders', 'order_items');
+  const state = new DedupeState();
+  const t0 = performance.now();
+  let events = 0;
+  for (let i = 0; i < records.length; i += 2000) {
+    const batch = state.beginBatch();
+    for (const r of records.slice(i, i + 2000)) if (transformRecord(r, { dims, dedupe: batch, topics, nowMs: 0 }).kind === 'event') events++;
+    state.commit(batch);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  if (events !== records.length) throw new Error(`bench data produced ${events} events from ${records.length} envelopes`);
+  return records.length / secs;
+}
+
+function parseRate(texts: string[], parse: (s: string) => unknown): number {
+  const t0 = performance.now();
+  for (const t of texts) parse(t);
+  return texts.length / ((performance.now() - t0) / 1000);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function endToEnd(count: number): Promise<{ passThrough: number; transformer: number } | string> {
+  const cfg = loadConfig();
+  const kafka = new Kafka({ clientId: 'pulso-bench', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+  } catch (e) {
+    return `Kafka not reachable at ${cfg.kafka.brokers.join(',')}: ${(e as Error).message}`;
+  }
+  const run = randomUUID().slice(0, 8);
+  const prefix = `bench-${run}`;
+  const t = {
+    cdcOrders: `${prefix}.public.orders`,
+    cdcOrderItems: `${prefix}.public.order_items`,
+    orders: `${prefix}.orders`,
+    orderItems: `${prefix}.order_items`,
+    dlq: `${prefix}.dlq`,
+    state: `${prefix}.state`,
+    passOrders: `${prefix}.pass.orders`,
+    passItems: `${prefix}.pass.order_items`,
+  };
+  const created = Object.values(t);
+  await admin.createTopics({ waitForLeaders: true, topics: created.map((topic) => ({ topic, numPartitions: 1 })) });
+  try {
+    const records = benchEnvelopes(count, prefix);
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < records.length; i += 500) {
+      const slice = records.slice(i, i + 500);
+      await producer.sendBatch({
+        topicMessages: [t.cdcOrders, t.cdcOrderItems].map((topic) => ({ topic, messages: slice.filter((r) => r.topic === topic).map((r) => ({ key: r.key, value: r.value })) })),
+      });
+    }
+    await producer.disconnect();
+
+    // Plain pass-through: consume both topics and produce the same bytes, no decoding, auto-commit.
+    const passRate = await (async () => {
+      const consumer = kafka.consumer({ groupId: `${prefix}-pass` });
+      const out = kafka.producer();
+      await Promise.all([consumer.connect(), out.connect()]);
+      await consumer.subscribe({ topics: [t.cdcOrders, t.cdcOrderItems], fromBeginning: true });
+      let done = 0;
+      let first = 0;
+      let last = 0;
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          first ||= performance.now();
+          await out.send({ topic: batch.topic === t.cdcOrders ? t.passOrders : t.passItems, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+          done += batch.messages.length;
+          last = performance.now();
+        },
+      });
+      while (done < count) await new Promise((r) => setTimeout(r, 20));
+      await consumer.disconnect();
+      await out.disconnect();
+      return count / ((last - first) / 1000);
+    })();
+
+    // The transformer, same records, same broker, in-process.
+    const quiet = createLogger('bench', 'error');
+    const handle = await startTransformer(cfg, {
+      instanceId: `bench-${run}`,
+      groupId: `${prefix}-transformer`,
+      metricsPort: null,
+      log: quiet,
+      topics: { cdcOrders: t.cdcOrders, cdcOrderItems: t.cdcOrderItems, orders: t.orders, orderItems: t.orderItems, dlq: t.dlq, state: t.state },
+    });
+    let first = 0;
+    while (handle.metrics().consumed === 0) await new Promise((r) => setTimeout(r, 5));
+    first = performance.now();
+    const firstBatch = handle.metrics().consumed;
+    while (handle.metrics().consumed < count) await new Promise((r) => setTimeout(r, 5));
+    const last = performance.now();
+    const m = handle.metrics();
+    await handle.stop();
+    if (m.produced_total !== count) throw new Error(`transformer produced ${m.produced_total} of ${count}`);
+    // The first transaction's records are excluded from the window, as its start was not observed.
+    return { passThrough: passRate, transformer: (count - firstBatch) / ((last - first) / 1000) };
+  } finally {
+    await admin.deleteTopics({ topics: created }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share these cores)`);
+  const records = benchEnvelopes(200_000);
+  pureTransformRate(records.slice(0, 20_000)); // warm-up (JIT)
+  const rates = [1, 2, 3].map(() => pureTransformRate(records));
+  console.log(`pure transform (one core): ${fmt(Math.max(...rates))} envelopes/s best of 3 (runs: ${rates.map(fmt).join(', ')}); target ≥ 50,000`);
+  const texts = records.slice(0, 100_000).map((r) => r.value!.toString());
+  parseRate(texts, JSON.parse);
+  console.log(`  JSON.parse alone (lossy): ${fmt(parseRate(texts, JSON.parse))}/s; lossless pre-pass + JSON.parse: ${fmt(parseRate(texts, parseJsonLossless))}/s`);
+  const e2eCount = Number(process.env.BENCH_E2E_RECORDS ?? 40_000);
+  const e2e = await endToEnd(e2eCount);
+  if (typeof e2e === 'string') console.log(`end to end: skipped (${e2e})`);
+  else {
+    console.log(`end to end through Kafka (${fmt(e2eCount)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${((e2e.transformer / e2e.passThrough) * 100).toFixed(0)}% of pass-through; target ≥ 70%`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
