@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   switch (command) {
     case 'up': {
       const cfg = loadConfig();
-      const r = await up(cfg, say);
+      const r = await up(cfg, say, { pipeline: !args.includes('--infra-only') });
       say(`stack up in ${(r.elapsedMs / 1000).toFixed(1)}s (started: ${r.started.join(', ') || 'none'}; already running: ${r.alreadyRunning.join(', ') || 'none'})`);
       await printStatus(false);
       return 0;

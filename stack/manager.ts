@@ -28,8 +28,8 @@ export function paths(cfg: PulsoConfig): ProcessPaths {
   return { runDir: resolve(cfg.home, 'run'), logDir: resolve(cfg.home, 'logs') };
 }
 
-export function activeServices(cfg: PulsoConfig): ServiceDef[] {
-  return buildServices(cfg, PROJECT_ROOT).filter((s) => !(s.name === 'postgres' && cfg.pg.external));
+export function activeServices(cfg: PulsoConfig, stages: readonly ('infra' | 'pipeline')[] = ['infra', 'pipeline']): ServiceDef[] {
+  return buildServices(cfg, PROJECT_ROOT).filter((s) => !(s.name === 'postgres' && cfg.pg.external) && stages.includes(s.stage));
 }
 
 function ensureSecrets(cfg: PulsoConfig): LocalSecrets {
@@ -107,7 +107,7 @@ export interface UpResult {
   elapsedMs: number;
 }
 
-export async function up(cfg: PulsoConfig, progress: Progress = () => undefined): Promise<UpResult> {
+export async function up(cfg: PulsoConfig, progress: Progress = () => undefined, opts: { pipeline?: boolean } = {}): Promise<UpResult> {
   const t0 = Date.now();
   const el = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   const say = (m: string) => progress(`${el()} ${m}`);
@@ -208,28 +208,39 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined)
   };
 
   // Start every service as soon as the ones it depends on are healthy (parallel where possible).
-  const pending = new Set(services.filter((s) => !healthy.has(s.name)).map((s) => s.name));
-  const inFlight = new Map<ServiceName, Promise<void>>();
-  let firstError: unknown;
-  while (pending.size > 0 || inFlight.size > 0) {
-    for (const name of [...pending]) {
-      const s = byName.get(name)!;
-      if (s.after.every((d) => healthy.has(d) || !byName.has(d))) {
-        pending.delete(name);
-        inFlight.set(
-          name,
-          startOne(s).catch((e) => {
-            firstError ??= e;
-          }).finally(() => inFlight.delete(name)),
-        );
+  const startAll = async (stage: 'infra' | 'pipeline') => {
+    const pending = new Set(services.filter((s) => s.stage === stage && !healthy.has(s.name)).map((s) => s.name));
+    const inFlight = new Map<ServiceName, Promise<void>>();
+    let firstError: unknown;
+    while (pending.size > 0 || inFlight.size > 0) {
+      for (const name of [...pending]) {
+        const s = byName.get(name)!;
+        if (s.after.every((d) => healthy.has(d) || !byName.has(d))) {
+          pending.delete(name);
+          inFlight.set(
+            name,
+            startOne(s)
+              .catch((e) => {
+                firstError ??= e;
+              })
+              .finally(() => inFlight.delete(name)),
+          );
+        }
+      }
+      if (inFlight.size === 0 && pending.size > 0) throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
+      await Promise.race(inFlight.values());
+      if (firstError) {
+        await Promise.allSettled(inFlight.values());
+        throw firstError;
       }
     }
-    if (inFlight.size === 0 && pending.size > 0) throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
-    await Promise.race(inFlight.values());
-    if (firstError) {
-      await Promise.allSettled(inFlight.values());
-      throw firstError;
-    }
+  };
+  await startAll('infra');
+  if (opts.pipeline !== false) {
+    say('bootstrapping the pipeline (migrations, topics, connector, supervisors)…');
+    const { bootstrapPipeline } = await import('../pipeline/bootstrap.ts');
+    await bootstrapPipeline(cfg, { log: (l) => say(`  ${l}`) });
+    await startAll('pipeline');
   }
   return { started, alreadyRunning, elapsedMs: Date.now() - t0 };
 }

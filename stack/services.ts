@@ -32,6 +32,8 @@ export interface ServiceDef {
   readonly port: number;
   readonly url: string;
   readonly after: readonly ServiceName[];
+  /** infra services come up first; pipeline services after the bootstrap has set topics/connector up. */
+  readonly stage: 'infra' | 'pipeline';
   /** Seconds to wait for health before declaring the start failed. */
   readonly startTimeoutS: number;
   /** Signal that stops it cleanly. */
@@ -137,6 +139,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     port,
     url: `http://127.0.0.1:${port}`,
     after,
+    stage: 'infra',
     startTimeoutS: 240,
     stopSignal: 'SIGTERM',
     spawnSpec: () => {
@@ -172,6 +175,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
   const services: ServiceDef[] = [
     {
       name: 'postgres',
+      stage: 'infra',
       portVar: 'PG_PORT',
       port: cfg.pg.port,
       url: `postgres://127.0.0.1:${cfg.pg.port}/${cfg.pg.database}`,
@@ -234,6 +238,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     },
     {
       name: 'zookeeper',
+      stage: 'infra',
       portVar: 'ZK_PORT',
       port: cfg.zk.port,
       url: `127.0.0.1:${cfg.zk.port}`,
@@ -262,6 +267,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     },
     {
       name: 'kafka',
+      stage: 'infra',
       portVar: 'KAFKA_PORT',
       port: cfg.kafka.port,
       url: `127.0.0.1:${cfg.kafka.port}`,
@@ -315,6 +321,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     },
     {
       name: 'connect',
+      stage: 'infra',
       portVar: 'CONNECT_PORT',
       port: cfg.connect.port,
       url: `http://127.0.0.1:${cfg.connect.port}`,
@@ -355,8 +362,25 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     druid('druid-historical', 'historical', cfg.druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 160, ['druid-coordinator']),
     druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 512, 96, ['druid-coordinator']),
     druid('druid-router', 'router', cfg.druid.routerPort, 'DRUID_ROUTER_PORT', 128, 64, ['druid-coordinator']),
+    {
+      name: 'transformer',
+      stage: 'pipeline',
+      portVar: 'TRANSFORMER_METRICS_PORT',
+      port: cfg.transformer.metricsPort,
+      url: `http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`,
+      after: ['kafka'],
+      startTimeoutS: 90,
+      stopSignal: 'SIGTERM', // finishes the transaction in flight, then exits
+      spawnSpec: () => ({
+        name: 'transformer',
+        command: process.execPath,
+        args: ['--import', 'tsx', resolve(root, 'transformer/run.ts')],
+        cwd: root,
+        env: { PULSO_HOME: cfg.home },
+      }),
+      health: () => httpOk(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`),
+    },
   ];
-  void root;
   return services;
 }
 
