@@ -1,0 +1,173 @@
+// npm run generate -- --rate <orders/s> [--orders N | --duration 10m] [--seed S] [--speedup X] …
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
+import { runGenerator, type GeneratorOptions, type GeneratorSummary } from './run.ts';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `Usage: npm run generate -- --rate <orders/s> [--orders <N> | --duration <time>] [options]
+
+  --rate <n>          mean orders per second, > 0 (required); the daily curve moves it around this
+  --orders <n>        place n orders (integer ≥ 1), then finish their lifecycles and stop
+  --duration <time>   run this long: 90s, 10m, 2h, 1h30m (default: until Ctrl-C)
+  --seed <s>          seed for a reproducible run (default: pulso)
+  --speedup <x>       simulated seconds per real second, > 0 (default 1); 60 = an hour a minute
+  --start <iso>       simulated start instant, e.g. 2025-03-14T11:00:00-03:00 (default: now)
+  --curve <c>         daily | flat (default daily: lunch and dinner peaks, weekends)
+  --connections <n>   parallel PostgreSQL connections, 1–32 (default 3)
+  --batch <n>         most events per transaction, 1–5000 (default 400; 1 = one transaction per change)
+  --no-drain          with --orders: stop as soon as the last order is placed
+  --stores <n>        stores to create on an empty database (default 1200)
+  --customers <n>     customers to create on an empty database (default 20000)
+  --help              this text
+
+Environment: DATABASE_URL (or the embedded PostgreSQL), GEOCODER_PROVIDER=offline|openstreetmap, GEOCODER_URL.`;
+
+export interface CliOptions extends Omit<GeneratorOptions, 'signal' | 'log' | 'databaseUrl'> {
+  readonly help?: boolean;
+}
+
+/** "90s" / "10m" / "2h" / "1h30m" / "1500ms" → ms. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    total += Number(m[1]) * unit;
+    matched = re.lastIndex;
+  }
+  if (!text || matched !== text.length || total <= 0) {
+    throw new UsageError(`--duration ${JSON.stringify(text)} is not a duration: use e.g. 90s, 10m, 2h or 1h30m.`);
+  }
+  return Math.round(total);
+}
+
+function num(flag: string, raw: string | undefined, opts: { integer?: boolean; min: number; max?: number; exclusiveMin?: boolean; what: string }): number {
+  if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${flag} needs a value: ${opts.what}.`);
+  const n = Number(raw);
+  const ok = raw.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) &&
+    (opts.exclusiveMin ? n > opts.min : n >= opts.min) && (opts.max === undefined || n <= opts.max);
+  if (!ok) throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected ${opts.what}.`);
+  return n;
+}
+
+export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '--help': case '-h': out.help = true; break;
+      case '--rate': out.rate = num(flag, value(), { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number of orders per second > 0' }); break;
+      case '--orders': out.orders = num(flag, value(), { integer: true, min: 1, what: 'an integer ≥ 1' }); break;
+      case '--duration': {
+        const v = value();
+        if (v === undefined) throw new UsageError('--duration needs a value: e.g. 90s, 10m, 2h or 1h30m.');
+        out.durationMs = parseDuration(v);
+        break;
+      }
+      case '--seed': {
+        const v = value();
+        if (!v) throw new UsageError('--seed needs a value (any text or number).');
+        out.seed = v;
+        break;
+      }
+      case '--speedup': out.speedup = num(flag, value(), { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number > 0 (1 = real time, 60 = an hour a minute)' }); break;
+      case '--start': {
+        const v = value();
+        const d = v === undefined ? NaN : Date.parse(v);
+        if (Number.isNaN(d)) throw new UsageError(`--start ${JSON.stringify(v ?? '')} is not a date: use ISO-8601, e.g. 2025-03-14T11:00:00-03:00.`);
+        out.start = new Date(d);
+        break;
+      }
+      case '--curve': {
+        const v = value();
+        if (v !== 'daily' && v !== 'flat') throw new UsageError(`--curve ${JSON.stringify(v ?? '')} is not valid: expected daily or flat.`);
+        out.curve = v;
+        break;
+      }
+      case '--connections': out.connections = num(flag, value(), { integer: true, min: 1, max: 32, what: 'an integer from 1 to 32' }); break;
+      case '--batch': out.maxEventsPerTransaction = num(flag, value(), { integer: true, min: 1, max: 5000, what: 'an integer from 1 to 5000' }); break;
+      case '--no-drain': out.drain = false; break;
+      case '--stores': out.stores = num(flag, value(), { integer: true, min: 10, max: 1_000_000, what: 'an integer from 10 to 1000000' }); break;
+      case '--customers': out.customers = num(flag, value(), { integer: true, min: 100, max: 10_000_000, what: 'an integer from 100 to 10000000' }); break;
+      default:
+        throw new UsageError(
+          `Unknown option ${JSON.stringify(arg)}. Valid options: --rate, --orders, --duration, --seed, --speedup, --start, --curve, --connections, --batch, --no-drain, --stores, --customers, --help.`,
+        );
+    }
+  }
+  if (out.help) return { rate: 1, help: true };
+  if (out.rate === undefined) throw new UsageError('--rate is required: the mean number of orders per second, e.g. --rate 50.');
+  if (out.orders !== undefined && out.durationMs !== undefined) throw new UsageError('Use either --orders or --duration, not both.');
+  const { stores, customers, ...rest } = out;
+  const scale = stores !== undefined || customers !== undefined ? { stores: (stores as number) ?? 1200, customers: (customers as number) ?? 20_000 } : undefined;
+  return { ...(rest as unknown as CliOptions), ...(scale ? { scale } : {}) };
+}
+
+export function formatSummary(s: GeneratorSummary): string {
+  const f = (n: number) => Math.round(n).toLocaleString('en-US');
+  return [
+    `Stopped by ${s.stoppedBy} after ${(s.wallMs / 1000).toFixed(1)} s (seed ${s.seed}${s.worldCreated ? ', marketplace created' : ''}).`,
+    `  orders placed     ${f(s.ordersCreated)}  (${s.ordersPerSecond.toFixed(1)}/s)`,
+    `  status changes    ${f(s.statusChanges)}  delivered ${f(s.delivered)}, cancelled ${f(s.cancelled)}, refunded ${f(s.refunded)}, payments failed ${f(s.paymentsFailed)}`,
+    `  still in lifecycle ${f(s.inLifecycle)}`,
+    `  other changes     customers ${f(s.customerUpdates)}, stores ${f(s.storeUpdates)}, prices ${f(s.priceUpdates)}, orders purged ${f(s.ordersPurged)}`,
+    `  rows              +${f(s.rowsInserted)} ~${f(s.rowsUpdated)} -${f(s.rowsDeleted)}  (${f(s.rowChangesPerSecond)}/s) in ${f(s.transactions)} transactions`,
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  let cli: CliOptions;
+  try {
+    cli = parseGeneratorArgs(process.argv.slice(2));
+    loadConfig(); // validate the environment before starting
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\n${sig}: finishing the transactions in progress…\n`);
+      controller.abort();
+    } else {
+      process.stderr.write(`${sig} again: exiting now (open transactions roll back).\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const { help: _help, ...opts } = cli;
+  const summary = await runGenerator({ ...opts, signal: controller.signal, log: createLogger('generator') });
+  process.stdout.write(`${formatSummary(summary)}\n`);
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`generate: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

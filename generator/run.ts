@@ -1,0 +1,253 @@
+// The I/O loop: turns the pure event stream into PostgreSQL transactions, open-loop at the asked rate.
+// Wall time drives a simulated clock (× speedup); every event due by the simulated "now" is written,
+// split into lanes (one connection each) and rounds (one statement = one transaction each). While one
+// batch is being written, the next one is generated, so Node and PostgreSQL work in parallel.
+import { loadConfig, redactUrl } from '../lib/config.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import type pg from 'pg';
+import { checkSchema, MIGRATE_COMMAND } from '../sql/migrate.ts';
+import { connectWithRetry } from '../sql/connect.ts';
+import { createGeocoder } from './geo/geocoder.ts';
+import { EventStream, type GenEvent, type MaintenanceRates } from './eventStream.ts';
+import { ensureWorld } from './setup.ts';
+import { DEFAULT_SCALE, type WorldScale } from './world.ts';
+import { LaneWriter, laneOf, planRounds } from './writer.ts';
+
+export class SchemaNotReadyError extends Error {
+  constructor(message: string, readonly missing: string[]) {
+    super(message);
+    this.name = 'SchemaNotReadyError';
+  }
+}
+
+export interface GeneratorOptions {
+  /** Owner URL; default: loadConfig().pg.url. */
+  readonly databaseUrl?: string;
+  /** Mean orders per wall-clock second (the daily curve moves it up and down around this). */
+  readonly rate: number;
+  /** Stop placing orders after this many; by default the run then waits for their lifecycles (drain). */
+  readonly orders?: number;
+  /** Stop after this much wall time. */
+  readonly durationMs?: number;
+  readonly seed?: string;
+  /** Simulated seconds per wall second (lifecycle delays and the daily curve); default 1. */
+  readonly speedup?: number;
+  /** Simulated start instant; default now. */
+  readonly start?: Date;
+  readonly curve?: 'daily' | 'flat';
+  /** Keep writing lifecycle steps after the last order until every order is finished. */
+  readonly drain?: boolean;
+  /** Parallel connections (default 3). */
+  readonly connections?: number;
+  /** Most events in one transaction (default 400). 1 = one transaction per order / status change. */
+  readonly maxEventsPerTransaction?: number;
+  readonly scale?: WorldScale;
+  readonly maintenance?: MaintenanceRates;
+  readonly geocoder?: { provider: 'offline' | 'openstreetmap'; url?: string };
+  readonly signal?: AbortSignal;
+  /** 'auto': a live line on a TTY, a plain line every 10 s otherwise. */
+  readonly progress?: 'auto' | 'tty' | 'plain' | 'off';
+  readonly log?: Logger;
+  /** Called about once a second with the running totals. */
+  readonly onProgress?: (stats: GeneratorStats) => void;
+}
+
+export interface GeneratorStats {
+  ordersCreated: number;
+  statusChanges: number;
+  delivered: number;
+  cancelled: number;
+  refunded: number;
+  paymentsFailed: number;
+  customerUpdates: number;
+  storeUpdates: number;
+  priceUpdates: number;
+  ordersPurged: number;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsDeleted: number;
+  transactions: number;
+  /** Orders placed whose lifecycle is not finished. */
+  inLifecycle: number;
+  /** How late the writer is against the schedule, in wall ms. */
+  behindMs: number;
+  wallMs: number;
+  simNow: string;
+}
+
+export interface GeneratorSummary extends GeneratorStats {
+  readonly stoppedBy: 'orders' | 'duration' | 'signal';
+  readonly ordersPerSecond: number;
+  readonly rowChangesPerSecond: number;
+  readonly worldCreated: boolean;
+  readonly seed: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function count(stats: GeneratorStats, ev: GenEvent): void {
+  switch (ev.kind) {
+    case 'create': stats.ordersCreated++; break;
+    case 'step':
+      if (ev.from.status !== ev.to.status) stats.statusChanges++;
+      if (ev.to.status === 'delivered' && ev.from.status !== 'delivered') stats.delivered++;
+      if (ev.to.status === 'cancelled' && ev.from.status !== 'cancelled') stats.cancelled++;
+      if (ev.to.paymentStatus === 'refunded' && ev.from.paymentStatus !== 'refunded') stats.refunded++;
+      if (ev.to.paymentStatus === 'failed' && ev.from.paymentStatus !== 'failed') stats.paymentsFailed++;
+      break;
+    case 'customer_update': stats.customerUpdates++; break;
+    case 'store_update': stats.storeUpdates++; break;
+    case 'price_update': stats.priceUpdates++; break;
+    case 'purge': stats.ordersPurged++; break;
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export function formatProgress(s: GeneratorStats, ratePerSec: number, rowsPerSec: number): string {
+  return (
+    `sim ${s.simNow.slice(0, 16).replace('T', ' ')}Z · ${fmt(ratePerSec)} orders/s · ${fmt(rowsPerSec)} rows/s · ` +
+    `orders ${fmt(s.ordersCreated)} (delivered ${fmt(s.delivered)}, cancelled ${fmt(s.cancelled)}, refunded ${fmt(s.refunded)}) · ` +
+    `in lifecycle ${fmt(s.inLifecycle)} · tx ${fmt(s.transactions)}` + (s.behindMs > 1000 ? ` · behind ${(s.behindMs / 1000).toFixed(1)}s` : '')
+  );
+}
+
+export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSummary> {
+  const log = opts.log ?? createLogger('generator');
+  const cfg = opts.databaseUrl && opts.geocoder ? undefined : loadConfig();
+  const databaseUrl = opts.databaseUrl ?? cfg!.pg.url;
+  const seed = opts.seed ?? 'pulso';
+  const speedup = opts.speedup ?? 1;
+  const connections = opts.connections ?? 3;
+  const maxPerTx = opts.maxEventsPerTransaction ?? 400;
+  if (!(opts.rate > 0)) throw new RangeError('rate must be > 0 orders/s');
+  if (!(speedup > 0)) throw new RangeError('speedup must be > 0');
+  const drain = opts.drain ?? opts.orders !== undefined;
+
+  const clients: pg.Client[] = [];
+  try {
+    // All lanes first, so a wrong URL or a missing schema fails before any work.
+    for (let i = 0; i < connections; i++) clients.push(await connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}` }));
+    const schema = await checkSchema(databaseUrl);
+    if (!schema.ok) throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
+    for (const c of clients) {
+      // Each round is a complete transaction on its own; losing the last few milliseconds of a
+      // generator run in a server crash is acceptable, waiting for the WAL flush on every commit is not.
+      await c.query('SET synchronous_commit = off');
+    }
+
+    const geo = opts.geocoder ?? cfg!.geocoder;
+    const geocoder = createGeocoder({ provider: geo.provider, url: geo.url, cache: clients[0], log });
+    const startMs = (opts.start ?? new Date()).getTime();
+    const { world, created: worldCreated } = await ensureWorld(clients[0]!, { seed, scale: opts.scale ?? DEFAULT_SCALE, geocoder, startMs, log });
+    const stream = new EventStream(world, {
+      seed, startMs, ordersPerSimSecond: opts.rate / speedup, curve: opts.curve ?? 'daily', maxOrders: opts.orders, maintenance: opts.maintenance,
+    });
+    const lanes = clients.map((c) => new LaneWriter(c));
+    const stats: GeneratorStats = {
+      ordersCreated: 0, statusChanges: 0, delivered: 0, cancelled: 0, refunded: 0, paymentsFailed: 0, customerUpdates: 0, storeUpdates: 0,
+      priceUpdates: 0, ordersPurged: 0, rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, transactions: 0, inLifecycle: 0, behindMs: 0, wallMs: 0,
+      simNow: new Date(startMs).toISOString(),
+    };
+
+    const writeBatch = async (events: GenEvent[]) => {
+      const perLane: GenEvent[][] = lanes.map(() => []);
+      for (const ev of events) perLane[laneOf(ev, lanes.length)]!.push(ev);
+      await Promise.all(
+        lanes.map(async (lane, i) => {
+          for (const round of planRounds(perLane[i]!, maxPerTx)) {
+            const c = await lane.apply(round);
+            stats.rowsInserted += c.inserted;
+            stats.rowsUpdated += c.updated;
+            stats.rowsDeleted += c.deleted;
+            stats.transactions++;
+          }
+        }),
+      );
+      for (const ev of events) count(stats, ev);
+    };
+
+    // Progress: a live line on a TTY, a plain periodic line otherwise.
+    const mode = opts.progress ?? 'auto';
+    const tty = mode !== 'off' && (mode === 'tty' || (mode === 'auto' && process.stderr.isTTY === true));
+    const printEveryMs = tty ? 1000 : 10_000;
+    let lastPrint = { at: Date.now(), orders: 0, rows: 0 };
+    let lastCallback = Date.now();
+    const report = (force = false) => {
+      const now = Date.now();
+      if (opts.onProgress && now - lastCallback >= 1000) {
+        lastCallback = now;
+        opts.onProgress({ ...stats });
+      }
+      if (mode === 'off' || (!force && now - lastPrint.at < printEveryMs)) return;
+      const secs = Math.max(0.001, (now - lastPrint.at) / 1000);
+      const rows = stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted;
+      const line = formatProgress(stats, (stats.ordersCreated - lastPrint.orders) / secs, (rows - lastPrint.rows) / secs);
+      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      lastPrint = { at: now, orders: stats.ordersCreated, rows };
+    };
+
+    const wallStart = Date.now();
+    const maxEventsPerBatch = Math.max(2000, maxPerTx * connections * 6);
+    let stoppedBy: GeneratorSummary['stoppedBy'] = 'orders';
+    let inflight: Promise<void> | undefined;
+    for (;;) {
+      if (opts.signal?.aborted) { stoppedBy = 'signal'; break; }
+      const wallNow = Date.now();
+      if (opts.durationMs !== undefined && wallNow - wallStart >= opts.durationMs) {
+        stoppedBy = 'duration';
+        if (!drain) break;
+        stream.stopArrivals();
+      }
+      const simTarget = startMs + (wallNow - wallStart) * speedup;
+      const events = stream.take(simTarget, maxEventsPerBatch);
+      if (inflight) await inflight;
+      stats.inLifecycle = stream.inLifecycle;
+      stats.wallMs = Date.now() - wallStart;
+      stats.simNow = new Date(events.length ? events[events.length - 1]!.atMs : simTarget).toISOString();
+      const nextAt = stream.peekTime();
+      stats.behindMs = nextAt < simTarget ? (simTarget - nextAt) / speedup : 0;
+      report();
+      if (events.length) {
+        inflight = writeBatch(events);
+        continue;
+      }
+      inflight = undefined;
+      if (stream.exhausted) break;
+      // Nothing due: sleep until the next event is due (at most 50 ms, to stay responsive).
+      const dueInWallMs = (nextAt - simTarget) / speedup;
+      await sleep(Math.max(1, Math.min(50, dueInWallMs)), opts.signal);
+    }
+    if (inflight) await inflight; // finish the transactions in progress; nothing is left half-written
+    stats.inLifecycle = stream.inLifecycle;
+    stats.wallMs = Date.now() - wallStart;
+    report(true);
+    if (tty) process.stderr.write('\n');
+    const secs = Math.max(0.001, stats.wallMs / 1000);
+    return {
+      ...stats,
+      stoppedBy,
+      ordersPerSecond: stats.ordersCreated / secs,
+      rowChangesPerSecond: (stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted) / secs,
+      worldCreated,
+      seed,
+    };
+  } catch (err) {
+    if (err instanceof SchemaNotReadyError) throw err;
+    if ((err as Error).name === 'DatabaseUnreachableError') throw err;
+    throw Object.assign(new Error(`generator failed against ${redactUrl(databaseUrl)}: ${(err as Error).message}`), { cause: err });
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+export { MIGRATE_COMMAND };

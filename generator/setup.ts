@@ -1,0 +1,117 @@
+// Makes sure the database has a marketplace to simulate: on an empty database, builds the world from
+// the seed (stores, products, customers, addresses — geocoded anchors) and inserts it in one
+// transaction; then loads it into memory. A database that already has stores keeps its world, so
+// repeated runs add orders to the same marketplace.
+import type pg from 'pg';
+import type { Logger } from '../lib/log.ts';
+import { CITIES } from './geo/gazetteer.ts';
+import type { PulsoGeocoder } from './geo/geocoder.ts';
+import { centsToDecimal, decimalToCents } from './money.ts';
+import { plainArray, textArray } from './pgArray.ts';
+import { buildWorldModel, buildWorldSeed, geocodeAnchors, type World, type WorldScale } from './world.ts';
+import type { StoreCategory } from './catalog.ts';
+
+// Serialises world creation between generators started at the same time on an empty database.
+const WORLD_LOCK_KEY = 0x70756c736f01;
+
+async function allocateIds(client: pg.ClientBase, table: string, n: number): Promise<string[]> {
+  if (n === 0) return [];
+  const res = await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence($1, 'id'))::text AS id FROM generate_series(1, $2)`, [table, n]);
+  return res.rows.map((r) => r.id);
+}
+
+const ts = (ms: number) => new Date(ms).toISOString();
+const CHUNK = 5000;
+
+async function insertChunked(client: pg.ClientBase, n: number, insert: (from: number, to: number) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < n; i += CHUNK) await insert(i, Math.min(n, i + CHUNK));
+}
+
+export async function ensureWorld(
+  client: pg.ClientBase,
+  opts: { seed: string; scale: WorldScale; geocoder: PulsoGeocoder; startMs: number; log: Logger },
+): Promise<{ world: World; created: boolean }> {
+  let created = false;
+  await client.query('SELECT pg_advisory_lock($1)', [WORLD_LOCK_KEY]);
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM stores');
+    if (rows[0]!.n === '0') {
+      const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [CITIES.map((c) => c.id)]);
+      if (cityIds.rowCount !== CITIES.length) throw new Error('reference cities are missing: run `npm run migrate`');
+      opts.log.info('creating the marketplace', { seed: opts.seed, stores: opts.scale.stores, customers: opts.scale.customers, geocoder: opts.geocoder.provider });
+      const anchors = await geocodeAnchors(opts.geocoder);
+      const seed = buildWorldSeed(opts.seed, opts.scale, anchors, opts.startMs);
+      await client.query('BEGIN');
+      try {
+        const storeIds = await allocateIds(client, 'stores', seed.stores.length);
+        await insertChunked(client, seed.stores.length, (a, b) => {
+          const s = seed.stores.slice(a, b);
+          return client.query(
+            `INSERT INTO stores (id, name, category, city_id, latitude, longitude, description, rating, is_active, created_at, updated_at)
+             SELECT id, name, category, city_id, lat, lon, description, rating, true, created_at, created_at
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::numeric[], $9::timestamptz[])
+               AS t(id, name, category, city_id, lat, lon, description, rating, created_at)`,
+            [plainArray(storeIds.slice(a, b)), textArray(s.map((x) => x.name)), plainArray(s.map((x) => x.category)), plainArray(s.map((x) => x.cityId)),
+              plainArray(s.map((x) => x.latitude)), plainArray(s.map((x) => x.longitude)), textArray(s.map((x) => x.description)),
+              plainArray(s.map((x) => x.rating)), textArray(s.map((x) => ts(x.createdAtMs)))],
+          );
+        });
+        const productIds = await allocateIds(client, 'products', seed.products.length);
+        await insertChunked(client, seed.products.length, (a, b) => {
+          const p = seed.products.slice(a, b);
+          return client.query(
+            `INSERT INTO products (id, store_id, name, category, price, updated_at)
+             SELECT id, store_id, name, category, price, $6::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::numeric[])
+               AS t(id, store_id, name, category, price)`,
+            [plainArray(productIds.slice(a, b)), plainArray(p.map((x) => storeIds[x.storeIndex]!)), textArray(p.map((x) => x.name)),
+              plainArray(p.map((x) => x.category)), plainArray(p.map((x) => centsToDecimal(x.priceCents))), ts(opts.startMs)],
+          );
+        });
+        const customerIds = await allocateIds(client, 'customers', seed.customers.length);
+        await insertChunked(client, seed.customers.length, (a, b) => {
+          const c = seed.customers.slice(a, b);
+          return client.query(
+            `INSERT INTO customers (id, full_name, email, phone, city_id, created_at, updated_at)
+             SELECT id, full_name, email, phone, city_id, created_at, created_at
+             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS t(id, full_name, email, phone, city_id, created_at)`,
+            [plainArray(customerIds.slice(a, b)), textArray(c.map((x) => x.fullName)), textArray(c.map((x) => x.email)), textArray(c.map((x) => x.phone)),
+              plainArray(c.map((x) => x.cityId)), textArray(c.map((x) => ts(x.createdAtMs)))],
+          );
+        });
+        await insertChunked(client, seed.addresses.length, (a, b) => {
+          const ad = seed.addresses.slice(a, b);
+          return client.query(
+            `INSERT INTO addresses (customer_id, city_id, street, latitude, longitude)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[], $5::numeric[])`,
+            [plainArray(ad.map((x) => customerIds[x.customerIndex]!)), plainArray(ad.map((x) => x.cityId)), textArray(ad.map((x) => x.street)),
+              plainArray(ad.map((x) => x.latitude)), plainArray(ad.map((x) => x.longitude))],
+          );
+        });
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      created = true;
+      opts.log.info('marketplace created', { stores: seed.stores.length, products: seed.products.length, customers: seed.customers.length, addresses: seed.addresses.length });
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [WORLD_LOCK_KEY]);
+  }
+  return { world: await loadWorld(client, opts.seed), created };
+}
+
+export async function loadWorld(client: pg.ClientBase, seed: string): Promise<World> {
+  // One connection runs one query at a time: read the tables one after the other.
+  const stores = await client.query<{ id: string; city_id: string; category: StoreCategory; is_active: boolean; rating: string | null }>(
+    'SELECT id, city_id, category, is_active, rating FROM stores');
+  const products = await client.query<{ id: string; store_id: string; name: string; price: string }>('SELECT id, store_id, name, price FROM products');
+  const customers = await client.query<{ id: string; city_id: string; email: string; phone: string | null }>('SELECT id, city_id, email, phone FROM customers');
+  const addresses = await client.query<{ id: string; customer_id: string }>('SELECT id, customer_id FROM addresses');
+  return buildWorldModel(seed, {
+    stores: stores.rows.map((s) => ({ id: s.id, cityId: Number(s.city_id), category: s.category, isActive: s.is_active, rating: s.rating === null ? 4.5 : Number(s.rating) })),
+    products: products.rows.map((p) => ({ id: p.id, storeId: p.store_id, name: p.name, priceCents: decimalToCents(p.price) })),
+    customers: customers.rows.map((c) => ({ id: c.id, cityId: Number(c.city_id), email: c.email, phone: c.phone ?? '' })),
+    addresses: addresses.rows.map((a) => ({ id: a.id, customerId: a.customer_id })),
+  });
+}

@@ -1,0 +1,288 @@
+// Writes batches of generated events to PostgreSQL. A "round" is one SQL statement — hence one
+// transaction — built from data-modifying CTEs over unnest()ed array parameters: new orders with their
+// items, payment and first history row; lifecycle steps (orders + history + payments); dimension
+// updates; purges. An order appears at most once per round, so an order, its items and its payment
+// commit together and every later status change of that order commits in a transaction of its own
+// (other orders' changes may share it). Rounds of one lane run in order on one connection; lanes run
+// in parallel on separate connections and never share an order.
+import type pg from 'pg';
+import { centsToDecimal } from './money.ts';
+import type { GenEvent, LiveOrder } from './eventStream.ts';
+import { plainArray, textArray } from './pgArray.ts';
+
+const ROUND_SQL = `
+WITH
+new_orders AS (
+  SELECT t.*, 'epoch'::timestamptz + t.created_ms * interval '1 millisecond' AS ts
+  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::numeric[], $8::numeric[],
+              $9::numeric[], $10::numeric[], $11::numeric[], $12::int[], $13::date[], $14::bigint[], $15::text[])
+    AS t(id, customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total,
+         item_count, business_date, created_ms, notes)
+),
+ins_orders AS (
+  INSERT INTO orders (id, customer_id, store_id, address_id, status, payment_method, payment_status, currency, subtotal,
+                      delivery_fee, discount, tax, total, item_count, business_date, created_at, updated_at, notes)
+  SELECT id, customer_id, store_id, address_id, 'placed', payment_method, 'pending', currency, subtotal,
+         delivery_fee, discount, tax, total, item_count, business_date, ts, ts, notes
+  FROM new_orders
+  RETURNING 1
+),
+ins_items AS (
+  INSERT INTO order_items (order_id, product_id, product_name, quantity, unit_price, line_total)
+  SELECT * FROM unnest($16::bigint[], $17::bigint[], $18::text[], $19::int[], $20::numeric[], $21::numeric[])
+  RETURNING 1
+),
+ins_payments AS (
+  INSERT INTO payments (order_id, method, status, amount, currency, created_at, updated_at)
+  SELECT id, payment_method, 'pending', total, currency, ts, ts FROM new_orders
+  RETURNING 1
+),
+ins_placed AS (
+  INSERT INTO order_status_history (order_id, from_status, to_status, changed_at)
+  SELECT id, NULL, 'placed', ts FROM new_orders
+  RETURNING 1
+),
+changes AS (
+  SELECT c.*, 'epoch'::timestamptz + c.at_ms * interval '1 millisecond' AS ts
+  FROM unnest($22::bigint[], $23::order_status[], $24::order_status[], $25::payment_status[], $26::boolean[], $27::bigint[])
+    AS c(order_id, from_status, to_status, payment_status, payment_changed, at_ms)
+),
+upd_orders AS (
+  UPDATE orders o
+  SET status = c.to_status, payment_status = c.payment_status, updated_at = c.ts,
+      delivered_at = CASE WHEN c.to_status = 'delivered' AND c.from_status <> 'delivered' THEN c.ts ELSE o.delivered_at END
+  FROM changes c
+  WHERE o.id = c.order_id
+  RETURNING 1
+),
+ins_history AS (
+  INSERT INTO order_status_history (order_id, from_status, to_status, changed_at)
+  SELECT order_id, from_status, to_status, ts FROM changes WHERE from_status <> to_status
+  RETURNING 1
+),
+upd_payments AS (
+  UPDATE payments p SET status = c.payment_status, updated_at = c.ts
+  FROM changes c
+  WHERE c.payment_changed AND p.order_id = c.order_id
+  RETURNING 1
+),
+upd_customers AS (
+  UPDATE customers t SET email = u.email, phone = u.phone, updated_at = 'epoch'::timestamptz + u.at_ms * interval '1 millisecond'
+  FROM unnest($28::bigint[], $29::text[], $30::text[], $31::bigint[]) AS u(id, email, phone, at_ms)
+  WHERE t.id = u.id
+  RETURNING 1
+),
+upd_stores AS (
+  -- description is left alone on purpose: see sql/002_cdc.sql (TOAST and REPLICA IDENTITY DEFAULT).
+  UPDATE stores t SET rating = u.rating, is_active = u.is_active, updated_at = 'epoch'::timestamptz + u.at_ms * interval '1 millisecond'
+  FROM unnest($32::bigint[], $33::numeric[], $34::boolean[], $35::bigint[]) AS u(id, rating, is_active, at_ms)
+  WHERE t.id = u.id
+  RETURNING 1
+),
+upd_products AS (
+  UPDATE products t SET price = u.price, updated_at = 'epoch'::timestamptz + u.at_ms * interval '1 millisecond'
+  FROM unnest($36::bigint[], $37::numeric[], $38::bigint[]) AS u(id, price, at_ms)
+  WHERE t.id = u.id
+  RETURNING 1
+),
+purged AS (SELECT unnest($39::bigint[]) AS id),
+del_history AS (DELETE FROM order_status_history t USING purged d WHERE t.order_id = d.id RETURNING 1),
+del_items AS (DELETE FROM order_items t USING purged d WHERE t.order_id = d.id RETURNING 1),
+del_payments AS (DELETE FROM payments t USING purged d WHERE t.order_id = d.id RETURNING 1),
+del_orders AS (DELETE FROM orders t USING purged d WHERE t.id = d.id RETURNING 1)
+SELECT
+  (SELECT count(*) FROM ins_orders)::int AS orders_inserted,
+  (SELECT count(*) FROM ins_items)::int + (SELECT count(*) FROM ins_payments)::int + (SELECT count(*) FROM ins_placed)::int
+    + (SELECT count(*) FROM ins_history)::int AS other_inserted,
+  (SELECT count(*) FROM upd_orders)::int AS orders_updated,
+  (SELECT count(*) FROM upd_payments)::int + (SELECT count(*) FROM upd_customers)::int + (SELECT count(*) FROM upd_stores)::int
+    + (SELECT count(*) FROM upd_products)::int AS other_updated,
+  (SELECT count(*) FROM del_history)::int + (SELECT count(*) FROM del_items)::int + (SELECT count(*) FROM del_payments)::int
+    + (SELECT count(*) FROM del_orders)::int AS deleted
+`;
+
+export interface RoundCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export class WriterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriterError';
+  }
+}
+
+/** Column buffers for one round. */
+export class Round {
+  readonly orders: LiveOrder[] = [];
+  readonly steps: Extract<GenEvent, { kind: 'step' }>[] = [];
+  readonly customers: Extract<GenEvent, { kind: 'customer_update' }>[] = [];
+  readonly stores: Extract<GenEvent, { kind: 'store_update' }>[] = [];
+  readonly prices: Extract<GenEvent, { kind: 'price_update' }>[] = [];
+  readonly purges: LiveOrder[] = [];
+  size = 0;
+
+  add(ev: GenEvent): void {
+    this.size++;
+    switch (ev.kind) {
+      case 'create': this.orders.push(ev.order); break;
+      case 'step': this.steps.push(ev); break;
+      case 'customer_update': this.customers.push(ev); break;
+      case 'store_update': this.stores.push(ev); break;
+      case 'price_update': this.prices.push(ev); break;
+      case 'purge': this.purges.push(ev.order); break;
+    }
+  }
+}
+
+/** Order ids come from the orders sequence in blocks, so items can reference them in the same statement. */
+class IdPool {
+  private ids: string[] = [];
+  private next = 0;
+  constructor(private readonly client: pg.ClientBase, private readonly block: number) {}
+  async take(n: number): Promise<string[]> {
+    if (this.ids.length - this.next < n) {
+      const res = await this.client.query<{ id: string }>(
+        `SELECT nextval(pg_get_serial_sequence('orders', 'id'))::text AS id FROM generate_series(1, $1)`,
+        [Math.max(this.block, n)],
+      );
+      this.ids = [...this.ids.slice(this.next), ...res.rows.map((r) => r.id)];
+      this.next = 0;
+    }
+    const out = this.ids.slice(this.next, this.next + n);
+    this.next += n;
+    return out;
+  }
+}
+
+function must(id: string | undefined, order: LiveOrder): string {
+  if (id === undefined) throw new WriterError(`order #${order.seq} has no database id yet (written out of order)`);
+  return id;
+}
+
+export class LaneWriter {
+  private readonly ids: IdPool;
+  transactions = 0;
+
+  constructor(readonly client: pg.ClientBase) {
+    this.ids = new IdPool(client, 2000);
+  }
+
+  async apply(round: Round): Promise<RoundCounts> {
+    const ids = await this.ids.take(round.orders.length);
+    round.orders.forEach((o, i) => (o.dbId = ids[i]));
+    const o = round.orders;
+    const items = o.flatMap((order) => order.lines.map((line) => ({ order, line })));
+    const s = round.steps;
+    const values = [
+      plainArray(ids),
+      plainArray(o.map((x) => x.customer.dbId)),
+      plainArray(o.map((x) => x.store.dbId)),
+      plainArray(o.map((x) => x.addressId)),
+      plainArray(o.map((x) => x.payment.method)),
+      plainArray(o.map((x) => x.currency)),
+      plainArray(o.map((x) => centsToDecimal(x.totals.subtotalCents))),
+      plainArray(o.map((x) => centsToDecimal(x.totals.deliveryFeeCents))),
+      plainArray(o.map((x) => centsToDecimal(x.totals.discountCents))),
+      plainArray(o.map((x) => centsToDecimal(x.totals.taxCents))),
+      plainArray(o.map((x) => centsToDecimal(x.totals.totalCents))),
+      plainArray(o.map((x) => x.totals.itemCount)),
+      plainArray(o.map((x) => x.businessDate)),
+      plainArray(o.map((x) => x.createdAtMs)),
+      textArray(o.map((x) => x.notes)),
+      // items
+      plainArray(items.map((x) => x.order.dbId!)),
+      plainArray(items.map((x) => x.line.product.dbId)),
+      textArray(items.map((x) => x.line.productName)),
+      plainArray(items.map((x) => x.line.quantity)),
+      plainArray(items.map((x) => centsToDecimal(x.line.unitPriceCents))),
+      plainArray(items.map((x) => centsToDecimal(x.line.lineTotalCents))),
+      // lifecycle steps
+      plainArray(s.map((x) => must(x.order.dbId, x.order))),
+      plainArray(s.map((x) => x.from.status)),
+      plainArray(s.map((x) => x.to.status)),
+      plainArray(s.map((x) => x.to.paymentStatus)),
+      plainArray(s.map((x) => x.from.paymentStatus !== x.to.paymentStatus)),
+      plainArray(s.map((x) => x.atMs)),
+      // customers
+      plainArray(round.customers.map((x) => x.customer.dbId)),
+      textArray(round.customers.map((x) => x.email)),
+      textArray(round.customers.map((x) => x.phone)),
+      plainArray(round.customers.map((x) => x.atMs)),
+      // stores
+      plainArray(round.stores.map((x) => x.store.dbId)),
+      plainArray(round.stores.map((x) => x.rating.toFixed(1))),
+      plainArray(round.stores.map((x) => x.isActive)),
+      plainArray(round.stores.map((x) => x.atMs)),
+      // products
+      plainArray(round.prices.map((x) => x.product.dbId)),
+      plainArray(round.prices.map((x) => centsToDecimal(x.priceCents))),
+      plainArray(round.prices.map((x) => x.atMs)),
+      // purges
+      plainArray(round.purges.map((x) => must(x.dbId, x))),
+    ];
+    const res = await this.client.query<{ orders_inserted: number; other_inserted: number; orders_updated: number; other_updated: number; deleted: number }>(
+      { name: 'pulso_generator_round', text: ROUND_SQL, values },
+    );
+    this.transactions++;
+    const r = res.rows[0]!;
+    if (r.orders_updated !== s.length) {
+      throw new WriterError(`expected to update ${s.length} orders, updated ${r.orders_updated}: some orders are missing from the database`);
+    }
+    return { inserted: r.orders_inserted + r.other_inserted, updated: r.orders_updated + r.other_updated, deleted: r.deleted };
+  }
+}
+
+/** Key that serialises events touching the same row(s): the order, customer, store or product. */
+export function eventKey(ev: GenEvent): object {
+  switch (ev.kind) {
+    case 'create':
+    case 'step':
+    case 'purge':
+      return ev.order;
+    case 'customer_update':
+      return ev.customer;
+    case 'store_update':
+      return ev.store;
+    case 'price_update':
+      return ev.product;
+  }
+}
+
+/** Which lane (connection) an event goes to: stable per row, so a row's changes stay in order. */
+export function laneOf(ev: GenEvent, lanes: number): number {
+  switch (ev.kind) {
+    case 'create':
+    case 'step':
+    case 'purge':
+      return ev.order.seq % lanes;
+    case 'customer_update':
+      return ev.customer.index % lanes;
+    case 'store_update':
+      return ev.store.index % lanes;
+    case 'price_update':
+      return ev.store.index % lanes;
+  }
+}
+
+/**
+ * Splits one lane's events into rounds: an event goes to the first round after the last round that
+ * touched its key and that still has room, so per-key order is kept and no round holds a key twice.
+ */
+export function planRounds(events: readonly GenEvent[], maxPerRound: number): Round[] {
+  const rounds: Round[] = [];
+  const lastRound = new Map<object, number>();
+  let firstWithRoom = 0;
+  for (const ev of events) {
+    const key = eventKey(ev);
+    let r = Math.max((lastRound.get(key) ?? -1) + 1, firstWithRoom);
+    while (rounds[r] && rounds[r]!.size >= maxPerRound) r++;
+    if (!rounds[r]) rounds[r] = new Round();
+    rounds[r]!.add(ev);
+    lastRound.set(key, r);
+    while (rounds[firstWithRoom] && rounds[firstWithRoom]!.size >= maxPerRound) firstWithRoom++;
+  }
+  return rounds;
+}
