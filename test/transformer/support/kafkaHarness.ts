@@ -1,0 +1,139 @@
+// Helpers for the transformer's integration tests against the real local Kafka. Every test works in its own
+// topic prefix (its own CDC-like input topics, output topics, state topic, consumer group, transactional id),
+// so it never disturbs the running pipeline, and deletes what it created.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
+import { loadConfig, type PulsoConfig } from '../../../lib/config.ts';
+
+export interface TestPrefix {
+  readonly prefix: string;
+  readonly env: Record<string, string>;
+  readonly cfg: PulsoConfig;
+  readonly topics: { cdcOrders: string; cdcOrderItems: string; orders: string; orderItems: string; dlq: string; state: string };
+}
+
+export function testPrefix(name: string): TestPrefix {
+  const prefix = `it-${name}-${randomUUID().slice(0, 8)}`;
+  const env: Record<string, string> = {
+    TOPIC_PREFIX: prefix,
+    ORDERS_TOPIC: `${prefix}.orders`,
+    ORDER_ITEMS_TOPIC: `${prefix}.order_items`,
+    DLQ_TOPIC: `${prefix}.dlq`,
+  };
+  return {
+    prefix,
+    env,
+    cfg: loadConfig({ ...process.env, ...env }),
+    topics: {
+      cdcOrders: `${prefix}.public.orders`,
+      cdcOrderItems: `${prefix}.public.order_items`,
+      orders: env.ORDERS_TOPIC!,
+      orderItems: env.ORDER_ITEMS_TOPIC!,
+      dlq: env.DLQ_TOPIC!,
+      state: `${prefix}.transformer.state`,
+    },
+  };
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'pulso-transformer-it', brokers: loadConfig().kafka.brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function createTopics(kafka: Kafka, topics: string[], numPartitions = 1): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface ReadMessage {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string>;
+}
+
+function headersToStrings(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
+  return out;
+}
+
+/** Everything committed in a topic right now (read_committed), in partition/offset order. */
+export async function readAll(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+  await admin.disconnect();
+  const out: ReadMessage[] = [];
+  const position = new Map<number, bigint>();
+  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}`, readUncommitted: false });
+  await consumer.connect();
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => position.set(payload.partition, BigInt(payload.lastOffset) + 1n));
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages as KafkaMessage[]) {
+        out.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers: headersToStrings(m.headers) });
+      }
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  const done = () => [...ends].every(([p, e]) => e.high <= e.low || (position.get(p) ?? -1n) >= e.high);
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`could not read ${topic} to its end`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await consumer.disconnect();
+  return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function kafkaReachable(): Promise<boolean> {
+  const admin = new Kafka({ clientId: 'probe', brokers: loadConfig().kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000 }).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
