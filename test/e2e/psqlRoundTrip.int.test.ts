@@ -1,0 +1,118 @@
+// A user's first experience: insert an order with psql, find it in Druid seconds later with exact
+// amounts; update its status and LATEST_BY shows the new one; delete it and Druid shows it deleted.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { loadConfig } from '../../lib/config.ts';
+import { druidSql, eventually } from '../support/druid.ts';
+
+const cfg = loadConfig();
+// Ids past 2^53 on purpose: they must survive PostgreSQL → Debezium JSON → transformer → Druid intact.
+const base = 9007199254740993n + BigInt(randomInt(1, 1_000_000)) * 1000n;
+const ids = { store: base, customer: base + 1n, address: base + 2n, product: base + 3n, order: base + 4n, item1: base + 5n, item2: base + 6n };
+
+function psql(sql: string): string {
+  const u = new URL(cfg.pg.url);
+  return execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-X', '-q', '-At', '-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', u.pathname.slice(1), '-c', sql], {
+    env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
+    encoding: 'utf8',
+  });
+}
+
+interface OrderRow {
+  event_type: string;
+  status: string;
+  total: number;
+  total_cents: number;
+  subtotal_cents: number;
+  tax_cents: number;
+  currency: string;
+  store_name: string;
+  city: string;
+  country: string;
+  order_id: string;
+  item_count: number;
+}
+
+describe('psql insert → Druid (order lifecycle)', () => {
+  beforeAll(() => {
+    psql(`BEGIN;
+      INSERT INTO stores (id, name, category, city_id, latitude, longitude) VALUES (${ids.store}, 'Arepera E2E', 'restaurant', 3001, 4.648600, -74.078800);
+      INSERT INTO customers (id, full_name, email, city_id) VALUES (${ids.customer}, 'Ana E2E', 'ana.e2e@example.com', 3001);
+      INSERT INTO addresses (id, customer_id, city_id, street, latitude, longitude) VALUES (${ids.address}, ${ids.customer}, 3001, 'Calle 85 # 11-53', 4.668000, -74.054000);
+      INSERT INTO products (id, store_id, name, category, price) VALUES (${ids.product}, ${ids.store}, 'Arepa de choclo', 'food', 12345.67);
+      COMMIT;`);
+  });
+
+  afterAll(() => {
+    psql(`DELETE FROM order_items WHERE order_id = ${ids.order}; DELETE FROM payments WHERE order_id = ${ids.order}; DELETE FROM orders WHERE id = ${ids.order};
+          DELETE FROM products WHERE id = ${ids.product}; DELETE FROM addresses WHERE id = ${ids.address}; DELETE FROM customers WHERE id = ${ids.customer}; DELETE FROM stores WHERE id = ${ids.store};`);
+  });
+
+  const latest = () =>
+    druidSql<{ status: string; is_deleted: number; versions: number }>(
+      cfg,
+      `SELECT LATEST_BY(status, MILLIS_TO_TIMESTAMP(order_version)) AS status, MAX(is_deleted) AS is_deleted, COUNT(*) AS versions
+       FROM orders WHERE order_id = '${ids.order}' GROUP BY order_id`,
+    );
+
+  it('finds the inserted order in Druid within seconds, amounts exact to the cent', async () => {
+    // 2 × 12,345.67 + 1 × 999,999.99 = 1,024,691.33; + fee 4,500.00 − discount 0.01 + tax 194,691.35
+    const committedAt = Date.now();
+    psql(`BEGIN;
+      INSERT INTO orders (id, customer_id, store_id, address_id, status, payment_method, payment_status, currency, subtotal, delivery_fee, discount, tax, total, item_count, business_date)
+        VALUES (${ids.order}, ${ids.customer}, ${ids.store}, ${ids.address}, 'placed', 'nequi', 'pending', 'COP', 1024691.33, 4500.00, 0.01, 194691.35, 1223882.67, 3, '2026-11-27');
+      INSERT INTO order_items (id, order_id, product_id, product_name, quantity, unit_price, line_total) VALUES
+        (${ids.item1}, ${ids.order}, ${ids.product}, 'Arepa de choclo', 2, 12345.67, 24691.34),
+        (${ids.item2}, ${ids.order}, ${ids.product}, 'Banquete', 1, 999999.99, 999999.99);
+      COMMIT;`);
+    const { value: rows, ms } = await eventually('order in Druid', async () => {
+      const r = await druidSql<OrderRow>(cfg, `SELECT * FROM orders WHERE order_id = '${ids.order}'`);
+      return r.length > 0 ? r : undefined;
+    }, 30_000);
+    process.stderr.write(`[e2e] psql commit → queryable in Druid: ${Date.now() - committedAt} ms (poll ${ms} ms)\n`);
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row).toMatchObject({
+      order_id: String(ids.order),
+      event_type: 'created',
+      status: 'placed',
+      currency: 'COP',
+      total_cents: 122388267,
+      subtotal_cents: 102469133,
+      tax_cents: 19469135,
+      item_count: 3,
+      store_name: 'Arepera E2E',
+      country: 'CO',
+    });
+    expect(row.total).toBe(1223882.67);
+    const items = await eventually('items in Druid', async () => {
+      const r = await druidSql<{ n: number; cents: number }>(cfg, `SELECT COUNT(*) AS n, SUM(line_total_cents) AS cents FROM order_items WHERE order_id = '${ids.order}'`);
+      return r[0] && r[0].n === 2 ? r[0] : undefined;
+    }, 30_000);
+    expect(items.value.cents).toBe(102469133);
+  });
+
+  it('shows the new status through LATEST_BY after an update', async () => {
+    psql(`UPDATE orders SET status = 'accepted', updated_at = now() WHERE id = ${ids.order}`);
+    const { value } = await eventually('accepted in Druid', async () => {
+      const r = await latest();
+      return r[0]?.status === 'accepted' ? r[0] : undefined;
+    }, 30_000);
+    expect(value.versions).toBe(2);
+    const changes = await druidSql<{ event_type: string; previous_status: string }>(cfg, `SELECT event_type, previous_status FROM orders WHERE order_id = '${ids.order}' AND status = 'accepted'`);
+    expect(changes).toEqual([{ event_type: 'status_changed', previous_status: 'placed' }]);
+  });
+
+  it('shows the order as deleted after a delete', async () => {
+    psql(`BEGIN; DELETE FROM order_items WHERE order_id = ${ids.order}; DELETE FROM orders WHERE id = ${ids.order}; COMMIT;`);
+    const { value } = await eventually('deleted in Druid', async () => {
+      const r = await latest();
+      return r[0]?.is_deleted === 1 ? r[0] : undefined;
+    }, 30_000);
+    expect(value.is_deleted).toBe(1);
+    const del = await druidSql<{ event_type: string; total_cents: number }>(cfg, `SELECT event_type, total_cents FROM orders WHERE order_id = '${ids.order}' AND is_deleted = 1`);
+    // The delete carries the whole last row (REPLICA IDENTITY FULL), so it still knows what was deleted.
+    expect(del).toEqual([{ event_type: 'deleted', total_cents: 122388267 }]);
+  });
+});
