@@ -14,7 +14,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel as KafkaLogLevel, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel as KafkaLogLevel, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { loadConfig, type PulsoConfig } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { decodeEnvelope } from './decode/decodeEnvelope.ts';
@@ -160,7 +160,13 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
     // Connecting the transactional producer first fences a crashed predecessor with the same transactional
     // id and aborts its open transaction, so the state read below is final.
-    producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner, // murmur2 like the Java clients, so keys land where Kafka tools expect
+    });
     await producer.connect();
 
     const loadState = async () => {
