@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
 import { up, down, status, logsOf, StackError, paths } from '../stack/manager.ts';
 import { logFile } from '../stack/processes.ts';
+import { pipelineStatus, formatPipelineStatus } from '../stack/pipelineStatus.ts';
 
 const [command, ...args] = process.argv.slice(2);
 const say = (line: string) => process.stdout.write(line + '\n');
@@ -14,10 +15,11 @@ function mb(bytes: number): string {
 async function printStatus(json: boolean): Promise<boolean> {
   const cfg = loadConfig();
   const rows = await status(cfg);
-  const extra: Record<string, unknown> = {};
   const total = rows.reduce((a, r) => a + r.rssBytes, 0);
+  const anyUp = rows.some((r) => r.healthy);
+  const pipeline = anyUp ? await pipelineStatus(cfg) : undefined;
   if (json) {
-    say(JSON.stringify({ services: rows, totalRssBytes: total, ...extra }, null, 2));
+    say(JSON.stringify({ services: rows, totalRssBytes: total, pipeline }, null, 2));
   } else {
     const w = Math.max(...rows.map((r) => r.name.length));
     say(`${'SERVICE'.padEnd(w)}  HEALTH     PID      RSS        URL`);
@@ -26,7 +28,7 @@ async function printStatus(json: boolean): Promise<boolean> {
       say(`${r.name.padEnd(w)}  ${health.padEnd(9)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${r.url}`);
     }
     say(`total resident memory: ${mb(total)}`);
-    for (const [k, v] of Object.entries(extra)) say(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    if (pipeline) for (const line of formatPipelineStatus(pipeline)) say(line);
   }
   return rows.every((r) => r.healthy);
 }

@@ -1,0 +1,84 @@
+// npm run bench:freshness [-- --rate 100 --duration 120 --speedup 60]
+// Commit-to-queryable latency: the generator writes orders at a steady rate while a prober polls Druid SQL
+// every 100 ms for new `created` events; latency = first time the row is seen − its PostgreSQL commit time
+// (source_ts_ms, same machine clock). Also splits it: commit → transformer output (transformed_at_ms) and
+// transformer output → queryable. Needs the stack running (npm run up).
+import { loadConfig } from '../lib/config.ts';
+import { runGenerator } from '../generator/index.ts';
+import { druidSql } from '../test/support/druid.ts';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) {
+    process.stderr.write(`--${name} needs a positive number (got ${process.argv[i + 1]})\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const rate = arg('rate', 100);
+const durationS = arg('duration', 120);
+const speedup = arg('speedup', 60);
+const POLL_MS = 100;
+
+const cfg = loadConfig();
+const startMs = Date.now();
+const seen = new Map<string, { latency: number; toTransformer: number }>();
+let lastMax = startMs;
+let polls = 0;
+let stopProbe = false;
+
+async function probe(): Promise<void> {
+  while (!stopProbe) {
+    const t = Date.now();
+    try {
+      const rows = await druidSql<{ order_id: string; source_ts_ms: number; transformed_at_ms: number }>(
+        cfg,
+        `SELECT order_id, source_ts_ms, transformed_at_ms FROM orders
+         WHERE __time >= MILLIS_TO_TIMESTAMP(${lastMax - 10_000}) AND event_type = 'created' AND source_ts_ms >= ${startMs}`,
+      );
+      const observed = Date.now();
+      polls++;
+      for (const r of rows) {
+        if (seen.has(r.order_id)) continue;
+        seen.set(r.order_id, { latency: observed - r.source_ts_ms, toTransformer: r.transformed_at_ms - r.source_ts_ms });
+        if (r.source_ts_ms > lastMax) lastMax = r.source_ts_ms;
+      }
+    } catch (e) {
+      process.stderr.write(`probe: ${(e as Error).message}\n`);
+    }
+    const wait = POLL_MS - (Date.now() - t);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+process.stdout.write(`bench:freshness — ${rate} orders/s for ${durationS}s (speedup ${speedup}), probing Druid every ${POLL_MS} ms\n`);
+const prober = probe();
+const summary = await runGenerator({ rate, durationMs: durationS * 1000, seed: `freshness-${startMs}`, speedup, curve: 'flat', drain: false, progress: 'off', maxEventsPerTransaction: 1 });
+// Let the last orders arrive.
+const waitUntil = Date.now() + 15_000;
+while (Date.now() < waitUntil && seen.size < summary.ordersCreated) await new Promise((r) => setTimeout(r, 200));
+stopProbe = true;
+await prober;
+
+const lat = [...seen.values()].map((s) => s.latency).sort((a, b) => a - b);
+const toT = [...seen.values()].map((s) => s.toTransformer).sort((a, b) => a - b);
+const result = {
+  orders_written: summary.ordersCreated,
+  orders_seen_in_druid: seen.size,
+  row_changes_per_s: Math.round(summary.rowChangesPerSecond),
+  commit_to_queryable_ms: { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), max: lat[lat.length - 1] },
+  commit_to_transformer_output_ms: { p50: pct(toT, 50), p95: pct(toT, 95), p99: pct(toT, 99) },
+  probe: { interval_ms: POLL_MS, polls, note: 'queryable latency includes up to one probe interval plus the probe query time' },
+};
+process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+const ok = result.commit_to_queryable_ms.p50 < 1000 && result.commit_to_queryable_ms.p99 < 3000;
+process.stdout.write(`targets p50 < 1000 ms and p99 < 3000 ms: ${ok ? 'met' : 'MISSED'}\n`);
+process.exit(seen.size === summary.ordersCreated ? 0 : 1);

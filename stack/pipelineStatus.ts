@@ -1,0 +1,116 @@
+// Where the data is at each stage: replication slot lag (PostgreSQL → Debezium), the connector's state,
+// the transformer's counters and consumer lag (CDC topics → `orders`), Druid's supervisor lag
+// (`orders` → Druid), dead-lettered records, and freshness of what Druid serves.
+import axios from 'axios';
+import pg from 'pg';
+import type { PulsoConfig } from '../lib/config.ts';
+
+export interface PipelineStatus {
+  slot: { active: boolean; lagBytes: number; walStatus: string } | null;
+  connector: { state: string; task: string } | null;
+  transformer: {
+    consumed: number;
+    produced: number;
+    deadLettered: number;
+    deadLetteredByReason: Record<string, number>;
+    consumerLag: number;
+    latencyP50Ms: number | null;
+    latencyP95Ms: number | null;
+  } | null;
+  druid: Record<string, { state: string; lag: number; healthy: boolean }> | null;
+  druidRows: { orders: number; latestCommitMs: number | null } | null;
+  errors: string[];
+}
+
+async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {
+  const c = new pg.Client({ connectionString: cfg.pg.url, connectionTimeoutMillis: 2000 });
+  await c.connect();
+  try {
+    const r = await c.query(
+      `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag
+       FROM pg_replication_slots WHERE slot_name = 'pulso_slot'`,
+    );
+    const row = r.rows[0];
+    return row ? { active: row.active, lagBytes: Number(row.lag ?? 0), walStatus: row.wal_status } : null;
+  } finally {
+    await c.end();
+  }
+}
+
+async function connectorStatus(cfg: PulsoConfig): Promise<PipelineStatus['connector']> {
+  const r = await axios.get(`${cfg.connect.url}/connectors/pulso-postgres/status`, { timeout: 2000, validateStatus: () => true });
+  if (r.status !== 200) return null;
+  return { state: r.data.connector?.state ?? 'UNKNOWN', task: r.data.tasks?.[0]?.state ?? 'NO TASK' };
+}
+
+async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['transformer']> {
+  const r = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`, { timeout: 2000 });
+  const m = r.data;
+  return {
+    consumed: m.consumed,
+    produced: m.produced_total,
+    deadLettered: m.dead_lettered,
+    deadLetteredByReason: m.dead_lettered_by_reason ?? {},
+    consumerLag: m.consumer_lag_total,
+    latencyP50Ms: m.latency_ms?.p50 ?? null,
+    latencyP95Ms: m.latency_ms?.p95 ?? null,
+  };
+}
+
+async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['druid']> {
+  const out: NonNullable<PipelineStatus['druid']> = {};
+  for (const ds of ['orders', 'order_items']) {
+    const r = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, { timeout: 3000, validateStatus: () => true });
+    if (r.status === 200) out[ds] = { state: r.data.payload.state, lag: r.data.payload.aggregateLag ?? 0, healthy: r.data.payload.healthy };
+  }
+  return out;
+}
+
+async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']> {
+  const r = await axios.post(
+    `${cfg.druid.url}/druid/v2/sql`,
+    { query: 'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders', resultFormat: 'object' },
+    { timeout: 5000, validateStatus: () => true },
+  );
+  if (r.status !== 200) return null;
+  return { orders: r.data[0]?.n ?? 0, latestCommitMs: r.data[0]?.latest ?? null };
+}
+
+export async function pipelineStatus(cfg: PulsoConfig): Promise<PipelineStatus> {
+  const errors: string[] = [];
+  const safe = async <T>(what: string, f: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await f();
+    } catch (e) {
+      errors.push(`${what}: ${(e as Error).message}`);
+      return null;
+    }
+  };
+  const [slot, connector, transformer, druid, rows] = await Promise.all([
+    safe('replication slot', () => slotStatus(cfg)),
+    safe('connector', () => connectorStatus(cfg)),
+    safe('transformer', () => transformerStatus(cfg)),
+    safe('druid supervisors', () => druidStatus(cfg)),
+    safe('druid rows', () => druidRows(cfg)),
+  ]);
+  return { slot, connector, transformer, druid, druidRows: rows, errors };
+}
+
+const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1048576).toFixed(1)} MB`);
+
+export function formatPipelineStatus(p: PipelineStatus): string[] {
+  const lines: string[] = [];
+  if (p.slot) lines.push(`postgres → debezium   slot pulso_slot ${p.slot.active ? 'active' : 'INACTIVE'}, lag ${kb(p.slot.lagBytes)}, wal ${p.slot.walStatus}`);
+  if (p.connector) lines.push(`debezium connector   ${p.connector.state} (task ${p.connector.task})`);
+  if (p.transformer) {
+    const t = p.transformer;
+    lines.push(
+      `transformer          consumed ${t.consumed}, produced ${t.produced}, dead-lettered ${t.deadLettered}, lag ${t.consumerLag}` +
+        (t.latencyP50Ms !== null ? `, commit→produced p50 ${t.latencyP50Ms} ms p95 ${t.latencyP95Ms} ms` : ''),
+    );
+  }
+  if (p.druid) for (const [ds, s] of Object.entries(p.druid)) lines.push(`druid supervisor     ${ds}: ${s.state}, lag ${s.lag}${s.healthy ? '' : ' (UNHEALTHY)'}`);
+  if (p.druidRows) lines.push(`druid orders         ${p.druidRows.orders} event rows, latest commit ${p.druidRows.latestCommitMs ? new Date(p.druidRows.latestCommitMs).toISOString() : '-'}`);
+  for (const e of p.errors) lines.push(`unavailable          ${e}`);
+  return lines;
+}
