@@ -1,0 +1,141 @@
+// npm start [-- --rate 50 --speedup 60 --seed S]
+// From a fresh clone: brings the whole pipeline up (npm run up), then runs the generator at a default rate
+// with a live one-screen view of every stage. Ctrl-C stops the generator and leaves the pipeline up;
+// `npm run down` stops the rest.
+import axios from 'axios';
+import { loadConfig, ConfigError } from '../lib/config.ts';
+import { up, StackError } from '../stack/manager.ts';
+import { pipelineStatus, type PipelineStatus } from '../stack/pipelineStatus.ts';
+import { runGenerator, type GeneratorStats } from '../generator/index.ts';
+
+function flag(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) {
+    process.stderr.write(`usage: npm start [-- --rate <orders/s> --speedup <x> --seed <s>]: --${name} needs a positive number\n`);
+    process.exit(2);
+  }
+  return v;
+}
+const seedIdx = process.argv.indexOf('--seed');
+const seed = seedIdx >= 0 ? process.argv[seedIdx + 1] : undefined;
+const rate = flag('rate', 50);
+const speedup = flag('speedup', 60);
+
+const cfg = loadConfig();
+const tty = process.stdout.isTTY === true;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+interface Sample {
+  at: number;
+  gen?: GeneratorStats;
+  pipe: PipelineStatus;
+}
+
+/** Measured, not estimated: the prober sees each new Druid row and compares with its commit time. */
+class FreshnessProbe {
+  private lastMax = Date.now();
+  private recent: number[] = [];
+  latestMs: number | null = null;
+  async poll(): Promise<void> {
+    const r = await axios.post(
+      `${cfg.druid.url}/druid/v2/sql`,
+      { query: `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`, resultFormat: 'object' },
+      { timeout: 3000, validateStatus: () => true },
+    );
+    const m = r.status === 200 ? (r.data[0]?.m as number | null) : null;
+    if (m && m > this.lastMax) {
+      this.lastMax = m;
+      this.latestMs = Date.now() - m;
+      this.recent.push(this.latestMs);
+      if (this.recent.length > 50) this.recent.shift();
+    }
+  }
+  p50(): number | null {
+    if (this.recent.length === 0) return null;
+    const s = [...this.recent].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)]!;
+  }
+  idleForMs(): number {
+    return Date.now() - this.lastMax;
+  }
+}
+
+function render(prev: Sample | undefined, cur: Sample, probe: FreshnessProbe, startedAt: number): string {
+  const dt = prev ? (cur.at - prev.at) / 1000 : 1;
+  const rateOf = (a?: number, b?: number) => (a !== undefined && b !== undefined && dt > 0 ? (a - b) / dt : 0);
+  const g = cur.gen;
+  const p = cur.pipe;
+  const pg = prev?.pipe;
+  const lines = [
+    `Pulso — live pipeline (${Math.round((Date.now() - startedAt) / 1000)}s)   Ctrl-C stops the generator, the pipeline stays up; npm run down stops it`,
+    '',
+    g
+      ? `generator     ${fmt(rateOf(g.ordersCreated, prev?.gen?.ordersCreated))} orders/s  ${fmt(rateOf(g.rowsInserted + g.rowsUpdated + g.rowsDeleted, (prev?.gen?.rowsInserted ?? 0) + (prev?.gen?.rowsUpdated ?? 0) + (prev?.gen?.rowsDeleted ?? 0)))} row changes/s   total ${fmt(g.ordersCreated)} orders, delivered ${fmt(g.delivered)}, cancelled ${fmt(g.cancelled)}, in lifecycle ${fmt(g.inLifecycle)}   sim ${g.simNow.slice(0, 16).replace('T', ' ')}Z`
+      : 'generator     stopped',
+    p.slot ? `postgres      replication slot lag ${(p.slot.lagBytes / 1024).toFixed(1)} kB (${p.slot.active ? 'active' : 'INACTIVE'})` : 'postgres      slot: unavailable',
+    p.connector ? `debezium      connector ${p.connector.state}, task ${p.connector.task}` : 'debezium      unavailable',
+    p.transformer
+      ? `transformer   ${fmt(rateOf(p.transformer.consumed, pg?.transformer?.consumed))} in/s  ${fmt(rateOf(p.transformer.produced, pg?.transformer?.produced))} out/s   kafka lag ${fmt(p.transformer.consumerLag)}   dead-lettered ${fmt(p.transformer.deadLettered)}${Object.keys(p.transformer.deadLetteredByReason).length ? ' ' + JSON.stringify(p.transformer.deadLetteredByReason) : ''}`
+      : 'transformer   unavailable',
+    p.druid ? `druid         ${Object.entries(p.druid).map(([ds, s]) => `${ds} ${s.state} lag ${fmt(s.lag)}`).join('   ')}   rows ${fmt(p.druidRows?.orders ?? 0)}` : 'druid         unavailable',
+    `freshness     commit → queryable in Druid: ${probe.latestMs === null ? 'waiting for data' : `last ${fmt(probe.latestMs)} ms, p50 ${fmt(probe.p50() ?? 0)} ms`}${probe.idleForMs() > 10_000 ? `   (no new commits for ${Math.round(probe.idleForMs() / 1000)}s)` : ''}`,
+    '',
+    `open          Druid console ${cfg.druid.url}   ·   Connect ${cfg.connect.url}/connectors   ·   transformer ${`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`}`,
+    `              Grafana: docker compose --env-file stack/versions.env --env-file .env -f docker-compose.cdc.yml up -d grafana → http://127.0.0.1:3000`,
+    ...(p.errors.length ? ['', ...p.errors.map((e) => `unavailable   ${e}`)] : []),
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const say = (l: string) => process.stdout.write(l + '\n');
+  await up(cfg, say);
+  say(`starting the generator at ${rate} orders/s (speedup ${speedup})…`);
+  const abort = new AbortController();
+  let gen: GeneratorStats | undefined;
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const generator = runGenerator({ rate, speedup, seed, signal: abort.signal, progress: 'off', onProgress: (s) => (gen = { ...s }) });
+  const probe = new FreshnessProbe();
+  const startedAt = Date.now();
+  let prev: Sample | undefined;
+  let lastPlain = 0;
+  const loop = (async () => {
+    while (!stopping) {
+      await probe.poll().catch(() => undefined);
+      const cur: Sample = { at: Date.now(), gen, pipe: await pipelineStatus(cfg) };
+      const screen = render(prev, cur, probe, startedAt);
+      if (tty) process.stdout.write('\x1b[H\x1b[2J' + screen + '\n');
+      else if (Date.now() - lastPlain > 10_000) {
+        lastPlain = Date.now();
+        process.stdout.write(screen.split('\n').slice(2, 9).join(' | ') + '\n');
+      }
+      prev = cur;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  const summary = await generator;
+  stopping = true;
+  await loop;
+  say(
+    `\ngenerator stopped (${summary.stoppedBy}): ${fmt(summary.ordersCreated)} orders, ${fmt(summary.ordersPerSecond)} orders/s, ${fmt(summary.rowChangesPerSecond)} row changes/s; no half-written order (each is one transaction).`,
+  );
+  say('The pipeline is still running: insert rows with psql, query Druid, or `npm run down` to stop everything.');
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`error: ${e instanceof StackError || e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`);
+    process.exit(1);
+  },
+);
