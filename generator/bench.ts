@@ -1,0 +1,79 @@
+// npm run bench:generator — sustained orders/s and row changes/s into a local PostgreSQL.
+// Uses DATABASE_URL when set (it must be a throwaway database: the bench adds orders to it);
+// otherwise starts a disposable embedded PostgreSQL with wal_level=logical (as the stack runs it).
+// Two phases, both with a flat demand curve and a speedup that compresses lifecycles to seconds, so
+// inserts and lifecycle updates run together in steady state:
+//   1. saturation: asks for far more than the machine can do and reports what it sustains;
+//   2. target: asks for BENCH_TARGET (default 3000) orders/s and reports whether it keeps up.
+// Figures are printed; nothing is asserted.
+import { cpus, totalmem } from 'node:os';
+import { migrate } from '../sql/migrate.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../sql/throwawayPostgres.ts';
+import { createLogger } from '../lib/log.ts';
+import { runGenerator, type GeneratorStats, type GeneratorSummary } from './run.ts';
+
+const log = createLogger('bench', 'warn');
+const WARMUP_MS = 15_000;
+const MEASURE_MS = 30_000;
+
+interface Phase {
+  readonly label: string;
+  readonly rate: number;
+}
+
+async function phase(url: string, p: Phase, connections: number): Promise<{ ordersPerSec: number; rowsPerSec: number; txPerSec: number; behindMs: number; summary: GeneratorSummary }> {
+  let atWarmup: (GeneratorStats & { t: number }) | undefined;
+  let last: (GeneratorStats & { t: number }) | undefined;
+  const started = Date.now();
+  const summary = await runGenerator({
+    databaseUrl: url, rate: p.rate, durationMs: WARMUP_MS + MEASURE_MS, drain: false, seed: 'bench', speedup: 600, curve: 'flat',
+    connections, geocoder: { provider: 'offline' }, progress: 'off', log,
+    onProgress: (s) => {
+      const t = Date.now() - started;
+      if (!atWarmup && s.wallMs >= WARMUP_MS) atWarmup = { ...s, t };
+      last = { ...s, t };
+    },
+  });
+  if (!atWarmup || !last) throw new Error('the run ended before the warm-up did');
+  const secs = (last.t - atWarmup.t) / 1000;
+  const rows = (s: GeneratorStats) => s.rowsInserted + s.rowsUpdated + s.rowsDeleted;
+  return {
+    ordersPerSec: (last.ordersCreated - atWarmup.ordersCreated) / secs,
+    rowsPerSec: (rows(last) - rows(atWarmup)) / secs,
+    txPerSec: (last.transactions - atWarmup.transactions) / secs,
+    behindMs: last.behindMs,
+    summary,
+  };
+}
+
+async function main(): Promise<void> {
+  let pg: ThrowawayPostgres | undefined;
+  let url = process.env.DATABASE_URL;
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 3);
+  const target = Number(process.env.BENCH_TARGET ?? 3000);
+  try {
+    if (!url) {
+      process.stderr.write('Starting a throwaway PostgreSQL (embedded, wal_level=logical)…\n');
+      pg = await startThrowawayPostgres();
+      url = await pg.createDatabase('pulso_bench');
+    }
+    await migrate(url, { log });
+    process.stdout.write(`Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}\n`);
+    process.stdout.write(`Generator: ${connections} connections, flat curve, speedup 600 (a lifecycle takes ~4 s), warm-up ${WARMUP_MS / 1000} s, measured ${MEASURE_MS / 1000} s\n\n`);
+    for (const p of [{ label: 'saturation', rate: 20_000 }, { label: `target ${target}/s`, rate: target }]) {
+      const r = await phase(url, p, connections);
+      process.stdout.write(
+        `${p.label.padEnd(16)} asked ${p.rate.toLocaleString('en-US')}/s → sustained ${Math.round(r.ordersPerSec).toLocaleString('en-US')} orders/s, ` +
+          `${Math.round(r.rowsPerSec).toLocaleString('en-US')} row changes/s, ${Math.round(r.txPerSec).toLocaleString('en-US')} tx/s, ` +
+          `behind schedule at the end: ${(r.behindMs / 1000).toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    await pg?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:generator: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+// The replication role can read the publication's tables and write only the heartbeat and signal
+// tables: nothing more. Privileges are checked with SET ROLE (works on any server); logging in with
+// the password the runner sets is checked only on a throwaway cluster, since roles are cluster-wide.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../sql/migrate.ts';
+import { startTestServer, type TestServer } from './throwawayPostgres.ts';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const CAPTURED = ['countries', 'cities', 'stores', 'customers', 'products', 'orders', 'order_items', 'payments', 'order_status_history', 'dbz_heartbeat', 'debezium_signal'];
+const PASSWORD = 'test-replication-password-1';
+let server: TestServer;
+let url: string;
+let admin: pg.Client;
+
+/** Runs `sql` as pulso_cdc inside a transaction that is rolled back. */
+async function asCdc(sql: string): Promise<void> {
+  await admin.query('BEGIN');
+  try {
+    await admin.query('SET LOCAL ROLE pulso_cdc');
+    await admin.query(sql);
+  } finally {
+    await admin.query('ROLLBACK');
+  }
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  url = await server.freshDatabase();
+  await migrate(url, { log: quiet, replicationPassword: server.ownsCluster ? PASSWORD : undefined });
+  admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+}, 120_000);
+afterAll(async () => {
+  await admin?.end();
+  await server?.stop();
+}, 60_000);
+
+describe('pulso_cdc', () => {
+  it('is a LOGIN REPLICATION role without superuser or other powers', async () => {
+    const { rows } = await admin.query("SELECT rolcanlogin, rolreplication, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = 'pulso_cdc'");
+    expect(rows).toEqual([{ rolcanlogin: true, rolreplication: true, rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false }]);
+  });
+
+  it('can SELECT every table of the publication', async () => {
+    for (const t of CAPTURED) await expect(asCdc(`SELECT * FROM ${t} LIMIT 1`)).resolves.toBeUndefined();
+  });
+
+  it('cannot read tables outside the publication', async () => {
+    for (const t of ['addresses', 'geocode_cache', 'schema_migrations']) {
+      await expect(asCdc(`SELECT * FROM ${t} LIMIT 1`)).rejects.toThrow(/permission denied/);
+    }
+  });
+
+  it('cannot write the business tables', async () => {
+    await expect(asCdc("UPDATE orders SET notes = 'x'")).rejects.toThrow(/permission denied/);
+    await expect(asCdc('DELETE FROM order_items')).rejects.toThrow(/permission denied/);
+    await expect(asCdc("INSERT INTO countries (code, name, currency, timezone) VALUES ('UY', 'Uruguay', 'UYU', 'America/Montevideo')")).rejects.toThrow(/permission denied/);
+    await expect(asCdc('CREATE TABLE public.sneaky (id int)')).rejects.toThrow(/permission denied/);
+  });
+
+  it('can run the heartbeat action query and write signals', async () => {
+    await expect(asCdc('INSERT INTO dbz_heartbeat (id, ts) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts')).resolves.toBeUndefined();
+    await expect(
+      asCdc(`INSERT INTO debezium_signal (id, type, data) VALUES ('adhoc-1', 'execute-snapshot', '{"data-collections":["public.orders"],"type":"incremental"}')`),
+    ).resolves.toBeUndefined();
+    await expect(asCdc('DELETE FROM debezium_signal')).rejects.toThrow(/permission denied/);
+  });
+
+  it.runIf(!process.env.DATABASE_URL)('logs in with the password the runner set (stored as a SCRAM verifier, not plain text)', async () => {
+    const u = new URL(url);
+    u.username = 'pulso_cdc';
+    u.password = PASSWORD;
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    const { rows } = await c.query('SELECT current_user AS who, count(*)::int AS n FROM countries');
+    await c.end();
+    expect(rows).toEqual([{ who: 'pulso_cdc', n: 6 }]);
+    const stored = await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'pulso_cdc'");
+    expect(stored.rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(stored.rows[0].rolpassword).not.toContain(PASSWORD);
+    // Same password again: nothing changes (idempotent).
+    await migrate(url, { log: quiet, replicationPassword: PASSWORD });
+    expect((await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'pulso_cdc'")).rows[0].rolpassword).toBe(stored.rows[0].rolpassword);
+  });
+});
