@@ -40,6 +40,7 @@ export const CONFIG_VARS: readonly VarSpec[] = [
   { name: 'DRUID_INDEXER_PORT', doc: 'Druid indexer port', default: '8091' },
   { name: 'DRUID_ROUTER_PORT', doc: 'Druid router + web console port', default: '8888' },
   { name: 'DRUID_URL', doc: 'Druid router (or broker) URL used for SQL and supervisors', default: 'http://127.0.0.1:8888' },
+  { name: 'DRUID_KAFKA_BOOTSTRAP', doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: kafka:29092)', default: 'KAFKA_BROKERS' },
   { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for /metrics and /health', default: '9464' },
   { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', default: '(generated)' },
   { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },

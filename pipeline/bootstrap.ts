@@ -163,6 +163,9 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
 
   // 4. Debezium connector.
   const def = readConnectorDefinition();
+  if (def.config['topic.prefix'] !== cfg.topics.prefix) {
+    throw new BootstrapError(`TOPIC_PREFIX=${cfg.topics.prefix} but ${CONNECTOR_FILE} has topic.prefix=${def.config['topic.prefix']}; make them equal.`);
+  }
   const current = await axios.get(`${cfg.connect.url}/connectors/${def.name}/config`, { validateStatus: () => true });
   const same = current.status === 200 && Object.entries(def.config).every(([k, v]) => current.data[k] === v) && Object.keys(current.data).every((k) => k === 'name' || k in def.config);
   if (same) {

@@ -116,6 +116,13 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
   ensureSecrets(cfg);
   checkJava(cfg);
 
+  // Fail fast, before any download or start: every port a not-yet-running service needs must be free.
+  for (const s of activeServices(cfg)) {
+    if (runningPid(p, s.name) === undefined && (await portInUse(s.port))) {
+      throw new StackError(`port ${s.port} on 127.0.0.1 is already taken, so ${s.name} cannot start. Stop whatever uses it, or move ${s.name} with ${s.portVar}=<free port>.`);
+    }
+  }
+
   const missing = JVM_COMPONENTS.filter((c) => !isResolved(cfg.home, c));
   if (missing.length > 0) {
     checkMaven();
