@@ -59,21 +59,29 @@ function nominatimProvider(url: string): NodeGeocoder.Provider {
   return osm;
 }
 
-/** Serialises calls and spaces their starts by at least `intervalMs`. */
+/**
+ * Serialises calls and starts each at least `intervalMs` after the previous one finished (stricter
+ * than spacing the starts: the server never sees two requests within the interval).
+ */
 function rateLimited(intervalMs: number) {
-  let last = 0;
+  let lastDone = 0;
   let chain: Promise<unknown> = Promise.resolve();
   return <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(async () => {
-      const wait = last + intervalMs - Date.now();
+      const wait = lastDone + intervalMs - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      last = Date.now();
-      return fn();
+      try {
+        return await fn();
+      } finally {
+        lastDone = Date.now();
+      }
     });
     chain = run.catch(() => undefined);
     return run;
   };
 }
+
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 export function createGeocoder(opts: GeocoderOptions): PulsoGeocoder {
   const stats: GeocoderStats = { requests: 0, cacheHits: 0 };
@@ -120,14 +128,15 @@ export function createGeocoder(opts: GeocoderOptions): PulsoGeocoder {
       const first = results[0];
       const point: GeoPoint | null =
         first?.latitude !== undefined && first.longitude !== undefined && Number.isFinite(first.latitude)
-          ? { latitude: first.latitude, longitude: first.longitude, displayName: first.formattedAddress ?? query }
+          ? // numeric(9,6), as stored: a fresh answer and a cached one are the same point.
+            { latitude: round6(first.latitude), longitude: round6(first.longitude), displayName: first.formattedAddress ?? query }
           : null;
       opts.log?.debug('geocoded', { query, found: point !== null });
       if (cache) {
         await cache.query(
           `INSERT INTO geocode_cache (query, provider, latitude, longitude, display_name, raw)
            VALUES ($1, 'openstreetmap', $2, $3, $4, $5) ON CONFLICT (query) DO NOTHING`,
-          [query, point?.latitude.toFixed(6) ?? null, point?.longitude.toFixed(6) ?? null, point?.displayName ?? null, JSON.stringify(results.raw ?? [])],
+          [query, point?.latitude ?? null, point?.longitude ?? null, point?.displayName ?? null, JSON.stringify(results.raw ?? [])],
         );
       }
       return point;
