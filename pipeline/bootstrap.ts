@@ -166,33 +166,16 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
   if (def.config['topic.prefix'] !== cfg.topics.prefix) {
     throw new BootstrapError(`TOPIC_PREFIX=${cfg.topics.prefix} but ${CONNECTOR_FILE} has topic.prefix=${def.config['topic.prefix']}; make them equal.`);
   }
-  const current = await axios.get(`${cfg.connect.url}/connectors/${def.name}/config`, { validateStatus: () => true });
-  const same = current.status === 200 && Object.entries(def.config).every(([k, v]) => current.data[k] === v) && Object.keys(current.data).every((k) => k === 'name' || k in def.config);
-  if (same) {
-    unchanged.push(`connector ${def.name} config unchanged`);
-  } else {
-    const put = await axios.put(`${cfg.connect.url}/connectors/${def.name}/config`, def.config, { validateStatus: () => true, timeout: 60_000 });
-    if (put.status >= 300) throw new BootstrapError(`Kafka Connect rejected ${CONNECTOR_FILE}: ${serverMessage(put)}`);
-    changed.push(`connector ${def.name} ${current.status === 404 ? 'registered' : 'updated'}`);
-  }
+  const connectorChange = await registerConnector(cfg, def);
+  (connectorChange === 'unchanged' ? unchanged : changed).push(`connector ${def.name} ${connectorChange === 'unchanged' ? 'config unchanged' : connectorChange}`);
   await waitForConnectorRunning(cfg, def.name, waitS, log);
 
   // 5. Druid supervisors.
   const druidKafka = opts.druidKafkaBootstrap ?? process.env.DRUID_KAFKA_BOOTSTRAP ?? cfg.kafka.brokers.join(',');
   for (const ds of Object.keys(SUPERVISOR_SPEC_FILES) as SupervisorDataSource[]) {
     const rendered = renderSupervisorSpec(readSupervisorSpec(ds), { kafkaBootstrap: druidKafka });
-    const hash = createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
-    // The hash rides in the spec's context, so "unchanged" is decided without diffing Druid's defaults.
-    const withHash = { ...rendered, context: { ...((rendered as { context?: object }).context ?? {}), pulsoSpecHash: hash } };
-    const cur = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}`, { validateStatus: () => true });
-    const running = cur.status === 200 && cur.data?.context?.pulsoSpecHash === hash && !cur.data?.suspended;
-    if (running) {
-      unchanged.push(`supervisor ${ds} unchanged`);
-    } else {
-      const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor`, withHash, { validateStatus: () => true, timeout: 60_000 });
-      if (res.status !== 200) throw new BootstrapError(`Druid rejected ${SUPERVISOR_SPEC_FILES[ds]}: ${serverMessage(res)}`);
-      changed.push(`supervisor ${ds} ${cur.status === 404 ? 'submitted' : 'updated'}`);
-    }
+    const supervisorChange = await submitSupervisor(cfg, ds, rendered, SUPERVISOR_SPEC_FILES[ds]);
+    (supervisorChange === 'unchanged' ? unchanged : changed).push(`supervisor ${ds} ${supervisorChange}`);
     await waitForSupervisorRunning(cfg, ds, waitS, log);
   }
 
@@ -206,6 +189,33 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
   for (const u of unchanged) log(`unchanged: ${u}`);
   if (changed.length === 0) log('bootstrap: nothing to do, the pipeline is already set up');
   return { changed, unchanged };
+}
+
+/** Registers or updates a connector; an unchanged config is left alone. Connect's own error on rejection. */
+export async function registerConnector(cfg: PulsoConfig, def: { name: string; config: Record<string, string> }, source = CONNECTOR_FILE): Promise<'registered' | 'updated' | 'unchanged'> {
+  const current = await axios.get(`${cfg.connect.url}/connectors/${def.name}/config`, { validateStatus: () => true });
+  const same =
+    current.status === 200 &&
+    Object.entries(def.config).every(([k, v]) => current.data[k] === v) &&
+    Object.keys(current.data).every((k) => k === 'name' || k in def.config);
+  if (same) return 'unchanged';
+  const put = await axios.put(`${cfg.connect.url}/connectors/${def.name}/config`, def.config, { validateStatus: () => true, timeout: 60_000 });
+  if (put.status >= 300) throw new BootstrapError(`Kafka Connect rejected ${source}: ${serverMessage(put)}`);
+  return current.status === 404 ? 'registered' : 'updated';
+}
+
+/**
+ * Submits a supervisor unless Druid already runs exactly this spec. The spec's hash rides in its context,
+ * so "unchanged" is decided without diffing the defaults Druid adds. Druid's own error on rejection.
+ */
+export async function submitSupervisor(cfg: PulsoConfig, id: string, spec: object, source: string): Promise<'submitted' | 'updated' | 'unchanged'> {
+  const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  const withHash = { ...spec, context: { ...((spec as { context?: object }).context ?? {}), pulsoSpecHash: hash } };
+  const cur = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${id}`, { validateStatus: () => true });
+  if (cur.status === 200 && cur.data?.context?.pulsoSpecHash === hash && !cur.data?.suspended) return 'unchanged';
+  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor`, withHash, { validateStatus: () => true, timeout: 60_000 });
+  if (res.status !== 200) throw new BootstrapError(`Druid rejected ${source}: ${serverMessage(res)}`);
+  return cur.status === 404 ? 'submitted' : 'updated';
 }
 
 async function waitForConnectorRunning(cfg: PulsoConfig, name: string, waitS: number, log: (l: string) => void): Promise<void> {

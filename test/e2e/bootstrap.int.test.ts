@@ -1,0 +1,47 @@
+// The bootstrap is idempotent, names a service that is down (after a visible countdown), and shows the
+// server's own words when Connect or Druid rejects a definition.
+import { describe, it, expect } from 'vitest';
+import { loadConfig } from '../../lib/config.ts';
+import { bootstrapPipeline, registerConnector, submitSupervisor, BootstrapError } from '../../pipeline/bootstrap.ts';
+import { ServiceDownError } from '../../pipeline/waitFor.ts';
+
+const cfg = loadConfig();
+
+describe('bootstrap', () => {
+  it('changes nothing on a second run, and says so', async () => {
+    const lines: string[] = [];
+    await bootstrapPipeline(cfg, { log: () => undefined });
+    const report = await bootstrapPipeline(cfg, { log: (l) => lines.push(l) });
+    expect(report.changed).toEqual([]);
+    expect(report.unchanged).toEqual(
+      expect.arrayContaining(['schema up to date', 'connector pulso-postgres config unchanged', 'supervisor orders unchanged', 'supervisor order_items unchanged']),
+    );
+    expect(lines).toContain('bootstrap: nothing to do, the pipeline is already set up');
+  });
+
+  it('waits with a countdown, then names the service that is down and its URL', async () => {
+    const down = loadConfig({ ...process.env, CONNECT_URL: 'http://127.0.0.1:9' });
+    const lines: string[] = [];
+    const err = await bootstrapPipeline(down, { log: (l) => lines.push(l), waitS: 6 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceDownError);
+    expect((err as Error).message).toMatch(/^Kafka Connect at http:\/\/127\.0\.0\.1:9 did not answer within 6s/);
+    expect(lines.some((l) => /^waiting for Kafka Connect at http:\/\/127\.0\.0\.1:9… \d+s left$/.test(l))).toBe(true);
+  });
+
+  it("prints Kafka Connect's own message when it rejects a connector config", async () => {
+    const err = await registerConnector(cfg, { name: 'pulso-rejected', config: { 'connector.class': 'io.debezium.connector.NoSuchConnector', 'tasks.max': '1' } }, 'test config').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BootstrapError);
+    expect((err as Error).message).toMatch(/^Kafka Connect rejected test config: HTTP 4\d\d: .*NoSuchConnector/);
+  });
+
+  it("prints Druid's own message when it rejects a supervisor spec", async () => {
+    const spec = { type: 'kafka', spec: { dataSchema: { dataSource: 'pulso_rejected' }, ioConfig: { topic: 'orders', inputFormat: { type: 'json' } }, tuningConfig: { type: 'kafka' } } };
+    const err = await submitSupervisor(cfg, 'pulso_rejected', spec, 'test spec').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(BootstrapError);
+    // Druid explains what is wrong (here: the spec has no consumer properties / bootstrap servers).
+    expect((err as Error).message).toMatch(/^Druid rejected test spec: HTTP 400: .{10,}/);
+  });
+});
