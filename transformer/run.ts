@@ -22,7 +22,6 @@ import { isDecodeError } from './decode/errors.ts';
 import { DedupeState } from './dedupe.ts';
 import { DimensionTables, DIMENSION_TABLES, type DimensionTable } from './dimensions.ts';
 import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
-import { missesStore } from './toOrderEvent.ts';
 import { startTopicReader, type TopicReader } from './topicReader.ts';
 import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
 
@@ -41,7 +40,7 @@ export function stateTopicName(prefix: string): string {
   return `${prefix}.transformer.state`;
 }
 /** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
-const MAX_RECORDS_PER_TRANSACTION = 2000;
+const MAX_RECORDS_PER_TRANSACTION = 5000;
 /** How long an order may wait for a store that its dimension topic has not delivered yet. */
 const DIMENSION_WAIT_MS = 5000;
 
@@ -63,6 +62,8 @@ export interface TransformerOptions {
   /** Port for /metrics and /health; null to serve nothing (tests). Default cfg.transformer.metricsPort. */
   readonly metricsPort?: number | null;
   readonly log?: Logger;
+  /** Called when the consumer crashed for good (kafkajs will not restart it); the CLI exits non-zero. */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface TransformerHandle {
@@ -111,6 +112,40 @@ function dlqMessage(m: KafkaMessage, topic: string, partition: number, reason: s
   return { key: m.key, value: m.value, headers };
 }
 
+/** Bytes per produce request, below the broker's default message.max.bytes (1 MiB) with headroom. */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+function messageBytes(m: Message): number {
+  const size = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length);
+  let headerBytes = 0;
+  for (const [k, v] of Object.entries(m.headers ?? {})) headerBytes += k.length + size(v);
+  return size(m.key) + size(m.value) + headerBytes + 64;
+}
+
+/** Splits one transaction's messages into produce requests the broker accepts (a record batch ≤ 1 MiB). */
+export function requestsUnderLimit(byTopic: Map<string, Message[]>): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    let slot: { topic: string; messages: Message[] } | undefined;
+    for (const m of messages) {
+      const b = messageBytes(m);
+      if (bytes + b > MAX_REQUEST_BYTES && bytes > 0) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+        slot = undefined;
+      }
+      if (!slot) current.push((slot = { topic, messages: [] }));
+      slot.messages.push(m);
+      bytes += b;
+    }
+  }
+  if (current.length) requests.push(current);
+  return requests;
+}
+
 function bump(map: Map<string, number>, key: string, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
@@ -135,7 +170,15 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const admin = kafka.admin();
   let producer: Producer | undefined;
   let dimReader: TopicReader | undefined;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false });
+  // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
+  // per-transaction round trips, not the transform, dominate at small batch sizes.
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
+  });
   const cleanup = async () => {
     await Promise.allSettled([consumer.disconnect(), producer?.disconnect(), dimReader?.stop(), admin.disconnect()]);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
@@ -216,30 +259,35 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       if (joins++ > 0) stateStale = true;
       log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
     });
+    // Lag from kafkajs' batch bookkeeping: it also fires for batches holding only transaction markers
+    // (Connect writes exactly-once, so every partition ends with a commit marker that is never a message).
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      metrics.setLag(payload.topic, payload.partition, Math.max(0, Number(BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n)));
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       log.error('consumer crashed', { error: payload.error.message, restart: payload.restart });
-      if (!payload.restart) metrics.status = 'failed';
+      if (!payload.restart) {
+        metrics.status = 'failed';
+        opts.onFatal?.(payload.error);
+      }
     });
 
     const processChunk = async (payload: EachBatchPayload, chunk: KafkaMessage[]) => {
       const { batch } = payload;
       const inputs: InputRecord[] = chunk.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value }));
-      // Orders need their store; if the dimension topic is behind (a brand-new store), let it catch up briefly.
-      if (dimReader && batch.topic === topics.cdcOrders) {
-        const missing = inputs.some((r) => {
-          try {
-            const d = decodeEnvelope(r);
-            return d.kind === 'change' && missesStore(d, dims);
-          } catch {
-            return false;
-          }
-        });
-        if (missing && !(await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS))) log.warn('dimension topics still behind; emitting with unknown store fields');
+      const transformAll = () => {
+        const dedupeBatch = dedupe.beginBatch();
+        const nowMs = Date.now();
+        return { dedupeBatch, outcomes: inputs.map((r) => transformRecord(r, { dims, dedupe: dedupeBatch, topics, nowMs })) };
+      };
+      let { dedupeBatch, outcomes } = transformAll();
+      // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the
+      // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
+      if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
+        if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ dedupeBatch, outcomes } = transformAll());
+        const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
+        if (stillMissing) log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
       }
-
-      const nowMs = Date.now();
-      const dedupeBatch = dedupe.beginBatch();
-      const outcomes: Outcome[] = inputs.map((r) => transformRecord(r, { dims, dedupe: dedupeBatch, topics, nowMs }));
       const byTopic = new Map<string, Message[]>();
       const produced = new Map<string, number>();
       const deadLettered = new Map<string, number>();
@@ -269,7 +317,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
       const tx = await producer!.transaction();
       try {
-        if (byTopic.size) await tx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        for (const topicMessages of requestsUnderLimit(byTopic)) await tx.sendBatch({ topicMessages });
         await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }] });
         // A revoked partition must not be committed by us: the new owner will process it.
         if (payload.isStale()) throw new Error('partition revoked during the batch');
@@ -303,7 +351,6 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
           if (!payload.isRunning() || payload.isStale()) return;
           await processChunk(payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
         }
-        if (messages.length === 0) metrics.setLag(payload.batch.topic, payload.batch.partition, Number(payload.batch.offsetLag()));
       },
     });
     metrics.status = 'running';
@@ -337,7 +384,13 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger('transformer', cfg.logLevel);
-  const handle = await startTransformer(cfg, { log });
+  let started: TransformerHandle | undefined;
+  const handle = await startTransformer(cfg, {
+    log,
+    // Exiting lets whatever supervises the process (npm run up, compose) restart it; the restart resumes exactly.
+    onFatal: () => void (started?.stop() ?? Promise.resolve()).finally(() => process.exit(1)),
+  });
+  started = handle;
   let signals = 0;
   const onSignal = (signal: string) => {
     if (signals++ > 0) {

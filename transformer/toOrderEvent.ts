@@ -127,14 +127,3 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
   }
   return event;
 }
-
-/** True when the event needs a store the dimension tables do not have yet (the caller may wait for them). */
-export function missesStore(change: ChangeRecord, dims: DimensionTables): boolean {
-  const row = (change.op === 'd' ? change.before : change.after)?.columns;
-  if (!row || row.store_id === null || row.store_id === undefined) return false;
-  try {
-    return dims.store(decodeId(row.store_id, 'orders.store_id')) === undefined;
-  } catch {
-    return false;
-  }
-}

@@ -36,7 +36,14 @@ export interface OutputRecord {
 }
 
 export type Outcome =
-  | { readonly kind: 'event'; readonly outputs: readonly OutputRecord[]; readonly sourceTsMs: number; readonly isSnapshot: boolean }
+  | {
+      readonly kind: 'event';
+      readonly outputs: readonly OutputRecord[];
+      readonly sourceTsMs: number;
+      readonly isSnapshot: boolean;
+      /** The order's store is not (yet) in the dimension tables: its fields are null in the event. */
+      readonly missingStore: boolean;
+    }
   | { readonly kind: 'skip'; readonly reason: SkipReason }
   | { readonly kind: 'dlq'; readonly reason: DeadLetterReason; readonly error: string };
 
@@ -76,8 +83,10 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   }
 
   let output: OutputRecord;
+  let missingStore = false;
   if (isOrders) {
     const event = toOrderEvent(change, ctx.dims, ctx.nowMs);
+    missingStore = event.store_name === null && event.store_category === null;
     output = { topic: topics.orders, key: event.order_id, value: JSON.stringify(event) };
   } else {
     const event = toOrderItemEvent(change);
@@ -86,7 +95,7 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   // Marked only once the event exists: a record that dead-letters does not move the watermark.
   if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
   else dedupe.markEmitted(rec.topic, rec.partition, position);
-  return { kind: 'event', outputs: [output], sourceTsMs: change.source.tsMs, isSnapshot: change.isSnapshot };
+  return { kind: 'event', outputs: [output], sourceTsMs: change.source.tsMs, isSnapshot: change.isSnapshot, missingStore };
 }
 
 export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {
