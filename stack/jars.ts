@@ -26,7 +26,7 @@ function mavenProperties(): Record<string, string> {
 }
 
 /** What a resolved lib folder was built from; a change of pom or versions triggers a new resolution. */
-function fingerprint(component: JvmComponent): string {
+export function fingerprint(component: JvmComponent): string {
   const pom = readFileSync(resolve(PROJECT_ROOT, 'stack/maven', component, 'pom.xml'), 'utf8');
   return JSON.stringify({ pom, props: mavenProperties() });
 }

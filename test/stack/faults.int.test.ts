@@ -2,7 +2,7 @@
 // moves it, before anything is downloaded or started.
 import { describe, it, expect, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../lib/config.ts';
@@ -33,3 +33,46 @@ describe('up with a port already taken', () => {
     expect((err as Error).message).toMatch(/port 42181 on 127\.0\.0\.1 is already taken, so zookeeper cannot start.*ZK_PORT=<free port>/);
   });
 });
+
+describe('up with a service that dies while starting', () => {
+  it('fails, prints the tail of that service log, and stops what it started', async () => {
+    const { fingerprint, libDir, JVM_COMPONENTS } = await import('../../stack/jars.ts');
+    const { mkdirSync, writeFileSync, existsSync, readdirSync } = await import('node:fs');
+    const { isAlive } = await import('../../stack/processes.ts');
+    const home2 = mkdtempSync(join(tmpdir(), 'pulso-dies-'));
+    try {
+      // "Resolved" classpaths without a single jar: every JVM exits at once with ClassNotFoundException.
+      for (const c of JVM_COMPONENTS) {
+        mkdirSync(libDir(home2, c), { recursive: true });
+        writeFileSync(join(libDir(home2, c), '.resolved'), fingerprint(c));
+      }
+      // Kafka looks formatted, so it gets as far as starting its JVM.
+      mkdirSync(join(home2, 'data/kafka'), { recursive: true });
+      writeFileSync(join(home2, 'data/kafka/meta.properties'), 'version=1\n');
+      const cfg = loadConfig({
+        PULSO_HOME: home2,
+        PG_PORT: '45532', KAFKA_PORT: '49192', KAFKA_CONTROLLER_PORT: '49193', CONNECT_PORT: '48183',
+        DERBY_PORT: '41627', DRUID_COORDINATOR_PORT: '48181', DRUID_BROKER_PORT: '48182', DRUID_HISTORICAL_PORT: '48184',
+        DRUID_INDEXER_PORT: '48191', DRUID_ROUTER_PORT: '48988', TRANSFORMER_METRICS_PORT: '49564', ZK_PORT: '42281',
+      });
+      const err = await up(cfg, () => undefined, { pipeline: false }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StackError);
+      const msg = (err as Error).message;
+      expect(msg).toMatch(/^(zookeeper|kafka) exited while starting/);
+      expect(msg).toMatch(/--- last lines of .*\.log ---/);
+      expect(msg).toMatch(/ClassNotFoundException|Could not find or load main class/);
+      expect(msg).toMatch(/Stopped what this run started/);
+      // Nothing is left running: no live pid behind any pid file (PostgreSQL had started and was stopped).
+      const runDir = join(home2, 'run');
+      const pids = existsSync(runDir) ? readdirSync(runDir).map((f) => Number((readText(join(runDir, f))).trim())) : [];
+      expect(pids.filter((p) => isAlive(p))).toEqual([]);
+    } finally {
+      rmSync(home2, { recursive: true, force: true });
+    }
+  });
+});
+
+function readText(path: string): string {
+  // Small sync read kept local to the test.
+  return readFileSync(path, 'utf8');
+}
