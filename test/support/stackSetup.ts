@@ -1,10 +1,16 @@
 // Brings the real local stack up once for the integration suites — infrastructure, bootstrap and the
 // transformer — reusing whatever is already running (up is idempotent), and stops it afterwards only
-// if this run started it (PULSO_KEEP_STACK=1 keeps it).
+// if this run started it (PULSO_KEEP_STACK=1 keeps it). PULSO_TEST_PROVIDER=compose uses docker compose instead.
 import { loadConfig } from '../../lib/config.ts';
 import { up, down, status } from '../../stack/manager.ts';
 
 export default async function setup(): Promise<() => Promise<void>> {
+  if (process.env.PULSO_TEST_PROVIDER === 'compose') {
+    const { startComposeStack } = await import('./composeProvider.ts');
+    const stack = await startComposeStack();
+    Object.assign(process.env, stack.env);
+    return stack.stop;
+  }
   const cfg = loadConfig();
   const log = (line: string) => process.stderr.write(`[stack] ${line}\n`);
   const wasUp = (await status(cfg)).every((s) => s.healthy);
