@@ -112,9 +112,18 @@ export class DimensionTables {
     return this.tables.get(table)!.get(key);
   }
 
+  /** Decoded store rows, cached per row object: a CDC update replaces the object, which drops its entry. */
+  private readonly storeCache = new WeakMap<Row, StoreInfo>();
+
   store(storeId: string): StoreInfo | undefined {
     const r = this.row('stores', storeId);
     if (!r) return undefined;
+    let info = this.storeCache.get(r);
+    if (!info) this.storeCache.set(r, (info = this.decodeStore(storeId, r)));
+    return info;
+  }
+
+  private decodeStore(storeId: string, r: Row): StoreInfo {
     return {
       storeId,
       name: optionalText(r.name),

@@ -95,7 +95,15 @@ export interface Money {
   readonly cents: bigint;
 }
 
+/** The usual wire form of numeric(14,2) in string mode: exactly two decimals, ≤ 15 digits, no leading zeros. */
+const MONEY_TEXT = /^-?(?:0|[1-9]\d{0,12})\.\d{2}$/;
+
 export function decodeMoney(value: unknown): Money {
+  // Hot path (five per order event): ≤ 15 digits are exact in a double, so the cents integer is exact too.
+  if (typeof value === 'string' && MONEY_TEXT.test(value)) {
+    const cents = Number(value.replace('.', ''));
+    return { text: cents === 0 && value.startsWith('-') ? value.slice(1) : value, cents: BigInt(cents) };
+  }
   const d = rescale(decodeDecimal(value, { scale: 2 }), 2);
   return { text: d.text, cents: d.unscaled };
 }

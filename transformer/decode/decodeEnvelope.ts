@@ -122,8 +122,7 @@ export interface EnvelopeInput {
 
 export function decodeEnvelope(input: EnvelopeInput, placeholder = UNAVAILABLE_PLACEHOLDER): DecodedRecord {
   if (input.topic.startsWith(HEARTBEAT_TOPIC_PREFIX)) return { kind: 'heartbeat' };
-  const key = decodeKey(input.key);
-  if (input.value === null || input.value.length === 0) return { kind: 'tombstone', key };
+  if (input.value === null || input.value.length === 0) return { kind: 'tombstone', key: decodeKey(input.key) };
   const value = parseJsonLossless(typeof input.value === 'string' ? input.value : input.value.toString('utf8'));
   if (!isPlainObject(value)) throw new DecodeError('not_an_envelope', 'value is not a JSON object');
   const op = value.op;
@@ -145,7 +144,19 @@ export function decodeEnvelope(input: EnvelopeInput, placeholder = UNAVAILABLE_P
       if (op === 'd' ? before === null : after === null) {
         throw new DecodeError('missing_field', `op ${op} without ${op === 'd' ? 'before' : 'after'}`);
       }
-      return { kind: 'change', op, key, before, after, source, isSnapshot: op === 'r' };
+      // The key repeats the primary key that the row already has: parsed only when someone asks (dimension
+      // tables), which keeps a second JSON parse off the hot path of every order event.
+      return {
+        kind: 'change',
+        op,
+        get key() {
+          return decodeKey(input.key);
+        },
+        before,
+        after,
+        source,
+        isSnapshot: op === 'r',
+      };
     }
     default:
       throw new DecodeError('unknown_op', `unknown op ${JSON.stringify(op)}`);
