@@ -14,7 +14,7 @@ import { decodeEnvelope } from './decode/decodeEnvelope.ts';
 import { parseJsonLossless } from './decode/parseJsonLossless.ts';
 import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
-import { startTransformer } from './run.ts';
+import { requestsUnderLimit, startTransformer } from './run.ts';
 import { transformRecord, transformTopicsFor, type InputRecord } from './transform.ts';
 import { benchEnvelopes } from './benchData.ts';
 
@@ -90,7 +90,8 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
 
     // Plain pass-through: consume both topics and produce the same bytes, no decoding, auto-commit.
     const passRate = await (async () => {
-      const consumer = kafka.consumer({ groupId: `${prefix}-pass` });
+      // Same fetch sizes as the transformer's consumer, so the comparison isolates transform + transactions.
+      const consumer = kafka.consumer({ groupId: `${prefix}-pass`, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
       const out = kafka.producer();
       await Promise.all([consumer.connect(), out.connect()]);
       await consumer.subscribe({ topics: [t.cdcOrders, t.cdcOrderItems], fromBeginning: true });
@@ -100,7 +101,11 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
       await consumer.run({
         eachBatch: async ({ batch }) => {
           first ||= performance.now();
-          await out.send({ topic: batch.topic === t.cdcOrders ? t.passOrders : t.passItems, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+          const topic = batch.topic === t.cdcOrders ? t.passOrders : t.passItems;
+          // Requests under the broker's 1 MiB limit, as the transformer does.
+          for (const request of requestsUnderLimit(new Map([[topic, batch.messages.map((m) => ({ key: m.key, value: m.value }))]]))) {
+            await out.sendBatch({ topicMessages: request });
+          }
           done += batch.messages.length;
           last = performance.now();
         },

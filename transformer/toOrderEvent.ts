@@ -70,7 +70,13 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
   const version = decodeInt(row.version, 'orders.version');
   const storeId = decodeId(row.store_id, 'orders.store_id');
   const eventType = orderEventType(change);
-  const amounts = Object.fromEntries(MONEY_COLUMNS.map((c) => [c, money(row, c)])) as Record<(typeof MONEY_COLUMNS)[number], Money>;
+  const amounts = {
+    subtotal: money(row, 'subtotal'),
+    delivery_fee: money(row, 'delivery_fee'),
+    discount: money(row, 'discount'),
+    tax: money(row, 'tax'),
+    total: money(row, 'total'),
+  } satisfies Record<(typeof MONEY_COLUMNS)[number], Money>;
   const createdAt = optionalInstant(row.created_at);
   const deliveredAt = optionalInstant(row.delivered_at);
   const eventTime = change.isSnapshot

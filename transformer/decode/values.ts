@@ -3,6 +3,8 @@
 import { DecodeError } from './errors.ts';
 
 const INTEGER_TEXT = /^-?\d+$/;
+/** Already canonical decimal text (no leading zeros, no "-0"): returned as is, no BigInt round trip. */
+const CANONICAL_INTEGER_TEXT = /^(?:0|-?[1-9]\d*)$/;
 
 /** A bigint column (id) as canonical decimal text, never via a lossy JS number. */
 export function decodeId(value: unknown, field: string): string {
@@ -10,7 +12,10 @@ export function decodeId(value: unknown, field: string): string {
     if (Number.isSafeInteger(value)) return String(value);
     throw new DecodeError('bad_id', `${field}=${value} is not an exact integer`);
   }
-  if (typeof value === 'string' && INTEGER_TEXT.test(value)) return BigInt(value).toString();
+  if (typeof value === 'string') {
+    if (CANONICAL_INTEGER_TEXT.test(value)) return value;
+    if (INTEGER_TEXT.test(value)) return BigInt(value).toString();
+  }
   if (value === null || value === undefined) throw new DecodeError('missing_field', `${field} is missing`);
   throw new DecodeError('bad_id', `${field}=${JSON.stringify(value)} is not an integer`);
 }
