@@ -147,8 +147,12 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share these cores)`);
   const records = benchEnvelopes(200_000);
   pureTransformRate(records.slice(0, 20_000)); // warm-up (JIT)
-  const rates = [1, 2, 3, 4, 5].map(() => pureTransformRate(records));
-  console.log(`pure transform (one core): ${fmt(Math.max(...rates))} envelopes/s best of 5 (runs: ${rates.map(fmt).join(', ')}); target ≥ 50,000`);
+  // Several runs, best and median: the cores are shared (other services' JVMs), so single runs swing ±20 %.
+  const rates = Array.from({ length: 7 }, () => pureTransformRate(records));
+  const sorted = [...rates].sort((a, b) => a - b);
+  console.log(
+    `pure transform (one core): best ${fmt(sorted.at(-1)!)} envelopes/s, median ${fmt(sorted[3]!)} (${(1e6 / sorted[3]!).toFixed(1)} µs/envelope) over 7 runs of ${fmt(records.length)}; target ≥ 50,000`,
+  );
   const texts = records.slice(0, 100_000).map((r) => r.value!.toString());
   parseRate(texts, JSON.parse);
   console.log(`  JSON.parse alone (lossy): ${fmt(parseRate(texts, JSON.parse))}/s; lossless pre-pass + JSON.parse: ${fmt(parseRate(texts, parseJsonLossless))}/s`);
