@@ -108,3 +108,15 @@ describe('decodeId', () => {
     expect(reasonOf(() => decodeId(null, 'id'))).toBe('missing_field');
   });
 });
+
+describe('parseJsonLossless fast path and its fallback', () => {
+  it('gives the same result as the exact scanner, also when a long digit run sits inside a string', () => {
+    const tricky = [
+      '{"a":[1234567890123456789, -9007199254740993],"b": 9007199254740993 }',
+      '{"note":"x:1234567890123456789,","id":9007199254740993}', // looks like a token, is inside a string
+      '{"note":"[12345678901234567]","v":[1.12345678901234567,12345678901234567]}',
+    ];
+    for (const t of tricky) expect(parseJsonLossless(t)).toEqual(JSON.parse(quoteLongIntegers(t)));
+    expect(parseJsonLossless(tricky[1]!)).toEqual({ note: 'x:1234567890123456789,', id: '9007199254740993' });
+  });
+});
