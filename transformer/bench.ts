@@ -52,7 +52,7 @@ function parseRate(texts: string[], parse: (s: string) => unknown): number {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function endToEnd(count: number): Promise<{ passThrough: number; transformer: number } | string> {
+async function endToEnd(count: number): Promise<{ passThrough: number; transformer: number; transactions: number } | string> {
   const cfg = loadConfig();
   const kafka = new Kafka({ clientId: 'pulso-bench', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
@@ -135,7 +135,7 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
     await handle.stop();
     if (m.produced_total !== count) throw new Error(`transformer produced ${m.produced_total} of ${count}`);
     // The first transaction's records are excluded from the window, as its start was not observed.
-    return { passThrough: passRate, transformer: (count - firstBatch) / ((last - first) / 1000) };
+    return { passThrough: passRate, transformer: (count - firstBatch) / ((last - first) / 1000), transactions: m.transactions.committed };
   } finally {
     await admin.deleteTopics({ topics: created }).catch(() => undefined);
     await admin.disconnect();
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   const e2e = e2eCount > 0 ? await endToEnd(e2eCount) : 'BENCH_E2E_RECORDS=0';
   if (typeof e2e === 'string') console.log(`end to end: skipped (${e2e})`);
   else {
-    console.log(`end to end through Kafka (${fmt(e2eCount)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${((e2e.transformer / e2e.passThrough) * 100).toFixed(0)}% of pass-through; target ≥ 70%`);
+    console.log(`end to end through Kafka (${fmt(e2eCount)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${((e2e.transformer / e2e.passThrough) * 100).toFixed(0)}% of pass-through (${e2e.transactions} transactions); target ≥ 70%`);
   }
 }
 
