@@ -126,10 +126,10 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
       topics: { cdcOrders: t.cdcOrders, cdcOrderItems: t.cdcOrderItems, orders: t.orders, orderItems: t.orderItems, dlq: t.dlq, state: t.state },
     });
     let first = 0;
-    while (handle.metrics().consumed === 0) await new Promise((r) => setTimeout(r, 5));
+    while (handle.metrics().consumed === 0) await new Promise((r) => setTimeout(r, 2));
     first = performance.now();
     const firstBatch = handle.metrics().consumed;
-    while (handle.metrics().consumed < count) await new Promise((r) => setTimeout(r, 5));
+    while (handle.metrics().consumed < count) await new Promise((r) => setTimeout(r, 20)); // snapshot() sorts; poll gently
     const last = performance.now();
     const m = handle.metrics();
     await handle.stop();
