@@ -29,6 +29,11 @@ const speedup = arg('speedup', 60);
 const POLL_MS = 100;
 
 const cfg = loadConfig();
+const health = await fetch(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`).then((r) => r.ok, () => false);
+if (!health) {
+  process.stderr.write('the transformer is not running; start the pipeline first: npm run up\n');
+  process.exit(1);
+}
 const startMs = Date.now();
 const seen = new Map<string, { latency: number; toTransformer: number }>();
 let lastMax = startMs;

@@ -180,7 +180,14 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
   };
 
   const startOne = async (s: ServiceDef): Promise<void> => {
-    const existing = runningPid(p, s.name);
+    let existing = runningPid(p, s.name);
+    if (existing !== undefined && !(await s.health())) {
+      // A process that is still stopping (or hung) is not a healthy service: let it finish, then start anew.
+      say(`${s.name}: process ${existing} exists but is not healthy; waiting for it to stop`);
+      await stopGroup(existing, s.stopSignal, 20_000);
+      rmSync(resolve(p.runDir, `${s.name}.pid`), { force: true });
+      existing = undefined;
+    }
     if (existing === undefined) {
       if (await portInUse(s.port)) await failed(s, `cannot start: port ${s.port} on 127.0.0.1 was taken meanwhile (move it with ${s.portVar}=<free port>)`);
       const prepared = await s.prepare?.().catch((e: Error) => failed(s, `could not be prepared: ${e.message}`));
@@ -189,8 +196,6 @@ export async function up(cfg: PulsoConfig, progress: Progress = () => undefined,
       spawnDetached(p, s.spawnSpec());
       started.push(s.name);
       say(`${s.name}: starting`);
-    } else {
-      say(`${s.name}: process ${existing} exists, waiting for health`);
     }
     const t = Date.now();
     for (;;) {

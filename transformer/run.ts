@@ -41,6 +41,8 @@ export function stateTopicName(prefix: string): string {
 }
 /** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
 const MAX_RECORDS_PER_TRANSACTION = 5000;
+/** Fast retries: measured 8 ms p50 per transaction with these, 300+ ms with kafkajs's defaults. */
+export const TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 2000, multiplier: 1.6, retries: 25 } as const;
 /** How long an order may wait for a store that its dimension topic has not delivered yet. */
 const DIMENSION_WAIT_MS = 5000;
 
@@ -92,7 +94,9 @@ function kafkaLogCreator(log: Logger) {
   return () =>
     ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, ...fields } = entry;
-      if (level === KafkaLogLevel.ERROR) log.error(`kafkajs: ${message}`, fields);
+      // CONCURRENT_TRANSACTIONS right after a commit is expected and retried within milliseconds.
+      if (String(fields.error ?? message).includes('concurrent operation on the same transaction')) log.debug(`kafkajs: ${message}`, fields);
+      else if (level === KafkaLogLevel.ERROR) log.error(`kafkajs: ${message}`, fields);
       else if (level === KafkaLogLevel.WARN) log.warn(`kafkajs: ${message}`, fields);
     };
 }
@@ -209,6 +213,10 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner, // murmur2 like the Java clients, so keys land where Kafka tools expect
+      // Right after a commit the broker is still writing the transaction markers and answers the next
+      // AddPartitionsToTxn with CONCURRENT_TRANSACTIONS. kafkajs's default first retry waits ~300 ms,
+      // which was most of our commit-to-output latency; the Java client retries within milliseconds.
+      retry: TRANSACTION_RETRY,
     });
     await producer.connect();
 
