@@ -268,7 +268,7 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
         const pid = runningPid(p, name);
         if (pid === undefined) return;
         const signal = services.find((s) => s.name === name)?.stopSignal ?? 'SIGTERM';
-        const how = await stopGroup(pid, signal, name === 'kafka' || name === 'postgres' ? 30_000 : 20_000);
+        const how = await stopGroup(pid, signal, ['kafka', 'postgres', 'druid-indexer'].includes(name) ? 30_000 : 20_000);
         rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
         stopped.push(name);
         progress(`${name}: ${how}`);
