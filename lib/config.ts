@@ -213,6 +213,17 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
   return cfg;
 }
 
+/**
+ * The config with the embedded PostgreSQL's URL carrying the current local password. `up` generates the
+ * secrets on a fresh (or reset) home after the config was first loaded, so it re-derives the URL here.
+ */
+export function withLocalSecrets(cfg: PulsoConfig): PulsoConfig {
+  if (cfg.pg.external) return cfg;
+  const pw = readSecrets(cfg.home)?.postgresPassword ?? '';
+  const url = `postgres://postgres:${encodeURIComponent(pw)}@127.0.0.1:${cfg.pg.port}/${cfg.pg.database}`;
+  return { ...cfg, pg: { ...cfg.pg, url } };
+}
+
 /** The replication role's password: PULSO_CDC_PASSWORD, else the locally generated one. */
 export function replicationPassword(cfg: PulsoConfig, env: Env = process.env): string | undefined {
   return env.PULSO_CDC_PASSWORD || readSecrets(cfg.home)?.replicationPassword;

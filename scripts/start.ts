@@ -3,7 +3,7 @@
 // with a live one-screen view of every stage. Ctrl-C stops the generator and leaves the pipeline up;
 // `npm run down` stops the rest.
 import axios from 'axios';
-import { loadConfig, ConfigError } from '../lib/config.ts';
+import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { up, StackError } from '../stack/manager.ts';
 import { pipelineStatus, type PipelineStatus } from '../stack/pipelineStatus.ts';
 import { runGenerator, type GeneratorStats } from '../generator/index.ts';
@@ -23,7 +23,7 @@ const seed = seedIdx >= 0 ? process.argv[seedIdx + 1] : undefined;
 const rate = flag('rate', 50);
 const speedup = flag('speedup', 60);
 
-const cfg = loadConfig();
+let cfg = loadConfig();
 const tty = process.stdout.isTTY === true;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -92,6 +92,7 @@ function render(prev: Sample | undefined, cur: Sample, probe: FreshnessProbe, st
 async function main(): Promise<void> {
   const say = (l: string) => process.stdout.write(l + '\n');
   await up(cfg, say);
+  cfg = withLocalSecrets(cfg); // a fresh clone's first `up` has just generated the local passwords
   say(`starting the generator at ${rate} orders/s (speedup ${speedup})…`);
   const abort = new AbortController();
   let gen: GeneratorStats | undefined;

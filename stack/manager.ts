@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { PulsoConfig, LocalSecrets } from '../lib/config.ts';
-import { PROJECT_ROOT, secretsPath, readSecrets } from '../lib/config.ts';
+import { PROJECT_ROOT, secretsPath, readSecrets, withLocalSecrets } from '../lib/config.ts';
 import { buildServices, javaBin } from './services.ts';
 import type { ServiceDef, ServiceName } from './services.ts';
 import { JVM_COMPONENTS, isResolved, resolveJars } from './jars.ts';
@@ -107,13 +107,14 @@ export interface UpResult {
   elapsedMs: number;
 }
 
-export async function up(cfg: PulsoConfig, progress: Progress = () => undefined, opts: { pipeline?: boolean } = {}): Promise<UpResult> {
+export async function up(given: PulsoConfig, progress: Progress = () => undefined, opts: { pipeline?: boolean } = {}): Promise<UpResult> {
   const t0 = Date.now();
   const el = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   const say = (m: string) => progress(`${el()} ${m}`);
+  mkdirSync(given.home, { recursive: true });
+  ensureSecrets(given);
+  const cfg = withLocalSecrets(given);
   const p = paths(cfg);
-  mkdirSync(cfg.home, { recursive: true });
-  ensureSecrets(cfg);
   checkJava(cfg);
 
   // Fail fast, before any download or start: every port a not-yet-running service needs must be free.
