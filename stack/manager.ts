@@ -259,8 +259,10 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
   // Reverse start order: dependents first, so nothing logs errors about vanished dependencies.
   const order: ServiceName[][] = [
     ['transformer'],
-    ['druid-router', 'druid-indexer', 'druid-broker', 'druid-historical', 'connect'],
-    ['druid-coordinator', 'kafka'],
+    ['druid-router', 'druid-broker', 'druid-historical', 'connect'],
+    // The overlord long-polls the indexer; the indexer's HTTP server only stops quickly once that is gone.
+    ['druid-coordinator'],
+    ['druid-indexer', 'kafka'],
     ['zookeeper', 'postgres'],
   ];
   for (const wave of order) {
