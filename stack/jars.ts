@@ -2,7 +2,7 @@
 // one folder per JVM so their dependency versions never mix. Versions come from stack/versions.env.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, rmSync, renameSync, mkdirSync, readdirSync, openSync, closeSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { PROJECT_ROOT, readVersions } from '../lib/config.ts';
 
 export type JvmComponent = 'kafka' | 'connect' | 'druid';
@@ -62,6 +62,7 @@ export async function resolveJars(home: string, component: JvmComponent, logPath
     '-DincludeScope=runtime',
     ...props,
   ];
+  mkdirSync(dirname(logPath), { recursive: true });
   const fd = openSync(logPath, 'a');
   let downloaded = 0;
   try {
