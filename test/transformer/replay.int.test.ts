@@ -90,15 +90,19 @@ describe('replay of the real CDC topics (real stack)', () => {
     // Real CDC traffic of our own, so the test holds on a fresh stack too: orders, items, status changes.
     await runGenerator({ rate: 200, orders: 40, seed: run, speedup: 600, drain: true, progress: 'off' });
     let last = '';
-    await waitFor('Debezium to deliver the generated changes (end offsets stable for 2 s)', async () => {
-      const now = [...(await endOffsets())].map(([k, v]) => `${k}=${v}`).join(",");
+    // On a fresh stack the generator first creates its world (stores, customers, products): Debezium streams
+    // those before the orders, so wait for order records to exist, then for the end offsets to settle.
+    await waitFor('Debezium to deliver the generated changes (end offsets non-zero and stable for 2 s)', async () => {
+      const ends = await endOffsets();
+      if ([...ends.values()].reduce((a, b) => a + b, 0n) === 0n) return undefined;
+      const now = [...ends].map(([k, v]) => `${k}=${v}`).join(',');
       if (now !== last) {
         last = now;
         await new Promise((r) => setTimeout(r, 2000));
         return undefined;
       }
       return true;
-    });
+    }, 240_000);
     const ends = await endOffsets();
     // What a correct transformer emits for the CDC records up to `ends`: the pure transform, in partition order.
     const expected = new Set<string>();
