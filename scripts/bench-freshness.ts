@@ -5,7 +5,7 @@
 // transformer output → queryable. Needs the stack running (npm run up).
 import { loadConfig } from '../lib/config.ts';
 import { runGenerator } from '../generator/index.ts';
-import { druidSql } from '../test/support/druid.ts';
+import { druidSql } from '../pipeline/druidSql.ts';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -16,19 +16,12 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
+import type { FixtureRecord } from '../test/transformer/support/fixtureRecord.ts';
 
 const BIG_ORDER_ID = '9007199254740993';
 const FIXTURE_DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
 const ADDED_COLUMN = 'fixture_promised_at';
 
-export interface FixtureRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string | null;
-  headers: Record<string, string>;
-}
 
 const cfg = loadConfig();
 const prefix = cfg.topics.prefix;

@@ -2,11 +2,11 @@
 // From a fresh clone: brings the whole pipeline up (npm run up), then runs the generator at a default rate
 // with a live one-screen view of every stage. Ctrl-C stops the generator and leaves the pipeline up;
 // `npm run down` stops the rest.
-import axios from 'axios';
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { up, StackError } from '../stack/manager.ts';
 import { pipelineStatus, type PipelineStatus } from '../stack/pipelineStatus.ts';
 import { runGenerator, type GeneratorStats } from '../generator/index.ts';
+import { druidSql } from '../pipeline/druidSql.ts';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,12 +39,8 @@ class FreshnessProbe {
   private recent: number[] = [];
   latestMs: number | null = null;
   async poll(): Promise<void> {
-    const r = await axios.post(
-      `${cfg.druid.url}/druid/v2/sql`,
-      { query: `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`, resultFormat: 'object' },
-      { timeout: 3000, validateStatus: () => true },
-    );
-    const m = r.status === 200 ? (r.data[0]?.m as number | null) : null;
+    const [row] = await druidSql<{ m: number | null }>(cfg, `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`, {}, 3000);
+    const m = row?.m ?? null;
     if (m && m > this.lastMax) {
       this.lastMax = m;
       this.latestMs = Date.now() - m;

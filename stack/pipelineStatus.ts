@@ -4,6 +4,7 @@
 import axios from 'axios';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
+import { druidSql } from '../pipeline/druidSql.ts';
 
 export interface PipelineStatus {
   slot: { active: boolean; lagBytes: number; walStatus: string } | null;
@@ -67,13 +68,8 @@ async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['druid']> {
 }
 
 async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']> {
-  const r = await axios.post(
-    `${cfg.druid.url}/druid/v2/sql`,
-    { query: 'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders', resultFormat: 'object' },
-    { timeout: 5000, validateStatus: () => true },
-  );
-  if (r.status !== 200) return null;
-  return { orders: r.data[0]?.n ?? 0, latestCommitMs: r.data[0]?.latest ?? null };
+  const [row] = await druidSql<{ n: number; latest: number | null }>(cfg, 'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders', {}, 5000);
+  return { orders: row?.n ?? 0, latestCommitMs: row?.latest ?? null };
 }
 
 export async function pipelineStatus(cfg: PulsoConfig): Promise<PipelineStatus> {

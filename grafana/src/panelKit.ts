@@ -205,6 +205,21 @@ export interface BuiltDashboard {
 }
 
 /** Assigns sequential panel ids (stable across builds) and assembles the dashboard. */
+/** What every Pulso dashboard shares: read-only, shared crosshair, 5 s refresh, last hour, UTC. */
+export const DASHBOARD_DEFAULTS: Pick<Dashboard, 'editable' | 'graphTooltip' | 'refresh' | 'time' | 'timezone' | 'timepicker'> = {
+  editable: false,
+  graphTooltip: 1,
+  refresh: '5s',
+  time: { from: 'now-1h', to: 'now' },
+  timezone: 'utc',
+  timepicker: { refresh_intervals: ['5s', '10s', '30s', '1m', '5m'] },
+};
+
+/** A header link to another Pulso dashboard, keeping the time range. */
+export function dashboardLink(title: string, uid: string) {
+  return { title, type: 'link' as const, url: `/d/${uid}`, icon: 'dashboard', tags: [], asDropdown: false, includeVars: false, keepTime: true, targetBlank: false, tooltip: '' };
+}
+
 export function assemble(
   fileName: string,
   base: Omit<Dashboard, 'panels' | 'schemaVersion'>,

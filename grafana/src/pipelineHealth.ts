@@ -3,7 +3,7 @@
 // own system tables. What Druid cannot see (slot lag, Kafka lag, dead letters) is listed in a text
 // panel and in docs/dashboards.md.
 import { IN_RANGE } from './druidSql.ts';
-import { LONG_TO_SERIES, assemble, stat, table, text, timeseries, type BuiltDashboard, type PanelDef } from './panelKit.ts';
+import { LONG_TO_SERIES, assemble, DASHBOARD_DEFAULTS, dashboardLink, stat, table, text, timeseries, type BuiltDashboard, type PanelDef } from './panelKit.ts';
 
 const NOW_MS = 'TIMESTAMP_TO_MILLIS(CURRENT_TIMESTAMP)';
 const FRESHNESS_THRESHOLDS = [
@@ -135,13 +135,8 @@ export const pipelineHealthDashboard: BuiltDashboard = assemble(
     title: 'Pulso · Pipeline health',
     description: 'Freshness, throughput and lag of PostgreSQL → Debezium → Kafka → transformer → Druid.',
     tags: ['pulso', 'pipeline', 'druid'],
-    editable: false,
-    graphTooltip: 1,
-    refresh: '5s',
-    time: { from: 'now-1h', to: 'now' },
-    timezone: 'utc',
-    timepicker: { refresh_intervals: ['5s', '10s', '30s', '1m', '5m'] },
-    links: [{ title: 'Sales', type: 'link', url: '/d/pulso-sales', icon: 'dashboard', tags: [], asDropdown: false, includeVars: false, keepTime: true, targetBlank: false, tooltip: '' }],
+    ...DASHBOARD_DEFAULTS,
+    links: [dashboardLink('Sales', 'pulso-sales')],
   },
   panels,
 );

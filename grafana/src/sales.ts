@@ -3,7 +3,7 @@
 import { currentItems, currentOrders, money } from './druidSql.ts';
 import {
   LONG_TO_SERIES,
-  assemble,
+  assemble, DASHBOARD_DEFAULTS, dashboardLink,
   barChart,
   barGauge,
   geomap,
@@ -275,13 +275,8 @@ export const salesDashboard: BuiltDashboard = assemble(
     title: 'Pulso · Sales',
     description: 'Real-time sales from the CDC pipeline. Each order counted once, in its latest state; money per currency.',
     tags: ['pulso', 'sales', 'druid'],
-    editable: false,
-    graphTooltip: 1,
-    refresh: '5s',
-    time: { from: 'now-1h', to: 'now' },
-    timezone: 'utc',
-    timepicker: { refresh_intervals: ['5s', '10s', '30s', '1m', '5m'] },
-    links: [{ title: 'Pipeline health', type: 'link', url: '/d/pulso-pipeline-health', icon: 'dashboard', tags: [], asDropdown: false, includeVars: false, keepTime: true, targetBlank: false, tooltip: '' }],
+    ...DASHBOARD_DEFAULTS,
+    links: [dashboardLink('Pipeline health', 'pulso-pipeline-health')],
   },
   panels,
 );

@@ -4,7 +4,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
-import { druidSql, eventually } from '../support/druid.ts';
+import { druidSql } from '../../pipeline/druidSql.ts';
+import { eventually } from '../support/eventually.ts';
 
 const cfg = loadConfig();
 // Ids past 2^53 on purpose: they must survive PostgreSQL → Debezium JSON → transformer → Druid intact.

@@ -5,7 +5,8 @@ import axios from 'axios';
 import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/index.ts';
-import { druidSql, eventually } from '../support/druid.ts';
+import { druidSql } from '../../pipeline/druidSql.ts';
+import { eventually } from '../support/eventually.ts';
 import { listPanelQueries, substituteRange } from '../static/dashboardQueries.ts';
 
 const cfg = loadConfig();

@@ -7,6 +7,7 @@ import pg from 'pg';
 import axios from 'axios';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, readSecrets } from '../../lib/config.ts';
+import { eventually } from '../support/eventually.ts';
 
 const cfg = loadConfig();
 const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -28,21 +29,6 @@ async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
 function superuserClient(database = 'postgres'): pg.Client {
   const s = readSecrets(cfg.home);
   if (cfg.pg.external) return new pg.Client({ connectionString: cfg.pg.url });
@@ -58,7 +44,7 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
     await axios.delete(`${cfg.druid.coordinatorUrl}/druid/coordinator/v1/datasources/${datasource}`, { validateStatus: () => true });
     const db = superuserClient();
     await db.connect();
-    await until('slot release', async () => {
+    await eventually('slot release', async () => {
       const r = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [table]);
       if (r.rowCount === 0) return true;
       if (!r.rows[0].active) {
@@ -117,14 +103,14 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
         { validateStatus: () => true },
       );
       expect(res.status, JSON.stringify(res.data)).toBeLessThan(300);
-      await until('connector task RUNNING', async () => {
+      await eventually('connector task RUNNING', async () => {
         const s = await axios.get(`${cfg.connect.url}/connectors/${connector}/status`);
         const task = s.data.tasks?.[0];
         if (task?.state === 'FAILED') throw new Error(task.trace);
         return s.data.connector.state === 'RUNNING' && task?.state === 'RUNNING' ? true : undefined;
       }, 60_000);
       // The slot exists once streaming starts; only then are inserts guaranteed to be captured.
-      await until('replication slot active', async () => {
+      await eventually('replication slot active', async () => {
         const r = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [table]);
         return r.rows[0]?.active ? true : undefined;
       }, 60_000);
@@ -139,7 +125,7 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
     const event = await timed('kafka: change event read with kafkajs', async () => {
       const consumer = kafka.consumer({ groupId: `smoke-${suffix}` });
       await consumer.connect();
-      await until('topic exists', async () => {
+      await eventually('topic exists', async () => {
         const admin = kafka.admin();
         await admin.connect();
         const topics = await admin.listTopics();
@@ -204,8 +190,8 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
       expect(res.status, JSON.stringify(res.data)).toBe(200);
     });
 
-    const rows = await timed('druid: row visible through SQL', () =>
-      until('row in Druid', async () => {
+    const { value: rows } = await timed('druid: row visible through SQL', () =>
+      eventually('row in Druid', async () => {
         const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query: `SELECT op, after_id, after_amount FROM "${datasource}"` }, { validateStatus: () => true });
         return res.status === 200 && Array.isArray(res.data) && res.data.length > 0 ? (res.data as Record<string, string>[]) : undefined;
       }, 120_000),

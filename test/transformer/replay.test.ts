@@ -9,18 +9,11 @@ import { decodeEnvelope, UNAVAILABLE_PLACEHOLDER, type ChangeRecord } from '../.
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables, type DimensionTable } from '../../transformer/dimensions.ts';
 import { transformRecord, transformTopicsFor, type Outcome } from '../../transformer/transform.ts';
+import type { FixtureRecord } from './support/fixtureRecord.ts';
 
 const DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-interface FixtureRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string | null;
-  headers: Record<string, string>;
-}
 const load = (name: string) => (JSON.parse(readFileSync(resolve(DIR, `${name}.json`), 'utf8')) as { records: FixtureRecord[] }).records;
 const input = (r: FixtureRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
 
