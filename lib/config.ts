@@ -51,6 +51,10 @@ export const CONFIG_VARS: readonly VarSpec[] = [
   { name: 'ORDERS_TOPIC', doc: 'Clean order-events topic', default: 'orders' },
   { name: 'ORDER_ITEMS_TOPIC', doc: 'Clean order-items topic', default: 'order_items' },
   { name: 'DLQ_TOPIC', doc: 'Dead-letter topic for records the transformer cannot decode', default: 'pulso.dlq' },
+  { name: 'ORDER_DELTAS_TOPIC', doc: 'Signed order deltas (−1 old state, +1 new state) for the rollup datasources', default: 'order_deltas' },
+  { name: 'ORDER_ITEM_DELTAS_TOPIC', doc: 'Signed order-item deltas for the product rollup', default: 'order_item_deltas' },
+  { name: 'DELIVERIES_TOPIC', doc: 'Delivery facts, one per delivered order (delivery-time sketches)', default: 'order_deliveries' },
+  { name: 'TRANSFORMER_STATS_TOPIC', doc: 'Per-transaction transformer counters (events, duplicates, dead letters, latency) for pipeline health', default: 'transformer_stats' },
   { name: 'GEOCODER_PROVIDER', doc: 'offline (bundled gazetteer) or openstreetmap (Nominatim)', default: 'offline' },
   { name: 'GEOCODER_URL', doc: 'Nominatim server URL when GEOCODER_PROVIDER=openstreetmap', default: 'https://nominatim.openstreetmap.org' },
   { name: 'JAVA_HOME', doc: 'JDK used for Kafka/Connect/Druid (17+)', default: '(java on PATH)' },
@@ -113,7 +117,16 @@ export interface PulsoConfig {
   };
   readonly transformer: { readonly metricsPort: number };
   readonly grafanaUrl: string | undefined;
-  readonly topics: { readonly prefix: string; readonly orders: string; readonly orderItems: string; readonly dlq: string };
+  readonly topics: {
+    readonly prefix: string;
+    readonly orders: string;
+    readonly orderItems: string;
+    readonly dlq: string;
+    readonly orderDeltas: string;
+    readonly itemDeltas: string;
+    readonly deliveries: string;
+    readonly stats: string;
+  };
   readonly geocoder: { readonly provider: 'offline' | 'openstreetmap'; readonly url: string };
   readonly javaHome: string | undefined;
   readonly logLevel: LogLevel;
@@ -182,6 +195,10 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       orders: str(env, 'ORDERS_TOPIC', 'orders'),
       orderItems: str(env, 'ORDER_ITEMS_TOPIC', 'order_items'),
       dlq: str(env, 'DLQ_TOPIC', 'pulso.dlq'),
+      orderDeltas: str(env, 'ORDER_DELTAS_TOPIC', 'order_deltas'),
+      itemDeltas: str(env, 'ORDER_ITEM_DELTAS_TOPIC', 'order_item_deltas'),
+      deliveries: str(env, 'DELIVERIES_TOPIC', 'order_deliveries'),
+      stats: str(env, 'TRANSFORMER_STATS_TOPIC', 'transformer_stats'),
     },
     geocoder: {
       provider: str(env, 'GEOCODER_PROVIDER', 'offline', ['offline', 'openstreetmap']) as 'offline' | 'openstreetmap',

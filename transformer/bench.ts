@@ -14,6 +14,7 @@ import { decodeEnvelope } from './decode/decodeEnvelope.ts';
 import { parseJsonLossless } from './decode/parseJsonLossless.ts';
 import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
+import { RollupLedger } from './rollup/ledger.ts';
 import { requestsUnderLimit, startTransformer } from './run.ts';
 import { transformRecord, transformTopicsFor, type InputRecord } from './transform.ts';
 import { benchEnvelopes } from './benchData.ts';
@@ -30,14 +31,17 @@ function benchDims(): DimensionTables {
 
 function pureTransformRate(records: InputRecord[]): number {
   const dims = benchDims();
-  const topics = transformTopicsFor('pulso', 'orders', 'order_items');
+  const topics = transformTopicsFor(loadConfig({}).topics);
   const state = new DedupeState();
+  const ledger = new RollupLedger();
   const t0 = performance.now();
   let events = 0;
   for (let i = 0; i < records.length; i += 2000) {
     const batch = state.beginBatch();
-    for (const r of records.slice(i, i + 2000)) if (transformRecord(r, { dims, dedupe: batch, topics, nowMs: 0 }).kind === 'event') events++;
+    const ledgerBatch = ledger.beginBatch();
+    for (const r of records.slice(i, i + 2000)) if (transformRecord(r, { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 }).kind === 'event') events++;
     state.commit(batch);
+    ledger.commit(ledgerBatch);
   }
   const secs = (performance.now() - t0) / 1000;
   if (events !== records.length) throw new Error(`bench data produced ${events} events from ${records.length} envelopes`);
@@ -69,6 +73,10 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
     cdcOrderItems: `${prefix}.public.order_items`,
     orders: `${prefix}.orders`,
     orderItems: `${prefix}.order_items`,
+    orderDeltas: `${prefix}.order_deltas`,
+    itemDeltas: `${prefix}.order_item_deltas`,
+    deliveries: `${prefix}.order_deliveries`,
+    stats: `${prefix}.transformer_stats`,
     dlq: `${prefix}.dlq`,
     state: `${prefix}.state`,
     passOrders: `${prefix}.pass.orders`,
@@ -123,7 +131,18 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
       groupId: `${prefix}-transformer`,
       metricsPort: null,
       log: quiet,
-      topics: { cdcOrders: t.cdcOrders, cdcOrderItems: t.cdcOrderItems, orders: t.orders, orderItems: t.orderItems, dlq: t.dlq, state: t.state },
+      topics: {
+        cdcOrders: t.cdcOrders,
+        cdcOrderItems: t.cdcOrderItems,
+        orders: t.orders,
+        orderItems: t.orderItems,
+        orderDeltas: t.orderDeltas,
+        itemDeltas: t.itemDeltas,
+        deliveries: t.deliveries,
+        stats: t.stats,
+        dlq: t.dlq,
+        state: t.state,
+      },
     });
     let first = 0;
     while (handle.metrics().consumed === 0) await new Promise((r) => setTimeout(r, 2));

@@ -24,6 +24,8 @@ export interface MetricsSnapshot {
   readonly latency_ms: { readonly count: number; readonly last: number | null; readonly p50: number | null; readonly p95: number | null; readonly max: number | null };
   readonly dimensions: Record<string, number>;
   readonly dedupe: { readonly watermarks: number; readonly snapshotRows: number };
+  /** Rows asserted in the rollup (ledger entries), and before images that disagreed with the ledger. */
+  readonly rollup: { readonly ledger_rows: number; readonly ledger_mismatches: number };
 }
 
 function bump(map: Map<string, number>, key: string, by = 1): void {
@@ -43,10 +45,11 @@ export class TransformerMetrics {
   private readonly latencies: number[] = [];
   private latencyCount = 0;
   private lastLatency: number | null = null;
+  private ledgerMismatches = 0;
 
   constructor(
     private readonly ids: { instance: string; groupId: string; transactionalId: string },
-    private readonly extra: () => { dimensions: Record<string, number>; dedupe: { watermarks: number; snapshotRows: number } },
+    private readonly extra: () => { dimensions: Record<string, number>; dedupe: { watermarks: number; snapshotRows: number }; ledgerRows: number },
   ) {}
 
   /** Applies the tallies of one committed transaction. */
@@ -56,8 +59,10 @@ export class TransformerMetrics {
     deadLettered: Map<string, number>;
     skipped: Map<string, number>;
     latenciesMs: number[];
+    ledgerMismatches?: number;
   }): void {
     this.consumed += b.consumed;
+    this.ledgerMismatches += b.ledgerMismatches ?? 0;
     for (const [k, v] of b.produced) bump(this.produced, k, v);
     for (const [k, v] of b.deadLettered) bump(this.deadLettered, k, v);
     for (const [k, v] of b.skipped) bump(this.skipped, k, v);
@@ -100,6 +105,7 @@ export class TransformerMetrics {
       latency_ms: { count: this.latencyCount, last: this.lastLatency, p50: pct(0.5), p95: pct(0.95), max: sorted.length ? sorted[sorted.length - 1]! : null },
       dimensions: extra.dimensions,
       dedupe: extra.dedupe,
+      rollup: { ledger_rows: extra.ledgerRows, ledger_mismatches: this.ledgerMismatches },
     };
   }
 }

@@ -20,6 +20,8 @@ import { createLogger, type Logger } from '../lib/log.ts';
 import { decodeEnvelope } from './decode/decodeEnvelope.ts';
 import { isDecodeError } from './decode/errors.ts';
 import { DedupeState } from './dedupe.ts';
+import { RollupLedger } from './rollup/ledger.ts';
+import { statsRows } from './statsRows.ts';
 import { DimensionTables, DIMENSION_TABLES, type DimensionTable } from './dimensions.ts';
 import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
 import { startTopicReader, type TopicReader } from './topicReader.ts';
@@ -52,6 +54,10 @@ export interface TransformerTopics {
   readonly dimensions: Readonly<Record<DimensionTable, string>>;
   readonly orders: string;
   readonly orderItems: string;
+  readonly orderDeltas: string;
+  readonly itemDeltas: string;
+  readonly deliveries: string;
+  readonly stats: string;
   readonly dlq: string;
   readonly state: string;
 }
@@ -85,6 +91,10 @@ export function defaultTopics(cfg: PulsoConfig): TransformerTopics {
     dimensions: { countries: `${p}.public.countries`, cities: `${p}.public.cities`, stores: `${p}.public.stores` },
     orders: cfg.topics.orders,
     orderItems: cfg.topics.orderItems,
+    orderDeltas: cfg.topics.orderDeltas,
+    itemDeltas: cfg.topics.itemDeltas,
+    deliveries: cfg.topics.deliveries,
+    stats: cfg.topics.stats,
     dlq: cfg.topics.dlq,
     state: stateTopicName(p),
   };
@@ -164,9 +174,11 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
   const dims = new DimensionTables();
   const dedupe = new DedupeState();
+  const ledger = new RollupLedger();
   const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalId }, () => ({
     dimensions: dims.stats().rows,
     dedupe: dedupe.size(),
+    ledgerRows: ledger.size(),
   }));
   const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
   const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort);
@@ -199,7 +211,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       });
     }
     // Bootstrap creates the output topics; create them here only if absent so a bare broker works too.
-    const missing = [topics.orders, topics.orderItems, topics.dlq].filter((t) => !existing.has(t));
+    const missing = [topics.orders, topics.orderItems, topics.orderDeltas, topics.itemDeltas, topics.deliveries, topics.stats, topics.dlq].filter((t) => !existing.has(t));
     if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
     for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
       if (!existing.has(t)) log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
@@ -222,18 +234,24 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
     const loadState = async () => {
       dedupe.clear();
+      ledger.clear();
       const reader = await startTopicReader(kafka, {
         name: 'state',
         topics: [topics.state],
         log,
-        onMessage: (_t, _p, m) => m.key && dedupe.loadStateRecord(m.key.toString(), m.value ? m.value.toString() : null),
+        onMessage: (_t, _p, m) => {
+          if (!m.key) return;
+          const key = m.key.toString();
+          const value = m.value ? m.value.toString() : null;
+          if (!ledger.loadStateRecord(key, value)) dedupe.loadStateRecord(key, value);
+        },
       });
       try {
         await reader.caughtUp;
       } finally {
         await reader.stop();
       }
-      log.info('dedupe state loaded', dedupe.size());
+      log.info('dedupe state and rollup ledger loaded', { ...dedupe.size(), ledgerRows: ledger.size() });
     };
 
     const dimensionTopicToTable = new Map<string, DimensionTable>(DIMENSION_TABLES.map((t) => [topics.dimensions[t], t]));
@@ -283,16 +301,18 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const processChunk = async (payload: EachBatchPayload, chunk: KafkaMessage[]) => {
       const { batch } = payload;
       const inputs: InputRecord[] = chunk.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value }));
+      let nowMs = 0;
       const transformAll = () => {
         const dedupeBatch = dedupe.beginBatch();
-        const nowMs = Date.now();
-        return { dedupeBatch, outcomes: inputs.map((r) => transformRecord(r, { dims, dedupe: dedupeBatch, topics, nowMs })) };
+        const ledgerBatch = ledger.beginBatch();
+        nowMs = Date.now();
+        return { dedupeBatch, ledgerBatch, outcomes: inputs.map((r) => transformRecord(r, { dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics, nowMs })) };
       };
-      let { dedupeBatch, outcomes } = transformAll();
+      let { dedupeBatch, ledgerBatch, outcomes } = transformAll();
       // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the
       // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
       if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
-        if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ dedupeBatch, outcomes } = transformAll());
+        if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ dedupeBatch, ledgerBatch, outcomes } = transformAll());
         const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
         if (stillMissing) log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
       }
@@ -301,12 +321,20 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       const deadLettered = new Map<string, number>();
       const skipped = new Map<string, number>();
       const sourceTimes: number[] = [];
+      let ledgerMismatches = 0;
+      const emit = (topic: string, message: Message) => {
+        let list = byTopic.get(topic);
+        if (!list) byTopic.set(topic, (list = []));
+        list.push(message);
+        bump(produced, topic);
+      };
       outcomes.forEach((o, i) => {
         if (o.kind === 'event') {
-          for (const out of o.outputs) {
-            if (!byTopic.has(out.topic)) byTopic.set(out.topic, []);
-            byTopic.get(out.topic)!.push({ key: out.key, value: out.value });
-            bump(produced, out.topic);
+          for (const out of o.outputs) emit(out.topic, { key: out.key, value: out.value });
+          for (const out of o.rollup) emit(out.topic, { key: out.key, value: out.value });
+          if (o.ledgerMismatch) {
+            ledgerMismatches++;
+            log.warn('before image disagrees with the rollup ledger; retracting what the ledger asserted', { topic: batch.topic, offset: chunk[i]!.offset });
           }
           if (!o.isSnapshot) sourceTimes.push(o.sourceTsMs);
         } else if (o.kind === 'skip') {
@@ -319,7 +347,8 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
           log.warn('dead-lettered a record', { topic: batch.topic, partition: batch.partition, offset: chunk[i]!.offset, reason: o.reason, error: o.error });
         }
       });
-      const stateRecords = dedupeBatch.stateRecords();
+      for (const row of statsRows(inputs, outcomes, instanceId, nowMs)) emit(topics.stats, { key: instanceId, value: JSON.stringify(row) });
+      const stateRecords = [...dedupeBatch.stateRecords(), ...ledgerBatch.stateRecords()];
       if (stateRecords.length) byTopic.set(topics.state, stateRecords.map((r) => ({ key: r.key, value: r.value })));
       const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
 
@@ -336,8 +365,9 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
         throw e;
       }
       dedupe.commit(dedupeBatch);
+      ledger.commit(ledgerBatch);
       const committedAt = Date.now();
-      metrics.recordBatch({ consumed: chunk.length, produced, deadLettered, skipped, latenciesMs: sourceTimes.map((t) => committedAt - t) });
+      metrics.recordBatch({ consumed: chunk.length, produced, deadLettered, skipped, latenciesMs: sourceTimes.map((t) => committedAt - t), ledgerMismatches });
       payload.resolveOffset(chunk[chunk.length - 1]!.offset);
       metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
       await payload.heartbeat();

@@ -8,6 +8,11 @@ import { positionOf } from './dedupe.ts';
 import type { DimensionTables } from './dimensions.ts';
 import { toOrderEvent } from './toOrderEvent.ts';
 import { itemSnapshotVersion, toOrderItemEvent } from './toOrderItemEvent.ts';
+import { requireFullBefore } from './rollup/beforeImage.ts';
+import { itemRollupChange } from './rollup/itemDeltas.ts';
+import type { LedgerBatch } from './rollup/ledger.ts';
+import { orderRollupChange } from './rollup/orderDeltas.ts';
+import type { PulsoConfig } from '../lib/config.ts';
 
 /** Records that are consumed on purpose without an event. Every one is counted by its reason. */
 export type SkipReason =
@@ -38,7 +43,14 @@ export interface OutputRecord {
 export type Outcome =
   | {
       readonly kind: 'event';
+      readonly table: 'orders' | 'order_items';
+      readonly eventType: string;
+      /** The clean event (orders / order_items topic). */
       readonly outputs: readonly OutputRecord[];
+      /** Signed rollup rows and delivery facts for this change (possibly none: nothing a panel uses moved). */
+      readonly rollup: readonly OutputRecord[];
+      /** The before image disagreed with what the ledger had asserted (an earlier change was missed). */
+      readonly ledgerMismatch: boolean;
       readonly sourceTsMs: number;
       readonly isSnapshot: boolean;
       /** The order's store is not (yet) in the dimension tables: its fields are null in the event. */
@@ -53,15 +65,27 @@ export interface TransformTopics {
   readonly cdcOrderItems: string;
   readonly orders: string;
   readonly orderItems: string;
+  readonly orderDeltas: string;
+  readonly itemDeltas: string;
+  readonly deliveries: string;
 }
 
-export function transformTopicsFor(prefix: string, orders: string, orderItems: string): TransformTopics {
-  return { cdcOrders: `${prefix}.public.orders`, cdcOrderItems: `${prefix}.public.order_items`, orders, orderItems };
+export function transformTopicsFor(t: PulsoConfig['topics']): TransformTopics {
+  return {
+    cdcOrders: `${t.prefix}.public.orders`,
+    cdcOrderItems: `${t.prefix}.public.order_items`,
+    orders: t.orders,
+    orderItems: t.orderItems,
+    orderDeltas: t.orderDeltas,
+    itemDeltas: t.itemDeltas,
+    deliveries: t.deliveries,
+  };
 }
 
 export interface TransformContext {
   readonly dims: DimensionTables;
   readonly dedupe: DedupeBatch;
+  readonly ledger: LedgerBatch;
   readonly topics: TransformTopics;
   readonly nowMs: number;
 }
@@ -82,20 +106,48 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
     return { kind: 'skip', reason: 'duplicate' };
   }
 
+  requireFullBefore(change, table, pk);
+  const { ledger } = ctx;
   let output: OutputRecord;
+  let eventType: string;
   let missingStore = false;
+  let ledgerMismatch = false;
+  const rollup: OutputRecord[] = [];
   if (isOrders) {
     const event = toOrderEvent(change, ctx.dims, ctx.nowMs);
+    eventType = event.event_type;
     missingStore = event.store_name === null && event.store_category === null;
     output = { topic: topics.orders, key: event.order_id, value: JSON.stringify(event) };
+    const previous = ledger.order(pk);
+    if (previous && change.before) ledgerMismatch = String(previous.version) !== String(change.before.columns.version);
+    const delta = orderRollupChange(pk, event.event_id, previous, change.op === 'd' ? null : event);
+    for (const d of delta.deltas) rollup.push({ topic: topics.orderDeltas, key: pk, value: JSON.stringify(d) });
+    for (const d of delta.deliveries) rollup.push({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) });
+    ledger.setOrder(pk, delta.next);
   } else {
     const event = toOrderItemEvent(change);
+    eventType = event.event_type;
     output = { topic: topics.orderItems, key: event.order_id, value: JSON.stringify(event) };
+    const previous = ledger.item(pk);
+    if (previous && change.before) ledgerMismatch = String(previous.quantity) !== String(change.before.columns.quantity);
+    const delta = itemRollupChange(pk, event.event_id, previous, event);
+    for (const d of delta.deltas) rollup.push({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) });
+    ledger.setItem(pk, delta.next);
   }
   // Marked only once the event exists: a record that dead-letters does not move the watermark.
   if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
   else dedupe.markEmitted(rec.topic, rec.partition, position);
-  return { kind: 'event', outputs: [output], sourceTsMs: change.source.tsMs, isSnapshot: change.isSnapshot, missingStore };
+  return {
+    kind: 'event',
+    table,
+    eventType,
+    outputs: [output],
+    rollup,
+    ledgerMismatch,
+    sourceTsMs: change.source.tsMs,
+    isSnapshot: change.isSnapshot,
+    missingStore,
+  };
 }
 
 export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
+import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { startTransformer, type TransformerOptions } from '../../transformer/run.ts';
 import { transformRecord, transformTopicsFor } from '../../transformer/transform.ts';
 import { deleteTopicsWithPrefix, readAll, testKafka, waitFor } from './support/kafkaHarness.ts';
@@ -22,7 +23,17 @@ const opts: TransformerOptions = {
   groupId,
   metricsPort: null,
   log: createLogger('transformer-it', 'error'),
-  topics: { orders: `${run}.orders`, orderItems: `${run}.order_items`, dlq: `${run}.dlq`, state: `${run}.state` },
+  // Every output is the test's own: nothing reaches the topics the running pipeline's Druid ingests.
+  topics: {
+    orders: `${run}.orders`,
+    orderItems: `${run}.order_items`,
+    orderDeltas: `${run}.order_deltas`,
+    itemDeltas: `${run}.order_item_deltas`,
+    deliveries: `${run}.order_deliveries`,
+    stats: `${run}.transformer_stats`,
+    dlq: `${run}.dlq`,
+    state: `${run}.state`,
+  },
 };
 const progress = (msg: string) => process.stderr.write(`[replay.int ${new Date().toISOString()}] ${msg}\n`);
 const cdcTopics = [`${cfg.topics.prefix}.public.orders`, `${cfg.topics.prefix}.public.order_items`];
@@ -107,12 +118,13 @@ describe('replay of the real CDC topics (real stack)', () => {
     // What a correct transformer emits for the CDC records up to `ends`: the pure transform, in partition order.
     const expected = new Set<string>();
     const batch = new DedupeState().beginBatch();
-    const topics = transformTopicsFor(cfg.topics.prefix, opts.topics!.orders!, opts.topics!.orderItems!);
+    const ledger = new RollupLedger().beginBatch();
+    const topics = transformTopicsFor({ ...cfg.topics, ...opts.topics });
     for (const t of cdcTopics) {
       for (const m of await readAll(kafka, t)) {
         if (BigInt(m.offset) >= (ends.get(`${t}/${m.partition}`) ?? 0n)) continue;
         const rec = { topic: t, partition: m.partition, offset: m.offset, key: m.key === null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) };
-        const o = transformRecord(rec, { dims: new DimensionTables(), dedupe: batch, topics, nowMs: 0 });
+        const o = transformRecord(rec, { dims: new DimensionTables(), dedupe: batch, ledger, topics, nowMs: 0 });
         if (o.kind === 'event') for (const out of o.outputs) expected.add((JSON.parse(out.value) as { event_id: string }).event_id);
       }
     }

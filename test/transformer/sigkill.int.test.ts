@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../../lib/config.ts';
 import { benchEnvelopes } from '../../transformer/benchData.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
+import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformRecord, transformTopicsFor } from '../../transformer/transform.ts';
 import { createTopics, deleteTopicsWithPrefix, freePort, readAll, testKafka, testPrefix, waitFor } from './support/kafkaHarness.ts';
 
@@ -56,9 +57,10 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
     // The events a correct run must produce: the pure transform over the unique records.
     const dims = new DimensionTables();
     const batch = new DedupeState().beginBatch();
+    const ledger = new RollupLedger().beginBatch();
     const expectedIds = new Set<string>();
     for (const r of records) {
-      const o = transformRecord(r, { dims, dedupe: batch, topics: transformTopicsFor(t.prefix, t.topics.orders, t.topics.orderItems), nowMs: 0 });
+      const o = transformRecord(r, { dims, dedupe: batch, ledger, topics: transformTopicsFor(t.cfg.topics), nowMs: 0 });
       if (o.kind === 'event') for (const out of o.outputs) expectedIds.add((JSON.parse(out.value) as { event_id: string }).event_id);
     }
     expect(expectedIds.size).toBe(TOTAL);

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, type ChangeRecord } from '../../transformer/decode/decodeEnvelope.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
+import { RollupLedger } from '../../transformer/rollup/ledger.ts';
+import { loadConfig } from '../../lib/config.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { orderEventType } from '../../transformer/toOrderEvent.ts';
 import { transformRecord, transformTopicsFor, type InputRecord, type Outcome, type OutputRecord } from '../../transformer/transform.ts';
 import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, orderRow, STORE_ROW } from './envelopes.ts';
 
-const topics = transformTopicsFor('pulso', 'orders', 'order_items');
+const topics = transformTopicsFor(loadConfig({}).topics);
 const NOW = 1764284401000;
 
 function rec(topic: string, key: string | null, value: string | null, offset = 0, partition = 0): InputRecord {
@@ -22,10 +24,12 @@ function loadedDims(): DimensionTables {
   return dims;
 }
 
-function run(records: InputRecord[], dims = loadedDims(), state = new DedupeState()): Outcome[] {
+function run(records: InputRecord[], dims = loadedDims(), state = new DedupeState(), ledger = new RollupLedger()): Outcome[] {
   const batch = state.beginBatch();
-  const outcomes = records.map((r) => transformRecord(r, { dims, dedupe: batch, topics, nowMs: NOW }));
+  const ledgerBatch = ledger.beginBatch();
+  const outcomes = records.map((r) => transformRecord(r, { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: NOW }));
   state.commit(batch);
+  ledger.commit(ledgerBatch);
   return outcomes;
 }
 
@@ -151,9 +155,10 @@ describe('order_items envelope → OrderItemEvent', () => {
     const e = JSON.parse(firstOutput(o).value) as OrderItemEvent;
     expect(e).toMatchObject({ event_type: 'created', item_id: '7001', quantity: 2, unit_price: 19.99, unit_price_cents: 1999, line_total_cents: 3998, product_name: 'Pão de queijo', is_deleted: 0 });
   });
-  it('emits a key-only delete (REPLICA IDENTITY DEFAULT) with unknown fields null', () => {
+  it('dead-letters a key-only delete (REPLICA IDENTITY DEFAULT): no event, no one-sided delta, the fix named', () => {
     const [o] = run([rec('pulso.public.order_items', '{"id":7001}', envelope({ op: 'd', table: 'order_items', before: '{"id":7001}' }))]);
-    expect(JSON.parse(firstOutput(o).value)).toMatchObject({ event_type: 'deleted', item_id: '7001', order_id: null, is_deleted: 1 });
+    expect(o).toMatchObject({ kind: 'dlq', reason: 'before_image_incomplete' });
+    expect(o!.kind === 'dlq' && o!.error).toMatch(/order_items delete of id 7001 .*missing: order_id, product_id, product_name, quantity, line_total.*ALTER TABLE public\.order_items REPLICA IDENTITY FULL/);
   });
 });
 
@@ -247,7 +252,7 @@ describe('dedupe', () => {
   it('leaves the state untouched when a batch is not committed (aborted transaction)', () => {
     const state = new DedupeState();
     const batch = state.beginBatch();
-    transformRecord(change(100, 50), { dims: loadedDims(), dedupe: batch, topics, nowMs: NOW });
+    transformRecord(change(100, 50), { dims: loadedDims(), dedupe: batch, ledger: new RollupLedger().beginBatch(), topics, nowMs: NOW });
     expect(batch.stateRecords()).toHaveLength(1);
     expect(state.watermark('pulso.public.orders', 0)).toBeUndefined();
   });

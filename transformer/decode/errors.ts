@@ -8,7 +8,8 @@ export type DlqReason =
   | 'bad_field' // a column has the wrong JSON type (e.g. an object where an id belongs)
   | 'bad_decimal' // a NUMERIC that is not an exact decimal, or money with more than 2 decimals
   | 'bad_timestamp' // a temporal value that cannot be decoded (or ±infinity)
-  | 'bad_id'; // an id that is not an integer
+  | 'bad_id' // an id that is not an integer
+  | 'before_image_incomplete'; // an update/delete without the full old row (REPLICA IDENTITY not FULL): no delta can be checked
 
 export class DecodeError extends Error {
   readonly reason: DlqReason;

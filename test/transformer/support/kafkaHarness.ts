@@ -20,6 +20,10 @@ export function testPrefix(name: string): TestPrefix {
     ORDERS_TOPIC: `${prefix}.orders`,
     ORDER_ITEMS_TOPIC: `${prefix}.order_items`,
     DLQ_TOPIC: `${prefix}.dlq`,
+    ORDER_DELTAS_TOPIC: `${prefix}.order_deltas`,
+    ORDER_ITEM_DELTAS_TOPIC: `${prefix}.order_item_deltas`,
+    DELIVERIES_TOPIC: `${prefix}.order_deliveries`,
+    TRANSFORMER_STATS_TOPIC: `${prefix}.transformer_stats`,
   };
   return {
     prefix,

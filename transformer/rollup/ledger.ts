@@ -1,0 +1,130 @@
+// The rollup ledger: for every order and order item, the exact state the transformer has asserted (+1)
+// into the rollup topics and not yet retracted (−1). It is what the rollup datasources hold for that row,
+// so the next change retracts precisely those dimensions and measures, including the ones that are not in
+// Debezium's `before` image (store category and city joined at assertion time, the furthest stage reached,
+// an item's first-seen minute).
+//
+// Like the dedupe state it changes only through a batch that the I/O loop commits after its Kafka
+// transaction committed, and its records go to the compacted state topic in that same transaction (one
+// record per row, a tombstone when the row is retracted for good), so a restart resumes exactly.
+import type { StateRecord } from '../dedupe.ts';
+
+export type LedgerTable = 'orders' | 'order_items';
+
+const LEDGER_PREFIX = 'rollup|';
+
+/** The state asserted for one order (docs/contracts.md, "order_deltas"). */
+export interface AssertedOrder {
+  readonly version: number;
+  readonly createdAt: string;
+  readonly status: string;
+  readonly paymentStatus: string | null;
+  readonly paymentMethod: string | null;
+  readonly currency: string;
+  readonly storeId: string;
+  readonly storeName: string | null;
+  readonly storeCategory: string | null;
+  readonly city: string | null;
+  readonly country: string | null;
+  readonly latitude: number | null;
+  readonly longitude: number | null;
+  /** 1 placed … 5 delivered; the furthest delivery stage any version of the order reached (0 unknown). */
+  readonly furthestStage: number;
+  readonly totalCents: number;
+  readonly subtotalCents: number;
+  readonly deliveryFeeCents: number;
+  readonly discountCents: number;
+  readonly taxCents: number;
+  readonly items: number;
+  /** Set while a delivery fact (+1) is asserted for the order: its delivery time and minute bucket. */
+  readonly delivery: { readonly deliveredAt: string; readonly minutes: number } | null;
+}
+
+/** The state asserted for one order item. */
+export interface AssertedItem {
+  /** When the item was first seen (its insert's commit time): the item rollup's timestamp. */
+  readonly firstSeen: string;
+  readonly orderId: string | null;
+  readonly productId: string;
+  readonly productName: string;
+  readonly quantity: number;
+  readonly lineTotalCents: number;
+}
+
+type Entry = AssertedOrder | AssertedItem;
+
+function ledgerKey(table: LedgerTable, pk: string): string {
+  return `${table}|${pk}`;
+}
+
+export class RollupLedger {
+  private readonly rows = new Map<string, Entry>();
+
+  /** Restores one state-topic record; returns false when the key is not a ledger key. */
+  loadStateRecord(key: string, value: string | null): boolean {
+    if (!key.startsWith(LEDGER_PREFIX)) return false;
+    const id = key.slice(LEDGER_PREFIX.length);
+    if (value === null) this.rows.delete(id);
+    else this.rows.set(id, JSON.parse(value) as Entry);
+    return true;
+  }
+
+  get(table: LedgerTable, pk: string): Entry | undefined {
+    return this.rows.get(ledgerKey(table, pk));
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
+
+  size(): number {
+    return this.rows.size;
+  }
+
+  beginBatch(): LedgerBatch {
+    return new LedgerBatch(this);
+  }
+
+  /** Applies a batch whose Kafka transaction committed. */
+  commit(batch: LedgerBatch): void {
+    for (const [id, entry] of batch.pending) {
+      if (entry === null) this.rows.delete(id);
+      else this.rows.set(id, entry);
+    }
+  }
+}
+
+export class LedgerBatch {
+  /** null = retracted for good (the row was deleted). */
+  readonly pending = new Map<string, Entry | null>();
+  constructor(private readonly ledger: RollupLedger) {}
+
+  order(pk: string): AssertedOrder | undefined {
+    return this.lookup('orders', pk) as AssertedOrder | undefined;
+  }
+
+  item(pk: string): AssertedItem | undefined {
+    return this.lookup('order_items', pk) as AssertedItem | undefined;
+  }
+
+  private lookup(table: LedgerTable, pk: string): Entry | undefined {
+    const id = ledgerKey(table, pk);
+    if (this.pending.has(id)) return this.pending.get(id) ?? undefined;
+    return this.ledger.get(table, pk);
+  }
+
+  setOrder(pk: string, state: AssertedOrder | null): void {
+    this.pending.set(ledgerKey('orders', pk), state);
+  }
+
+  setItem(pk: string, state: AssertedItem | null): void {
+    this.pending.set(ledgerKey('order_items', pk), state);
+  }
+
+  /** Records for the compacted state topic, written in the batch's transaction. */
+  stateRecords(): (StateRecord | { key: string; value: null })[] {
+    const out: (StateRecord | { key: string; value: null })[] = [];
+    for (const [id, entry] of this.pending) out.push({ key: LEDGER_PREFIX + id, value: entry === null ? null : JSON.stringify(entry) });
+    return out;
+  }
+}
