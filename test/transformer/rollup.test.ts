@@ -249,7 +249,7 @@ describe('order deltas', () => {
       const cur = truth.get(id);
       let r: InputRecord;
       if (!cur) {
-        const row = { status: '"placed"', payment_method: `"${methods[rand(3)]}"`, total: `"${100 + rand(50)}.40"`, subtotal: '"0.00"', tax: '"0.00"', delivery_fee: '"0.00"', discount: '"0.00"', version: '1' };
+        const row: Record<string, string> = { status: '"placed"', payment_method: `"${methods[rand(3)]}"`, total: `"${100 + rand(50)}.40"`, subtotal: '"0.00"', tax: '"0.00"', delivery_fee: '"0.00"', discount: '"0.00"', version: '1' };
         row.subtotal = row.total;
         truth.set(id, row);
         r = insert(id, row);
@@ -260,7 +260,7 @@ describe('order deltas', () => {
         r = snapshot(id, cur); // incremental snapshot of the current row
       } else {
         const status = statuses[rand(6)]!;
-        const next = { ...cur, status: `"${status}"`, version: String(Number(cur.version) + 1) };
+        const next: Record<string, string> = { ...cur, status: `"${status}"`, version: String(Number(cur.version) + 1) };
         if (status === 'delivered') next.delivered_at = '"2025-11-27T23:40:00Z"';
         else delete next.delivered_at;
         if (rand(4) === 0) next.payment_method = `"${methods[rand(3)]}"`;
