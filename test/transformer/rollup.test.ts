@@ -250,7 +250,7 @@ describe('order deltas', () => {
       let r: InputRecord;
       if (!cur) {
         const row: Record<string, string> = { status: '"placed"', payment_method: `"${methods[rand(3)]}"`, total: `"${100 + rand(50)}.40"`, subtotal: '"0.00"', tax: '"0.00"', delivery_fee: '"0.00"', discount: '"0.00"', version: '1' };
-        row.subtotal = row.total;
+        row.subtotal = row.total!;
         truth.set(id, row);
         r = insert(id, row);
       } else if (rand(10) === 0) {
