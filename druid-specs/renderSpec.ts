@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PulsoConfig } from '../lib/config.ts';
 
 export const KAFKA_BOOTSTRAP_PLACEHOLDER = '${KAFKA_BOOTSTRAP}';
 
@@ -12,7 +13,47 @@ export const KAFKA_BOOTSTRAP_PLACEHOLDER = '${KAFKA_BOOTSTRAP}';
 export const SUPERVISOR_SPEC_FILES = {
   orders: 'druid-specs/orders.supervisor.json',
   order_items: 'druid-specs/order_items.supervisor.json',
+  order_rollup_status: 'druid-specs/order_rollup_status.supervisor.json',
+  order_rollup_market: 'druid-specs/order_rollup_market.supervisor.json',
+  order_rollup_store: 'druid-specs/order_rollup_store.supervisor.json',
+  order_item_rollup: 'druid-specs/order_item_rollup.supervisor.json',
+  order_deliveries: 'druid-specs/order_deliveries.supervisor.json',
+  transformer_stats: 'druid-specs/transformer_stats.supervisor.json',
 } as const;
+
+/**
+ * Auto-compaction configs (POST /druid/coordinator/v1/config/compaction) for the rollup datasources:
+ * a change to an old order appends a small segment to that order's (old) day; compaction merges them.
+ */
+export const COMPACTION_SPEC_FILES = {
+  order_rollup_status: 'druid-specs/order_rollup_status.compaction.json',
+  order_rollup_market: 'druid-specs/order_rollup_market.compaction.json',
+  order_rollup_store: 'druid-specs/order_rollup_store.compaction.json',
+  order_item_rollup: 'druid-specs/order_item_rollup.compaction.json',
+  order_deliveries: 'druid-specs/order_deliveries.compaction.json',
+} as const;
+
+export type CompactionDataSource = keyof typeof COMPACTION_SPEC_FILES;
+
+/** Which configured topic each supervisor reads (bootstrap substitutes it, so a renamed topic reaches Druid). */
+export function supervisorTopic(dataSource: SupervisorDataSource, topics: PulsoConfig['topics']): string {
+  switch (dataSource) {
+    case 'orders':
+      return topics.orders;
+    case 'order_items':
+      return topics.orderItems;
+    case 'order_rollup_status':
+    case 'order_rollup_market':
+    case 'order_rollup_store':
+      return topics.orderDeltas;
+    case 'order_item_rollup':
+      return topics.itemDeltas;
+    case 'order_deliveries':
+      return topics.deliveries;
+    case 'transformer_stats':
+      return topics.stats;
+  }
+}
 
 export type SupervisorDataSource = keyof typeof SUPERVISOR_SPEC_FILES;
 
@@ -29,6 +70,7 @@ export interface KafkaSupervisorSpec {
       readonly dataSource: string;
       readonly timestampSpec: { readonly column: string; readonly format: string };
       readonly dimensionsSpec: { readonly useSchemaDiscovery?: boolean; readonly dimensions: readonly DimensionSpec[] };
+      readonly metricsSpec?: readonly { readonly type: string; readonly name: string; readonly fieldName: string; readonly [key: string]: unknown }[];
       readonly granularitySpec: {
         readonly type?: string;
         readonly segmentGranularity: string;
@@ -117,4 +159,9 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Reads a committed spec file (not pure: for callers such as the bootstrap; tests use the JSON directly). */
 export function readSupervisorSpec(dataSource: SupervisorDataSource, root: string = REPO_ROOT): KafkaSupervisorSpec {
   return JSON.parse(readFileSync(resolve(root, SUPERVISOR_SPEC_FILES[dataSource]), 'utf8')) as KafkaSupervisorSpec;
+}
+
+/** Reads a committed compaction config file. */
+export function readCompactionSpec(dataSource: CompactionDataSource, root: string = REPO_ROOT): { dataSource: string; [key: string]: unknown } {
+  return JSON.parse(readFileSync(resolve(root, COMPACTION_SPEC_FILES[dataSource]), 'utf8')) as { dataSource: string };
 }

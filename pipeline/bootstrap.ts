@@ -9,7 +9,16 @@ import pg from 'pg';
 import kafkajs from 'kafkajs';
 import { PROJECT_ROOT, redactUrl, replicationPassword, type PulsoConfig } from '../lib/config.ts';
 import { migrate } from '../sql/migrate.ts';
-import { readSupervisorSpec, renderSupervisorSpec, SUPERVISOR_SPEC_FILES, type SupervisorDataSource } from '../druid-specs/renderSpec.ts';
+import {
+  COMPACTION_SPEC_FILES,
+  readCompactionSpec,
+  readSupervisorSpec,
+  renderSupervisorSpec,
+  supervisorTopic,
+  SUPERVISOR_SPEC_FILES,
+  type CompactionDataSource,
+  type SupervisorDataSource,
+} from '../druid-specs/renderSpec.ts';
 import { topicSpecs } from './topics.ts';
 import { waitForService } from './waitFor.ts';
 
@@ -172,11 +181,19 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
 
   // 5. Druid supervisors.
   const druidKafka = opts.druidKafkaBootstrap ?? process.env.DRUID_KAFKA_BOOTSTRAP ?? cfg.kafka.brokers.join(',');
-  for (const ds of Object.keys(SUPERVISOR_SPEC_FILES) as SupervisorDataSource[]) {
-    const rendered = renderSupervisorSpec(readSupervisorSpec(ds), { kafkaBootstrap: druidKafka });
+  const supervisors = Object.keys(SUPERVISOR_SPEC_FILES) as SupervisorDataSource[];
+  for (const ds of supervisors) {
+    const rendered = renderSupervisorSpec(readSupervisorSpec(ds), { kafkaBootstrap: druidKafka, topic: supervisorTopic(ds, cfg.topics) });
     const supervisorChange = await submitSupervisor(cfg, ds, rendered, SUPERVISOR_SPEC_FILES[ds]);
     (supervisorChange === 'unchanged' ? unchanged : changed).push(`supervisor ${ds} ${supervisorChange}`);
-    await waitForSupervisorRunning(cfg, ds, waitS, log);
+  }
+  await Promise.all(supervisors.map((ds) => waitForSupervisorRunning(cfg, ds, waitS, log)));
+  for (const id of await terminateRetiredSupervisors(cfg, supervisors)) changed.push(`supervisor ${id} terminated (no longer in druid-specs/)`);
+
+  // 5b. Auto-compaction of the rollup datasources (late changes to old orders land in old day chunks).
+  for (const ds of Object.keys(COMPACTION_SPEC_FILES) as CompactionDataSource[]) {
+    const compactionChange = await submitCompactionConfig(cfg, readCompactionSpec(ds), COMPACTION_SPEC_FILES[ds]);
+    (compactionChange === 'unchanged' ? unchanged : changed).push(`compaction ${ds} ${compactionChange}`);
   }
 
   // 6. Grafana, when one is reachable (compose provisions it from files; this covers an existing Grafana).
@@ -216,6 +233,38 @@ export async function submitSupervisor(cfg: PulsoConfig, id: string, spec: objec
   const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor`, withHash, { validateStatus: () => true, timeout: 60_000 });
   if (res.status !== 200) throw new BootstrapError(`Druid rejected ${source}: ${serverMessage(res)}`);
   return cur.status === 404 ? 'submitted' : 'updated';
+}
+
+/** Terminates supervisors Pulso submitted earlier (they carry its spec hash) whose spec file is gone. */
+async function terminateRetiredSupervisors(cfg: PulsoConfig, current: readonly string[]): Promise<string[]> {
+  const list = await axios.get<string[]>(`${cfg.druid.url}/druid/indexer/v1/supervisor`, { validateStatus: () => true });
+  if (list.status !== 200) return [];
+  const retired: string[] = [];
+  for (const id of list.data.filter((x) => !current.includes(x))) {
+    const spec = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${encodeURIComponent(id)}`, { validateStatus: () => true });
+    if (spec.status !== 200 || !spec.data?.context?.pulsoSpecHash) continue; // not ours: leave it alone
+    const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor/${encodeURIComponent(id)}/terminate`, null, { validateStatus: () => true });
+    if (res.status !== 200) throw new BootstrapError(`could not terminate the retired supervisor ${id}: ${serverMessage(res)}`);
+    retired.push(id);
+  }
+  return retired;
+}
+
+/**
+ * Sets a datasource's auto-compaction config unless the coordinator already holds exactly these settings
+ * (compared field by field: the coordinator fills in defaults for what the file leaves out).
+ */
+export async function submitCompactionConfig(cfg: PulsoConfig, config: { dataSource: string; [key: string]: unknown }, source: string): Promise<'submitted' | 'updated' | 'unchanged'> {
+  const url = `${cfg.druid.url}/druid/coordinator/v1/config/compaction`;
+  const cur = await axios.get(`${url}/${encodeURIComponent(config.dataSource)}`, { validateStatus: () => true });
+  const contains = (have: unknown, want: unknown): boolean =>
+    want !== null && typeof want === 'object'
+      ? have !== null && typeof have === 'object' && Object.entries(want).every(([k, v]) => contains((have as Record<string, unknown>)[k], v))
+      : have === want;
+  if (cur.status === 200 && contains(cur.data, config)) return 'unchanged';
+  const res = await axios.post(url, config, { validateStatus: () => true, timeout: 60_000 });
+  if (res.status !== 200) throw new BootstrapError(`Druid rejected ${source}: ${serverMessage(res)}`);
+  return cur.status === 200 ? 'updated' : 'submitted';
 }
 
 async function waitForConnectorRunning(cfg: PulsoConfig, name: string, waitS: number, log: (l: string) => void): Promise<void> {

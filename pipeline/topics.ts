@@ -31,6 +31,10 @@ export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
     { topic: `__debezium-heartbeat.${p}`, partitions: 1, config: keep(1), why: 'Debezium heartbeat records' },
     { topic: cfg.topics.orders, partitions: 3, config: keep(30), why: 'clean order events for Druid and other consumers' },
     { topic: cfg.topics.orderItems, partitions: 3, config: keep(30), why: 'clean order item events' },
+    { topic: cfg.topics.orderDeltas, partitions: 3, config: keep(30), why: 'signed order deltas (−1 old state, +1 new state) for the rollup datasources' },
+    { topic: cfg.topics.itemDeltas, partitions: 3, config: keep(30), why: 'signed order-item deltas for the product rollup' },
+    { topic: cfg.topics.deliveries, partitions: 1, config: keep(30), why: 'one delivery fact per delivered order (delivery-time sketches)' },
+    { topic: cfg.topics.stats, partitions: 1, config: keep(30), why: "per-transaction transformer counters for the pipeline-health dashboard" },
     { topic: cfg.topics.dlq, partitions: 1, config: keep(30), why: 'records the transformer could not decode, with the reason in headers' },
     { topic: 'pulso.transformer.state', partitions: 1, config: { 'cleanup.policy': 'compact' }, why: "transformer's dedupe watermarks, written in its transactions" },
   ];

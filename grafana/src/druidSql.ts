@@ -1,7 +1,12 @@
-// Druid SQL building blocks shared by the dashboards. Every business query goes through
-// currentOrders()/currentItems() so that an order is counted once, in its latest state, whatever
-// number of event rows (status changes, snapshot rows, at-least-once duplicates) it has in Druid.
-// Why each choice: docs/dashboards.md.
+// Druid SQL building blocks shared by the dashboards. Why each choice: docs/dashboards.md.
+//
+// The Sales panels read the rollup datasources (order_rollup, order_rollup_by_store, order_item_rollup,
+// order_deliveries): signed deltas whose sums are each order's current state, so a panel aggregates a
+// few pre-rolled rows per minute instead of grouping every event by order_id.
+//
+// currentOrders()/currentItems() are the per-order reconstruction from the event datasources (an order
+// counted once, in its latest state, from all its event rows): for drill-down queries by hand and as
+// the baseline that `npm run bench:dashboards` times against the rollup panels. No panel uses them.
 
 /** Grafana's global range variables (epoch ms). The Druid plugin has no $__timeFilter macro. */
 export const RANGE_FROM = 'MILLIS_TO_TIMESTAMP(${__from})';
@@ -9,6 +14,21 @@ export const RANGE_TO = 'MILLIS_TO_TIMESTAMP(${__to})';
 
 /** Rows whose __time (the commit time) falls in the dashboard range. */
 export const IN_RANGE = `__time >= ${RANGE_FROM} AND __time <= ${RANGE_TO}`;
+
+/**
+ * Rollup rows (minute granularity: __time is the minute of the order's created_at) of orders placed in
+ * the range. The range start is floored to its minute: an order placed at 10:00:40 is in a range starting
+ * at 10:00:30, because its row is the 10:00 minute's.
+ */
+export const ROLLUP_IN_RANGE = `__time >= TIME_FLOOR(${RANGE_FROM}, 'PT1M') AND __time <= ${RANGE_TO}`;
+
+/** Signed sums leave a zero row behind for a group whose orders all moved on or were deleted: hide it. */
+export const HAVING_ORDERS = 'HAVING SUM(orders) <> 0';
+
+/** A sum that is 0 (not null, which a stat shows as "No data") over an empty range; optionally filtered. */
+export function sumOrZero(expr: string, where?: string): string {
+  return `COALESCE(SUM(${expr})${where ? ` FILTER (WHERE ${where})` : ''}, 0)`;
+}
 
 /** Tie-breaker for LATEST_BY: orders.version, bumped by a trigger on every UPDATE. */
 const BY_VERSION = 'MILLIS_TO_TIMESTAMP(order_version)';

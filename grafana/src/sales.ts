@@ -1,6 +1,6 @@
-// The Sales dashboard: business numbers from the Druid `orders` and `order_items` datasources.
+// The Sales dashboard: business numbers from the rollup datasources (signed deltas, docs/dashboards.md).
 // Semantics (what counts as an order, GMV vs revenue, percentiles): docs/dashboards.md.
-import { currentItems, currentOrders, money } from './druidSql.ts';
+import { HAVING_ORDERS, ROLLUP_IN_RANGE, money, sumOrZero } from './druidSql.ts';
 import {
   LONG_TO_SERIES,
   assemble, DASHBOARD_DEFAULTS, dashboardLink,
@@ -15,10 +15,16 @@ import {
   type PanelDef,
 } from './panelKit.ts';
 
-const DELIVERED = "current_status = 'delivered'";
-const CANCELLED = "current_status = 'cancelled'";
-const NOT_CANCELLED = "current_status <> 'cancelled'";
-const countWhere = (cond: string): string => `SUM(CASE WHEN ${cond} THEN 1 ELSE 0 END)`;
+// Datasources (druid-specs/*.supervisor.json). Measures are signed sums: live_* leave out cancelled
+// orders, delivered_orders / revenue_cents count delivered ones (transformer/rollup/orderDeltas.ts).
+// Each cube keeps only the dimensions its panels group by, so a minute holds at most a few hundred rows
+// per cube whatever the order volume (docs/dashboards.md, "Cubes").
+const ROLLUP = `FROM order_rollup_status WHERE ${ROLLUP_IN_RANGE}`;
+const BY_MARKET = `FROM order_rollup_market WHERE ${ROLLUP_IN_RANGE}`;
+const BY_STORE = `FROM order_rollup_store WHERE ${ROLLUP_IN_RANGE}`;
+const DELIVERIES = `FROM order_deliveries WHERE ${ROLLUP_IN_RANGE}`;
+const ITEMS = `FROM order_item_rollup WHERE ${ROLLUP_IN_RANGE}`;
+const pct = (part: string, whole: string) => `100.0 * SUM(${part}) / NULLIF(SUM(${whole}), 0)`;
 
 const panels: PanelDef[] = [
   // ── Row 1: the case study's headline numbers ──────────────────────────────────────────────
@@ -26,15 +32,15 @@ const panels: PanelDef[] = [
     title: 'Total orders',
     description: 'Orders placed in the time range (each order once, deleted orders excluded).',
     gridPos: { x: 0, y: 0, w: 4, h: 4 },
-    sql: `SELECT COUNT(*) AS total_orders FROM (${currentOrders([])})`,
+    sql: `SELECT ${sumOrZero('orders')} AS total_orders ${ROLLUP}`,
     reads: ['total_orders'],
     decimals: 0,
   }),
   stat({
     title: 'Completed orders',
-    description: 'Orders placed in the range whose latest status is delivered.',
+    description: 'Orders placed in the range whose current status is delivered.',
     gridPos: { x: 4, y: 0, w: 4, h: 4 },
-    sql: `SELECT ${countWhere(DELIVERED)} AS completed_orders FROM (${currentOrders(['current_status'])})`,
+    sql: `SELECT ${sumOrZero('delivered_orders')} AS completed_orders ${ROLLUP}`,
     reads: ['completed_orders'],
     decimals: 0,
   }),
@@ -42,9 +48,7 @@ const panels: PanelDef[] = [
     title: '% completed',
     description: 'Completed (delivered) orders as a share of all orders placed in the range, including those still in progress.',
     gridPos: { x: 8, y: 0, w: 4, h: 4 },
-    sql:
-      `SELECT 100.0 * ${countWhere(DELIVERED)} / NULLIF(COUNT(*), 0) AS completed_pct ` +
-      `FROM (${currentOrders(['current_status'])})`,
+    sql: `SELECT ${pct('delivered_orders', 'orders')} AS completed_pct ${ROLLUP}`,
     reads: ['completed_pct'],
     unit: 'percent',
     decimals: 1,
@@ -55,9 +59,8 @@ const panels: PanelDef[] = [
       'Among orders placed in the range that are finished (delivered or cancelled): the share delivered and the share cancelled. The two add up to 100%.',
     gridPos: { x: 12, y: 0, w: 6, h: 4 },
     sql:
-      `SELECT 100.0 * ${countWhere(DELIVERED)} / NULLIF(${countWhere(`${DELIVERED} OR ${CANCELLED}`)}, 0) AS completion_rate_pct, ` +
-      `100.0 * ${countWhere(CANCELLED)} / NULLIF(${countWhere(`${DELIVERED} OR ${CANCELLED}`)}, 0) AS cancellation_rate_pct ` +
-      `FROM (${currentOrders(['current_status'])})`,
+      `SELECT ${pct('delivered_orders', 'delivered_orders + cancelled_orders')} AS completion_rate_pct, ` +
+      `${pct('cancelled_orders', 'delivered_orders + cancelled_orders')} AS cancellation_rate_pct ${ROLLUP}`,
     reads: ['completion_rate_pct', 'cancellation_rate_pct'],
     unit: 'percent',
     decimals: 1,
@@ -67,10 +70,7 @@ const panels: PanelDef[] = [
     description:
       'Gross merchandise value: sum of order totals of non-cancelled orders placed in the range, per currency (currencies are never added together).',
     gridPos: { x: 18, y: 0, w: 6, h: 4 },
-    sql:
-      `SELECT currency, ${money('total_cents')} AS gmv ` +
-      `FROM (${currentOrders(['currency', 'total_cents', 'current_status'])}) WHERE ${NOT_CANCELLED} ` +
-      'GROUP BY currency ORDER BY currency',
+    sql: `SELECT currency, ${money('live_total_cents')} AS gmv ${ROLLUP} GROUP BY currency HAVING SUM(live_orders) <> 0 ORDER BY currency`,
     reads: ['currency', 'gmv'],
     decimals: 2,
     perRow: true,
@@ -81,9 +81,7 @@ const panels: PanelDef[] = [
     title: 'Orders per minute',
     description: 'Orders placed per minute (UTC minute of created_at), each order once.',
     gridPos: { x: 0, y: 4, w: 12, h: 8 },
-    sql:
-      `SELECT TIME_FLOOR(created_at, 'PT1M') AS "time", COUNT(*) AS orders ` +
-      `FROM (${currentOrders([])}) GROUP BY 1 ORDER BY 1`,
+    sql: `SELECT __time AS "time", SUM(orders) AS orders ${ROLLUP} GROUP BY 1 ${HAVING_ORDERS} ORDER BY 1`,
     reads: ['time', 'orders'],
     decimals: 0,
   }),
@@ -92,9 +90,8 @@ const panels: PanelDef[] = [
     description: 'Sum of totals of non-cancelled orders placed in each UTC minute, one series per currency.',
     gridPos: { x: 12, y: 4, w: 12, h: 8 },
     sql:
-      `SELECT TIME_FLOOR(created_at, 'PT1M') AS "time", currency, ${money('total_cents')} AS gmv ` +
-      `FROM (${currentOrders(['currency', 'total_cents', 'current_status'])}) WHERE ${NOT_CANCELLED} ` +
-      'GROUP BY 1, 2 ORDER BY 1',
+      `SELECT __time AS "time", currency, ${money('live_total_cents')} AS gmv ${ROLLUP} ` +
+      'GROUP BY 1, 2 HAVING SUM(live_orders) <> 0 ORDER BY 1',
     reads: ['time', 'currency', 'gmv'],
     decimals: 2,
     transformations: [LONG_TO_SERIES],
@@ -106,9 +103,8 @@ const panels: PanelDef[] = [
     description: 'Average order total of non-cancelled orders placed in the range, per currency.',
     gridPos: { x: 0, y: 12, w: 8, h: 7 },
     sql:
-      `SELECT currency, COUNT(*) AS orders, SUM(total_cents) / 100.0 / COUNT(*) AS avg_ticket ` +
-      `FROM (${currentOrders(['currency', 'total_cents', 'current_status'])}) WHERE ${NOT_CANCELLED} ` +
-      'GROUP BY currency ORDER BY currency',
+      `SELECT currency, SUM(live_orders) AS orders, SUM(live_total_cents) / 100.0 / SUM(live_orders) AS avg_ticket ${ROLLUP} ` +
+      'GROUP BY currency HAVING SUM(live_orders) <> 0 ORDER BY currency',
     reads: ['currency', 'orders', 'avg_ticket'],
     decimals: 2,
   }),
@@ -117,19 +113,16 @@ const panels: PanelDef[] = [
     description: 'Revenue = totals of completed (delivered) orders placed in the range, per payment method and currency.',
     gridPos: { x: 8, y: 12, w: 8, h: 7 },
     sql:
-      `SELECT payment_method, currency, COUNT(*) AS orders, ${money('total_cents')} AS revenue ` +
-      `FROM (${currentOrders(['payment_method', 'currency', 'total_cents', 'current_status'])}) WHERE ${DELIVERED} ` +
-      'GROUP BY payment_method, currency ORDER BY currency, revenue DESC',
+      `SELECT payment_method, currency, SUM(delivered_orders) AS orders, ${money('revenue_cents')} AS revenue ${BY_MARKET} ` +
+      'GROUP BY payment_method, currency HAVING SUM(delivered_orders) <> 0 ORDER BY currency, SUM(revenue_cents) DESC',
     reads: ['payment_method', 'currency', 'orders', 'revenue'],
     decimals: 2,
   }),
   pieChart({
     title: 'Orders by payment method',
-    description: 'All orders placed in the range, by the payment method of their latest state.',
+    description: 'All orders placed in the range, by the payment method of their current state.',
     gridPos: { x: 16, y: 12, w: 8, h: 7 },
-    sql:
-      `SELECT payment_method, COUNT(*) AS orders FROM (${currentOrders(['payment_method'])}) ` +
-      'GROUP BY payment_method ORDER BY orders DESC',
+    sql: `SELECT payment_method, SUM(orders) AS orders ${BY_MARKET} GROUP BY payment_method ${HAVING_ORDERS} ORDER BY orders DESC`,
     reads: ['payment_method', 'orders'],
     labelField: 'payment_method',
     decimals: 0,
@@ -141,9 +134,8 @@ const panels: PanelDef[] = [
     description: 'The 10 stores with the most non-cancelled orders placed in the range, with their GMV in the store currency.',
     gridPos: { x: 0, y: 19, w: 12, h: 9 },
     sql:
-      `SELECT store_name, city, currency, COUNT(*) AS orders, ${money('total_cents')} AS gmv ` +
-      `FROM (${currentOrders(['store_id', 'store_name', 'city', 'currency', 'total_cents', 'current_status'])}) ` +
-      `WHERE ${NOT_CANCELLED} GROUP BY store_id, store_name, city, currency ORDER BY orders DESC LIMIT 10`,
+      `SELECT store_name, city, currency, SUM(live_orders) AS orders, ${money('live_total_cents')} AS gmv ${BY_STORE} ` +
+      'GROUP BY store_id, store_name, city, currency HAVING SUM(live_orders) <> 0 ORDER BY orders DESC LIMIT 10',
     reads: ['store_name', 'city', 'currency', 'orders', 'gmv'],
     decimals: 2,
     sortBy: 'orders',
@@ -153,9 +145,8 @@ const panels: PanelDef[] = [
     description: 'Non-cancelled orders and GMV per store category and currency, most orders first.',
     gridPos: { x: 12, y: 19, w: 12, h: 9 },
     sql:
-      `SELECT store_category, currency, COUNT(*) AS orders, ${money('total_cents')} AS gmv ` +
-      `FROM (${currentOrders(['store_category', 'currency', 'total_cents', 'current_status'])}) ` +
-      `WHERE ${NOT_CANCELLED} GROUP BY store_category, currency ORDER BY orders DESC LIMIT 20`,
+      `SELECT store_category, currency, SUM(live_orders) AS orders, ${money('live_total_cents')} AS gmv ${BY_MARKET} ` +
+      'GROUP BY store_category, currency HAVING SUM(live_orders) <> 0 ORDER BY orders DESC LIMIT 20',
     reads: ['store_category', 'currency', 'orders', 'gmv'],
     decimals: 2,
     sortBy: 'orders',
@@ -168,8 +159,8 @@ const panels: PanelDef[] = [
       'Orders placed in the range per city. The marker sits at the order-weighted mean of the stores’ coordinates in that city (events carry store coordinates, not city centroids).',
     gridPos: { x: 0, y: 28, w: 12, h: 11 },
     sql:
-      `SELECT city, country, AVG(latitude) AS latitude, AVG(longitude) AS longitude, COUNT(*) AS orders ` +
-      `FROM (${currentOrders(['city', 'country', 'latitude', 'longitude'])}) GROUP BY city, country`,
+      'SELECT city, country, SUM(latitude * orders) / SUM(orders) AS latitude, SUM(longitude * orders) / SUM(orders) AS longitude, ' +
+      `SUM(orders) AS orders ${BY_STORE} GROUP BY city, country ${HAVING_ORDERS}`,
     reads: ['city', 'country', 'latitude', 'longitude', 'orders'],
     sizeField: 'orders',
     layerName: 'Orders by city',
@@ -179,9 +170,8 @@ const panels: PanelDef[] = [
     description: 'Every store with orders placed in the range, at its coordinates, sized by its order count.',
     gridPos: { x: 12, y: 28, w: 12, h: 11 },
     sql:
-      `SELECT store_name, city, MAX(latitude) AS latitude, MAX(longitude) AS longitude, COUNT(*) AS orders ` +
-      `FROM (${currentOrders(['store_id', 'store_name', 'city', 'latitude', 'longitude'])}) ` +
-      'GROUP BY store_id, store_name, city',
+      `SELECT store_name, city, MAX(latitude) AS latitude, MAX(longitude) AS longitude, SUM(orders) AS orders ${BY_STORE} ` +
+      `GROUP BY store_id, store_name, city ${HAVING_ORDERS}`,
     reads: ['store_name', 'city', 'latitude', 'longitude', 'orders'],
     sizeField: 'orders',
     layerName: 'Stores',
@@ -191,26 +181,23 @@ const panels: PanelDef[] = [
   barGauge({
     title: 'Status funnel',
     description:
-      'Orders placed in the range that reached at least each stage (from any of their status events), and how many ended cancelled.',
+      'Orders placed in the range that reached at least each stage (the furthest stage any of their versions reached), and how many ended cancelled.',
     gridPos: { x: 0, y: 39, w: 8, h: 8 },
     sql:
-      'SELECT COUNT(*) AS placed, ' +
-      `${countWhere('furthest_stage >= 2')} AS accepted, ` +
-      `${countWhere('furthest_stage >= 3')} AS preparing, ` +
-      `${countWhere('furthest_stage >= 4')} AS picked_up, ` +
-      `${countWhere('furthest_stage >= 5')} AS delivered, ` +
-      `${countWhere(CANCELLED)} AS cancelled ` +
-      `FROM (${currentOrders(['furthest_stage', 'current_status'])})`,
+      `SELECT ${sumOrZero('orders')} AS placed, ` +
+      `${sumOrZero('orders', 'furthest_stage >= 2')} AS accepted, ` +
+      `${sumOrZero('orders', 'furthest_stage >= 3')} AS preparing, ` +
+      `${sumOrZero('orders', 'furthest_stage >= 4')} AS picked_up, ` +
+      `${sumOrZero('orders', 'furthest_stage >= 5')} AS delivered, ` +
+      `${sumOrZero('cancelled_orders')} AS cancelled ${ROLLUP}`,
     reads: ['placed', 'accepted', 'preparing', 'picked_up', 'delivered', 'cancelled'],
     decimals: 0,
   }),
   pieChart({
     title: 'Orders by current status',
-    description: 'Orders placed in the range by their latest status.',
+    description: 'Orders placed in the range by their current status.',
     gridPos: { x: 8, y: 39, w: 8, h: 8 },
-    sql:
-      `SELECT current_status, COUNT(*) AS orders FROM (${currentOrders(['current_status'])}) ` +
-      'GROUP BY current_status ORDER BY orders DESC',
+    sql: `SELECT status AS current_status, SUM(orders) AS orders ${ROLLUP} GROUP BY status ${HAVING_ORDERS} ORDER BY orders DESC`,
     reads: ['current_status', 'orders'],
     labelField: 'current_status',
     decimals: 0,
@@ -218,34 +205,23 @@ const panels: PanelDef[] = [
   stat({
     title: 'Delivery time percentiles',
     description:
-      'p50 / p90 / p99 of delivered_at − created_at for delivered orders placed in the range, exact nearest-rank at whole-minute resolution (each duration rounded up to the minute). Computed with a cumulative window sum; no sketch extension needed.',
+      'p50 / p90 / p99 of delivered_at − created_at for delivered orders placed in the range, from DataSketches quantiles sketches (k = 128: rank error within about 1.7 %). A sketch cannot forget a value: an order deleted after delivery stays in it (the histogram beside it is exact).',
     gridPos: { x: 16, y: 39, w: 8, h: 4 },
     sql:
-      'SELECT ' +
-      'MIN(CASE WHEN orders_up_to_minute >= 0.50 * delivered_orders THEN delivery_minute END) AS p50_minutes, ' +
-      'MIN(CASE WHEN orders_up_to_minute >= 0.90 * delivered_orders THEN delivery_minute END) AS p90_minutes, ' +
-      'MIN(CASE WHEN orders_up_to_minute >= 0.99 * delivered_orders THEN delivery_minute END) AS p99_minutes ' +
-      'FROM (SELECT delivery_minute, ' +
-      'SUM(COUNT(*)) OVER (ORDER BY delivery_minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS orders_up_to_minute, ' +
-      'SUM(COUNT(*)) OVER () AS delivered_orders ' +
-      'FROM (SELECT CAST(CEIL(delivery_minutes) AS BIGINT) AS delivery_minute ' +
-      `FROM (${currentOrders(['current_status', 'delivery_minutes'])}) ` +
-      `WHERE ${DELIVERED} AND delivery_minutes IS NOT NULL) ` +
-      'GROUP BY delivery_minute)',
+      'SELECT APPROX_QUANTILE_DS(delivery_minutes_sketch, 0.50) AS p50_minutes, ' +
+      'APPROX_QUANTILE_DS(delivery_minutes_sketch, 0.90) AS p90_minutes, ' +
+      `APPROX_QUANTILE_DS(delivery_minutes_sketch, 0.99) AS p99_minutes ${DELIVERIES}`,
     reads: ['p50_minutes', 'p90_minutes', 'p99_minutes'],
     unit: 'm',
-    decimals: 0,
+    decimals: 1,
   }),
   barChart({
     title: 'Delivery time distribution',
-    description: 'Delivered orders placed in the range by delivery time, rounded up to the minute (the histogram behind the percentiles).',
+    description: 'Delivered orders placed in the range by delivery time, rounded up to the minute (exact counts).',
     gridPos: { x: 16, y: 43, w: 8, h: 4 },
     sql:
-      "SELECT delivery_minute, CONCAT('<= ', CAST(delivery_minute AS VARCHAR), ' min') AS delivery_time, COUNT(*) AS orders " +
-      'FROM (SELECT CAST(CEIL(delivery_minutes) AS BIGINT) AS delivery_minute ' +
-      `FROM (${currentOrders(['current_status', 'delivery_minutes'])}) ` +
-      `WHERE ${DELIVERED} AND delivery_minutes IS NOT NULL) ` +
-      'GROUP BY delivery_minute ORDER BY delivery_minute',
+      "SELECT delivery_minute, CONCAT('<= ', CAST(delivery_minute AS VARCHAR), ' min') AS delivery_time, SUM(deliveries) AS orders " +
+      `${DELIVERIES} GROUP BY delivery_minute HAVING SUM(deliveries) <> 0 ORDER BY delivery_minute`,
     reads: ['delivery_time', 'orders'],
     xField: 'delivery_time',
     decimals: 0,
@@ -256,11 +232,10 @@ const panels: PanelDef[] = [
   // ── Row 7: products ──────────────────────────────────────────────────────────────────────
   barChart({
     title: 'Top products by units',
-    description: 'Units in order items first seen in the range (latest quantity per item, deleted items excluded), top 10 products.',
+    description:
+      'Units in order items first seen in the range (current quantity per item, deleted items excluded), top 10 product names: the same product name sold by several stores counts once.',
     gridPos: { x: 0, y: 47, w: 24, h: 8 },
-    sql:
-      `SELECT product_name, SUM(quantity) AS units FROM (${currentItems()}) ` +
-      'GROUP BY product_id, product_name ORDER BY units DESC LIMIT 10',
+    sql: `SELECT product_name, SUM(units) AS units ${ITEMS} GROUP BY product_name HAVING SUM(units) <> 0 ORDER BY units DESC LIMIT 10`,
     reads: ['product_name', 'units'],
     xField: 'product_name',
     horizontal: true,
@@ -273,7 +248,7 @@ export const salesDashboard: BuiltDashboard = assemble(
   {
     uid: 'pulso-sales',
     title: 'Pulso · Sales',
-    description: 'Real-time sales from the CDC pipeline. Each order counted once, in its latest state; money per currency.',
+    description: 'Real-time sales from the CDC pipeline, read from exact signed-delta rollups: each order counted once, in its current state; money per currency.',
     tags: ['pulso', 'sales', 'druid'],
     ...DASHBOARD_DEFAULTS,
     links: [dashboardLink('Pipeline health', 'pulso-pipeline-health')],

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { assertedOrder, orderDeltaRow } from '../../transformer/rollup/orderDeltas.ts';
+import { statsRows } from '../../transformer/statsRows.ts';
+import type { OrderEvent } from '../../transformer/events.ts';
 import {
+  COMPACTION_SPEC_FILES,
   KAFKA_BOOTSTRAP_PLACEHOLDER,
   SUPERVISOR_SPEC_FILES,
   SupervisorSpecError,
@@ -9,6 +13,17 @@ import {
   type KafkaSupervisorSpec,
 } from '../../druid-specs/renderSpec.ts';
 import { REPO_ROOT } from './dashboardQueries.ts';
+
+function sampleOrderEvent(): OrderEvent {
+  return {
+    event_id: 'orders:1:1:1', event_type: 'created', order_id: '1', order_version: 1, status: 'placed', previous_status: null,
+    payment_status: 'pending', payment_method: 'pix', currency: 'BRL', subtotal: 1, delivery_fee: 0, discount: 0, tax: 0, total: 1,
+    subtotal_cents: 100, delivery_fee_cents: 0, discount_cents: 0, tax_cents: 0, total_cents: 100, item_count: 1, customer_id: '1',
+    store_id: '1', city_id: '1', store_name: 's', store_category: 'market', city: 'c', country: 'BR', latitude: 0, longitude: 0,
+    event_time: '2025-01-01T00:00:00.000Z', created_at: '2025-01-01T00:00:00.000Z', delivered_at: null, delivery_minutes: null,
+    is_deleted: 0, source_lsn: '1', source_commit_lsn: '1', source_tx_id: '1', source_ts_ms: 0, transformed_at_ms: 0,
+  };
+}
 
 function readSpec(file: string): KafkaSupervisorSpec {
   return JSON.parse(readFileSync(resolve(REPO_ROOT, file), 'utf8')) as KafkaSupervisorSpec;
@@ -84,11 +99,66 @@ describe.each(CASES)('supervisor spec $file', ({ dataSource, file, contract }) =
   });
 });
 
-it('the two supervisors fit the indexer: reading + publishing task per supervisor', () => {
-  const slots = CASES.map((c) => readSpec(c.file).spec.ioConfig).reduce((n, io) => n + 2 * io.taskCount * io.replicas, 0);
+it('every supervisor fits the indexer: reading + publishing task per supervisor, plus room for compaction', () => {
+  const slots = Object.values(SUPERVISOR_SPEC_FILES).map((f) => readSpec(f).spec.ioConfig).reduce((n, io) => n + 2 * io.taskCount * io.replicas, 0);
   const compose = readFileSync(resolve(REPO_ROOT, 'docker-compose.cdc.yml'), 'utf8');
   const capacity = Number(/druid_worker_capacity:\s*'(\d+)'/.exec(compose)?.[1]);
-  expect(slots).toBeLessThanOrEqual(capacity);
+  const local = Number(/druid\.worker\.capacity=(\d+)/.exec(readFileSync(resolve(REPO_ROOT, 'stack/conf/druid/indexer/runtime.properties'), 'utf8'))?.[1]);
+  expect(local).toBe(capacity);
+  expect(slots + 1).toBeLessThanOrEqual(capacity);
+});
+
+// The rollup datasources read rows the transformer builds (transformer/rollup/*.ts, statsRows.ts): every
+// dimension and every metric input must be a field of those rows, and every sum an integer sum.
+const ORDER_DELTA = orderDeltaRow('1', assertedOrder(sampleOrderEvent(), undefined), 1, 'x');
+const ROW_FIELDS: Record<string, readonly string[]> = {
+  order_deltas: Object.keys(ORDER_DELTA),
+  order_item_deltas: ['first_seen', 'item_id', 'order_id', 'delta_id', 'sign', 'product_id', 'product_name', 'items', 'units', 'line_total_cents'],
+  order_deliveries: ['created_at', 'order_id', 'delta_id', 'sign', 'delivered_at', 'delivery_minutes', 'delivery_minute', 'currency', 'city', 'country', 'store_category', 'deliveries'],
+  transformer_stats: Object.keys(statsRows([{ topic: 'pulso.public.orders', partition: 0, offset: '0', key: null, value: null }], [{ kind: 'skip', reason: 'tombstone' }], 'main', 0)[0]!),
+};
+const ROLLUPS = (Object.keys(SUPERVISOR_SPEC_FILES) as (keyof typeof SUPERVISOR_SPEC_FILES)[]).filter((ds) => readSpec(SUPERVISOR_SPEC_FILES[ds]).spec.dataSchema.granularitySpec.rollup);
+
+describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
+  const spec = readSpec(SUPERVISOR_SPEC_FILES[ds]);
+  const { dataSchema, ioConfig } = spec.spec;
+  const fields = ROW_FIELDS[ioConfig.topic];
+
+  it('reads a topic the transformer writes, rolled up per minute in day segments', () => {
+    expect(fields, ioConfig.topic).toBeDefined();
+    expect(dataSchema.granularitySpec).toMatchObject({ rollup: true, queryGranularity: 'minute', segmentGranularity: 'day' });
+    expect(fields).toContain(dataSchema.timestampSpec.column);
+    expect(ioConfig.consumerProperties['isolation.level']).toBe('read_committed');
+    expect(ioConfig.useEarliestOffset).toBe(true);
+  });
+
+  it('groups only by fields of those rows, never by an order, item, event or delta id', () => {
+    expect(dataSchema.dimensionsSpec.useSchemaDiscovery).toBe(false);
+    for (const d of dataSchema.dimensionsSpec.dimensions) {
+      expect(fields).toContain(d.name);
+      expect(['order_id', 'item_id', 'event_id', 'delta_id', 'sign']).not.toContain(d.name);
+    }
+  });
+
+  it('aggregates integer sums (or a max, or a quantiles sketch) of fields of those rows', () => {
+    const metrics = dataSchema.metricsSpec ?? [];
+    expect(metrics.length).toBeGreaterThan(0);
+    for (const m of metrics) {
+      expect(fields).toContain(m.fieldName);
+      expect(['longSum', 'longMax', 'quantilesDoublesSketch']).toContain(m.type);
+    }
+    if (ioConfig.topic === 'order_deltas') expect(metrics.filter((m) => m.type === 'longSum').map((m) => m.name)).toEqual(expect.arrayContaining(['orders', 'total_cents']));
+  });
+
+  it('has an auto-compaction config beside it when late changes can reach old days', () => {
+    const file = (COMPACTION_SPEC_FILES as Record<string, string>)[ds];
+    if (ds === 'transformer_stats') return; // counters are written once, at the time they are produced
+    expect(file, `druid-specs/${ds}.compaction.json`).toBeDefined();
+    const c = JSON.parse(readFileSync(resolve(REPO_ROOT, file!), 'utf8')) as { dataSource: string; skipOffsetFromLatest: string; granularitySpec: { segmentGranularity: string } };
+    expect(c.dataSource).toBe(ds);
+    expect(c.granularitySpec.segmentGranularity).toBe('DAY');
+    expect(c.skipOffsetFromLatest).toMatch(/^PT\d+[HM]$/);
+  });
 });
 
 describe('renderSupervisorSpec', () => {
