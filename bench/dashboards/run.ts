@@ -1,0 +1,298 @@
+// npm run bench:dashboards — how fast the dashboards answer over a large history.
+//
+// For each size (default 1 M and 10 M orders placed over one day): the generator's pure event stream goes
+// through the transformer's pure mapping (bench/dashboards/syntheticHistory.ts) into files, which Druid
+// ingests with native batch tasks into bench_<size>_* datasources built from the very supervisor specs in
+// druid-specs/. Then every panel query of both provisioned dashboards is timed against them (caches off),
+// and, up to --per-order-max orders, the per-order baseline (the panels as they were before the rollups)
+// in the same run. It measures and prints; it asserts nothing.
+//
+//   npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep]
+import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createGzip, type Gzip } from 'node:zlib';
+import axios from 'axios';
+import { loadConfig } from '../../lib/config.ts';
+import { readSupervisorSpec, SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec, type SupervisorDataSource } from '../../druid-specs/renderSpec.ts';
+import type { PanelDef } from '../../grafana/src/panelKit.ts';
+import { listPanelQueries, substituteRange } from '../../test/static/dashboardQueries.ts';
+import { PER_EVENT_PIPELINE_PANELS, PER_ORDER_SALES_PANELS } from './perOrderPanels.ts';
+import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
+
+const USAGE = 'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep]';
+function usage(message: string): never {
+  process.stderr.write(`bench:dashboards: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const args = (() => {
+  try {
+    return parseArgs({
+      options: { orders: { type: 'string', default: '1000000,10000000' }, 'per-order-max': { type: 'string', default: '1000000' }, runs: { type: 'string', default: '15' }, keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    }).values;
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+})();
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const positiveInt = (flag: string, v: string) => {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) usage(`--${flag} ${v}: expected a positive integer`);
+  return n;
+};
+const SIZES = args.orders!.split(',').map((v) => positiveInt('orders', v.trim()));
+const PER_ORDER_MAX = positiveInt('per-order-max', args['per-order-max']!);
+const RUNS = positiveInt('runs', args.runs!);
+
+const cfg = loadConfig();
+const START_MS = Date.parse('2026-11-02T00:00:00Z'); // a Monday, long before any live data
+const SPAN_MS = 24 * 3600_000;
+const NO_CACHE = { useCache: false, populateCache: false, useResultLevelCache: false, populateResultLevelCache: false };
+const log = (m: string) => process.stderr.write(`[bench:dashboards] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class NdjsonGz {
+  private readonly gz: Gzip;
+  private readonly file: WriteStream;
+  rows = 0;
+  constructor(path: string) {
+    this.gz = createGzip({ level: 1 });
+    this.file = createWriteStream(path);
+    this.gz.pipe(this.file);
+  }
+  write(rows: readonly Record<string, unknown>[]): Promise<void> | undefined {
+    if (rows.length === 0) return undefined;
+    this.rows += rows.length;
+    const ok = this.gz.write(rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return ok ? undefined : new Promise((r) => this.gz.once('drain', () => r()));
+  }
+  close(): Promise<void> {
+    return new Promise((r) => {
+      this.file.once('close', () => r());
+      this.gz.end();
+    });
+  }
+}
+
+const DELTA_CUBES: SupervisorDataSource[] = ['order_rollup_status', 'order_rollup_market', 'order_rollup_store'];
+
+/** Writes the history of `orders` orders into gzipped NDJSON files, one per datasource. */
+async function writeHistory(orders: number, dir: string, withEvents: boolean): Promise<{ files: Map<SupervisorDataSource, number>; changes: number; ms: number }> {
+  const t0 = Date.now();
+  const cubes = new Map<SupervisorDataSource, CubeAccumulator>(
+    [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats'].map((ds) => [ds as SupervisorDataSource, new CubeAccumulator(readSupervisorSpec(ds as SupervisorDataSource))]),
+  );
+  const out = new Map<SupervisorDataSource, NdjsonGz>();
+  const writer = (ds: SupervisorDataSource) => {
+    let w = out.get(ds);
+    if (!w) out.set(ds, (w = new NdjsonGz(resolve(dir, `${ds}.json.gz`))));
+    return w;
+  };
+  const buffers = new Map<SupervisorDataSource, Record<string, unknown>[]>();
+  const buffer = (ds: SupervisorDataSource, row: Record<string, unknown>) => {
+    let b = buffers.get(ds);
+    if (!b) buffers.set(ds, (b = []));
+    b.push(row);
+  };
+  const flush = async (beforeMinute: number) => {
+    for (const [ds, cube] of cubes) await writer(ds).write(cube.drain(beforeMinute));
+    for (const [ds, rows] of buffers) {
+      await writer(ds).write(rows);
+      buffers.set(ds, []);
+    }
+  };
+  let lastReport = 0;
+  let lastFlush = START_MS;
+  const result = await buildHistory({
+    orders,
+    startMs: START_MS,
+    spanMs: SPAN_MS,
+    seed: `bench-dashboards-${orders}`,
+    sink: {
+      orderEvent: withEvents ? (e) => buffer('orders', e as unknown as Record<string, unknown>) : undefined,
+      itemEvent: withEvents ? (e) => buffer('order_items', e as unknown as Record<string, unknown>) : undefined,
+      orderDelta: (row) => DELTA_CUBES.forEach((ds) => cubes.get(ds)!.add(row)),
+      itemDelta: (row) => cubes.get('order_item_rollup')!.add(row),
+      delivery: (row) => buffer('order_deliveries', row as Record<string, unknown>),
+      stats: (row) => cubes.get('transformer_stats')!.add(row),
+      progress: async (ms, placed) => {
+        // Rows of minutes that no lifecycle can touch any more (3 h back) go to the files every half hour.
+        if (ms - lastFlush >= 30 * 60_000) {
+          await flush(Math.floor((ms - 3 * 3600_000) / 60_000));
+          lastFlush = ms;
+        }
+        if (placed - lastReport >= orders / 10) {
+          lastReport = placed;
+          log(`  ${placed.toLocaleString('en')} / ${orders.toLocaleString('en')} orders generated (${Math.round((Date.now() - t0) / 1000)} s)`);
+        }
+      },
+    },
+  });
+  await flush(Infinity);
+  for (const w of out.values()) await w.close();
+  return { files: new Map([...out].map(([ds, w]) => [ds, w.rows])), changes: result.changes, ms: Date.now() - t0 };
+}
+
+function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string): object {
+  const live = readSupervisorSpec(ds) as KafkaSupervisorSpec;
+  const schema = live.spec.dataSchema;
+  return {
+    type: 'index_parallel',
+    spec: {
+      dataSchema: { ...schema, dataSource: `${prefix}${ds}`, granularitySpec: { ...schema.granularitySpec, segmentGranularity: 'day' } },
+      ioConfig: { type: 'index_parallel', inputSource: { type: 'local', baseDir: dir, filter: `${ds}.json.gz` }, inputFormat: { type: 'json' }, appendToExisting: false },
+      tuningConfig: { type: 'index_parallel', maxNumConcurrentSubTasks: 1, maxRowsInMemory: 250_000, partitionsSpec: { type: 'dynamic', maxRowsPerSegment: 5_000_000 } },
+    },
+  };
+}
+
+async function ingest(ds: SupervisorDataSource, prefix: string, dir: string): Promise<number> {
+  const t0 = Date.now();
+  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir), { validateStatus: () => true });
+  if (res.status !== 200) throw new Error(`Druid rejected the batch task for ${ds}: ${JSON.stringify(res.data)}`);
+  const task = res.data.task as string;
+  for (;;) {
+    await sleep(2000);
+    const s = await axios.get(`${cfg.druid.url}/druid/indexer/v1/task/${task}/status`, { validateStatus: () => true });
+    const st = s.data?.status?.statusCode ?? s.data?.status?.status;
+    if (st === 'SUCCESS') break;
+    if (st === 'FAILED') throw new Error(`batch ingestion of ${ds} failed: ${s.data?.status?.errorMsg}`);
+  }
+  // Published is not yet queryable: wait until the historical serves every segment.
+  for (;;) {
+    const l = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true });
+    if (l.data?.[`${prefix}${ds}`] === 100) break;
+    await sleep(1000);
+  }
+  return Date.now() - t0;
+}
+
+async function sql(query: string, context: Record<string, unknown> = {}): Promise<{ ms: number; rows: number; error?: string }> {
+  const t0 = performance.now();
+  const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query, resultFormat: 'array', context: { sqlTimeZone: 'Etc/UTC', ...NO_CACHE, ...context } }, { validateStatus: () => true, timeout: 600_000 });
+  const ms = performance.now() - t0;
+  if (res.status !== 200) return { ms, rows: 0, error: String(res.data?.errorMessage ?? res.status).slice(0, 160) };
+  return { ms, rows: (res.data as unknown[]).length };
+}
+
+interface Timing {
+  readonly title: string;
+  readonly p50: number;
+  readonly p95: number;
+  readonly rows: number;
+  readonly error?: string;
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]!;
+
+/** The panel's SQL with the bench datasources in place of the live ones and the range bound. */
+function benchSql(panelSql: string, prefix: string): string {
+  let s = substituteRange(panelSql, START_MS, START_MS + SPAN_MS + 4 * 3600_000);
+  for (const ds of Object.keys(SUPERVISOR_SPEC_FILES)) s = s.replace(new RegExp(`\\bFROM ${ds}\\b`, 'g'), `FROM ${prefix}${ds}`);
+  return s;
+}
+
+function panelQueries(dashboard: string, defs: readonly PanelDef[]): { title: string; sql: string }[] {
+  return defs.flatMap((d) => (d.reads ? [{ title: `${dashboard} / ${d.panel.title ?? ''}`, sql: (d.panel.targets![0] as { builder: { query: string } }).builder.query }] : []));
+}
+
+async function time(queries: { title: string; sql: string }[], prefix: string, runs: number, context: Record<string, unknown> = {}): Promise<Timing[]> {
+  const out: Timing[] = [];
+  for (const q of queries) {
+    const query = benchSql(q.sql, prefix);
+    const warm = await sql(query, context);
+    if (warm.error) {
+      out.push({ title: q.title, p50: NaN, p95: NaN, rows: 0, error: warm.error });
+      continue;
+    }
+    const ms: number[] = [];
+    for (let i = 0; i < runs; i++) ms.push((await sql(query, context)).ms);
+    out.push({ title: q.title, p50: pct(ms, 0.5), p95: pct(ms, 0.95), rows: warm.rows });
+  }
+  return out;
+}
+
+const fmt = (ms: number) => (Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+
+async function main(): Promise<void> {
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Druid at ${cfg.druid.url}`);
+  const health = await axios.get(`${cfg.druid.url}/status/health`, { validateStatus: () => true, timeout: 3000 }).catch(() => undefined);
+  if (health?.data !== true) usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
+  // Every query panel of both provisioned dashboards, from the very files Grafana loads.
+  const allRollup = listPanelQueries().map((q) => ({ title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`, sql: q.sql }));
+  const perOrder = [...panelQueries('sales', PER_ORDER_SALES_PANELS), ...panelQueries('pipeline-health', PER_EVENT_PIPELINE_PANELS)];
+  const report: string[] = [];
+
+  for (const orders of SIZES) {
+    const label = orders >= 1_000_000 && orders % 1_000_000 === 0 ? `${orders / 1_000_000}m` : String(orders);
+    const prefix = `bench_${label}_`;
+    const dir = resolve(cfg.home, 'bench', 'dashboards', label);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const withEvents = orders <= PER_ORDER_MAX;
+    log(`${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`);
+    const h = await writeHistory(orders, dir, withEvents);
+    log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
+    const ingestMs: Record<string, number> = {};
+    for (const ds of h.files.keys()) {
+      ingestMs[ds] = await ingest(ds, prefix, dir);
+      log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
+    }
+    const segRows = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query: `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1` });
+    log(`${label}: segments ${JSON.stringify(segRows.data)}`);
+
+    const rollup = await time(allRollup, prefix, RUNS);
+    // Full refresh: every panel of both dashboards at once, as Grafana fires them.
+    const refresh: number[] = [];
+    for (let i = 0; i < Math.max(5, Math.ceil(RUNS / 3)); i++) {
+      const t0 = performance.now();
+      await Promise.all(allRollup.map((q) => sql(benchSql(q.sql, prefix))));
+      refresh.push(performance.now() - t0);
+    }
+    const baseline = withEvents ? await time(perOrder, prefix, Math.min(RUNS, 3), { maxSubqueryRows: 5_000_000 }) : [];
+
+    const lines = [
+      `### ${orders.toLocaleString('en')} orders (${label}), one day, ${h.changes.toLocaleString('en')} row changes`,
+      '',
+      `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000 | 0} s.`,
+      '',
+      `| panel | rollup p50 | rollup p95 | ${withEvents ? 'per-order p50 | per-order max (of 3) | ratio (p50) |' : ''}`,
+      `|---|---|---|${withEvents ? '---|---|---|' : ''}`,
+    ];
+    for (const r of rollup) {
+      const b = baseline.find((x) => x.title === r.title);
+      const ratio = b && !b.error && !r.error ? `${(b.p50 / r.p50).toFixed(0)}×` : b?.error ? `baseline failed: ${b.error}` : '';
+      lines.push(`| ${r.title} | ${r.error ? `failed: ${r.error}` : fmt(r.p50)} | ${fmt(r.p95)} |${withEvents ? ` ${b ? fmt(b.p50) : 'n/a'} | ${b ? fmt(b.p95) : ''} | ${ratio} |` : ''}`);
+    }
+    for (const b of baseline.filter((x) => !rollup.some((r) => r.title === x.title))) {
+      lines.push(`| ${b.title} (removed: now counted by the transformer) | — | — | ${fmt(b.p50)} | ${fmt(b.p95)} | |`);
+    }
+    const worstP95 = Math.max(...rollup.filter((r) => !r.error).map((r) => r.p95));
+    const over = rollup.filter((r) => r.p95 > 300).map((r) => `${r.title} (${fmt(r.p95)})`);
+    const sumRollup = rollup.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
+    const sumBaseline = baseline.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
+    lines.push('');
+    lines.push(`Every panel p95 ≤ 300 ms: ${over.length === 0 ? `met (worst ${fmt(worstP95)})` : `NOT met: ${over.join(', ')}`}. Failed queries: ${rollup.filter((r) => r.error).length}.`);
+    lines.push(`Full refresh of both dashboards (${allRollup.length} queries at once): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`);
+    if (withEvents) {
+      const failed = baseline.filter((b) => b.error).length;
+      lines.push(`Sum of panel p50s: rollup ${fmt(sumRollup)}, per-order ${fmt(sumBaseline)} (${failed} per-order queries failed) → ${(sumBaseline / sumRollup).toFixed(0)}× faster; target ≥ 20× ${sumBaseline / sumRollup >= 20 && failed === 0 ? 'met' : 'NOT met'}.`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n\n`);
+    report.push(...lines, '');
+    if (!args.keep) {
+      for (const ds of h.files.keys()) await axios.delete(`${cfg.druid.url}/druid/coordinator/v1/datasources/${prefix}${ds}`, { validateStatus: () => true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:dashboards failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,269 @@
+// A large synthetic history for bench:dashboards, built without PostgreSQL, Debezium or Kafka: the
+// generator's pure event stream → change records shaped like the decoded Debezium envelopes → the
+// transformer's pure mapping (toOrderEvent, toOrderItemEvent, the rollup deltas) → rows for Druid.
+//
+// The rollup cubes are pre-aggregated here by (minute, the cube's dimensions) exactly as Druid's rollup
+// plus a full compaction would leave them, zero-sum rows included (a retracted state leaves a row whose
+// sums are 0; Druid keeps it too). Delivery facts stay raw: their quantiles sketch is Druid's to build.
+import type { ChangeRecord, RowImage } from '../../transformer/decode/decodeEnvelope.ts';
+import { decodeEnvelope } from '../../transformer/decode/decodeEnvelope.ts';
+import { DimensionTables } from '../../transformer/dimensions.ts';
+import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
+import { itemRollupChange } from '../../transformer/rollup/itemDeltas.ts';
+import type { AssertedItem, AssertedOrder } from '../../transformer/rollup/ledger.ts';
+import { orderRollupChange } from '../../transformer/rollup/orderDeltas.ts';
+import { toOrderEvent } from '../../transformer/toOrderEvent.ts';
+import { toOrderItemEvent } from '../../transformer/toOrderItemEvent.ts';
+import { COUNTRIES, CITIES } from '../../generator/geo/gazetteer.ts';
+import { createGeocoder } from '../../generator/geo/geocoder.ts';
+import { centsToDecimal } from '../../generator/money.ts';
+import { EventStream, type GenEvent, type LiveOrder } from '../../generator/eventStream.ts';
+import { buildWorldModel, buildWorldSeed, DEFAULT_SCALE, geocodeAnchors, type World } from '../../generator/world.ts';
+import type { KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
+
+/** Aggregates rows into one cube of a rollup supervisor spec: key = minute + dimension values. */
+export class CubeAccumulator {
+  private readonly groups = new Map<string, { minute: number; dims: unknown[]; sums: number[] }>();
+  private readonly dims: string[];
+  private readonly metrics: { name: string; field: string; max: boolean }[];
+  private readonly timeField: string;
+  rowsIn = 0;
+  constructor(readonly spec: KafkaSupervisorSpec) {
+    const ds = spec.spec.dataSchema;
+    this.timeField = ds.timestampSpec.column;
+    this.dims = ds.dimensionsSpec.dimensions.map((d) => d.name);
+    this.metrics = (ds.metricsSpec ?? []).map((m) => {
+      if (m.type !== 'longSum' && m.type !== 'longMax') throw new Error(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
+      return { name: m.name, field: m.fieldName, max: m.type === 'longMax' };
+    });
+  }
+  add(row: Readonly<Record<string, unknown>>): void {
+    this.rowsIn++;
+    const minute = Math.floor(Date.parse(row[this.timeField] as string) / 60_000);
+    const dims = this.dims.map((d) => row[d] ?? null);
+    const key = `${minute}|${JSON.stringify(dims)}`;
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { minute, dims, sums: this.metrics.map((m) => (m.max ? -Infinity : 0)) }));
+    this.metrics.forEach((m, i) => {
+      const v = row[m.field];
+      if (typeof v !== 'number') return;
+      g!.sums[i] = m.max ? Math.max(g!.sums[i]!, v) : g!.sums[i]! + v;
+    });
+  }
+  /** Removes and returns the rows of minutes before `beforeMinute` (all when omitted), as Druid input rows. */
+  drain(beforeMinute = Infinity): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const [key, g] of this.groups) {
+      if (g.minute >= beforeMinute) continue;
+      const row: Record<string, unknown> = { [this.timeField]: new Date(g.minute * 60_000).toISOString() };
+      this.dims.forEach((d, i) => (row[d] = g.dims[i]));
+      this.metrics.forEach((m, i) => (row[m.field] = Number.isFinite(g.sums[i]) ? g.sums[i] : null));
+      out.push(row);
+      this.groups.delete(key);
+    }
+    return out;
+  }
+}
+
+export interface HistorySink {
+  /** A clean order / item event (only called when events are wanted). */
+  orderEvent?(e: OrderEvent): void;
+  itemEvent?(e: OrderItemEvent): void;
+  orderDelta(row: Readonly<Record<string, unknown>>): void;
+  itemDelta(row: Readonly<Record<string, unknown>>): void;
+  delivery(row: Readonly<Record<string, unknown>>): void;
+  /** The transformer's counters for one minute of production (what transformer_stats would hold). */
+  stats(row: Readonly<Record<string, unknown>>): void;
+  /** Simulated time has passed `ms`: nothing earlier than ~3 h before it changes any more. Awaited. */
+  progress(ms: number, orders: number): Promise<void> | void;
+}
+
+async function benchWorld(seed: string, startMs: number): Promise<{ world: World; dims: DimensionTables }> {
+  const anchors = await geocodeAnchors(createGeocoder({ provider: 'offline' }));
+  const s = buildWorldSeed(seed, DEFAULT_SCALE, anchors, startMs);
+  const stores = s.stores.map((x, i) => ({ id: String(i + 1), cityId: x.cityId, category: x.category, isActive: true, rating: Number(x.rating) }));
+  const products = s.products.map((p, i) => ({ id: String(i + 1), storeId: String(p.storeIndex + 1), name: p.name, priceCents: p.priceCents }));
+  const customers = s.customers.map((c, i) => ({ id: String(i + 1), cityId: c.cityId, email: c.email, phone: c.phone }));
+  let addressId = 0;
+  const addresses = s.addresses.map((a) => ({ id: String(++addressId), customerId: String(a.customerIndex + 1) }));
+  const world = buildWorldModel(seed, { stores, products, customers, addresses });
+  const dims = new DimensionTables();
+  const snap = (table: string, key: string, after: string) =>
+    decodeEnvelope({ topic: `pulso.public.${table}`, key, value: `{"before":null,"after":${after},"source":{"schema":"public","table":"${table}","ts_ms":${startMs}},"op":"r"}` });
+  for (const c of COUNTRIES) dims.apply('countries', snap('countries', `{"code":"${c.code}"}`, JSON.stringify({ code: c.code, name: c.name, currency: c.currency, timezone: c.timezone })));
+  for (const c of CITIES) dims.apply('cities', snap('cities', `{"id":${c.id}}`, JSON.stringify({ id: c.id, country_code: c.countryCode, name: c.name })));
+  s.stores.forEach((x, i) =>
+    dims.apply('stores', snap('stores', `{"id":${i + 1}}`, JSON.stringify({ id: i + 1, name: x.name, category: x.category, city_id: x.cityId, latitude: x.latitude, longitude: x.longitude }))),
+  );
+  return { world, dims };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const image = (columns: Record<string, unknown>): RowImage => ({ columns, unavailable: [] });
+
+interface OrderRowState {
+  status: string;
+  paymentStatus: string;
+  version: number;
+  deliveredAtMs: number | null;
+  updatedAtMs: number;
+}
+
+function orderColumns(o: LiveOrder, id: number, s: OrderRowState): Record<string, unknown> {
+  const t = o.totals;
+  return {
+    id,
+    customer_id: Number(o.customer.dbId),
+    store_id: Number(o.store.dbId),
+    address_id: Number(o.addressId),
+    status: s.status,
+    payment_method: o.payment.method,
+    payment_status: s.paymentStatus,
+    currency: o.currency,
+    subtotal: centsToDecimal(t.subtotalCents),
+    delivery_fee: centsToDecimal(t.deliveryFeeCents),
+    discount: centsToDecimal(t.discountCents),
+    tax: centsToDecimal(t.taxCents),
+    total: centsToDecimal(t.totalCents),
+    item_count: t.itemCount,
+    created_at: iso(o.createdAtMs),
+    updated_at: iso(s.updatedAtMs),
+    delivered_at: s.deliveredAtMs === null ? null : iso(s.deliveredAtMs),
+    version: s.version,
+    notes: null,
+  };
+}
+
+function change(table: string, op: 'c' | 'u' | 'd', atMs: number, before: RowImage | null, after: RowImage | null, lsn: number): ChangeRecord {
+  return {
+    kind: 'change',
+    op,
+    key: null,
+    before,
+    after,
+    isSnapshot: false,
+    source: { connectorName: 'pulso', db: 'pulso', schema: 'public', table, tsMs: atMs, txId: String(lsn), lsn: String(lsn), commitLsn: String(lsn), snapshot: null },
+  };
+}
+
+/**
+ * Streams `orders` orders placed over about `spanMs` from `startMs` (the daily curve shapes the day)
+ * through the transformer's pure mapping into the sink. Returns what it produced.
+ */
+export async function buildHistory(opts: { orders: number; startMs: number; spanMs: number; seed: string; sink: HistorySink }): Promise<{ orders: number; changes: number; endMs: number }> {
+  const { world, dims } = await benchWorld(opts.seed, opts.startMs);
+  const stream = new EventStream(world, { seed: opts.seed, startMs: opts.startMs, ordersPerSimSecond: opts.orders / (opts.spanMs / 1000), curve: 'daily', maxOrders: opts.orders });
+  const ids = new Map<LiveOrder, { id: number; row: OrderRowState; itemIds: number[] }>();
+  const ledger = new Map<number, AssertedOrder>();
+  const itemLedger = new Map<number, AssertedItem>();
+  let nextOrderId = 1;
+  let nextItemId = 1;
+  let lsn = 1;
+  let changes = 0;
+  let lastMs = opts.startMs;
+  const stats = new Map<string, { minute: number; table: string; type: string; count: number; latency: number }>();
+  const count = (atMs: number, table: string, type: string) => {
+    const minute = Math.floor((atMs + 250) / 60_000);
+    const key = `${minute}|${table}|${type}`;
+    const s = stats.get(key) ?? { minute, table, type, count: 0, latency: 0 };
+    s.count++;
+    s.latency += 250;
+    stats.set(key, s);
+  };
+  const flushStats = (beforeMinute: number) => {
+    for (const [k, s] of stats) {
+      if (s.minute >= beforeMinute) continue;
+      opts.sink.stats({
+        produced_at: iso(s.minute * 60_000), instance: 'bench', table: s.table, kind: 'event', type: s.type, count: s.count,
+        latency_count: s.count, latency_ms_sum: s.latency, latency_ms_max: 250, max_source_ts_ms: s.minute * 60_000, produced_ms: s.minute * 60_000 + 250,
+      });
+      stats.delete(k);
+    }
+  };
+  const emitOrder = (c: ChangeRecord, id: number) => {
+    changes++;
+    const event = toOrderEvent(c, dims, c.source.tsMs + 250);
+    opts.sink.orderEvent?.(event);
+    count(c.source.tsMs, 'orders', event.event_type);
+    const delta = orderRollupChange(String(id), event.event_id, ledger.get(id), c.op === 'd' ? null : event);
+    for (const d of delta.deltas) opts.sink.orderDelta(d as unknown as Record<string, unknown>);
+    for (const d of delta.deliveries) opts.sink.delivery(d as unknown as Record<string, unknown>);
+    if (delta.next) ledger.set(id, delta.next);
+    else ledger.delete(id);
+  };
+  const emitItem = (c: ChangeRecord, id: number) => {
+    changes++;
+    const event = toOrderItemEvent(c);
+    opts.sink.itemEvent?.(event);
+    count(c.source.tsMs, 'order_items', event.event_type);
+    const delta = itemRollupChange(String(id), event.event_id, itemLedger.get(id), event);
+    for (const d of delta.deltas) opts.sink.itemDelta(d as unknown as Record<string, unknown>);
+    if (delta.next) itemLedger.set(id, delta.next);
+    else itemLedger.delete(id);
+  };
+
+  const handle = (ev: GenEvent) => {
+    lastMs = ev.atMs;
+    if (ev.kind === 'create') {
+      const o = ev.order;
+      const id = nextOrderId++;
+      const row: OrderRowState = { status: 'placed', paymentStatus: 'pending', version: 1, deliveredAtMs: null, updatedAtMs: o.createdAtMs };
+      const itemIds: number[] = [];
+      ids.set(o, { id, row, itemIds });
+      lsn++;
+      emitOrder(change('orders', 'c', ev.atMs, null, image(orderColumns(o, id, row)), lsn), id);
+      for (const line of o.lines) {
+        const itemId = nextItemId++;
+        itemIds.push(itemId);
+        const cols = {
+          id: itemId, order_id: id, product_id: Number(line.product.dbId), product_name: line.productName, quantity: line.quantity,
+          unit_price: centsToDecimal(line.unitPriceCents), line_total: centsToDecimal(line.lineTotalCents),
+        };
+        emitItem(change('order_items', 'c', ev.atMs, null, image(cols), ++lsn), itemId);
+      }
+    } else if (ev.kind === 'step') {
+      const known = ids.get(ev.order);
+      if (!known) return;
+      const before = image(orderColumns(ev.order, known.id, known.row));
+      known.row = {
+        status: ev.to.status,
+        paymentStatus: ev.to.paymentStatus,
+        version: known.row.version + 1,
+        deliveredAtMs: ev.to.status === 'delivered' && known.row.status !== 'delivered' ? ev.atMs : known.row.deliveredAtMs,
+        updatedAtMs: ev.atMs,
+      };
+      emitOrder(change('orders', 'u', ev.atMs, before, image(orderColumns(ev.order, known.id, known.row)), ++lsn), known.id);
+      // Settled orders change no more (purges take cancelled ones only): forget them to bound memory.
+      if (ev.order.nextStep >= ev.order.plan.length && known.row.status !== 'cancelled') {
+        ids.delete(ev.order);
+        ledger.delete(known.id);
+        for (const i of known.itemIds) itemLedger.delete(i);
+      }
+    } else if (ev.kind === 'purge') {
+      const known = ids.get(ev.order);
+      if (!known) return;
+      ids.delete(ev.order);
+      ev.order.lines.forEach((line, i) => {
+        const itemId = known.itemIds[i]!;
+        const cols = {
+          id: itemId, order_id: known.id, product_id: Number(line.product.dbId), product_name: line.productName, quantity: line.quantity,
+          unit_price: centsToDecimal(line.unitPriceCents), line_total: centsToDecimal(line.lineTotalCents),
+        };
+        emitItem(change('order_items', 'd', ev.atMs, image(cols), null, ++lsn), itemId);
+      });
+      emitOrder(change('orders', 'd', ev.atMs, image(orderColumns(ev.order, known.id, known.row)), null, ++lsn), known.id);
+    }
+  };
+
+  const SLICE_MS = 60_000;
+  for (let t = opts.startMs; !stream.exhausted; t += SLICE_MS) {
+    for (const ev of stream.take(t)) handle(ev);
+    if (stream.ordersCreated >= opts.orders && stream.arrivalsActive) stream.stopArrivals();
+    // Lifecycles last under 3 h: rows older than that are final.
+    const settled = Math.floor((t - 3 * 3600_000) / 60_000);
+    flushStats(settled);
+    await opts.sink.progress(t, stream.ordersCreated);
+  }
+  flushStats(Infinity);
+  return { orders: stream.ordersCreated, changes, endMs: lastMs };
+}
