@@ -2,6 +2,7 @@
 // the transformer's counters and consumer lag (CDC topics → `orders`), Druid's supervisor lag
 // (`orders` → Druid), dead-lettered records, and freshness of what Druid serves.
 import axios from 'axios';
+import { SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
 import { druidSql } from '../pipeline/druidSql.ts';
@@ -60,11 +61,14 @@ async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['tran
 
 async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['druid']> {
   const out: NonNullable<PipelineStatus['druid']> = {};
-  for (const ds of ['orders', 'order_items']) {
-    const r = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, { timeout: 3000, validateStatus: () => true });
-    if (r.status === 200) out[ds] = { state: r.data.payload.state, lag: r.data.payload.aggregateLag ?? 0, healthy: r.data.payload.healthy };
-  }
-  return out;
+  // Every supervisor Pulso defines (events, rollups, counters), asked in parallel.
+  await Promise.all(
+    Object.keys(SUPERVISOR_SPEC_FILES).map(async (ds) => {
+      const r = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, { timeout: 3000, validateStatus: () => true });
+      if (r.status === 200) out[ds] = { state: r.data.payload.state, lag: r.data.payload.aggregateLag ?? 0, healthy: r.data.payload.healthy };
+    }),
+  );
+  return Object.fromEntries(Object.keys(SUPERVISOR_SPEC_FILES).filter((ds) => out[ds]).map((ds) => [ds, out[ds]!]));
 }
 
 async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']> {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { SUPERVISOR_SPEC_FILES } from '../../druid-specs/renderSpec.ts';
+import { COMPACTION_SPEC_FILES, SUPERVISOR_SPEC_FILES } from '../../druid-specs/renderSpec.ts';
 import { readVersions } from '../../lib/config.ts';
 import { REPO_ROOT } from './dashboardQueries.ts';
 
@@ -195,7 +195,7 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
       expect(mountOf(name, '.')).toEqual({ target: '/app', readOnly: false });
       expect(compose.services[name]!.environment!['DRUID_URL']).toBe('http://druid-router:8888');
     }
-    for (const file of Object.values(SUPERVISOR_SPEC_FILES)) expect(existsSync(resolve(REPO_ROOT, file)), file).toBe(true);
+    for (const file of [...Object.values(SUPERVISOR_SPEC_FILES), ...Object.values(COMPACTION_SPEC_FILES)]) expect(existsSync(resolve(REPO_ROOT, file)), file).toBe(true);
     expect(String(compose.services['bootstrap']!.command)).toContain('scripts/bootstrap.mjs');
     expect(String(compose.services['transformer']!.command)).toContain('transformer');
   });
@@ -214,6 +214,7 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     for (const name of ['druid-coordinator', 'druid-broker', 'druid-historical', 'druid-indexer', 'druid-router']) {
       const env = compose.services[name]!.environment!;
       expect(String(env['druid_extensions_loadList'])).toContain('druid-kafka-indexing-service');
+      expect(String(env['druid_extensions_loadList']), 'quantiles sketches of order_deliveries').toContain('druid-datasketches');
       expect(env['druid_zk_service_host']).toBe('zookeeper');
     }
     expect(compose.services['druid-coordinator']!.environment!['druid_coordinator_asOverlord_enabled']).toBe('true');
