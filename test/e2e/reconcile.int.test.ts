@@ -13,7 +13,7 @@ import { paths, up } from '../../stack/manager.ts';
 import { runningPid, stopGroup } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
 import { listPanelQueries, substituteRange } from '../static/dashboardQueries.ts';
-import { testKafka } from '../transformer/support/kafkaHarness.ts';
+import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
 
 const cfg = loadConfig();
 const log = (msg: string) => process.stderr.write(`[e2e ${new Date().toISOString()}] ${msg}\n`);
@@ -233,6 +233,39 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     // Every order re-read at the state already asserted: snapshot events for drill-down, no rollup rows.
     expect(deltas).toBe(0);
     await expectRollupsEqualPostgres('after an incremental snapshot');
+  }, 400_000);
+
+  it('REPLICA IDENTITY DEFAULT: the update is dead-lettered with the fix, never half-applied; FULL + an incremental snapshot heal it', async () => {
+    await expectRollupsEqualPostgres('before REPLICA IDENTITY DEFAULT');
+    const id = await withPg(async (c) => {
+      const r = await c.query<{ id: string }>("SELECT id::text FROM orders WHERE status = 'delivered' AND total >= 2.00 ORDER BY random() LIMIT 1");
+      await c.query('ALTER TABLE orders REPLICA IDENTITY DEFAULT');
+      try {
+        await c.query('UPDATE orders SET discount = discount + 2.00, total = total - 2.00 WHERE id = $1', [r.rows[0]!.id]);
+      } finally {
+        await c.query('ALTER TABLE orders REPLICA IDENTITY FULL');
+      }
+      return r.rows[0]!.id;
+    });
+    const kafka = testKafka();
+    const dead = await eventually('the update to reach the dead-letter topic', async () => {
+      const msgs = await readAll(kafka, cfg.topics.dlq);
+      return msgs.find((m) => m.headers['dlq.reason'] === 'before_image_incomplete' && m.key === `{"id":${id}}`);
+    }, 120_000, 2000);
+    log(`dead-lettered: ${dead.value.headers['dlq.error']}`);
+    expect(dead.value.headers['dlq.error']).toContain(`orders update of id ${id} has no full before image`);
+    expect(dead.value.headers['dlq.error']).toContain('ALTER TABLE public.orders REPLICA IDENTITY FULL');
+    // Nothing one-sided reached the rollups: they still hold the order's old total, PostgreSQL the new one.
+    const store = GROUPINGS[3]!;
+    expect(await druidGroups(store)).not.toBe(await postgresTruth(store));
+    // The documented fix: an incremental snapshot of the changed row re-asserts it (−1 old, +1 new).
+    await withPg((c) =>
+      c.query("INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)", [
+        `heal-${id}-${Date.now()}`,
+        JSON.stringify({ 'data-collections': ['public.orders'], type: 'incremental', 'additional-conditions': [{ 'data-collection': 'public.orders', filter: `id = ${id}` }] }),
+      ]),
+    );
+    await expectRollupsEqualPostgres('after REPLICA IDENTITY FULL and an incremental snapshot of the row');
   }, 400_000);
 
   it('the events datasource still reconstructs the same current state per (city, currency) (drill-down path)', async () => {
