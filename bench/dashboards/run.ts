@@ -8,7 +8,7 @@
 // in the same run. It measures and prints; it asserts nothing.
 //
 //   npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep]
-import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,10 @@ import { listPanelQueries, substituteRange } from '../../test/static/dashboardQu
 import { PER_EVENT_PIPELINE_PANELS, PER_ORDER_SALES_PANELS } from './perOrderPanels.ts';
 import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
 
-const USAGE = 'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep]';
+const USAGE =
+  'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep] [--reuse-files]\n' +
+  '  --keep         leave the bench_* datasources and the files in place afterwards\n' +
+  '  --reuse-files  ingest the files a previous --keep run left instead of generating them again';
 function usage(message: string): never {
   process.stderr.write(`bench:dashboards: ${message}\n${USAGE}\n`);
   process.exit(2);
@@ -30,7 +33,14 @@ function usage(message: string): never {
 const args = (() => {
   try {
     return parseArgs({
-      options: { orders: { type: 'string', default: '1000000,10000000' }, 'per-order-max': { type: 'string', default: '1000000' }, runs: { type: 'string', default: '15' }, keep: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+      options: {
+        orders: { type: 'string', default: '1000000,10000000' },
+        'per-order-max': { type: 'string', default: '1000000' },
+        runs: { type: 'string', default: '15' },
+        keep: { type: 'boolean', default: false },
+        'reuse-files': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
     }).values;
   } catch (e) {
     return usage((e as Error).message);
@@ -232,11 +242,20 @@ async function main(): Promise<void> {
     const label = orders >= 1_000_000 && orders % 1_000_000 === 0 ? `${orders / 1_000_000}m` : String(orders);
     const prefix = `bench_${label}_`;
     const dir = resolve(cfg.home, 'bench', 'dashboards', label);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
     const withEvents = orders <= PER_ORDER_MAX;
-    log(`${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`);
-    const h = await writeHistory(orders, dir, withEvents);
+    const manifest = resolve(dir, 'manifest.json');
+    let h: { files: Map<SupervisorDataSource, number>; changes: number; ms: number };
+    if (args['reuse-files'] && existsSync(manifest)) {
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { files: Record<string, number>; changes: number; ms: number };
+      h = { files: new Map(Object.entries(m.files) as [SupervisorDataSource, number][]), changes: m.changes, ms: m.ms };
+      log(`${label}: reusing the files in ${dir}`);
+    } else {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      log(`${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`);
+      h = await writeHistory(orders, dir, withEvents);
+      writeFileSync(manifest, JSON.stringify({ files: Object.fromEntries(h.files), changes: h.changes, ms: h.ms }));
+    }
     log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
     const ingestMs: Record<string, number> = {};
     for (const ds of h.files.keys()) {
