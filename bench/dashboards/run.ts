@@ -24,7 +24,8 @@ import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
 const USAGE =
   'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep] [--reuse-files]\n' +
   '  --keep         leave the bench_* datasources and the files in place afterwards\n' +
-  '  --reuse-files  ingest the files a previous --keep run left instead of generating them again';
+  '  --reuse-files  ingest the files a previous --keep run left instead of generating them again\n' +
+  '  --generate-only  write the files (and their manifest) and stop: ingest and time them later with --reuse-files';
 function usage(message: string): never {
   process.stderr.write(`bench:dashboards: ${message}\n${USAGE}\n`);
   process.exit(2);
@@ -39,6 +40,7 @@ const args = (() => {
         runs: { type: 'string', default: '15' },
         keep: { type: 'boolean', default: false },
         'reuse-files': { type: 'boolean', default: false },
+        'generate-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }).values;
@@ -148,22 +150,42 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean): P
   return { files: new Map([...out].map(([ds, w]) => [ds, w.rows])), changes: result.changes, ms: Date.now() - t0 };
 }
 
-function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string): object {
+/**
+ * The live spec's schema under the bench name. The event datasources keep only the columns some timed query
+ * reads (of their ~40): a column no query touches costs nothing at query time in a column store, while
+ * merging 5.6 M rows × 40 columns in one batch task exhausted the indexer's 512 MiB of direct memory.
+ */
+function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, queriedColumns: ReadonlySet<string>): object {
   const live = readSupervisorSpec(ds) as KafkaSupervisorSpec;
   const schema = live.spec.dataSchema;
+  const events = !schema.granularitySpec.rollup;
+  const dimensions = events ? schema.dimensionsSpec.dimensions.filter((d) => queriedColumns.has(d.name)) : schema.dimensionsSpec.dimensions;
   return {
     type: 'index_parallel',
     spec: {
-      dataSchema: { ...schema, dataSource: `${prefix}${ds}`, granularitySpec: { ...schema.granularitySpec, segmentGranularity: 'day' } },
+      dataSchema: {
+        ...schema,
+        dataSource: `${prefix}${ds}`,
+        dimensionsSpec: { ...schema.dimensionsSpec, dimensions },
+        granularitySpec: { ...schema.granularitySpec, segmentGranularity: 'day' },
+      },
       ioConfig: { type: 'index_parallel', inputSource: { type: 'local', baseDir: dir, filter: `${ds}.json.gz` }, inputFormat: { type: 'json' }, appendToExisting: false },
-      tuningConfig: { type: 'index_parallel', maxNumConcurrentSubTasks: 1, maxRowsInMemory: 250_000, partitionsSpec: { type: 'dynamic', maxRowsPerSegment: 5_000_000 } },
+      // maxColumnsToMerge bounds how many persisted spills one merge phase opens: each column of each spill
+      // holds direct-memory buffers, and a one-phase merge of the 40-column event rows exhausted 512 MiB.
+      tuningConfig: {
+        type: 'index_parallel',
+        maxNumConcurrentSubTasks: 1,
+        maxRowsInMemory: 500_000,
+        maxColumnsToMerge: 200,
+        partitionsSpec: { type: 'dynamic', maxRowsPerSegment: 1_000_000 },
+      },
     },
   };
 }
 
-async function ingest(ds: SupervisorDataSource, prefix: string, dir: string): Promise<number> {
+async function ingest(ds: SupervisorDataSource, prefix: string, dir: string, queriedColumns: ReadonlySet<string>): Promise<number> {
   const t0 = Date.now();
-  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir), { validateStatus: () => true });
+  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir, queriedColumns), { validateStatus: () => true });
   if (res.status !== 200) throw new Error(`Druid rejected the batch task for ${ds}: ${JSON.stringify(res.data)}`);
   const task = res.data.task as string;
   for (;;) {
@@ -237,6 +259,7 @@ async function main(): Promise<void> {
   const allRollup = listPanelQueries().map((q) => ({ title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`, sql: q.sql }));
   const perOrder = [...panelQueries('sales', PER_ORDER_SALES_PANELS), ...panelQueries('pipeline-health', PER_EVENT_PIPELINE_PANELS)];
   const report: string[] = [];
+  const queriedColumns = new Set([...allRollup, ...perOrder].flatMap((q) => q.sql.match(/[a-z_]+/g) ?? []));
 
   for (const orders of SIZES) {
     const label = orders >= 1_000_000 && orders % 1_000_000 === 0 ? `${orders / 1_000_000}m` : String(orders);
@@ -256,10 +279,14 @@ async function main(): Promise<void> {
       h = await writeHistory(orders, dir, withEvents);
       writeFileSync(manifest, JSON.stringify({ files: Object.fromEntries(h.files), changes: h.changes, ms: h.ms }));
     }
+    if (args['generate-only']) {
+      log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; files in ${dir}`);
+      continue;
+    }
     log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
     const ingestMs: Record<string, number> = {};
     for (const ds of h.files.keys()) {
-      ingestMs[ds] = await ingest(ds, prefix, dir);
+      ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
       log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
     }
     const segRows = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query: `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1` });
