@@ -239,12 +239,14 @@ async function time(queries: { title: string; sql: string }[], prefix: string, r
     const query = benchSql(q.sql, prefix);
     const warm = await sql(query, context);
     if (warm.error) {
+      log(`  ${prefix}… ${q.title}: failed: ${warm.error}`);
       out.push({ title: q.title, p50: NaN, p95: NaN, rows: 0, error: warm.error });
       continue;
     }
     const ms: number[] = [];
     for (let i = 0; i < runs; i++) ms.push((await sql(query, context)).ms);
     out.push({ title: q.title, p50: pct(ms, 0.5), p95: pct(ms, 0.95), rows: warm.rows });
+    log(`  ${prefix}… ${q.title}: p50 ${fmt(pct(ms, 0.5))}, p95 ${fmt(pct(ms, 0.95))}, ${warm.rows} rows`);
   }
   return out;
 }
