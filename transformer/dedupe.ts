@@ -12,6 +12,11 @@
 // snapshot (crash mid-snapshot, or a signalled re-snapshot) repeats rows; those are recognised by a ledger
 // of (table, pk) → the version last emitted from a snapshot.
 //
+// Replays of the input itself (a consumer-group reset, or the offsets lost) are recognised first, by input
+// offset: per topic-partition, the last offset whose transaction committed. A re-read record at or below it
+// was fully handled already, whatever it was (a change, a snapshot row at an older version, a dead letter):
+// the source-position watermark alone cannot tell an old snapshot row from a new one.
+//
 // The state is changed only through a batch, which the I/O loop commits after its Kafka transaction
 // committed; an aborted batch leaves the state untouched. The batch also yields the state records that the
 // loop writes to the compacted state topic inside the same transaction, so a restart resumes exactly.
@@ -45,6 +50,7 @@ export interface StateRecord {
 }
 
 const WATERMARK_PREFIX = 'wm|';
+const OFFSET_PREFIX = 'off|';
 const SNAPSHOT_PREFIX = 'snap|';
 
 export function topicPartitionKey(topic: string, partition: number): string {
@@ -54,6 +60,7 @@ export function topicPartitionKey(topic: string, partition: number): string {
 export class DedupeState {
   private readonly watermarks = new Map<string, SourcePosition>();
   private readonly snapshotLedger = new Map<string, string>();
+  private readonly offsets = new Map<string, bigint>();
 
   /** Restores one record of the state topic (read from the beginning at start). */
   loadStateRecord(key: string, value: string | null): void {
@@ -64,6 +71,10 @@ export class DedupeState {
         const v = JSON.parse(value) as { commit_lsn: string; lsn: string; rank: number };
         this.watermarks.set(tp, { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: v.rank });
       }
+    } else if (key.startsWith(OFFSET_PREFIX)) {
+      const tp = key.slice(OFFSET_PREFIX.length);
+      if (value === null) this.offsets.delete(tp);
+      else this.offsets.set(tp, BigInt((JSON.parse(value) as { offset: string }).offset));
     } else if (key.startsWith(SNAPSHOT_PREFIX)) {
       const id = key.slice(SNAPSHOT_PREFIX.length);
       if (value === null) this.snapshotLedger.delete(id);
@@ -75,6 +86,31 @@ export class DedupeState {
     return this.watermarks.get(topicPartitionKey(topic, partition));
   }
 
+  /** The last input offset of this topic-partition whose transaction committed. */
+  offsetWatermark(topic: string, partition: number): bigint | undefined {
+    return this.offsets.get(topicPartitionKey(topic, partition));
+  }
+
+  /** Every topic-partition with an offset watermark, for the start-up check against the partitions' ends. */
+  offsetWatermarks(): { topic: string; partition: number; offset: bigint }[] {
+    return [...this.offsets].map(([tp, offset]) => {
+      const at = tp.lastIndexOf('|');
+      return { topic: tp.slice(0, at), partition: Number(tp.slice(at + 1)), offset };
+    });
+  }
+
+  /** Forgets an offset watermark that cannot be right (the topic was recreated); returns its state record. */
+  dropOffsetWatermark(topic: string, partition: number): { key: string; value: null } {
+    this.offsets.delete(topicPartitionKey(topic, partition));
+    return { key: OFFSET_PREFIX + topicPartitionKey(topic, partition), value: null };
+  }
+
+  /** True if this input record was already handled by a committed transaction (the input is being replayed). */
+  isReplayed(topic: string, partition: number, offset: string): boolean {
+    const wm = this.offsets.get(topicPartitionKey(topic, partition));
+    return wm !== undefined && BigInt(offset) <= wm;
+  }
+
   snapshotVersion(table: string, pk: string): string | undefined {
     return this.snapshotLedger.get(`${table}|${pk}`);
   }
@@ -82,6 +118,7 @@ export class DedupeState {
   clear(): void {
     this.watermarks.clear();
     this.snapshotLedger.clear();
+    this.offsets.clear();
   }
 
   size(): { watermarks: number; snapshotRows: number } {
@@ -96,13 +133,20 @@ export class DedupeState {
   commit(batch: DedupeBatch): void {
     for (const [tp, pos] of batch.pendingWatermarks) this.watermarks.set(tp, pos);
     for (const [id, version] of batch.pendingSnapshots) this.snapshotLedger.set(id, version);
+    for (const [tp, offset] of batch.pendingOffsets) this.offsets.set(tp, offset);
   }
 }
 
 export class DedupeBatch {
   readonly pendingWatermarks = new Map<string, SourcePosition>();
   readonly pendingSnapshots = new Map<string, string>();
+  readonly pendingOffsets = new Map<string, bigint>();
   constructor(private readonly state: DedupeState) {}
+
+  /** The batch handles input up to this offset (set once per chunk by the I/O loop). */
+  markConsumed(topic: string, partition: number, offset: string): void {
+    this.pendingOffsets.set(topicPartitionKey(topic, partition), BigInt(offset));
+  }
 
   /** True if a streaming change at this position was already emitted from this topic-partition. */
   isDuplicate(topic: string, partition: number, pos: SourcePosition): boolean {
@@ -135,6 +179,7 @@ export class DedupeBatch {
       });
     }
     for (const [id, version] of this.pendingSnapshots) out.push({ key: SNAPSHOT_PREFIX + id, value: JSON.stringify({ version }) });
+    for (const [tp, offset] of this.pendingOffsets) out.push({ key: OFFSET_PREFIX + tp, value: JSON.stringify({ offset: offset.toString() }) });
     return out;
   }
 }

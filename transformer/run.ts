@@ -232,6 +232,36 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     });
     await producer.connect();
 
+    // An offset watermark at or past its partition's end means the topic was deleted and recreated (or the
+    // broker reset while the state topic survived): trusting it would skip every new record as a replay.
+    const dropImpossibleOffsetWatermarks = async () => {
+      const stale: { key: string; value: null }[] = [];
+      const byTopic = new Map<string, { partition: number; offset: bigint }[]>();
+      for (const w of dedupe.offsetWatermarks()) byTopic.set(w.topic, [...(byTopic.get(w.topic) ?? []), w]);
+      for (const [topic, marks] of byTopic) {
+        const ends = new Map((await admin.fetchTopicOffsets(topic).catch(() => [])).map((p) => [p.partition, BigInt(p.high)]));
+        for (const w of marks) {
+          const end = ends.get(w.partition);
+          if (end !== undefined && w.offset < end) continue;
+          log.warn('offset watermark beyond the end of its partition: the topic was recreated; forgetting it (source-position dedupe still applies)', {
+            topic, partition: w.partition, watermark: w.offset.toString(), partitionEnd: end?.toString() ?? 'no such partition',
+          });
+          stale.push(dedupe.dropOffsetWatermark(topic, w.partition));
+        }
+      }
+      if (stale.length) {
+        // The producer is transactional: the tombstones get a transaction of their own.
+        const tx = await producer!.transaction();
+        try {
+          await tx.send({ topic: topics.state, messages: stale });
+          await tx.commit();
+        } catch (e) {
+          await tx.abort().catch(() => undefined);
+          throw e;
+        }
+      }
+    };
+
     const loadState = async () => {
       dedupe.clear();
       ledger.clear();
@@ -252,6 +282,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
         await reader.stop();
       }
       log.info('dedupe state and rollup ledger loaded', { ...dedupe.size(), ledgerRows: ledger.size() });
+      await dropImpossibleOffsetWatermarks();
     };
 
     const dimensionTopicToTable = new Map<string, DimensionTable>(DIMENSION_TABLES.map((t) => [topics.dimensions[t], t]));
@@ -306,7 +337,14 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
         const dedupeBatch = dedupe.beginBatch();
         const ledgerBatch = ledger.beginBatch();
         nowMs = Date.now();
-        return { dedupeBatch, ledgerBatch, outcomes: inputs.map((r) => transformRecord(r, { dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics, nowMs })) };
+        // A replayed record (group reset) was fully handled by a committed transaction: it is counted, not redone.
+        const outcomes = inputs.map((r): Outcome =>
+          dedupe.isReplayed(r.topic, r.partition, r.offset)
+            ? { kind: 'skip', reason: 'replayed' }
+            : transformRecord(r, { dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics, nowMs }),
+        );
+        dedupeBatch.markConsumed(batch.topic, batch.partition, inputs[inputs.length - 1]!.offset);
+        return { dedupeBatch, ledgerBatch, outcomes };
       };
       let { dedupeBatch, ledgerBatch, outcomes } = transformAll();
       // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the

@@ -20,6 +20,7 @@ export type SkipReason =
   | 'tombstone' // the null-value record after a delete; the delete itself became the event
   | 'truncate' // op t: no row, no order id; logged loudly by the loop
   | 'logical_message' // op m from pg_logical_emit_message: not an order change
+  | 'replayed' // the input record itself was handled by a committed transaction (consumer-group reset)
   | 'duplicate' // at or below the partition's source-position watermark: emitted before
   | 'snapshot_duplicate'; // the same row and version were emitted by an earlier snapshot
 

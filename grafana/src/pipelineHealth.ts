@@ -55,8 +55,8 @@ const panels: PanelDef[] = [
       'Per minute of production: mean and max of (transformer produced − commit time) over streamed changes (snapshot rows excluded: their source time is the snapshot, not a commit). Covers Debezium, Kafka and the transformer.',
     gridPos: { x: 0, y: 5, w: 12, h: 8 },
     sql:
-      'SELECT __time AS "time", SUM(latency_ms_sum) / SUM(latency_count) AS mean_latency_ms, MAX(latency_ms_max) AS max_latency_ms ' +
-      `${STATS} AND kind = 'event' GROUP BY 1 HAVING SUM(latency_count) > 0 ORDER BY 1`,
+      'SELECT __time AS "time", SUM(latency_ms_sum) / NULLIF(SUM(latency_count), 0) AS mean_latency_ms, MAX(latency_ms_max) AS max_latency_ms ' +
+      `${STATS} AND kind = 'event' AND latency_count > 0 GROUP BY 1 ORDER BY 1`,
     reads: ['time', 'mean_latency_ms', 'max_latency_ms'],
     unit: 'ms',
     decimals: 0,

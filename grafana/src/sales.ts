@@ -103,7 +103,7 @@ const panels: PanelDef[] = [
     description: 'Average order total of non-cancelled orders placed in the range, per currency.',
     gridPos: { x: 0, y: 12, w: 8, h: 7 },
     sql:
-      `SELECT currency, SUM(live_orders) AS orders, SUM(live_total_cents) / 100.0 / SUM(live_orders) AS avg_ticket ${ROLLUP} ` +
+      `SELECT currency, SUM(live_orders) AS orders, SUM(live_total_cents) / 100.0 / NULLIF(SUM(live_orders), 0) AS avg_ticket ${ROLLUP} ` +
       'GROUP BY currency HAVING SUM(live_orders) <> 0 ORDER BY currency',
     reads: ['currency', 'orders', 'avg_ticket'],
     decimals: 2,
@@ -159,7 +159,7 @@ const panels: PanelDef[] = [
       'Orders placed in the range per city. The marker sits at the order-weighted mean of the stores’ coordinates in that city (events carry store coordinates, not city centroids).',
     gridPos: { x: 0, y: 28, w: 12, h: 11 },
     sql:
-      'SELECT city, country, SUM(latitude * orders) / SUM(orders) AS latitude, SUM(longitude * orders) / SUM(orders) AS longitude, ' +
+      'SELECT city, country, SUM(latitude * orders) / NULLIF(SUM(orders), 0) AS latitude, SUM(longitude * orders) / NULLIF(SUM(orders), 0) AS longitude, ' +
       `SUM(orders) AS orders ${BY_STORE} GROUP BY city, country ${HAVING_ORDERS}`,
     reads: ['city', 'country', 'latitude', 'longitude', 'orders'],
     sizeField: 'orders',

@@ -149,8 +149,9 @@ describe('replay of the real CDC topics (real stack)', () => {
     expect(duplicates(afterReplay)).toEqual([]);
     expect(new Set(afterReplay.slice(0, afterFirst.length).sort())).toEqual(new Set([...afterFirst].sort()));
     for (const id of afterFirst) expect(afterReplay.includes(id)).toBe(true);
-    // The second run did consume the history again and dropped it by source position.
+    // The second run did consume the history again and recognised it: by input offset (the state topic kept the
+    // offsets the group lost), which also covers snapshot rows re-read at an older version since.
     expect(second.consumed).toBeGreaterThanOrEqual(first.consumed);
-    expect((second.skipped_by_reason.duplicate ?? 0) + (second.skipped_by_reason.snapshot_duplicate ?? 0)).toBeGreaterThanOrEqual(afterFirst.length);
+    expect(second.skipped_by_reason.replayed ?? 0).toBeGreaterThanOrEqual(afterFirst.length);
   }, 900_000);
 });

@@ -249,6 +249,23 @@ describe('dedupe', () => {
     expect(state.watermark('pulso.public.orders', 0)).toBeUndefined();
   });
 
+  it('recognises replayed input by offset once its transaction committed, restores it from the state topic, and can drop it', () => {
+    const state = new DedupeState();
+    const batch = state.beginBatch();
+    batch.markConsumed('pulso.public.orders', 2, '41');
+    expect(state.isReplayed('pulso.public.orders', 2, '41')).toBe(false); // not committed yet
+    state.commit(batch);
+    expect([state.isReplayed('pulso.public.orders', 2, '41'), state.isReplayed('pulso.public.orders', 2, '42'), state.isReplayed('pulso.public.orders', 1, '0')]).toEqual([true, false, false]);
+    const restored = new DedupeState();
+    for (const r of batch.stateRecords()) restored.loadStateRecord(r.key, r.value);
+    expect(restored.offsetWatermarks()).toEqual([{ topic: 'pulso.public.orders', partition: 2, offset: 41n }]);
+    const tombstone = restored.dropOffsetWatermark('pulso.public.orders', 2);
+    expect(tombstone).toEqual({ key: 'off|pulso.public.orders|2', value: null });
+    expect(restored.isReplayed('pulso.public.orders', 2, '41')).toBe(false);
+    restored.loadStateRecord(tombstone.key, tombstone.value);
+    expect(restored.offsetWatermarks()).toEqual([]);
+  });
+
   it('leaves the state untouched when a batch is not committed (aborted transaction)', () => {
     const state = new DedupeState();
     const batch = state.beginBatch();
