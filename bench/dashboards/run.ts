@@ -16,7 +16,6 @@ import { createGzip, type Gzip } from 'node:zlib';
 import axios from 'axios';
 import { loadConfig } from '../../lib/config.ts';
 import { readSupervisorSpec, SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec, type SupervisorDataSource } from '../../druid-specs/renderSpec.ts';
-import type { PanelDef } from '../../grafana/src/panelKit.ts';
 import { listPanelQueries, substituteRange } from '../../test/static/dashboardQueries.ts';
 import { PER_EVENT_PIPELINE_PANELS, PER_ORDER_SALES_PANELS } from './perOrderPanels.ts';
 import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
@@ -229,9 +228,6 @@ function benchSql(panelSql: string, prefix: string): string {
   return s;
 }
 
-function panelQueries(dashboard: string, defs: readonly PanelDef[]): { title: string; sql: string }[] {
-  return defs.flatMap((d) => (d.reads ? [{ title: `${dashboard} / ${d.panel.title ?? ''}`, sql: (d.panel.targets![0] as { builder: { query: string } }).builder.query }] : []));
-}
 
 async function time(queries: { title: string; sql: string }[], prefix: string, runs: number, context: Record<string, unknown> = {}): Promise<Timing[]> {
   const out: Timing[] = [];
@@ -259,7 +255,10 @@ async function main(): Promise<void> {
   if (health?.data !== true) usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
   // Every query panel of both provisioned dashboards, from the very files Grafana loads.
   const allRollup = listPanelQueries().map((q) => ({ title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`, sql: q.sql }));
-  const perOrder = [...panelQueries('sales', PER_ORDER_SALES_PANELS), ...panelQueries('pipeline-health', PER_EVENT_PIPELINE_PANELS)];
+  const perOrder = [
+    ...PER_ORDER_SALES_PANELS.map((q) => ({ title: `sales / ${q.title}`, sql: q.sql })),
+    ...PER_EVENT_PIPELINE_PANELS.map((q) => ({ title: `pipeline-health / ${q.title}`, sql: q.sql })),
+  ];
   const report: string[] = [];
   const queriedColumns = new Set([...allRollup, ...perOrder].flatMap((q) => q.sql.match(/[a-z_]+/g) ?? []));
 

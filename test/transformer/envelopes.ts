@@ -1,6 +1,8 @@
 // Hand-written Debezium envelopes shaped as the JsonConverter (schemas disabled) emits them for our
 // connector settings (reference §1.2–1.6): decimal strings, ZonedTimestamp strings, sequence as a string.
 // Built as JSON TEXT, not objects, so big integers can be written past 2^53 exactly as Kafka carries them.
+import { decodeEnvelope } from '../../transformer/decode/decodeEnvelope.ts';
+import { DimensionTables } from '../../transformer/dimensions.ts';
 export interface EnvelopeParts {
   op: 'c' | 'u' | 'd' | 'r' | 't' | 'm';
   table: string;
@@ -75,3 +77,12 @@ export const STORE_ROW =
 export const CITY_ROW =
   '{"id":7,"country_code":"BR","name":"São Paulo","latitude":"-23.550520","longitude":"-46.633308","timezone":"America/Sao_Paulo"}';
 export const COUNTRY_ROW = '{"code":"BR","name":"Brasil","currency":"BRL","timezone":"America/Sao_Paulo"}';
+
+/** Dimension tables holding the fixture country, city and store (store 42 in city 7, BR). */
+export function loadedDims(): DimensionTables {
+  const dims = new DimensionTables();
+  dims.apply('countries', decodeEnvelope({ topic: 'pulso.public.countries', key: '{"code":"BR"}', value: envelope({ op: 'r', table: 'countries', after: COUNTRY_ROW, snapshot: 'true' }) }));
+  dims.apply('cities', decodeEnvelope({ topic: 'pulso.public.cities', key: '{"id":7}', value: envelope({ op: 'r', table: 'cities', after: CITY_ROW, snapshot: 'true' }) }));
+  dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'c', table: 'stores', after: STORE_ROW }) }));
+  return dims;
+}

@@ -10,7 +10,7 @@ import type { DeliveryFactRow, OrderDeltaRow } from '../../transformer/rollup/or
 import type { ItemDeltaRow } from '../../transformer/rollup/itemDeltas.ts';
 import { statsRows } from '../../transformer/statsRows.ts';
 import { transformRecord, transformTopicsFor, type InputRecord, type Outcome } from '../../transformer/transform.ts';
-import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, orderRow, STORE_ROW } from './envelopes.ts';
+import { envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformTopicsFor(loadConfig({}).topics);
 const NOW = 1764284401000;
@@ -19,17 +19,10 @@ function rec(table: 'orders' | 'order_items', id: string, value: string | null, 
   return { topic: `pulso.public.${table}`, partition: 0, offset: String(offset), key: Buffer.from(`{"id":${id}}`), value: value === null ? null : Buffer.from(value) };
 }
 
-function dims(): DimensionTables {
-  const d = new DimensionTables();
-  d.apply('countries', decodeEnvelope({ topic: 'pulso.public.countries', key: '{"code":"BR"}', value: envelope({ op: 'r', table: 'countries', after: COUNTRY_ROW, snapshot: 'true' }) }));
-  d.apply('cities', decodeEnvelope({ topic: 'pulso.public.cities', key: '{"id":7}', value: envelope({ op: 'r', table: 'cities', after: CITY_ROW, snapshot: 'true' }) }));
-  d.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'c', table: 'stores', after: STORE_ROW }) }));
-  return d;
-}
 
 /** A pipeline's state in miniature: dimension tables, dedupe state and rollup ledger, committed per batch. */
 class Pipeline {
-  readonly dims = dims();
+  readonly dims = loadedDims();
   dedupe = new DedupeState();
   ledger = new RollupLedger();
   readonly stateTopic = new Map<string, string | null>();
@@ -205,7 +198,7 @@ describe('order deltas', () => {
   it('an aborted transaction leaves the ledger untouched', () => {
     const ledger = new RollupLedger();
     const batch = ledger.beginBatch();
-    transformRecord(insert('1001'), { dims: dims(), dedupe: new DedupeState().beginBatch(), ledger: batch, topics, nowMs: NOW });
+    transformRecord(insert('1001'), { dims: loadedDims(), dedupe: new DedupeState().beginBatch(), ledger: batch, topics, nowMs: NOW });
     expect(batch.stateRecords()).toHaveLength(1);
     expect(ledger.size()).toBe(0);
   });

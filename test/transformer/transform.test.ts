@@ -7,7 +7,7 @@ import { loadConfig } from '../../lib/config.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { orderEventType } from '../../transformer/toOrderEvent.ts';
 import { transformRecord, transformTopicsFor, type InputRecord, type Outcome, type OutputRecord } from '../../transformer/transform.ts';
-import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, orderRow, STORE_ROW } from './envelopes.ts';
+import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformTopicsFor(loadConfig({}).topics);
 const NOW = 1764284401000;
@@ -16,13 +16,6 @@ function rec(topic: string, key: string | null, value: string | null, offset = 0
   return { topic, partition, offset: String(offset), key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value) };
 }
 
-function loadedDims(): DimensionTables {
-  const dims = new DimensionTables();
-  dims.apply('countries', decodeEnvelope({ topic: 'pulso.public.countries', key: '{"code":"BR"}', value: envelope({ op: 'r', table: 'countries', after: COUNTRY_ROW, snapshot: 'true' }) }));
-  dims.apply('cities', decodeEnvelope({ topic: 'pulso.public.cities', key: '{"id":7}', value: envelope({ op: 'r', table: 'cities', after: CITY_ROW, snapshot: 'true' }) }));
-  dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'c', table: 'stores', after: STORE_ROW }) }));
-  return dims;
-}
 
 function run(records: InputRecord[], dims = loadedDims(), state = new DedupeState(), ledger = new RollupLedger()): Outcome[] {
   const batch = state.beginBatch();
