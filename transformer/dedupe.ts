@@ -143,9 +143,15 @@ export class DedupeBatch {
   readonly pendingOffsets = new Map<string, bigint>();
   constructor(private readonly state: DedupeState) {}
 
-  /** The batch handles input up to this offset (set once per chunk by the I/O loop). */
+  /**
+   * The batch handles input up to this offset (set once per chunk by the I/O loop). Never lowers the
+   * watermark: during a replay the chunks re-read offsets below it, and all of the replay must be recognised.
+   */
   markConsumed(topic: string, partition: number, offset: string): void {
-    this.pendingOffsets.set(topicPartitionKey(topic, partition), BigInt(offset));
+    const tp = topicPartitionKey(topic, partition);
+    const current = this.pendingOffsets.get(tp) ?? this.state.offsetWatermark(topic, partition);
+    const next = BigInt(offset);
+    if (current === undefined || next > current) this.pendingOffsets.set(tp, next);
   }
 
   /** True if a streaming change at this position was already emitted from this topic-partition. */

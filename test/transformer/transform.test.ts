@@ -249,6 +249,12 @@ describe('dedupe', () => {
     expect(state.isReplayed('pulso.public.orders', 2, '41')).toBe(false); // not committed yet
     state.commit(batch);
     expect([state.isReplayed('pulso.public.orders', 2, '41'), state.isReplayed('pulso.public.orders', 2, '42'), state.isReplayed('pulso.public.orders', 1, '0')]).toEqual([true, false, false]);
+    // A replay re-reads from offset 0 chunk by chunk: a re-read chunk never lowers the watermark.
+    const replay = state.beginBatch();
+    replay.markConsumed('pulso.public.orders', 2, '9');
+    expect(replay.stateRecords()).toEqual([]);
+    state.commit(replay);
+    expect(state.isReplayed('pulso.public.orders', 2, '41')).toBe(true);
     const restored = new DedupeState();
     for (const r of batch.stateRecords()) restored.loadStateRecord(r.key, r.value);
     expect(restored.offsetWatermarks()).toEqual([{ topic: 'pulso.public.orders', partition: 2, offset: 41n }]);
