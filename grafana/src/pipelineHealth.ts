@@ -84,11 +84,11 @@ const panels: PanelDef[] = [
   timeseries({
     title: 'Redelivered CDC records dropped per minute',
     description:
-      'Debezium delivers at least once: after a connector restart it re-sends changes (and a re-run snapshot re-reads rows). The transformer recognises them by source position (or snapshot version) and drops them inside its exactly-once transactions; this counts them. Redeliveries never reach the event or rollup datasources.',
+      'Debezium delivers at least once: after a connector restart it re-sends changes (and a re-run snapshot re-reads rows); a consumer-group reset replays the CDC topics. The transformer recognises them by source position, snapshot version or input offset and drops them inside its exactly-once transactions; this counts them. They never reach the event or rollup datasources.',
     gridPos: { x: 12, y: 13, w: 12, h: 8 },
     sql:
       `SELECT __time AS "time", ${sumOrZero('records')} AS redelivered_events ${STATS} ` +
-      "AND kind = 'skip' AND type IN ('duplicate', 'snapshot_duplicate') GROUP BY 1 ORDER BY 1",
+      "AND kind = 'skip' AND type IN ('duplicate', 'snapshot_duplicate', 'replayed') GROUP BY 1 ORDER BY 1",
     reads: ['time', 'redelivered_events'],
     decimals: 0,
   }),
