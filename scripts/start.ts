@@ -78,7 +78,7 @@ function render(prev: Sample | undefined, cur: Sample, probe: FreshnessProbe, st
     p.druid ? `druid         ${Object.entries(p.druid).map(([ds, s]) => `${ds} ${s.state} lag ${fmt(s.lag)}`).join('   ')}   rows ${fmt(p.druidRows?.orders ?? 0)}` : 'druid         unavailable',
     `freshness     commit → queryable in Druid: ${probe.latestMs === null ? 'waiting for data' : `last ${fmt(probe.latestMs)} ms, p50 ${fmt(probe.p50() ?? 0)} ms`}${probe.idleForMs() > 10_000 ? `   (no new commits for ${Math.round(probe.idleForMs() / 1000)}s)` : ''}`,
     '',
-    `open          Druid console ${cfg.druid.url}   ·   Connect ${cfg.connect.url}/connectors   ·   transformer ${`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`}`,
+    `open          Druid SQL ${cfg.druid.url}/druid/v2/sql   ·   Connect ${cfg.connect.url}/connectors   ·   transformer ${`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`}`,
     `              Grafana: docker compose --env-file stack/versions.env --env-file .env -f docker-compose.cdc.yml up -d grafana → http://127.0.0.1:3000`,
     ...(p.errors.length ? ['', ...p.errors.map((e) => `unavailable   ${e}`)] : []),
   ];

@@ -93,7 +93,7 @@ class NdjsonGz {
 const DELTA_CUBES: SupervisorDataSource[] = ['order_rollup_status', 'order_rollup_market', 'order_rollup_store'];
 
 /** Writes the history of `orders` orders into gzipped NDJSON files, one per datasource. */
-async function writeHistory(orders: number, dir: string, withEvents: boolean): Promise<{ files: Map<SupervisorDataSource, number>; changes: number; ms: number }> {
+async function writeHistory(orders: number, dir: string, withEvents: boolean): Promise<{ files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number }> {
   const t0 = Date.now();
   const cubes = new Map<SupervisorDataSource, CubeAccumulator>(
     [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats'].map((ds) => [ds as SupervisorDataSource, new CubeAccumulator(readSupervisorSpec(ds as SupervisorDataSource))]),
@@ -146,7 +146,7 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean): P
   });
   await flush(Infinity);
   for (const w of out.values()) await w.close();
-  return { files: new Map([...out].map(([ds, w]) => [ds, w.rows])), changes: result.changes, ms: Date.now() - t0 };
+  return { files: new Map([...out].map(([ds, w]) => [ds, w.rows])), orders: result.orders, changes: result.changes, ms: Date.now() - t0 };
 }
 
 /**
@@ -268,17 +268,17 @@ async function main(): Promise<void> {
     const dir = resolve(cfg.home, 'bench', 'dashboards', label);
     const withEvents = orders <= PER_ORDER_MAX;
     const manifest = resolve(dir, 'manifest.json');
-    let h: { files: Map<SupervisorDataSource, number>; changes: number; ms: number };
+    let h: { files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number };
     if (args['reuse-files'] && existsSync(manifest)) {
-      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { files: Record<string, number>; changes: number; ms: number };
-      h = { files: new Map(Object.entries(m.files) as [SupervisorDataSource, number][]), changes: m.changes, ms: m.ms };
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { files: Record<string, number>; orders?: number; changes: number; ms: number };
+      h = { files: new Map(Object.entries(m.files) as [SupervisorDataSource, number][]), orders: m.orders ?? NaN, changes: m.changes, ms: m.ms };
       log(`${label}: reusing the files in ${dir}`);
     } else {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       log(`${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`);
       h = await writeHistory(orders, dir, withEvents);
-      writeFileSync(manifest, JSON.stringify({ files: Object.fromEntries(h.files), changes: h.changes, ms: h.ms }));
+      writeFileSync(manifest, JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }));
     }
     if (args['generate-only']) {
       log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; files in ${dir}`);
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
     const baseline = withEvents ? await time(perOrder, prefix, Math.min(RUNS, 3), { maxSubqueryRows: 5_000_000 }) : [];
 
     const lines = [
-      `### ${orders.toLocaleString('en')} orders (${label}), one day, ${h.changes.toLocaleString('en')} row changes`,
+      `### ${orders.toLocaleString('en')} orders asked (${label}), ${h.orders.toLocaleString('en')} generated${h.orders === orders ? '' : ' — NOT the load asked for'}, one day, ${h.changes.toLocaleString('en')} row changes`,
       '',
       `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000 | 0} s.`,
       '',
