@@ -6,7 +6,7 @@ import { loadConfig, redactUrl } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import type pg from 'pg';
 import { checkSchema, MIGRATE_COMMAND } from '../sql/migrate.ts';
-import { connectWithRetry } from '../sql/connect.ts';
+import { connectWithRetry } from '../lib/postgresClient.ts';
 import { createGeocoder } from './geo/geocoder.ts';
 import { EventStream, type GenEvent, type MaintenanceRates } from './eventStream.ts';
 import { ensureWorld } from './setup.ts';

@@ -1,5 +1,6 @@
 // The Kafka topics the bootstrap creates, with their partitions, retention and compaction, as data.
 import type { PulsoConfig } from '../lib/config.ts';
+import { cdcTopic, debeziumHeartbeatTopic, transformerStateTopic } from '../lib/names.ts';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -11,24 +12,23 @@ export interface TopicSpec {
 const DAY_MS = 24 * 3600 * 1000;
 
 export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
-  const p = cfg.topics.prefix;
   const keep = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY_MS) });
   // Dimension tables are replayed from the beginning at every transformer start: compaction keeps
   // exactly the latest row per key (and drops deleted keys) so that replay stays small forever.
   const dimension = { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000', 'delete.retention.ms': String(DAY_MS) };
   return [
-    { topic: `${p}.public.orders`, partitions: 3, config: keep(7), why: 'order changes; 3 partitions keyed by order id keep per-order order' },
-    { topic: `${p}.public.order_items`, partitions: 3, config: keep(7), why: 'order item changes' },
-    { topic: `${p}.public.payments`, partitions: 1, config: keep(7), why: 'payment changes (audit; not transformed)' },
-    { topic: `${p}.public.order_status_history`, partitions: 1, config: keep(7), why: 'status history (audit; not transformed)' },
-    { topic: `${p}.public.countries`, partitions: 1, config: dimension, why: 'dimension, replayed at start' },
-    { topic: `${p}.public.cities`, partitions: 1, config: dimension, why: 'dimension, replayed at start' },
-    { topic: `${p}.public.stores`, partitions: 1, config: dimension, why: 'dimension, replayed at start' },
-    { topic: `${p}.public.customers`, partitions: 1, config: dimension, why: 'customer changes, latest per key' },
-    { topic: `${p}.public.products`, partitions: 1, config: dimension, why: 'product/price changes, latest per key' },
-    { topic: `${p}.public.dbz_heartbeat`, partitions: 1, config: keep(1), why: 'heartbeat row updates: keeps the slot moving' },
-    { topic: `${p}.public.debezium_signal`, partitions: 1, config: keep(1), why: 'incremental snapshot watermarks' },
-    { topic: `__debezium-heartbeat.${p}`, partitions: 1, config: keep(1), why: 'Debezium heartbeat records' },
+    { topic: cdcTopic(cfg.topics, 'orders'), partitions: 3, config: keep(7), why: 'order changes; 3 partitions keyed by order id keep per-order order' },
+    { topic: cdcTopic(cfg.topics, 'order_items'), partitions: 3, config: keep(7), why: 'order item changes' },
+    { topic: cdcTopic(cfg.topics, 'payments'), partitions: 1, config: keep(7), why: 'payment changes (audit; not transformed)' },
+    { topic: cdcTopic(cfg.topics, 'order_status_history'), partitions: 1, config: keep(7), why: 'status history (audit; not transformed)' },
+    { topic: cdcTopic(cfg.topics, 'countries'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
+    { topic: cdcTopic(cfg.topics, 'cities'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
+    { topic: cdcTopic(cfg.topics, 'stores'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
+    { topic: cdcTopic(cfg.topics, 'customers'), partitions: 1, config: dimension, why: 'customer changes, latest per key' },
+    { topic: cdcTopic(cfg.topics, 'products'), partitions: 1, config: dimension, why: 'product/price changes, latest per key' },
+    { topic: cdcTopic(cfg.topics, 'dbz_heartbeat'), partitions: 1, config: keep(1), why: 'heartbeat row updates: keeps the slot moving' },
+    { topic: cdcTopic(cfg.topics, 'debezium_signal'), partitions: 1, config: keep(1), why: 'incremental snapshot watermarks' },
+    { topic: debeziumHeartbeatTopic(cfg.topics), partitions: 1, config: keep(1), why: 'Debezium heartbeat records' },
     { topic: cfg.topics.orders, partitions: 3, config: keep(30), why: 'clean order events for Druid and other consumers' },
     { topic: cfg.topics.orderItems, partitions: 3, config: keep(30), why: 'clean order item events' },
     { topic: cfg.topics.orderDeltas, partitions: 3, config: keep(30), why: 'signed order deltas (−1 old state, +1 new state) for the rollup datasources' },
@@ -36,6 +36,6 @@ export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
     { topic: cfg.topics.deliveries, partitions: 1, config: keep(30), why: 'one delivery fact per delivered order (delivery-time sketches)' },
     { topic: cfg.topics.stats, partitions: 1, config: keep(30), why: "per-transaction transformer counters for the pipeline-health dashboard" },
     { topic: cfg.topics.dlq, partitions: 1, config: keep(30), why: 'records the transformer could not decode, with the reason in headers' },
-    { topic: 'pulso.transformer.state', partitions: 1, config: { 'cleanup.policy': 'compact' }, why: "transformer's dedupe watermarks, written in its transactions" },
+    { topic: transformerStateTopic(cfg.topics), partitions: 1, config: { 'cleanup.policy': 'compact' }, why: "transformer's dedupe watermarks, written in its transactions" },
   ];
 }

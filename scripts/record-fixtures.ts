@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
+import { cdcTopic, debeziumHeartbeatTopic } from '../lib/names.ts';
 import type { FixtureRecord } from '../test/transformer/support/fixtureRecord.ts';
 
 const BIG_ORDER_ID = '9007199254740993';
@@ -24,8 +25,7 @@ const ADDED_COLUMN = 'fixture_promised_at';
 
 
 const cfg = loadConfig();
-const prefix = cfg.topics.prefix;
-const topic = (table: string) => `${prefix}.public.${table}`;
+const topic = (table: string) => cdcTopic(cfg.topics, table);
 const kafka = new Kafka({ clientId: 'pulso-record-fixtures', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
 
 async function endOffsets(topics: string[]): Promise<Map<string, Map<number, bigint>>> {
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
       dims.push(...(await collect('beginning', [topic(table)], want, (rs) => rs.length >= 3)).slice(0, 3));
     }
     write('dimensions-snapshot', 'initial snapshot reads (op r) of countries and cities, and the first store rows', dims);
-    const hb = await collect('beginning', [`__debezium-heartbeat.${prefix}`], () => true, (rs) => rs.length >= 1);
+    const hb = await collect('beginning', [debeziumHeartbeatTopic(cfg.topics)], () => true, (rs) => rs.length >= 1);
     write('heartbeat', 'a Debezium heartbeat record', hb.slice(0, 1));
   } finally {
     await db.query(`ALTER TABLE orders DROP COLUMN IF EXISTS ${ADDED_COLUMN}`).catch(() => undefined);

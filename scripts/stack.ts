@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
 import { up, down, status, logsOf, StackError, paths } from '../stack/manager.ts';
 import { logFile } from '../stack/processes.ts';
-import { pipelineStatus, formatPipelineStatus } from '../stack/pipelineStatus.ts';
+import { pipelineStatus, formatPipelineStatus } from '../pipeline/status.ts';
 
 const [command, ...args] = process.argv.slice(2);
 const say = (line: string) => process.stdout.write(line + '\n');

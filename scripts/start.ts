@@ -4,9 +4,9 @@
 // `npm run down` stops the rest.
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { up, StackError } from '../stack/manager.ts';
-import { pipelineStatus, type PipelineStatus } from '../stack/pipelineStatus.ts';
+import { pipelineStatus, type PipelineStatus } from '../pipeline/status.ts';
 import { runGenerator, type GeneratorStats } from '../generator/index.ts';
-import { druidSql } from '../pipeline/druidSql.ts';
+import { queryDruidSql } from '../lib/druidClient.ts';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +39,7 @@ class FreshnessProbe {
   private recent: number[] = [];
   latestMs: number | null = null;
   async poll(): Promise<void> {
-    const [row] = await druidSql<{ m: number | null }>(cfg, `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`, {}, 3000);
+    const [row] = await queryDruidSql<{ m: number | null }>(cfg, `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`, {}, 3000);
     const m = row?.m ?? null;
     if (m && m > this.lastMax) {
       this.lastMax = m;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { loadConfig, readSecrets, redactUrl } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { connectWithRetry, type ConnectOptions } from './connect.ts';
+import { connectWithRetry, type ConnectOptions } from '../lib/postgresClient.ts';
 
 export const SQL_DIR = dirname(fileURLToPath(import.meta.url));
 export const MIGRATE_COMMAND = 'npm run migrate';

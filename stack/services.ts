@@ -388,7 +388,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
       spawnSpec: () => ({
         name: 'transformer',
         command: process.execPath,
-        args: ['--import', 'tsx', resolve(root, 'transformer/run.ts')],
+        args: ['--import', 'tsx', resolve(root, 'transformer/main.ts')],
         cwd: root,
         env: { PULSO_HOME: cfg.home },
       }),

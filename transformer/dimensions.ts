@@ -7,8 +7,8 @@ import { decodeDecimal } from './decode/decodeDecimal.ts';
 import { DecodeError } from './decode/errors.ts';
 import { decodeId } from './decode/values.ts';
 
-export const DIMENSION_TABLES = ['countries', 'cities', 'stores'] as const;
-export type DimensionTable = (typeof DIMENSION_TABLES)[number];
+import { DIMENSION_TABLES, type DimensionTable } from '../lib/names.ts';
+export { DIMENSION_TABLES, type DimensionTable };
 
 export type Row = Readonly<Record<string, unknown>>;
 

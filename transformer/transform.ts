@@ -12,7 +12,7 @@ import { requireFullBefore } from './rollup/beforeImage.ts';
 import { itemRollupChange } from './rollup/itemDeltas.ts';
 import type { LedgerBatch } from './rollup/ledger.ts';
 import { orderRollupChange } from './rollup/orderDeltas.ts';
-import type { PulsoConfig } from '../lib/config.ts';
+import type { TransformerTopics } from '../lib/names.ts';
 
 /** Records that are consumed on purpose without an event. Every one is counted by its reason. */
 export type SkipReason =
@@ -60,28 +60,8 @@ export type Outcome =
   | { readonly kind: 'skip'; readonly reason: SkipReason }
   | { readonly kind: 'dlq'; readonly reason: DeadLetterReason; readonly error: string };
 
-export interface TransformTopics {
-  /** CDC topic of the orders table, e.g. pulso.public.orders. */
-  readonly cdcOrders: string;
-  readonly cdcOrderItems: string;
-  readonly orders: string;
-  readonly orderItems: string;
-  readonly orderDeltas: string;
-  readonly itemDeltas: string;
-  readonly deliveries: string;
-}
-
-export function transformTopicsFor(t: PulsoConfig['topics']): TransformTopics {
-  return {
-    cdcOrders: `${t.prefix}.public.orders`,
-    cdcOrderItems: `${t.prefix}.public.order_items`,
-    orders: t.orders,
-    orderItems: t.orderItems,
-    orderDeltas: t.orderDeltas,
-    itemDeltas: t.itemDeltas,
-    deliveries: t.deliveries,
-  };
-}
+/** The topics one record's mapping reads or writes (a subset of lib/names.ts' TransformerTopics). */
+export type TransformTopics = Pick<TransformerTopics, 'cdcOrders' | 'cdcOrderItems' | 'orders' | 'orderItems' | 'orderDeltas' | 'itemDeltas' | 'deliveries'>;
 
 export interface TransformContext {
   readonly dims: DimensionTables;

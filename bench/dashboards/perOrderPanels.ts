@@ -1,7 +1,7 @@
 // The baseline for bench:dashboards: the Sales panels as they were before the rollups, each recomputing
 // every order's current state per query (GROUP BY order_id with LATEST_BY over all its event rows).
 // Timed side by side with the rollup panels (same titles); no dashboard uses these. Only the SQL is kept.
-import { currentItems, currentOrders, IN_RANGE, money } from '../../grafana/src/druidSql.ts';
+import { currentItems, currentOrders, IN_RANGE, money } from '../../grafana/src/sqlFragments.ts';
 
 const DELIVERED = "current_status = 'delivered'";
 const CANCELLED = "current_status = 'cancelled'";

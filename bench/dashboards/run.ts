@@ -252,7 +252,7 @@ const fmt = (ms: number) => (Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 10
 async function main(): Promise<void> {
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Druid at ${cfg.druid.url}`);
   const health = await axios.get(`${cfg.druid.url}/status/health`, { validateStatus: () => true, timeout: 3000 }).catch(() => undefined);
-  if (health?.data !== true) usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
+  if (health?.data !== true && !args['generate-only']) usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
   // Every query panel of both provisioned dashboards, from the very files Grafana loads.
   const allRollup = listPanelQueries().map((q) => ({ title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`, sql: q.sql }));
   const perOrder = [

@@ -21,7 +21,7 @@ export interface DruidSqlTarget {
 }
 
 /** Every query runs with an explicit UTC session time zone (TIME_FLOOR buckets, TIME_PARSE, literals). */
-export function druidSql(query: string, refId = 'A'): DruidSqlTarget {
+export function druidSqlTarget(query: string, refId = 'A'): DruidSqlTarget {
   return {
     refId,
     datasource: DRUID_DATASOURCE,
@@ -75,7 +75,7 @@ function queryPanel(type: string, c: Common, options: Record<string, unknown>, e
       description: c.description,
       gridPos: c.gridPos,
       datasource: DRUID_DATASOURCE,
-      targets: [druidSql(c.sql)],
+      targets: [druidSqlTarget(c.sql)],
       fieldConfig: fieldConfig(c.unit, c.decimals, extraDefaults),
       options,
       ...(c.transformations ? { transformations: c.transformations } : {}),

@@ -1,6 +1,6 @@
 // The Sales dashboard: business numbers from the rollup datasources (signed deltas, docs/dashboards.md).
 // Semantics (what counts as an order, GMV vs revenue, percentiles): docs/dashboards.md.
-import { HAVING_ORDERS, ROLLUP_IN_RANGE, money, sumOrZero } from './druidSql.ts';
+import { HAVING_ORDERS, ROLLUP_IN_RANGE, money, sumOrZero } from './sqlFragments.ts';
 import {
   LONG_TO_SERIES,
   assemble, DASHBOARD_DEFAULTS, dashboardLink,

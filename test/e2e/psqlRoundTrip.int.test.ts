@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { loadConfig } from '../../lib/config.ts';
-import { druidSql } from '../../pipeline/druidSql.ts';
+import { queryDruidSql } from '../../lib/druidClient.ts';
 import { eventually } from '../support/eventually.ts';
 
 const cfg = loadConfig();
@@ -51,7 +51,7 @@ describe('psql insert → Druid (order lifecycle)', () => {
   });
 
   const latest = () =>
-    druidSql<{ status: string; is_deleted: number; versions: number }>(
+    queryDruidSql<{ status: string; is_deleted: number; versions: number }>(
       cfg,
       `SELECT LATEST_BY(status, MILLIS_TO_TIMESTAMP(order_version)) AS status, MAX(is_deleted) AS is_deleted, COUNT(*) AS versions
        FROM orders WHERE order_id = '${ids.order}' GROUP BY order_id`,
@@ -68,7 +68,7 @@ describe('psql insert → Druid (order lifecycle)', () => {
         (${ids.item2}, ${ids.order}, ${ids.product}, 'Banquete', 1, 999999.99, 999999.99);
       COMMIT;`);
     const { value: rows, ms } = await eventually('order in Druid', async () => {
-      const r = await druidSql<OrderRow>(cfg, `SELECT * FROM orders WHERE order_id = '${ids.order}'`);
+      const r = await queryDruidSql<OrderRow>(cfg, `SELECT * FROM orders WHERE order_id = '${ids.order}'`);
       return r.length > 0 ? r : undefined;
     }, 30_000);
     process.stderr.write(`[e2e] psql commit → queryable in Druid: ${Date.now() - committedAt} ms (poll ${ms} ms)\n`);
@@ -88,7 +88,7 @@ describe('psql insert → Druid (order lifecycle)', () => {
     });
     expect(row.total).toBe(1223882.67);
     const items = await eventually('items in Druid', async () => {
-      const r = await druidSql<{ n: number; cents: number }>(cfg, `SELECT COUNT(*) AS n, SUM(line_total_cents) AS cents FROM order_items WHERE order_id = '${ids.order}'`);
+      const r = await queryDruidSql<{ n: number; cents: number }>(cfg, `SELECT COUNT(*) AS n, SUM(line_total_cents) AS cents FROM order_items WHERE order_id = '${ids.order}'`);
       return r[0] && r[0].n === 2 ? r[0] : undefined;
     }, 30_000);
     expect(items.value.cents).toBe(102469133);
@@ -101,7 +101,7 @@ describe('psql insert → Druid (order lifecycle)', () => {
       return r[0]?.status === 'accepted' ? r[0] : undefined;
     }, 30_000);
     expect(value.versions).toBe(2);
-    const changes = await druidSql<{ event_type: string; previous_status: string }>(cfg, `SELECT event_type, previous_status FROM orders WHERE order_id = '${ids.order}' AND status = 'accepted'`);
+    const changes = await queryDruidSql<{ event_type: string; previous_status: string }>(cfg, `SELECT event_type, previous_status FROM orders WHERE order_id = '${ids.order}' AND status = 'accepted'`);
     expect(changes).toEqual([{ event_type: 'status_changed', previous_status: 'placed' }]);
   });
 
@@ -112,7 +112,7 @@ describe('psql insert → Druid (order lifecycle)', () => {
       return r[0]?.is_deleted === 1 ? r[0] : undefined;
     }, 30_000);
     expect(value.is_deleted).toBe(1);
-    const del = await druidSql<{ event_type: string; total_cents: number }>(cfg, `SELECT event_type, total_cents FROM orders WHERE order_id = '${ids.order}' AND is_deleted = 1`);
+    const del = await queryDruidSql<{ event_type: string; total_cents: number }>(cfg, `SELECT event_type, total_cents FROM orders WHERE order_id = '${ids.order}' AND is_deleted = 1`);
     // The delete carries the whole last row (REPLICA IDENTITY FULL), so it still knows what was deleted.
     expect(del).toEqual([{ event_type: 'deleted', total_cents: 122388267 }]);
   });

@@ -7,8 +7,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import axios from 'axios';
 import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
+import { cdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/index.ts';
-import { druidSql } from '../../pipeline/druidSql.ts';
+import { queryDruidSql } from '../../lib/druidClient.ts';
 import { paths, up } from '../../stack/manager.ts';
 import { runningPid, stopGroup } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
@@ -77,7 +78,7 @@ async function postgresTruth(g: Grouping): Promise<string> {
 }
 
 async function druidGroups(g: Grouping): Promise<string> {
-  const rows = await druidSql<{ k1: string; k2: string; orders: number; total_cents: number }>(cfg, g.druid);
+  const rows = await queryDruidSql<{ k1: string; k2: string; orders: number; total_cents: number }>(cfg, g.druid);
   return canonical(rows.map((r) => ({ k1: String(r.k1), k2: String(r.k2), orders: String(r.orders), total_cents: String(r.total_cents) })));
 }
 
@@ -186,10 +187,10 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     const kafka = testKafka();
     const admin = kafka.admin();
     await admin.connect();
-    const groupId = `${cfg.topics.prefix}-transformer`;
+    const groupId = transformerGroupId(cfg.topics);
     let records = 0;
     try {
-      for (const topic of [`${cfg.topics.prefix}.public.orders`, `${cfg.topics.prefix}.public.order_items`]) {
+      for (const topic of [cdcTopic(cfg.topics, 'orders'), cdcTopic(cfg.topics, 'order_items')]) {
         await admin.resetOffsets({ groupId, topic, earliest: true });
         for (const p of await admin.fetchTopicOffsets(topic)) records += Number(p.high) - Number(p.low);
       }
@@ -278,7 +279,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
         FROM orders GROUP BY order_id) WHERE deleted = 0 GROUP BY 1, 2`;
     let last = '';
     await eventually('per-order reconstruction to equal PostgreSQL', async () => {
-      const rows = await druidSql<{ k1: string; k2: string; orders: number; total_cents: number }>(cfg, perOrder);
+      const rows = await queryDruidSql<{ k1: string; k2: string; orders: number; total_cents: number }>(cfg, perOrder);
       last = canonical(rows.map((r) => ({ k1: r.k1, k2: r.k2, orders: String(r.orders), total_cents: String(r.total_cents) })));
       return last === truth ? true : undefined;
     }, 120_000, 1000);

@@ -3,9 +3,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
-import { connectWithRetry, DatabaseUnreachableError } from '../../sql/connect.ts';
+import { connectWithRetry, DatabaseUnreachableError } from '../../lib/postgresClient.ts';
 import { runGenerator, SchemaNotReadyError, type GeneratorSummary } from '../../generator/run.ts';
-import { startTestServer, type TestServer } from '../sql/throwawayPostgres.ts';
+import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const SMALL = { stores: 120, customers: 1500 };

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
 import { createGeocoder } from '../../generator/geo/geocoder.ts';
-import { startTestServer, type TestServer } from '../sql/throwawayPostgres.ts';
+import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const requests: { at: number; path: string; query: URLSearchParams; headers: IncomingHttpHeaders }[] = [];

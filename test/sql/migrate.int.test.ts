@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkSchema, migrate, MigrationError, readMigrationFiles, SQL_DIR } from '../../sql/migrate.ts';
 import { CITIES, COUNTRIES } from '../../generator/geo/gazetteer.ts';
-import { startTestServer, type TestServer } from './throwawayPostgres.ts';
+import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 let server: TestServer;

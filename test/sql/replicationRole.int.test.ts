@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
-import { startTestServer, type TestServer } from './throwawayPostgres.ts';
+import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const CAPTURED = ['countries', 'cities', 'stores', 'customers', 'products', 'orders', 'order_items', 'payments', 'order_status_history', 'dbz_heartbeat', 'debezium_signal'];

@@ -8,6 +8,7 @@ import axios from 'axios';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, readSecrets } from '../../lib/config.ts';
 import { eventually } from '../support/eventually.ts';
+import { cdcTopic } from '../../lib/names.ts';
 
 const cfg = loadConfig();
 const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -15,7 +16,7 @@ const table = `smoke_${suffix}`;
 const role = `smoke_${suffix}`;
 const connector = `smoke-${suffix}`;
 const prefix = `smoke${suffix}`;
-const topic = `${prefix}.public.${table}`;
+const topic = cdcTopic({ prefix }, table);
 const datasource = `smoke_${suffix}`;
 const rolePassword = randomBytes(12).toString('hex');
 const timings: Record<string, number> = {};

@@ -1,7 +1,7 @@
 // (c) Malformed records fed into a CDC topic: each lands in the dead-letter topic with its reason and its
 // source coordinates, and the good records around it still arrive. Real Kafka, real transactions.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTransformer } from '../../transformer/run.ts';
+import { startTransformer } from '../../transformer/consumeLoop.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { OrderEvent } from '../../transformer/events.ts';
 import { envelope, orderRow } from './envelopes.ts';

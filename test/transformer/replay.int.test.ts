@@ -9,8 +9,9 @@ import { createLogger } from '../../lib/log.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
-import { startTransformer, type TransformerOptions } from '../../transformer/run.ts';
-import { transformRecord, transformTopicsFor } from '../../transformer/transform.ts';
+import { startTransformer, type TransformerOptions } from '../../transformer/consumeLoop.ts';
+import { cdcTopic, transformerTopics } from '../../lib/names.ts';
+import { transformRecord } from '../../transformer/transform.ts';
 import { deleteTopicsWithPrefix, readAll, testKafka, waitFor } from './support/kafkaHarness.ts';
 import { runGenerator } from '../../generator/index.ts';
 
@@ -36,7 +37,7 @@ const opts: TransformerOptions = {
   },
 };
 const progress = (msg: string) => process.stderr.write(`[replay.int ${new Date().toISOString()}] ${msg}\n`);
-const cdcTopics = [`${cfg.topics.prefix}.public.orders`, `${cfg.topics.prefix}.public.order_items`];
+const cdcTopics = [cdcTopic(cfg.topics, 'orders'), cdcTopic(cfg.topics, 'order_items')];
 
 afterAll(async () => {
   await deleteTopicsWithPrefix(kafka, run);
@@ -119,7 +120,7 @@ describe('replay of the real CDC topics (real stack)', () => {
     const expected = new Set<string>();
     const batch = new DedupeState().beginBatch();
     const ledger = new RollupLedger().beginBatch();
-    const topics = transformTopicsFor({ ...cfg.topics, ...opts.topics });
+    const topics = transformerTopics({ ...cfg.topics, ...opts.topics });
     for (const t of cdcTopics) {
       for (const m of await readAll(kafka, t)) {
         if (BigInt(m.offset) >= (ends.get(`${t}/${m.partition}`) ?? 0n)) continue;

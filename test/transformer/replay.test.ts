@@ -9,7 +9,8 @@ import { decodeEnvelope, UNAVAILABLE_PLACEHOLDER, type ChangeRecord } from '../.
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables, type DimensionTable } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
-import { transformRecord, transformTopicsFor, type Outcome } from '../../transformer/transform.ts';
+import { transformerTopics } from '../../lib/names.ts';
+import { transformRecord, type Outcome } from '../../transformer/transform.ts';
 import type { FixtureRecord } from './support/fixtureRecord.ts';
 
 const DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
@@ -43,7 +44,7 @@ function dimensionsBeforeOrders(): DimensionTables {
 function replay(records: FixtureRecord[], dims: DimensionTables, state = new DedupeState(), ledger = new RollupLedger()): unknown[] {
   const batch = state.beginBatch();
   const ledgerBatch = ledger.beginBatch();
-  const topics = transformTopicsFor(loadConfig({}).topics);
+  const topics = transformerTopics(loadConfig({}).topics);
   const outcomes: Outcome[] = records.map((r) => transformRecord(input(r), { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 }));
   state.commit(batch);
   ledger.commit(ledgerBatch);
@@ -76,7 +77,7 @@ describe('replay of recorded Debezium envelopes', () => {
     const state = new DedupeState();
     const batch = state.beginBatch();
     const ledgerBatch = ledger.beginBatch();
-    const topics = transformTopicsFor(loadConfig({}).topics);
+    const topics = transformerTopics(loadConfig({}).topics);
     const dims = dimensionsBeforeOrders();
     const records = [...load('orders-lifecycle'), ...load('order-items')];
     const rollup = records.flatMap((r) => {

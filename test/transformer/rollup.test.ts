@@ -9,10 +9,11 @@ import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import type { DeliveryFactRow, OrderDeltaRow } from '../../transformer/rollup/orderDeltas.ts';
 import type { ItemDeltaRow } from '../../transformer/rollup/itemDeltas.ts';
 import { statsRows } from '../../transformer/statsRows.ts';
-import { transformRecord, transformTopicsFor, type InputRecord, type Outcome } from '../../transformer/transform.ts';
+import { transformerTopics } from '../../lib/names.ts';
+import { transformRecord, type InputRecord, type Outcome } from '../../transformer/transform.ts';
 import { envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
-const topics = transformTopicsFor(loadConfig({}).topics);
+const topics = transformerTopics(loadConfig({}).topics);
 const NOW = 1764284401000;
 
 function rec(table: 'orders' | 'order_items', id: string, value: string | null, offset = 0): InputRecord {

@@ -4,11 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/config.ts';
-import { benchEnvelopes } from '../../transformer/benchData.ts';
+import { benchEnvelopes } from '../../bench/transformerEnvelopes.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
-import { transformRecord, transformTopicsFor } from '../../transformer/transform.ts';
+import { transformerGroupId, transformerTopics } from '../../lib/names.ts';
+import { transformRecord } from '../../transformer/transform.ts';
 import { createTopics, deleteTopicsWithPrefix, freePort, readAll, testKafka, testPrefix, waitFor } from './support/kafkaHarness.ts';
 
 const t = testPrefix('kill');
@@ -20,13 +21,13 @@ afterAll(async () => {
   await deleteTopicsWithPrefix(kafka, t.prefix);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteGroups([`${t.prefix}-transformer`]).catch(() => undefined);
+  await admin.deleteGroups([transformerGroupId(t.cfg.topics)]).catch(() => undefined);
   await admin.disconnect();
 });
 
 function startChild(port: number): ChildProcess {
   // node --import tsx (not the tsx CLI): one process, so SIGKILL hits the transformer itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/run.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...t.env, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -60,7 +61,7 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
     const ledger = new RollupLedger().beginBatch();
     const expectedIds = new Set<string>();
     for (const r of records) {
-      const o = transformRecord(r, { dims, dedupe: batch, ledger, topics: transformTopicsFor(t.cfg.topics), nowMs: 0 });
+      const o = transformRecord(r, { dims, dedupe: batch, ledger, topics: transformerTopics(t.cfg.topics), nowMs: 0 });
       if (o.kind === 'event') for (const out of o.outputs) expectedIds.add((JSON.parse(out.value) as { event_id: string }).event_id);
     }
     expect(expectedIds.size).toBe(TOTAL);
@@ -106,7 +107,7 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
     await waitFor('restarted transformer to commit the whole input', async () => {
       for (const topic of [t.topics.cdcOrders, t.topics.cdcOrderItems]) {
         const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId: `${t.prefix}-transformer`, topics: [topic] });
+        const [committed] = await admin.fetchOffsets({ groupId: transformerGroupId(t.cfg.topics), topics: [topic] });
         for (const e of ends) {
           const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
           if (BigInt(c) < BigInt(e.high)) return undefined;

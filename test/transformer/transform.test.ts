@@ -6,10 +6,11 @@ import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { loadConfig } from '../../lib/config.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { orderEventType } from '../../transformer/toOrderEvent.ts';
-import { transformRecord, transformTopicsFor, type InputRecord, type Outcome, type OutputRecord } from '../../transformer/transform.ts';
+import { transformerTopics } from '../../lib/names.ts';
+import { transformRecord, type InputRecord, type Outcome, type OutputRecord } from '../../transformer/transform.ts';
 import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
-const topics = transformTopicsFor(loadConfig({}).topics);
+const topics = transformerTopics(loadConfig({}).topics);
 const NOW = 1764284401000;
 
 function rec(topic: string, key: string | null, value: string | null, offset = 0, partition = 0): InputRecord {

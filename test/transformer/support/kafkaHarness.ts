@@ -5,12 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { loadConfig, type PulsoConfig } from '../../../lib/config.ts';
+import { transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
 
 export interface TestPrefix {
   readonly prefix: string;
   readonly env: Record<string, string>;
   readonly cfg: PulsoConfig;
-  readonly topics: { cdcOrders: string; cdcOrderItems: string; orders: string; orderItems: string; dlq: string; state: string };
+  readonly topics: TransformerTopics;
 }
 
 export function testPrefix(name: string): TestPrefix {
@@ -25,18 +26,12 @@ export function testPrefix(name: string): TestPrefix {
     DELIVERIES_TOPIC: `${prefix}.order_deliveries`,
     TRANSFORMER_STATS_TOPIC: `${prefix}.transformer_stats`,
   };
+  const cfg = loadConfig({ ...process.env, ...env });
   return {
     prefix,
     env,
-    cfg: loadConfig({ ...process.env, ...env }),
-    topics: {
-      cdcOrders: `${prefix}.public.orders`,
-      cdcOrderItems: `${prefix}.public.order_items`,
-      orders: env.ORDERS_TOPIC!,
-      orderItems: env.ORDER_ITEMS_TOPIC!,
-      dlq: env.DLQ_TOPIC!,
-      state: `${prefix}.transformer.state`,
-    },
+    cfg,
+    topics: transformerTopics(cfg.topics),
   };
 }
 

@@ -1,8 +1,8 @@
 // Druid SQL for scripts, status and tests: typed rows, the server's error text on failure.
 import axios from 'axios';
-import type { PulsoConfig } from '../lib/config.ts';
+import type { PulsoConfig } from './config.ts';
 
-export async function druidSql<T = Record<string, unknown>>(cfg: PulsoConfig, query: string, context: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T[]> {
+export async function queryDruidSql<T = Record<string, unknown>>(cfg: PulsoConfig, query: string, context: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T[]> {
   const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query, resultFormat: 'object', context: { sqlTimeZone: 'UTC', ...context } }, { validateStatus: () => true, timeout: timeoutMs });
   if (res.status !== 200) {
     const d = res.data ?? {};

@@ -8,9 +8,9 @@
 // Figures are printed; nothing is asserted.
 import { cpus, totalmem } from 'node:os';
 import { migrate } from '../sql/migrate.ts';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../sql/throwawayPostgres.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../test/support/embeddedPostgres.ts';
 import { createLogger } from '../lib/log.ts';
-import { runGenerator, type GeneratorStats, type GeneratorSummary } from './run.ts';
+import { runGenerator, type GeneratorStats, type GeneratorSummary } from '../generator/run.ts';
 
 const log = createLogger('bench', 'warn');
 const WARMUP_MS = 15_000;

@@ -10,14 +10,16 @@ import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
-import { decodeEnvelope } from './decode/decodeEnvelope.ts';
-import { parseJsonLossless } from './decode/parseJsonLossless.ts';
-import { DedupeState } from './dedupe.ts';
-import { DimensionTables } from './dimensions.ts';
-import { RollupLedger } from './rollup/ledger.ts';
-import { requestsUnderLimit, startTransformer } from './run.ts';
-import { transformRecord, transformTopicsFor, type InputRecord } from './transform.ts';
-import { benchEnvelopes } from './benchData.ts';
+import { decodeEnvelope } from '../transformer/decode/decodeEnvelope.ts';
+import { parseJsonLossless } from '../transformer/decode/parseJsonLossless.ts';
+import { DedupeState } from '../transformer/dedupe.ts';
+import { DimensionTables } from '../transformer/dimensions.ts';
+import { RollupLedger } from '../transformer/rollup/ledger.ts';
+import { startTransformer } from '../transformer/consumeLoop.ts';
+import { requestsUnderLimit } from '../transformer/produceChunk.ts';
+import { transformerTopics } from '../lib/names.ts';
+import { transformRecord, type InputRecord } from '../transformer/transform.ts';
+import { benchEnvelopes } from './transformerEnvelopes.ts';
 
 function benchDims(): DimensionTables {
   const dims = new DimensionTables();
@@ -31,7 +33,7 @@ function benchDims(): DimensionTables {
 
 function pureTransformRate(records: InputRecord[]): number {
   const dims = benchDims();
-  const topics = transformTopicsFor(loadConfig({}).topics);
+  const topics = transformerTopics(loadConfig({}).topics);
   const state = new DedupeState();
   const ledger = new RollupLedger();
   const t0 = performance.now();

@@ -3,7 +3,7 @@
 // Either way each test file works in fresh databases of its own, dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../../sql/throwawayPostgres.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from './embeddedPostgres.ts';
 
 export interface TestServer {
   /** True when this process started the server (so cluster-wide changes, like role passwords, are safe). */

@@ -5,7 +5,7 @@ import axios from 'axios';
 import { SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
-import { druidSql } from '../pipeline/druidSql.ts';
+import { queryDruidSql } from '../lib/druidClient.ts';
 
 export interface PipelineStatus {
   slot: { active: boolean; lagBytes: number; walStatus: string } | null;
@@ -72,7 +72,7 @@ async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['druid']> {
 }
 
 async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']> {
-  const [row] = await druidSql<{ n: number; latest: number | null }>(cfg, 'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders', {}, 5000);
+  const [row] = await queryDruidSql<{ n: number; latest: number | null }>(cfg, 'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders', {}, 5000);
   return { orders: row?.n ?? 0, latestCommitMs: row?.latest ?? null };
 }
 

@@ -2,8 +2,8 @@
 // so transient failures are retried with exponential backoff; anything else fails at once. Errors name
 // the URL that was tried, with the password redacted.
 import pg from 'pg';
-import { redactUrl } from '../lib/config.ts';
-import type { Logger } from '../lib/log.ts';
+import { redactUrl } from './config.ts';
+import type { Logger } from './log.ts';
 
 export class DatabaseUnreachableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

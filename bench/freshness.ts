@@ -5,7 +5,7 @@
 // transformer output → queryable. Needs the stack running (npm run up).
 import { loadConfig } from '../lib/config.ts';
 import { runGenerator } from '../generator/index.ts';
-import { druidSql } from '../pipeline/druidSql.ts';
+import { queryDruidSql } from '../lib/druidClient.ts';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,7 +44,7 @@ async function probe(): Promise<void> {
   while (!stopProbe) {
     const t = Date.now();
     try {
-      const rows = await druidSql<{ order_id: string; source_ts_ms: number; transformed_at_ms: number }>(
+      const rows = await queryDruidSql<{ order_id: string; source_ts_ms: number; transformed_at_ms: number }>(
         cfg,
         `SELECT order_id, source_ts_ms, transformed_at_ms FROM orders
          WHERE __time >= MILLIS_TO_TIMESTAMP(${lastMax - 10_000}) AND event_type = 'created' AND source_ts_ms >= ${startMs}`,

@@ -1,5 +1,5 @@
 // Synthetic envelopes for the benchmark, shaped like the connector's output (see test/fixtures/cdc for real ones).
-import type { InputRecord } from './transform.ts';
+import type { InputRecord } from '../transformer/transform.ts';
 
 const STATUSES = ['placed', 'accepted', 'preparing', 'picked_up', 'delivered'];
 

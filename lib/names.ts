@@ -1,0 +1,77 @@
+// Every name the pipeline shares between its parts, derived from the configuration in one place: CDC
+// topics, output topics, the transformer's consumer group, state topic and transactional ids, the
+// replication slot, the publication and the connector. The stack, bootstrap, transformer, status,
+// benchmarks and tests all ask here; none of them builds a name itself.
+//
+// TOPIC_PREFIX isolates a whole pipeline (default pulso → CDC topics `pulso.public.<table>`, group
+// `pulso-transformer`, state topic `pulso.transformer.state`, transactional id `pulso-transformer-main`),
+// so a test or a benchmark on the same broker works under a prefix of its own.
+import type { PulsoConfig } from './config.ts';
+
+/** The Debezium connector's name: connect/pulso-postgres.json declares it (a static test checks they agree). */
+export const CONNECTOR_NAME = 'pulso-postgres';
+/** Replication slot and publication of the connector (connect/pulso-postgres.json, sql/002_cdc.sql). */
+export const REPLICATION_SLOT = 'pulso_slot';
+export const PUBLICATION = 'pulso_pub';
+
+/** The tables whose CDC topics the transformer reads for dimensions (replayed at every start). */
+export const DIMENSION_TABLES = ['countries', 'cities', 'stores'] as const;
+export type DimensionTable = (typeof DIMENSION_TABLES)[number];
+
+/** Every topic the transformer reads or writes. */
+export interface TransformerTopics {
+  /** CDC topic of the orders table, e.g. pulso.public.orders. */
+  readonly cdcOrders: string;
+  readonly cdcOrderItems: string;
+  readonly dimensions: Readonly<Record<DimensionTable, string>>;
+  readonly orders: string;
+  readonly orderItems: string;
+  readonly orderDeltas: string;
+  readonly itemDeltas: string;
+  readonly deliveries: string;
+  readonly stats: string;
+  readonly dlq: string;
+  /** The transformer's compacted dedupe / ledger state, written in its transactions. */
+  readonly state: string;
+}
+
+type TopicConfig = PulsoConfig['topics'];
+
+/** `<prefix>.public.<table>`: the topic Debezium writes a captured table's changes to. */
+export function cdcTopic(topics: Pick<TopicConfig, 'prefix'>, table: string): string {
+  return `${topics.prefix}.public.${table}`;
+}
+
+export function transformerGroupId(topics: Pick<TopicConfig, 'prefix'>): string {
+  return `${topics.prefix}-transformer`;
+}
+
+/** Stable per instance across restarts, so a restarted instance fences its crashed predecessor. */
+export function transformerTransactionalId(topics: Pick<TopicConfig, 'prefix'>, instanceId: string): string {
+  return `${topics.prefix}-transformer-${instanceId}`;
+}
+
+export function transformerStateTopic(topics: Pick<TopicConfig, 'prefix'>): string {
+  return `${topics.prefix}.transformer.state`;
+}
+
+export function transformerTopics(topics: TopicConfig): TransformerTopics {
+  return {
+    cdcOrders: cdcTopic(topics, 'orders'),
+    cdcOrderItems: cdcTopic(topics, 'order_items'),
+    dimensions: { countries: cdcTopic(topics, 'countries'), cities: cdcTopic(topics, 'cities'), stores: cdcTopic(topics, 'stores') },
+    orders: topics.orders,
+    orderItems: topics.orderItems,
+    orderDeltas: topics.orderDeltas,
+    itemDeltas: topics.itemDeltas,
+    deliveries: topics.deliveries,
+    stats: topics.stats,
+    dlq: topics.dlq,
+    state: transformerStateTopic(topics),
+  };
+}
+
+/** Where Debezium writes its heartbeat records (heartbeat.topics.prefix defaults to __debezium-heartbeat). */
+export function debeziumHeartbeatTopic(topics: Pick<TopicConfig, 'prefix'>): string {
+  return `__debezium-heartbeat.${topics.prefix}`;
+}

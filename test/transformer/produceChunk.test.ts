@@ -1,0 +1,79 @@
+// The produce step's pure half: one chunk's outcomes → the messages of its transaction.
+import { describe, expect, it } from 'vitest';
+import type { Message } from 'kafkajs';
+import { loadConfig } from '../../lib/config.ts';
+import { transformerTopics } from '../../lib/names.ts';
+import { DedupeState } from '../../transformer/dedupe.ts';
+import { chunkMessages, dlqMessage, requestsUnderLimit } from '../../transformer/produceChunk.ts';
+import { RollupLedger } from '../../transformer/rollup/ledger.ts';
+import { transformRecord, type InputRecord } from '../../transformer/transform.ts';
+import { envelope, loadedDims, orderRow } from './envelopes.ts';
+
+const topics = transformerTopics(loadConfig({}).topics);
+const NOW = Date.parse('2026-12-02T01:00:00.000Z');
+
+describe('chunkMessages', () => {
+  const inputs: InputRecord[] = [
+    { topic: topics.cdcOrders, partition: 2, offset: '10', key: Buffer.from('{"id":1001}'), value: Buffer.from(envelope({ op: 'c', table: 'orders', after: orderRow() })) },
+    { topic: topics.cdcOrders, partition: 2, offset: '11', key: Buffer.from('{"id":1001}'), value: null },
+    { topic: topics.cdcOrders, partition: 2, offset: '12', key: Buffer.from('{"id":1}'), value: Buffer.from('{not json') },
+  ];
+  const dedupe = new DedupeState();
+  const ledger = new RollupLedger();
+  const dedupeBatch = dedupe.beginBatch();
+  const ledgerBatch = ledger.beginBatch();
+  const outcomes = inputs.map((r) => transformRecord(r, { dims: loadedDims(), dedupe: dedupeBatch, ledger: ledgerBatch, topics, nowMs: NOW }));
+  const stateRecords = [...dedupeBatch.stateRecords(), ...ledgerBatch.stateRecords()];
+  const out = chunkMessages({ inputs, messages: inputs.map((r) => ({ key: r.key, value: r.value, offset: r.offset, headers: { trace: 'abc' } })), outcomes, topics, instanceId: 'main', nowMs: NOW, stateRecords });
+
+  it('writes the event, its +1 rollup deltas, the stats row and the state records, each to its topic', () => {
+    expect(outcomes.map((o) => o.kind)).toEqual(['event', 'skip', 'dlq']);
+    expect(out.byTopic.get(topics.orders)).toHaveLength(1);
+    expect(JSON.parse(String(out.byTopic.get(topics.orders)![0]!.value))).toMatchObject({ order_id: '1001', event_type: 'created' });
+    const deltas = out.byTopic.get(topics.orderDeltas)!.map((m) => JSON.parse(String(m.value)));
+    expect(deltas).toHaveLength(1);
+    expect(deltas[0]).toMatchObject({ sign: 1, orders: 1 });
+    expect(out.byTopic.get(topics.stats)!.length).toBeGreaterThan(0);
+    expect(out.byTopic.get(topics.state)!.map((m) => m.key)).toEqual(stateRecords.map((r) => r.key));
+    expect(out.produced.get(topics.orders)).toBe(1);
+    expect(out.produced.has(topics.dlq)).toBe(false); // dead letters are counted apart
+  });
+
+  it('dead-letters the unreadable record with its reason, source position and original headers', () => {
+    const [dl] = out.byTopic.get(topics.dlq)!;
+    expect(String(dl!.value)).toBe('{not json');
+    expect(dl!.headers).toMatchObject({ trace: 'abc', 'dlq.reason': 'invalid_json', 'dlq.source.topic': topics.cdcOrders, 'dlq.source.partition': '2', 'dlq.source.offset': '12', 'dlq.failed_at': '2026-12-02T01:00:00.000Z' });
+    expect(out.deadLettered).toEqual(new Map([['invalid_json', 1]]));
+    expect(out.skipped).toEqual(new Map([['tombstone', 1]]));
+    expect(out.warnings.map((w) => w.message)).toEqual(['dead-lettered a record']);
+    expect(out.warnings[0]!.fields).toMatchObject({ offset: '12', reason: 'invalid_json' });
+  });
+
+  it('collects the source commit time of streaming events for the latency histogram', () => {
+    expect(out.sourceTimes).toHaveLength(1);
+    expect(Number.isFinite(out.sourceTimes[0])).toBe(true);
+  });
+
+  it('truncates a long error text in the dead letter header to 1000 characters', () => {
+    const m = dlqMessage({ key: null, value: Buffer.from('x'), offset: '1' }, 't', 0, 'invalid_json', 'e'.repeat(5000));
+    expect(String(m.headers!['dlq.error'])).toHaveLength(1000);
+  });
+});
+
+describe('requestsUnderLimit', () => {
+  it('splits a transaction’s messages into requests under 1 MiB, keeping every message once and in order', () => {
+    const value = 'x'.repeat(1000);
+    const byTopic = new Map<string, Message[]>([
+      ['orders', Array.from({ length: 2000 }, (_, i) => ({ key: String(i), value }))],
+      ['pulso.dlq', [{ key: 'k', value: 'bad', headers: { 'dlq.reason': 'invalid_json' } }]],
+    ]);
+    const requests = requestsUnderLimit(byTopic);
+    expect(requests.length).toBeGreaterThan(1);
+    for (const r of requests) {
+      const bytes = r.flatMap((tm) => tm.messages).reduce((n, m) => n + String(m.value).length + String(m.key).length, 0);
+      expect(bytes).toBeLessThan(1024 * 1024);
+    }
+    const flattened = requests.flat().flatMap((tm) => tm.messages.map((m) => `${tm.topic}:${String(m.key)}`));
+    expect(flattened).toEqual([...Array.from({ length: 2000 }, (_, i) => `orders:${i}`), 'pulso.dlq:k']);
+  });
+});

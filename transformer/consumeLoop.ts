@@ -1,0 +1,215 @@
+// The transformer's I/O loop: CDC topics → clean events, rollup deltas and counters, exactly once.
+//
+// Exactly-once, end to end:
+// - the consumer reads read_committed and never auto-commits; each chunk of a fetched batch is one Kafka
+//   transaction holding the produced messages, the dead letters, the dedupe state records and the consumer
+//   offsets (sendOffsets). Either all of it becomes visible or none of it does.
+// - the transactional id is stable per instance, so a restarted instance fences its crashed predecessor
+//   and aborts whatever transaction that one left open.
+// - Debezium itself is at-least-once: its repeats are dropped by the source-position dedupe (dedupe.ts),
+//   whose state lives in the compacted state topic, written in the same transactions, read back at start.
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { Admin, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { PulsoConfig } from '../lib/config.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { transformerGroupId, transformerTopics, transformerTransactionalId, type TransformerTopics } from '../lib/names.ts';
+import { DedupeState } from './dedupe.ts';
+import { DimensionTables } from './dimensions.ts';
+import { createKafka, createTransactionalProducer } from './kafkaClient.ts';
+import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
+import { chunkMessages, commitChunk } from './produceChunk.ts';
+import { restoreState, startDimensionReader } from './restoreState.ts';
+import { RollupLedger } from './rollup/ledger.ts';
+import type { TopicReader } from './topicReader.ts';
+import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
+
+/** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
+const MAX_RECORDS_PER_TRANSACTION = 5000;
+/** How long an order may wait for a store that its dimension topic has not delivered yet. */
+const DIMENSION_WAIT_MS = 5000;
+
+export interface TransformerOptions {
+  /** Names this instance; the transactional id is `<prefix>-transformer-<instanceId>` (stable across restarts). */
+  readonly instanceId?: string;
+  readonly groupId?: string;
+  readonly topics?: Partial<TransformerTopics>;
+  /** Port for /metrics and /health; null to serve nothing (tests). Default cfg.transformer.metricsPort. */
+  readonly metricsPort?: number | null;
+  readonly log?: Logger;
+  /** Called when the consumer crashed for good (kafkajs will not restart it); the CLI exits non-zero. */
+  readonly onFatal?: (error: Error) => void;
+}
+
+export interface TransformerHandle {
+  /** Finishes the chunk in flight, commits it, disconnects everything. Idempotent. */
+  stop(): Promise<void>;
+  metrics(): MetricsSnapshot;
+  readonly groupId: string;
+  readonly transactionalId: string;
+  readonly topics: TransformerTopics;
+}
+
+/** The state topic is the transformer's own (compacted); output topics are bootstrap's, created here only on a bare broker. */
+async function ensureTopics(admin: Admin, topics: TransformerTopics, log: Logger): Promise<Set<string>> {
+  const existing = new Set(await admin.listTopics());
+  if (!existing.has(topics.state)) {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  }
+  const missing = [topics.orders, topics.orderItems, topics.orderDeltas, topics.itemDeltas, topics.deliveries, topics.stats, topics.dlq].filter((t) => !existing.has(t));
+  if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
+  for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
+    if (!existing.has(t)) log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
+  }
+  return existing;
+}
+
+export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
+  const log = opts.log ?? createLogger('transformer', cfg.logLevel);
+  const instanceId = opts.instanceId ?? 'main';
+  const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
+  const transactionalId = transformerTransactionalId(cfg.topics, instanceId);
+  const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
+  const kafka = createKafka(cfg, `${transactionalId}@${hostname()}`, log);
+
+  const dims = new DimensionTables();
+  const dedupe = new DedupeState();
+  const ledger = new RollupLedger();
+  const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalId }, () => ({
+    dimensions: dims.stats().rows,
+    dedupe: dedupe.size(),
+    ledgerRows: ledger.size(),
+  }));
+  const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
+  const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort);
+
+  const admin = kafka.admin();
+  let producer: Producer | undefined;
+  let dimReader: TopicReader | undefined;
+  // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
+  // per-transaction round trips, not the transform, dominate at small batch sizes.
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+  const cleanup = async () => {
+    await Promise.allSettled([consumer.disconnect(), producer?.disconnect(), dimReader?.stop(), admin.disconnect()]);
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  };
+
+  const processChunk = async (payload: EachBatchPayload, chunk: KafkaMessage[]) => {
+    const { batch } = payload;
+    const inputs: InputRecord[] = chunk.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value }));
+    let nowMs = 0;
+    const transformAll = () => {
+      const dedupeBatch = dedupe.beginBatch();
+      const ledgerBatch = ledger.beginBatch();
+      nowMs = Date.now();
+      // A replayed record (group reset) was fully handled by a committed transaction: it is counted, not redone.
+      const outcomes = inputs.map((r): Outcome =>
+        dedupe.isReplayed(r.topic, r.partition, r.offset) ? { kind: 'skip', reason: 'replayed' } : transformRecord(r, { dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics, nowMs }),
+      );
+      dedupeBatch.markConsumed(batch.topic, batch.partition, inputs[inputs.length - 1]!.offset);
+      return { dedupeBatch, ledgerBatch, outcomes };
+    };
+    let { dedupeBatch, ledgerBatch, outcomes } = transformAll();
+    // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the
+    // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
+    if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
+      if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ dedupeBatch, ledgerBatch, outcomes } = transformAll());
+      const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
+      if (stillMissing) log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
+    }
+    const stateRecords = [...dedupeBatch.stateRecords(), ...ledgerBatch.stateRecords()];
+    const out = chunkMessages({ inputs, messages: chunk, outcomes, topics, instanceId, nowMs, stateRecords });
+    for (const w of out.warnings) log.warn(w.message, w.fields);
+    const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
+    try {
+      await commitChunk(producer!, { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
+    } catch (e) {
+      metrics.recordAbort();
+      throw e;
+    }
+    dedupe.commit(dedupeBatch);
+    ledger.commit(ledgerBatch);
+    const committedAt = Date.now();
+    const ledgerMismatches = outcomes.filter((o) => o.kind === 'event' && o.ledgerMismatch).length;
+    metrics.recordBatch({ consumed: chunk.length, produced: out.produced, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches });
+    payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+    metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
+    await payload.heartbeat();
+  };
+
+  try {
+    await admin.connect();
+    const existing = await ensureTopics(admin, topics, log);
+    // The producer connects first: it fences a crashed predecessor, so the state read below is final.
+    producer = createTransactionalProducer(kafka, transactionalId);
+    await producer.connect();
+    const loadState = () => restoreState({ kafka, admin, producer: producer!, stateTopic: topics.state, dedupe, ledger, log });
+    const [, reader] = await Promise.all([loadState(), startDimensionReader({ kafka, topics, existingTopics: existing, dims, log })]);
+    dimReader = reader;
+    log.info('dimension tables rebuilt', dims.stats().rows);
+
+    let joins = 0;
+    let stateStale = false;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // After a rebalance another instance may have advanced partitions we now own: re-read the state.
+      if (joins++ > 0) stateStale = true;
+      log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
+    });
+    // Lag from kafkajs' batch bookkeeping: it also fires for batches holding only transaction markers
+    // (Connect writes exactly-once, so every partition ends with a commit marker that is never a message).
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      metrics.setLag(payload.topic, payload.partition, Math.max(0, Number(BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n)));
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      log.error('consumer crashed', { error: payload.error.message, restart: payload.restart });
+      if (!payload.restart) {
+        metrics.status = 'failed';
+        opts.onFatal?.(payload.error);
+      }
+    });
+
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.cdcOrders, topics.cdcOrderItems], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1, // one producer, one open transaction at a time
+      eachBatch: async (payload) => {
+        if (stateStale) {
+          await loadState();
+          stateStale = false;
+        }
+        const messages = payload.batch.messages;
+        for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {
+          if (!payload.isRunning() || payload.isStale()) return;
+          await processChunk(payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+        }
+      },
+    });
+    metrics.status = 'running';
+    log.info('transformer running', { groupId, transactionalId, topics });
+  } catch (e) {
+    metrics.status = 'failed';
+    await cleanup();
+    throw e;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    groupId,
+    transactionalId,
+    topics,
+    metrics: () => metrics.snapshot(),
+    stop() {
+      stopping ??= (async () => {
+        metrics.status = 'stopping';
+        // consumer.stop() waits for the batch in flight, whose transaction commits before it returns.
+        await consumer.stop();
+        await cleanup();
+        metrics.status = 'stopped';
+        log.info('transformer stopped', { consumed: metrics.snapshot().consumed });
+      })();
+      return stopping;
+    },
+  };
+}

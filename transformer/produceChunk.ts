@@ -1,0 +1,147 @@
+// The produce step: one chunk's outcomes → the messages of one Kafka transaction (events, rollup deltas,
+// counters, dead letters, state records) → that transaction, committed together with the consumer offset.
+// `chunkMessages` is pure; `commitChunk` does the I/O.
+import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Logger } from '../lib/log.ts';
+import type { TransformerTopics } from '../lib/names.ts';
+import type { InputRecord, Outcome } from './transform.ts';
+import { statsRows } from './statsRows.ts';
+
+/** Bytes per produce request, below the broker's default message.max.bytes (1 MiB) with headroom. */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+/** A dead letter keeps the record as it came, with the reason and its source position in headers. */
+export function dlqMessage(m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>, topic: string, partition: number, reason: string, error: string, failedAt = new Date()): Message {
+  const headers: IHeaders = { ...(m.headers ?? {}) };
+  headers['dlq.reason'] = reason;
+  headers['dlq.error'] = error.slice(0, 1000);
+  headers['dlq.source.topic'] = topic;
+  headers['dlq.source.partition'] = String(partition);
+  headers['dlq.source.offset'] = m.offset;
+  headers['dlq.failed_at'] = failedAt.toISOString();
+  return { key: m.key, value: m.value, headers };
+}
+
+function messageBytes(m: Message): number {
+  const size = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length);
+  let headerBytes = 0;
+  for (const [k, v] of Object.entries(m.headers ?? {})) headerBytes += k.length + size(v);
+  return size(m.key) + size(m.value) + headerBytes + 64;
+}
+
+/** Splits one transaction's messages into produce requests the broker accepts (a record batch ≤ 1 MiB). */
+export function requestsUnderLimit(byTopic: Map<string, Message[]>): { topic: string; messages: Message[] }[][] {
+  const requests: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    let slot: { topic: string; messages: Message[] } | undefined;
+    for (const m of messages) {
+      const b = messageBytes(m);
+      if (bytes + b > MAX_REQUEST_BYTES && bytes > 0) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+        slot = undefined;
+      }
+      if (!slot) current.push((slot = { topic, messages: [] }));
+      slot.messages.push(m);
+      bytes += b;
+    }
+  }
+  if (current.length) requests.push(current);
+  return requests;
+}
+
+function bump(map: Map<string, number>, key: string, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+/** What one chunk writes, and the tallies the metrics and logs need. */
+export interface ChunkMessages {
+  readonly byTopic: Map<string, Message[]>;
+  readonly produced: Map<string, number>;
+  readonly deadLettered: Map<string, number>;
+  readonly skipped: Map<string, number>;
+  /** source.ts_ms of every streaming (non-snapshot) event, for commit latency. */
+  readonly sourceTimes: number[];
+  /** Things worth a warning, each with the input offset it concerns. */
+  readonly warnings: { message: string; fields: Record<string, unknown> }[];
+}
+
+/**
+ * The messages of one transaction for a chunk of one partition: every outcome's outputs and deltas, a dead
+ * letter per rejected record, the transformer_stats rows, and the state records of the batch.
+ */
+export function chunkMessages(args: {
+  readonly inputs: readonly InputRecord[];
+  readonly messages: readonly Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>[];
+  readonly outcomes: readonly Outcome[];
+  readonly topics: Pick<TransformerTopics, 'dlq' | 'stats' | 'state'>;
+  readonly instanceId: string;
+  readonly nowMs: number;
+  readonly stateRecords: readonly { key: string; value: string | null }[];
+}): ChunkMessages {
+  const { inputs, messages, outcomes, topics } = args;
+  const byTopic = new Map<string, Message[]>();
+  const produced = new Map<string, number>();
+  const deadLettered = new Map<string, number>();
+  const skipped = new Map<string, number>();
+  const sourceTimes: number[] = [];
+  const warnings: ChunkMessages['warnings'] = [];
+  const emit = (topic: string, message: Message) => {
+    let list = byTopic.get(topic);
+    if (!list) byTopic.set(topic, (list = []));
+    list.push(message);
+    bump(produced, topic);
+  };
+  outcomes.forEach((o, i) => {
+    const at = { topic: inputs[i]!.topic, partition: inputs[i]!.partition, offset: inputs[i]!.offset };
+    if (o.kind === 'event') {
+      for (const out of o.outputs) emit(out.topic, { key: out.key, value: out.value });
+      for (const out of o.rollup) emit(out.topic, { key: out.key, value: out.value });
+      if (o.ledgerMismatch) warnings.push({ message: 'before image disagrees with the rollup ledger; retracting what the ledger asserted', fields: at });
+      if (!o.isSnapshot) sourceTimes.push(o.sourceTsMs);
+    } else if (o.kind === 'skip') {
+      bump(skipped, o.reason);
+      if (o.reason === 'truncate') warnings.push({ message: 'TRUNCATE on a captured table: no order events can express it', fields: at });
+    } else {
+      // Dead letters are not counted as produced events: they have their own counter.
+      if (!byTopic.has(topics.dlq)) byTopic.set(topics.dlq, []);
+      byTopic.get(topics.dlq)!.push(dlqMessage(messages[i]!, at.topic, at.partition, o.reason, o.error, new Date(args.nowMs)));
+      bump(deadLettered, o.reason);
+      warnings.push({ message: 'dead-lettered a record', fields: { ...at, reason: o.reason, error: o.error } });
+    }
+  });
+  for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs)) emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
+  if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value })));
+  return { byTopic, produced, deadLettered, skipped, sourceTimes, warnings };
+}
+
+/**
+ * One Kafka transaction: the chunk's messages and the consumer offset after its last record, committed
+ * together or not at all. A partition revoked meanwhile is never committed by us: its new owner redoes it.
+ */
+export async function commitChunk(
+  producer: Producer,
+  args: {
+    readonly byTopic: Map<string, Message[]>;
+    readonly groupId: string;
+    readonly topic: string;
+    readonly partition: number;
+    readonly nextOffset: string;
+    readonly isStale: () => boolean;
+    readonly log: Logger;
+  },
+): Promise<void> {
+  const tx = await producer.transaction();
+  try {
+    for (const topicMessages of requestsUnderLimit(args.byTopic)) await tx.sendBatch({ topicMessages });
+    await tx.sendOffsets({ consumerGroupId: args.groupId, topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }] });
+    if (args.isStale()) throw new Error('partition revoked during the batch');
+    await tx.commit();
+  } catch (e) {
+    await tx.abort().catch((abortErr: unknown) => args.log.error('abort failed', { error: String(abortErr) }));
+    throw e;
+  }
+}

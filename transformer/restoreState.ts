@@ -1,0 +1,109 @@
+// What the transformer rebuilds at start before it consumes: the dedupe state and the rollup ledger from its
+// compacted state topic, and the dimension tables from their compacted CDC topics (then kept current in
+// the background).
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Logger } from '../lib/log.ts';
+import { DIMENSION_TABLES, type DimensionTable, type TransformerTopics } from '../lib/names.ts';
+import { decodeEnvelope } from './decode/decodeEnvelope.ts';
+import { isDecodeError } from './decode/errors.ts';
+import type { DedupeState } from './dedupe.ts';
+import type { DimensionTables } from './dimensions.ts';
+import type { RollupLedger } from './rollup/ledger.ts';
+import { startTopicReader, type TopicReader } from './topicReader.ts';
+
+/**
+ * An offset watermark at or past its partition's end means the topic was deleted and recreated (or the
+ * broker reset while the state topic survived): trusting it would skip every new record as a replay.
+ * Returns the tombstones that forget such watermarks, to be written in a transaction of their own.
+ */
+async function impossibleOffsetWatermarks(admin: Admin, dedupe: DedupeState, log: Logger): Promise<{ key: string; value: null }[]> {
+  const stale: { key: string; value: null }[] = [];
+  const byTopic = new Map<string, { partition: number; offset: bigint }[]>();
+  for (const w of dedupe.offsetWatermarks()) byTopic.set(w.topic, [...(byTopic.get(w.topic) ?? []), w]);
+  for (const [topic, marks] of byTopic) {
+    const ends = new Map((await admin.fetchTopicOffsets(topic).catch(() => [])).map((p) => [p.partition, BigInt(p.high)]));
+    for (const w of marks) {
+      const end = ends.get(w.partition);
+      if (end !== undefined && w.offset < end) continue;
+      log.warn('offset watermark beyond the end of its partition: the topic was recreated; forgetting it (source-position dedupe still applies)', {
+        topic, partition: w.partition, watermark: w.offset.toString(), partitionEnd: end?.toString() ?? 'no such partition',
+      });
+      stale.push(dedupe.dropOffsetWatermark(topic, w.partition));
+    }
+  }
+  return stale;
+}
+
+/** Reads the state topic to its end into `dedupe` and `ledger` (both cleared first). */
+export async function restoreState(deps: {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly stateTopic: string;
+  readonly dedupe: DedupeState;
+  readonly ledger: RollupLedger;
+  readonly log: Logger;
+}): Promise<void> {
+  const { dedupe, ledger, log } = deps;
+  dedupe.clear();
+  ledger.clear();
+  const reader = await startTopicReader(deps.kafka, {
+    name: 'state',
+    topics: [deps.stateTopic],
+    log,
+    onMessage: (_t, _p, m) => {
+      if (!m.key) return;
+      const key = m.key.toString();
+      const value = m.value ? m.value.toString() : null;
+      if (!ledger.loadStateRecord(key, value)) dedupe.loadStateRecord(key, value);
+    },
+  });
+  try {
+    await reader.caughtUp;
+  } finally {
+    await reader.stop();
+  }
+  log.info('dedupe state and rollup ledger loaded', { ...dedupe.size(), ledgerRows: ledger.size() });
+  const stale = await impossibleOffsetWatermarks(deps.admin, dedupe, log);
+  if (stale.length === 0) return;
+  const tx = await deps.producer.transaction();
+  try {
+    await tx.send({ topic: deps.stateTopic, messages: stale });
+    await tx.commit();
+  } catch (e) {
+    await tx.abort().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Replays the dimension topics that exist into `dims`, then keeps following them. Undefined when none
+ * exists yet (a bare broker): orders then carry null store fields.
+ */
+export async function startDimensionReader(deps: {
+  readonly kafka: Kafka;
+  readonly topics: Pick<TransformerTopics, 'dimensions'>;
+  readonly existingTopics: ReadonlySet<string>;
+  readonly dims: DimensionTables;
+  readonly log: Logger;
+}): Promise<TopicReader | undefined> {
+  const { dims, log } = deps;
+  const topicToTable = new Map<string, DimensionTable>(DIMENSION_TABLES.map((t) => [deps.topics.dimensions[t], t]));
+  const present = [...topicToTable.keys()].filter((t) => deps.existingTopics.has(t));
+  if (present.length === 0) return undefined;
+  const reader = await startTopicReader(deps.kafka, {
+    name: 'dimensions',
+    topics: present,
+    log,
+    onMessage: (topic, _p, m) => {
+      try {
+        dims.apply(topicToTable.get(topic)!, decodeEnvelope({ topic, key: m.key, value: m.value }));
+      } catch (e) {
+        // A dimension row we cannot read is logged, not fatal: orders still flow with that row missing.
+        log.warn('skipping unreadable dimension record', { topic, offset: m.offset, error: isDecodeError(e) ? `${e.reason}: ${e.message}` : String(e) });
+      }
+    },
+  });
+  await reader.caughtUp;
+  return reader;
+}
