@@ -6,30 +6,30 @@
 import { loadConfig } from '../lib/config.ts';
 import { runGenerator } from '../generator/index.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
+import { pollUntil, sleep } from '../lib/poll.ts';
+import { numberFlag, parseFlags } from '../lib/cliArgs.ts';
+import axios from 'axios';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) {
-    process.stderr.write(`--${name} needs a positive number (got ${process.argv[i + 1]})\n`);
-    process.exit(2);
-  }
-  return v;
-}
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const rate = arg('rate', 100);
-const durationS = arg('duration', 120);
-const speedup = arg('speedup', 60);
+const { rate, durationS, speedup } = (() => {
+  try {
+    const { values } = parseFlags(process.argv.slice(2), { rate: { type: 'string', default: '100' }, duration: { type: 'string', default: '120' }, speedup: { type: 'string', default: '60' } });
+    const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+    return { rate: positive('--rate', values.rate!), durationS: positive('--duration', values.duration!), speedup: positive('--speedup', values.speedup!) };
+  } catch (e) {
+    process.stderr.write(`bench:freshness: ${(e as Error).message}\nusage: npm run bench:freshness [-- --rate 100 --duration 120 --speedup 60]\n`);
+    process.exit(2);
+  }
+})();
 const POLL_MS = 100;
 
 const cfg = loadConfig();
-const health = await fetch(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`).then((r) => r.ok, () => false);
+const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(() => true, () => false);
 if (!health) {
   process.stderr.write('the transformer is not running; start the pipeline first: npm run up\n');
   process.exit(1);
@@ -60,7 +60,7 @@ async function probe(): Promise<void> {
       process.stderr.write(`probe: ${(e as Error).message}\n`);
     }
     const wait = POLL_MS - (Date.now() - t);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
   }
 }
 
@@ -68,8 +68,7 @@ process.stdout.write(`bench:freshness — ${rate} orders/s for ${durationS}s (sp
 const prober = probe();
 const summary = await runGenerator({ rate, durationMs: durationS * 1000, seed: `freshness-${startMs}`, speedup, curve: 'flat', drain: false, progress: 'off', maxEventsPerTransaction: 1 });
 // Let the last orders arrive.
-const waitUntil = Date.now() + 15_000;
-while (Date.now() < waitUntil && seen.size < summary.ordersCreated) await new Promise((r) => setTimeout(r, 200));
+await pollUntil(() => seen.size >= summary.ordersCreated, { what: 'the last orders in Druid', timeoutMs: 15_000, intervalMs: 200 }).catch(() => undefined);
 stopProbe = true;
 await prober;
 

@@ -4,12 +4,15 @@
 // Two phases, both with a flat demand curve and a speedup that compresses lifecycles to seconds, so
 // inserts and lifecycle updates run together in steady state:
 //   1. saturation: asks for far more than the machine can do and reports what it sustains;
-//   2. target: asks for BENCH_TARGET (default 3000) orders/s and reports whether it keeps up.
+//   2. target: asks for --target (default 3000) orders/s and reports whether it keeps up.
+// Flags: --connections <n> (default 3), --target <orders/s> (default 3000).
 // Figures are printed; nothing is asserted.
 import { cpus, totalmem } from 'node:os';
 import { migrate } from '../sql/migrate.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../test/support/embeddedPostgres.ts';
 import { createLogger } from '../lib/log.ts';
+import { loadConfig } from '../lib/config.ts';
+import { numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
 import { runGenerator, type GeneratorStats, type GeneratorSummary } from '../generator/run.ts';
 
 const log = createLogger('bench', 'warn');
@@ -48,9 +51,9 @@ async function phase(url: string, p: Phase, connections: number): Promise<{ orde
 
 async function main(): Promise<void> {
   let pg: ThrowawayPostgres | undefined;
-  let url = process.env.DATABASE_URL;
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 3);
-  const target = Number(process.env.BENCH_TARGET ?? 3000);
+  const { connections, target } = benchArgs();
+  const cfg = loadConfig();
+  let url = cfg.pg.external ? cfg.pg.url : undefined;
   try {
     if (!url) {
       process.stderr.write('Starting a throwaway PostgreSQL (embedded, wal_level=logical)…\n');
@@ -73,7 +76,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:generator: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+const USAGE = 'usage: npm run bench:generator [-- --connections 3 --target 3000]';
+
+function benchArgs(): { connections: number; target: number } {
+  const { values } = parseFlags(process.argv.slice(2), { connections: { type: 'string', default: '3' }, target: { type: 'string', default: '3000' } });
+  return {
+    connections: numberFlag('--connections', values.connections, { integer: true, min: 1, max: 32, what: 'an integer from 1 to 32' }),
+    target: numberFlag('--target', values.target, { min: 0, exclusiveMin: true, what: 'orders per second > 0' }),
+  };
+}
+
+runCommand('bench:generator', USAGE, main);

@@ -4,11 +4,12 @@
 //  2. End to end through Kafka: the real transformer (transactions, dedupe state, DLQ path) against a plain
 //     kafkajs consume-and-produce of the same records with no transform, in the same run, same broker.
 // Needs the stack (Kafka) only for part 2; without it part 2 is reported as skipped.
+// Flags: --e2e-records <n> (default 40000; 0 skips part 2).
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadConfig } from '../lib/config.ts';
+import { inheritedEnv, loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { decodeEnvelope } from '../transformer/decode/decodeEnvelope.ts';
 import { parseJsonLossless } from '../transformer/decode/parseJsonLossless.ts';
@@ -17,9 +18,22 @@ import { DimensionTables } from '../transformer/dimensions.ts';
 import { RollupLedger } from '../transformer/rollup/ledger.ts';
 import { startTransformer } from '../transformer/consumeLoop.ts';
 import { requestsUnderLimit } from '../transformer/produceChunk.ts';
-import { transformerTopics } from '../lib/names.ts';
+import { isolatedTopicEnv, transformerGroupId, transformerTopics } from '../lib/names.ts';
 import { transformRecord, type InputRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
+import { pollUntil } from '../lib/poll.ts';
+import { numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
+
+const USAGE = 'usage: npm run bench:transformer [-- --e2e-records 40000]';
+const E2E_RECORDS = (() => {
+  try {
+    const { values } = parseFlags(process.argv.slice(2), { 'e2e-records': { type: 'string', default: '40000' } });
+    return numberFlag('--e2e-records', values['e2e-records'], { integer: true, min: 0, what: 'an integer ≥ 0 (0 skips the end-to-end part)' });
+  } catch (e) {
+    process.stderr.write(`bench:transformer: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+})();
 
 function benchDims(): DimensionTables {
   const dims = new DimensionTables();
@@ -70,20 +84,9 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
   }
   const run = randomUUID().slice(0, 8);
   const prefix = `bench-${run}`;
-  const t = {
-    cdcOrders: `${prefix}.public.orders`,
-    cdcOrderItems: `${prefix}.public.order_items`,
-    orders: `${prefix}.orders`,
-    orderItems: `${prefix}.order_items`,
-    orderDeltas: `${prefix}.order_deltas`,
-    itemDeltas: `${prefix}.order_item_deltas`,
-    deliveries: `${prefix}.order_deliveries`,
-    stats: `${prefix}.transformer_stats`,
-    dlq: `${prefix}.dlq`,
-    state: `${prefix}.state`,
-    passOrders: `${prefix}.pass.orders`,
-    passItems: `${prefix}.pass.order_items`,
-  };
+  const benchCfg = loadConfig(inheritedEnv(isolatedTopicEnv(prefix)));
+  const { dimensions: _dimensions, ...transformerOwn } = transformerTopics(benchCfg.topics);
+  const t = { ...transformerOwn, passOrders: `${prefix}.pass.orders`, passItems: `${prefix}.pass.order_items` };
   const created = Object.values(t);
   await admin.createTopics({ waitForLeaders: true, topics: created.map((topic) => ({ topic, numPartitions: 1 })) });
   try {
@@ -120,7 +123,7 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
           last = performance.now();
         },
       });
-      while (done < count) await new Promise((r) => setTimeout(r, 20));
+      await pollUntil(() => done >= count, { what: 'the pass-through copy', timeoutMs: 600_000, intervalMs: 20 });
       await consumer.disconnect();
       await out.disconnect();
       return count / ((last - first) / 1000);
@@ -130,7 +133,7 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
     const quiet = createLogger('bench', 'error');
     const handle = await startTransformer(cfg, {
       instanceId: `bench-${run}`,
-      groupId: `${prefix}-transformer`,
+      groupId: transformerGroupId(benchCfg.topics),
       metricsPort: null,
       log: quiet,
       topics: {
@@ -147,10 +150,10 @@ async function endToEnd(count: number): Promise<{ passThrough: number; transform
       },
     });
     let first = 0;
-    while (handle.metrics().consumed === 0) await new Promise((r) => setTimeout(r, 2));
+    await pollUntil(() => handle.metrics().consumed > 0, { what: 'the first transformed batch', timeoutMs: 600_000, intervalMs: 2 });
     first = performance.now();
     const firstBatch = handle.metrics().consumed;
-    while (handle.metrics().consumed < count) await new Promise((r) => setTimeout(r, 20)); // snapshot() sorts; poll gently
+    await pollUntil(() => handle.metrics().consumed >= count, { what: 'the transformer', timeoutMs: 600_000, intervalMs: 20 }); // snapshot() sorts; poll gently
     const last = performance.now();
     const m = handle.metrics();
     await handle.stop();
@@ -179,15 +182,12 @@ async function main(): Promise<void> {
   const texts = records.slice(0, 100_000).map((r) => r.value!.toString());
   parseRate(texts, JSON.parse);
   console.log(`  JSON.parse alone (lossy): ${fmt(parseRate(texts, JSON.parse))}/s; lossless pre-pass + JSON.parse: ${fmt(parseRate(texts, parseJsonLossless))}/s`);
-  const e2eCount = Number(process.env.BENCH_E2E_RECORDS ?? 40_000);
-  const e2e = e2eCount > 0 ? await endToEnd(e2eCount) : 'BENCH_E2E_RECORDS=0';
+  const e2eCount = E2E_RECORDS;
+  const e2e = e2eCount > 0 ? await endToEnd(e2eCount) : '--e2e-records 0';
   if (typeof e2e === 'string') console.log(`end to end: skipped (${e2e})`);
   else {
     console.log(`end to end through Kafka (${fmt(e2eCount)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${((e2e.transformer / e2e.passThrough) * 100).toFixed(0)}% of pass-through (${e2e.transactions} transactions); target ≥ 70%`);
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runCommand('bench:transformer', USAGE, main);

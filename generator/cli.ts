@@ -3,14 +3,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
+import { numberFlag, parseFlags, UsageError } from '../lib/cliArgs.ts';
 import { runGenerator, type GeneratorOptions, type GeneratorSummary } from './run.ts';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export const USAGE = `Usage: npm run generate -- --rate <orders/s> [--orders <N> | --duration <time>] [options]
 
@@ -50,68 +46,52 @@ export function parseDuration(text: string): number {
   return Math.round(total);
 }
 
-function num(flag: string, raw: string | undefined, opts: { integer?: boolean; min: number; max?: number; exclusiveMin?: boolean; what: string }): number {
-  if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${flag} needs a value: ${opts.what}.`);
-  const n = Number(raw);
-  const ok = raw.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) &&
-    (opts.exclusiveMin ? n > opts.min : n >= opts.min) && (opts.max === undefined || n <= opts.max);
-  if (!ok) throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected ${opts.what}.`);
-  return n;
-}
+const FLAGS = {
+  rate: { type: 'string' },
+  orders: { type: 'string' },
+  duration: { type: 'string' },
+  seed: { type: 'string' },
+  speedup: { type: 'string' },
+  start: { type: 'string' },
+  curve: { type: 'string' },
+  connections: { type: 'string' },
+  batch: { type: 'string' },
+  'no-drain': { type: 'boolean' },
+  stores: { type: 'string' },
+  customers: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
+  const { values: v } = parseFlags(argv, FLAGS);
+  if (v.help) return { rate: 1, help: true };
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => (inline !== undefined ? inline : argv[++i]);
-    switch (flag) {
-      case '--help': case '-h': out.help = true; break;
-      case '--rate': out.rate = num(flag, value(), { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number of orders per second > 0' }); break;
-      case '--orders': out.orders = num(flag, value(), { integer: true, min: 1, what: 'an integer ≥ 1' }); break;
-      case '--duration': {
-        const v = value();
-        if (v === undefined) throw new UsageError('--duration needs a value: e.g. 90s, 10m, 2h or 1h30m.');
-        out.durationMs = parseDuration(v);
-        break;
-      }
-      case '--seed': {
-        const v = value();
-        if (!v) throw new UsageError('--seed needs a value (any text or number).');
-        out.seed = v;
-        break;
-      }
-      case '--speedup': out.speedup = num(flag, value(), { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number > 0 (1 = real time, 60 = an hour a minute)' }); break;
-      case '--start': {
-        const v = value();
-        const d = v === undefined ? NaN : Date.parse(v);
-        if (Number.isNaN(d)) throw new UsageError(`--start ${JSON.stringify(v ?? '')} is not a date: use ISO-8601, e.g. 2025-03-14T11:00:00-03:00.`);
-        out.start = new Date(d);
-        break;
-      }
-      case '--curve': {
-        const v = value();
-        if (v !== 'daily' && v !== 'flat') throw new UsageError(`--curve ${JSON.stringify(v ?? '')} is not valid: expected daily or flat.`);
-        out.curve = v;
-        break;
-      }
-      case '--connections': out.connections = num(flag, value(), { integer: true, min: 1, max: 32, what: 'an integer from 1 to 32' }); break;
-      case '--batch': out.maxEventsPerTransaction = num(flag, value(), { integer: true, min: 1, max: 5000, what: 'an integer from 1 to 5000' }); break;
-      case '--no-drain': out.drain = false; break;
-      case '--stores': out.stores = num(flag, value(), { integer: true, min: 10, max: 1_000_000, what: 'an integer from 10 to 1000000' }); break;
-      case '--customers': out.customers = num(flag, value(), { integer: true, min: 100, max: 10_000_000, what: 'an integer from 100 to 10000000' }); break;
-      default:
-        throw new UsageError(
-          `Unknown option ${JSON.stringify(arg)}. Valid options: --rate, --orders, --duration, --seed, --speedup, --start, --curve, --connections, --batch, --no-drain, --stores, --customers, --help.`,
-        );
-    }
+  if (v.rate === undefined) throw new UsageError('--rate is required: the mean number of orders per second, e.g. --rate 50.');
+  out.rate = numberFlag('--rate', v.rate, { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number of orders per second > 0' });
+  if (v.orders !== undefined) out.orders = numberFlag('--orders', v.orders, { integer: true, min: 1, what: 'an integer ≥ 1' });
+  if (v.duration !== undefined) out.durationMs = parseDuration(v.duration);
+  if (v.seed !== undefined) {
+    if (!v.seed) throw new UsageError('--seed needs a value (any text or number).');
+    out.seed = v.seed;
   }
-  if (out.help) return { rate: 1, help: true };
-  if (out.rate === undefined) throw new UsageError('--rate is required: the mean number of orders per second, e.g. --rate 50.');
+  if (v.speedup !== undefined) out.speedup = numberFlag('--speedup', v.speedup, { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number > 0 (1 = real time, 60 = an hour a minute)' });
+  if (v.start !== undefined) {
+    const d = Date.parse(v.start);
+    if (Number.isNaN(d)) throw new UsageError(`--start ${JSON.stringify(v.start)} is not a date: use ISO-8601, e.g. 2025-03-14T11:00:00-03:00.`);
+    out.start = new Date(d);
+  }
+  if (v.curve !== undefined) {
+    if (v.curve !== 'daily' && v.curve !== 'flat') throw new UsageError(`--curve ${JSON.stringify(v.curve)} is not valid: expected daily or flat.`);
+    out.curve = v.curve;
+  }
+  if (v.connections !== undefined) out.connections = numberFlag('--connections', v.connections, { integer: true, min: 1, max: 32, what: 'an integer from 1 to 32' });
+  if (v.batch !== undefined) out.maxEventsPerTransaction = numberFlag('--batch', v.batch, { integer: true, min: 1, max: 5000, what: 'an integer from 1 to 5000' });
+  if (v['no-drain']) out.drain = false;
+  const stores = v.stores === undefined ? undefined : numberFlag('--stores', v.stores, { integer: true, min: 10, max: 1_000_000, what: 'an integer from 10 to 1000000' });
+  const customers = v.customers === undefined ? undefined : numberFlag('--customers', v.customers, { integer: true, min: 100, max: 10_000_000, what: 'an integer from 100 to 10000000' });
   if (out.orders !== undefined && out.durationMs !== undefined) throw new UsageError('Use either --orders or --duration, not both.');
-  const { stores, customers, ...rest } = out;
-  const scale = stores !== undefined || customers !== undefined ? { stores: (stores as number) ?? 1200, customers: (customers as number) ?? 20_000 } : undefined;
-  return { ...(rest as unknown as CliOptions), ...(scale ? { scale } : {}) };
+  const scale = stores !== undefined || customers !== undefined ? { stores: stores ?? 1200, customers: customers ?? 20_000 } : undefined;
+  return { ...(out as unknown as CliOptions), ...(scale ? { scale } : {}) };
 }
 
 export function formatSummary(s: GeneratorSummary): string {

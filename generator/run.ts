@@ -12,6 +12,7 @@ import { EventStream, type GenEvent, type MaintenanceRates } from './eventStream
 import { ensureWorld } from './setup.ts';
 import { DEFAULT_SCALE, type WorldScale } from './world.ts';
 import { LaneWriter, laneOf, planRounds } from './writer.ts';
+import { sleep } from '../lib/poll.ts';
 
 export class SchemaNotReadyError extends Error {
   constructor(message: string, readonly missing: string[]) {
@@ -83,16 +84,8 @@ export interface GeneratorSummary extends GeneratorStats {
   readonly seed: string;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** A pause that an abort ends early (without throwing: the loop then sees the signal and stops). */
+const pause = (ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
 function count(stats: GeneratorStats, ev: GenEvent): void {
   switch (ev.kind) {
@@ -225,7 +218,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       if (stream.exhausted) break;
       // Nothing due: sleep until the next event is due (at most 50 ms, to stay responsive).
       const dueInWallMs = (nextAt - simTarget) / speedup;
-      await sleep(Math.max(1, Math.min(50, dueInWallMs)), opts.signal);
+      await pause(Math.max(1, Math.min(50, dueInWallMs)), opts.signal);
     }
     if (inflight) await inflight; // finish the transactions in progress; nothing is left half-written
     stats.inLifecycle = stream.inLifecycle;

@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isIP } from 'node:net';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -17,37 +18,48 @@ type Env = Record<string, string | undefined>;
 
 interface VarSpec {
   readonly name: string;
+  /** Markdown, as the README's configuration table shows it. */
   readonly doc: string;
+  /** The value used when the variable is unset: the one place each default is written. */
   readonly default?: string;
+  /** For defaults derived from another setting: how the README describes them. */
+  readonly defaultDoc?: string;
+  /** Who reads it, when not the pipeline itself. */
+  readonly scope?: 'tests';
 }
 
-/** Every variable, with its meaning and default. The README table is generated from/checked against this list. */
-export const CONFIG_VARS: readonly VarSpec[] = [
-  { name: 'PULSO_HOME', doc: 'Folder for local stack state (data, logs, jars, secrets)', default: '<repo>/.pulso' },
-  { name: 'DATABASE_URL', doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL', default: '(embedded)' },
+/**
+ * Every variable, with its meaning and default. Nothing outside this module reads process.env
+ * (test/static/codeHealth.test.ts checks it), and the README's table is generated from this list
+ * (`npm run config:table`; test/static/configReadme.test.ts checks they agree).
+ */
+export const CONFIG_VARS = [
+  { name: 'PULSO_HOME', doc: 'Folder for local stack state (data, logs, jars, secrets)', defaultDoc: '<repo>/.pulso' },
+  { name: 'DATABASE_URL', doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL', defaultDoc: '(embedded)' },
   { name: 'PG_PORT', doc: 'Port of the embedded PostgreSQL', default: '55432' },
   { name: 'PG_DATABASE', doc: 'Database name of the marketplace', default: 'pulso' },
   { name: 'KAFKA_PORT', doc: 'Kafka broker (PLAINTEXT) port', default: '9092' },
   { name: 'KAFKA_CONTROLLER_PORT', doc: 'Kafka KRaft controller port', default: '9093' },
-  { name: 'KAFKA_BROKERS', doc: 'Bootstrap servers for clients (overrides host:KAFKA_PORT)', default: '127.0.0.1:9092' },
+  { name: 'KAFKA_BROKERS', doc: 'Bootstrap servers for clients (overrides host:KAFKA_PORT)', defaultDoc: '127.0.0.1:<KAFKA_PORT>' },
   { name: 'CONNECT_PORT', doc: 'Kafka Connect REST port (moved off 8083, which is the Druid historical)', default: '18083' },
-  { name: 'CONNECT_URL', doc: 'Kafka Connect REST URL for bootstrap (compose: http://127.0.0.1:18083)', default: 'http://127.0.0.1:18083' },
+  { name: 'CONNECT_URL', doc: 'Kafka Connect REST URL for bootstrap', defaultDoc: 'http://127.0.0.1:<CONNECT_PORT>' },
   { name: 'ZK_PORT', doc: 'ZooKeeper client port (Druid only)', default: '2181' },
   { name: 'DERBY_PORT', doc: 'Druid metadata store (Derby) port', default: '1527' },
   { name: 'DRUID_COORDINATOR_PORT', doc: 'Druid coordinator-overlord port', default: '8081' },
   { name: 'DRUID_BROKER_PORT', doc: 'Druid broker (SQL) port', default: '8082' },
   { name: 'DRUID_HISTORICAL_PORT', doc: 'Druid historical port', default: '8083' },
   { name: 'DRUID_INDEXER_PORT', doc: 'Druid indexer port', default: '8091' },
-  { name: 'DRUID_ROUTER_PORT', doc: 'Druid router + web console port', default: '8888' },
-  { name: 'DRUID_URL', doc: 'Druid router (or broker) URL used for SQL and supervisors', default: 'http://127.0.0.1:8888' },
-  { name: 'DRUID_KAFKA_BOOTSTRAP', doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: kafka:29092)', default: 'KAFKA_BROKERS' },
-  { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for /metrics and /health', default: '9464' },
-  { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', default: '(generated)' },
+  { name: 'DRUID_ROUTER_PORT', doc: 'Druid router port (SQL at /druid/v2/sql; the web console comes with compose only)', default: '8888' },
+  { name: 'DRUID_URL', doc: 'Druid router (or broker) URL used for SQL and supervisors', defaultDoc: 'http://127.0.0.1:<DRUID_ROUTER_PORT>' },
+  { name: 'DRUID_KAFKA_BOOTSTRAP', doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: `kafka:29092`)', defaultDoc: 'KAFKA_BROKERS' },
+  { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`', default: '9464' },
+  { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
+  { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)' },
+  { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', defaultDoc: '(unset)' },
   { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },
-  { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', default: '(unset)' },
+  { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', defaultDoc: '(unset)' },
   { name: 'BOOTSTRAP_WAIT_S', doc: 'How long bootstrap waits for each service before naming it as down', default: '120' },
-  { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', default: '(unset)' },
-  { name: 'TOPIC_PREFIX', doc: 'Debezium topic.prefix; CDC topics are <prefix>.public.<table>', default: 'pulso' },
+  { name: 'TOPIC_PREFIX', doc: 'Debezium topic.prefix; CDC topics are `<prefix>.public.<table>` (must equal `topic.prefix` in connect/pulso-postgres.json)', default: 'pulso' },
   { name: 'ORDERS_TOPIC', doc: 'Clean order-events topic', default: 'orders' },
   { name: 'ORDER_ITEMS_TOPIC', doc: 'Clean order-items topic', default: 'order_items' },
   { name: 'DLQ_TOPIC', doc: 'Dead-letter topic for records the transformer cannot decode', default: 'pulso.dlq' },
@@ -55,13 +67,32 @@ export const CONFIG_VARS: readonly VarSpec[] = [
   { name: 'ORDER_ITEM_DELTAS_TOPIC', doc: 'Signed order-item deltas for the product rollup', default: 'order_item_deltas' },
   { name: 'DELIVERIES_TOPIC', doc: 'Delivery facts, one per delivered order (delivery-time sketches)', default: 'order_deliveries' },
   { name: 'TRANSFORMER_STATS_TOPIC', doc: 'Per-transaction transformer counters (events, duplicates, dead letters, latency) for pipeline health', default: 'transformer_stats' },
-  { name: 'GEOCODER_PROVIDER', doc: 'offline (bundled gazetteer) or openstreetmap (Nominatim)', default: 'offline' },
+  { name: 'GEOCODER_PROVIDER', doc: '`offline` (bundled gazetteer) or `openstreetmap` (Nominatim)', default: 'offline' },
   { name: 'GEOCODER_URL', doc: 'Nominatim server URL when GEOCODER_PROVIDER=openstreetmap', default: 'https://nominatim.openstreetmap.org' },
-  { name: 'JAVA_HOME', doc: 'JDK used for Kafka/Connect/Druid (17+)', default: '(java on PATH)' },
+  { name: 'JAVA_HOME', doc: 'JDK used for Kafka/Connect/Druid (17+)', defaultDoc: '(java on PATH)' },
   { name: 'LOG_LEVEL', doc: 'debug, info, warn or error', default: 'info' },
-];
+  { name: 'PULSO_TEST_PROVIDER', doc: 'Tests: `local` (the stack from Maven jars) or `compose` (docker compose)', default: 'local', scope: 'tests' },
+  { name: 'PULSO_KEEP_STACK', doc: 'Tests: `1` leaves a stack the suite started running afterwards', default: '0', scope: 'tests' },
+  { name: 'UPDATE_GOLDEN', doc: 'Tests: `1` rewrites the recorded replay goldens instead of comparing against them', default: '0', scope: 'tests' },
+] as const satisfies readonly VarSpec[];
 
-function int(env: Env, name: string, def: number, min = 1, max = 65535): number {
+type VarName = (typeof CONFIG_VARS)[number]['name'];
+const SPECS = new Map<string, VarSpec>(CONFIG_VARS.map((v) => [v.name, v]));
+
+/** The literal default of a variable, from CONFIG_VARS. */
+function defaultOf(name: VarName): string {
+  const d = SPECS.get(name)?.default;
+  if (d === undefined) throw new Error(`config: ${name} has no literal default; pass one derived from other settings`);
+  return d;
+}
+
+/** The README's configuration table, generated from CONFIG_VARS. */
+export function configTableMarkdown(): string {
+  const rows = CONFIG_VARS.map((v) => `| \`${v.name}\` | ${v.doc} | \`${'default' in v ? v.default : v.defaultDoc}\` |`);
+  return ['| variable | meaning | default |', '|---|---|---|', ...rows].join('\n');
+}
+
+function int(env: Env, name: VarName, def = Number(defaultOf(name)), min = 1, max = 65535): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
   const n = Number(raw);
@@ -71,7 +102,7 @@ function int(env: Env, name: string, def: number, min = 1, max = 65535): number 
   return n;
 }
 
-function str(env: Env, name: string, def: string, allowed?: readonly string[]): string {
+function str(env: Env, name: VarName, def = defaultOf(name), allowed?: readonly string[]): string {
   const raw = env[name];
   const v = raw === undefined || raw === '' ? def : raw;
   if (allowed && !allowed.includes(v)) {
@@ -80,7 +111,7 @@ function str(env: Env, name: string, def: string, allowed?: readonly string[]): 
   return v;
 }
 
-function url(env: Env, name: string, def: string): string {
+function url(env: Env, name: VarName, def = defaultOf(name)): string {
   const v = str(env, name, def);
   try {
     new URL(v);
@@ -88,6 +119,16 @@ function url(env: Env, name: string, def: string): string {
     throw new ConfigError(`${name}=${JSON.stringify(v)} is not a URL (example: ${def}).`);
   }
   return v.replace(/\/+$/, '');
+}
+
+function ipAddress(env: Env, name: VarName): string {
+  const v = str(env, name);
+  if (!isIP(v)) throw new ConfigError(`${name}=${JSON.stringify(v)} is not an IP address (example: ${defaultOf(name)}).`);
+  return v;
+}
+
+function flag(env: Env, name: VarName): boolean {
+  return str(env, name, defaultOf(name), ['0', '1']) === '1';
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -115,8 +156,16 @@ export interface PulsoConfig {
     readonly coordinatorUrl: string;
     readonly brokerUrl: string;
   };
-  readonly transformer: { readonly metricsPort: number };
-  readonly grafanaUrl: string | undefined;
+  readonly transformer: { readonly metricsPort: number; readonly metricsHost: string };
+  readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
+  readonly bootstrap: {
+    /** Seconds bootstrap waits for each service. */
+    readonly waitS: number;
+    /** Kafka as Druid sees it (compose: the internal listener), written into the supervisor specs. */
+    readonly druidKafkaBootstrap: string;
+  };
+  /** PULSO_CDC_PASSWORD: the replication role's password where it is not generated locally. */
+  readonly replicationPasswordOverride: string | undefined;
   readonly topics: {
     readonly prefix: string;
     readonly orders: string;
@@ -130,6 +179,8 @@ export interface PulsoConfig {
   readonly geocoder: { readonly provider: 'offline' | 'openstreetmap'; readonly url: string };
   readonly javaHome: string | undefined;
   readonly logLevel: LogLevel;
+  /** Read by the test suite only. */
+  readonly test: { readonly provider: 'local' | 'compose'; readonly keepStack: boolean; readonly updateGolden: boolean };
 }
 
 /** Local secrets are generated on first `up` into $PULSO_HOME/secrets.json, never committed. */
@@ -150,8 +201,8 @@ export function readSecrets(home: string): LocalSecrets | undefined {
 
 export function loadConfig(env: Env = process.env): PulsoConfig {
   const home = resolve(str(env, 'PULSO_HOME', resolve(PROJECT_ROOT, '.pulso')));
-  const pgPort = int(env, 'PG_PORT', 55432);
-  const database = str(env, 'PG_DATABASE', 'pulso');
+  const pgPort = int(env, 'PG_PORT');
+  const database = str(env, 'PG_DATABASE');
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new ConfigError(`PG_DATABASE=${database} must be a simple lower-case identifier.`);
   const external = Boolean(env.DATABASE_URL);
   let pgUrl: string;
@@ -162,50 +213,65 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     const pw = secrets?.postgresPassword ?? '';
     pgUrl = `postgres://postgres:${encodeURIComponent(pw)}@127.0.0.1:${pgPort}/${database}`;
   }
-  const kafkaPort = int(env, 'KAFKA_PORT', 9092);
-  const connectPort = int(env, 'CONNECT_PORT', 18083);
-  const coordinatorPort = int(env, 'DRUID_COORDINATOR_PORT', 8081);
-  const brokerPort = int(env, 'DRUID_BROKER_PORT', 8082);
-  const routerPort = int(env, 'DRUID_ROUTER_PORT', 8888);
+  const kafkaPort = int(env, 'KAFKA_PORT');
+  const connectPort = int(env, 'CONNECT_PORT');
+  const coordinatorPort = int(env, 'DRUID_COORDINATOR_PORT');
+  const brokerPort = int(env, 'DRUID_BROKER_PORT');
+  const routerPort = int(env, 'DRUID_ROUTER_PORT');
+  const brokers = str(env, 'KAFKA_BROKERS', `127.0.0.1:${kafkaPort}`).split(',').map((s) => s.trim()).filter(Boolean);
   const cfg: PulsoConfig = {
     home,
     pg: { external, port: pgPort, database, url: pgUrl },
     kafka: {
       port: kafkaPort,
-      controllerPort: int(env, 'KAFKA_CONTROLLER_PORT', 9093),
-      brokers: str(env, 'KAFKA_BROKERS', `127.0.0.1:${kafkaPort}`).split(',').map((s) => s.trim()).filter(Boolean),
+      controllerPort: int(env, 'KAFKA_CONTROLLER_PORT'),
+      brokers,
     },
     connect: { port: connectPort, url: url(env, 'CONNECT_URL', `http://127.0.0.1:${connectPort}`) },
-    zk: { port: int(env, 'ZK_PORT', 2181) },
+    zk: { port: int(env, 'ZK_PORT') },
     druid: {
-      derbyPort: int(env, 'DERBY_PORT', 1527),
+      derbyPort: int(env, 'DERBY_PORT'),
       coordinatorPort,
       brokerPort,
-      historicalPort: int(env, 'DRUID_HISTORICAL_PORT', 8083),
-      indexerPort: int(env, 'DRUID_INDEXER_PORT', 8091),
+      historicalPort: int(env, 'DRUID_HISTORICAL_PORT'),
+      indexerPort: int(env, 'DRUID_INDEXER_PORT'),
       routerPort,
       url: url(env, 'DRUID_URL', `http://127.0.0.1:${routerPort}`),
       coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
-    transformer: { metricsPort: int(env, 'TRANSFORMER_METRICS_PORT', 9464) },
-    grafanaUrl: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,
+    transformer: { metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
+    grafana: {
+      url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,
+      user: str(env, 'GRAFANA_USER'),
+      password: env.GRAFANA_PASSWORD ?? '',
+    },
+    bootstrap: {
+      waitS: int(env, 'BOOTSTRAP_WAIT_S', undefined, 1, 86_400),
+      druidKafkaBootstrap: str(env, 'DRUID_KAFKA_BOOTSTRAP', brokers.join(',')),
+    },
+    replicationPasswordOverride: env.PULSO_CDC_PASSWORD || undefined,
     topics: {
-      prefix: str(env, 'TOPIC_PREFIX', 'pulso'),
-      orders: str(env, 'ORDERS_TOPIC', 'orders'),
-      orderItems: str(env, 'ORDER_ITEMS_TOPIC', 'order_items'),
-      dlq: str(env, 'DLQ_TOPIC', 'pulso.dlq'),
-      orderDeltas: str(env, 'ORDER_DELTAS_TOPIC', 'order_deltas'),
-      itemDeltas: str(env, 'ORDER_ITEM_DELTAS_TOPIC', 'order_item_deltas'),
-      deliveries: str(env, 'DELIVERIES_TOPIC', 'order_deliveries'),
-      stats: str(env, 'TRANSFORMER_STATS_TOPIC', 'transformer_stats'),
+      prefix: str(env, 'TOPIC_PREFIX'),
+      orders: str(env, 'ORDERS_TOPIC'),
+      orderItems: str(env, 'ORDER_ITEMS_TOPIC'),
+      dlq: str(env, 'DLQ_TOPIC'),
+      orderDeltas: str(env, 'ORDER_DELTAS_TOPIC'),
+      itemDeltas: str(env, 'ORDER_ITEM_DELTAS_TOPIC'),
+      deliveries: str(env, 'DELIVERIES_TOPIC'),
+      stats: str(env, 'TRANSFORMER_STATS_TOPIC'),
     },
     geocoder: {
-      provider: str(env, 'GEOCODER_PROVIDER', 'offline', ['offline', 'openstreetmap']) as 'offline' | 'openstreetmap',
-      url: url(env, 'GEOCODER_URL', 'https://nominatim.openstreetmap.org'),
+      provider: str(env, 'GEOCODER_PROVIDER', undefined, ['offline', 'openstreetmap']) as 'offline' | 'openstreetmap',
+      url: url(env, 'GEOCODER_URL'),
     },
     javaHome: env.JAVA_HOME || undefined,
-    logLevel: str(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']) as LogLevel,
+    test: {
+      provider: str(env, 'PULSO_TEST_PROVIDER', undefined, ['local', 'compose']) as 'local' | 'compose',
+      keepStack: flag(env, 'PULSO_KEEP_STACK'),
+      updateGolden: flag(env, 'UPDATE_GOLDEN'),
+    },
+    logLevel: envLogLevel(env),
   };
   const ports = new Map<number, string>();
   const portVars: [string, number][] = [
@@ -242,8 +308,23 @@ export function withLocalSecrets(cfg: PulsoConfig): PulsoConfig {
 }
 
 /** The replication role's password: PULSO_CDC_PASSWORD, else the locally generated one. */
-export function replicationPassword(cfg: PulsoConfig, env: Env = process.env): string | undefined {
-  return env.PULSO_CDC_PASSWORD || readSecrets(cfg.home)?.replicationPassword;
+export function replicationPassword(cfg: PulsoConfig): string | undefined {
+  return cfg.replicationPasswordOverride || readSecrets(cfg.home)?.replicationPassword;
+}
+
+/** LOG_LEVEL, validated: the logger reads it through here, before (or without) the whole config. */
+export function envLogLevel(env: Env = process.env): LogLevel {
+  return str(env, 'LOG_LEVEL', undefined, ['debug', 'info', 'warn', 'error']) as LogLevel;
+}
+
+/** The environment a child process inherits, plus `extra`: the one place the whole environment is passed on. */
+export function inheritedEnv(extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string | undefined> {
+  return { ...process.env, ...extra };
+}
+
+/** Sets variables for this process and the workers it starts (the test setup hands compose's addresses on). */
+export function exportEnv(vars: Readonly<Record<string, string>>): void {
+  Object.assign(process.env, vars);
 }
 
 /** A URL safe to print: the password is replaced by ***. */

@@ -1,5 +1,5 @@
 // Structured, quiet-by-default logging: one JSON object per line on stderr, level from LOG_LEVEL.
-import type { LogLevel } from './config.ts';
+import { envLogLevel, type LogLevel } from './config.ts';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -10,12 +10,7 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-function currentLevel(): LogLevel {
-  const v = process.env.LOG_LEVEL;
-  return v === 'debug' || v === 'info' || v === 'warn' || v === 'error' ? v : 'info';
-}
-
-export function createLogger(component: string, level: LogLevel = currentLevel()): Logger {
+export function createLogger(component: string, level: LogLevel = envLogLevel()): Logger {
   const min = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;

@@ -75,3 +75,20 @@ export function transformerTopics(topics: TopicConfig): TransformerTopics {
 export function debeziumHeartbeatTopic(topics: Pick<TopicConfig, 'prefix'>): string {
   return `__debezium-heartbeat.${topics.prefix}`;
 }
+
+/**
+ * The variables that move a whole pipeline's topics under `prefix` (CDC, outputs, state, group): a test or a
+ * benchmark loads its config with these and shares a broker with the running pipeline without touching it.
+ */
+export function isolatedTopicEnv(prefix: string): Record<string, string> {
+  return {
+    TOPIC_PREFIX: prefix,
+    ORDERS_TOPIC: `${prefix}.orders`,
+    ORDER_ITEMS_TOPIC: `${prefix}.order_items`,
+    DLQ_TOPIC: `${prefix}.dlq`,
+    ORDER_DELTAS_TOPIC: `${prefix}.order_deltas`,
+    ORDER_ITEM_DELTAS_TOPIC: `${prefix}.order_item_deltas`,
+    DELIVERIES_TOPIC: `${prefix}.order_deliveries`,
+    TRANSFORMER_STATS_TOPIC: `${prefix}.transformer_stats`,
+  };
+}

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { redactUrl } from './config.ts';
 import type { Logger } from './log.ts';
+import { retry } from './poll.ts';
 
 export class DatabaseUnreachableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -44,13 +45,10 @@ function describe(err: unknown): string {
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions = {}): Promise<pg.Client> {
   const attempts = opts.attempts ?? 6;
-  let delay = opts.initialDelayMs ?? 250;
   const shown = redactUrl(databaseUrl);
-  for (let attempt = 1; ; attempt++) {
+  const connectOnce = async () => {
     const client = new pg.Client({ connectionString: databaseUrl, application_name: opts.applicationName ?? 'pulso' });
     // A server-side disconnect while idle must not crash the process; the next query reports it.
     client.on('error', (err) => opts.log?.warn('postgres connection error', { url: shown, error: describe(err) }));
@@ -59,19 +57,22 @@ export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions
       return client;
     } catch (err) {
       await client.end().catch(() => undefined);
-      if (!isTransientConnectError(err)) {
-        throw new DatabaseUnreachableError(`Cannot connect to PostgreSQL at ${shown}: ${describe(err)}`, { cause: err });
-      }
-      if (attempt >= attempts) {
-        throw new DatabaseUnreachableError(
-          `PostgreSQL at ${shown} is unreachable after ${attempts} attempts (${describe(err)}). ` +
-            'Is it running? Start the stack with `npm run up`, or point DATABASE_URL at a PostgreSQL with wal_level=logical.',
-          { cause: err },
-        );
-      }
-      opts.log?.warn('postgres not reachable yet, retrying', { url: shown, attempt, retryInMs: delay, error: describe(err) });
-      await sleep(delay);
-      delay = Math.min(delay * 2, 5000);
+      throw err;
     }
+  };
+  try {
+    return await retry(connectOnce, {
+      attempts,
+      initialDelayMs: opts.initialDelayMs ?? 250,
+      isRetryable: isTransientConnectError,
+      onRetry: ({ attempt, delayMs, error }) => opts.log?.warn('postgres not reachable yet, retrying', { url: shown, attempt, retryInMs: delayMs, error: describe(error) }),
+    });
+  } catch (err) {
+    if (!isTransientConnectError(err)) throw new DatabaseUnreachableError(`Cannot connect to PostgreSQL at ${shown}: ${describe(err)}`, { cause: err });
+    throw new DatabaseUnreachableError(
+      `PostgreSQL at ${shown} is unreachable after ${attempts} attempts (${describe(err)}). ` +
+        'Is it running? Start the stack with `npm run up`, or point DATABASE_URL at a PostgreSQL with wal_level=logical.',
+      { cause: err },
+    );
   }
 }

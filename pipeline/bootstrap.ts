@@ -21,6 +21,7 @@ import {
 } from '../druid-specs/renderSpec.ts';
 import { topicSpecs } from './topics.ts';
 import { waitForService } from './waitFor.ts';
+import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
 
 // kafkajs is CommonJS; Node's named-export detection misses ConfigResourceTypes.
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
@@ -74,11 +75,9 @@ async function probeHttp(url: string, check?: (d: unknown) => boolean): Promise<
   return r.status === 200 && (!check || check(r.data));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions): Promise<BootstrapReport> {
   const log = opts.log;
-  const waitS = opts.waitS ?? Number(process.env.BOOTSTRAP_WAIT_S ?? 120);
+  const waitS = opts.waitS ?? cfg.bootstrap.waitS;
   const changed: string[] = [];
   const unchanged: string[] = [];
   const kafka = new Kafka({ clientId: 'pulso-bootstrap', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
@@ -180,7 +179,7 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
   await waitForConnectorRunning(cfg, def.name, waitS, log);
 
   // 5. Druid supervisors.
-  const druidKafka = opts.druidKafkaBootstrap ?? process.env.DRUID_KAFKA_BOOTSTRAP ?? cfg.kafka.brokers.join(',');
+  const druidKafka = opts.druidKafkaBootstrap ?? cfg.bootstrap.druidKafkaBootstrap;
   const supervisors = Object.keys(SUPERVISOR_SPEC_FILES) as SupervisorDataSource[];
   for (const ds of supervisors) {
     const rendered = renderSupervisorSpec(readSupervisorSpec(ds), { kafkaBootstrap: druidKafka, topic: supervisorTopic(ds, cfg.topics) });
@@ -197,7 +196,7 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
   }
 
   // 6. Grafana, when one is reachable (compose provisions it from files; this covers an existing Grafana).
-  if (cfg.grafanaUrl) {
+  if (cfg.grafana.url) {
     const r = await provisionGrafana(cfg).catch((e: Error) => `not provisioned: ${e.message}`);
     (r.startsWith('not') ? unchanged : changed).push(`grafana ${r}`);
   }
@@ -267,48 +266,51 @@ export async function submitCompactionConfig(cfg: PulsoConfig, config: { dataSou
   return cur.status === 200 ? 'updated' : 'submitted';
 }
 
+/** Polls until `probe` says done. A BootstrapError thrown by the probe ends the wait at once; a timeout throws `timeoutMessage()`. */
+async function waitUntil(what: string, waitS: number, probe: () => Promise<boolean>, timeoutMessage: () => string): Promise<void> {
+  await pollUntil(probe, { what, timeoutMs: waitS * 1000, intervalMs: 500, isFatal: (e) => e instanceof BootstrapError }).catch((e: unknown) => {
+    throw e instanceof PollTimeoutError ? new BootstrapError(timeoutMessage()) : e;
+  });
+}
+
 async function waitForConnectorRunning(cfg: PulsoConfig, name: string, waitS: number, log: (l: string) => void): Promise<void> {
-  const deadline = Date.now() + waitS * 1000;
   let last = '';
-  while (Date.now() < deadline) {
+  await waitUntil(`connector ${name}`, waitS, async () => {
     const s = await axios.get(`${cfg.connect.url}/connectors/${name}/status`, { validateStatus: () => true });
-    if (s.status === 200) {
-      const task = s.data.tasks?.[0];
-      if (task?.state === 'FAILED') throw new BootstrapError(`connector ${name} task FAILED: ${String(task.trace).split('\n').slice(0, 6).join('\n')}`);
-      if (s.data.connector?.state === 'FAILED') throw new BootstrapError(`connector ${name} FAILED: ${s.data.connector.trace}`);
-      if (s.data.connector?.state === 'RUNNING' && task?.state === 'RUNNING') return;
-      last = `${s.data.connector?.state}/${task?.state ?? 'no task'}`;
-    }
-    await sleep(500);
-  }
-  log(`connector ${name} state: ${last}`);
-  throw new BootstrapError(`connector ${name} did not reach RUNNING within ${waitS}s (state ${last}); see npm run logs -- connect`);
+    if (s.status !== 200) return false;
+    const task = s.data.tasks?.[0];
+    if (task?.state === 'FAILED') throw new BootstrapError(`connector ${name} task FAILED: ${String(task.trace).split('\n').slice(0, 6).join('\n')}`);
+    if (s.data.connector?.state === 'FAILED') throw new BootstrapError(`connector ${name} FAILED: ${s.data.connector.trace}`);
+    last = `${s.data.connector?.state}/${task?.state ?? 'no task'}`;
+    return s.data.connector?.state === 'RUNNING' && task?.state === 'RUNNING';
+  }, () => {
+    log(`connector ${name} state: ${last}`);
+    return `connector ${name} did not reach RUNNING within ${waitS}s (state ${last}); see npm run logs -- connect`;
+  });
 }
 
 async function waitForSupervisorRunning(cfg: PulsoConfig, ds: string, waitS: number, log: (l: string) => void): Promise<void> {
-  const deadline = Date.now() + waitS * 1000;
   let last = '';
-  while (Date.now() < deadline) {
+  await waitUntil(`supervisor ${ds}`, waitS, async () => {
     const s = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, { validateStatus: () => true });
-    if (s.status === 200) {
-      const p = s.data.payload ?? {};
-      last = `${p.state}/${p.detailedState}`;
-      if (p.state === 'RUNNING') return;
-      if (p.state === 'UNHEALTHY_SUPERVISOR' || p.state === 'UNHEALTHY_TASKS') {
-        const errs = (p.recentErrors ?? []).map((e: { exceptionClass?: string; message?: string }) => e.message ?? e.exceptionClass).join('; ');
-        throw new BootstrapError(`supervisor ${ds} is ${p.state}: ${errs}`);
-      }
+    if (s.status !== 200) return false;
+    const p = s.data.payload ?? {};
+    last = `${p.state}/${p.detailedState}`;
+    if (p.state === 'UNHEALTHY_SUPERVISOR' || p.state === 'UNHEALTHY_TASKS') {
+      const errs = (p.recentErrors ?? []).map((e: { exceptionClass?: string; message?: string }) => e.message ?? e.exceptionClass).join('; ');
+      throw new BootstrapError(`supervisor ${ds} is ${p.state}: ${errs}`);
     }
-    await sleep(1000);
-  }
-  log(`supervisor ${ds} state: ${last}`);
-  throw new BootstrapError(`supervisor ${ds} did not reach RUNNING within ${waitS}s (state ${last})`);
+    return p.state === 'RUNNING';
+  }, () => {
+    log(`supervisor ${ds} state: ${last}`);
+    return `supervisor ${ds} did not reach RUNNING within ${waitS}s (state ${last})`;
+  });
 }
 
 /** Creates or updates the Druid datasource and the dashboards through Grafana's HTTP API. */
 async function provisionGrafana(cfg: PulsoConfig): Promise<string> {
-  const base = cfg.grafanaUrl!;
-  const auth = { username: process.env.GRAFANA_USER ?? 'admin', password: process.env.GRAFANA_PASSWORD ?? '' };
+  const base = cfg.grafana.url!;
+  const auth = { username: cfg.grafana.user, password: cfg.grafana.password };
   const health = await axios.get(`${base}/api/health`, { validateStatus: () => true, timeout: 3000 });
   if (health.status !== 200) throw new Error(`${base} answered ${health.status}`);
   const ds = await axios.get(`${base}/api/datasources/uid/druid`, { auth, validateStatus: () => true });

@@ -5,6 +5,7 @@ import axios from 'axios';
 import { SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
+import { CONNECTOR_NAME, REPLICATION_SLOT } from '../lib/names.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 
 export interface PipelineStatus {
@@ -30,7 +31,8 @@ async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {
   try {
     const r = await c.query(
       `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag
-       FROM pg_replication_slots WHERE slot_name = 'pulso_slot'`,
+       FROM pg_replication_slots WHERE slot_name = $1`,
+      [REPLICATION_SLOT],
     );
     const row = r.rows[0];
     return row ? { active: row.active, lagBytes: Number(row.lag ?? 0), walStatus: row.wal_status } : null;
@@ -40,13 +42,13 @@ async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {
 }
 
 async function connectorStatus(cfg: PulsoConfig): Promise<PipelineStatus['connector']> {
-  const r = await axios.get(`${cfg.connect.url}/connectors/pulso-postgres/status`, { timeout: 2000, validateStatus: () => true });
+  const r = await axios.get(`${cfg.connect.url}/connectors/${CONNECTOR_NAME}/status`, { timeout: 2000, validateStatus: () => true });
   if (r.status !== 200) return null;
   return { state: r.data.connector?.state ?? 'UNKNOWN', task: r.data.tasks?.[0]?.state ?? 'NO TASK' };
 }
 
 async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['transformer']> {
-  const r = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`, { timeout: 2000 });
+  const r = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, { timeout: 2000 });
   const m = r.data;
   return {
     consumed: m.consumed,
@@ -100,7 +102,7 @@ const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${
 
 export function formatPipelineStatus(p: PipelineStatus): string[] {
   const lines: string[] = [];
-  if (p.slot) lines.push(`postgres → debezium   slot pulso_slot ${p.slot.active ? 'active' : 'INACTIVE'}, lag ${kb(p.slot.lagBytes)}, wal ${p.slot.walStatus}`);
+  if (p.slot) lines.push(`postgres → debezium   slot ${REPLICATION_SLOT} ${p.slot.active ? 'active' : 'INACTIVE'}, lag ${kb(p.slot.lagBytes)}, wal ${p.slot.walStatus}`);
   if (p.connector) lines.push(`debezium connector   ${p.connector.state} (task ${p.connector.task})`);
   if (p.transformer) {
     const t = p.transformer;

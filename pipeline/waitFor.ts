@@ -1,4 +1,5 @@
 // Waiting for a service with a visible countdown, then naming it and its URL if it never answers.
+import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
 export class ServiceDownError extends Error {
   constructor(
     readonly service: string,
@@ -20,21 +21,16 @@ export interface WaitOptions {
 /** Polls `probe` until it returns true; prints "waiting for X at URL… Ns left" every 5 s. */
 export async function waitForService(service: string, url: string, probe: () => Promise<boolean>, opts: WaitOptions): Promise<number> {
   const t0 = Date.now();
-  const deadline = t0 + opts.timeoutS * 1000;
-  let lastError: string | undefined;
-  let lastPrint = 0;
-  for (;;) {
-    try {
-      if (await probe()) return Date.now() - t0;
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    const now = Date.now();
-    if (now >= deadline) throw new ServiceDownError(service, url, opts.timeoutS, lastError);
-    if (now - lastPrint >= 5000) {
-      lastPrint = now;
-      opts.log(`waiting for ${service} at ${url}… ${Math.ceil((deadline - now) / 1000)}s left`);
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+  try {
+    await pollUntil(probe, {
+      what: `${service} at ${url}`,
+      timeoutMs: opts.timeoutS * 1000,
+      intervalMs: opts.intervalMs ?? 500,
+      onProgress: ({ leftMs }) => opts.log(`waiting for ${service} at ${url}… ${Math.ceil(leftMs / 1000)}s left`),
+    });
+  } catch (e) {
+    if (e instanceof PollTimeoutError) throw new ServiceDownError(service, url, opts.timeoutS, (e.lastError as Error | undefined)?.message);
+    throw e;
   }
+  return Date.now() - t0;
 }

@@ -18,6 +18,7 @@ import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { cdcTopic, debeziumHeartbeatTopic } from '../lib/names.ts';
 import type { FixtureRecord } from '../test/transformer/support/fixtureRecord.ts';
+import { pollUntil } from '../lib/poll.ts';
 
 const BIG_ORDER_ID = '9007199254740993';
 const FIXTURE_DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
@@ -64,15 +65,11 @@ async function collect(
       if (keep(r)) out.push(r);
     },
   });
-  const deadline = Date.now() + timeoutMs;
-  while (!done(out)) {
-    if (Date.now() > deadline) {
-      await consumer.disconnect();
-      throw new Error(`timed out collecting from ${topics.join(', ')}: have ${out.length} records`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await pollUntil(() => done(out), { what: `records from ${topics.join(', ')} (have ${out.length})`, timeoutMs, intervalMs: 200 });
+  } finally {
+    await consumer.disconnect();
   }
-  await consumer.disconnect();
   return out;
 }
 

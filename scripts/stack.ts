@@ -1,11 +1,31 @@
 // CLI for the local stack: npm run up | down [-- --reset] | status [-- --json] | logs -- <service> [-f]
 import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
+import { parseFlags, UsageError } from '../lib/cliArgs.ts';
 import { up, down, status, logsOf, StackError, paths } from '../stack/manager.ts';
 import { logFile } from '../stack/processes.ts';
 import { pipelineStatus, formatPipelineStatus } from '../pipeline/status.ts';
 
-const [command, ...args] = process.argv.slice(2);
+const USAGE = 'usage: tsx scripts/stack.ts up [--infra-only] | down [--reset] | status [--json] | logs <service> [-f]';
+const [command, ...rest] = process.argv.slice(2);
+/** The flags each subcommand accepts; anything else is a usage error naming the flag. */
+const SUBCOMMAND_FLAGS = {
+  up: { 'infra-only': { type: 'boolean' } },
+  down: { reset: { type: 'boolean' } },
+  status: { json: { type: 'boolean' } },
+  logs: { follow: { type: 'boolean', short: 'f' } },
+} as const;
+const parsed = (() => {
+  try {
+    return command && command in SUBCOMMAND_FLAGS
+      ? parseFlags(rest, SUBCOMMAND_FLAGS[command as keyof typeof SUBCOMMAND_FLAGS], { positionals: command === 'logs' })
+      : { values: {} as Record<string, boolean | undefined>, positionals: [] as string[] };
+  } catch (e) {
+    process.stderr.write(`stack ${command}: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+})();
+const flags = parsed.values as Record<string, boolean | undefined>;
 const say = (line: string) => process.stdout.write(line + '\n');
 
 function mb(bytes: number): string {
@@ -37,27 +57,27 @@ async function main(): Promise<number> {
   switch (command) {
     case 'up': {
       const cfg = loadConfig();
-      const r = await up(cfg, say, { pipeline: !args.includes('--infra-only') });
+      const r = await up(cfg, say, { pipeline: !flags['infra-only'] });
       say(`stack up in ${(r.elapsedMs / 1000).toFixed(1)}s (started: ${r.started.join(', ') || 'none'}; already running: ${r.alreadyRunning.join(', ') || 'none'})`);
       await printStatus(false);
       return 0;
     }
     case 'down': {
       const cfg = loadConfig();
-      const stopped = await down(cfg, { reset: args.includes('--reset') }, say);
+      const stopped = await down(cfg, { reset: flags.reset === true }, say);
       say(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
       return 0;
     }
     case 'status':
-      return (await printStatus(args.includes('--json'))) ? 0 : 1;
+      return (await printStatus(flags.json === true)) ? 0 : 1;
     case 'logs': {
-      const name = args.find((a) => !a.startsWith('-'));
+      const name = parsed.positionals[0];
       if (!name) {
         say('usage: npm run logs -- <service> [-f]   (services: postgres, zookeeper, kafka, connect, druid-coordinator, druid-broker, druid-historical, druid-indexer, druid-router, transformer)');
         return 2;
       }
       const cfg = loadConfig();
-      if (args.includes('-f')) {
+      if (flags.follow) {
         const tail = spawn('tail', ['-n', '100', '-F', logFile(paths(cfg), name)], { stdio: 'inherit' });
         await new Promise((r) => tail.on('close', r));
         return 0;
@@ -66,14 +86,17 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      say('usage: tsx scripts/stack.ts up [--infra-only] | down [--reset] | status [--json] | logs <service> [-f]');
-      return 2;
+      throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'a command is needed');
   }
 }
 
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`stack: ${e.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
     if (e instanceof StackError || e instanceof ConfigError) {
       process.stderr.write(`error: ${e.message}\n`);
     } else {

@@ -7,21 +7,20 @@ import { up, StackError } from '../stack/manager.ts';
 import { pipelineStatus, type PipelineStatus } from '../pipeline/status.ts';
 import { runGenerator, type GeneratorStats } from '../generator/index.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
+import { sleep } from '../lib/poll.ts';
+import { numberFlag, parseFlags } from '../lib/cliArgs.ts';
 
-function flag(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) {
-    process.stderr.write(`usage: npm start [-- --rate <orders/s> --speedup <x> --seed <s>]: --${name} needs a positive number\n`);
+const USAGE = 'usage: npm start [-- --rate <orders/s> --speedup <x> --seed <s>]';
+const { rate, speedup, seed } = (() => {
+  try {
+    const { values } = parseFlags(process.argv.slice(2), { rate: { type: 'string', default: '50' }, speedup: { type: 'string', default: '60' }, seed: { type: 'string' } });
+    const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+    return { rate: positive('--rate', values.rate!), speedup: positive('--speedup', values.speedup!), seed: values.seed };
+  } catch (e) {
+    process.stderr.write(`npm start: ${(e as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
-  return v;
-}
-const seedIdx = process.argv.indexOf('--seed');
-const seed = seedIdx >= 0 ? process.argv[seedIdx + 1] : undefined;
-const rate = flag('rate', 50);
-const speedup = flag('speedup', 60);
+})();
 
 let cfg = loadConfig();
 const tty = process.stdout.isTTY === true;
@@ -117,7 +116,7 @@ async function main(): Promise<void> {
         process.stdout.write(screen.split('\n').slice(2, 9).join(' | ') + '\n');
       }
       prev = cur;
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
   })();
   const summary = await generator;

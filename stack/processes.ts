@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createConnection, createServer } from 'node:net';
+import { pollUntil } from '../lib/poll.ts';
+import { inheritedEnv } from '../lib/config.ts';
 
 export interface ProcessPaths {
   readonly runDir: string;
@@ -72,7 +74,7 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): number {
   try {
     const child = spawn(spec.command, [...spec.args], {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: inheritedEnv(spec.env),
       detached: true,
       stdio: ['ignore', fd, fd],
       uid: spec.uid,
@@ -118,8 +120,6 @@ export function groupRssBytes(pgid: number): number {
   return total;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Stops a process group: the given signal first, SIGKILL after the grace period. */
 export async function stopGroup(pgid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<'stopped' | 'killed'> {
   try {
@@ -127,17 +127,14 @@ export async function stopGroup(pgid: number, signal: NodeJS.Signals = 'SIGTERM'
   } catch {
     return 'stopped';
   }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (groupPids(pgid).length === 0) return 'stopped';
-    await sleep(200);
-  }
+  const gone = () => groupPids(pgid).length === 0;
+  if (await pollUntil(gone, { what: `process group ${pgid} to exit`, timeoutMs: graceMs, intervalMs: 200 }).catch(() => false)) return 'stopped';
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch {
     /* already gone */
   }
-  for (let i = 0; i < 25 && groupPids(pgid).length > 0; i++) await sleep(200);
+  await pollUntil(gone, { what: `process group ${pgid} to die`, timeoutMs: 5000, intervalMs: 200 }).catch(() => undefined);
   return 'killed';
 }
 

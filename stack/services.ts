@@ -210,7 +210,8 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         if (!s) throw new Error('secrets missing: run `npm run up` (it creates them)');
         const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'stack/initPostgres.ts'), dir, String(cfg.pg.port)], {
           cwd: root,
-          env: { ...process.env, PULSO_PG_INIT_PASSWORD: s.postgresPassword },
+          // The password on stdin, not in the environment: a child's environment is readable in /proc.
+          input: s.postgresPassword,
           encoding: 'utf8',
         });
         if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);

@@ -34,7 +34,7 @@ export interface TransformerOptions {
   readonly instanceId?: string;
   readonly groupId?: string;
   readonly topics?: Partial<TransformerTopics>;
-  /** Port for /metrics and /health; null to serve nothing (tests). Default cfg.transformer.metricsPort. */
+  /** Port for /metrics, /metrics.json and /health; null to serve nothing (tests). Default cfg.transformer.metricsPort. */
   readonly metricsPort?: number | null;
   readonly log?: Logger;
   /** Called when the consumer crashed for good (kafkajs will not restart it); the CLI exits non-zero. */
@@ -81,7 +81,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     ledgerRows: ledger.size(),
   }));
   const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
-  const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort);
+  const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
 
   const admin = kafka.admin();
   let producer: Producer | undefined;

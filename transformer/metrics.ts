@@ -1,5 +1,8 @@
-// Counters the transformer serves at /metrics (JSON) for `npm run status` and the live view.
+// The transformer's counters: Prometheus text at /metrics (prom-client; counters for consumed, produced,
+// dead-lettered and skipped records by reason, consumer lag, a commit-latency histogram, process metrics),
+// and the same figures as one JSON snapshot at /metrics.json for `npm run status` and the live view.
 import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency samples kept for percentiles: a ring of recent values is enough for a live view. */
 const LATENCY_WINDOW = 2048;
@@ -46,11 +49,70 @@ export class TransformerMetrics {
   private latencyCount = 0;
   private lastLatency: number | null = null;
   private ledgerMismatches = 0;
+  /** Per instance, not prom-client's global registry: tests and benchmarks run several transformers in one process. */
+  readonly registry = new Registry();
+  private readonly prom;
 
   constructor(
     private readonly ids: { instance: string; groupId: string; transactionalId: string },
     private readonly extra: () => { dimensions: Record<string, number>; dedupe: { watermarks: number; snapshotRows: number }; ledgerRows: number },
-  ) {}
+  ) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ instance: ids.instance });
+    collectDefaultMetrics({ register: this.registry, prefix: 'pulso_transformer_' });
+    const self = this;
+    this.prom = {
+      consumed: new Counter({ name: 'pulso_transformer_consumed_records_total', help: 'CDC records consumed and committed', registers }),
+      produced: new Counter({ name: 'pulso_transformer_produced_messages_total', help: 'Messages produced in committed transactions, by topic', labelNames: ['topic'], registers }),
+      deadLettered: new Counter({ name: 'pulso_transformer_dead_lettered_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers }),
+      skipped: new Counter({ name: 'pulso_transformer_skipped_total', help: 'Records deliberately skipped (duplicates, replays, tombstones…), by reason', labelNames: ['reason'], registers }),
+      transactions: new Counter({ name: 'pulso_transformer_transactions_total', help: 'Kafka transactions, by result', labelNames: ['result'], registers }),
+      ledgerMismatches: new Counter({ name: 'pulso_transformer_ledger_mismatches_total', help: 'Before images that disagreed with the rollup ledger', registers }),
+      latency: new Histogram({
+        name: 'pulso_transformer_commit_latency_seconds',
+        help: 'Source commit (Debezium source.ts_ms) to our transaction commit, streaming events only',
+        buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        registers,
+      }),
+    };
+    new Gauge({
+      name: 'pulso_transformer_consumer_lag',
+      help: 'Records behind the end of each input partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, lag] of self.lag) {
+          const cut = key.lastIndexOf('/');
+          this.set({ topic: key.slice(0, cut), partition: key.slice(cut + 1) }, lag);
+        }
+      },
+    });
+    new Gauge({
+      name: 'pulso_transformer_up',
+      help: '1 while the transformer is running (consuming), else 0',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        this.reset();
+        this.set({ status: self.status }, self.status === 'running' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'pulso_transformer_state_rows',
+      help: 'Rows held in memory: dimension tables, dedupe watermarks and snapshot rows, rollup ledger',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const x = self.extra();
+        this.reset();
+        for (const [table, n] of Object.entries(x.dimensions)) this.set({ kind: `dimension_${table}` }, n);
+        this.set({ kind: 'dedupe_watermarks' }, x.dedupe.watermarks);
+        this.set({ kind: 'dedupe_snapshot_rows' }, x.dedupe.snapshotRows);
+        this.set({ kind: 'ledger' }, x.ledgerRows);
+      },
+    });
+  }
 
   /** Applies the tallies of one committed transaction. */
   recordBatch(b: {
@@ -70,12 +132,20 @@ export class TransformerMetrics {
       this.latencies[this.latencyCount % LATENCY_WINDOW] = l;
       this.latencyCount++;
       this.lastLatency = l;
+      this.prom.latency.observe(l / 1000);
     }
     this.committed++;
+    this.prom.consumed.inc(b.consumed);
+    for (const [topic, n] of b.produced) this.prom.produced.inc({ topic }, n);
+    for (const [reason, n] of b.deadLettered) this.prom.deadLettered.inc({ reason }, n);
+    for (const [reason, n] of b.skipped) this.prom.skipped.inc({ reason }, n);
+    this.prom.transactions.inc({ result: 'committed' });
+    if (b.ledgerMismatches) this.prom.ledgerMismatches.inc(b.ledgerMismatches);
   }
 
   recordAbort(): void {
     this.aborted++;
+    this.prom.transactions.inc({ result: 'aborted' });
   }
 
   setLag(topic: string, partition: number, lag: number): void {
@@ -110,19 +180,33 @@ export class TransformerMetrics {
   }
 }
 
-/** GET /metrics → snapshot JSON; GET /health → {status}, HTTP 200 only while running. Loopback only. */
-export function serveMetrics(metrics: TransformerMetrics, port: number): Promise<Server> {
+export const METRICS_PATHS = { prometheus: '/metrics', json: '/metrics.json', health: '/health' } as const;
+
+/**
+ * GET /metrics → Prometheus text; /metrics.json → the snapshot; /health → {status}, HTTP 200 only while
+ * running. Bound to `host` (127.0.0.1 unless TRANSFORMER_METRICS_HOST says otherwise, as in a container).
+ */
+export function serveMetrics(metrics: TransformerMetrics, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
     const send = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.url === '/metrics') send(200, metrics.snapshot());
-    else if (req.url === '/health') send(metrics.status === 'running' ? 200 : 503, { status: metrics.status });
-    else send(404, { error: 'not found', paths: ['/metrics', '/health'] });
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === METRICS_PATHS.prometheus) {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        (e: unknown) => send(500, { error: String(e) }),
+      );
+    } else if (path === METRICS_PATHS.json) send(200, metrics.snapshot());
+    else if (path === METRICS_PATHS.health) send(metrics.status === 'running' ? 200 : 503, { status: metrics.status });
+    else send(404, { error: 'not found', paths: Object.values(METRICS_PATHS) });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

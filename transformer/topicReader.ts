@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
+import { pollUntil } from '../lib/poll.ts';
 
 export interface TopicReader {
   /** Resolves once every partition was read up to the end it had when the reader started. */
@@ -62,11 +63,7 @@ export async function startTopicReader(
 
   let stopped = false;
   const waitFor = async (ends: EndOffsets, timeoutMs: number): Promise<boolean> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!stopped && !reached(ends)) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await pollUntil(() => stopped || reached(ends), { what: `${opts.name} reader to reach its end offsets`, timeoutMs, intervalMs: 25 }).catch(() => undefined);
     return reached(ends);
   };
   const timeout = opts.catchUpTimeoutMs ?? 120_000;

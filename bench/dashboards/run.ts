@@ -11,7 +11,6 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createGzip, type Gzip } from 'node:zlib';
 import axios from 'axios';
 import { loadConfig } from '../../lib/config.ts';
@@ -19,6 +18,8 @@ import { readSupervisorSpec, SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec, ty
 import { listPanelQueries, substituteRange } from '../../test/static/dashboardQueries.ts';
 import { PER_EVENT_PIPELINE_PANELS, PER_ORDER_SALES_PANELS } from './perOrderPanels.ts';
 import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
+import { pollUntil } from '../../lib/poll.ts';
+import { numberFlag, parseFlags } from '../../lib/cliArgs.ts';
 
 const USAGE =
   'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep] [--reuse-files]\n' +
@@ -32,16 +33,14 @@ function usage(message: string): never {
 
 const args = (() => {
   try {
-    return parseArgs({
-      options: {
-        orders: { type: 'string', default: '1000000,10000000' },
-        'per-order-max': { type: 'string', default: '1000000' },
-        runs: { type: 'string', default: '15' },
-        keep: { type: 'boolean', default: false },
-        'reuse-files': { type: 'boolean', default: false },
-        'generate-only': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
+    return parseFlags(process.argv.slice(2), {
+      orders: { type: 'string', default: '1000000,10000000' },
+      'per-order-max': { type: 'string', default: '1000000' },
+      runs: { type: 'string', default: '15' },
+      keep: { type: 'boolean', default: false },
+      'reuse-files': { type: 'boolean', default: false },
+      'generate-only': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     }).values;
   } catch (e) {
     return usage((e as Error).message);
@@ -52,9 +51,11 @@ if (args.help) {
   process.exit(0);
 }
 const positiveInt = (flag: string, v: string) => {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < 1) usage(`--${flag} ${v}: expected a positive integer`);
-  return n;
+  try {
+    return numberFlag(`--${flag}`, v, { integer: true, min: 1, what: 'a positive integer' });
+  } catch (e) {
+    return usage((e as Error).message);
+  }
 };
 const SIZES = args.orders!.split(',').map((v) => positiveInt('orders', v.trim()));
 const PER_ORDER_MAX = positiveInt('per-order-max', args['per-order-max']!);
@@ -65,7 +66,6 @@ const START_MS = Date.parse('2026-11-02T00:00:00Z'); // a Monday, long before an
 const SPAN_MS = 24 * 3600_000;
 const NO_CACHE = { useCache: false, populateCache: false, useResultLevelCache: false, populateResultLevelCache: false };
 const log = (m: string) => process.stderr.write(`[bench:dashboards] ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class NdjsonGz {
   private readonly gz: Gzip;
@@ -187,19 +187,18 @@ async function ingest(ds: SupervisorDataSource, prefix: string, dir: string, que
   const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir, queriedColumns), { validateStatus: () => true });
   if (res.status !== 200) throw new Error(`Druid rejected the batch task for ${ds}: ${JSON.stringify(res.data)}`);
   const task = res.data.task as string;
-  for (;;) {
-    await sleep(2000);
+  const ingestionFailed = (e: unknown) => e instanceof Error && e.message.startsWith('batch ingestion');
+  await pollUntil(async () => {
     const s = await axios.get(`${cfg.druid.url}/druid/indexer/v1/task/${task}/status`, { validateStatus: () => true });
     const st = s.data?.status?.statusCode ?? s.data?.status?.status;
-    if (st === 'SUCCESS') break;
     if (st === 'FAILED') throw new Error(`batch ingestion of ${ds} failed: ${s.data?.status?.errorMsg}`);
-  }
+    return st === 'SUCCESS';
+  }, { what: `batch task ${task}`, timeoutMs: 3 * 3600_000, intervalMs: 2000, isFatal: ingestionFailed });
   // Published is not yet queryable: wait until the historical serves every segment.
-  for (;;) {
+  await pollUntil(async () => {
     const l = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true });
-    if (l.data?.[`${prefix}${ds}`] === 100) break;
-    await sleep(1000);
-  }
+    return l.data?.[`${prefix}${ds}`] === 100;
+  }, { what: `${prefix}${ds} segments to load`, timeoutMs: 3600_000, intervalMs: 1000 });
   return Date.now() - t0;
 }
 

@@ -7,6 +7,7 @@ import NodeGeocoder from 'node-geocoder';
 import type pg from 'pg';
 import type { Logger } from '../../lib/log.ts';
 import { offlineProvider } from './offlineProvider.ts';
+import { sleep } from '../../lib/poll.ts';
 
 export interface GeoPoint {
   readonly latitude: number;
@@ -69,7 +70,7 @@ function rateLimited(intervalMs: number) {
   return <T>(fn: () => Promise<T>): Promise<T> => {
     const run = chain.then(async () => {
       const wait = lastDone + intervalMs - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
       try {
         return await fn();
       } finally {

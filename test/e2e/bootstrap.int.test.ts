@@ -1,7 +1,7 @@
 // The bootstrap is idempotent, names a service that is down (after a visible countdown), and shows the
 // server's own words when Connect or Druid rejects a definition.
 import { describe, it, expect } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
+import { inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { bootstrapPipeline, registerConnector, submitSupervisor, BootstrapError } from '../../pipeline/bootstrap.ts';
 import { ServiceDownError } from '../../pipeline/waitFor.ts';
 
@@ -20,7 +20,7 @@ describe('bootstrap', () => {
   });
 
   it('waits with a countdown, then names the service that is down and its URL', async () => {
-    const down = loadConfig({ ...process.env, CONNECT_URL: 'http://127.0.0.1:9' });
+    const down = loadConfig(inheritedEnv({ CONNECT_URL: 'http://127.0.0.1:9' }));
     const lines: string[] = [];
     const err = await bootstrapPipeline(down, { log: (l) => lines.push(l), waitS: 6 }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceDownError);

@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { loadConfig } from '../../lib/config.ts';
+import { inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { queryDruidSql } from '../../lib/druidClient.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -15,7 +15,7 @@ const ids = { store: base, customer: base + 1n, address: base + 2n, product: bas
 function psql(sql: string): string {
   const u = new URL(cfg.pg.url);
   return execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-X', '-q', '-At', '-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', u.pathname.slice(1), '-c', sql], {
-    env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
+    env: inheritedEnv({ PGPASSWORD: decodeURIComponent(u.password) }),
     encoding: 'utf8',
   });
 }

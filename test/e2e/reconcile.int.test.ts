@@ -15,6 +15,7 @@ import { runningPid, stopGroup } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
 import { listPanelQueries, substituteRange } from '../static/dashboardQueries.ts';
 import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
+import { sleep } from '../../lib/poll.ts';
 
 const cfg = loadConfig();
 const log = (msg: string) => process.stderr.write(`[e2e ${new Date().toISOString()}] ${msg}\n`);
@@ -130,7 +131,7 @@ interface TransformerMetrics {
 }
 
 async function transformerMetrics(): Promise<TransformerMetrics | undefined> {
-  const r = await axios.get<TransformerMetrics>(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`, { validateStatus: () => true, timeout: 2000 }).catch(() => undefined);
+  const r = await axios.get<TransformerMetrics>(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, { validateStatus: () => true, timeout: 2000 }).catch(() => undefined);
   return r?.status === 200 ? r.data : undefined;
 }
 
@@ -174,7 +175,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     const pid = transformerPid();
     process.kill(-pid, 'SIGKILL');
     log(`SIGKILLed the transformer (process group ${pid}) mid-stream`);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     await restartTransformer();
     log(`transformer restarted as ${transformerPid()}`);
     const s = await run;

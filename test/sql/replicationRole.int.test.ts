@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
 import { startTestServer, type TestServer } from '../support/testPostgres.ts';
+import { loadConfig } from '../../lib/config.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const CAPTURED = ['countries', 'cities', 'stores', 'customers', 'products', 'orders', 'order_items', 'payments', 'order_status_history', 'dbz_heartbeat', 'debezium_signal'];
@@ -67,7 +68,7 @@ describe('pulso_cdc', () => {
     await expect(asCdc('DELETE FROM debezium_signal')).rejects.toThrow(/permission denied/);
   });
 
-  it.runIf(!process.env.DATABASE_URL)('logs in with the password the runner set (stored as a SCRAM verifier, not plain text)', async () => {
+  it.runIf(!loadConfig().pg.external)('logs in with the password the runner set (stored as a SCRAM verifier, not plain text)', async () => {
     const u = new URL(url);
     u.username = 'pulso_cdc';
     u.password = PASSWORD;

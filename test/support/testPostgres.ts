@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './embeddedPostgres.ts';
+import { loadConfig } from '../../lib/config.ts';
 
 export interface TestServer {
   /** True when this process started the server (so cluster-wide changes, like role passwords, are safe). */
@@ -15,7 +16,8 @@ export interface TestServer {
 }
 
 export async function startTestServer(): Promise<TestServer> {
-  const external = process.env.DATABASE_URL;
+  const cfg = loadConfig();
+  const external = cfg.pg.external ? cfg.pg.url : undefined;
   let embedded: ThrowawayPostgres | undefined;
   let adminUrl: string;
   if (external) {

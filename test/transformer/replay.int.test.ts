@@ -14,6 +14,7 @@ import { cdcTopic, transformerTopics } from '../../lib/names.ts';
 import { transformRecord } from '../../transformer/transform.ts';
 import { deleteTopicsWithPrefix, readAll, testKafka, waitFor } from './support/kafkaHarness.ts';
 import { runGenerator } from '../../generator/index.ts';
+import { sleep } from '../../lib/poll.ts';
 
 const cfg = loadConfig();
 const run = `it-replay-${randomUUID().slice(0, 8)}`;
@@ -110,7 +111,7 @@ describe('replay of the real CDC topics (real stack)', () => {
       const now = [...ends].map(([k, v]) => `${k}=${v}`).join(',');
       if (now !== last) {
         last = now;
-        await new Promise((r) => setTimeout(r, 2000));
+        await sleep(2000);
         return undefined;
       }
       return true;

@@ -14,7 +14,7 @@ import { transformRecord, type Outcome } from '../../transformer/transform.ts';
 import type { FixtureRecord } from './support/fixtureRecord.ts';
 
 const DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
+const UPDATE = loadConfig().test.updateGolden;
 
 const load = (name: string) => (JSON.parse(readFileSync(resolve(DIR, `${name}.json`), 'utf8')) as { records: FixtureRecord[] }).records;
 const input = (r: FixtureRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });

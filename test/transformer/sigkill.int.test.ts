@@ -3,7 +3,7 @@
 // Debezium-style repeats (a slice re-sent, as after a connector crash). Real Kafka, real transactions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../lib/config.ts';
+import { inheritedEnv, PROJECT_ROOT } from '../../lib/config.ts';
 import { benchEnvelopes } from '../../bench/transformerEnvelopes.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
@@ -11,6 +11,8 @@ import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformerGroupId, transformerTopics } from '../../lib/names.ts';
 import { transformRecord } from '../../transformer/transform.ts';
 import { createTopics, deleteTopicsWithPrefix, freePort, readAll, testKafka, testPrefix, waitFor } from './support/kafkaHarness.ts';
+import { sleep } from '../../lib/poll.ts';
+import axios from 'axios';
 
 const t = testPrefix('kill');
 const kafka = testKafka();
@@ -29,7 +31,7 @@ function startChild(port: number): ChildProcess {
   // node --import tsx (not the tsx CLI): one process, so SIGKILL hits the transformer itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...t.env, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: 'warn' },
+    env: inheritedEnv({ ...t.env, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: 'warn' }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[transformer child] ${d.toString()}`));
@@ -39,8 +41,8 @@ function startChild(port: number): ChildProcess {
 
 async function metrics(port: number): Promise<{ consumed: number; status: string } | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-    return (await res.json()) as { consumed: number; status: string };
+    const res = await axios.get<{ consumed: number; status: string }>(`http://127.0.0.1:${port}/metrics.json`, { timeout: 2000 });
+    return res.data;
   } catch {
     return undefined;
   }
@@ -85,7 +87,7 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
     const feeding = (async () => {
       while (sent < stream.length) {
         await produceSome(500);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     })();
     const consumedAtKill = await waitFor('first transformer mid-stream', async () => {

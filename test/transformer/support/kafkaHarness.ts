@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
-import { loadConfig, type PulsoConfig } from '../../../lib/config.ts';
-import { transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
+import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
+import { isolatedTopicEnv, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
+import { pollUntil } from '../../../lib/poll.ts';
 
 export interface TestPrefix {
   readonly prefix: string;
@@ -16,17 +17,8 @@ export interface TestPrefix {
 
 export function testPrefix(name: string): TestPrefix {
   const prefix = `it-${name}-${randomUUID().slice(0, 8)}`;
-  const env: Record<string, string> = {
-    TOPIC_PREFIX: prefix,
-    ORDERS_TOPIC: `${prefix}.orders`,
-    ORDER_ITEMS_TOPIC: `${prefix}.order_items`,
-    DLQ_TOPIC: `${prefix}.dlq`,
-    ORDER_DELTAS_TOPIC: `${prefix}.order_deltas`,
-    ORDER_ITEM_DELTAS_TOPIC: `${prefix}.order_item_deltas`,
-    DELIVERIES_TOPIC: `${prefix}.order_deliveries`,
-    TRANSFORMER_STATS_TOPIC: `${prefix}.transformer_stats`,
-  };
-  const cfg = loadConfig({ ...process.env, ...env });
+  const env = isolatedTopicEnv(prefix);
+  const cfg = loadConfig(inheritedEnv(env));
   return {
     prefix,
     env,
@@ -94,24 +86,21 @@ export async function readAll(kafka: Kafka, topic: string): Promise<ReadMessage[
       }
     },
   });
-  const deadline = Date.now() + 60_000;
   const done = () => [...ends].every(([p, e]) => e.high <= e.low || (position.get(p) ?? -1n) >= e.high);
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`could not read ${topic} to its end`);
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await pollUntil(done, { what: `${topic} read to its end`, timeoutMs: 60_000, intervalMs: 50 });
+  } finally {
+    await consumer.disconnect();
   }
-  await consumer.disconnect();
   return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const box = await pollUntil(async () => {
     const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return v === undefined ? undefined : { v };
+  }, { what, timeoutMs, intervalMs: 250, isFatal: () => true });
+  return box.v;
 }
 
 export function freePort(): Promise<number> {
