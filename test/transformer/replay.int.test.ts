@@ -4,13 +4,13 @@
 // the replay is recognised by the source-position dedupe whose state survived in the state topic.
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
+import { inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { startTransformer, type TransformerOptions } from '../../transformer/consumeLoop.ts';
-import { cdcTopic, transformerTopics } from '../../lib/names.ts';
+import { cdcTopic, isolatedTopicEnv, transformerGroupId, transformerTopics } from '../../lib/names.ts';
 import { transformRecord } from '../../transformer/transform.ts';
 import { deleteTopicsWithPrefix, readAll, testKafka, waitFor } from './support/kafkaHarness.ts';
 import { runGenerator } from '../../generator/index.ts';
@@ -19,23 +19,16 @@ import { sleep } from '../../lib/poll.ts';
 const cfg = loadConfig();
 const run = `it-replay-${randomUUID().slice(0, 8)}`;
 const kafka = testKafka();
-const groupId = `${run}-transformer`;
+// Every output is the test's own (its isolated names), while the input stays the real CDC topics.
+const { cdcOrders: _o, cdcOrderItems: _i, dimensions: _d, ...ownTopics } = transformerTopics(loadConfig(inheritedEnv(isolatedTopicEnv(run))).topics);
+const groupId = transformerGroupId({ prefix: run });
 const opts: TransformerOptions = {
   instanceId: run,
   groupId,
   metricsPort: null,
   log: createLogger('transformer-it', 'error'),
-  // Every output is the test's own: nothing reaches the topics the running pipeline's Druid ingests.
-  topics: {
-    orders: `${run}.orders`,
-    orderItems: `${run}.order_items`,
-    orderDeltas: `${run}.order_deltas`,
-    itemDeltas: `${run}.order_item_deltas`,
-    deliveries: `${run}.order_deliveries`,
-    stats: `${run}.transformer_stats`,
-    dlq: `${run}.dlq`,
-    state: `${run}.state`,
-  },
+  // Nothing reaches the topics the running pipeline's Druid ingests.
+  topics: ownTopics,
 };
 const progress = (msg: string) => process.stderr.write(`[replay.int ${new Date().toISOString()}] ${msg}\n`);
 const cdcTopics = [cdcTopic(cfg.topics, 'orders'), cdcTopic(cfg.topics, 'order_items')];
@@ -89,7 +82,7 @@ async function runUntil(ends: Map<string, bigint>) {
 }
 
 async function outputIds(): Promise<string[]> {
-  const msgs = [...(await readAll(kafka, `${run}.orders`)), ...(await readAll(kafka, `${run}.order_items`))];
+  const msgs = [...(await readAll(kafka, ownTopics.orders)), ...(await readAll(kafka, ownTopics.orderItems))];
   return msgs.map((m) => (JSON.parse(m.value!) as { event_id: string }).event_id);
 }
 
@@ -121,7 +114,7 @@ describe('replay of the real CDC topics (real stack)', () => {
     const expected = new Set<string>();
     const batch = new DedupeState().beginBatch();
     const ledger = new RollupLedger().beginBatch();
-    const topics = transformerTopics({ ...cfg.topics, ...opts.topics });
+    const topics = { ...transformerTopics(cfg.topics), ...opts.topics };
     for (const t of cdcTopics) {
       for (const m of await readAll(kafka, t)) {
         if (BigInt(m.offset) >= (ends.get(`${t}/${m.partition}`) ?? 0n)) continue;
