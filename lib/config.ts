@@ -54,6 +54,7 @@ export const CONFIG_VARS = [
   { name: 'DRUID_KAFKA_BOOTSTRAP', doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: `kafka:29092`)', defaultDoc: 'KAFKA_BROKERS' },
   { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`', default: '9464' },
   { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
+  { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
   { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)' },
   { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', defaultDoc: '(unset)' },
   { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },
@@ -157,6 +158,7 @@ export interface PulsoConfig {
     readonly brokerUrl: string;
   };
   readonly transformer: { readonly metricsPort: number; readonly metricsHost: string };
+  readonly dashboards: { readonly port: number };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
   readonly bootstrap: {
     /** Seconds bootstrap waits for each service. */
@@ -241,6 +243,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
     transformer: { metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
+    dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,
       user: str(env, 'GRAFANA_USER'),
@@ -287,6 +290,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     ['DRUID_INDEXER_PORT', cfg.druid.indexerPort],
     ['DRUID_ROUTER_PORT', cfg.druid.routerPort],
     ['TRANSFORMER_METRICS_PORT', cfg.transformer.metricsPort],
+    ['DASHBOARDS_PORT', cfg.dashboards.port],
   ];
   for (const [name, port] of portVars) {
     const other = ports.get(port);

@@ -23,7 +23,8 @@ export type ServiceName =
   | 'druid-historical'
   | 'druid-indexer'
   | 'druid-router'
-  | 'transformer';
+  | 'transformer'
+  | 'dashboards';
 
 export interface ServiceDef {
   readonly name: ServiceName;
@@ -394,6 +395,24 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         env: { PULSO_HOME: cfg.home },
       }),
       health: () => httpOk(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`),
+    },
+    {
+      name: 'dashboards',
+      stage: 'pipeline',
+      portVar: 'DASHBOARDS_PORT',
+      port: cfg.dashboards.port,
+      url: `http://127.0.0.1:${cfg.dashboards.port}/`,
+      after: ['druid-router'],
+      startTimeoutS: 60,
+      stopSignal: 'SIGTERM',
+      spawnSpec: () => ({
+        name: 'dashboards',
+        command: process.execPath,
+        args: ['--import', 'tsx', resolve(root, 'dashboards/server.ts')],
+        cwd: root,
+        env: { PULSO_HOME: cfg.home },
+      }),
+      health: () => httpOk(`http://127.0.0.1:${cfg.dashboards.port}/health`),
     },
   ];
   return services;

@@ -1,0 +1,316 @@
+// The dashboards page: lays out a provisioned Grafana dashboard (its panels, grid, units and refresh) and
+// draws each panel with Apache ECharts from the rows the server's /api/query returns. The page only ever
+// names a panel and a time range; the server owns the SQL. Every panel carries data-state (loading, ok,
+// empty, error, unsupported) so a browser test can read what it shows.
+/* global echarts */
+'use strict';
+
+const state = { dashboard: null, rangeMs: 3600000, timer: null, charts: new Map() };
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+};
+
+// ---- values and units (the subset of Grafana's units these dashboards use) ----
+const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+function formatValue(v, field) {
+  if (v === null || v === undefined) return 'No data';
+  if (!isNum(v)) return String(v);
+  const unit = field.unit;
+  const d = field.decimals ?? (Number.isInteger(v) ? 0 : 2);
+  const n = (x, dd = d) => x.toLocaleString('en-US', { minimumFractionDigits: dd, maximumFractionDigits: dd });
+  switch (unit) {
+    case 'percent': return `${n(v)}%`;
+    case 'percentunit': return `${n(v * 100)}%`;
+    case 'ms': return v >= 1000 ? `${n(v / 1000, 2)} s` : `${n(v)} ms`;
+    case 's': return v >= 3600 ? `${n(v / 3600, 1)} h` : v >= 60 ? `${n(v / 60, 1)} min` : `${n(v)} s`;
+    case 'm': return `${n(v)} min`;
+    default: return n(v);
+  }
+}
+function fieldConfig(panel, column) {
+  const defaults = panel.fieldConfig?.defaults ?? {};
+  const cfg = { unit: defaults.unit, decimals: defaults.decimals };
+  for (const o of panel.fieldConfig?.overrides ?? []) {
+    if (o.matcher?.id === 'byName' && o.matcher.options === column) {
+      for (const p of o.properties ?? []) {
+        if (p.id === 'unit') cfg.unit = p.value;
+        if (p.id === 'decimals') cfg.decimals = p.value;
+        if (p.id === 'displayName') cfg.displayName = p.value;
+      }
+    }
+  }
+  return cfg;
+}
+const label = (panel, column) => fieldConfig(panel, column).displayName ?? column.replace(/_/g, ' ');
+const isTimeType = (t) => t === 'TIMESTAMP' || t === 'DATE';
+const isNumType = (t) => ['BIGINT', 'INTEGER', 'DOUBLE', 'FLOAT', 'DECIMAL', 'REAL', 'SMALLINT', 'TINYINT'].includes(t);
+
+/** Columns a Grafana "organize" transformation hides. */
+function hiddenColumns(panel) {
+  const hidden = new Set();
+  for (const t of panel.transformations ?? []) if (t.id === 'organize') for (const [k, v] of Object.entries(t.options?.excludeByName ?? {})) if (v) hidden.add(k);
+  return hidden;
+}
+
+// ---- panel renderers: (panel, table, body) → 'ok' | 'empty' ----
+function chart(body, option) {
+  const div = el('div', { class: 'chart' });
+  body.append(div);
+  const c = echarts.init(div, 'dark', { renderer: 'canvas' });
+  c.setOption({ backgroundColor: 'transparent', animation: false, textStyle: { fontSize: 11 }, ...option });
+  return c;
+}
+
+const RENDERERS = {
+  stat(panel, t, body) {
+    const row = t.rows[0];
+    const values = t.columns.map((c, i) => ({ c, v: row ? row[i] : null })).filter(({ c }) => isNumType(c.sqlType) || c.sqlType === '');
+    const box = el('div', { class: 'stat' });
+    for (const { c, v } of values) {
+      const f = fieldConfig(panel, c.name);
+      const cell = el('div', {}, el('div', { class: 'value', 'data-column': c.name, 'data-value': v === null || v === undefined ? '' : String(v), text: formatValue(v, f) }));
+      if (values.length > 1) cell.append(el('div', { class: 'label', text: label(panel, c.name) }));
+      box.append(cell);
+    }
+    body.append(box);
+    return values.some(({ v }) => v !== null && v !== undefined) ? 'ok' : 'empty';
+  },
+
+  timeseries(panel, t, body) {
+    const ti = t.columns.findIndex((c) => isTimeType(c.sqlType) || c.name === 'time');
+    const nums = t.columns.map((c, i) => [c, i]).filter(([c, i]) => i !== ti && isNumType(c.sqlType));
+    const groups = t.columns.map((c, i) => [c, i]).filter(([c, i]) => i !== ti && !isNumType(c.sqlType));
+    const series = new Map();
+    for (const r of t.rows) {
+      const key = groups.map(([, i]) => r[i]).join(' ');
+      for (const [c, i] of nums) {
+        const name = [key, nums.length > 1 || !key ? label(panel, c.name) : ''].filter(Boolean).join(' · ');
+        if (!series.has(name)) series.set(name, []);
+        series.get(name).push([Date.parse(r[ti]), r[i]]);
+      }
+    }
+    if (t.rows.length === 0) return 'empty';
+    const f = fieldConfig(panel, nums[0]?.[0].name ?? '');
+    state.charts.set(panel.id, chart(body, {
+      grid: { left: 56, right: 12, top: 12, bottom: 40 },
+      tooltip: { trigger: 'axis', valueFormatter: (v) => formatValue(v, f) },
+      legend: { bottom: 0, type: 'scroll', textStyle: { color: '#ccc' } },
+      xAxis: { type: 'time' },
+      yAxis: { type: 'value', axisLabel: { formatter: (v) => formatValue(v, { ...f, decimals: f.decimals ?? 0 }) } },
+      series: [...series].map(([name, data]) => ({ name, type: 'line', showSymbol: false, data, areaStyle: { opacity: 0.08 } })),
+    }));
+    return 'ok';
+  },
+
+  barchart(panel, t, body) {
+    const hidden = hiddenColumns(panel);
+    const cols = t.columns.map((c, i) => [c, i]).filter(([c]) => !hidden.has(c.name));
+    const xName = panel.options?.xField;
+    const x = cols.find(([c]) => c.name === xName) ?? cols.find(([c]) => !isNumType(c.sqlType)) ?? cols[0];
+    const ys = cols.filter(([c]) => c !== x[0] && isNumType(c.sqlType));
+    if (t.rows.length === 0) return 'empty';
+    state.charts.set(panel.id, chart(body, {
+      grid: { left: 56, right: 12, top: 12, bottom: 44 },
+      tooltip: { trigger: 'axis' },
+      legend: { show: ys.length > 1, bottom: 0, textStyle: { color: '#ccc' } },
+      xAxis: { type: 'category', data: t.rows.map((r) => String(r[x[1]])), axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'value' },
+      series: ys.map(([c, i]) => ({ name: label(panel, c.name), type: 'bar', stack: panel.options?.stacking === 'normal' ? 'all' : undefined, data: t.rows.map((r) => r[i]) })),
+    }));
+    return 'ok';
+  },
+
+  piechart(panel, t, body) {
+    const name = t.columns.findIndex((c) => !isNumType(c.sqlType));
+    const value = t.columns.findIndex((c) => isNumType(c.sqlType));
+    const data = panel.options?.reduceOptions?.values === false && t.rows.length === 1
+      ? t.columns.map((c, i) => ({ name: label(panel, c.name), value: t.rows[0][i] })).filter((d) => isNum(d.value))
+      : t.rows.map((r) => ({ name: String(r[name]), value: r[value] }));
+    if (data.length === 0) return 'empty';
+    state.charts.set(panel.id, chart(body, {
+      tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
+      legend: { orient: 'vertical', right: 0, top: 'middle', type: 'scroll', textStyle: { color: '#ccc' } },
+      series: [{ type: 'pie', radius: panel.options?.pieType === 'donut' ? ['45%', '75%'] : '75%', center: ['38%', '50%'], data, label: { formatter: '{b} {d}%', color: '#ccc' } }],
+    }));
+    return 'ok';
+  },
+
+  bargauge(panel, t, body) {
+    const row = t.rows[0];
+    if (!row) return 'empty';
+    const items = t.columns.map((c, i) => ({ c, v: row[i] })).filter(({ v }) => isNum(v));
+    const max = Math.max(1, ...items.map(({ v }) => v));
+    const g = el('div', { class: 'gauge' });
+    for (const { c, v } of items) {
+      const track = el('div', { class: 'track' }, el('div', { class: 'bar', style: `width:${(100 * v) / max}%` }));
+      g.append(el('div', { text: label(panel, c.name) }), track, el('div', { class: 'num', 'data-column': c.name, 'data-value': String(v), text: formatValue(v, fieldConfig(panel, c.name)) }));
+    }
+    body.append(g);
+    return items.length ? 'ok' : 'empty';
+  },
+
+  table(panel, t, body) {
+    if (t.rows.length === 0) return 'empty';
+    const hidden = hiddenColumns(panel);
+    const cols = t.columns.map((c, i) => [c, i]).filter(([c]) => !hidden.has(c.name));
+    const table = el('table', {}, el('thead', {}, el('tr', {}, ...cols.map(([c]) => el('th', { text: label(panel, c.name) })))));
+    const tbody = el('tbody');
+    for (const r of t.rows) {
+      tbody.append(el('tr', {}, ...cols.map(([c, i]) => {
+        const v = r[i];
+        const text = isTimeType(c.sqlType) ? String(v).replace('T', ' ').replace(/\.000Z$/, 'Z') : formatValue(v, fieldConfig(panel, c.name));
+        return el('td', { class: isNum(v) ? 'num' : '', text });
+      })));
+    }
+    table.append(tbody);
+    body.append(table);
+    return 'ok';
+  },
+
+  geomap(panel, t, body) {
+    const layer = panel.options?.layers?.[0] ?? {};
+    const latName = layer.location?.latitude ?? 'latitude';
+    const lonName = layer.location?.longitude ?? 'longitude';
+    const sizeName = layer.config?.style?.size?.field;
+    const idx = (n) => t.columns.findIndex((c) => c.name === n);
+    const [lat, lon, size] = [idx(latName), idx(lonName), idx(sizeName)];
+    const nameCol = t.columns.findIndex((c) => !isNumType(c.sqlType));
+    const points = t.rows.filter((r) => isNum(r[lat]) && isNum(r[lon]));
+    if (points.length === 0) return 'empty';
+    const maxSize = Math.max(1, ...points.map((r) => (size >= 0 ? r[size] : 1)));
+    state.charts.set(panel.id, chart(body, {
+      grid: { left: 48, right: 12, top: 12, bottom: 28 },
+      tooltip: { formatter: (p) => `${p.data.name}<br>${sizeName ?? ''} ${p.data.size ?? ''}` },
+      xAxis: { type: 'value', name: 'longitude', nameLocation: 'middle', nameGap: 20, scale: true },
+      yAxis: { type: 'value', name: 'latitude', scale: true },
+      series: [{
+        type: 'scatter',
+        data: points.map((r) => ({ name: String(r[nameCol] ?? ''), value: [r[lon], r[lat]], size: size >= 0 ? r[size] : undefined })),
+        symbolSize: (_v, p) => (size >= 0 ? 6 + 30 * Math.sqrt(p.data.size / maxSize) : 8),
+        itemStyle: { color: '#73bf69', opacity: 0.75 },
+      }],
+    }));
+    return 'ok';
+  },
+};
+
+/** The markdown subset the text panels use: paragraphs, list items, **bold** and `code`. */
+function renderText(panel, body) {
+  const esc = (s) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+  const inline = (s) => esc(s).replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>').replace(/`([^`]+)`/g, '<code>$1</code>');
+  const div = el('div', { class: 'text' });
+  div.innerHTML = String(panel.options?.content ?? '').split('\n').map((l) => (l.startsWith('- ') ? `<div>• ${inline(l.slice(2))}</div>` : l.trim() ? `<p>${inline(l)}</p>` : '')).join('');
+  body.append(div);
+}
+
+// ---- layout and refresh ----
+function panelsOf(d) {
+  return (d.panels ?? []).flatMap((p) => [p, ...(p.panels ?? [])]);
+}
+
+function layout(d) {
+  const main = $('#main');
+  main.replaceChildren(el('h1', { text: d.title ?? d.uid }));
+  const grid = el('div', { class: 'grid' });
+  for (const p of panelsOf(d)) {
+    if (p.type === 'row') continue;
+    const g = p.gridPos ?? { x: 0, y: 0, w: 12, h: 8 };
+    const box = el('section', { class: 'panel', 'data-panel-id': String(p.id), 'data-panel-type': p.type, 'data-state': 'loading', style: `grid-column:${g.x + 1} / span ${g.w};grid-row:${g.y + 1} / span ${g.h}` },
+      el('h2', { text: p.title ?? '', title: p.description ?? '' }), el('div', { class: 'body' }));
+    grid.append(box);
+  }
+  main.append(grid);
+}
+
+async function refreshPanel(d, p, fromMs, toMs) {
+  const box = document.querySelector(`.panel[data-panel-id="${p.id}"]`);
+  if (!box) return;
+  const body = box.querySelector('.body');
+  const setState = (s) => box.setAttribute('data-state', s);
+  if (p.type === 'text') {
+    body.replaceChildren();
+    renderText(p, body);
+    return setState('ok');
+  }
+  const render = RENDERERS[p.type];
+  if (!render) {
+    body.replaceChildren(el('div', { class: 'nodata', text: `Panel type "${p.type}" is not rendered by the local dashboards server; Grafana (docker compose) shows it.` }));
+    return setState('unsupported');
+  }
+  const target = (p.targets ?? [])[0];
+  try {
+    const res = await fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uid: d.uid, panelId: p.id, refId: target?.refId ?? 'A', from: fromMs, to: toMs }) });
+    const data = await res.json();
+    state.charts.get(p.id)?.dispose();
+    state.charts.delete(p.id);
+    body.replaceChildren();
+    if (!res.ok) {
+      body.textContent = data.error ?? `HTTP ${res.status}`;
+      return setState('error');
+    }
+    box.setAttribute('data-rows', String(data.rows.length));
+    const shown = render(p, data, body);
+    if (shown === 'empty' && !body.querySelector('.stat')) body.append(el('div', { class: 'nodata', text: 'No data' }));
+    setState(shown);
+  } catch (e) {
+    body.textContent = `request failed: ${e.message}`;
+    setState('error');
+  }
+}
+
+async function refreshAll() {
+  const d = state.dashboard;
+  if (!d) return;
+  const toMs = Date.now();
+  const fromMs = toMs - state.rangeMs;
+  // Each panel on its own: one failing query never stops the others.
+  await Promise.allSettled(panelsOf(d).filter((p) => p.type !== 'row').map((p) => refreshPanel(d, p, fromMs, toMs)));
+  $('#updated').textContent = `updated ${new Date(toMs).toLocaleTimeString()}`;
+  document.body.setAttribute('data-refreshed', String(toMs));
+}
+
+function schedule() {
+  clearInterval(state.timer);
+  const everyMs = Math.max(1000, (Number(/^(\d+)s$/.exec(state.dashboard?.refresh ?? '5s')?.[1]) || 5) * 1000);
+  $('#every').textContent = `${everyMs / 1000}s`;
+  if ($('#auto').checked) state.timer = setInterval(refreshAll, everyMs);
+}
+
+async function main() {
+  const list = await (await fetch('/api/dashboards')).json();
+  const uid = /^\/d\/([\w-]+)$/.exec(location.pathname)?.[1];
+  $('#dashboards').replaceChildren(...list.map((x) => el('a', { href: `/d/${x.uid}`, class: x.uid === uid ? 'active' : '', text: x.title })));
+  const params = new URLSearchParams(location.search);
+  if (params.get('range')) $('#range').value = params.get('range');
+  state.rangeMs = Number($('#range').value);
+  if (!uid) {
+    $('#main').replaceChildren(el('div', { class: 'list' }, ...list.map((x) => el('a', { href: `/d/${x.uid}`, text: `${x.title} — grafana/dashboards/${x.file}` }))));
+    return;
+  }
+  const res = await fetch(`/api/dashboards/${uid}`);
+  if (!res.ok) {
+    $('#main').replaceChildren(el('div', { class: 'list', text: `No dashboard ${uid}.` }));
+    return;
+  }
+  state.dashboard = await res.json();
+  document.title = `${state.dashboard.title} · Pulso`;
+  layout(state.dashboard);
+  $('#range').onchange = () => {
+    state.rangeMs = Number($('#range').value);
+    refreshAll();
+  };
+  $('#auto').onchange = schedule;
+  window.addEventListener('resize', () => state.charts.forEach((c) => c.resize()));
+  await refreshAll();
+  schedule();
+}
+
+main();
