@@ -33,8 +33,18 @@ export interface GeneratorOptions {
   readonly seed?: string;
   /** Simulated seconds per wall second (lifecycle delays and the daily curve); default 1. */
   readonly speedup?: number;
-  /** Simulated start instant; default now. */
+  /** Simulated start instant; default now (live: now − backfillMs). */
   readonly start?: Date;
+  /**
+   * 'live': the simulated clock never passes the wall clock. It starts `backfillMs` in the past, runs at
+   * `speedup` until it has caught up with the wall clock (the backfill), then follows it in real time: new
+   * orders carry the current time and lifecycles advance in real time. `rate` is then orders per second of
+   * business time, the same during the backfill and after it. 'simulated' (default): start + wall × speedup,
+   * rate per wall second, for offline runs.
+   */
+  readonly clock?: 'simulated' | 'live';
+  /** Live clock only: how much history to write before following the wall clock (default 0). */
+  readonly backfillMs?: number;
   readonly curve?: 'daily' | 'flat';
   /** Keep writing lifecycle steps after the last order until every order is finished. */
   readonly drain?: boolean;
@@ -140,10 +150,12 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
 
     const geo = opts.geocoder ?? cfg!.geocoder;
     const geocoder = createGeocoder({ provider: geo.provider, url: geo.url, cache: clients[0], log });
-    const startMs = (opts.start ?? new Date()).getTime();
+    const live = opts.clock === 'live';
+    const startMs = live ? Date.now() - (opts.backfillMs ?? 0) : (opts.start ?? new Date()).getTime();
+    const simClock = liveClock(live, startMs, speedup);
     const { world, created: worldCreated } = await ensureWorld(clients[0]!, { seed, scale: opts.scale ?? DEFAULT_SCALE, geocoder, startMs, log });
     const stream = new EventStream(world, {
-      seed, startMs, ordersPerSimSecond: opts.rate / speedup, curve: opts.curve ?? 'daily', maxOrders: opts.orders, maintenance: opts.maintenance,
+      seed, startMs, ordersPerSimSecond: live ? opts.rate : opts.rate / speedup, curve: opts.curve ?? 'daily', maxOrders: opts.orders, maintenance: opts.maintenance,
     });
     const lanes = clients.map((c) => new LaneWriter(c));
     const stats: GeneratorStats = {
@@ -201,7 +213,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
         if (!drain) break;
         stream.stopArrivals();
       }
-      const simTarget = startMs + (wallNow - wallStart) * speedup;
+      const simTarget = simClock(wallNow, wallStart);
       const events = stream.take(simTarget, maxEventsPerBatch);
       if (inflight) await inflight;
       stats.inLifecycle = stream.inLifecycle;
@@ -217,7 +229,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       inflight = undefined;
       if (stream.exhausted) break;
       // Nothing due: sleep until the next event is due (at most 50 ms, to stay responsive).
-      const dueInWallMs = (nextAt - simTarget) / speedup;
+      const dueInWallMs = (nextAt - simTarget) / (live && simTarget >= wallNow ? 1 : speedup);
       await pause(Math.max(1, Math.min(50, dueInWallMs)), opts.signal);
     }
     if (inflight) await inflight; // finish the transactions in progress; nothing is left half-written
@@ -241,6 +253,18 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
+}
+
+/**
+ * The simulated "now" for a wall instant. Simulated: start + elapsed × speedup. Live: the same until it
+ * reaches the wall clock, then the wall clock itself: min(start + elapsed × speedup, wall). Monotonic and
+ * continuous, so no event is ever written twice or skipped at the hand-over.
+ */
+export function liveClock(live: boolean, startMs: number, speedup: number): (wallNow: number, wallStart: number) => number {
+  return (wallNow, wallStart) => {
+    const sim = startMs + (wallNow - wallStart) * speedup;
+    return live ? Math.min(sim, wallNow) : sim;
+  };
 }
 
 export { MIGRATE_COMMAND };

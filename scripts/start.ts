@@ -1,7 +1,8 @@
-// npm start [-- --rate 50 --speedup 60 --seed S]
-// From a fresh clone: brings the whole pipeline up (npm run up), then runs the generator at a default rate
-// with a live one-screen view of every stage. Ctrl-C stops the generator and leaves the pipeline up;
-// `npm run down` stops the rest.
+// npm start [-- --rate 5 --backfill 6h --speedup 180 --seed S]
+// From a fresh clone: brings the whole pipeline up (npm run up), then runs the generator on the live clock:
+// it first backfills history (the last --backfill, following the daily curve, --speedup times faster than
+// real time), then follows the wall clock, so no order is ever dated in the future. A live one-screen view
+// shows every stage. Ctrl-C stops the generator and leaves the pipeline up; `npm run down` stops the rest.
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { up, StackError } from '../stack/manager.ts';
 import { pipelineStatus, type PipelineStatus } from '../pipeline/status.ts';
@@ -9,13 +10,24 @@ import { runGenerator, type GeneratorStats } from '../generator/index.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { sleep } from '../lib/poll.ts';
 import { numberFlag, parseFlags } from '../lib/cliArgs.ts';
+import { parseDuration } from '../generator/cli.ts';
 
-const USAGE = 'usage: npm start [-- --rate <orders/s> --speedup <x> --seed <s>]';
-const { rate, speedup, seed } = (() => {
+const USAGE = 'usage: npm start [-- --rate <orders/s> --backfill <duration, 0 for none> --speedup <x, backfill only> --seed <s>]';
+const { rate, backfillMs, speedup, seed } = (() => {
   try {
-    const { values } = parseFlags(process.argv.slice(2), { rate: { type: 'string', default: '50' }, speedup: { type: 'string', default: '60' }, seed: { type: 'string' } });
+    const { values } = parseFlags(process.argv.slice(2), {
+      rate: { type: 'string', default: '5' },
+      backfill: { type: 'string', default: '6h' },
+      speedup: { type: 'string', default: '180' },
+      seed: { type: 'string' },
+    });
     const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
-    return { rate: positive('--rate', values.rate!), speedup: positive('--speedup', values.speedup!), seed: values.seed };
+    return {
+      rate: positive('--rate', values.rate!),
+      backfillMs: values.backfill === '0' ? 0 : parseDuration(values.backfill!),
+      speedup: positive('--speedup', values.speedup!),
+      seed: values.seed,
+    };
   } catch (e) {
     process.stderr.write(`npm start: ${(e as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -77,8 +89,8 @@ function render(prev: Sample | undefined, cur: Sample, probe: FreshnessProbe, st
     p.druid ? `druid         ${Object.entries(p.druid).map(([ds, s]) => `${ds} ${s.state} lag ${fmt(s.lag)}`).join('   ')}   rows ${fmt(p.druidRows?.orders ?? 0)}` : 'druid         unavailable',
     `freshness     commit → queryable in Druid: ${probe.latestMs === null ? 'waiting for data' : `last ${fmt(probe.latestMs)} ms, p50 ${fmt(probe.p50() ?? 0)} ms`}${probe.idleForMs() > 10_000 ? `   (no new commits for ${Math.round(probe.idleForMs() / 1000)}s)` : ''}`,
     '',
-    `open          Druid SQL ${cfg.druid.url}/druid/v2/sql   ·   Connect ${cfg.connect.url}/connectors   ·   transformer ${`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`}`,
-    `              Grafana: docker compose --env-file stack/versions.env --env-file .env -f docker-compose.cdc.yml up -d grafana → http://127.0.0.1:3000`,
+    `open          dashboards http://127.0.0.1:${cfg.dashboards.port}/   ·   Druid SQL ${cfg.druid.url}/druid/v2/sql   ·   Connect ${cfg.connect.url}/connectors   ·   transformer http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`,
+    `              Grafana and Druid's web console come with docker compose (docker-compose.cdc.yml)`,
     ...(p.errors.length ? ['', ...p.errors.map((e) => `unavailable   ${e}`)] : []),
   ];
   return lines.join('\n');
@@ -88,7 +100,11 @@ async function main(): Promise<void> {
   const say = (l: string) => process.stdout.write(l + '\n');
   await up(cfg, say);
   cfg = withLocalSecrets(cfg); // a fresh clone's first `up` has just generated the local passwords
-  say(`starting the generator at ${rate} orders/s (speedup ${speedup})…`);
+  say(
+    backfillMs > 0
+      ? `starting the generator: backfilling the last ${(backfillMs / 3600_000).toFixed(1)} h at ${rate} orders/s of business time (${speedup}× real time), then live at ${rate} orders/s…`
+      : `starting the generator live at ${rate} orders/s…`,
+  );
   const abort = new AbortController();
   let gen: GeneratorStats | undefined;
   let stopping = false;
@@ -100,7 +116,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const generator = runGenerator({ rate, speedup, seed, signal: abort.signal, progress: 'off', onProgress: (s) => (gen = { ...s }) });
+  const generator = runGenerator({ rate, speedup, clock: 'live', backfillMs, seed, signal: abort.signal, progress: 'off', onProgress: (s) => (gen = { ...s }) });
   const probe = new FreshnessProbe();
   const startedAt = Date.now();
   let prev: Sample | undefined;

@@ -6,8 +6,8 @@ import { createGeocoder } from '../../generator/geo/geocoder.ts';
 
 describe('parseGeneratorArgs', () => {
   it('parses a full command line', () => {
-    expect(parseGeneratorArgs(['--rate', '50', '--orders', '1000', '--seed', 'demo', '--speedup=60', '--curve', 'flat', '--connections', '2', '--batch', '1'])).toEqual({
-      rate: 50, orders: 1000, seed: 'demo', speedup: 60, curve: 'flat', connections: 2, maxEventsPerTransaction: 1,
+    expect(parseGeneratorArgs(['--rate', '50', '--orders', '1000', '--seed', 'demo', '--speedup=60', '--start', '2025-03-14T11:00:00Z', '--curve', 'flat', '--connections', '2', '--batch', '1'])).toEqual({
+      rate: 50, orders: 1000, seed: 'demo', speedup: 60, start: new Date('2025-03-14T11:00:00Z'), curve: 'flat', connections: 2, maxEventsPerTransaction: 1,
     });
     expect(parseGeneratorArgs(['--rate', '2.5', '--duration', '1h30m'])).toEqual({ rate: 2.5, durationMs: 5_400_000 });
     expect(parseGeneratorArgs(['--rate', '10', '--stores', '50', '--customers', '500'])).toEqual({ rate: 10, scale: { stores: 50, customers: 500 } });
@@ -32,6 +32,7 @@ describe('parseGeneratorArgs', () => {
     expect(err(['--rate', '5', '--orders', '10', '--duration', '1m'])).toMatch(/either --orders or --duration/);
     expect(err(['--rate', '5', '--turbo'])).toMatch(/Unknown option "--turbo". Valid options: --rate, --orders, --duration/);
     expect(err(['--rate'])).toMatch(/--rate needs a value/);
+    expect(err(['--rate', '5', '--speedup', '60'])).toMatch(/--speedup 60 without --start would write timestamps in the future.*npm start/);
   });
 
   it('parses durations', () => {
