@@ -10,7 +10,8 @@ describe('liveClock', () => {
     const clock = liveClock(true, wallStart - sixHours, 180);
     expect(clock(wallStart, wallStart)).toBe(wallStart - sixHours);
     expect(clock(wallStart + 60_000, wallStart)).toBe(wallStart - sixHours + 180 * 60_000); // 3 h in a minute
-    expect(clock(wallStart + 120_000, wallStart)).toBe(wallStart + 120_000); // caught up after 2 minutes
+    expect(clock(wallStart + 120_000, wallStart)).toBe(wallStart); // 6 h written, the wall clock moved on 2 min
+    expect(clock(wallStart + 121_000, wallStart)).toBe(wallStart + 121_000); // caught up: 6 h / 179 ≈ 120.7 s
     expect(clock(wallStart + 3600_000, wallStart)).toBe(wallStart + 3600_000);
   });
 
