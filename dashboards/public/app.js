@@ -5,7 +5,8 @@
 /* global echarts */
 'use strict';
 
-const state = { dashboard: null, rangeMs: 3600000, timer: null, charts: new Map() };
+// ?range=<ms> picks a relative range; ?from=<ms>&to=<ms> pins an absolute one (tests, shared links).
+const state = { dashboard: null, rangeMs: 3600000, fixed: null, timer: null, charts: new Map() };
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -269,8 +270,8 @@ async function refreshPanel(d, p, fromMs, toMs) {
 async function refreshAll() {
   const d = state.dashboard;
   if (!d) return;
-  const toMs = Date.now();
-  const fromMs = toMs - state.rangeMs;
+  const toMs = state.fixed ? state.fixed.to : Date.now();
+  const fromMs = state.fixed ? state.fixed.from : toMs - state.rangeMs;
   // Each panel on its own: one failing query never stops the others.
   await Promise.allSettled(panelsOf(d).filter((p) => p.type !== 'row').map((p) => refreshPanel(d, p, fromMs, toMs)));
   $('#updated').textContent = `updated ${new Date(toMs).toLocaleTimeString()}`;
@@ -291,6 +292,7 @@ async function main() {
   const params = new URLSearchParams(location.search);
   if (params.get('range')) $('#range').value = params.get('range');
   state.rangeMs = Number($('#range').value);
+  if (params.get('from') && params.get('to')) state.fixed = { from: Number(params.get('from')), to: Number(params.get('to')) };
   if (!uid) {
     $('#main').replaceChildren(el('div', { class: 'list' }, ...list.map((x) => el('a', { href: `/d/${x.uid}`, text: `${x.title} — grafana/dashboards/${x.file}` }))));
     return;
@@ -305,6 +307,7 @@ async function main() {
   layout(state.dashboard);
   $('#range').onchange = () => {
     state.rangeMs = Number($('#range').value);
+    state.fixed = null;
     refreshAll();
   };
   $('#auto').onchange = schedule;

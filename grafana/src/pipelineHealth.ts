@@ -115,9 +115,9 @@ const panels: PanelDef[] = [
       'Segments still served by the indexing task (sys.segments, is_realtime = 1). They are queryable already; a count that only grows means handoff to the historical is stuck.',
     gridPos: { x: 0, y: 27, w: 12, h: 6 },
     sql:
-      'SELECT datasource, COUNT(*) AS realtime_segments, SUM(num_rows) AS realtime_rows FROM sys.segments ' +
+      'SELECT datasource, COUNT(*) AS segments_in_tasks, SUM(num_rows) AS rows_in_tasks FROM sys.segments ' +
       'WHERE is_realtime = 1 GROUP BY datasource ORDER BY datasource',
-    reads: ['datasource', 'realtime_segments', 'realtime_rows'],
+    reads: ['datasource', 'segments_in_tasks', 'rows_in_tasks'],
     decimals: 0,
   }),
   text(

@@ -246,4 +246,10 @@ describe('provisioning', () => {
     // created_at is only ever the rollup rows' __time; no panel re-exposes it under that name.
     for (const q of queries) expect(aliasesOf(q.sql).has('created_at'), q.panelTitle).toBe(false);
   });
+
+  it('no column a panel reads has "time_" in its name: the Druid plugin would render it as a 1970 timestamp', () => {
+    // grafadruid druid-grafana v1.4.1, pkg/druid.go: any numeric column whose name contains "time_" is typed as a time.
+    const offenders = queries.flatMap((q) => q.expectedColumns.filter((c) => c.includes('time_')).map((c) => `${q.dashboard} / ${q.panelTitle}: ${c}`));
+    expect(offenders).toEqual([]);
+  });
 });

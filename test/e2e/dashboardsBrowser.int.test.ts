@@ -1,0 +1,168 @@
+// The local dashboards server in a real browser (Debian's Chromium through playwright-core), against the
+// real stack: after a generator run, both provisioned dashboards render every panel with data where Druid
+// has rows, no panel shows an error, and the numbers on the stat panels equal what Druid returns for those
+// panels' own queries. With Druid unreachable, each panel shows the error and the server keeps serving.
+import type { AddressInfo } from 'node:net';
+import axios from 'axios';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.ts';
+import { queryDruidTable } from '../../lib/druidClient.ts';
+import { createLogger } from '../../lib/log.ts';
+import { pollUntil } from '../../lib/poll.ts';
+import { createDashboardsServer } from '../../dashboards/server.ts';
+import { bindPanelQuery, readDashboards, type Panel } from '../../dashboards/panelQueries.ts';
+import { runGenerator } from '../../generator/index.ts';
+import { launchChromium } from '../support/chromium.ts';
+
+const cfg = loadConfig();
+const base = `http://127.0.0.1:${cfg.dashboards.port}`;
+const log = (m: string) => process.stderr.write(`[dashboards.int ${new Date().toISOString()}] ${m}\n`);
+const flat = (ps: readonly Panel[] | undefined): Panel[] => (ps ?? []).flatMap((p) => [p, ...flat(p.panels)]);
+let browser: Browser;
+// A pinned range around the history written below, so the page and the test ask Druid the same question.
+const toMs = Date.now();
+const fromMs = toMs - 6 * 3600_000;
+
+interface PanelView {
+  id: number;
+  type: string;
+  state: string;
+  text: string;
+  values: Record<string, string>;
+}
+
+async function render(uid: string, url = base): Promise<PanelView[]> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  try {
+    await page.goto(`${url}/d/${uid}?from=${fromMs}&to=${toMs}`);
+    await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+    expect(pageErrors).toEqual([]);
+    return await page.$$eval('.panel', (ps) =>
+      ps.map((p) => ({
+        id: Number(p.getAttribute('data-panel-id')),
+        type: p.getAttribute('data-panel-type') ?? '',
+        state: p.getAttribute('data-state') ?? '',
+        text: (p.querySelector('.body')?.textContent ?? '').slice(0, 300),
+        values: Object.fromEntries([...p.querySelectorAll('[data-column]')].map((v) => [v.getAttribute('data-column')!, v.getAttribute('data-value') ?? ''])),
+      })),
+    );
+  } finally {
+    await page.close();
+  }
+}
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  // Five hours back, fast: every lifecycle (under 3 h) ends before now, so deliveries exist and nothing is dated in the future.
+  const s = await runGenerator({ rate: 400, orders: 1200, seed: `dashboards-browser-${toMs}`, speedup: 900, start: new Date(toMs - 5 * 3600_000), drain: true, progress: 'off' });
+  log(`generator: ${s.ordersCreated} orders, ${s.delivered} delivered, ${s.cancelled} cancelled`);
+  // Until Druid holds all of it (at least this run's deliveries, and nothing changing for 3 s): the page and
+  // the test must read the same data.
+  let last = '';
+  await pollUntil(
+    async () => {
+      const range = [{ type: 'BIGINT', value: fromMs }];
+      const [d, o] = await Promise.all([
+        queryDruidTable(cfg, 'SELECT COALESCE(SUM(deliveries), 0) FROM order_deliveries WHERE __time >= MILLIS_TO_TIMESTAMP(?)', range),
+        queryDruidTable(cfg, 'SELECT COALESCE(SUM(orders), 0), COALESCE(SUM(delivered_orders), 0) FROM order_rollup_status WHERE __time >= MILLIS_TO_TIMESTAMP(?)', range),
+      ]);
+      const now = JSON.stringify([d.rows, o.rows]);
+      const settled = now === last && Number(d.rows[0]?.[0]) >= s.delivered;
+      last = now;
+      return settled;
+    },
+    { what: `this run's ${s.delivered} deliveries in Druid, settled`, timeoutMs: 180_000, intervalMs: 3000 },
+  );
+  await pollUntil(() => axios.get(`${base}/health`).then((r) => r.status === 200), { what: `the dashboards server at ${base}`, timeoutMs: 30_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('local dashboards in Chromium', () => {
+  for (const [uid, { file, dashboard }] of readDashboards()) {
+    it(`${file}: every panel renders; data wherever Druid has rows; stats equal Druid`, async () => {
+      const views = await render(uid);
+      const panels = flat(dashboard.panels).filter((p) => p.type !== 'row');
+      expect(views.map((v) => v.id).sort((a, b) => a - b)).toEqual(panels.map((p) => p.id!).sort((a, b) => a - b));
+      for (const p of panels) {
+        const view = views.find((v) => v.id === p.id)!;
+        const what = `${file} panel ${p.id} "${p.title}" (${p.type})`;
+        expect(view.state, `${what}: ${view.text}`).not.toBe('error');
+        expect(view.state, what).not.toBe('unsupported');
+        if (!p.targets?.length) {
+          expect(view.state, what).toBe('ok');
+          continue;
+        }
+        const q = bindPanelQuery(dashboard, p.id!, p.targets[0]!.refId ?? 'A', fromMs, toMs);
+        const truth = await queryDruidTable(cfg, q.query, q.parameters, q.context);
+        const hasValues = truth.rows.some((r) => r.some((v) => typeof v === 'number'));
+        expect(view.state, `${what}: Druid returned ${truth.rows.length} rows`).toBe(hasValues ? 'ok' : 'empty');
+        // A stat against CURRENT_TIMESTAMP ("seconds since…") moves between the page's query and ours.
+        if ((p.type === 'stat' || p.type === 'bargauge') && !q.query.includes('CURRENT_TIMESTAMP')) {
+          // The number shown is the number Druid returned for that panel's own query, column by column.
+          const row = truth.rows[0] ?? [];
+          const expected = Object.fromEntries(truth.columns.map((c, i) => [c.name, row[i]]).filter(([, v]) => typeof v === 'number').map(([n, v]) => [n, String(v)]));
+          const shown = Object.fromEntries(Object.entries(view.values).filter(([n]) => n in expected));
+          if (q.query.includes('APPROX_QUANTILE_DS')) {
+            // A quantiles sketch is randomised: two merges of the same segments differ (its rank error is ≈ 1.7 % at
+            // k=128). So the shown value is checked against the exact distribution instead: its rank is the quantile's.
+            expect(Object.keys(shown).sort(), what).toEqual(Object.keys(expected).sort());
+            const hist = await queryDruidTable(cfg, 'SELECT delivery_minute, SUM(deliveries) FROM order_deliveries WHERE __time >= TIME_FLOOR(MILLIS_TO_TIMESTAMP(?), \'PT1M\') AND __time <= MILLIS_TO_TIMESTAMP(?) GROUP BY 1', q.parameters);
+            const total = hist.rows.reduce((a, r) => a + Number(r[1]), 0);
+            const share = (pred: (minute: number) => boolean) => hist.rows.filter((r) => pred(Number(r[0]))).reduce((a, r) => a + Number(r[1]), 0) / total;
+            for (const [n, v] of Object.entries(shown)) {
+              const quantile = Number(/^p(\d+)_/.exec(n)![1]) / 100;
+              const minutes = Number(v);
+              // delivery_minute is the delivery time rounded up: a value v sits between ranks F(⌈v⌉ − 1) and F(⌈v⌉).
+              expect(quantile, `${what}: ${n} = ${v}`).toBeGreaterThanOrEqual(share((m) => m < Math.ceil(minutes)) - 0.03);
+              expect(quantile, `${what}: ${n} = ${v}`).toBeLessThanOrEqual(share((m) => m <= Math.ceil(minutes)) + 0.03);
+            }
+          } else {
+            expect(shown, what).toEqual(expected);
+          }
+        }
+      }
+      log(`${file}: ${views.length} panels, states ${JSON.stringify(views.reduce<Record<string, number>>((m, v) => ({ ...m, [v.state]: (m[v.state] ?? 0) + 1 }), {}))}`);
+    });
+  }
+
+  it('answers a request for anything but a dashboard panel with HTTP 400 naming the problem', async () => {
+    const post = (body: unknown) => axios.post(`${base}/api/query`, body, { validateStatus: () => true });
+    const sql = await post('SELECT * FROM orders');
+    expect(sql.status).toBe(400);
+    expect(sql.data.error).toMatch(/body must be JSON/);
+    const unknown = await post({ uid: 'pulso-sales', panelId: 999, refId: 'A', from: fromMs, to: toMs });
+    expect(unknown.status).toBe(400);
+    expect(unknown.data.error).toMatch(/has no panel 999/);
+    const foreign = await post({ uid: 'not-a-dashboard', panelId: 1, from: fromMs, to: toMs });
+    expect(foreign.status).toBe(400);
+    expect(foreign.data.error).toMatch(/no provisioned dashboard/);
+    const badRange = await post({ uid: 'pulso-sales', panelId: 1, refId: 'A', from: toMs, to: fromMs });
+    expect(badRange.status).toBe(400);
+    expect(badRange.data.error).toMatch(/from < to/);
+  });
+
+  it('with Druid unreachable, every query panel shows the error and the server keeps serving', async () => {
+    const down = { ...cfg, druid: { ...cfg.druid, url: 'http://127.0.0.1:9' } };
+    const server = createDashboardsServer(down, createLogger('dashboards-it', 'error'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const views = await render('pulso-sales', url);
+      const queryPanels = views.filter((v) => v.type !== 'text');
+      expect(queryPanels.length).toBeGreaterThan(10);
+      for (const v of queryPanels) {
+        expect(v.state, `panel ${v.id}`).toBe('error');
+        expect(v.text).toMatch(/Druid at http:\/\/127\.0\.0\.1:9 did not answer/);
+      }
+      expect((await axios.get(`${url}/health`)).data).toEqual({ status: 'ok' });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
