@@ -13,7 +13,7 @@ import { pollUntil } from '../../lib/poll.ts';
 import { createDashboardsServer } from '../../dashboards/server.ts';
 import { bindPanelQuery, readDashboards, type Panel } from '../../dashboards/panelQueries.ts';
 import { runGenerator } from '../../generator/index.ts';
-import { launchChromium } from '../support/chromium.ts';
+import { launchChromium } from '../../dashboards/chromium.ts';
 
 const cfg = loadConfig();
 const base = `http://127.0.0.1:${cfg.dashboards.port}`;
