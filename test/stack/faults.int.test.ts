@@ -23,7 +23,7 @@ describe('up with a port already taken', () => {
       PULSO_HOME: home,
       PG_PORT: '45432', KAFKA_PORT: '49092', KAFKA_CONTROLLER_PORT: '49093', CONNECT_PORT: '48083',
       DERBY_PORT: '41527', DRUID_COORDINATOR_PORT: '48081', DRUID_BROKER_PORT: '48082', DRUID_HISTORICAL_PORT: '48084',
-      DRUID_INDEXER_PORT: '48091', DRUID_ROUTER_PORT: '48888', TRANSFORMER_METRICS_PORT: '49464', ZK_PORT: '42181',
+      DRUID_INDEXER_PORT: '48091', DRUID_ROUTER_PORT: '48888', TRANSFORMER_METRICS_PORT: '49464', ZK_PORT: '42181', DASHBOARDS_PORT: '43300',
     };
     blocker = createServer();
     await new Promise<void>((r) => blocker!.listen(42181, '127.0.0.1', () => r()));
@@ -53,7 +53,7 @@ describe('up with a service that dies while starting', () => {
         PULSO_HOME: home2,
         PG_PORT: '45532', KAFKA_PORT: '49192', KAFKA_CONTROLLER_PORT: '49193', CONNECT_PORT: '48183',
         DERBY_PORT: '41627', DRUID_COORDINATOR_PORT: '48181', DRUID_BROKER_PORT: '48182', DRUID_HISTORICAL_PORT: '48184',
-        DRUID_INDEXER_PORT: '48191', DRUID_ROUTER_PORT: '48988', TRANSFORMER_METRICS_PORT: '49564', ZK_PORT: '42281',
+        DRUID_INDEXER_PORT: '48191', DRUID_ROUTER_PORT: '48988', TRANSFORMER_METRICS_PORT: '49564', ZK_PORT: '42281', DASHBOARDS_PORT: '43400',
       });
       const err = await up(cfg, () => undefined, { pipeline: false }).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(StackError);
