@@ -6,7 +6,7 @@
 'use strict';
 
 // ?range=<ms> picks a relative range; ?from=<ms>&to=<ms> pins an absolute one (tests, shared links).
-const state = { dashboard: null, rangeMs: 3600000, fixed: null, timer: null, charts: new Map() };
+const state = { dashboard: null, rangeMs: 3600000, fixed: null, range: { from: 0, to: 0 }, timer: null, charts: new Map() };
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -104,9 +104,10 @@ const RENDERERS = {
       grid: { left: 56, right: 12, top: 12, bottom: 40 },
       tooltip: { trigger: 'axis', valueFormatter: (v) => formatValue(v, f) },
       legend: { bottom: 0, type: 'scroll', textStyle: { color: '#ccc' } },
-      xAxis: { type: 'time' },
-      yAxis: { type: 'value', axisLabel: { formatter: (v) => formatValue(v, { ...f, decimals: f.decimals ?? 0 }) } },
-      series: [...series].map(([name, data]) => ({ name, type: 'line', showSymbol: false, data, areaStyle: { opacity: 0.08 } })),
+      // The x axis is the dashboard's time range, as in Grafana (ECharts would otherwise pad a lone point by days).
+      xAxis: { type: 'time', min: state.range.from, max: state.range.to },
+      yAxis: { type: 'value', minInterval: f.decimals === 0 ? 1 : 0, axisLabel: { formatter: (v) => formatValue(v, { ...f, decimals: f.decimals === 0 || Number.isInteger(v) ? 0 : 2 }) } },
+      series: [...series].map(([name, data]) => ({ name, type: 'line', showSymbol: data.length < 3, data, areaStyle: { opacity: 0.08 } })),
     }));
     return 'ok';
   },
@@ -272,6 +273,7 @@ async function refreshAll() {
   if (!d) return;
   const toMs = state.fixed ? state.fixed.to : Date.now();
   const fromMs = state.fixed ? state.fixed.from : toMs - state.rangeMs;
+  state.range = { from: fromMs, to: toMs };
   // Each panel on its own: one failing query never stops the others.
   await Promise.allSettled(panelsOf(d).filter((p) => p.type !== 'row').map((p) => refreshPanel(d, p, fromMs, toMs)));
   $('#updated').textContent = `updated ${new Date(toMs).toLocaleTimeString()}`;
