@@ -187,6 +187,19 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     health: () => httpOk(`http://127.0.0.1:${port}/status/health`, (d) => d === true),
   });
 
+  /** A Node service of ours: `node --import tsx <script>`, healthy when its /health answers 200. */
+  const nodeService = (name: ServiceName, script: string, port: number, portVar: string, urlPath: string, after: ServiceName[], startTimeoutS: number): ServiceDef => ({
+    name,
+    stage: 'pipeline',
+    portVar,
+    port,
+    url: `http://127.0.0.1:${port}${urlPath}`,
+    after,
+    startTimeoutS,
+    stopSignal: 'SIGTERM',
+    spawnSpec: () => ({ name, command: process.execPath, args: ['--import', 'tsx', resolve(root, script)], cwd: root, env: { PULSO_HOME: cfg.home } }),
+    health: () => httpOk(`http://127.0.0.1:${port}/health`),
+  });
   const services: ServiceDef[] = [
     {
       name: 'postgres',
@@ -378,42 +391,9 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     druid('druid-historical', 'historical', cfg.druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 288, ['druid-coordinator']),
     druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 1024, 512, ['druid-coordinator']),
     druid('druid-router', 'router', cfg.druid.routerPort, 'DRUID_ROUTER_PORT', 128, 64, ['druid-coordinator']),
-    {
-      name: 'transformer',
-      stage: 'pipeline',
-      portVar: 'TRANSFORMER_METRICS_PORT',
-      port: cfg.transformer.metricsPort,
-      url: `http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`,
-      after: ['kafka'],
-      startTimeoutS: 90,
-      stopSignal: 'SIGTERM', // finishes the transaction in flight, then exits
-      spawnSpec: () => ({
-        name: 'transformer',
-        command: process.execPath,
-        args: ['--import', 'tsx', resolve(root, 'transformer/main.ts')],
-        cwd: root,
-        env: { PULSO_HOME: cfg.home },
-      }),
-      health: () => httpOk(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`),
-    },
-    {
-      name: 'dashboards',
-      stage: 'pipeline',
-      portVar: 'DASHBOARDS_PORT',
-      port: cfg.dashboards.port,
-      url: `http://127.0.0.1:${cfg.dashboards.port}/`,
-      after: ['druid-router'],
-      startTimeoutS: 60,
-      stopSignal: 'SIGTERM',
-      spawnSpec: () => ({
-        name: 'dashboards',
-        command: process.execPath,
-        args: ['--import', 'tsx', resolve(root, 'dashboards/server.ts')],
-        cwd: root,
-        env: { PULSO_HOME: cfg.home },
-      }),
-      health: () => httpOk(`http://127.0.0.1:${cfg.dashboards.port}/health`),
-    },
+    // SIGTERM: the transformer finishes the transaction in flight, then exits.
+    nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90),
+    nodeService('dashboards', 'dashboards/server.ts', cfg.dashboards.port, 'DASHBOARDS_PORT', '/', ['druid-router'], 60),
   ];
   return services;
 }
