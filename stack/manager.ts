@@ -256,19 +256,27 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
   return { started, alreadyRunning, elapsedMs: Date.now() - t0 };
 }
 
+/** Infrastructure in reverse start order: dependents first, so nothing logs errors about vanished dependencies. */
+const INFRA_STOP_WAVES: readonly (readonly ServiceName[])[] = [
+  ['druid-router', 'druid-broker', 'druid-historical', 'connect'],
+  // The overlord long-polls the indexer; the indexer's HTTP server only stops quickly once that is gone.
+  ['druid-coordinator'],
+  ['druid-indexer', 'kafka'],
+  ['zookeeper', 'postgres'],
+];
+
+/** Waves to stop in: every pipeline service first (whatever services.ts defines), then the infrastructure; nothing is left out. */
+export function stopOrder(services: readonly ServiceDef[]): ServiceName[][] {
+  const infra = new Set(INFRA_STOP_WAVES.flat());
+  const first = services.filter((s) => !infra.has(s.name)).map((s) => s.name);
+  return [first, ...INFRA_STOP_WAVES.map((w) => w.filter((n) => services.some((s) => s.name === n)))].filter((w) => w.length > 0);
+}
+
 export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, progress: Progress = () => undefined): Promise<ServiceName[]> {
   const p = paths(cfg);
   const services = buildServices(cfg, PROJECT_ROOT);
   const stopped: ServiceName[] = [];
-  // Reverse start order: dependents first, so nothing logs errors about vanished dependencies.
-  const order: ServiceName[][] = [
-    ['transformer'],
-    ['druid-router', 'druid-broker', 'druid-historical', 'connect'],
-    // The overlord long-polls the indexer; the indexer's HTTP server only stops quickly once that is gone.
-    ['druid-coordinator'],
-    ['druid-indexer', 'kafka'],
-    ['zookeeper', 'postgres'],
-  ];
+  const order = stopOrder(services);
   for (const wave of order) {
     await Promise.all(
       wave.map(async (name) => {

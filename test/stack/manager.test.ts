@@ -1,8 +1,9 @@
 // Pure parts of the stack manager: Java version gate and config templating.
 import { describe, it, expect } from 'vitest';
-import { parseJavaMajor, StackError } from '../../stack/manager.ts';
+import { parseJavaMajor, StackError, stopOrder } from '../../stack/manager.ts';
+import { buildServices } from '../../stack/services.ts';
 import { renderTemplate, templateVars } from '../../stack/render.ts';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig, PROJECT_ROOT } from '../../lib/config.ts';
 
 describe('parseJavaMajor', () => {
   it('reads modern and legacy version strings', () => {
@@ -30,5 +31,15 @@ describe('renderTemplate', () => {
   });
   it('leaves Connect config-provider references alone', () => {
     expect(renderTemplate('p=${env:PULSO_CDC_PASSWORD}', {})).toBe('p=${env:PULSO_CDC_PASSWORD}');
+  });
+});
+
+describe('stopOrder', () => {
+  it('stops every service exactly once, pipeline services (transformer, dashboards) first, infrastructure last', () => {
+    const services = buildServices(loadConfig({}), PROJECT_ROOT);
+    const waves = stopOrder(services);
+    expect(waves.flat().sort()).toEqual(services.map((s) => s.name).sort());
+    expect(waves[0]).toEqual(expect.arrayContaining(['transformer', 'dashboards']));
+    expect(waves.at(-1)).toEqual(['zookeeper', 'postgres']);
   });
 });
