@@ -1,4 +1,4 @@
-// npm start [-- --rate 2 --backfill 6h --speedup 180 --seed S]
+// npm start [-- --rate 1 --backfill 6h --speedup 180 --seed S]
 // From a fresh clone: brings the whole pipeline up (npm run up), then runs the generator on the live clock:
 // it first backfills history (the last --backfill, following the daily curve, --speedup times faster than
 // real time), then follows the wall clock, so no order is ever dated in the future. A live one-screen view
@@ -16,7 +16,7 @@ const USAGE = 'usage: npm start [-- --rate <orders/s> --backfill <duration, 0 fo
 const { rate, backfillMs, speedup, seed } = (() => {
   try {
     const { values } = parseFlags(process.argv.slice(2), {
-      rate: { type: 'string', default: '2' },
+      rate: { type: 'string', default: '1' },
       backfill: { type: 'string', default: '6h' },
       speedup: { type: 'string', default: '180' },
       seed: { type: 'string' },
