@@ -7,7 +7,7 @@ import { loadConfig } from '../lib/config.ts';
 import { runGenerator } from '../generator/index.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
-import { numberFlag, parseFlags } from '../lib/cliArgs.ts';
+import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
 import axios from 'axios';
 
 
@@ -16,16 +16,11 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const { rate, durationS, speedup } = (() => {
-  try {
-    const { values } = parseFlags(process.argv.slice(2), { rate: { type: 'string', default: '100' }, duration: { type: 'string', default: '120' }, speedup: { type: 'string', default: '60' } });
-    const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
-    return { rate: positive('--rate', values.rate!), durationS: positive('--duration', values.duration!), speedup: positive('--speedup', values.speedup!) };
-  } catch (e) {
-    process.stderr.write(`bench:freshness: ${(e as Error).message}\nusage: npm run bench:freshness [-- --rate 100 --duration 120 --speedup 60]\n`);
-    process.exit(2);
-  }
-})();
+const { rate, durationS, speedup } = flagsOrExit('bench:freshness', 'usage: npm run bench:freshness [-- --rate 100 --duration 120 --speedup 60]', () => {
+  const { values } = parseFlags(process.argv.slice(2), { rate: { type: 'string', default: '100' }, duration: { type: 'string', default: '120' }, speedup: { type: 'string', default: '60' } });
+  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+  return { rate: positive('--rate', values.rate!), durationS: positive('--duration', values.duration!), speedup: positive('--speedup', values.speedup!) };
+});
 const POLL_MS = 100;
 
 const cfg = loadConfig();

@@ -22,18 +22,13 @@ import { isolatedTopicEnv, transformerGroupId, transformerTopics } from '../lib/
 import { transformRecord, type InputRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
 import { pollUntil } from '../lib/poll.ts';
-import { numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
+import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
 
 const USAGE = 'usage: npm run bench:transformer [-- --e2e-records 40000]';
-const E2E_RECORDS = (() => {
-  try {
-    const { values } = parseFlags(process.argv.slice(2), { 'e2e-records': { type: 'string', default: '40000' } });
-    return numberFlag('--e2e-records', values['e2e-records'], { integer: true, min: 0, what: 'an integer ≥ 0 (0 skips the end-to-end part)' });
-  } catch (e) {
-    process.stderr.write(`bench:transformer: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-})();
+const E2E_RECORDS = flagsOrExit('bench:transformer', USAGE, () => {
+  const { values } = parseFlags(process.argv.slice(2), { 'e2e-records': { type: 'string', default: '40000' } });
+  return numberFlag('--e2e-records', values['e2e-records'], { integer: true, min: 0, what: 'an integer ≥ 0 (0 skips the end-to-end part)' });
+});
 
 function benchDims(): DimensionTables {
   const dims = new DimensionTables();
@@ -182,11 +177,10 @@ async function main(): Promise<void> {
   const texts = records.slice(0, 100_000).map((r) => r.value!.toString());
   parseRate(texts, JSON.parse);
   console.log(`  JSON.parse alone (lossy): ${fmt(parseRate(texts, JSON.parse))}/s; lossless pre-pass + JSON.parse: ${fmt(parseRate(texts, parseJsonLossless))}/s`);
-  const e2eCount = E2E_RECORDS;
-  const e2e = e2eCount > 0 ? await endToEnd(e2eCount) : '--e2e-records 0';
+  const e2e = E2E_RECORDS > 0 ? await endToEnd(E2E_RECORDS) : '--e2e-records 0';
   if (typeof e2e === 'string') console.log(`end to end: skipped (${e2e})`);
   else {
-    console.log(`end to end through Kafka (${fmt(e2eCount)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${((e2e.transformer / e2e.passThrough) * 100).toFixed(0)}% of pass-through (${e2e.transactions} transactions); target ≥ 70%`);
+    console.log(`end to end through Kafka (${fmt(E2E_RECORDS)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${((e2e.transformer / e2e.passThrough) * 100).toFixed(0)}% of pass-through (${e2e.transactions} transactions); target ≥ 70%`);
   }
 }
 

@@ -90,10 +90,11 @@ export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
   const stores = v.stores === undefined ? undefined : numberFlag('--stores', v.stores, { integer: true, min: 10, max: 1_000_000, what: 'an integer from 10 to 1000000' });
   const customers = v.customers === undefined ? undefined : numberFlag('--customers', v.customers, { integer: true, min: 100, max: 10_000_000, what: 'an integer from 100 to 10000000' });
   if (out.orders !== undefined && out.durationMs !== undefined) throw new UsageError('Use either --orders or --duration, not both.');
-  if ((out.speedup as number | undefined) !== undefined && (out.speedup as number) > 1 && out.start === undefined) {
+  const speedup = out.speedup as number | undefined;
+  if (speedup !== undefined && speedup > 1 && out.start === undefined) {
     throw new UsageError(
-      `--speedup ${out.speedup as number} without --start would write timestamps in the future: the simulated clock would start now and run ` +
-        `${out.speedup as number}× faster than the wall clock. For an offline run give a --start in the past (e.g. --start 2025-03-14T11:00:00Z); ` +
+      `--speedup ${speedup} without --start would write timestamps in the future: the simulated clock would start now and run ` +
+        `${speedup}× faster than the wall clock. For an offline run give a --start in the past (e.g. --start 2025-03-14T11:00:00Z); ` +
         'for a live view use npm start, which backfills history at speed and then follows the wall clock.',
     );
   }

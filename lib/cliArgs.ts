@@ -48,6 +48,20 @@ export function numberFlag(flag: string, raw: string | undefined, opts: { intege
 }
 
 /**
+ * Parses a command's flags at start: a UsageError prints "<command>: <message>" and the usage on stderr and
+ * exits 2; what `parse` returns is the command's options.
+ */
+export function flagsOrExit<T>(command: string, usage: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${command}: ${e.message}\n${usage}\n`);
+    process.exit(2);
+  }
+}
+
+/**
  * Runs a command's main: a UsageError prints "<command>: <message>" and the usage on stderr and exits 2;
  * any other failure prints its stack and exits 1.
  */

@@ -1,7 +1,7 @@
 // CLI for the local stack: npm run up | down [-- --reset] | status [-- --json] | logs -- <service> [-f]
 import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
-import { parseFlags, UsageError } from '../lib/cliArgs.ts';
+import { flagsOrExit, parseFlags, UsageError } from '../lib/cliArgs.ts';
 import { up, down, status, logsOf, StackError, paths } from '../stack/manager.ts';
 import { logFile } from '../stack/processes.ts';
 import { pipelineStatus, formatPipelineStatus } from '../pipeline/status.ts';
@@ -15,16 +15,11 @@ const SUBCOMMAND_FLAGS = {
   status: { json: { type: 'boolean' } },
   logs: { follow: { type: 'boolean', short: 'f' } },
 } as const;
-const parsed = (() => {
-  try {
-    return command && command in SUBCOMMAND_FLAGS
-      ? parseFlags(rest, SUBCOMMAND_FLAGS[command as keyof typeof SUBCOMMAND_FLAGS], { positionals: command === 'logs' })
-      : { values: {} as Record<string, boolean | undefined>, positionals: [] as string[] };
-  } catch (e) {
-    process.stderr.write(`stack ${command}: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-})();
+const parsed = flagsOrExit(`stack ${command}`, USAGE, () => {
+  return command && command in SUBCOMMAND_FLAGS
+    ? parseFlags(rest, SUBCOMMAND_FLAGS[command as keyof typeof SUBCOMMAND_FLAGS], { positionals: command === 'logs' })
+    : { values: {} as Record<string, boolean | undefined>, positionals: [] as string[] };
+});
 const flags = parsed.values as Record<string, boolean | undefined>;
 const say = (line: string) => process.stdout.write(line + '\n');
 

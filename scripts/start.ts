@@ -9,30 +9,25 @@ import { pipelineStatus, type PipelineStatus } from '../pipeline/status.ts';
 import { runGenerator, type GeneratorStats } from '../generator/index.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { sleep } from '../lib/poll.ts';
-import { numberFlag, parseFlags } from '../lib/cliArgs.ts';
+import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
 import { parseDuration } from '../generator/cli.ts';
 
 const USAGE = 'usage: npm start [-- --rate <orders/s> --backfill <duration, 0 for none> --speedup <x, backfill only> --seed <s>]';
-const { rate, backfillMs, speedup, seed } = (() => {
-  try {
-    const { values } = parseFlags(process.argv.slice(2), {
-      rate: { type: 'string', default: '1' },
-      backfill: { type: 'string', default: '6h' },
-      speedup: { type: 'string', default: '180' },
-      seed: { type: 'string' },
-    });
-    const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
-    return {
-      rate: positive('--rate', values.rate!),
-      backfillMs: values.backfill === '0' ? 0 : parseDuration(values.backfill!),
-      speedup: positive('--speedup', values.speedup!),
-      seed: values.seed,
-    };
-  } catch (e) {
-    process.stderr.write(`npm start: ${(e as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-})();
+const { rate, backfillMs, speedup, seed } = flagsOrExit('npm start', USAGE, () => {
+  const { values } = parseFlags(process.argv.slice(2), {
+    rate: { type: 'string', default: '1' },
+    backfill: { type: 'string', default: '6h' },
+    speedup: { type: 'string', default: '180' },
+    seed: { type: 'string' },
+  });
+  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+  return {
+    rate: positive('--rate', values.rate!),
+    backfillMs: values.backfill === '0' ? 0 : parseDuration(values.backfill!),
+    speedup: positive('--speedup', values.speedup!),
+    seed: values.seed,
+  };
+});
 
 let cfg = loadConfig();
 const tty = process.stdout.isTTY === true;

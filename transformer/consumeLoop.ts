@@ -130,8 +130,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     dedupe.commit(dedupeBatch);
     ledger.commit(ledgerBatch);
     const committedAt = Date.now();
-    const ledgerMismatches = outcomes.filter((o) => o.kind === 'event' && o.ledgerMismatch).length;
-    metrics.recordBatch({ consumed: chunk.length, produced: out.produced, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches });
+    metrics.recordBatch({ consumed: chunk.length, produced: out.produced, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
     payload.resolveOffset(chunk[chunk.length - 1]!.offset);
     metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
     await payload.heartbeat();

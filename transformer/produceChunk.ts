@@ -65,6 +65,8 @@ export interface ChunkMessages {
   readonly skipped: Map<string, number>;
   /** source.ts_ms of every streaming (non-snapshot) event, for commit latency. */
   readonly sourceTimes: number[];
+  /** Before images that disagreed with the rollup ledger. */
+  readonly ledgerMismatches: number;
   /** Things worth a warning, each with the input offset it concerns. */
   readonly warnings: { message: string; fields: Record<string, unknown> }[];
 }
@@ -89,6 +91,7 @@ export function chunkMessages(args: {
   const skipped = new Map<string, number>();
   const sourceTimes: number[] = [];
   const warnings: ChunkMessages['warnings'] = [];
+  let ledgerMismatches = 0;
   const emit = (topic: string, message: Message) => {
     let list = byTopic.get(topic);
     if (!list) byTopic.set(topic, (list = []));
@@ -100,7 +103,10 @@ export function chunkMessages(args: {
     if (o.kind === 'event') {
       for (const out of o.outputs) emit(out.topic, { key: out.key, value: out.value });
       for (const out of o.rollup) emit(out.topic, { key: out.key, value: out.value });
-      if (o.ledgerMismatch) warnings.push({ message: 'before image disagrees with the rollup ledger; retracting what the ledger asserted', fields: at });
+      if (o.ledgerMismatch) {
+        ledgerMismatches++;
+        warnings.push({ message: 'before image disagrees with the rollup ledger; retracting what the ledger asserted', fields: at });
+      }
       if (!o.isSnapshot) sourceTimes.push(o.sourceTsMs);
     } else if (o.kind === 'skip') {
       bump(skipped, o.reason);
@@ -115,7 +121,7 @@ export function chunkMessages(args: {
   });
   for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs)) emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
   if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value })));
-  return { byTopic, produced, deadLettered, skipped, sourceTimes, warnings };
+  return { byTopic, produced, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
 }
 
 /**

@@ -37,6 +37,7 @@ describe('chunkMessages', () => {
     expect(out.byTopic.get(topics.state)!.map((m) => m.key)).toEqual(stateRecords.map((r) => r.key));
     expect(out.produced.get(topics.orders)).toBe(1);
     expect(out.produced.has(topics.dlq)).toBe(false); // dead letters are counted apart
+    expect(out.ledgerMismatches).toBe(0);
   });
 
   it('dead-letters the unreadable record with its reason, source position and original headers', () => {
