@@ -73,6 +73,7 @@ await prober;
 const lat = [...seen.values()].map((s) => s.latency).sort((a, b) => a - b);
 const toT = [...seen.values()].map((s) => s.toTransformer).sort((a, b) => a - b);
 const result = {
+  orders_per_s: { asked: rate, achieved: Math.round(summary.ordersPerSecond * 10) / 10 },
   orders_written: summary.ordersCreated,
   orders_seen_in_druid: seen.size,
   row_changes_per_s: Math.round(summary.rowChangesPerSecond),
@@ -81,6 +82,12 @@ const result = {
   probe: { interval_ms: POLL_MS, polls, note: 'queryable latency includes up to one probe interval plus the probe query time' },
 };
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+// A latency measured under less load than asked proves nothing about the load asked: say so instead of "met".
+const loadProduced = summary.ordersPerSecond >= 0.9 * rate;
 const ok = result.commit_to_queryable_ms.p50 < 1000 && result.commit_to_queryable_ms.p99 < 3000;
-process.stdout.write(`targets p50 < 1000 ms and p99 < 3000 ms: ${ok ? 'met' : 'MISSED'}\n`);
+process.stdout.write(
+  loadProduced
+    ? `load: asked ${rate} orders/s, achieved ${result.orders_per_s.achieved}/s; targets p50 < 1000 ms and p99 < 3000 ms: ${ok ? 'met' : 'MISSED'}\n`
+    : `load NOT produced: asked ${rate} orders/s, achieved ${result.orders_per_s.achieved}/s (under 90 %); the latencies above are not a result for the asked load\n`,
+);
 process.exit(seen.size === summary.ordersCreated ? 0 : 1);
