@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
 import { flagsOrExit, parseFlags, UsageError } from '../lib/cliArgs.ts';
-import { up, down, status, logsOf, StackError, paths } from '../stack/manager.ts';
+import { up, down, status, supervisorStatus, logsOf, StackError, paths } from '../stack/manager.ts';
 import { logFile } from '../stack/processes.ts';
 import { pipelineStatus, formatPipelineStatus } from '../pipeline/status.ts';
 
@@ -33,16 +33,30 @@ async function printStatus(json: boolean): Promise<boolean> {
   const total = rows.reduce((a, r) => a + r.rssBytes, 0);
   const anyUp = rows.some((r) => r.healthy);
   const pipeline = anyUp ? await pipelineStatus(cfg) : undefined;
+  const supervisor = supervisorStatus(cfg);
   if (json) {
-    say(JSON.stringify({ services: rows, totalRssBytes: total, pipeline }, null, 2));
+    say(JSON.stringify({ services: rows, totalRssBytes: total, supervisor, pipeline }, null, 2));
   } else {
     const w = Math.max(...rows.map((r) => r.name.length));
-    say(`${'SERVICE'.padEnd(w)}  HEALTH     PID      RSS        URL`);
+    say(`${'SERVICE'.padEnd(w)}  HEALTH      PID      RSS        RESTARTS  URL`);
     for (const r of rows) {
-      const health = r.healthy ? 'healthy' : r.running ? 'starting' : 'down';
-      say(`${r.name.padEnd(w)}  ${health.padEnd(9)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${r.url}`);
+      const sup = r.supervision;
+      const health = sup?.state === 'gave-up' ? 'GAVE UP' : r.healthy ? 'healthy' : sup?.state === 'restarting' || sup?.state === 'waiting-for-dependencies' ? 'restarting' : r.running ? 'starting' : 'down';
+      say(`${r.name.padEnd(w)}  ${health.padEnd(10)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${String(sup?.restarts ?? 0).padStart(8)}  ${r.url}`);
     }
     say(`total resident memory: ${mb(total)}`);
+    say(
+      supervisor.running
+        ? `supervisor: running (pid ${supervisor.pid}), restarts a service that dies (${supervisor.watching.length} watched)`
+        : 'supervisor: NOT running — a service that dies stays down; `npm run up` starts it',
+    );
+    for (const r of rows) {
+      const sup = r.supervision;
+      if (!sup?.lastReason) continue;
+      const recovered = sup.state === 'running' && sup.lastRecoveryMs !== null ? `, back in ${(sup.lastRecoveryMs / 1000).toFixed(1)} s` : '';
+      say(`  ${r.name}: ${sup.restarts} restart${sup.restarts === 1 ? '' : 's'}; last death ${sup.lastDeathAt}: ${sup.lastReason}${recovered}`);
+      if (sup.state === 'gave-up') say(`  ${r.name}: given up on (restart budget spent). Fix the cause, then npm run up. Its log ends:\n${(sup.logTail ?? '').replace(/^/gm, '    | ')}`);
+    }
     if (pipeline) for (const line of formatPipelineStatus(pipeline)) say(line);
   }
   return rows.every((r) => r.healthy);

@@ -13,6 +13,7 @@ import { renderAllConfig } from './render.ts';
 import { groupRssBytes, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
 import type { ProcessPaths } from './processes.ts';
 import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
+import { readDesiredServices, readSupervisorState, writeDesiredServices, desiredServicesFile, type SupervisedService } from './supervisorState.ts';
 
 export class StackError extends Error {
   constructor(message: string) {
@@ -88,17 +89,59 @@ export interface ServiceStatus {
   port: number;
   url: string;
   rssBytes: number;
+  /** What the supervisor knows: restarts, the last reason, whether it gave up (null: never supervised). */
+  supervision: SupervisedService | null;
 }
+
+/** The supervisor process's name in run/ and logs/. */
+export const SUPERVISOR = 'supervisor';
 
 export async function status(cfg: PulsoConfig): Promise<ServiceStatus[]> {
   const p = paths(cfg);
+  const supervised = readSupervisorState(p)?.services ?? {};
   return Promise.all(
     activeServices(cfg).map(async (s) => {
       const pid = runningPid(p, s.name) ?? null;
       const healthy = await s.health();
-      return { name: s.name, healthy, running: pid !== null, pid, port: s.port, url: s.url, rssBytes: pid ? groupRssBytes(pid) : 0 };
+      return { name: s.name, healthy, running: pid !== null, pid, port: s.port, url: s.url, rssBytes: pid ? groupRssBytes(pid) : 0, supervision: supervised[s.name] ?? null };
     }),
   );
+}
+
+export interface SupervisorStatus {
+  running: boolean;
+  pid: number | null;
+  watching: string[];
+}
+
+export function supervisorStatus(cfg: PulsoConfig): SupervisorStatus {
+  const p = paths(cfg);
+  const pid = runningPid(p, SUPERVISOR) ?? null;
+  return { running: pid !== null, pid, watching: pid ? readDesiredServices(p) : [] };
+}
+
+async function stopSupervisor(p: ProcessPaths): Promise<boolean> {
+  const pid = runningPid(p, SUPERVISOR);
+  if (pid === undefined) return false;
+  await stopGroup(pid, 'SIGTERM', 10_000);
+  rmSync(resolve(p.runDir, `${SUPERVISOR}.pid`), { force: true });
+  return true;
+}
+
+/** Starts the supervisor over the services now up (replacing one that runs: `up` never races it). */
+async function startSupervisor(cfg: PulsoConfig, p: ProcessPaths, names: readonly ServiceName[]): Promise<number> {
+  writeDesiredServices(p, names);
+  const { pid } = spawnDetached(p, {
+    name: SUPERVISOR,
+    command: process.execPath,
+    args: ['--import', 'tsx', resolve(PROJECT_ROOT, 'stack/supervisorMain.ts')],
+    cwd: PROJECT_ROOT,
+    env: { PULSO_HOME: cfg.home },
+  });
+  await pollUntil(() => readSupervisorState(p)?.pid === pid, { what: 'the supervisor to start', timeoutMs: 30_000, intervalMs: 200 }).catch(() => {
+    throw new StackError(`the supervisor did not start.\n--- last lines of ${logFile(p, SUPERVISOR)} ---\n${tailLog(p, SUPERVISOR, 20)}\n---`);
+  });
+  return pid;
 }
 
 export interface UpResult {
@@ -116,6 +159,8 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
   const cfg = withLocalSecrets(given);
   const p = paths(cfg);
   checkJava(cfg);
+  // While `up` works, it alone starts services; the supervisor comes back at the end, over what is up.
+  if (await stopSupervisor(p)) say('supervisor: paused while up runs');
 
   // Fail fast, before any download or start: every port a not-yet-running service needs must be free.
   for (const s of activeServices(cfg)) {
@@ -253,6 +298,9 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
     await bootstrapPipeline(cfg, { log: (l) => say(`  ${l}`) });
     await startAll('pipeline');
   }
+  const supervised = services.filter((s) => healthy.has(s.name)).map((s) => s.name);
+  const supervisorPid = await startSupervisor(cfg, p, supervised);
+  say(`supervisor: watching ${supervised.length} services (pid ${supervisorPid}); a service that dies is restarted`);
   return { started, alreadyRunning, elapsedMs: Date.now() - t0 };
 }
 
@@ -276,6 +324,9 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
   const p = paths(cfg);
   const services = buildServices(cfg, PROJECT_ROOT);
   const stopped: ServiceName[] = [];
+  // First the supervisor, or it would restart what is being stopped.
+  if (await stopSupervisor(p)) progress(`${SUPERVISOR}: stopped`);
+  rmSync(desiredServicesFile(p), { force: true });
   const order = stopOrder(services);
   for (const wave of order) {
     await Promise.all(
@@ -298,6 +349,18 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
     progress(`wiped state in ${cfg.home} (jars kept in ${resolve(cfg.home, 'lib')})`);
   }
   return stopped;
+}
+
+/** Stops one service and keeps it down: the supervisor no longer restarts it until the next `up`. */
+export async function stopService(cfg: PulsoConfig, name: ServiceName): Promise<'stopped' | 'killed' | 'not running'> {
+  const p = paths(cfg);
+  writeDesiredServices(p, readDesiredServices(p).filter((n) => n !== name));
+  const pid = runningPid(p, name);
+  if (pid === undefined) return 'not running';
+  const def = buildServices(cfg, PROJECT_ROOT).find((s) => s.name === name);
+  const how = await stopGroup(pid, def?.stopSignal ?? 'SIGTERM', 30_000);
+  rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
+  return how;
 }
 
 export function logsOf(cfg: PulsoConfig, name: string): string {

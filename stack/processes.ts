@@ -1,5 +1,5 @@
 // Detached service processes: spawn with a log file and a pid file, find, measure and stop them.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createConnection, createServer } from 'node:net';
@@ -29,27 +29,113 @@ export function isAlive(pid: number): boolean {
 }
 
 function isZombie(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== undefined && stat[0] === 'Z';
+}
+
+/** The fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...]; undefined when gone. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export function readPid(paths: ProcessPaths, name: string): number | undefined {
-  const f = pidFile(paths, name);
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+/**
+ * Who a pid is: its start time (clock ticks since boot, /proc/<pid>/stat field 22), the boot it belongs to,
+ * and its command line. A pid alone is not an identity: after a reboot or a wrap-around the same number can
+ * belong to any other program, and the stack signals whole process groups, as root.
+ */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly startTicks: string;
+  readonly bootId: string;
+  readonly cmdline: readonly string[];
 }
 
-/** The pid of a running service, or undefined (a stale pid file is removed). */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function processIdentity(pid: number): ProcessIdentity | undefined {
+  const stat = procStat(pid);
+  if (!stat || stat[0] === 'Z') return undefined;
+  let cmdline: string[];
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+  } catch {
+    return undefined;
+  }
+  // Field 22 (starttime) is the 20th after the command name.
+  return { pid, startTicks: stat[19]!, bootId: bootId(), cmdline };
+}
+
+/** True when both records name the same process: same pid, boot, start time and command line. */
+export function sameProcess(recorded: ProcessIdentity, current: ProcessIdentity | undefined): boolean {
+  return (
+    current !== undefined &&
+    recorded.pid === current.pid &&
+    recorded.bootId === current.bootId &&
+    recorded.startTicks === current.startTicks &&
+    recorded.cmdline.join('\0') === current.cmdline.join('\0')
+  );
+}
+
+export type PidFileState =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'running'; readonly pid: number }
+  /** The file names a process that is gone, or a different process now holding that pid. */
+  | { readonly kind: 'stale'; readonly pid: number; readonly why: string; readonly processGone: boolean };
+
+/** Reads a pid file and checks the process it names is still the one that was started. */
+export function inspectPidFile(paths: ProcessPaths, name: string): PidFileState {
+  const f = pidFile(paths, name);
+  if (!existsSync(f)) return { kind: 'none' };
+  const text = readFileSync(f, 'utf8').trim();
+  let recorded: ProcessIdentity | undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<ProcessIdentity>;
+    if (typeof parsed === 'object' && parsed !== null && Number.isInteger(parsed.pid) && typeof parsed.startTicks === 'string' && Array.isArray(parsed.cmdline)) {
+      recorded = parsed as ProcessIdentity;
+    }
+  } catch {
+    /* a bare number: the format before identities were recorded */
+  }
+  if (!recorded) {
+    const pid = Number(text);
+    return { kind: 'stale', pid: Number.isInteger(pid) ? pid : 0, why: 'the pid file records no start time and command line (older format), so the process cannot be identified', processGone: false };
+  }
+  const current = processIdentity(recorded.pid);
+  if (!current) return { kind: 'stale', pid: recorded.pid, why: `process ${recorded.pid} is gone`, processGone: true };
+  if (!sameProcess(recorded, current)) {
+    return { kind: 'stale', pid: recorded.pid, why: `pid ${recorded.pid} now belongs to another process (${current.cmdline.slice(0, 3).join(' ').slice(0, 120)})`, processGone: false };
+  }
+  return { kind: 'running', pid: recorded.pid };
+}
+
+/** Where stale pid files are reported; the stack CLI and the supervisor route it to their own output. */
+let reportStale: (message: string) => void = (m) => process.stderr.write(`${m}\n`);
+export function onStalePidFile(report: (message: string) => void): void {
+  reportStale = report;
+}
+
+/**
+ * The pid of a running service, or undefined. A stale pid file is removed with a message, and the pid it
+ * named is never signalled: its process is gone, or the pid now belongs to something else.
+ */
 export function runningPid(paths: ProcessPaths, name: string): number | undefined {
-  const pid = readPid(paths, name);
-  if (pid === undefined) return undefined;
-  if (isAlive(pid)) return pid;
-  rmSync(pidFile(paths, name), { force: true });
+  const state = inspectPidFile(paths, name);
+  if (state.kind === 'running') return state.pid;
+  if (state.kind === 'stale') {
+    rmSync(pidFile(paths, name), { force: true });
+    reportStale(`${name}: removed a stale pid file (${state.why}); that process is left alone`);
+  }
   return undefined;
 }
 
@@ -67,7 +153,7 @@ export interface SpawnSpec {
  * Starts a service in its own session (process group) so that `down` can stop it and all its
  * children, and so that it outlives the `up` command. Output is appended to its log file.
  */
-export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): number {
+export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: number; child: ChildProcess } {
   mkdirSync(paths.runDir, { recursive: true });
   mkdirSync(paths.logDir, { recursive: true });
   const fd = openSync(logFile(paths, spec.name), 'a');
@@ -82,8 +168,11 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): number {
     });
     if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.command})`);
     child.unref();
-    writeFileSync(pidFile(paths, spec.name), String(child.pid));
-    return child.pid;
+    // libuv returns once the child has exec'd, so /proc already shows the service's own command line.
+    // One that died at once is recorded as such: whoever waits for its health sees it exited.
+    const identity = processIdentity(child.pid) ?? { pid: child.pid, startTicks: 'exited', bootId: bootId(), cmdline: [] };
+    writeFileSync(pidFile(paths, spec.name), JSON.stringify(identity));
+    return { pid: child.pid, child };
   } finally {
     closeSync(fd);
   }

@@ -10,54 +10,16 @@ import { loadConfig } from '../../lib/config.ts';
 import { cdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/index.ts';
 import { queryDruidSql } from '../../lib/druidClient.ts';
-import { paths, up } from '../../stack/manager.ts';
-import { runningPid, stopGroup } from '../../stack/processes.ts';
+import { GROUPINGS, diffGroups, druidGroups, postgresGroups, type GroupingDiff } from '../../pipeline/reconcile.ts';
+import { paths, stopService, up } from '../../stack/manager.ts';
+import { readSupervisorState } from '../../stack/supervisorState.ts';
+import { runningPid } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
 import { listPanelQueries, substituteRange } from '../static/dashboardQueries.ts';
 import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
-import { sleep } from '../../lib/poll.ts';
 
 const cfg = loadConfig();
 const log = (msg: string) => process.stderr.write(`[e2e ${new Date().toISOString()}] ${msg}\n`);
-
-type Row = Record<string, string>;
-
-/** A grouping, as PostgreSQL computes it from its tables and as the rollup datasource sums it. */
-interface Grouping {
-  readonly name: string;
-  readonly postgres: string;
-  readonly druid: string;
-}
-
-const NONZERO = 'HAVING SUM(orders) <> 0 OR SUM(total_cents) <> 0';
-const GROUPINGS: readonly Grouping[] = [
-  {
-    name: '(currency, status)',
-    postgres: 'SELECT o.currency::text AS k1, o.status::text AS k2, o.total FROM orders o',
-    druid: `SELECT currency AS k1, status AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM order_rollup_status GROUP BY 1, 2 ${NONZERO}`,
-  },
-  {
-    name: '(city, currency)',
-    postgres: 'SELECT ci.name AS k1, o.currency::text AS k2, o.total FROM orders o JOIN stores s ON s.id = o.store_id JOIN cities ci ON ci.id = s.city_id',
-    druid: `SELECT city AS k1, currency AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM order_rollup_market GROUP BY 1, 2 ${NONZERO}`,
-  },
-  {
-    name: '(payment method, currency)',
-    postgres: 'SELECT o.payment_method AS k1, o.currency::text AS k2, o.total FROM orders o',
-    druid: `SELECT payment_method AS k1, currency AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM order_rollup_market GROUP BY 1, 2 ${NONZERO}`,
-  },
-  {
-    name: 'store',
-    postgres: "SELECT o.store_id::text AS k1, '' AS k2, o.total FROM orders o",
-    druid: `SELECT store_id AS k1, '' AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM order_rollup_store GROUP BY 1, 2 ${NONZERO}`,
-  },
-];
-
-const canonical = (rows: Row[]) =>
-  rows
-    .map((r) => `${r.k1}|${r.k2}|${r.orders}|${r.total_cents}`)
-    .sort()
-    .join('\n');
 
 async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: cfg.pg.url });
@@ -69,38 +31,20 @@ async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function postgresTruth(g: Grouping): Promise<string> {
-  return withPg(async (c) => {
-    const r = await c.query<Row>(
-      `SELECT k1, k2, count(*)::text AS orders, (sum(total) * 100)::bigint::text AS total_cents FROM (${g.postgres}) t GROUP BY 1, 2`,
-    );
-    return canonical(r.rows);
-  });
-}
-
-async function druidGroups(g: Grouping): Promise<string> {
-  const rows = await queryDruidSql<{ k1: string; k2: string; orders: number; total_cents: number }>(cfg, g.druid);
-  return canonical(rows.map((r) => ({ k1: String(r.k1), k2: String(r.k2), orders: String(r.orders), total_cents: String(r.total_cents) })));
-}
-
 /** Waits until every grouping in Druid equals PostgreSQL; fails with the first difference. */
 async function expectRollupsEqualPostgres(stage: string): Promise<void> {
   const t0 = Date.now();
   for (const g of GROUPINGS) {
-    const truth = await postgresTruth(g);
-    expect(truth.split('\n').length, `${g.name} groups in PostgreSQL`).toBeGreaterThan(3);
-    let last = '';
+    const truth = await postgresGroups(cfg, g);
+    expect(truth.length, `${g.name} groups in PostgreSQL`).toBeGreaterThan(3);
+    let last: GroupingDiff | undefined;
     await eventually(`${g.name} in Druid to equal PostgreSQL (${stage})`, async () => {
-      last = await druidGroups(g);
-      return last === truth ? true : undefined;
+      last = diffGroups(g.name, truth, await druidGroups(cfg, g));
+      return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
     }, 180_000, 1000).catch((e: Error) => {
-      const t = new Set(truth.split('\n'));
-      const d = new Set(last.split('\n'));
-      const onlyPg = [...t].filter((x) => !d.has(x)).slice(0, 10);
-      const onlyDruid = [...d].filter((x) => !t.has(x)).slice(0, 10);
-      throw new Error(`${e.message}\nonly in PostgreSQL: ${JSON.stringify(onlyPg)}\nonly in Druid:      ${JSON.stringify(onlyDruid)}`);
+      throw new Error(`${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`);
     });
-    log(`${stage}: ${g.name} equal, ${truth.split('\n').length} groups`);
+    log(`${stage}: ${g.name} equal, ${truth.length} groups`);
   }
   log(`${stage}: every grouping reconciled ${Date.now() - t0} ms after the writes stopped`);
 }
@@ -142,8 +86,7 @@ function transformerPid(): number {
   return pid;
 }
 
-async function restartTransformer(): Promise<void> {
-  await up(cfg, () => undefined);
+async function transformerRunning(): Promise<void> {
   await eventually('transformer to run again', async () => ((await transformerMetrics())?.status === 'running' ? true : undefined), 120_000, 250);
 }
 
@@ -173,18 +116,25 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
       return m && before && m.consumed > before.consumed + 500 ? true : undefined;
     }, 120_000, 100);
     const pid = transformerPid();
+    const restartsBefore = readSupervisorState(paths(cfg))?.services.transformer?.restarts ?? 0;
     process.kill(-pid, 'SIGKILL');
-    log(`SIGKILLed the transformer (process group ${pid}) mid-stream`);
-    await sleep(3000);
-    await restartTransformer();
-    log(`transformer restarted as ${transformerPid()}`);
+    log(`SIGKILLed the transformer (process group ${pid}) mid-stream; the supervisor brings it back, nobody runs up`);
+    await eventually('the supervisor to restart the transformer', async () => {
+      const p = runningPid(paths(cfg), 'transformer');
+      return p !== undefined && p !== pid ? p : undefined;
+    }, 60_000, 200);
+    await transformerRunning();
+    const sup = readSupervisorState(paths(cfg))?.services.transformer;
+    log(`transformer restarted by the supervisor as ${transformerPid()}: ${sup?.restarts} restarts, last reason "${sup?.lastReason}", back in ${sup?.lastRecoveryMs} ms`);
+    expect(sup?.restarts).toBe(restartsBefore + 1);
     const s = await run;
     expect(s.ordersCreated).toBe(1500);
     await expectRollupsEqualPostgres('after SIGKILL and restart');
   });
 
   it('the same after the consumer group is reset to the earliest offsets and every CDC record is replayed', async () => {
-    await stopGroup(transformerPid(), 'SIGTERM');
+    // Held down (the supervisor leaves it alone) while its group's offsets are reset; `up` brings it back.
+    await stopService(cfg, 'transformer');
     const kafka = testKafka();
     const admin = kafka.admin();
     await admin.connect();
@@ -200,7 +150,8 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     }
     // Offsets, not records: Connect's exactly-once transactions leave a commit marker in the offset space.
     log(`consumer group ${groupId} reset to the earliest offsets: ${records} CDC offsets to replay`);
-    await restartTransformer();
+    await up(cfg, () => undefined);
+    await transformerRunning();
     let previous = -1;
     const m = await eventually('the replay to finish (no lag, nothing more consumed for 3 s)', async () => {
       const x = await transformerMetrics();
@@ -259,7 +210,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     expect(dead.value.headers['dlq.error']).toContain('ALTER TABLE public.orders REPLICA IDENTITY FULL');
     // Nothing one-sided reached the rollups: they still hold the order's old total, PostgreSQL the new one.
     const store = GROUPINGS[3]!;
-    expect(await druidGroups(store)).not.toBe(await postgresTruth(store));
+    expect(await druidGroups(cfg, store)).not.toEqual(await postgresGroups(cfg, store));
     // The documented fix: an incremental snapshot of the changed row re-asserts it (−1 old, +1 new).
     await withPg((c) =>
       c.query("INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)", [
@@ -271,20 +222,19 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
   }, 400_000);
 
   it('the events datasource still reconstructs the same current state per (city, currency) (drill-down path)', async () => {
-    const truth = await postgresTruth(GROUPINGS[1]!);
+    const truth = await postgresGroups(cfg, GROUPINGS[1]!);
     const perOrder = `
       SELECT city AS k1, currency AS k2, COUNT(*) AS orders, SUM(total_cents) AS total_cents FROM (
         SELECT order_id, LATEST_BY(city, MILLIS_TO_TIMESTAMP(order_version)) AS city,
                LATEST_BY(currency, MILLIS_TO_TIMESTAMP(order_version)) AS currency,
                LATEST_BY(total_cents, MILLIS_TO_TIMESTAMP(order_version)) AS total_cents, MAX(is_deleted) AS deleted
         FROM orders GROUP BY order_id) WHERE deleted = 0 GROUP BY 1, 2`;
-    let last = '';
+    let last: string[] = [];
     await eventually('per-order reconstruction to equal PostgreSQL', async () => {
-      const rows = await queryDruidSql<{ k1: string; k2: string; orders: number; total_cents: number }>(cfg, perOrder);
-      last = canonical(rows.map((r) => ({ k1: r.k1, k2: r.k2, orders: String(r.orders), total_cents: String(r.total_cents) })));
-      return last === truth ? true : undefined;
+      last = await druidGroups(cfg, { name: 'per-order (city, currency)', postgres: '', druid: perOrder });
+      return last.join('\n') === truth.join('\n') ? true : undefined;
     }, 120_000, 1000);
-    expect(last).toBe(truth);
+    expect(last).toEqual(truth);
   });
 
   it('runs every dashboard panel query against the real Druid and returns the columns the panel reads', async () => {

@@ -55,7 +55,21 @@ describe('up with a service that dies while starting', () => {
         DERBY_PORT: '41627', DRUID_COORDINATOR_PORT: '48181', DRUID_BROKER_PORT: '48182', DRUID_HISTORICAL_PORT: '48184',
         DRUID_INDEXER_PORT: '48191', DRUID_ROUTER_PORT: '48988', TRANSFORMER_METRICS_PORT: '49564', ZK_PORT: '42281', DASHBOARDS_PORT: '43400',
       });
+      // And stale pid files, left by a reboot, naming an unrelated process: up must never signal it.
+      const { spawn } = await import('node:child_process');
+      const { processIdentity, onStalePidFile } = await import('../../stack/processes.ts');
+      const other = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+      const id = processIdentity(other.pid!)!;
+      mkdirSync(join(home2, 'run'), { recursive: true });
+      for (const name of ['postgres', 'zookeeper', 'kafka', 'druid-coordinator']) {
+        writeFileSync(join(home2, 'run', `${name}.pid`), JSON.stringify({ ...id, startTicks: String(Number(id.startTicks) + 1) }));
+      }
+      const stale: string[] = [];
+      onStalePidFile((m) => stale.push(m));
       const err = await up(cfg, () => undefined, { pipeline: false }).then(() => undefined, (e: unknown) => e);
+      expect(isAlive(other.pid!)).toBe(true);
+      other.kill('SIGKILL');
+      expect(stale.join('\n')).toMatch(/zookeeper: removed a stale pid file \(pid \d+ now belongs to another process/);
       expect(err).toBeInstanceOf(StackError);
       const msg = (err as Error).message;
       expect(msg).toMatch(/^(zookeeper|kafka) exited while starting/);

@@ -220,4 +220,19 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     expect(compose.services['druid-coordinator']!.environment!['druid_coordinator_asOverlord_enabled']).toBe('true');
     expect(compose.services['druid-router']!.environment!['druid_router_managementProxy_enabled']).toBe('true');
   });
+
+  it('neither stack restores Druid tasks after an indexer restart (a restored Kafka task re-ingests a record: exactly once breaks)', () => {
+    const local = readFileSync(resolve(REPO_ROOT, 'stack/conf/druid/indexer/runtime.properties'), 'utf8');
+    expect(local).toMatch(/^druid\.indexer\.task\.restoreTasksOnRestart=false$/m);
+    expect(compose.services['druid-indexer']!.environment!['druid_indexer_task_restoreTasksOnRestart']).toBe('false');
+  });
+
+  it('every long-running service restarts by itself, and waits for what it needs to be healthy', () => {
+    for (const [name, svc] of services) {
+      if (svc.restart === 'no') continue; // one-shot jobs (bootstrap)
+      expect(svc.restart, `${name} restart policy`).toMatch(/^(unless-stopped|always|on-failure)/);
+      const deps = Array.isArray(svc.depends_on) ? svc.depends_on.map((d) => [d, { condition: 'service_started' }] as const) : Object.entries(svc.depends_on ?? {});
+      for (const [dep, { condition }] of deps) expect(condition, `${name} → ${dep}`).toMatch(/^service_(healthy|completed_successfully)$/);
+    }
+  });
 });

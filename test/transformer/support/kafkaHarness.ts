@@ -7,6 +7,7 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
 import { isolatedTopicEnv, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
 import { pollUntil } from '../../../lib/poll.ts';
+import { readCommitted } from '../../../lib/readCommitted.ts';
 
 export interface TestPrefix {
   readonly prefix: string;
@@ -68,30 +69,10 @@ function headersToStrings(h: IHeaders | undefined): Record<string, string> {
 
 /** Everything committed in a topic right now (read_committed), in partition/offset order. */
 export async function readAll(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
-  await admin.disconnect();
   const out: ReadMessage[] = [];
-  const position = new Map<number, bigint>();
-  const consumer = kafka.consumer({ groupId: `it-reader-${randomUUID()}`, readUncommitted: false });
-  await consumer.connect();
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => position.set(payload.partition, BigInt(payload.lastOffset) + 1n));
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages as KafkaMessage[]) {
-        out.push({ partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers: headersToStrings(m.headers) });
-      }
-    },
-  });
-  const done = () => [...ends].every(([p, e]) => e.high <= e.low || (position.get(p) ?? -1n) >= e.high);
-  try {
-    await pollUntil(done, { what: `${topic} read to its end`, timeoutMs: 60_000, intervalMs: 50 });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readCommitted(kafka, topic, (partition, m: KafkaMessage) => {
+    out.push({ partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers: headersToStrings(m.headers) });
+  }, 60_000);
   return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 

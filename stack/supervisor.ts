@@ -1,0 +1,145 @@
+// The local stack's supervisor: a detached process that `up` starts and `down` stops first. It watches every
+// service `up` brought up and restarts one that dies, after its dependencies are healthy again, with back-off
+// and a restart budget (restartPolicy.ts); one that keeps crashing is given up on and reported with the end
+// of its log. What it knows is in run/supervisor.json, which `npm run status` shows.
+import { rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { PulsoConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
+import { pollUntil, sleep } from '../lib/poll.ts';
+import { groupPids, inspectPidFile, pidFile, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
+import type { ServiceDef, ServiceName } from './services.ts';
+import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.ts';
+import { newServiceRecord, readDesiredServices, readSupervisorState, writeSupervisorState, type SupervisorState, type SupervisedService } from './supervisorState.ts';
+
+export interface SuperviseOptions {
+  readonly services: readonly ServiceDef[];
+  readonly paths: ProcessPaths;
+  readonly signal: AbortSignal;
+  readonly policy?: RestartPolicy;
+  /** How often the pid files are checked (deaths of the supervisor's own children wake it at once). */
+  readonly checkEveryMs?: number;
+}
+
+const log = createLogger('supervisor');
+
+export async function supervise(opts: SuperviseOptions): Promise<void> {
+  const { paths, signal } = opts;
+  const policy = opts.policy ?? DEFAULT_RESTART_POLICY;
+  const byName = new Map(opts.services.map((s) => [s.name, s]));
+  const previous = readSupervisorState(paths);
+  const state: SupervisorState = { pid: process.pid, startedAt: new Date().toISOString(), updatedAt: '', services: {} };
+  for (const s of opts.services) {
+    const was = previous?.services[s.name];
+    // Counts and history carry over; `up` has just brought everything up, so nothing is given up on any more.
+    state.services[s.name] = was ? { ...was, state: 'running', logTail: undefined } : newServiceRecord();
+  }
+  const save = () => writeSupervisorState(paths, state);
+  save();
+
+  /** Exit status of the processes this supervisor started itself (the others' parent is gone). */
+  const exits = new Map<ServiceName, { pid: number; how?: string }>();
+  // A death of one of its own children, or a finished restart, ends the pause between checks early.
+  let wakeUp = new AbortController();
+  const wake = () => wakeUp.abort();
+  const restarting = new Set<ServiceName>();
+
+  const track = (name: ServiceName, pid: number, child: ChildProcess) => {
+    exits.set(name, { pid });
+    child.once('exit', (code, sig) => {
+      const e = exits.get(name);
+      if (e?.pid === pid) e.how = describeExit(code, sig);
+      wake();
+    });
+  };
+
+  const healthy = async (s: ServiceDef) => s.health().catch(() => false);
+
+  const restart = async (s: ServiceDef, rec: SupervisedService, pid: number, why: string, processGone: boolean): Promise<void> => {
+    const diedAt = Date.now();
+    const own = exits.get(s.name);
+    const reason = own?.pid === pid && own.how ? own.how : why;
+    rec.lastReason = reason;
+    rec.lastDeathAt = new Date(diedAt).toISOString();
+    rmSync(pidFile(paths, s.name), { force: true });
+    const decision = decideRestart(rec.restartTimes, diedAt, policy);
+    if (decision.action === 'give-up') {
+      rec.state = 'gave-up';
+      rec.logTail = tailLog(paths, s.name, 30);
+      save();
+      log.error('giving up on a service that keeps dying; run `npm run logs -- <name>`, fix the cause, then `npm run up`', { service: s.name, reason, why: decision.why });
+      return;
+    }
+    rec.state = 'restarting';
+    save();
+    log.warn('service died; restarting', { service: s.name, pid, reason, attempt: decision.attempt, inMs: decision.delayMs });
+    // What the dead leader left in its process group (PostgreSQL backends, say) would hold its port and
+    // memory. While any member lives the group id cannot be handed to a new process, so this signals only them.
+    if (processGone && groupPids(pid).length > 0) await stopGroup(pid, 'SIGKILL', 10_000);
+    await sleep(decision.delayMs, undefined, { signal });
+
+    const deps = s.after.map((d) => byName.get(d)).filter((d): d is ServiceDef => d !== undefined);
+    if (!(await allHealthy(deps))) {
+      rec.state = 'waiting-for-dependencies';
+      save();
+      await pollUntil(() => allHealthy(deps), { what: `${s.name}'s dependencies`, timeoutMs: 24 * 3600_000, intervalMs: 500, signal });
+    }
+    await pollUntil(async () => !(await portInUse(s.port)), { what: `port ${s.port} to be free`, timeoutMs: 30_000, intervalMs: 250, signal }).catch(() => undefined);
+    const prepared = await s.prepare?.().catch((e: Error) => `prepare failed: ${e.message}`);
+    if (prepared) log.info('prepared', { service: s.name, step: prepared });
+    signal.throwIfAborted();
+    const { pid: newPid, child } = spawnDetached(paths, s.spawnSpec());
+    track(s.name, newPid, child);
+    rec.restarts += 1;
+    rec.restartTimes = [...rec.restartTimes.filter((t) => diedAt - t < policy.windowMs), diedAt];
+    save();
+    const ok = await pollUntil(async () => ((await healthy(s)) ? 'healthy' : inspectPidFile(paths, s.name).kind === 'running' ? undefined : 'died'), {
+      what: `${s.name} to become healthy`,
+      timeoutMs: s.startTimeoutS * 1000,
+      intervalMs: 250,
+      signal,
+    }).catch(() => 'timed out' as const);
+    if (ok === 'healthy') {
+      rec.state = 'running';
+      rec.lastRecoveryMs = Date.now() - diedAt;
+      save();
+      log.info('service recovered', { service: s.name, pid: newPid, recoveryMs: rec.lastRecoveryMs, restarts: rec.restarts });
+    } else if (ok === 'timed out') {
+      // Alive but never healthy: stopped, so the next check counts it as a death and the budget applies.
+      log.warn('restarted service never became healthy; stopping it', { service: s.name, pid: newPid, waitedS: s.startTimeoutS });
+      await stopGroup(newPid, s.stopSignal, 15_000);
+    }
+  };
+
+  const allHealthy = async (deps: readonly ServiceDef[]) => (await Promise.all(deps.map(healthy))).every(Boolean);
+
+  const check = () => {
+    const desired = new Set(readDesiredServices(paths));
+    for (const s of opts.services) {
+      const rec = (state.services[s.name] ??= newServiceRecord());
+      if (!desired.has(s.name) || restarting.has(s.name) || rec.state === 'gave-up') continue;
+      const pidState = inspectPidFile(paths, s.name);
+      if (pidState.kind === 'running') continue;
+      const pid = pidState.kind === 'stale' ? pidState.pid : 0;
+      const why = pidState.kind === 'stale' ? `${pidState.why} (exit status unknown: it was started before this supervisor)` : 'its pid file is missing';
+      restarting.add(s.name);
+      void restart(s, rec, pid, why, pidState.kind === 'stale' && pidState.processGone)
+        .catch((e: unknown) => {
+          if (!signal.aborted) log.error('restart failed', { service: s.name, error: (e as Error).message });
+        })
+        .finally(() => {
+          restarting.delete(s.name);
+          wake();
+        });
+    }
+  };
+
+  log.info('supervising', { services: [...byName.keys()], policy });
+  while (!signal.aborted) {
+    check();
+    await sleep(opts.checkEveryMs ?? 1000, undefined, { signal: AbortSignal.any([signal, wakeUp.signal]) }).catch(() => undefined);
+    wakeUp = new AbortController();
+  }
+  save();
+  log.info('stopped; the services keep running', {});
+}
