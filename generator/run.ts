@@ -82,6 +82,9 @@ export interface GeneratorStats {
   inLifecycle: number;
   /** How late the writer is against the schedule, in wall ms. */
   behindMs: number;
+  /** Lane reconnections after the database went away (restart, crash), and the longest outage. */
+  reconnects: number;
+  longestOutageMs: number;
   wallMs: number;
   simNow: string;
 }
@@ -137,16 +140,14 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const drain = opts.drain ?? opts.orders !== undefined;
 
   const clients: pg.Client[] = [];
+  const lanes: LaneWriter[] = [];
   try {
     // All lanes first, so a wrong URL or a missing schema fails before any work.
     for (let i = 0; i < connections; i++) clients.push(await connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}` }));
     const schema = await checkSchema(databaseUrl);
     if (!schema.ok) throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
-    for (const c of clients) {
-      // Each round is a complete transaction on its own; losing the last few milliseconds of a
-      // generator run in a server crash is acceptable, waiting for the WAL flush on every commit is not.
-      await c.query('SET synchronous_commit = off');
-    }
+    // Commits stay synchronous (the server default): an acknowledged round is durable, so after a server
+    // crash the only round whose fate is unknown is the one in flight, and the lane looks it up (writer.ts).
 
     const geo = opts.geocoder ?? cfg!.geocoder;
     const geocoder = createGeocoder({ provider: geo.provider, url: geo.url, cache: clients[0], log });
@@ -157,12 +158,24 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     const stream = new EventStream(world, {
       seed, startMs, ordersPerSimSecond: live ? opts.rate : opts.rate / speedup, curve: opts.curve ?? 'daily', maxOrders: opts.orders, maintenance: opts.maintenance,
     });
-    const lanes = clients.map((c) => new LaneWriter(c));
     const stats: GeneratorStats = {
       ordersCreated: 0, statusChanges: 0, delivered: 0, cancelled: 0, refunded: 0, paymentsFailed: 0, customerUpdates: 0, storeUpdates: 0,
       priceUpdates: 0, ordersPurged: 0, rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, transactions: 0, inLifecycle: 0, behindMs: 0, wallMs: 0,
+      reconnects: 0, longestOutageMs: 0,
       simNow: new Date(startMs).toISOString(),
     };
+    lanes.push(...clients.map(
+      (c, i) =>
+        new LaneWriter(c, {
+          // A PostgreSQL restart or crash: wait it out (about 3 minutes), then carry on where the database is.
+          reconnect: () => connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}`, attempts: 40 }),
+          log,
+          onReconnect: (outageMs) => {
+            stats.reconnects++;
+            stats.longestOutageMs = Math.max(stats.longestOutageMs, outageMs);
+          },
+        }),
+    ));
 
     const writeBatch = async (events: GenEvent[]) => {
       const perLane: GenEvent[][] = lanes.map(() => []);
@@ -251,7 +264,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     if ((err as Error).name === 'DatabaseUnreachableError') throw err;
     throw Object.assign(new Error(`generator failed against ${redactUrl(databaseUrl)}: ${(err as Error).message}`), { cause: err });
   } finally {
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await Promise.all([...clients, ...lanes.map((l) => l.client)].map((c) => c.end().catch(() => undefined)));
   }
 }
 

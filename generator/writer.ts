@@ -6,6 +6,7 @@
 // (other orders' changes may share it). Rounds of one lane run in order on one connection; lanes run
 // in parallel on separate connections and never share an order.
 import type pg from 'pg';
+import type { Logger } from '../lib/log.ts';
 import { centsToDecimal } from './money.ts';
 import type { GenEvent, LiveOrder } from './eventStream.ts';
 import { plainArray, textArray } from './pgArray.ts';
@@ -141,10 +142,11 @@ export class Round {
 class IdPool {
   private ids: string[] = [];
   private next = 0;
-  constructor(private readonly client: pg.ClientBase, private readonly block: number) {}
+  constructor(private readonly client: () => pg.ClientBase, private readonly block: number) {}
   async take(n: number): Promise<string[]> {
+    if (n === 0) return [];
     if (this.ids.length - this.next < n) {
-      const res = await this.client.query<{ id: string }>(
+      const res = await this.client().query<{ id: string }>(
         `SELECT nextval(pg_get_serial_sequence('orders', 'id'))::text AS id FROM generate_series(1, $1)`,
         [Math.max(this.block, n)],
       );
@@ -162,17 +164,108 @@ function must(id: string | undefined, order: LiveOrder): string {
   return id;
 }
 
+/**
+ * The connection went away (server restart, crash, network), as opposed to a statement the server refused.
+ * After one of these a round may or may not have committed, and the lane must look before writing it again.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(57P0[123]|08\d{3}|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)$/.test(code)) return true;
+  const msg = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection error|not queryable|Client was closed/i.test(msg);
+}
+
+/** Milliseconds since the epoch of a timestamptz column, exactly (the generator writes whole milliseconds). */
+const MS = (col: string) => `(extract(epoch FROM ${col}) * 1000)::bigint::text`;
+
+/**
+ * Whether a round whose COMMIT was not acknowledged is in the database. A round is one transaction, so one of
+ * its rows answers for all of them: a new order's row exists, or a status change's order has that status at
+ * that instant, or a purged order is gone, or an updated row carries that update's instant.
+ */
+export async function roundCommitted(client: pg.ClientBase, round: Round): Promise<boolean> {
+  const one = async (sql: string, values: unknown[]) => (await client.query<{ ok: boolean }>(sql, values)).rows[0]?.ok === true;
+  const order = round.orders[0];
+  if (order) return one('SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1) AS ok', [order.dbId]);
+  const step = round.steps[0];
+  if (step) return one(`SELECT (status::text = $2 AND ${MS('updated_at')} = $3) AS ok FROM orders WHERE id = $1`, [step.order.dbId, step.to.status, String(step.atMs)]);
+  const purge = round.purges[0];
+  if (purge) return one('SELECT NOT EXISTS (SELECT 1 FROM orders WHERE id = $1) AS ok', [purge.dbId]);
+  const c = round.customers[0];
+  if (c) return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM customers WHERE id = $1`, [c.customer.dbId, String(c.atMs)]);
+  const st = round.stores[0];
+  if (st) return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM stores WHERE id = $1`, [st.store.dbId, String(st.atMs)]);
+  const pr = round.prices[0];
+  if (pr) return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM products WHERE id = $1`, [pr.product.dbId, String(pr.atMs)]);
+  return true; // an empty round writes nothing
+}
+
+/** What a committed round wrote, counted from the round itself (when its own reply was lost). */
+function expectedCounts(round: Round): RoundCounts {
+  const items = round.orders.reduce((n, o) => n + o.lines.length, 0);
+  const history = round.steps.filter((x) => x.from.status !== x.to.status).length;
+  const payments = round.steps.filter((x) => x.from.paymentStatus !== x.to.paymentStatus).length;
+  return {
+    inserted: round.orders.length * 3 + items + history,
+    updated: round.steps.length + payments + round.customers.length + round.stores.length + round.prices.length,
+    deleted: round.purges.length, // at least the orders; their rows' count went with the lost reply
+  };
+}
+
+export interface ReconnectingLane {
+  /** A new connection, retried with back-off until the server is back (or it gives up, throwing). */
+  readonly reconnect: () => Promise<pg.Client>;
+  readonly log?: Logger;
+  /** Called after each reconnection, with how long the lane was cut off. */
+  readonly onReconnect?: (outageMs: number, roundCommitted: boolean) => void;
+}
+
 export class LaneWriter {
   private readonly ids: IdPool;
   transactions = 0;
 
-  constructor(readonly client: pg.ClientBase) {
-    this.ids = new IdPool(client, 2000);
+  constructor(
+    public client: pg.Client,
+    private readonly resilience?: ReconnectingLane,
+  ) {
+    this.ids = new IdPool(() => this.client, 2000);
   }
 
+  /**
+   * Writes one round. If the connection is lost, reconnects and looks whether the round committed: if it
+   * did, it is not written again (no duplicate); if not, it is written again in full (never half).
+   */
   async apply(round: Round): Promise<RoundCounts> {
-    const ids = await this.ids.take(round.orders.length);
-    round.orders.forEach((o, i) => (o.dbId = ids[i]));
+    for (;;) {
+      try {
+        return await this.applyOnce(round);
+      } catch (err) {
+        if (!this.resilience || !isConnectionLost(err)) throw err;
+        const lostAt = Date.now();
+        this.resilience.log?.warn('lost the PostgreSQL connection; reconnecting', { error: (err as Error).message, code: (err as { code?: string }).code });
+        await this.client.end().catch(() => undefined);
+        this.client = await this.resilience.reconnect();
+        const committed = await roundCommitted(this.client, round);
+        const outageMs = Date.now() - lostAt;
+        this.resilience.onReconnect?.(outageMs, committed);
+        this.resilience.log?.warn(
+          committed ? 'reconnected: the round in flight had committed, so it is not written again' : 'reconnected: the round in flight had not committed; writing it again',
+          { outageMs, orders: round.orders.length, steps: round.steps.length },
+        );
+        if (committed) {
+          this.transactions++;
+          return expectedCounts(round);
+        }
+      }
+    }
+  }
+
+  private async applyOnce(round: Round): Promise<RoundCounts> {
+    // Ids are taken once: a round written again after a lost connection reuses them.
+    const fresh = round.orders.filter((o) => o.dbId === undefined);
+    const newIds = await this.ids.take(fresh.length);
+    fresh.forEach((o, i) => (o.dbId = newIds[i]));
+    const ids = round.orders.map((o) => o.dbId!);
     const o = round.orders;
     const items = o.flatMap((order) => order.lines.map((line) => ({ order, line })));
     const s = round.steps;

