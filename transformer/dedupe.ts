@@ -30,13 +30,21 @@ export interface SourcePosition {
 
 const OP_RANK: Record<ChangeOp, number> = { d: 0, c: 1, u: 1, r: 1 };
 
-export function positionOf(change: ChangeRecord): SourcePosition {
-  return {
-    commitLsn: BigInt(change.source.commitLsn ?? '0'),
-    lsn: BigInt(change.source.lsn ?? '0'),
-    rank: OP_RANK[change.op],
-  };
+/**
+ * A streamed change's position, or undefined when the envelope lacks part of it. Never a guessed 0: a change
+ * at "position 0" would sit below every watermark and be skipped as a duplicate without a trace.
+ */
+export function positionOf(change: ChangeRecord): SourcePosition | undefined {
+  if (change.source.commitLsn === null || change.source.lsn === null) return undefined;
+  return { commitLsn: BigInt(change.source.commitLsn), lsn: BigInt(change.source.lsn), rank: OP_RANK[change.op] };
 }
+
+/**
+ * How far below a partition's watermark a re-emitted change can legitimately be. Debezium re-emits from its
+ * last flushed offset after a crash: seconds of WAL. A change a whole GiB of WAL behind is no replay; the
+ * source database was reset or restored from a backup while the transformer's state survived.
+ */
+export const LSN_REWIND_LIMIT = 1n << 30n;
 
 export function comparePositions(a: SourcePosition, b: SourcePosition): number {
   if (a.commitLsn !== b.commitLsn) return a.commitLsn < b.commitLsn ? -1 : 1;
@@ -159,6 +167,13 @@ export class DedupeBatch {
     const tp = topicPartitionKey(topic, partition);
     const wm = this.pendingWatermarks.get(tp) ?? this.state.watermark(topic, partition);
     return wm !== undefined && comparePositions(pos, wm) <= 0;
+  }
+
+  /** How far (bytes of WAL, by commit LSN) a position is below this partition's watermark (0n if not below), and the watermark. */
+  behindWatermark(topic: string, partition: number, pos: SourcePosition): { bytes: bigint; watermark: SourcePosition | undefined } {
+    const tp = topicPartitionKey(topic, partition);
+    const wm = this.pendingWatermarks.get(tp) ?? this.state.watermark(topic, partition);
+    return { bytes: wm !== undefined && pos.commitLsn < wm.commitLsn ? wm.commitLsn - pos.commitLsn : 0n, watermark: wm };
   }
 
   markEmitted(topic: string, partition: number, pos: SourcePosition): void {

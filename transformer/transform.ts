@@ -1,10 +1,10 @@
 // One consumed CDC record → its outcome: clean events to produce, a deliberate skip (counted by reason),
 // or a dead-letter. Pure apart from reading the dimension tables and the dedupe batch it is given.
 import { decodeEnvelope, type ChangeRecord } from './decode/decodeEnvelope.ts';
-import { isDecodeError, type DlqReason } from './decode/errors.ts';
+import { DecodeError, isDecodeError, type DlqReason } from './decode/errors.ts';
 import { decodeId } from './decode/values.ts';
 import type { DedupeBatch } from './dedupe.ts';
-import { positionOf } from './dedupe.ts';
+import { LSN_REWIND_LIMIT, positionOf, type SourcePosition } from './dedupe.ts';
 import type { DimensionTables } from './dimensions.ts';
 import { toOrderEvent } from './toOrderEvent.ts';
 import { itemSnapshotVersion, toOrderItemEvent } from './toOrderItemEvent.ts';
@@ -78,13 +78,29 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   const row = (change.op === 'd' ? change.before! : change.after!).columns;
   const pk = decodeId(row.id ?? change.key?.id, `${table}.id`);
 
-  const position = positionOf(change);
   let snapshotVersion = '';
+  let position: SourcePosition | undefined;
   if (change.isSnapshot) {
     snapshotVersion = isOrders ? String(row.version) : itemSnapshotVersion(row);
     if (dedupe.isSnapshotDuplicate(table, pk, snapshotVersion)) return { kind: 'skip', reason: 'snapshot_duplicate' };
-  } else if (dedupe.isDuplicate(rec.topic, rec.partition, position)) {
-    return { kind: 'skip', reason: 'duplicate' };
+  } else {
+    position = positionOf(change);
+    if (!position) {
+      throw new DecodeError(
+        'source_position_missing',
+        `${table} ${change.op} of id ${pk} has no source position (commit LSN ${change.source.commitLsn ?? 'null'}, LSN ${change.source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate; dead-lettered instead of guessed. Debezium's PostgreSQL connector sets source.sequence and source.lsn on every streamed change: check that no SMT strips them.`,
+      );
+    }
+    if (dedupe.isDuplicate(rec.topic, rec.partition, position)) {
+      const { bytes: behind, watermark: wm } = dedupe.behindWatermark(rec.topic, rec.partition, position);
+      if (behind > LSN_REWIND_LIMIT) {
+        throw new DecodeError(
+          'source_position_rewound',
+          `${table} ${change.op} of id ${pk} is at commit LSN ${position.commitLsn}, ${behind / 1048576n} MiB of WAL below the last change emitted from ${rec.topic}[${rec.partition}] (${wm?.commitLsn}): no crash replay goes back that far, so the source database was most likely reset or restored while the transformer's state survived. Dead-lettered, not skipped. If the database was rebuilt on purpose, stop the transformer, delete its state topic and consumer group, and replay.`,
+        );
+      }
+      return { kind: 'skip', reason: 'duplicate' };
+    }
   }
 
   requireFullBefore(change, table, pk);
@@ -117,7 +133,7 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   }
   // Marked only once the event exists: a record that dead-letters does not move the watermark.
   if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
-  else dedupe.markEmitted(rec.topic, rec.partition, position);
+  else dedupe.markEmitted(rec.topic, rec.partition, position!);
   return {
     kind: 'event',
     table,

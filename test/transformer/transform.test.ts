@@ -218,6 +218,25 @@ describe('dedupe', () => {
     expect(run([change(300, 250), change(301, 300)], undefined, restored).map((o) => o.kind)).toEqual(['skip', 'event']);
   });
 
+  it('never skips a streamed change whose position it cannot read: it is dead-lettered with the reason', () => {
+    const state = new DedupeState();
+    expect(run([change(5000, 4000)], undefined, state)[0]!.kind).toBe('event');
+    const noCommitLsn = rec('pulso.public.orders', '{"id":1002}', envelope({ op: 'u', table: 'orders', before: orderRow({ id: '1002' }), after: orderRow({ id: '1002', status: '"accepted"' }), lsn: 6000, commitLsn: null }));
+    const [o] = run([noCommitLsn], undefined, state);
+    expect(o).toMatchObject({ kind: 'dlq', reason: 'source_position_missing' });
+    expect((o as { error: string }).error).toMatch(/orders u of id 1002 has no source position \(commit LSN null, LSN 6000\).*dead-lettered instead of guessed/);
+  });
+
+  it('an LSN far below the watermark (database reset or restored) is dead-lettered loudly; a crash replay just below it is a duplicate', () => {
+    const GiB = 1024 ** 3;
+    const state = new DedupeState();
+    expect(run([change(5 * GiB + 100, 5 * GiB)], undefined, state)[0]!.kind).toBe('event');
+    const outcomes = run([change(5 * GiB - 10_000, 5 * GiB - 20_000), change(2 * GiB, 2 * GiB - 100)], undefined, state);
+    expect(outcomes[0]).toMatchObject({ kind: 'skip', reason: 'duplicate' });
+    expect(outcomes[1]).toMatchObject({ kind: 'dlq', reason: 'source_position_rewound' });
+    expect((outcomes[1] as { error: string }).error).toMatch(/3072 MiB of WAL below the last change emitted from pulso\.public\.orders\[0\].*reset or restored/);
+  });
+
   it('orders by commit LSN first: a later transaction with lower change LSNs is not a duplicate', () => {
     const outcomes = run([change(500, 400), change(450, 510)]);
     expect(outcomes.map((o) => o.kind)).toEqual(['event', 'event']);

@@ -9,7 +9,9 @@ export type DlqReason =
   | 'bad_decimal' // a NUMERIC that is not an exact decimal, or money with more than 2 decimals
   | 'bad_timestamp' // a temporal value that cannot be decoded (or ±infinity)
   | 'bad_id' // an id that is not an integer
-  | 'before_image_incomplete'; // an update/delete without the full old row (REPLICA IDENTITY not FULL): no delta can be checked
+  | 'before_image_incomplete' // an update/delete without the full old row (REPLICA IDENTITY not FULL): no delta can be checked
+  | 'source_position_missing' // a streamed change without its commit LSN or LSN: it cannot be de-duplicated, so it is not guessed
+  | 'source_position_rewound'; // far below what this partition already emitted: the source database was reset or restored
 
 export class DecodeError extends Error {
   readonly reason: DlqReason;
