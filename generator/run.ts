@@ -2,7 +2,7 @@
 // Wall time drives a simulated clock (× speedup); every event due by the simulated "now" is written,
 // split into lanes (one connection each) and rounds (one statement = one transaction each). While one
 // batch is being written, the next one is generated, so Node and PostgreSQL work in parallel.
-import { loadConfig, redactUrl } from '../lib/config.ts';
+import { loadConfig, redactUrl, withLocalSecrets } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import type pg from 'pg';
 import { checkSchema, MIGRATE_COMMAND } from '../sql/migrate.ts';
@@ -22,7 +22,7 @@ export class SchemaNotReadyError extends Error {
 }
 
 export interface GeneratorOptions {
-  /** Owner URL; default: loadConfig().pg.url. */
+  /** Where to write; default: loadConfig().pg.appUrl (the least-privilege pulso_app role). */
   readonly databaseUrl?: string;
   /** Mean orders per wall-clock second (the daily curve moves it up and down around this). */
   readonly rate: number;
@@ -130,7 +130,7 @@ export function formatProgress(s: GeneratorStats, ratePerSec: number, rowsPerSec
 export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSummary> {
   const log = opts.log ?? createLogger('generator');
   const cfg = opts.databaseUrl && opts.geocoder ? undefined : loadConfig();
-  const databaseUrl = opts.databaseUrl ?? cfg!.pg.url;
+  const databaseUrl = opts.databaseUrl ?? withLocalSecrets(cfg!).pg.appUrl;
   const seed = opts.seed ?? 'pulso';
   const speedup = opts.speedup ?? 1;
   const connections = opts.connections ?? 3;

@@ -26,6 +26,8 @@ interface VarSpec {
   readonly defaultDoc?: string;
   /** Who reads it, when not the pipeline itself. */
   readonly scope?: 'tests';
+  /** Carries a password: never handed on to the services the stack starts. */
+  readonly secret?: true;
 }
 
 /**
@@ -35,7 +37,7 @@ interface VarSpec {
  */
 export const CONFIG_VARS = [
   { name: 'PULSO_HOME', doc: 'Folder for local stack state (data, logs, jars, secrets)', defaultDoc: '<repo>/.pulso' },
-  { name: 'DATABASE_URL', doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL', defaultDoc: '(embedded)' },
+  { name: 'DATABASE_URL', doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL', defaultDoc: '(embedded)', secret: true },
   { name: 'PG_PORT', doc: 'Port of the embedded PostgreSQL', default: '55432' },
   { name: 'PG_DATABASE', doc: 'Database name of the marketplace', default: 'pulso' },
   { name: 'KAFKA_PORT', doc: 'Kafka broker (PLAINTEXT) port', default: '9092' },
@@ -55,10 +57,10 @@ export const CONFIG_VARS = [
   { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`', default: '9464' },
   { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
   { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
-  { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)' },
+  { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)', secret: true },
   { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', defaultDoc: '(unset)' },
   { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },
-  { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', defaultDoc: '(unset)' },
+  { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', defaultDoc: '(unset)', secret: true },
   { name: 'BOOTSTRAP_WAIT_S', doc: 'How long bootstrap waits for each service before naming it as down', default: '120' },
   { name: 'TOPIC_PREFIX', doc: 'Debezium topic.prefix; CDC topics are `<prefix>.public.<table>` (must equal `topic.prefix` in connect/pulso-postgres.json)', default: 'pulso' },
   { name: 'ORDERS_TOPIC', doc: 'Clean order-events topic', default: 'orders' },
@@ -140,8 +142,12 @@ export interface PulsoConfig {
     readonly external: boolean;
     readonly port: number;
     readonly database: string;
-    /** Owner/superuser URL (contains a password; never log it, use redactUrl). */
+    /** Owner/superuser URL (contains a password; never log it, use redactUrl): migrations and tests only. */
     readonly url: string;
+    /** The generator's least-privilege role (pulso_app); with an external DATABASE_URL, that URL. */
+    readonly appUrl: string;
+    /** The monitoring role (pulso_monitor) for status and health; with an external DATABASE_URL, that URL. */
+    readonly monitorUrl: string;
   };
   readonly kafka: { readonly port: number; readonly controllerPort: number; readonly brokers: string[] };
   readonly connect: { readonly port: number; readonly url: string };
@@ -189,6 +195,9 @@ export interface PulsoConfig {
 export interface LocalSecrets {
   readonly postgresPassword: string;
   readonly replicationPassword: string;
+  /** pulso_app (the generator) and pulso_monitor (status, health); homes made before these roles lack them until the next `up`. */
+  readonly appPassword?: string;
+  readonly monitorPassword?: string;
 }
 
 export function secretsPath(home: string): string {
@@ -207,14 +216,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
   const database = str(env, 'PG_DATABASE');
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new ConfigError(`PG_DATABASE=${database} must be a simple lower-case identifier.`);
   const external = Boolean(env.DATABASE_URL);
-  let pgUrl: string;
-  if (external) {
-    pgUrl = url(env, 'DATABASE_URL', 'postgres://user:pass@127.0.0.1:5432/pulso');
-  } else {
-    const secrets = readSecrets(home);
-    const pw = secrets?.postgresPassword ?? '';
-    pgUrl = `postgres://postgres:${encodeURIComponent(pw)}@127.0.0.1:${pgPort}/${database}`;
-  }
+  const pgUrls = external ? sameUrlForEveryRole(url(env, 'DATABASE_URL', 'postgres://user:pass@127.0.0.1:5432/pulso')) : localRoleUrls(home, pgPort, database);
   const kafkaPort = int(env, 'KAFKA_PORT');
   const connectPort = int(env, 'CONNECT_PORT');
   const coordinatorPort = int(env, 'DRUID_COORDINATOR_PORT');
@@ -223,7 +225,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
   const brokers = str(env, 'KAFKA_BROKERS', `127.0.0.1:${kafkaPort}`).split(',').map((s) => s.trim()).filter(Boolean);
   const cfg: PulsoConfig = {
     home,
-    pg: { external, port: pgPort, database, url: pgUrl },
+    pg: { external, port: pgPort, database, ...pgUrls },
     kafka: {
       port: kafkaPort,
       controllerPort: int(env, 'KAFKA_CONTROLLER_PORT'),
@@ -306,9 +308,21 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
  */
 export function withLocalSecrets(cfg: PulsoConfig): PulsoConfig {
   if (cfg.pg.external) return cfg;
-  const pw = readSecrets(cfg.home)?.postgresPassword ?? '';
-  const url = `postgres://postgres:${encodeURIComponent(pw)}@127.0.0.1:${cfg.pg.port}/${cfg.pg.database}`;
-  return { ...cfg, pg: { ...cfg.pg, url } };
+  return { ...cfg, pg: { ...cfg.pg, ...localRoleUrls(cfg.home, cfg.pg.port, cfg.pg.database) } };
+}
+
+type RoleUrls = Pick<PulsoConfig['pg'], 'url' | 'appUrl' | 'monitorUrl'>;
+
+/** An external database is reached with the one URL it was given, for every purpose. */
+function sameUrlForEveryRole(u: string): RoleUrls {
+  return { url: u, appUrl: u, monitorUrl: u };
+}
+
+/** The embedded PostgreSQL: one role per purpose, with the passwords generated into the local secrets. */
+function localRoleUrls(home: string, port: number, database: string): RoleUrls {
+  const s = readSecrets(home);
+  const at = (user: string, pw: string | undefined) => `postgres://${user}:${encodeURIComponent(pw ?? '')}@127.0.0.1:${port}/${database}`;
+  return { url: at('postgres', s?.postgresPassword), appUrl: at('pulso_app', s?.appPassword), monitorUrl: at('pulso_monitor', s?.monitorPassword) };
 }
 
 /** The replication role's password: PULSO_CDC_PASSWORD, else the locally generated one. */
@@ -324,6 +338,24 @@ export function envLogLevel(env: Env = process.env): LogLevel {
 /** The environment a child process inherits, plus `extra`: the one place the whole environment is passed on. */
 export function inheritedEnv(extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string | undefined> {
   return { ...process.env, ...extra };
+}
+
+/** What any program needs to run at all (paths, locale, temp dir); nothing in it carries a secret. */
+const BASE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
+
+/**
+ * The environment of a service the local stack starts: the base above, plus, for our own Node services
+ * ('pulso'), the Pulso variables that are set, except those that carry a password; plus `extra`, which the
+ * service definition names one by one. Never the caller's whole environment: a token in the shell that ran
+ * `npm run up` stays there.
+ */
+export function serviceEnv(scope: 'pulso' | 'minimal', extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const k of BASE_ENV) if (process.env[k] !== undefined) out[k] = process.env[k];
+  if (scope === 'pulso') {
+    for (const v of CONFIG_VARS as readonly VarSpec[]) if (!v.secret && v.scope !== 'tests' && process.env[v.name] !== undefined) out[v.name] = process.env[v.name];
+  }
+  return { ...out, ...extra };
 }
 
 /** Sets variables for this process and the workers it starts (the test setup hands compose's addresses on). */

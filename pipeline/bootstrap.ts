@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import axios, { type AxiosResponse } from 'axios';
 import pg from 'pg';
 import kafkajs from 'kafkajs';
-import { PROJECT_ROOT, redactUrl, replicationPassword, type PulsoConfig } from '../lib/config.ts';
+import { PROJECT_ROOT, readSecrets, redactUrl, replicationPassword, type PulsoConfig } from '../lib/config.ts';
 import { migrate } from '../sql/migrate.ts';
 import {
   COMPACTION_SPEC_FILES,
@@ -124,7 +124,10 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
   }
   const pw = replicationPassword(cfg);
   if (!pw) throw new BootstrapError('no password for the replication role: set PULSO_CDC_PASSWORD (compose: in .env) or run `npm run up`, which generates one.');
-  const { applied } = await migrate(cfg.pg.url, { replicationPassword: pw });
+  // The app and monitor roles get their passwords only where they are generated locally; an external
+  // database is reached with DATABASE_URL for every purpose (its operator owns its roles).
+  const local = cfg.pg.external ? undefined : readSecrets(cfg.home);
+  const { applied } = await migrate(cfg.pg.url, { replicationPassword: pw, appPassword: local?.appPassword, monitorPassword: local?.monitorPassword });
   if (applied.length) changed.push(`migrations applied: ${applied.join(', ')}`);
   else unchanged.push('schema up to date');
 

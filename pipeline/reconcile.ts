@@ -45,7 +45,7 @@ const canonical = (rows: { k1: unknown; k2: unknown; orders: unknown; total_cent
   rows.map((r) => `${String(r.k1)}|${String(r.k2)}|${String(r.orders)}|${String(r.total_cents)}`).sort();
 
 export async function postgresGroups(cfg: PulsoConfig, g: Grouping): Promise<GroupLines> {
-  const c = new pg.Client({ connectionString: cfg.pg.url });
+  const c = new pg.Client({ connectionString: cfg.pg.appUrl });
   await c.connect();
   try {
     const r = await c.query<Record<string, string>>(

@@ -26,7 +26,7 @@ export interface PipelineStatus {
 }
 
 async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {
-  const c = new pg.Client({ connectionString: cfg.pg.url, connectionTimeoutMillis: 2000 });
+  const c = new pg.Client({ connectionString: cfg.pg.monitorUrl, connectionTimeoutMillis: 2000 });
   await c.connect();
   try {
     const r = await c.query(

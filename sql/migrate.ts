@@ -16,6 +16,9 @@ export const SQL_DIR = dirname(fileURLToPath(import.meta.url));
 export const MIGRATE_COMMAND = 'npm run migrate';
 /** The replication role created by 002_cdc.sql. */
 export const REPLICATION_ROLE = 'pulso_cdc';
+/** The generator's role and the monitoring role, created by 004_roles.sql. */
+export const APP_ROLE = 'pulso_app';
+export const MONITOR_ROLE = 'pulso_monitor';
 
 export class MigrationError extends Error {
   constructor(message: string) {
@@ -82,6 +85,9 @@ function compare(files: MigrationFile[], applied: AppliedRow[]) {
 export interface MigrateOptions {
   /** Password for the pulso_cdc role; set (as a SCRAM verifier, never plain text) when given. */
   readonly replicationPassword?: string;
+  /** Passwords for the pulso_app and pulso_monitor roles, the same way. */
+  readonly appPassword?: string;
+  readonly monitorPassword?: string;
   readonly log?: Logger;
   readonly connect?: ConnectOptions;
   /** Folder of NNN_*.sql files (tests only). */
@@ -129,7 +135,9 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
       applied.push(f.name);
       log.info('migration applied', { migration: f.name });
     }
-    if (opts.replicationPassword !== undefined) await setReplicationPassword(client, opts.replicationPassword, log);
+    if (opts.replicationPassword !== undefined) await setRolePassword(client, REPLICATION_ROLE, opts.replicationPassword, log);
+    if (opts.appPassword !== undefined) await setRolePassword(client, APP_ROLE, opts.appPassword, log);
+    if (opts.monitorPassword !== undefined) await setRolePassword(client, MONITOR_ROLE, opts.monitorPassword, log);
     return { applied };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
@@ -203,16 +211,16 @@ function verifierMatches(stored: string, password: string): boolean {
   return scramVerifier(password, Buffer.from(m[2]!, 'base64'), Number(m[1])) === stored;
 }
 
-async function setReplicationPassword(client: pg.Client, password: string, log: Logger): Promise<void> {
-  if (password.length < 8) throw new MigrationError('The replication password must have at least 8 characters.');
+async function setRolePassword(client: pg.Client, role: string, password: string, log: Logger): Promise<void> {
+  if (password.length < 8) throw new MigrationError(`The password of role ${role} must have at least 8 characters.`);
   // pg_authid is readable by superusers only; otherwise we cannot compare and simply set it.
   const current = await client
-    .query<{ rolpassword: string | null }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [REPLICATION_ROLE])
+    .query<{ rolpassword: string | null }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])
     .then((r) => r.rows[0]?.rolpassword ?? null)
     .catch(() => null);
   if (current && verifierMatches(current, password)) return;
-  await client.query(`ALTER ROLE ${REPLICATION_ROLE} PASSWORD ${client.escapeLiteral(scramVerifier(password))}`);
-  log.info('replication role password set', { role: REPLICATION_ROLE });
+  await client.query(`ALTER ROLE ${client.escapeIdentifier(role)} PASSWORD ${client.escapeLiteral(scramVerifier(password))}`);
+  log.info(role === REPLICATION_ROLE ? 'replication role password set' : 'role password set', { role });
 }
 
 // --- CLI ------------------------------------------------------------------------------------------
@@ -221,8 +229,13 @@ async function main(): Promise<void> {
   const log = createLogger('migrate');
   const cfg = loadConfig();
   // The stack writes the secrets on first `up`; without them the role keeps its current password.
-  const replicationPassword = readSecrets(cfg.home)?.replicationPassword;
-  const { applied } = await migrate(cfg.pg.url, { replicationPassword, log });
+  const secrets = readSecrets(cfg.home);
+  const { applied } = await migrate(cfg.pg.url, {
+    replicationPassword: secrets?.replicationPassword,
+    appPassword: secrets?.appPassword,
+    monitorPassword: secrets?.monitorPassword,
+    log,
+  });
   process.stdout.write(
     applied.length ? `Applied ${applied.join(', ')} to ${redactUrl(cfg.pg.url)}\n` : `Schema already up to date at ${redactUrl(cfg.pg.url)}\n`,
   );

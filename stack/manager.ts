@@ -34,14 +34,18 @@ export function activeServices(cfg: PulsoConfig, stages: readonly ('infra' | 'pi
   return buildServices(cfg, PROJECT_ROOT).filter((s) => !(s.name === 'postgres' && cfg.pg.external) && stages.includes(s.stage));
 }
 
+/** Generates the local passwords on first `up`, and any a newer version added since (the roles' ones). */
 function ensureSecrets(cfg: PulsoConfig): LocalSecrets {
   const existing = readSecrets(cfg.home);
-  if (existing) return existing;
-  mkdirSync(cfg.home, { recursive: true });
+  const fresh = () => randomBytes(18).toString('base64url');
   const secrets: LocalSecrets = {
-    postgresPassword: randomBytes(18).toString('base64url'),
-    replicationPassword: randomBytes(18).toString('base64url'),
+    postgresPassword: existing?.postgresPassword ?? fresh(),
+    replicationPassword: existing?.replicationPassword ?? fresh(),
+    appPassword: existing?.appPassword ?? fresh(),
+    monitorPassword: existing?.monitorPassword ?? fresh(),
   };
+  if (existing && JSON.stringify(existing) === JSON.stringify(secrets)) return existing;
+  mkdirSync(cfg.home, { recursive: true });
   writeFileSync(secretsPath(cfg.home), JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
@@ -136,6 +140,7 @@ async function startSupervisor(cfg: PulsoConfig, p: ProcessPaths, names: readonl
     command: process.execPath,
     args: ['--import', 'tsx', resolve(PROJECT_ROOT, 'stack/supervisorMain.ts')],
     cwd: PROJECT_ROOT,
+    environment: 'pulso',
     env: { PULSO_HOME: cfg.home },
   });
   await pollUntil(() => readSupervisorState(p)?.pid === pid, { what: 'the supervisor to start', timeoutMs: 30_000, intervalMs: 200 }).catch(() => {

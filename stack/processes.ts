@@ -4,7 +4,7 @@ import { openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync, m
 import { resolve } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { pollUntil } from '../lib/poll.ts';
-import { inheritedEnv } from '../lib/config.ts';
+import { serviceEnv } from '../lib/config.ts';
 
 export interface ProcessPaths {
   readonly runDir: string;
@@ -144,7 +144,10 @@ export interface SpawnSpec {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string;
+  /** Variables this service needs, by name (a password included where it needs one). */
   readonly env?: Record<string, string | undefined>;
+  /** 'pulso': also the Pulso variables that are set (our Node services); default 'minimal': only PATH, locale and the like. */
+  readonly environment?: 'pulso' | 'minimal';
   readonly uid?: number;
   readonly gid?: number;
 }
@@ -160,7 +163,7 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: numb
   try {
     const child = spawn(spec.command, [...spec.args], {
       cwd: spec.cwd,
-      env: inheritedEnv(spec.env),
+      env: serviceEnv(spec.environment ?? 'minimal', spec.env),
       detached: true,
       stdio: ['ignore', fd, fd],
       uid: spec.uid,

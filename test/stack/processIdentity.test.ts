@@ -80,3 +80,33 @@ describe('process identity', () => {
     expect(isAlive(other.pid!)).toBe(true);
   });
 });
+
+describe('the environment a service gets', () => {
+  it('only what it needs: no password-carrying Pulso variable, nothing else of the caller\'s environment', async () => {
+    const { paths } = home();
+    const saved = { ...process.env };
+    Object.assign(process.env, { DATABASE_URL: 'postgres://owner:s3cret@db/pulso', SOME_CLOUD_TOKEN: 'tok', KAFKA_PORT: '19092', LOG_LEVEL: 'warn' });
+    try {
+      const envOf = async (environment: 'pulso' | 'minimal') => {
+        const { pid } = spawnDetached(paths, { name: `env-${environment}`, command: 'sleep', args: ['30'], cwd: tmpdir(), environment, env: { ONLY_THIS: '1' } });
+        try {
+          const { readFileSync } = await import('node:fs');
+          return Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        } finally {
+          await stopGroup(pid, 'SIGTERM', 5000);
+        }
+      };
+      const node = await envOf('pulso');
+      expect(node).toMatchObject({ KAFKA_PORT: '19092', LOG_LEVEL: 'warn', ONLY_THIS: '1', PATH: process.env.PATH });
+      expect(node).not.toHaveProperty('DATABASE_URL');
+      expect(node).not.toHaveProperty('SOME_CLOUD_TOKEN');
+      const jvm = await envOf('minimal');
+      expect(Object.keys(jvm).sort()).toEqual(Object.keys(jvm).filter((k) => ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'ONLY_THIS'].includes(k)).sort());
+      expect(jvm.ONLY_THIS).toBe('1');
+    } finally {
+      for (const k of ['DATABASE_URL', 'SOME_CLOUD_TOKEN', 'KAFKA_PORT', 'LOG_LEVEL']) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+});
+

@@ -235,4 +235,17 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
       for (const [dep, { condition }] of deps) expect(condition, `${name} → ${dep}`).toMatch(/^service_(healthy|completed_successfully)$/);
     }
   });
+
+  it("Connect's config provider resolves only the variables the connector JSON references, in both stacks", () => {
+    const referenced = [...new Set([...readFileSync(resolve(REPO_ROOT, 'connect/pulso-postgres.json'), 'utf8').matchAll(/\$\{env:([A-Z0-9_]+)\}/g)].map((m) => m[1]!))];
+    const local = /^config\.providers\.env\.param\.allowlist\.pattern=(.+)$/m.exec(readFileSync(resolve(REPO_ROOT, 'stack/conf/connect/connect-distributed.properties'), 'utf8'))?.[1];
+    // compose writes a literal $ as $$
+    const composed = String(compose.services['connect']!.environment!['CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN']).replaceAll('$$', '$');
+    expect(composed).toBe(local);
+    const allow = new RegExp(local!);
+    expect(referenced.length).toBeGreaterThan(0);
+    for (const v of referenced) expect(v, v).toMatch(allow);
+    for (const v of ['PATH', 'HOME', 'DATABASE_URL', 'POSTGRES_PASSWORD', 'PULSO_CDC_PASSWORD_OLD', 'XPULSO_PG_HOST']) expect(allow.test(v), v).toBe(false);
+  });
 });
+
