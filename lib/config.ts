@@ -349,11 +349,11 @@ const BASE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as c
  * service definition names one by one. Never the caller's whole environment: a token in the shell that ran
  * `npm run up` stays there.
  */
-export function serviceEnv(scope: 'pulso' | 'minimal', extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string | undefined> {
+export function serviceEnv(scope: 'pulso' | 'minimal', extra: Readonly<Record<string, string | undefined>> = {}, from: Env = process.env): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
-  for (const k of BASE_ENV) if (process.env[k] !== undefined) out[k] = process.env[k];
+  for (const k of BASE_ENV) if (from[k] !== undefined) out[k] = from[k];
   if (scope === 'pulso') {
-    for (const v of CONFIG_VARS as readonly VarSpec[]) if (!v.secret && v.scope !== 'tests' && process.env[v.name] !== undefined) out[v.name] = process.env[v.name];
+    for (const v of CONFIG_VARS as readonly VarSpec[]) if (!v.secret && v.scope !== 'tests' && from[v.name] !== undefined) out[v.name] = from[v.name];
   }
   return { ...out, ...extra };
 }
