@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
-import { groupPids, inspectPidFile, pidFile, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
+import { groupPids, inspectPidFile, pidFile, processIdentity, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
 import type { ServiceDef, ServiceName } from './services.ts';
 import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.ts';
 import { newServiceRecord, readDesiredServices, readSupervisorState, writeSupervisorState, type SupervisorState, type SupervisedService } from './supervisorState.ts';
@@ -43,6 +43,7 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
   let wakeUp = new AbortController();
   const wake = () => wakeUp.abort();
   const restarting = new Set<ServiceName>();
+  const lastSeen = new Map<ServiceName, number>();
 
   const track = (name: ServiceName, pid: number, child: ChildProcess) => {
     exits.set(name, { pid });
@@ -58,6 +59,8 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
   const restart = async (s: ServiceDef, rec: SupervisedService, pid: number, why: string, processGone: boolean): Promise<void> => {
     const diedAt = Date.now();
     const own = exits.get(s.name);
+    // One of its own children: the exit event (status, signal) may trail the check that found it gone.
+    if (own?.pid === pid && !own.how) await pollUntil(() => own.how, { what: 'the exit status', timeoutMs: 1000, intervalMs: 10 }).catch(() => undefined);
     const reason = own?.pid === pid && own.how ? own.how : why;
     rec.lastReason = reason;
     rec.lastDeathAt = new Date(diedAt).toISOString();
@@ -119,11 +122,18 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       const rec = (state.services[s.name] ??= newServiceRecord());
       if (!desired.has(s.name) || restarting.has(s.name) || rec.state === 'gave-up') continue;
       const pidState = inspectPidFile(paths, s.name);
-      if (pidState.kind === 'running') continue;
-      const pid = pidState.kind === 'stale' ? pidState.pid : 0;
-      const why = pidState.kind === 'stale' ? `${pidState.why} (exit status unknown: it was started before this supervisor)` : 'its pid file is missing';
+      if (pidState.kind === 'running') {
+        lastSeen.set(s.name, pidState.pid);
+        continue;
+      }
+      // No pid file: another command (status, say) found the process dead and removed its stale file first.
+      const seen = lastSeen.get(s.name);
+      const pid = pidState.kind === 'stale' ? pidState.pid : (seen ?? 0);
+      const gone = pidState.kind === 'stale' ? pidState.processGone : seen !== undefined && processIdentity(seen) === undefined;
+      const why =
+        pidState.kind === 'stale' ? pidState.why : seen !== undefined ? `process ${seen} is gone` : 'its pid file is missing';
       restarting.add(s.name);
-      void restart(s, rec, pid, why, pidState.kind === 'stale' && pidState.processGone)
+      void restart(s, rec, pid, `${why} (exit status unknown: it was started before this supervisor)`, gone)
         .catch((e: unknown) => {
           if (!signal.aborted) log.error('restart failed', { service: s.name, error: (e as Error).message });
         })
