@@ -379,7 +379,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
           command: java,
           args: [
             ...baseJvmFlags(384),
-            `-Dlog4j2.configurationFile=${conf}/connect/log4j2.yaml`,
+            `-Dlog4j2.configurationFile=${conf}/connect/log4j2.xml`,
             `-Dkafka.logs.dir=${cfg.home}/logs`,
             '-cp',
             connectLib,
@@ -404,7 +404,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     druid('druid-coordinator', 'coordinator', cfg.druid.coordinatorPort, 'DRUID_COORDINATOR_PORT', 256, 64, ['zookeeper']),
     druid('druid-broker', 'broker', cfg.druid.brokerPort, 'DRUID_BROKER_PORT', 384, 288, ['druid-coordinator']),
     druid('druid-historical', 'historical', cfg.druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 288, ['druid-coordinator']),
-    druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 1024, 512, ['druid-coordinator']),
+    druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 1536, 512, ['druid-coordinator']),
     druid('druid-router', 'router', cfg.druid.routerPort, 'DRUID_ROUTER_PORT', 128, 64, ['druid-coordinator']),
     // SIGTERM: the transformer finishes the transaction in flight, then exits.
     nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90),

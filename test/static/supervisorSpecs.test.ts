@@ -161,6 +161,15 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
   });
 });
 
+describe('every supervisor spec', () => {
+  it('publishes at least every 10 minutes: tasks are not restored after an indexer restart, so that bounds what is read again', () => {
+    for (const file of Object.values(SUPERVISOR_SPEC_FILES)) {
+      const tuning = readSpec(file).spec.tuningConfig as Record<string, unknown>;
+      expect(tuning['intermediateHandoffPeriod'], file).toBe('PT10M');
+    }
+  });
+});
+
 describe('renderSupervisorSpec', () => {
   const spec = readSpec(SUPERVISOR_SPEC_FILES.orders);
 
