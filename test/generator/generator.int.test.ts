@@ -1,27 +1,18 @@
 // A generator run against a real PostgreSQL leaves every invariant true (checked in SQL), is
 // reproducible for a seed, and fails clearly when the schema or the database is not there.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
 import { connectWithRetry, DatabaseUnreachableError } from '../../lib/postgresClient.ts';
 import { runGenerator, SchemaNotReadyError, type GeneratorSummary } from '../../generator/run.ts';
 import { startTestServer, type TestServer } from '../support/testPostgres.ts';
+import { QUIET, SMALL_WORLD, rows } from '../support/generatorFixtures.ts';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const SMALL = { stores: 120, customers: 1500 };
+const quiet = QUIET;
+const SMALL = SMALL_WORLD;
 let server: TestServer;
 let url: string;
 let summary: GeneratorSummary;
 
-async function rows<T extends pg.QueryResultRow>(databaseUrl: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
 const generate = (databaseUrl: string, seed: string) =>
   runGenerator({
     databaseUrl, rate: 400, orders: 1500, seed, speedup: 7200, start: new Date('2025-03-14T15:00:00Z'), connections: 2,

@@ -10,20 +10,12 @@ import { Round, roundCommitted } from '../../generator/writer.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/embeddedPostgres.ts';
 import { eventually } from '../support/eventually.ts';
 import type { Logger } from '../../lib/log.ts';
+import { QUIET, SMALL_WORLD, rows } from '../support/generatorFixtures.ts';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const SMALL = { stores: 120, customers: 1500 };
+const quiet = QUIET;
+const SMALL = SMALL_WORLD;
 let server: ThrowawayPostgres;
 
-async function rows<T extends pg.QueryResultRow>(databaseUrl: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 const generate = (databaseUrl: string, log: Logger) =>
   runGenerator({
