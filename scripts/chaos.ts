@@ -1,4 +1,4 @@
-// npm run chaos [-- --rate 100 --faults connect,kafka,transformer,druid-indexer,postgres --settle 20 --timeout 180]
+// npm run chaos [-- --rate 100 --faults connect,kafka,transformer,druid-indexer,postgres --settle 20 --timeout 600]
 // The fault drill against the running stack (npm run up first): see pipeline/chaos.ts. Exits 1 unless every
 // fault recovered with no human involved and PostgreSQL and Druid agree exactly with no duplicate.
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
@@ -16,7 +16,7 @@ const opts = flagsOrExit('chaos', USAGE, () => {
     rate: { type: 'string', default: '100' },
     faults: { type: 'string', default: DEFAULT_FAULTS.join(',') },
     settle: { type: 'string', default: '20' },
-    timeout: { type: 'string', default: '180' },
+    timeout: { type: 'string', default: '600' },
   });
   const faults = values.faults!.split(',').map((f) => f.trim()).filter(Boolean);
   for (const f of faults) if (!known.includes(f as ServiceName)) throw new UsageError(`--faults: unknown service ${JSON.stringify(f)}; services: ${known.join(', ')}`);
