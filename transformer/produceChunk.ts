@@ -1,7 +1,7 @@
 // The produce step: one chunk's outcomes → the messages of one Kafka transaction (events, rollup deltas,
 // counters, dead letters, state records) → that transaction, committed together with the consumer offset.
 // `chunkMessages` is pure; `commitChunk` does the I/O.
-import { KafkaJSNonRetriableError } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import type { TransformerTopics } from '../lib/names.ts';
@@ -158,7 +158,7 @@ export async function commitChunk(
     // kafkajs cannot leave a transaction whose abort failed (it stays ABORTING, and the next begin throws), so
     // limping on through a consumer restart only delays the inevitable: end the process now, non-retriably,
     // and let the supervisor start a fresh producer once Kafka is healthy (measured: ~2 minutes saved).
-    if (!aborted) throw new KafkaJSNonRetriableError(`the transaction could not be aborted after: ${(e as Error).message}; exiting so that a fresh producer takes over`);
+    if (!aborted) throw new kafkajs.KafkaJSNonRetriableError(`the transaction could not be aborted after: ${(e as Error).message}; exiting so that a fresh producer takes over`);
     throw e;
   }
 }
