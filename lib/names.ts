@@ -10,6 +10,8 @@ import type { PulsoConfig } from './config.ts';
 
 /** The Debezium connector's name: connect/pulso-postgres.json declares it (a static test checks they agree). */
 export const CONNECTOR_NAME = 'pulso-postgres';
+/** Kafka Connect's worker group (`group.id` in stack/conf/connect/connect-distributed.properties). */
+export const CONNECT_WORKER_GROUP = 'pulso-connect';
 /** Replication slot and publication of the connector (connect/pulso-postgres.json, sql/002_cdc.sql). */
 export const REPLICATION_SLOT = 'pulso_slot';
 export const PUBLICATION = 'pulso_pub';

@@ -296,16 +296,27 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
       }
     }
   };
-  await startAll('infra');
-  if (opts.pipeline !== false) {
-    say('bootstrapping the pipeline (migrations, topics, connector, supervisors)…');
-    const { bootstrapPipeline } = await import('../pipeline/bootstrap.ts');
-    await bootstrapPipeline(cfg, { log: (l) => say(`  ${l}`) });
-    await startAll('pipeline');
+  const superviseWhatIsUp = async () => {
+    const supervised = services.filter((s) => healthy.has(s.name) && runningPid(p, s.name) !== undefined).map((s) => s.name);
+    if (supervised.length === 0) return undefined;
+    const pid = await startSupervisor(cfg, p, supervised);
+    say(`supervisor: watching ${supervised.length} services (pid ${pid}); a service that dies is restarted`);
+    return pid;
+  };
+  try {
+    await startAll('infra');
+    if (opts.pipeline !== false) {
+      say('bootstrapping the pipeline (migrations, topics, connector, supervisors)…');
+      const { bootstrapPipeline } = await import('../pipeline/bootstrap.ts');
+      await bootstrapPipeline(cfg, { log: (l) => say(`  ${l}`) });
+      await startAll('pipeline');
+    }
+  } catch (e) {
+    // What was running before this `up` still runs: it stays supervised, as it was before `up` paused that.
+    await superviseWhatIsUp().catch(() => undefined);
+    throw e;
   }
-  const supervised = services.filter((s) => healthy.has(s.name)).map((s) => s.name);
-  const supervisorPid = await startSupervisor(cfg, p, supervised);
-  say(`supervisor: watching ${supervised.length} services (pid ${supervisorPid}); a service that dies is restarted`);
+  await superviseWhatIsUp();
   return { started, alreadyRunning, elapsedMs: Date.now() - t0 };
 }
 

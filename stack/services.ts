@@ -9,6 +9,7 @@ import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import { readSecrets, PROJECT_ROOT, serviceEnv } from '../lib/config.ts';
+import { CONNECTOR_NAME, CONNECT_WORKER_GROUP } from '../lib/names.ts';
 import { confDir } from './render.ts';
 import { libDir } from './jars.ts';
 import { tcpAnswers } from './processes.ts';
@@ -44,6 +45,11 @@ export interface ServiceDef {
   prepare?(): Promise<string | undefined>;
   spawnSpec(): SpawnSpec;
   health(): Promise<boolean>;
+  /**
+   * Whether it does its job, beyond answering (optional): the supervisor restarts a service that is alive but
+   * stuck this way for a minute. undefined = nothing to judge yet (not set up).
+   */
+  working?(): Promise<{ ok: true } | { ok: false; why: string } | undefined>;
 }
 
 export function javaBin(cfg: PulsoConfig): string {
@@ -349,6 +355,22 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         ],
         cwd: data,
       }),
+      // Answering is not enough either: after an unclean restart Kafka 4.4's group coordinator was seen stuck
+      // ("state machine of the coordinator __consumer_offsets-2 is out of sync with the underlying log"),
+      // failing every join of Connect's group for minutes; a clean restart healed it.
+      working: async () => {
+        const kafka = new Kafka({ clientId: 'pulso-health', brokers: [`127.0.0.1:${cfg.kafka.port}`], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 200 }, connectionTimeout: 1500, requestTimeout: 5000 });
+        const admin = kafka.admin();
+        try {
+          await admin.connect();
+          await admin.describeGroups([CONNECT_WORKER_GROUP]); // throws when the group's coordinator cannot serve it
+          return { ok: true };
+        } catch (e) {
+          return { ok: false, why: `the coordinator of group ${CONNECT_WORKER_GROUP} fails: ${(e as Error).message}` };
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
       health: async () => {
         const kafka = new Kafka({ clientId: 'pulso-health', brokers: [`127.0.0.1:${cfg.kafka.port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1500 });
         const admin = kafka.admin();
@@ -395,6 +417,16 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
             PULSO_CDC_PASSWORD: s?.replicationPassword ?? '',
           },
         };
+      },
+      // Alive and answering is not enough: after a Kafka restart a worker was seen answering REST for minutes
+      // with its connector UNASSIGNED and the replication slot idle.
+      working: async () => {
+        const r = await axios.get(`http://127.0.0.1:${cfg.connect.port}/connectors/${CONNECTOR_NAME}/status`, { timeout: 5000, validateStatus: () => true }).catch(() => undefined);
+        if (!r) return { ok: false, why: 'the REST API does not answer' };
+        if (r.status === 404) return undefined; // not registered yet: bootstrap's job
+        const connector = r.data?.connector?.state as string | undefined;
+        const task = r.data?.tasks?.[0]?.state as string | undefined;
+        return connector === 'RUNNING' && task === 'RUNNING' ? { ok: true } : { ok: false, why: `connector ${connector ?? '?'}, task ${task ?? 'none'}` };
       },
       health: () =>
         httpOk(`http://127.0.0.1:${cfg.connect.port}/connector-plugins`, (d) =>

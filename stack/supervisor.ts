@@ -19,6 +19,8 @@ export interface SuperviseOptions {
   readonly policy?: RestartPolicy;
   /** How often the pid files are checked (deaths of the supervisor's own children wake it at once). */
   readonly checkEveryMs?: number;
+  /** A service that is alive but not `working()` for this long is restarted (default 60 s). */
+  readonly stuckAfterMs?: number;
 }
 
 const log = createLogger('supervisor');
@@ -43,6 +45,9 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
   let wakeUp = new AbortController();
   const wake = () => wakeUp.abort();
   const restarting = new Set<ServiceName>();
+  /** Why a live service was stopped for being stuck: the reason its restart reports. */
+  const stuckReasons = new Map<ServiceName, string>();
+  const badSince = new Map<ServiceName, { at: number; why: string }>();
   const lastSeen = new Map<ServiceName, number>();
 
   const track = (name: ServiceName, pid: number, child: ChildProcess) => {
@@ -61,7 +66,8 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     const own = exits.get(s.name);
     // One of its own children: the exit event (status, signal) may trail the check that found it gone.
     if (own?.pid === pid && !own.how) await pollUntil(() => own.how, { what: 'the exit status', timeoutMs: 1000, intervalMs: 10 }).catch(() => undefined);
-    const reason = own?.pid === pid && own.how ? own.how : why;
+    const reason = stuckReasons.get(s.name) ?? (own?.pid === pid && own.how ? own.how : why);
+    stuckReasons.delete(s.name);
     rec.lastReason = reason;
     rec.lastDeathAt = new Date(diedAt).toISOString();
     rmSync(pidFile(paths, s.name), { force: true });
@@ -144,12 +150,45 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     }
   };
 
+  // Alive but stuck: judged every 5 s, restarted after a whole minute of it (a restart is not free either).
+  const stuckAfterMs = opts.stuckAfterMs ?? 60_000;
+  const watchWork = async () => {
+    while (!signal.aborted) {
+      const desired = new Set(readDesiredServices(paths));
+      for (const s of opts.services) {
+        if (!s.working || !desired.has(s.name) || restarting.has(s.name) || state.services[s.name]?.state !== 'running') {
+          badSince.delete(s.name);
+          continue;
+        }
+        const verdict = await s.working().catch((e: Error) => ({ ok: false as const, why: e.message }));
+        if (!verdict || verdict.ok) {
+          badSince.delete(s.name);
+          continue;
+        }
+        const since = badSince.get(s.name) ?? { at: Date.now(), why: verdict.why };
+        badSince.set(s.name, since);
+        const pidState = inspectPidFile(paths, s.name);
+        if (Date.now() - since.at >= stuckAfterMs && pidState.kind === 'running') {
+          const why = `alive but stuck for ${Math.round((Date.now() - since.at) / 1000)} s (${verdict.why})`;
+          log.warn('service is stuck; stopping it to restart it', { service: s.name, pid: pidState.pid, why });
+          stuckReasons.set(s.name, why);
+          badSince.delete(s.name);
+          await stopGroup(pidState.pid, s.stopSignal, 20_000);
+          wake();
+        }
+      }
+      await sleep(5000, undefined, { signal }).catch(() => undefined);
+    }
+  };
+  const watching = watchWork();
+
   log.info('supervising', { services: [...byName.keys()], policy });
   while (!signal.aborted) {
     check();
     await sleep(opts.checkEveryMs ?? 1000, undefined, { signal: AbortSignal.any([signal, wakeUp.signal]) }).catch(() => undefined);
     wakeUp = new AbortController();
   }
+  await watching;
   save();
   log.info('stopped; the services keep running', {});
 }

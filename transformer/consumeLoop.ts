@@ -88,7 +88,14 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   let dimReader: TopicReader | undefined;
   // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
   // per-transaction round trips, not the transform, dominate at small batch sizes.
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+  // A member that died without leaving (SIGKILL, or Kafka down when it exited) holds the group's next
+  // rebalance until its session expires and the rebalance timeout runs out: kafkajs' 30 s / 60 s defaults
+  // made a restarted transformer wait 60 s to join after a Kafka restart (measured). A chunk takes well under
+  // a second, so 10 s / 20 s are safe.
+  const consumer = kafka.consumer({
+    groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024,
+    sessionTimeout: 10_000, rebalanceTimeout: 20_000, heartbeatInterval: 2_000,
+  });
   const cleanup = async () => {
     await Promise.allSettled([consumer.disconnect(), producer?.disconnect(), dimReader?.stop(), admin.disconnect()]);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));

@@ -106,4 +106,22 @@ describe('the supervisor', () => {
     stop.abort();
     await running;
   });
+
+  it('restarts a service that is alive but stuck (its `working` check fails) for long enough, and says so', async () => {
+    const { paths } = fixture();
+    let stuck = true;
+    const svc = { ...service('kafka', 'sleep 300', paths), working: async () => (stuck ? { ok: false as const, why: 'connector UNASSIGNED, task RUNNING' } : { ok: true as const }) };
+    const first = spawnDetached(paths, svc.spawnSpec()).pid;
+    writeDesiredServices(paths, ['kafka']);
+    const stop = new AbortController();
+    stops.push(stop);
+    const running = supervise({ services: [svc], paths, signal: stop.signal, policy, checkEveryMs: 50, stuckAfterMs: 300 });
+    await pollUntil(() => { const p = inspectPidFile(paths, 'kafka'); return p.kind === 'running' && p.pid !== first ? true : undefined; }, { what: 'a restart of the stuck service', timeoutMs: 20_000, intervalMs: 50 });
+    stuck = false;
+    await pollUntil(() => readSupervisorState(paths)?.services.kafka?.state === 'running', { what: 'running again', timeoutMs: 5000, intervalMs: 50 });
+    expect(readSupervisorState(paths)?.services.kafka?.lastReason).toMatch(/^alive but stuck for \d+ s \(connector UNASSIGNED, task RUNNING\)$/);
+    stop.abort();
+    await running;
+  }, 30_000);
 });
+
