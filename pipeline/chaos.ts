@@ -10,6 +10,7 @@ import { paths } from '../stack/manager.ts';
 import { inspectPidFile } from '../stack/processes.ts';
 import { readSupervisorState } from '../stack/supervisorState.ts';
 import type { ServiceName } from '../stack/services.ts';
+import { pipelineStatus } from './status.ts';
 import { GROUPINGS, eventDatasources, eventIntegrity, reconcileGrouping, type EventIntegrity, type GroupingDiff } from './reconcile.ts';
 
 /** The drill's default order: each one a different kind of failure for the pipeline. */
@@ -56,6 +57,17 @@ export async function runChaosDrill(cfg: PulsoConfig, opts: ChaosOptions, say: (
     if (inspectPidFile(p, name).kind !== 'running') throw new Error(`${name} is not running: start the stack with \`npm run up\` first (services: ${DEFAULT_FAULTS.join(', ')}, …).`);
   }
 
+  // A fault must hit a pipeline that keeps up, or its recovery time is the backlog's: after `up`, Druid's new
+  // tasks re-read what was not yet published (up to 10 minutes of every topic).
+  say('waiting for the pipeline to be caught up (transformer and Druid lag under 5,000 records)…');
+  await pollUntil(
+    async () => {
+      const st = await pipelineStatus(cfg);
+      const druidLag = Object.values(st.druid ?? {}).reduce((a, d) => a + d.lag, 0);
+      return st.transformer !== null && st.druid !== null && st.transformer.consumerLag < 5000 && druidLag < 5000;
+    },
+    { what: 'the pipeline to catch up before the drill', timeoutMs: 1_200_000, intervalMs: 2000, onProgress: ({ leftMs }) => say(`  still catching up… (${Math.round(leftMs / 1000)} s left)`), progressEveryMs: 30_000 },
+  );
   const stop = new AbortController();
   const speedup = 60;
   // Dated in the past (status changes flow at 60× while every timestamp stays before now).
