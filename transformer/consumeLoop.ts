@@ -88,14 +88,11 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   let dimReader: TopicReader | undefined;
   // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
   // per-transaction round trips, not the transform, dominate at small batch sizes.
-  // A member that died without leaving (SIGKILL, or Kafka down when it exited) holds the group's next
-  // rebalance until its session expires and the rebalance timeout runs out: kafkajs' 30 s / 60 s defaults
-  // made a restarted transformer wait 60 s to join after a Kafka restart (measured). A chunk takes well under
-  // a second, so 10 s / 20 s are safe.
-  const consumer = kafka.consumer({
-    groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024,
-    sessionTimeout: 10_000, rebalanceTimeout: 20_000, heartbeatInterval: 2_000,
-  });
+  // kafkajs' session (30 s) and rebalance (60 s) timeouts stay: a 10 s session was tried to join faster after
+  // a Kafka restart, and on the loaded 2-core box the state re-load after a rejoin (~1 M ledger rows, ~60 s
+  // without heartbeats) outlived it, so the member was dropped, rejoined and re-loaded again (measured).
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+
   const cleanup = async () => {
     await Promise.allSettled([consumer.disconnect(), producer?.disconnect(), dimReader?.stop(), admin.disconnect()]);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
@@ -182,7 +179,15 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       partitionsConsumedConcurrently: 1, // one producer, one open transaction at a time
       eachBatch: async (payload) => {
         if (stateStale) {
-          await loadState();
+          // Re-reading the state takes as long as the history is big (~1 M ledger rows: tens of seconds on a
+          // loaded box): keep the membership alive meanwhile, or the session expires, the group drops this
+          // member, and the rejoin asks for the same re-read again.
+          const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 3000);
+          try {
+            await loadState();
+          } finally {
+            clearInterval(beat);
+          }
           stateStale = false;
         }
         const messages = payload.batch.messages;
