@@ -10,7 +10,7 @@ import { buildServices, javaBin } from './services.ts';
 import type { ServiceDef, ServiceName } from './services.ts';
 import { JVM_COMPONENTS, isResolved, resolveJars } from './jars.ts';
 import { renderAllConfig } from './render.ts';
-import { groupRssBytes, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
+import { groupRssBytes, pidFile, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
 import type { ProcessPaths } from './processes.ts';
 import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
 import { readDesiredServices, readSupervisorState, writeDesiredServices, desiredServicesFile, type SupervisedService } from './supervisorState.ts';
@@ -128,7 +128,7 @@ async function stopSupervisor(p: ProcessPaths): Promise<boolean> {
   const pid = runningPid(p, SUPERVISOR);
   if (pid === undefined) return false;
   await stopGroup(pid, 'SIGTERM', 10_000);
-  rmSync(resolve(p.runDir, `${SUPERVISOR}.pid`), { force: true });
+  rmSync(pidFile(p, SUPERVISOR), { force: true });
   return true;
 }
 
@@ -222,7 +222,7 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
     for (const name of [...started].reverse()) {
       const pid = runningPid(p, name);
       if (pid) await stopGroup(pid, byName.get(name)!.stopSignal, 15_000);
-      rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
+      rmSync(pidFile(p, name), { force: true });
     }
   };
   const failed = async (s: ServiceDef, why: string): Promise<never> => {
@@ -236,7 +236,7 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
       // A process that is still stopping (or hung) is not a healthy service: let it finish, then start anew.
       say(`${s.name}: process ${existing} exists but is not healthy; waiting for it to stop`);
       await stopGroup(existing, s.stopSignal, 20_000);
-      rmSync(resolve(p.runDir, `${s.name}.pid`), { force: true });
+      rmSync(pidFile(p, s.name), { force: true });
       existing = undefined;
     }
     if (existing === undefined) {
@@ -351,7 +351,7 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
         if (pid === undefined) return;
         const signal = services.find((s) => s.name === name)?.stopSignal ?? 'SIGTERM';
         const how = await stopGroup(pid, signal, ['kafka', 'postgres', 'druid-indexer'].includes(name) ? 30_000 : 20_000);
-        rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
+        rmSync(pidFile(p, name), { force: true });
         stopped.push(name);
         progress(`${name}: ${how}`);
       }),
@@ -375,7 +375,7 @@ export async function stopService(cfg: PulsoConfig, name: ServiceName): Promise<
   if (pid === undefined) return 'not running';
   const def = buildServices(cfg, PROJECT_ROOT).find((s) => s.name === name);
   const how = await stopGroup(pid, def?.stopSignal ?? 'SIGTERM', 30_000);
-  rmSync(resolve(p.runDir, `${name}.pid`), { force: true });
+  rmSync(pidFile(p, name), { force: true });
   return how;
 }
 

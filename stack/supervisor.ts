@@ -4,7 +4,6 @@
 // of its log. What it knows is in run/supervisor.json, which `npm run status` shows.
 import { rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
 import { groupPids, inspectPidFile, pidFile, processIdentity, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
