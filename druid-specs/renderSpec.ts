@@ -18,6 +18,7 @@ export const SUPERVISOR_SPEC_FILES = {
   order_rollup_store: 'druid-specs/order_rollup_store.supervisor.json',
   order_item_rollup: 'druid-specs/order_item_rollup.supervisor.json',
   order_deliveries: 'druid-specs/order_deliveries.supervisor.json',
+  order_delivery_sketches: 'druid-specs/order_delivery_sketches.supervisor.json',
   transformer_stats: 'druid-specs/transformer_stats.supervisor.json',
 } as const;
 
@@ -31,6 +32,7 @@ export const COMPACTION_SPEC_FILES = {
   order_rollup_store: 'druid-specs/order_rollup_store.compaction.json',
   order_item_rollup: 'druid-specs/order_item_rollup.compaction.json',
   order_deliveries: 'druid-specs/order_deliveries.compaction.json',
+  order_delivery_sketches: 'druid-specs/order_delivery_sketches.compaction.json',
 } as const;
 
 export type CompactionDataSource = keyof typeof COMPACTION_SPEC_FILES;
@@ -49,6 +51,7 @@ export function supervisorTopic(dataSource: SupervisorDataSource, topics: PulsoC
     case 'order_item_rollup':
       return topics.itemDeltas;
     case 'order_deliveries':
+    case 'order_delivery_sketches':
       return topics.deliveries;
     case 'transformer_stats':
       return topics.stats;

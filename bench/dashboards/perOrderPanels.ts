@@ -168,7 +168,7 @@ export const PER_EVENT_PIPELINE_PANELS: readonly BaselineQuery[] = [
       `SELECT (${NOW_MS} - MAX(transformed_at_ms)) / 1000.0 AS seconds_since_last_transform FROM orders WHERE ${IN_RANGE}`,
   },
   {
-    title: 'Events in range',
+    title: 'Events produced in range',
     sql:
       `SELECT 'orders' AS datasource, COUNT(*) AS events FROM orders WHERE ${IN_RANGE} ` +
       `UNION ALL SELECT 'order_items' AS datasource, COUNT(*) AS events FROM order_items WHERE ${IN_RANGE}`,

@@ -8,6 +8,7 @@
 // in the same run. It measures and prints; it asserts nothing.
 //
 //   npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep]
+import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
@@ -22,7 +23,8 @@ import { pollUntil } from '../../lib/poll.ts';
 import { numberFlag, parseFlags } from '../../lib/cliArgs.ts';
 
 const USAGE =
-  'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep] [--reuse-files]\n' +
+  'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--parts 2] [--keep] [--reuse-files]\n' +
+  '  --parts N      generate in N processes (default: one per core, at most 2)\n' +
   '  --keep         leave the bench_* datasources and the files in place afterwards\n' +
   '  --reuse-files  ingest the files a previous --keep run left instead of generating them again\n' +
   '  --generate-only  write the files (and their manifest) and stop: ingest and time them later with --reuse-files';
@@ -40,6 +42,11 @@ const args = (() => {
       keep: { type: 'boolean', default: false },
       'reuse-files': { type: 'boolean', default: false },
       'generate-only': { type: 'boolean', default: false },
+      parts: { type: 'string', default: String(Math.min(2, cpus().length)) },
+      // Internal: one generation part, run by generateHistory in a child process.
+      'generate-part': { type: 'string' },
+      dir: { type: 'string' },
+      'with-events': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     }).values;
   } catch (e) {
@@ -60,6 +67,7 @@ const positiveInt = (flag: string, v: string) => {
 const SIZES = args.orders!.split(',').map((v) => positiveInt('orders', v.trim()));
 const PER_ORDER_MAX = positiveInt('per-order-max', args['per-order-max']!);
 const RUNS = positiveInt('runs', args.runs!);
+const PARTS = positiveInt('parts', args.parts!);
 
 const cfg = loadConfig();
 const START_MS = Date.parse('2026-11-02T00:00:00Z'); // a Monday, long before any live data
@@ -91,9 +99,24 @@ class NdjsonGz {
 }
 
 const DELTA_CUBES: SupervisorDataSource[] = ['order_rollup_status', 'order_rollup_market', 'order_rollup_store'];
+/** Datasources Druid builds from another one's raw rows (they read the same topic live). */
+const READS_FILE_OF: Partial<Record<SupervisorDataSource, SupervisorDataSource>> = { order_delivery_sketches: 'order_deliveries' };
+const inputFileOf = (ds: SupervisorDataSource) => READS_FILE_OF[ds] ?? ds;
+/** Every bench datasource the written files feed. */
+const datasourcesFed = (files: ReadonlyMap<SupervisorDataSource, number>): SupervisorDataSource[] => [
+  ...files.keys(),
+  ...(Object.keys(READS_FILE_OF) as SupervisorDataSource[]).filter((ds) => files.has(inputFileOf(ds))),
+];
 
-/** Writes the history of `orders` orders into gzipped NDJSON files, one per datasource. */
-async function writeHistory(orders: number, dir: string, withEvents: boolean): Promise<{ files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number }> {
+interface HistoryFiles {
+  files: Map<SupervisorDataSource, number>;
+  orders: number;
+  changes: number;
+  ms: number;
+}
+
+/** Part `part.index` of the orders, into gzipped NDJSON files `<datasource>.part<i>.json.gz`, one per datasource. */
+async function writeHistory(orders: number, dir: string, withEvents: boolean, part: { index: number; count: number }): Promise<HistoryFiles> {
   const t0 = Date.now();
   const cubes = new Map<SupervisorDataSource, CubeAccumulator>(
     [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats'].map((ds) => [ds as SupervisorDataSource, new CubeAccumulator(readSupervisorSpec(ds as SupervisorDataSource))]),
@@ -101,7 +124,7 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean): P
   const out = new Map<SupervisorDataSource, NdjsonGz>();
   const writer = (ds: SupervisorDataSource) => {
     let w = out.get(ds);
-    if (!w) out.set(ds, (w = new NdjsonGz(resolve(dir, `${ds}.json.gz`))));
+    if (!w) out.set(ds, (w = new NdjsonGz(resolve(dir, `${ds}.part${part.index}.json.gz`))));
     return w;
   };
   const buffers = new Map<SupervisorDataSource, Record<string, unknown>[]>();
@@ -121,6 +144,7 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean): P
   let lastFlush = START_MS;
   const result = await buildHistory({
     orders,
+    part,
     startMs: START_MS,
     spanMs: SPAN_MS,
     seed: `bench-dashboards-${orders}`,
@@ -139,7 +163,7 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean): P
         }
         if (placed - lastReport >= orders / 10) {
           lastReport = placed;
-          log(`  ${placed.toLocaleString('en')} / ${orders.toLocaleString('en')} orders generated (${Math.round((Date.now() - t0) / 1000)} s)`);
+          log(`  part ${part.index + 1}/${part.count}: ${placed.toLocaleString('en')} / ${orders.toLocaleString('en')} orders generated (${Math.round((Date.now() - t0) / 1000)} s)`);
         }
       },
     },
@@ -147,6 +171,35 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean): P
   await flush(Infinity);
   for (const w of out.values()) await w.close();
   return { files: new Map([...out].map(([ds, w]) => [ds, w.rows])), orders: result.orders, changes: result.changes, ms: Date.now() - t0 };
+}
+
+/**
+ * Generation is CPU-bound and single-threaded: `parts` child processes (one per core by default) each write an
+ * independent order stream over the same world and day, with disjoint ids; Druid merges their files.
+ */
+async function generateHistory(orders: number, dir: string, withEvents: boolean, parts: number): Promise<HistoryFiles> {
+  const t0 = Date.now();
+  const share = (i: number) => Math.floor(orders / parts) + (i < orders % parts ? 1 : 0);
+  const results = await Promise.all(
+    Array.from({ length: parts }, (_, i) =>
+      new Promise<HistoryFiles>((resolvePart, reject) => {
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--orders', String(share(i)), '--generate-part', `${i}/${parts}`, '--dir', dir, ...(withEvents ? ['--with-events'] : [])], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.once('error', reject);
+        child.once('exit', (code, signal) => {
+          if (code !== 0) return reject(new Error(`generation part ${i + 1}/${parts} failed (${signal ?? `status ${code}`})`));
+          const r = JSON.parse(out.trim().split('\n').pop()!) as { files: Record<string, number>; orders: number; changes: number; ms: number };
+          resolvePart({ ...r, files: new Map(Object.entries(r.files) as [SupervisorDataSource, number][]) });
+        });
+      }),
+    ),
+  );
+  const files = new Map<SupervisorDataSource, number>();
+  for (const r of results) for (const [ds, n] of r.files) files.set(ds, (files.get(ds) ?? 0) + n);
+  return { files, orders: results.reduce((a, r) => a + r.orders, 0), changes: results.reduce((a, r) => a + r.changes, 0), ms: Date.now() - t0 };
 }
 
 /**
@@ -168,7 +221,7 @@ function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, querie
         dimensionsSpec: { ...schema.dimensionsSpec, dimensions },
         granularitySpec: { ...schema.granularitySpec, segmentGranularity: 'day' },
       },
-      ioConfig: { type: 'index_parallel', inputSource: { type: 'local', baseDir: dir, filter: `${ds}.json.gz` }, inputFormat: { type: 'json' }, appendToExisting: false },
+      ioConfig: { type: 'index_parallel', inputSource: { type: 'local', baseDir: dir, filter: `${inputFileOf(ds)}.part*.json.gz` }, inputFormat: live.spec.ioConfig.inputFormat, appendToExisting: false },
       // maxColumnsToMerge bounds how many persisted spills one merge phase opens: each column of each spill
       // holds direct-memory buffers, and a one-phase merge of the 40-column event rows exhausted 512 MiB.
       tuningConfig: {
@@ -249,6 +302,12 @@ async function time(queries: { title: string; sql: string }[], prefix: string, r
 const fmt = (ms: number) => (Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 
 async function main(): Promise<void> {
+  if (args['generate-part'] !== undefined) {
+    const [index, count] = args['generate-part'].split('/').map(Number) as [number, number];
+    const r = await writeHistory(SIZES[0]!, args.dir!, args['with-events']!, { index, count });
+    process.stdout.write(`${JSON.stringify({ ...r, files: Object.fromEntries(r.files) })}\n`);
+    return;
+  }
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Druid at ${cfg.druid.url}`);
   const health = await axios.get(`${cfg.druid.url}/status/health`, { validateStatus: () => true, timeout: 3000 }).catch(() => undefined);
   if (health?.data !== true && !args['generate-only']) usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
@@ -276,7 +335,7 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       log(`${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`);
-      h = await writeHistory(orders, dir, withEvents);
+      h = await generateHistory(orders, dir, withEvents, PARTS);
       writeFileSync(manifest, JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }));
     }
     if (args['generate-only']) {
@@ -285,7 +344,7 @@ async function main(): Promise<void> {
     }
     log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
     const ingestMs: Record<string, number> = {};
-    for (const ds of h.files.keys()) {
+    for (const ds of datasourcesFed(h.files)) {
       ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
       log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
     }
@@ -332,7 +391,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n\n`);
     report.push(...lines, '');
     if (!args.keep) {
-      for (const ds of h.files.keys()) await axios.delete(`${cfg.druid.url}/druid/coordinator/v1/datasources/${prefix}${ds}`, { validateStatus: () => true });
+      for (const ds of datasourcesFed(h.files)) await axios.delete(`${cfg.druid.url}/druid/coordinator/v1/datasources/${prefix}${ds}`, { validateStatus: () => true });
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -157,14 +157,28 @@ function change(table: string, op: 'c' | 'u' | 'd', atMs: number, before: RowIma
  * Streams `orders` orders placed over about `spanMs` from `startMs` (the daily curve shapes the day)
  * through the transformer's pure mapping into the sink. Returns what it produced.
  */
-export async function buildHistory(opts: { orders: number; startMs: number; spanMs: number; seed: string; sink: HistorySink }): Promise<{ orders: number; changes: number; endMs: number }> {
+export async function buildHistory(opts: {
+  orders: number;
+  startMs: number;
+  spanMs: number;
+  seed: string;
+  sink: HistorySink;
+  /** Part `index` of `count` independent streams over the same world and day (one per core); ids never collide. */
+  part?: { index: number; count: number };
+}): Promise<{ orders: number; changes: number; endMs: number }> {
+  const { index: part, count: parts } = opts.part ?? { index: 0, count: 1 };
+  // The same world (stores, products, customers) in every part; only the order stream differs.
   const { world, dims } = await benchWorld(opts.seed, opts.startMs);
-  const stream = new EventStream(world, { seed: opts.seed, startMs: opts.startMs, ordersPerSimSecond: opts.orders / (opts.spanMs / 1000), curve: 'daily', maxOrders: opts.orders });
+  const streamSeed = parts === 1 ? opts.seed : `${opts.seed}/part-${part + 1}-of-${parts}`;
+  const stream = new EventStream(world, { seed: streamSeed, startMs: opts.startMs, ordersPerSimSecond: opts.orders / (opts.spanMs / 1000), curve: 'daily', maxOrders: opts.orders });
   const ids = new Map<LiveOrder, { id: number; row: OrderRowState; itemIds: number[] }>();
   const ledger = new Map<number, AssertedOrder>();
   const itemLedger = new Map<number, AssertedItem>();
-  let nextOrderId = 1;
-  let nextItemId = 1;
+  // Part i of n numbers its orders and items i+1, i+1+n, i+1+2n, …: disjoint across parts.
+  let nextOrderId = part + 1;
+  let nextItemId = part + 1;
+  const takeOrderId = () => ((nextOrderId += parts), nextOrderId - parts);
+  const takeItemId = () => ((nextItemId += parts), nextItemId - parts);
   let lsn = 1;
   let changes = 0;
   let lastMs = opts.startMs;
@@ -213,14 +227,14 @@ export async function buildHistory(opts: { orders: number; startMs: number; span
     lastMs = ev.atMs;
     if (ev.kind === 'create') {
       const o = ev.order;
-      const id = nextOrderId++;
+      const id = takeOrderId();
       const row: OrderRowState = { status: 'placed', paymentStatus: 'pending', version: 1, deliveredAtMs: null, updatedAtMs: o.createdAtMs };
       const itemIds: number[] = [];
       ids.set(o, { id, row, itemIds });
       lsn++;
       emitOrder(change('orders', 'c', ev.atMs, null, image(orderColumns(o, id, row)), lsn), id);
       for (const line of o.lines) {
-        const itemId = nextItemId++;
+        const itemId = takeItemId();
         itemIds.push(itemId);
         const cols = {
           id: itemId, order_id: id, product_id: Number(line.product.dbId), product_name: line.productName, quantity: line.quantity,

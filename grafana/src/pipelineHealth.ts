@@ -38,13 +38,11 @@ const panels: PanelDef[] = [
     thresholds: FRESHNESS_THRESHOLDS,
   }),
   stat({
-    title: 'Events in range',
-    description: 'Order and order-item event rows ingested with a commit time in the range (a count of rows, no grouping).',
+    title: 'Events produced in range',
+    description:
+      'Order and order-item events the transformer produced in the range, from its counters (one row per minute and event type): a count of rows in the event datasources would grow with history.',
     gridPos: { x: 12, y: 0, w: 12, h: 5 },
-    // Top-level UNION ALL: Druid runs each branch as its own query (no scalar subqueries needed).
-    sql:
-      `SELECT 'orders' AS datasource, COUNT(*) AS events FROM orders WHERE ${IN_RANGE} ` +
-      `UNION ALL SELECT 'order_items' AS datasource, COUNT(*) AS events FROM order_items WHERE ${IN_RANGE}`,
+    sql: `SELECT "table" AS datasource, SUM(records) AS events ${STATS} AND kind = 'event' GROUP BY 1 ORDER BY 1`,
     reads: ['datasource', 'events'],
     decimals: 0,
     perRow: true,
