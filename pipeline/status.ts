@@ -25,7 +25,7 @@ export interface PipelineStatus {
   errors: string[];
 }
 
-async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {
+export async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {
   const c = new pg.Client({ connectionString: cfg.pg.monitorUrl, connectionTimeoutMillis: 2000 });
   await c.connect();
   try {
@@ -47,7 +47,7 @@ async function connectorStatus(cfg: PulsoConfig): Promise<PipelineStatus['connec
   return { state: r.data.connector?.state ?? 'UNKNOWN', task: r.data.tasks?.[0]?.state ?? 'NO TASK' };
 }
 
-async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['transformer']> {
+export async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['transformer']> {
   const r = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, { timeout: 2000 });
   const m = r.data;
   return {
@@ -61,7 +61,7 @@ async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['tran
   };
 }
 
-async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['druid']> {
+export async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['druid']> {
   const out: NonNullable<PipelineStatus['druid']> = {};
   // Every supervisor Pulso defines (events, rollups, counters), asked in parallel.
   await Promise.all(

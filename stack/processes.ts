@@ -186,15 +186,26 @@ export function groupPids(pgid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(entry));
-    } catch {
-      /* process exited while scanning */
-    }
+    const fields = procStat(Number(entry)); // undefined: the process exited while scanning
+    if (fields && Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(entry));
   }
   return out;
+}
+
+const CLOCK_TICKS_PER_S = 100; // USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK))
+
+/**
+ * CPU time a whole process group has used, in seconds: user + system of every live member, plus what its
+ * reaped children used (cutime + cstime). Differences of two readings give a service's CPU share.
+ */
+export function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const pid of groupPids(pgid)) {
+    const f = procStat(pid);
+    // After the command name: utime, stime, cutime, cstime are fields 14–17, indexes 11–14 here.
+    if (f) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return ticks / CLOCK_TICKS_PER_S;
 }
 
 /** Resident memory of a whole process group, in bytes. */

@@ -1,0 +1,291 @@
+// npm run bench:throughput — a saturation search through the whole running pipeline.
+//
+// The generator (batched transactions) steps its rate up; each step is held for --hold seconds while a sampler
+// reads every stage every 5 s — PostgreSQL's WAL and the replication slot's lag, the CDC topics' end offsets
+// (what Debezium/Connect wrote), the transformer's consumed counter and consumer lag, the `orders` topic's end
+// offsets, Druid's supervisor lag — and a prober measures commit → queryable on a sample of new orders. Per step
+// it prints asked and achieved load, each stage's rate and lag trend, p50/p99 commit → queryable and each
+// process's CPU share; the headline is the highest sustainable rate (load produced, no lag growing, p99 ≤ 2 s).
+// It measures and prints; it asserts nothing. Needs the stack running (npm run up).
+//
+//   npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--continue]
+import axios from 'axios';
+import kafkajs from 'kafkajs';
+import pg from 'pg';
+import { cpus, totalmem } from 'node:os';
+import { loadConfig, withLocalSecrets } from '../../lib/config.ts';
+import { flagsOrExit, numberFlag, parseFlags, UsageError } from '../../lib/cliArgs.ts';
+import { queryDruidSql } from '../../lib/druidClient.ts';
+import { sleep } from '../../lib/poll.ts';
+import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
+import { druidStatus, slotStatus, transformerStatus } from '../../pipeline/status.ts';
+import { paths } from '../../stack/manager.ts';
+import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
+import type { ServiceName } from '../../stack/services.ts';
+import { judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
+
+const USAGE =
+  'usage: npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--speedup 120] [--connections 3] [--batch 400] [--continue]\n' +
+  '  --steps        orders per second to ask for, one step each, in order\n' +
+  '  --hold         seconds each step writes; --warmup: its first seconds, left out of the trends and rates\n' +
+  '  --continue     keep stepping up after a step that is not sustainable (default: stop there)';
+
+const opts = flagsOrExit('bench:throughput', USAGE, () => {
+  const { values } = parseFlags(process.argv.slice(2), {
+    steps: { type: 'string', default: '100,250,500,750,1000,1300' },
+    hold: { type: 'string', default: '120' },
+    warmup: { type: 'string', default: '30' },
+    speedup: { type: 'string', default: '120' },
+    connections: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '400' },
+    continue: { type: 'boolean', default: false },
+  });
+  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+  const int = (flag: string, raw: string, min: number, max: number) => numberFlag(flag, raw, { integer: true, min, max, what: `an integer ${min}–${max}` });
+  const holdS = positive('--hold', values.hold!);
+  const warmupS = numberFlag('--warmup', values.warmup!, { min: 0, what: 'seconds ≥ 0' });
+  if (warmupS >= holdS - 20) throw new UsageError(`--warmup ${warmupS} leaves under 20 s of --hold ${holdS} to measure`);
+  return {
+    steps: values.steps!.split(',').map((v) => positive('--steps', v.trim())),
+    holdS,
+    warmupS,
+    speedup: positive('--speedup', values.speedup!),
+    connections: int('--connections', values.connections!, 1, 32),
+    batch: int('--batch', values.batch!, 1, 5000),
+    continue: values.continue!,
+  };
+});
+
+const cfg = withLocalSecrets(loadConfig());
+const SAMPLE_MS = 5000;
+const PROBE_MS = 250;
+/** About this many orders a second are followed to Druid for commit → queryable, whatever the rate. */
+const PROBED_PER_S = 40;
+const SERVICES: ServiceName[] = ['postgres', 'connect', 'kafka', 'transformer', 'druid-indexer', 'druid-broker', 'druid-historical', 'druid-coordinator', 'druid-router', 'zookeeper'];
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const note = (line: string) => process.stderr.write(`[bench:throughput] ${line}\n`);
+
+interface Sample {
+  readonly t: number;
+  readonly walBytes: number;
+  readonly slotLagBytes: number;
+  readonly cdcEnd: number;
+  readonly outEnd: number;
+  readonly consumed: number;
+  readonly transformerLag: number;
+  readonly druidLag: number;
+}
+
+const kafka = new kafkajs.Kafka({ clientId: 'pulso-bench-throughput', brokers: cfg.kafka.brokers, logLevel: kafkajs.logLevel.NOTHING });
+const admin = kafka.admin();
+const monitor = new pg.Client({ connectionString: cfg.pg.monitorUrl });
+
+async function endOffsets(topics: readonly string[]): Promise<number> {
+  let sum = 0;
+  for (const t of topics) for (const p of await admin.fetchTopicOffsets(t)) sum += Number(p.high);
+  return sum;
+}
+
+async function sample(cdcTopics: readonly string[]): Promise<Sample> {
+  const [wal, slot, tr, druid, cdcEnd, outEnd] = await Promise.all([
+    monitor.query<{ b: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b"),
+    slotStatus(cfg),
+    transformerStatus(cfg),
+    druidStatus(cfg),
+    endOffsets(cdcTopics),
+    endOffsets([cfg.topics.orders, cfg.topics.orderItems]),
+  ]);
+  return {
+    t: Date.now(),
+    walBytes: Number(wal.rows[0]!.b),
+    slotLagBytes: slot?.lagBytes ?? NaN,
+    cdcEnd,
+    outEnd,
+    consumed: tr?.consumed ?? NaN,
+    transformerLag: tr?.consumerLag ?? NaN,
+    druidLag: Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0),
+  };
+}
+
+function cpuSnapshot(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const name of SERVICES) {
+    const pid = runningPid(paths(cfg), name);
+    if (pid !== undefined) out.set(name, groupCpuSeconds(pid));
+  }
+  const self = process.cpuUsage();
+  out.set('generator (this process)', (self.user + self.system) / 1e6);
+  return out;
+}
+
+/** Commit → queryable for a sample of the step's new orders (order id ≡ 0 mod `every`). */
+function startProber(sinceMs: number, every: number): { stop: () => Promise<number[]> } {
+  const seen = new Map<string, number>();
+  let newest = sinceMs;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const t = Date.now();
+      try {
+        const rows = await queryDruidSql<{ order_id: string; source_ts_ms: number }>(
+          cfg,
+          `SELECT order_id, source_ts_ms FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${newest - 30_000}) AND event_type = 'created' ` +
+            `AND source_ts_ms >= ${sinceMs} AND MOD(CAST(order_id AS BIGINT), ${every}) = 0`,
+          { useCache: false, populateCache: false },
+        );
+        const observed = Date.now();
+        for (const r of rows) {
+          if (seen.has(r.order_id)) continue;
+          seen.set(r.order_id, observed - r.source_ts_ms);
+          newest = Math.max(newest, r.source_ts_ms);
+        }
+      } catch (e) {
+        note(`probe: ${(e as Error).message.slice(0, 160)}`);
+      }
+      const wait = PROBE_MS - (Date.now() - t);
+      if (wait > 0) await sleep(wait);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return [...seen.values()].sort((a, b) => a - b);
+    },
+  };
+}
+
+const rate = (a: Sample, b: Sample, f: (s: Sample) => number) => ((f(b) - f(a)) * 1000) / (b.t - a.t);
+const points = (xs: readonly Sample[], f: (s: Sample) => number): Point[] => xs.map((s) => ({ t: s.t, value: f(s) }));
+const n0 = (x: number) => Math.round(x).toLocaleString('en');
+const fmtMs = (x: number) => (Number.isNaN(x) ? '—' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
+const fmtLag = (l: LagTrend, unit = '') => `${l.trend}${l.trend === 'flat' ? '' : ` ${l.slopePerS > 0 ? '+' : ''}${n0(l.slopePerS)}${unit}/s`}, end ${n0(l.last)}${unit}`;
+
+async function drain(): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const tr = await transformerStatus(cfg).catch(() => null);
+    const druid = await druidStatus(cfg).catch(() => null);
+    const druidLag = Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0);
+    if (tr && tr.consumerLag < 500 && druidLag < 500) return Date.now() - t0;
+    if (Date.now() - t0 > 600_000) {
+      note(`still behind after 600 s (transformer lag ${tr?.consumerLag}, Druid lag ${druidLag}); going on`);
+      return Date.now() - t0;
+    }
+    await sleep(2000);
+  }
+}
+
+async function main(): Promise<void> {
+  const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(() => true, () => false);
+  if (!health) {
+    process.stderr.write('bench:throughput: the transformer does not answer; start the pipeline first: npm run up\n');
+    process.exit(1);
+  }
+  await admin.connect();
+  await monitor.connect();
+  const cdcTopics = (await admin.listTopics()).filter((t) => t.startsWith(`${cfg.topics.prefix}.public.`)).sort();
+  say(`bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`);
+  say(`CDC topics: ${cdcTopics.join(', ')}`);
+  const judged: (JudgedStep & { line: string })[] = [];
+  const rows: string[] = [];
+  for (const asked of opts.steps) {
+    note(`step ${asked} orders/s: writing for ${opts.holdS} s…`);
+    const stepStart = Date.now();
+    const samples: Sample[] = [];
+    let last: GeneratorStats | undefined;
+    let cpuA: Map<string, number> | undefined;
+    let sampling = true;
+    const prober = startProber(stepStart, Math.max(1, Math.round(asked / PROBED_PER_S)));
+    const sampler = (async () => {
+      while (sampling) {
+        const t = Date.now();
+        try {
+          const s = await sample(cdcTopics);
+          if (s.t - stepStart >= opts.warmupS * 1000) {
+            cpuA ??= cpuSnapshot();
+            samples.push(s);
+          }
+        } catch (e) {
+          note(`sample: ${(e as Error).message.slice(0, 160)}`);
+        }
+        await sleep(Math.max(0, SAMPLE_MS - (Date.now() - t)));
+      }
+    })();
+    const summary = await runGenerator({
+      rate: asked,
+      durationMs: opts.holdS * 1000,
+      seed: `throughput-${stepStart}`,
+      speedup: opts.speedup,
+      // Dated in the past, so that no order of the step is in the future at this speedup.
+      start: new Date(stepStart - opts.holdS * 1000 * opts.speedup - 3 * 3600_000),
+      curve: 'flat',
+      drain: false,
+      connections: opts.connections,
+      maxEventsPerTransaction: opts.batch,
+      progress: 'off',
+      onProgress: (s) => (last = s),
+    });
+    sampling = false;
+    await sampler;
+    const cpuB = cpuSnapshot();
+    const latencies = await prober.stop();
+    if (samples.length < 3 || !cpuA) {
+      say(`step ${asked}: too few samples (${samples.length}) to judge: raise --hold`);
+      continue;
+    }
+    const a = samples[0]!;
+    const b = samples.at(-1)!;
+    const wallS = (b.t - a.t) / 1000;
+    const consumedPerS = rate(a, b, (s) => s.consumed);
+    const outPerS = rate(a, b, (s) => s.outEnd);
+    const cdcPerS = rate(a, b, (s) => s.cdcEnd);
+    const walPerS = rate(a, b, (s) => s.walBytes);
+    const lags = {
+      'replication slot': lagTrend(points(samples, (s) => s.slotLagBytes), { throughputPerS: walPerS, floor: 8 * 2 ** 20 }),
+      transformer: lagTrend(points(samples, (s) => s.transformerLag), { throughputPerS: cdcPerS, floor: 5000 }),
+      Druid: lagTrend(points(samples, (s) => s.druidLag), { throughputPerS: outPerS, floor: 5000 }),
+    };
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    const verdict = judgeStep({ askedOrdersPerS: asked, achievedOrdersPerS: summary.ordersPerSecond, lags, latencyCount: latencies.length, p99Ms: p99 });
+    const cpu = [...cpuB].map(([name, s]) => [name, ((s - (cpuA!.get(name) ?? s)) / wallS) * 100] as const).filter(([, pct]) => pct >= 1).sort((x, y) => y[1] - x[1]);
+    const rowChangesPerS = summary.rowChangesPerSecond;
+    const line =
+      `| ${asked} | ${summary.ordersPerSecond.toFixed(0)} | ${n0(rowChangesPerS)} | ${n0(cdcPerS)} | ${n0(consumedPerS)} | ${n0(outPerS)} | ` +
+      `${fmtLag(lags['replication slot'], ' B')} | ${fmtLag(lags.transformer)} | ${fmtLag(lags.Druid)} | ${fmtMs(p50)} / ${fmtMs(p99)} (${latencies.length}) | ` +
+      `${verdict.sustainable ? 'yes' : `no: ${verdict.reasons.join('; ')}`} |`;
+    rows.push(line, `|  | CPU, % of one core: ${cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ')} |`);
+    judged.push({ askedOrdersPerS: asked, achievedRowChangesPerS: rowChangesPerS, verdict, line });
+    say(
+      `step ${asked} orders/s: achieved ${summary.ordersPerSecond.toFixed(1)} orders/s, ${n0(rowChangesPerS)} row changes/s (${last ? n0(last.transactions) : '?'} transactions); ` +
+        `CDC ${n0(cdcPerS)}/s, transformer ${n0(consumedPerS)}/s in, ${n0(outPerS)}/s events out; WAL ${(walPerS / 2 ** 20).toFixed(1)} MiB/s; ` +
+        `commit→queryable p50 ${fmtMs(p50)} p99 ${fmtMs(p99)} (${latencies.length} orders); ${verdict.sustainable ? 'SUSTAINABLE' : `not sustainable: ${verdict.reasons.join('; ')}`}`,
+    );
+    say(`  lag: slot ${fmtLag(lags['replication slot'], ' B')}; transformer ${fmtLag(lags.transformer)}; Druid ${fmtLag(lags.Druid)}`);
+    say(`  CPU (% of one core): ${cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ')}`);
+    const drainMs = await drain();
+    say(`  drained in ${(drainMs / 1000).toFixed(0)} s after the step`);
+    if (!verdict.sustainable && !opts.continue) break;
+  }
+  say('');
+  say('| asked orders/s | achieved orders/s | row changes/s written | CDC records/s | transformer in/s | events out/s | slot lag | transformer lag | Druid lag | commit→queryable p50 / p99 (samples) | sustainable |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) say(r);
+  const best = sustainableCeiling(judged);
+  say('');
+  say(
+    best
+      ? `Highest sustainable rate: ${n0(best.achievedRowChangesPerS)} row changes/s (asked ${best.askedOrdersPerS} orders/s), lag flat and p99 commit → queryable ≤ 2 s, held ${opts.holdS} s.`
+      : 'No step was sustainable: see the reasons above.',
+  );
+  const first = judged.find((s) => !s.verdict.sustainable);
+  if (first) say(`First step not sustainable: ${first.askedOrdersPerS} orders/s — ${first.verdict.reasons.join('; ')}.`);
+  await admin.disconnect();
+  await monitor.end();
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:throughput failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
