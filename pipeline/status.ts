@@ -2,7 +2,7 @@
 // the transformer's counters and consumer lag (CDC topics → `orders`), Druid's supervisor lag
 // (`orders` → Druid), dead-lettered records, and freshness of what Druid serves.
 import axios from 'axios';
-import { SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
+import { COMPACTION_SPEC_FILES, SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
 import { CONNECTOR_NAME, REPLICATION_SLOT } from '../lib/names.ts';
@@ -22,6 +22,8 @@ export interface PipelineStatus {
   } | null;
   druid: Record<string, { state: string; lag: number; healthy: boolean }> | null;
   druidRows: { orders: number; latestCommitMs: number | null } | null;
+  /** The coordinator's last auto-compaction run, per datasource with a compaction config. */
+  compaction: Record<string, { compactedSegments: number; awaitingSegments: number; skippedSegments: number; awaitingBytes: number }> | null;
   errors: string[];
 }
 
@@ -78,6 +80,22 @@ async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']>
   return { orders: row?.n ?? 0, latestCommitMs: row?.latest ?? null };
 }
 
+async function compactionStatus(cfg: PulsoConfig): Promise<PipelineStatus['compaction']> {
+  const r = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/compaction/status`, { timeout: 3000, validateStatus: () => true });
+  if (r.status !== 200) return null;
+  const out: NonNullable<PipelineStatus['compaction']> = {};
+  for (const c of (r.data?.latestStatus ?? []) as Record<string, unknown>[]) {
+    if (!(String(c['dataSource']) in COMPACTION_SPEC_FILES)) continue;
+    out[String(c['dataSource'])] = {
+      compactedSegments: Number(c['segmentCountCompacted'] ?? 0),
+      awaitingSegments: Number(c['segmentCountAwaitingCompaction'] ?? 0),
+      skippedSegments: Number(c['segmentCountSkipped'] ?? 0),
+      awaitingBytes: Number(c['bytesAwaitingCompaction'] ?? 0),
+    };
+  }
+  return out;
+}
+
 export async function pipelineStatus(cfg: PulsoConfig): Promise<PipelineStatus> {
   const errors: string[] = [];
   const safe = async <T>(what: string, f: () => Promise<T>): Promise<T | null> => {
@@ -88,14 +106,15 @@ export async function pipelineStatus(cfg: PulsoConfig): Promise<PipelineStatus> 
       return null;
     }
   };
-  const [slot, connector, transformer, druid, rows] = await Promise.all([
+  const [slot, connector, transformer, druid, rows, compaction] = await Promise.all([
     safe('replication slot', () => slotStatus(cfg)),
     safe('connector', () => connectorStatus(cfg)),
     safe('transformer', () => transformerStatus(cfg)),
     safe('druid supervisors', () => druidStatus(cfg)),
     safe('druid rows', () => druidRows(cfg)),
+    safe('druid compaction', () => compactionStatus(cfg)),
   ]);
-  return { slot, connector, transformer, druid, druidRows: rows, errors };
+  return { slot, connector, transformer, druid, druidRows: rows, compaction, errors };
 }
 
 const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1048576).toFixed(1)} MB`);
@@ -113,6 +132,10 @@ export function formatPipelineStatus(p: PipelineStatus): string[] {
   }
   if (p.druid) for (const [ds, s] of Object.entries(p.druid)) lines.push(`druid supervisor     ${ds}: ${s.state}, lag ${s.lag}${s.healthy ? '' : ' (UNHEALTHY)'}`);
   if (p.druidRows) lines.push(`druid orders         ${p.druidRows.orders} event rows, latest commit ${p.druidRows.latestCommitMs ? new Date(p.druidRows.latestCommitMs).toISOString() : '-'}`);
+  // Skipped: inside skipOffsetFromLatest (the newest hour may still change) or already compact.
+  for (const [ds, c] of Object.entries(p.compaction ?? {})) {
+    lines.push(`druid compaction     ${ds}: ${c.compactedSegments} segments compacted, ${c.awaitingSegments} awaiting${c.awaitingBytes ? ` (${kb(c.awaitingBytes)})` : ''}, ${c.skippedSegments} skipped`);
+  }
   for (const e of p.errors) lines.push(`unavailable          ${e}`);
   return lines;
 }
