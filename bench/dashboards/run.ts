@@ -27,6 +27,7 @@ const USAGE =
   '  --parts N      generate in N processes (default: one per core, at most 2)\n' +
   '  --keep         leave the bench_* datasources and the files in place afterwards\n' +
   '  --reuse-files  ingest the files a previous --keep run left instead of generating them again\n' +
+  '  --reuse-datasources  with --reuse-files: time the bench_* datasources a previous --keep run left loaded, without ingesting again\n' +
   '  --generate-only  write the files (and their manifest) and stop: ingest and time them later with --reuse-files';
 function usage(message: string): never {
   process.stderr.write(`bench:dashboards: ${message}\n${USAGE}\n`);
@@ -41,6 +42,7 @@ const args = (() => {
       runs: { type: 'string', default: '15' },
       keep: { type: 'boolean', default: false },
       'reuse-files': { type: 'boolean', default: false },
+      'reuse-datasources': { type: 'boolean', default: false },
       'generate-only': { type: 'boolean', default: false },
       parts: { type: 'string', default: String(Math.min(2, cpus().length)) },
       // Internal: one generation part, run by generateHistory in a child process.
@@ -344,7 +346,12 @@ async function main(): Promise<void> {
     }
     log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
     const ingestMs: Record<string, number> = {};
+    const loaded = args['reuse-datasources'] ? ((await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true })).data ?? {}) as Record<string, number> : {};
     for (const ds of datasourcesFed(h.files)) {
+      if (loaded[`${prefix}${ds}`] === 100) {
+        log(`${label}: ${prefix}${ds} already loaded (--reuse-datasources): not ingested again`);
+        continue;
+      }
       ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
       log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
     }
