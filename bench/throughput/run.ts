@@ -19,9 +19,8 @@ import { queryDruidSql } from '../../lib/druidClient.ts';
 import { sleep } from '../../lib/poll.ts';
 import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
 import { druidStatus, slotStatus, transformerStatus } from '../../pipeline/status.ts';
-import { paths } from '../../stack/manager.ts';
+import { activeServices, paths } from '../../stack/manager.ts';
 import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
-import type { ServiceName } from '../../stack/services.ts';
 import { judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
 
 const USAGE =
@@ -61,7 +60,6 @@ const SAMPLE_MS = 5000;
 const PROBE_MS = 250;
 /** About this many orders a second are followed to Druid for commit → queryable, whatever the rate. */
 const PROBED_PER_S = 40;
-const SERVICES: ServiceName[] = ['postgres', 'connect', 'kafka', 'transformer', 'druid-indexer', 'druid-broker', 'druid-historical', 'druid-coordinator', 'druid-router', 'zookeeper'];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const note = (line: string) => process.stderr.write(`[bench:throughput] ${line}\n`);
 
@@ -79,6 +77,9 @@ interface Sample {
 const kafka = new kafkajs.Kafka({ clientId: 'pulso-bench-throughput', brokers: cfg.kafka.brokers, logLevel: kafkajs.logLevel.NOTHING });
 const admin = kafka.admin();
 const monitor = new pg.Client({ connectionString: cfg.pg.monitorUrl });
+
+/** Records every Druid supervisor still has to ingest. */
+const totalLag = (druid: Awaited<ReturnType<typeof druidStatus>>) => Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0);
 
 async function endOffsets(topics: readonly string[]): Promise<number> {
   let sum = 0;
@@ -103,13 +104,14 @@ async function sample(cdcTopics: readonly string[]): Promise<Sample> {
     outEnd,
     consumed: tr?.consumed ?? NaN,
     transformerLag: tr?.consumerLag ?? NaN,
-    druidLag: Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0),
+    druidLag: totalLag(druid),
   };
 }
 
 function cpuSnapshot(): Map<string, number> {
   const out = new Map<string, number>();
-  for (const name of SERVICES) {
+  // Every service the stack runs (the stack's own list), the dashboards server included.
+  for (const { name } of activeServices(cfg)) {
     const pid = runningPid(paths(cfg), name);
     if (pid !== undefined) out.set(name, groupCpuSeconds(pid));
   }
@@ -166,7 +168,7 @@ async function drain(): Promise<number> {
   for (;;) {
     const tr = await transformerStatus(cfg).catch(() => null);
     const druid = await druidStatus(cfg).catch(() => null);
-    const druidLag = Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0);
+    const druidLag = totalLag(druid);
     if (tr && tr.consumerLag < 500 && druidLag < 500) return Date.now() - t0;
     if (Date.now() - t0 > 600_000) {
       note(`still behind after 600 s (transformer lag ${tr?.consumerLag}, Druid lag ${druidLag}); going on`);
