@@ -44,6 +44,11 @@ export function cdcTopic(topics: Pick<TopicConfig, 'prefix'>, table: string): st
   return `${topics.prefix}.public.${table}`;
 }
 
+/** True for a topic Debezium writes captured-table changes to (see cdcTopic). */
+export function isCdcTopic(topics: Pick<TopicConfig, 'prefix'>, topic: string): boolean {
+  return topic.startsWith(cdcTopic(topics, ''));
+}
+
 export function transformerGroupId(topics: Pick<TopicConfig, 'prefix'>): string {
   return `${topics.prefix}-transformer`;
 }

@@ -20,6 +20,7 @@ import { sleep } from '../../lib/poll.ts';
 import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
 import { druidStatus, slotStatus, transformerStatus } from '../../pipeline/status.ts';
 import { activeServices, paths } from '../../stack/manager.ts';
+import { isCdcTopic } from '../../lib/names.ts';
 import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
 import { judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
 
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
   }
   await admin.connect();
   await monitor.connect();
-  const cdcTopics = (await admin.listTopics()).filter((t) => t.startsWith(`${cfg.topics.prefix}.public.`)).sort();
+  const cdcTopics = (await admin.listTopics()).filter((t) => isCdcTopic(cfg.topics, t)).sort();
   say(`bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`);
   say(`CDC topics: ${cdcTopics.join(', ')}`);
   const judged: (JudgedStep & { line: string })[] = [];
