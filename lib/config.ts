@@ -4,6 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -55,6 +56,9 @@ export const CONFIG_VARS = [
   { name: 'DRUID_URL', doc: 'Druid router (or broker) URL used for SQL and supervisors', defaultDoc: 'http://127.0.0.1:<DRUID_ROUTER_PORT>' },
   { name: 'DRUID_KAFKA_BOOTSTRAP', doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: `kafka:29092`)', defaultDoc: 'KAFKA_BROKERS' },
   { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`', default: '9464' },
+  { name: 'TRANSFORMER_INSTANCE_ID', doc: 'Names a transformer instance in logs, metrics and transformer_stats (letters, digits, `._-`); instances of one group share the work, whatever their names', defaultDoc: '(the host name)' },
+  { name: 'TRANSFORMER_SESSION_TIMEOUT_MS', doc: 'Consumer group session timeout: how long a transformer instance that stopped heartbeating keeps its partitions before the others take them over', default: '30000' },
+  { name: 'TRANSFORMER_METRICS_PORT_LAST', doc: 'Compose only: the last host port of the range the scaled transformer replicas publish their metrics on (`--scale transformer=N`)', default: '9473' },
   { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
   { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
   { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)', secret: true },
@@ -163,7 +167,7 @@ export interface PulsoConfig {
     readonly coordinatorUrl: string;
     readonly brokerUrl: string;
   };
-  readonly transformer: { readonly metricsPort: number; readonly metricsHost: string };
+  readonly transformer: { readonly instanceId: string; readonly sessionTimeoutMs: number; readonly metricsPort: number; readonly metricsHost: string };
   readonly dashboards: { readonly port: number };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
   readonly bootstrap: {
@@ -210,6 +214,12 @@ export function readSecrets(home: string): LocalSecrets | undefined {
   return JSON.parse(readFileSync(p, 'utf8')) as LocalSecrets;
 }
 
+function instanceIdOf(env: Env): string {
+  const id = env.TRANSFORMER_INSTANCE_ID || hostname();
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) throw new ConfigError(`TRANSFORMER_INSTANCE_ID=${id} must be 1–100 letters, digits, '.', '_' or '-'; set it to a plain name such as transformer-1.`);
+  return id;
+}
+
 export function loadConfig(env: Env = process.env): PulsoConfig {
   const home = resolve(str(env, 'PULSO_HOME', resolve(PROJECT_ROOT, '.pulso')));
   const pgPort = int(env, 'PG_PORT');
@@ -244,7 +254,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
-    transformer: { metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
+    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,

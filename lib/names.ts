@@ -4,7 +4,7 @@
 // benchmarks and tests all ask here; none of them builds a name itself.
 //
 // TOPIC_PREFIX isolates a whole pipeline (default pulso → CDC topics `pulso.public.<table>`, group
-// `pulso-transformer`, state topic `pulso.transformer.state`, transactional id `pulso-transformer-main`),
+// `pulso-transformer`, state topic `pulso.transformer.state`, transactional ids `pulso-transformer-<input topic>-<partition>`),
 // so a test or a benchmark on the same broker works under a prefix of its own.
 import type { PulsoConfig } from './config.ts';
 
@@ -53,9 +53,14 @@ export function transformerGroupId(topics: Pick<TopicConfig, 'prefix'>): string 
   return `${topics.prefix}-transformer`;
 }
 
-/** Stable per instance across restarts, so a restarted instance fences its crashed predecessor. */
-export function transformerTransactionalId(topics: Pick<TopicConfig, 'prefix'>, instanceId: string): string {
-  return `${topics.prefix}-transformer-${instanceId}`;
+/**
+ * One transactional id per input topic-partition, whichever instance owns it: the instance that is assigned
+ * the partition initialises this id and so fences every earlier owner (crashed, or a paused zombie that has
+ * not noticed the rebalance), whose transactions can then never commit. kafkajs sends no group generation
+ * with its transactional offset commits (KIP-447), so fencing by partition is what makes scale-out exact.
+ */
+export function transformerTransactionalId(topics: Pick<TopicConfig, 'prefix'>, inputTopic: string, partition: number): string {
+  return `${topics.prefix}-transformer-${inputTopic}-${partition}`;
 }
 
 export function transformerStateTopic(topics: Pick<TopicConfig, 'prefix'>): string {

@@ -4,22 +4,26 @@
 // - the consumer reads read_committed and never auto-commits; each chunk of a fetched batch is one Kafka
 //   transaction holding the produced messages, the dead letters, the dedupe state records and the consumer
 //   offsets (sendOffsets). Either all of it becomes visible or none of it does.
-// - the transactional id is stable per instance, so a restarted instance fences its crashed predecessor
-//   and aborts whatever transaction that one left open.
+// - scale-out: any number of instances share the consumer group. Each input topic-partition has its own
+//   transactional id (lib/names.ts), and after every rebalance an instance starts a producer per partition
+//   it was assigned (partitionProducers.ts) before it re-reads the state: that start fences every earlier
+//   owner of the partition (crashed, or paused and unaware of the rebalance) and aborts what it left open,
+//   so a zombie can never commit output or offsets afterwards, and the state read is final.
 // - Debezium itself is at-least-once: its repeats are dropped by the source-position dedupe (dedupe.ts),
 //   whose state lives in the compacted state topic, written in the same transactions, read back at start.
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import type { Admin, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { transformerGroupId, transformerTopics, transformerTransactionalId, type TransformerTopics } from '../lib/names.ts';
 import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
-import { createKafka, createTransactionalProducer } from './kafkaClient.ts';
+import { createKafka, ProducerFencedError } from './kafkaClient.ts';
+import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
 import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
 import { chunkMessages, commitChunk } from './produceChunk.ts';
-import { restoreState, startDimensionReader } from './restoreState.ts';
+import { startDimensionReader, takeOverAssignment } from './restoreState.ts';
 import { RollupLedger } from './rollup/ledger.ts';
 import type { TopicReader } from './topicReader.ts';
 import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
@@ -30,7 +34,7 @@ const MAX_RECORDS_PER_TRANSACTION = 5000;
 const DIMENSION_WAIT_MS = 5000;
 
 export interface TransformerOptions {
-  /** Names this instance; the transactional id is `<prefix>-transformer-<instanceId>` (stable across restarts). */
+  /** Names this instance in logs, metrics and transformer_stats. Default cfg.transformer.instanceId. */
   readonly instanceId?: string;
   readonly groupId?: string;
   readonly topics?: Partial<TransformerTopics>;
@@ -46,7 +50,9 @@ export interface TransformerHandle {
   stop(): Promise<void>;
   metrics(): MetricsSnapshot;
   readonly groupId: string;
-  readonly transactionalId: string;
+  readonly instanceId: string;
+  /** The transactional ids of the partitions this instance owns right now. */
+  transactionalIds(): string[];
   readonly topics: TransformerTopics;
 }
 
@@ -66,16 +72,16 @@ async function ensureTopics(admin: Admin, topics: TransformerTopics, log: Logger
 
 export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
   const log = opts.log ?? createLogger('transformer', cfg.logLevel);
-  const instanceId = opts.instanceId ?? 'main';
+  const instanceId = opts.instanceId ?? cfg.transformer.instanceId;
   const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
-  const transactionalId = transformerTransactionalId(cfg.topics, instanceId);
   const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
-  const kafka = createKafka(cfg, `${transactionalId}@${hostname()}`, log);
+  const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, log);
+  const producers = new PartitionProducers(kafka, (topic, partition) => transformerTransactionalId(cfg.topics, topic, partition), log);
 
   const dims = new DimensionTables();
   const dedupe = new DedupeState();
   const ledger = new RollupLedger();
-  const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalId }, () => ({
+  const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalIds: () => producers.transactionalIds() }, () => ({
     dimensions: dims.stats().rows,
     dedupe: dedupe.size(),
     ledgerRows: ledger.size(),
@@ -84,17 +90,20 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
 
   const admin = kafka.admin();
-  let producer: Producer | undefined;
   let dimReader: TopicReader | undefined;
   // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
   // per-transaction round trips, not the transform, dominate at small batch sizes.
-  // kafkajs' session (30 s) and rebalance (60 s) timeouts stay: a 10 s session was tried to join faster after
-  // a Kafka restart, and on the loaded 2-core box the state re-load after a rejoin (~1 M ledger rows, ~60 s
-  // without heartbeats) outlived it, so the member was dropped, rejoined and re-loaded again (measured).
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+  // Session timeout 30 s by default: a 10 s session was tried to join faster after a Kafka restart, and on
+  // the loaded 2-core box the state re-load after a rejoin (~1 M ledger rows, ~60 s; it heartbeats now) outlived
+  // it, so the member was dropped, rejoined and re-loaded again (measured). Tests shorten it.
+  const sessionTimeout = cfg.transformer.sessionTimeoutMs;
+  const consumer = kafka.consumer({
+    groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024,
+    sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+  });
 
   const cleanup = async () => {
-    await Promise.allSettled([consumer.disconnect(), producer?.disconnect(), dimReader?.stop(), admin.disconnect()]);
+    await Promise.allSettled([consumer.disconnect(), producers.disconnectAll(), dimReader?.stop(), admin.disconnect()]);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   };
 
@@ -126,9 +135,15 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     for (const w of out.warnings) log.warn(w.message, w.fields);
     const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
     try {
-      await commitChunk(producer!, { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
+      await commitChunk(producers.get(batch.topic, batch.partition), { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
     } catch (e) {
       metrics.recordAbort();
+      if (e instanceof ProducerFencedError) {
+        // A newer owner has the partition: write nothing more for it. The consumer's retries end in a rejoin,
+        // which brings this instance's true assignment (GROUP_JOIN below).
+        log.warn('fenced: another instance owns this partition now; leaving it', { topic: e.topic, partition: e.partition });
+        await producers.drop(e.topic, e.partition);
+      }
       throw e;
     }
     dedupe.commit(dedupeBatch);
@@ -143,19 +158,17 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   try {
     await admin.connect();
     const existing = await ensureTopics(admin, topics, log);
-    // The producer connects first: it fences a crashed predecessor, so the state read below is final.
-    producer = createTransactionalProducer(kafka, transactionalId);
-    await producer.connect();
-    const loadState = () => restoreState({ kafka, admin, producer: producer!, stateTopic: topics.state, dedupe, ledger, log });
-    const [, reader] = await Promise.all([loadState(), startDimensionReader({ kafka, topics, existingTopics: existing, dims, log })]);
-    dimReader = reader;
+    dimReader = await startDimensionReader({ kafka, topics, existingTopics: existing, dims, log });
     log.info('dimension tables rebuilt', dims.stats().rows);
 
-    let joins = 0;
-    let stateStale = false;
+    let assignment: Assignment = {};
+    let stateStale = true;
+    const takeOwnership = () => takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, dedupe, ledger, log });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      // After a rebalance another instance may have advanced partitions we now own: re-read the state.
-      if (joins++ > 0) stateStale = true;
+      // Another instance may have advanced the partitions we now own: take them over and re-read the state.
+      assignment = payload.memberAssignment;
+      stateStale = true;
+      void producers.release(assignment);
       log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
     });
     // Lag from kafkajs' batch bookkeeping: it also fires for batches holding only transaction markers
@@ -176,7 +189,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1, // one producer, one open transaction at a time
+      partitionsConsumedConcurrently: 1, // one open transaction at a time: a rebalance never meets one half-done
       eachBatch: async (payload) => {
         if (stateStale) {
           // Re-reading the state takes as long as the history is big (~1 M ledger rows: tens of seconds on a
@@ -184,7 +197,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
           // member, and the rejoin asks for the same re-read again.
           const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), 3000);
           try {
-            await loadState();
+            await takeOwnership();
           } finally {
             clearInterval(beat);
           }
@@ -193,12 +206,19 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
         const messages = payload.batch.messages;
         for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {
           if (!payload.isRunning() || payload.isStale()) return;
-          await processChunk(payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+          try {
+            await processChunk(payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+          } catch (e) {
+            // Fenced, or no producer: usually the group dropped this instance while it was paused. A heartbeat
+            // finds out (kafkajs then rejoins at once) sooner than the consumer's retries would.
+            if (e instanceof ProducerFencedError || e instanceof PartitionNotOwnedError) await payload.heartbeat();
+            throw e;
+          }
         }
       },
     });
     metrics.status = 'running';
-    log.info('transformer running', { groupId, transactionalId, topics });
+    log.info('transformer running', { groupId, instanceId, topics });
   } catch (e) {
     metrics.status = 'failed';
     await cleanup();
@@ -208,7 +228,8 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   let stopping: Promise<void> | undefined;
   return {
     groupId,
-    transactionalId,
+    instanceId,
+    transactionalIds: () => producers.transactionalIds(),
     topics,
     metrics: () => metrics.snapshot(),
     stop() {

@@ -11,7 +11,8 @@ export interface MetricsSnapshot {
   readonly status: string;
   readonly instance: string;
   readonly group_id: string;
-  readonly transactional_id: string;
+  /** One per owned input partition. */
+  readonly transactional_ids: string[];
   readonly started_at: string;
   readonly uptime_s: number;
   readonly consumed: number;
@@ -54,7 +55,7 @@ export class TransformerMetrics {
   private readonly prom;
 
   constructor(
-    private readonly ids: { instance: string; groupId: string; transactionalId: string },
+    private readonly ids: { instance: string; groupId: string; transactionalIds: () => string[] },
     private readonly extra: () => { dimensions: Record<string, number>; dedupe: { watermarks: number; snapshotRows: number }; ledgerRows: number },
   ) {
     const registers = [this.registry];
@@ -160,7 +161,7 @@ export class TransformerMetrics {
       status: this.status,
       instance: this.ids.instance,
       group_id: this.ids.groupId,
-      transactional_id: this.ids.transactionalId,
+      transactional_ids: this.ids.transactionalIds(),
       started_at: new Date(this.startedAt).toISOString(),
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       consumed: this.consumed,

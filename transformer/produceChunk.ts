@@ -6,6 +6,7 @@ import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import type { TransformerTopics } from '../lib/names.ts';
 import type { InputRecord, Outcome } from './transform.ts';
+import { isProducerFenced, ProducerFencedError } from './kafkaClient.ts';
 import { statsRows } from './statsRows.ts';
 
 /** Bytes per produce request, below the broker's default message.max.bytes (1 MiB) with headroom. */
@@ -127,7 +128,8 @@ export function chunkMessages(args: {
 
 /**
  * One Kafka transaction: the chunk's messages and the consumer offset after its last record, committed
- * together or not at all. A partition revoked meanwhile is never committed by us: its new owner redoes it.
+ * together or not at all. A partition revoked meanwhile is never committed by us: its new owner's producer
+ * fenced ours (one transactional id per partition), and the new owner redoes the work.
  */
 export async function commitChunk(
   producer: Producer,
@@ -148,6 +150,9 @@ export async function commitChunk(
     if (args.isStale()) throw new Error('partition revoked during the batch');
     await tx.commit();
   } catch (e) {
+    // A fenced producer can neither commit nor abort; the broker already aborted (or will abort) its
+    // transaction when the new owner started. Nothing of it is visible: hand the partition back.
+    if (isProducerFenced(e)) throw new ProducerFencedError(args.topic, args.partition, e);
     const aborted = await tx.abort().then(
       () => true,
       (abortErr: unknown) => {

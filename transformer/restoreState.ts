@@ -1,23 +1,24 @@
-// What the transformer rebuilds at start before it consumes: the dedupe state and the rollup ledger from its
-// compacted state topic, and the dimension tables from their compacted CDC topics (then kept current in
-// the background).
-import type { Admin, Kafka, Producer } from 'kafkajs';
+// What the transformer rebuilds before it consumes: after each consumer-group join, the dedupe state and the
+// rollup ledger from its compacted state topic (once it owns its partitions' transactional ids); at start,
+// the dimension tables from their compacted CDC topics (then kept current in the background).
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import { DIMENSION_TABLES, type DimensionTable, type TransformerTopics } from '../lib/names.ts';
 import { decodeEnvelope } from './decode/decodeEnvelope.ts';
 import { isDecodeError } from './decode/errors.ts';
 import type { DedupeState } from './dedupe.ts';
 import type { DimensionTables } from './dimensions.ts';
+import type { Assignment, PartitionProducers } from './partitionProducers.ts';
 import type { RollupLedger } from './rollup/ledger.ts';
 import { startTopicReader, type TopicReader } from './topicReader.ts';
 
 /**
  * An offset watermark at or past its partition's end means the topic was deleted and recreated (or the
  * broker reset while the state topic survived): trusting it would skip every new record as a replay.
- * Returns the tombstones that forget such watermarks, to be written in a transaction of their own.
+ * Returns the tombstones that forget such watermarks, each to be written in a transaction of its own.
  */
-async function impossibleOffsetWatermarks(admin: Admin, dedupe: DedupeState, log: Logger): Promise<{ key: string; value: null }[]> {
-  const stale: { key: string; value: null }[] = [];
+async function impossibleOffsetWatermarks(admin: Admin, dedupe: DedupeState, log: Logger): Promise<StaleWatermark[]> {
+  const stale: StaleWatermark[] = [];
   const byTopic = new Map<string, { partition: number; offset: bigint }[]>();
   for (const w of dedupe.offsetWatermarks()) byTopic.set(w.topic, [...(byTopic.get(w.topic) ?? []), w]);
   for (const [topic, marks] of byTopic) {
@@ -28,22 +29,32 @@ async function impossibleOffsetWatermarks(admin: Admin, dedupe: DedupeState, log
       log.warn('offset watermark beyond the end of its partition: the topic was recreated; forgetting it (source-position dedupe still applies)', {
         topic, partition: w.partition, watermark: w.offset.toString(), partitionEnd: end?.toString() ?? 'no such partition',
       });
-      stale.push(dedupe.dropOffsetWatermark(topic, w.partition));
+      stale.push({ topic, partition: w.partition, tombstone: dedupe.dropOffsetWatermark(topic, w.partition) });
     }
   }
   return stale;
 }
 
-/** Reads the state topic to its end into `dedupe` and `ledger` (both cleared first). */
+/** A tombstone for the state topic that forgets one partition's impossible offset watermark. */
+export interface StaleWatermark {
+  readonly topic: string;
+  readonly partition: number;
+  readonly tombstone: { key: string; value: null };
+}
+
+/**
+ * Reads the state topic to its end into `dedupe` and `ledger` (both cleared first). Returns the impossible
+ * offset watermarks it forgot: the loop writes their tombstones through the producer of each partition it
+ * owns (a partition owned elsewhere is its owner's to clean).
+ */
 export async function restoreState(deps: {
   readonly kafka: Kafka;
   readonly admin: Admin;
-  readonly producer: Producer;
   readonly stateTopic: string;
   readonly dedupe: DedupeState;
   readonly ledger: RollupLedger;
   readonly log: Logger;
-}): Promise<void> {
+}): Promise<StaleWatermark[]> {
   const { dedupe, ledger, log } = deps;
   dedupe.clear();
   ledger.clear();
@@ -64,15 +75,26 @@ export async function restoreState(deps: {
     await reader.stop();
   }
   log.info('dedupe state and rollup ledger loaded', { ...dedupe.size(), ledgerRows: ledger.size() });
-  const stale = await impossibleOffsetWatermarks(deps.admin, dedupe, log);
-  if (stale.length === 0) return;
-  const tx = await deps.producer.transaction();
-  try {
-    await tx.send({ topic: deps.stateTopic, messages: stale });
-    await tx.commit();
-  } catch (e) {
-    await tx.abort().catch(() => undefined);
-    throw e;
+  return impossibleOffsetWatermarks(deps.admin, dedupe, log);
+}
+
+/**
+ * After each join: producers for the assigned partitions first (starting them fences every earlier owner),
+ * then the state, which no earlier owner can change any more; then the tombstones of the impossible
+ * watermarks of the partitions this instance owns, each through that partition's producer.
+ */
+export async function takeOverAssignment(deps: Parameters<typeof restoreState>[0] & { readonly producers: PartitionProducers; readonly assignment: Assignment }): Promise<void> {
+  await deps.producers.reassign(deps.assignment);
+  const stale = await restoreState(deps);
+  for (const s of stale.filter((w) => deps.producers.owns(w.topic, w.partition))) {
+    const tx = await deps.producers.get(s.topic, s.partition).transaction();
+    try {
+      await tx.send({ topic: deps.stateTopic, messages: [s.tombstone] });
+      await tx.commit();
+    } catch (e) {
+      await tx.abort().catch(() => undefined);
+      throw e;
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/log.ts';
 import { pollUntil } from '../lib/poll.ts';
 
 export interface TopicReader {
-  /** Resolves once every partition was read up to the end it had when the reader started. */
+  /** Resolves once every partition was read up to the end (high watermark) it had when the reader started. */
   readonly caughtUp: Promise<void>;
   /** Waits until the reader has read up to the topics' current end (bounded by timeoutMs); false on timeout. */
   waitForCurrentEnd(timeoutMs: number): Promise<boolean>;
@@ -30,6 +30,13 @@ export async function startTopicReader(
   await admin.connect();
   // Next offset to read per topic/partition, advanced also past control records (transaction markers).
   const position = new Map<string, bigint>();
+  // The high watermark of each partition's first fetch. The admin's end offsets are last stable offsets
+  // (read_committed): on a topic that several transactional producers write, a transaction committed after
+  // another one that is still open lies beyond the LSO, and reading "to the end" would miss it. Reading up to
+  // the high watermark waits for the open ones to finish (milliseconds) and misses nothing committed before
+  // the reader started: what the transformer's state re-load after a rebalance needs (several instances
+  // write the one state partition).
+  const firstHighWatermark = new Map<string, bigint>();
 
   const endOffsets = async (): Promise<EndOffsets> => {
     const ends: EndOffsets = new Map();
@@ -42,6 +49,8 @@ export async function startTopicReader(
     return ends;
   };
   const reached = (ends: EndOffsets) => [...ends].every(([tp, end]) => (position.get(tp) ?? -1n) >= end);
+  // Every partition with readable records yields a first batch (and its high watermark) before `reached`.
+  const reachedHighWatermarks = (ends: EndOffsets) => [...ends.keys()].every((tp) => firstHighWatermark.has(tp) && position.get(tp)! >= firstHighWatermark.get(tp)!);
 
   const consumer: Consumer = kafka.consumer({
     groupId: `pulso-transformer-reader-${opts.name}-${randomUUID()}`,
@@ -50,7 +59,9 @@ export async function startTopicReader(
   });
   await consumer.connect();
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    position.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n);
+    const tp = `${payload.topic}/${payload.partition}`;
+    position.set(tp, BigInt(payload.lastOffset) + 1n);
+    if (!firstHighWatermark.has(tp)) firstHighWatermark.set(tp, BigInt(payload.highWatermark));
   });
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
   const initialEnds = await endOffsets();
@@ -62,12 +73,12 @@ export async function startTopicReader(
   });
 
   let stopped = false;
-  const waitFor = async (ends: EndOffsets, timeoutMs: number): Promise<boolean> => {
-    await pollUntil(() => stopped || reached(ends), { what: `${opts.name} reader to reach its end offsets`, timeoutMs, intervalMs: 25 }).catch(() => undefined);
-    return reached(ends);
+  const waitFor = async (ends: EndOffsets, timeoutMs: number, done = reached): Promise<boolean> => {
+    await pollUntil(() => stopped || done(ends), { what: `${opts.name} reader to reach its end offsets`, timeoutMs, intervalMs: 25 }).catch(() => undefined);
+    return done(ends);
   };
   const timeout = opts.catchUpTimeoutMs ?? 120_000;
-  const caughtUp = waitFor(initialEnds, timeout).then((ok) => {
+  const caughtUp = waitFor(initialEnds, timeout, (ends) => reached(ends) && reachedHighWatermarks(ends)).then((ok) => {
     if (!ok) throw new Error(`${opts.name} reader did not reach the end of ${opts.topics.join(', ')} within ${timeout} ms`);
     opts.log.info('reader caught up', { reader: opts.name, partitions: initialEnds.size });
   });

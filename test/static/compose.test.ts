@@ -106,7 +106,7 @@ describe('docker-compose.cdc.yml', () => {
 
   it.each(services)('%s: every published port is bound to 127.0.0.1', (_name, svc) => {
     for (const p of svc.ports ?? []) {
-      if (typeof p === 'string') expect(p).toMatch(/^127\.0\.0\.1:(\d+|\$\{[A-Z_]+:-\d+\}):\d+$/);
+      if (typeof p === 'string') expect(p).toMatch(/^127\.0\.0\.1:(\d+|\$\{[A-Z_]+:-\d+\})(-(\d+|\$\{[A-Z_]+:-\d+\}))?:\d+$/);
       else expect(p.host_ip).toBe('127.0.0.1');
     }
   });
@@ -115,7 +115,8 @@ describe('docker-compose.cdc.yml', () => {
     const published = services.flatMap(([name, s]) =>
       (s.ports ?? []).map((p) => {
         if (typeof p !== 'string') return { name, port: Number(p.published) };
-        const m = /^127\.0\.0\.1:(?:(\d+)|\$\{[A-Z_]+:-(\d+)\}):\d+$/.exec(p);
+        // A range (the scalable transformer) counts by its first port.
+        const m = /^127\.0\.0\.1:(?:(\d+)|\$\{[A-Z_]+:-(\d+)\})(?:-(?:\d+|\$\{[A-Z_]+:-\d+\}))?:\d+$/.exec(p);
         expect(m, p).not.toBeNull();
         return { name, port: Number(m![1] ?? m![2]) };
       }),
