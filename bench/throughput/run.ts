@@ -8,19 +8,23 @@
 // process's CPU share; the headline is the highest sustainable rate (load produced, no lag growing, p99 ≤ 2 s).
 // It measures and prints; it asserts nothing. Needs the stack running (npm run up).
 //
-//   npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--continue]
+//   npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--transformers 1] [--continue]
+//
+// The transformer's rate and lag are the consumer group's (committed input offsets against the CDC topics' ends),
+// so they count every instance: --transformers N starts N − 1 more instances beside the stack's for the run.
+import { spawn, type ChildProcess } from 'node:child_process';
 import axios from 'axios';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { cpus, totalmem } from 'node:os';
-import { loadConfig, withLocalSecrets } from '../../lib/config.ts';
+import { inheritedEnv, loadConfig, PROJECT_ROOT, withLocalSecrets } from '../../lib/config.ts';
 import { flagsOrExit, numberFlag, parseFlags, UsageError } from '../../lib/cliArgs.ts';
 import { queryDruidSql } from '../../lib/druidClient.ts';
 import { sleep } from '../../lib/poll.ts';
 import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
-import { druidStatus, slotStatus, transformerStatus } from '../../pipeline/status.ts';
+import { druidStatus, slotStatus } from '../../pipeline/status.ts';
 import { activeServices, paths } from '../../stack/manager.ts';
-import { isCdcTopic } from '../../lib/names.ts';
+import { isCdcTopic, transformerGroupId, transformerTopics } from '../../lib/names.ts';
 import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
 import { judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
 
@@ -28,6 +32,7 @@ const USAGE =
   'usage: npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--speedup 120] [--connections 3] [--batch 400] [--continue]\n' +
   '  --steps        orders per second to ask for, one step each, in order\n' +
   '  --hold         seconds each step writes; --warmup: its first seconds, left out of the trends and rates\n' +
+  '  --transformers N  run N transformer instances in the group (the stack\'s and N − 1 more, started and stopped here)\n' +
   '  --continue     keep stepping up after a step that is not sustainable (default: stop there)';
 
 const opts = flagsOrExit('bench:throughput', USAGE, () => {
@@ -39,6 +44,7 @@ const opts = flagsOrExit('bench:throughput', USAGE, () => {
     connections: { type: 'string', default: '3' },
     batch: { type: 'string', default: '400' },
     continue: { type: 'boolean', default: false },
+    transformers: { type: 'string', default: '1' },
   });
   const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
   const int = (flag: string, raw: string, min: number, max: number) => numberFlag(flag, raw, { integer: true, min, max, what: `an integer ${min}–${max}` });
@@ -53,6 +59,7 @@ const opts = flagsOrExit('bench:throughput', USAGE, () => {
     connections: int('--connections', values.connections!, 1, 32),
     batch: int('--batch', values.batch!, 1, 5000),
     continue: values.continue!,
+    transformers: int('--transformers', values.transformers!, 1, 6),
   };
 });
 
@@ -88,11 +95,32 @@ async function endOffsets(topics: readonly string[]): Promise<number> {
   return sum;
 }
 
+const INPUT_TOPICS = (() => {
+  const t = transformerTopics(cfg.topics);
+  return [t.cdcOrders, t.cdcOrderItems];
+})();
+
+/** The transformer group's position: input records committed (by every instance) and still to do. */
+async function groupProgress(): Promise<{ committed: number; lag: number }> {
+  let committed = 0;
+  let lag = 0;
+  const byTopic = await admin.fetchOffsets({ groupId: transformerGroupId(cfg.topics), topics: INPUT_TOPICS });
+  for (const topic of INPUT_TOPICS) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    for (const e of ends) {
+      const at = Math.max(0, Number(byTopic.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === e.partition)?.offset ?? 0));
+      committed += at;
+      lag += Math.max(0, Number(e.high) - at);
+    }
+  }
+  return { committed, lag };
+}
+
 async function sample(cdcTopics: readonly string[]): Promise<Sample> {
   const [wal, slot, tr, druid, cdcEnd, outEnd] = await Promise.all([
     monitor.query<{ b: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b"),
     slotStatus(cfg),
-    transformerStatus(cfg),
+    groupProgress(),
     druidStatus(cfg),
     endOffsets(cdcTopics),
     endOffsets([cfg.topics.orders, cfg.topics.orderItems]),
@@ -103,8 +131,8 @@ async function sample(cdcTopics: readonly string[]): Promise<Sample> {
     slotLagBytes: slot?.lagBytes ?? NaN,
     cdcEnd,
     outEnd,
-    consumed: tr?.consumed ?? NaN,
-    transformerLag: tr?.consumerLag ?? NaN,
+    consumed: tr.committed,
+    transformerLag: tr.lag,
     druidLag: totalLag(druid),
   };
 }
@@ -116,6 +144,7 @@ function cpuSnapshot(): Map<string, number> {
     const pid = runningPid(paths(cfg), name);
     if (pid !== undefined) out.set(name, groupCpuSeconds(pid));
   }
+  for (const x of extraTransformers) if (x.child.pid !== undefined) out.set(`transformer ${x.name}`, groupCpuSeconds(x.child.pid));
   const self = process.cpuUsage();
   out.set('generator (this process)', (self.user + self.system) / 1e6);
   return out;
@@ -167,16 +196,64 @@ const fmtLag = (l: LagTrend, unit = '') => `${l.trend}${l.trend === 'flat' ? '' 
 async function drain(): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    const tr = await transformerStatus(cfg).catch(() => null);
+    const tr = await groupProgress().catch(() => null);
     const druid = await druidStatus(cfg).catch(() => null);
     const druidLag = totalLag(druid);
-    if (tr && tr.consumerLag < 500 && druidLag < 500) return Date.now() - t0;
+    if (tr && tr.lag < 500 && druidLag < 500) return Date.now() - t0;
     if (Date.now() - t0 > 600_000) {
-      note(`still behind after 600 s (transformer lag ${tr?.consumerLag}, Druid lag ${druidLag}); going on`);
+      note(`still behind after 600 s (transformer lag ${tr?.lag}, Druid lag ${druidLag}); going on`);
       return Date.now() - t0;
     }
     await sleep(2000);
   }
+}
+
+/** Instances beyond the stack's one; each its own process group, so its CPU is counted apart. */
+const extraTransformers: { name: string; port: number; child: ChildProcess }[] = [];
+
+async function startExtraTransformers(n: number): Promise<void> {
+  for (let i = 2; i <= n; i++) {
+    const name = `bench-${i}`;
+    const port = cfg.transformer.metricsPort + 100 + i;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
+      cwd: PROJECT_ROOT,
+      env: inheritedEnv({ TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port) }),
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    });
+    extraTransformers.push({ name, port, child });
+  }
+  for (const x of extraTransformers) {
+    for (let t0 = Date.now(); ; await sleep(500)) {
+      const ok = await axios.get(`http://127.0.0.1:${x.port}/health`, { timeout: 2000 }).then(() => true, () => false);
+      if (ok) break;
+      if (Date.now() - t0 > 120_000) throw new Error(`transformer ${x.name} did not come up on port ${x.port} within 120 s`);
+    }
+  }
+  // Let the group settle: every instance owns partitions before the first step.
+  for (let t0 = Date.now(); Date.now() - t0 < 120_000; await sleep(1000)) {
+    const g = await admin.describeGroups([transformerGroupId(cfg.topics)]);
+    if ((g.groups[0]?.members.length ?? 0) >= n && g.groups[0]?.state === 'Stable') break;
+  }
+  note(`${n} transformer instances in the group`);
+}
+
+async function stopExtraTransformers(): Promise<void> {
+  await Promise.all(
+    extraTransformers.map(
+      (x) =>
+        new Promise<void>((r) => {
+          if (x.child.exitCode !== null) return r();
+          x.child.once('exit', () => r());
+          x.child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+// The extra instances run in their own process groups (for their CPU figure): Ctrl-C must stop them too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void stopExtraTransformers().finally(() => process.exit(130)));
 }
 
 async function main(): Promise<void> {
@@ -189,7 +266,8 @@ async function main(): Promise<void> {
   await monitor.connect();
   const cdcTopics = (await admin.listTopics()).filter((t) => isCdcTopic(cfg.topics, t)).sort();
   say(`bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`);
-  say(`CDC topics: ${cdcTopics.join(', ')}`);
+  say(`CDC topics: ${cdcTopics.join(', ')}; transformer instances: ${opts.transformers}`);
+  if (opts.transformers > 1) await startExtraTransformers(opts.transformers);
   const judged: (JudgedStep & { line: string })[] = [];
   const rows: string[] = [];
   for (const asked of opts.steps) {
@@ -284,11 +362,13 @@ async function main(): Promise<void> {
   );
   const first = judged.find((s) => !s.verdict.sustainable);
   if (first) say(`First step not sustainable: ${first.askedOrdersPerS} orders/s — ${first.verdict.reasons.join('; ')}.`);
+  await stopExtraTransformers();
   await admin.disconnect();
   await monitor.end();
 }
 
-main().catch((e: unknown) => {
+main().catch(async (e: unknown) => {
+  await stopExtraTransformers().catch(() => undefined);
   process.stderr.write(`bench:throughput failed: ${e instanceof Error ? e.stack : String(e)}\n`);
   process.exit(1);
 });
