@@ -217,7 +217,7 @@ async function startExtraTransformers(n: number): Promise<void> {
     const port = cfg.transformer.metricsPort + 100 + i;
     const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
       cwd: PROJECT_ROOT,
-      env: inheritedEnv({ TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port) }),
+      env: inheritedEnv({ TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }),
       stdio: ['ignore', 'ignore', 'inherit'],
       detached: true,
     });
