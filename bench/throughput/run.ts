@@ -33,6 +33,7 @@ const USAGE =
   '  --steps        orders per second to ask for, one step each, in order\n' +
   '  --hold         seconds each step writes; --warmup: its first seconds, left out of the trends and rates\n' +
   '  --transformers N  run N transformer instances in the group (the stack\'s and N − 1 more, started and stopped here)\n' +
+  '  --cpu-prof-dir D   the extra instances write a V8 CPU profile (.cpuprofile) into D when they stop\n' +
   '  --continue     keep stepping up after a step that is not sustainable (default: stop there)';
 
 const opts = flagsOrExit('bench:throughput', USAGE, () => {
@@ -45,6 +46,7 @@ const opts = flagsOrExit('bench:throughput', USAGE, () => {
     batch: { type: 'string', default: '400' },
     continue: { type: 'boolean', default: false },
     transformers: { type: 'string', default: '1' },
+    'cpu-prof-dir': { type: 'string' },
   });
   const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
   const int = (flag: string, raw: string, min: number, max: number) => numberFlag(flag, raw, { integer: true, min, max, what: `an integer ${min}–${max}` });
@@ -60,6 +62,7 @@ const opts = flagsOrExit('bench:throughput', USAGE, () => {
     batch: int('--batch', values.batch!, 1, 5000),
     continue: values.continue!,
     transformers: int('--transformers', values.transformers!, 1, 6),
+    cpuProfDir: values['cpu-prof-dir'],
   };
 });
 
@@ -215,7 +218,8 @@ async function startExtraTransformers(n: number): Promise<void> {
   for (let i = 2; i <= n; i++) {
     const name = `bench-${i}`;
     const port = cfg.transformer.metricsPort + 100 + i;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
+    const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=transformer-${name}.cpuprofile`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'transformer/main.ts'], {
       cwd: PROJECT_ROOT,
       env: inheritedEnv({ TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }),
       stdio: ['ignore', 'ignore', 'inherit'],
