@@ -218,7 +218,9 @@ async function startExtraTransformers(n: number): Promise<void> {
   for (let i = 2; i <= n; i++) {
     const name = `bench-${i}`;
     const port = cfg.transformer.metricsPort + 100 + i;
-    const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=transformer-${name}.cpuprofile`] : [];
+    // Default file names (pid and thread id in them): tsx's loader runs in a worker thread of its own, whose
+    // profile would otherwise overwrite the main thread's. The largest file is the transformer's.
+    const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
     const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'transformer/main.ts'], {
       cwd: PROJECT_ROOT,
       env: inheritedEnv({ TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }),
