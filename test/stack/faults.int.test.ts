@@ -18,19 +18,20 @@ afterAll(async () => {
 
 describe('up with a port already taken', () => {
   it('names the port, the service and the variable, and starts nothing', async () => {
-    // A second stack on shifted ports, except ZooKeeper's, which something else holds.
+    // A second stack on shifted ports, except ZooKeeper's, which something else holds. Below 32768, outside Linux's
+    // ephemeral range: a client socket of the running suite can hold any port up there for a moment (seen in CI).
     const env = {
       PULSO_HOME: home,
-      PG_PORT: '45432', KAFKA_PORT: '49092', KAFKA_CONTROLLER_PORT: '49093', CONNECT_PORT: '48083',
-      DERBY_PORT: '41527', DRUID_COORDINATOR_PORT: '48081', DRUID_BROKER_PORT: '48082', DRUID_HISTORICAL_PORT: '48084',
-      DRUID_INDEXER_PORT: '48091', DRUID_ROUTER_PORT: '48888', TRANSFORMER_METRICS_PORT: '49464', ZK_PORT: '42181', DASHBOARDS_PORT: '43300',
+      PG_PORT: '25432', KAFKA_PORT: '29092', KAFKA_CONTROLLER_PORT: '29093', CONNECT_PORT: '28083',
+      DERBY_PORT: '21527', DRUID_COORDINATOR_PORT: '28081', DRUID_BROKER_PORT: '28082', DRUID_HISTORICAL_PORT: '28084',
+      DRUID_INDEXER_PORT: '28091', DRUID_ROUTER_PORT: '28888', TRANSFORMER_METRICS_PORT: '29464', ZK_PORT: '22181', DASHBOARDS_PORT: '23300',
     };
     blocker = createServer();
-    await new Promise<void>((r) => blocker!.listen(42181, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => blocker!.listen(22181, '127.0.0.1', () => r()));
     const cfg = loadConfig(env);
     const err = await up(cfg, () => undefined).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(StackError);
-    expect((err as Error).message).toMatch(/port 42181 on 127\.0\.0\.1 is already taken, so zookeeper cannot start.*ZK_PORT=<free port>/);
+    expect((err as Error).message).toMatch(/port 22181 on 127\.0\.0\.1 is already taken, so zookeeper cannot start.*ZK_PORT=<free port>/);
   });
 });
 
@@ -51,9 +52,9 @@ describe('up with a service that dies while starting', () => {
       writeFileSync(join(home2, 'data/kafka/meta.properties'), 'version=1\n');
       const cfg = loadConfig({
         PULSO_HOME: home2,
-        PG_PORT: '45532', KAFKA_PORT: '49192', KAFKA_CONTROLLER_PORT: '49193', CONNECT_PORT: '48183',
-        DERBY_PORT: '41627', DRUID_COORDINATOR_PORT: '48181', DRUID_BROKER_PORT: '48182', DRUID_HISTORICAL_PORT: '48184',
-        DRUID_INDEXER_PORT: '48191', DRUID_ROUTER_PORT: '48988', TRANSFORMER_METRICS_PORT: '49564', ZK_PORT: '42281', DASHBOARDS_PORT: '43400',
+        PG_PORT: '25532', KAFKA_PORT: '29192', KAFKA_CONTROLLER_PORT: '29193', CONNECT_PORT: '28183',
+        DERBY_PORT: '21627', DRUID_COORDINATOR_PORT: '28181', DRUID_BROKER_PORT: '28182', DRUID_HISTORICAL_PORT: '28184',
+        DRUID_INDEXER_PORT: '28191', DRUID_ROUTER_PORT: '28988', TRANSFORMER_METRICS_PORT: '29564', ZK_PORT: '22281', DASHBOARDS_PORT: '23400',
       });
       // And stale pid files, left by a reboot, naming an unrelated process: up must never signal it.
       const { spawn } = await import('node:child_process');

@@ -7,14 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import axios from 'axios';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inheritedEnv, PROJECT_ROOT } from '../../lib/config.ts';
-import { transformerGroupId, transformerTopics } from '../../lib/names.ts';
+import { transformerTopics } from '../../lib/names.ts';
 import { sleep } from '../../lib/poll.ts';
 import { benchEnvelopes } from '../../bench/transformerEnvelopes.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformRecord } from '../../transformer/transform.ts';
-import { createTopics, deleteTopicsWithPrefix, freePort, readAll, testKafka, testPrefix, waitFor } from './support/kafkaHarness.ts';
+import { createTopics, deletePipelineOfPrefix, freePort, readAll, testKafka, testPrefix, waitFor, waitForGroupToCommitInput } from './support/kafkaHarness.ts';
 
 const t = testPrefix('scale');
 const kafka = testKafka();
@@ -23,11 +23,7 @@ const SESSION_MS = 8000;
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await deleteTopicsWithPrefix(kafka, t.prefix);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups([transformerGroupId(t.cfg.topics)]).catch(() => undefined);
-  await admin.disconnect();
+  await deletePipelineOfPrefix(kafka, t);
 });
 
 interface Instance {
@@ -140,20 +136,7 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
 
     await feeding;
     await producer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await waitFor('the group to commit the whole input', async () => {
-      for (const topic of [t.topics.cdcOrders, t.topics.cdcOrderItems]) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId: transformerGroupId(t.cfg.topics), topics: [topic] });
-        for (const e of ends) {
-          const at = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
-          if (BigInt(at) < BigInt(e.high)) return undefined;
-        }
-      }
-      return true;
-    }, 180_000);
-    await admin.disconnect();
+    await waitForGroupToCommitInput(kafka, t, 'the group to commit the whole input', 180_000);
     const [finalB, finalC] = await Promise.all([metrics(b), metrics(c)]);
     process.stderr.write(`[scale-out] after the pause: b ${JSON.stringify(finalB?.transactions)} owns ${finalB?.transactional_ids.join(', ')}; c ${JSON.stringify(finalC?.transactions)} owns ${finalC?.transactional_ids.join(', ')}\n`);
     for (const i of [b, c]) i.child.kill('SIGTERM');

@@ -8,9 +8,9 @@ import { benchEnvelopes } from '../../bench/transformerEnvelopes.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
-import { transformerGroupId, transformerTopics } from '../../lib/names.ts';
+import { transformerTopics } from '../../lib/names.ts';
 import { transformRecord } from '../../transformer/transform.ts';
-import { createTopics, deleteTopicsWithPrefix, freePort, readAll, testKafka, testPrefix, waitFor } from './support/kafkaHarness.ts';
+import { createTopics, deletePipelineOfPrefix, freePort, readAll, testKafka, testPrefix, waitFor, waitForGroupToCommitInput } from './support/kafkaHarness.ts';
 import { sleep } from '../../lib/poll.ts';
 import axios from 'axios';
 
@@ -20,11 +20,7 @@ const children: ChildProcess[] = [];
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await deleteTopicsWithPrefix(kafka, t.prefix);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups([transformerGroupId(t.cfg.topics)]).catch(() => undefined);
-  await admin.disconnect();
+  await deletePipelineOfPrefix(kafka, t);
 });
 
 function startChild(port: number): ChildProcess {
@@ -103,21 +99,7 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
 
     const port2 = await freePort();
     const second = startChild(port2);
-    const admin = kafka.admin();
-    await admin.connect();
-    // Done when the group's committed offsets (committed only inside transactions) reach the end of the input.
-    await waitFor('restarted transformer to commit the whole input', async () => {
-      for (const topic of [t.topics.cdcOrders, t.topics.cdcOrderItems]) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId: transformerGroupId(t.cfg.topics), topics: [topic] });
-        for (const e of ends) {
-          const c = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
-          if (BigInt(c) < BigInt(e.high)) return undefined;
-        }
-      }
-      return true;
-    }, 150_000);
-    await admin.disconnect();
+    await waitForGroupToCommitInput(kafka, t, 'restarted transformer to commit the whole input', 150_000);
     const m2 = await metrics(port2);
     second.kill('SIGTERM');
     const exitCode = await new Promise<number | null>((r) => second.once('exit', (code) => r(code)));

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
-import { isolatedTopicEnv, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
+import { isolatedTopicEnv, transformerGroupId, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
 import { pollUntil } from '../../../lib/poll.ts';
 import { readCommitted } from '../../../lib/readCommitted.ts';
 
@@ -82,6 +82,39 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     return v === undefined ? undefined : { v };
   }, { what, timeoutMs, intervalMs: 250, isFatal: () => true });
   return box.v;
+}
+
+/** Deletes what a test pipeline left: every topic of its prefix and its transformer consumer group. */
+export async function deletePipelineOfPrefix(kafka: Kafka, t: TestPrefix): Promise<void> {
+  await deleteTopicsWithPrefix(kafka, t.prefix);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteGroups([transformerGroupId(t.cfg.topics)]).catch(() => undefined);
+  await admin.disconnect();
+}
+
+/**
+ * Waits until the transformer group's committed offsets (committed only inside its transactions) reach the
+ * end of both CDC input topics of the test prefix: every input record has been handled by a commit.
+ */
+export async function waitForGroupToCommitInput(kafka: Kafka, t: TestPrefix, what: string, timeoutMs: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(what, async () => {
+      for (const topic of [t.topics.cdcOrders, t.topics.cdcOrderItems]) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const [committed] = await admin.fetchOffsets({ groupId: transformerGroupId(t.cfg.topics), topics: [topic] });
+        for (const e of ends) {
+          const at = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
+          if (BigInt(at) < BigInt(e.high)) return undefined;
+        }
+      }
+      return true;
+    }, timeoutMs);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export function freePort(): Promise<number> {
