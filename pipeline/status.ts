@@ -5,7 +5,8 @@ import axios from 'axios';
 import { COMPACTION_SPEC_FILES, SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
-import { CONNECTOR_NAME, REPLICATION_SLOT } from '../lib/names.ts';
+import type { Admin } from 'kafkajs';
+import { CONNECTOR_NAME, REPLICATION_SLOT, transformerGroupId, transformerTopics } from '../lib/names.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 
 export interface PipelineStatus {
@@ -25,6 +26,26 @@ export interface PipelineStatus {
   /** The coordinator's last auto-compaction run, per datasource with a compaction config. */
   compaction: Record<string, { compactedSegments: number; awaitingSegments: number; skippedSegments: number; awaitingBytes: number }> | null;
   errors: string[];
+}
+
+/**
+ * The transformer group's position over its two CDC input topics, whichever instances hold them: input records
+ * committed (offsets are committed only inside the transformer's transactions) and records still to do.
+ */
+export async function transformerGroupProgress(admin: Admin, cfg: Pick<PulsoConfig, 'topics'>): Promise<{ committed: number; lag: number }> {
+  const t = transformerTopics(cfg.topics);
+  const inputs = [t.cdcOrders, t.cdcOrderItems];
+  const byTopic = await admin.fetchOffsets({ groupId: transformerGroupId(cfg.topics), topics: inputs });
+  let committed = 0;
+  let lag = 0;
+  for (const topic of inputs) {
+    for (const e of await admin.fetchTopicOffsets(topic)) {
+      const at = Math.max(0, Number(byTopic.find((x) => x.topic === topic)?.partitions.find((p) => p.partition === e.partition)?.offset ?? 0));
+      committed += at;
+      lag += Math.max(0, Number(e.high) - at);
+    }
+  }
+  return { committed, lag };
 }
 
 export async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot']> {

@@ -22,9 +22,9 @@ import { flagsOrExit, numberFlag, parseFlags, UsageError } from '../../lib/cliAr
 import { queryDruidSql } from '../../lib/druidClient.ts';
 import { sleep } from '../../lib/poll.ts';
 import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
-import { druidStatus, slotStatus } from '../../pipeline/status.ts';
+import { druidStatus, slotStatus, transformerGroupProgress } from '../../pipeline/status.ts';
 import { activeServices, paths } from '../../stack/manager.ts';
-import { isCdcTopic, transformerGroupId, transformerTopics } from '../../lib/names.ts';
+import { isCdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
 import { judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
 
@@ -98,32 +98,11 @@ async function endOffsets(topics: readonly string[]): Promise<number> {
   return sum;
 }
 
-const INPUT_TOPICS = (() => {
-  const t = transformerTopics(cfg.topics);
-  return [t.cdcOrders, t.cdcOrderItems];
-})();
-
-/** The transformer group's position: input records committed (by every instance) and still to do. */
-async function groupProgress(): Promise<{ committed: number; lag: number }> {
-  let committed = 0;
-  let lag = 0;
-  const byTopic = await admin.fetchOffsets({ groupId: transformerGroupId(cfg.topics), topics: INPUT_TOPICS });
-  for (const topic of INPUT_TOPICS) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    for (const e of ends) {
-      const at = Math.max(0, Number(byTopic.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === e.partition)?.offset ?? 0));
-      committed += at;
-      lag += Math.max(0, Number(e.high) - at);
-    }
-  }
-  return { committed, lag };
-}
-
 async function sample(cdcTopics: readonly string[]): Promise<Sample> {
   const [wal, slot, tr, druid, cdcEnd, outEnd] = await Promise.all([
     monitor.query<{ b: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS b"),
     slotStatus(cfg),
-    groupProgress(),
+    transformerGroupProgress(admin, cfg),
     druidStatus(cfg),
     endOffsets(cdcTopics),
     endOffsets([cfg.topics.orders, cfg.topics.orderItems]),
@@ -199,7 +178,7 @@ const fmtLag = (l: LagTrend, unit = '') => `${l.trend}${l.trend === 'flat' ? '' 
 async function drain(): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    const tr = await groupProgress().catch(() => null);
+    const tr = await transformerGroupProgress(admin, cfg).catch(() => null);
     const druid = await druidStatus(cfg).catch(() => null);
     const druidLag = totalLag(druid);
     if (tr && tr.lag < 500 && druidLag < 500) return Date.now() - t0;

@@ -7,6 +7,7 @@ import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
 import { isolatedTopicEnv, transformerGroupId, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
 import { pollUntil } from '../../../lib/poll.ts';
+import { transformerGroupProgress } from '../../../pipeline/status.ts';
 import { readCommitted } from '../../../lib/readCommitted.ts';
 
 export interface TestPrefix {
@@ -101,17 +102,7 @@ export async function waitForGroupToCommitInput(kafka: Kafka, t: TestPrefix, wha
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await waitFor(what, async () => {
-      for (const topic of [t.topics.cdcOrders, t.topics.cdcOrderItems]) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const [committed] = await admin.fetchOffsets({ groupId: transformerGroupId(t.cfg.topics), topics: [topic] });
-        for (const e of ends) {
-          const at = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1';
-          if (BigInt(at) < BigInt(e.high)) return undefined;
-        }
-      }
-      return true;
-    }, timeoutMs);
+    await waitFor(what, async () => ((await transformerGroupProgress(admin, t.cfg)).lag === 0 ? true : undefined), timeoutMs);
   } finally {
     await admin.disconnect();
   }
