@@ -11,7 +11,7 @@ import { createGeocoder } from './geo/geocoder.ts';
 import { EventStream, type GenEvent, type MaintenanceRates } from './eventStream.ts';
 import { ensureWorld } from './setup.ts';
 import { DEFAULT_SCALE, type WorldScale } from './world.ts';
-import { LaneWriter, laneOf, planRounds } from './writer.ts';
+import { LaneWriter, laneOf, planRounds, WRITER_SESSION } from './writer.ts';
 import { sleep } from '../lib/poll.ts';
 
 export class SchemaNotReadyError extends Error {
@@ -143,7 +143,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const lanes: LaneWriter[] = [];
   try {
     // All lanes first, so a wrong URL or a missing schema fails before any work.
-    for (let i = 0; i < connections; i++) clients.push(await connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}` }));
+    for (let i = 0; i < connections; i++) clients.push(await connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}`, sessionSettings: WRITER_SESSION }));
     const schema = await checkSchema(databaseUrl);
     if (!schema.ok) throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
     // Commits stay synchronous (the server default): an acknowledged round is durable, so after a server
@@ -168,7 +168,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       (c, i) =>
         new LaneWriter(c, {
           // A PostgreSQL restart or crash: wait it out (about 3 minutes), then carry on where the database is.
-          reconnect: () => connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}`, attempts: 40 }),
+          reconnect: () => connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}`, attempts: 40, sessionSettings: WRITER_SESSION }),
           log,
           onReconnect: (outageMs) => {
             stats.reconnects++;

@@ -21,6 +21,8 @@ export interface ConnectOptions {
   readonly log?: Logger;
   /** application_name shown in pg_stat_activity. */
   readonly applicationName?: string;
+  /** Session settings sent in the startup packet (`-c name=value`), so a reconnect has them too. */
+  readonly sessionSettings?: Readonly<Record<string, string>>;
 }
 
 // Errors worth waiting out: nothing listening yet, DNS not ready, server starting or shutting down.
@@ -49,7 +51,8 @@ export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions
   const attempts = opts.attempts ?? 6;
   const shown = redactUrl(databaseUrl);
   const connectOnce = async () => {
-    const client = new pg.Client({ connectionString: databaseUrl, application_name: opts.applicationName ?? 'pulso' });
+    const options = Object.entries(opts.sessionSettings ?? {}).map(([k, v]) => `-c ${k}=${v}`).join(' ') || undefined;
+    const client = new pg.Client({ connectionString: databaseUrl, application_name: opts.applicationName ?? 'pulso', options });
     // A server-side disconnect while idle must not crash the process; the next query reports it.
     client.on('error', (err) => opts.log?.warn('postgres connection error', { url: shown, error: describe(err) }));
     try {

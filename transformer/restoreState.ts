@@ -82,19 +82,29 @@ export async function restoreState(deps: {
  * After each join: producers for the assigned partitions first (starting them fences every earlier owner),
  * then the state, which no earlier owner can change any more; then the tombstones of the impossible
  * watermarks of the partitions this instance owns, each through that partition's producer.
+ * Re-reading the state takes as long as the history is big (~1 M ledger rows: tens of seconds on a loaded
+ * box), so `heartbeat` keeps the membership alive meanwhile; otherwise the session expires, the group drops
+ * this member, and the rejoin asks for the same re-read again.
  */
-export async function takeOverAssignment(deps: Parameters<typeof restoreState>[0] & { readonly producers: PartitionProducers; readonly assignment: Assignment }): Promise<void> {
-  await deps.producers.reassign(deps.assignment);
-  const stale = await restoreState(deps);
-  for (const s of stale.filter((w) => deps.producers.owns(w.topic, w.partition))) {
-    const tx = await deps.producers.get(s.topic, s.partition).transaction();
-    try {
-      await tx.send({ topic: deps.stateTopic, messages: [s.tombstone] });
-      await tx.commit();
-    } catch (e) {
-      await tx.abort().catch(() => undefined);
-      throw e;
+export async function takeOverAssignment(
+  deps: Parameters<typeof restoreState>[0] & { readonly producers: PartitionProducers; readonly assignment: Assignment; readonly heartbeat: () => Promise<void> },
+): Promise<void> {
+  const beat = setInterval(() => void deps.heartbeat().catch(() => undefined), 3000);
+  try {
+    await deps.producers.reassign(deps.assignment);
+    const stale = await restoreState(deps);
+    for (const s of stale.filter((w) => deps.producers.owns(w.topic, w.partition))) {
+      const tx = await deps.producers.get(s.topic, s.partition).transaction();
+      try {
+        await tx.send({ topic: deps.stateTopic, messages: [s.tombstone] });
+        await tx.commit();
+      } catch (e) {
+        await tx.abort().catch(() => undefined);
+        throw e;
+      }
     }
+  } finally {
+    clearInterval(beat);
   }
 }
 

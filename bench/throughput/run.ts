@@ -26,7 +26,7 @@ import { druidStatus, slotStatus, transformerGroupProgress } from '../../pipelin
 import { activeServices, paths } from '../../stack/manager.ts';
 import { isCdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
-import { judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
+import { cpuCostPerRowChange, judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
 
 const USAGE =
   'usage: npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--speedup 120] [--connections 3] [--batch 400] [--continue]\n' +
@@ -330,6 +330,14 @@ async function main(): Promise<void> {
     );
     say(`  lag: slot ${fmtLag(lags['replication slot'], ' B')}; transformer ${fmtLag(lags.transformer)}; Druid ${fmtLag(lags.Druid)}`);
     say(`  CPU (% of one core): ${cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ')}`);
+    const cost = cpuCostPerRowChange(cpu, rowChangesPerS, cpus().length);
+    const costLine =
+      `CPU per row change: ${cost.perProcessUs.map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')} — ${cost.totalUs.toFixed(0)} µs in all, ` +
+      `so ${cpus().length} cores carry at most ≈ ${n0(cost.ceilingRowChangesPerS)} row changes/s at this cost` +
+      ` (20,000/s leaves ${cost.budgetUsAt(20_000).toFixed(0)} µs, 12,000/s ${cost.budgetUsAt(12_000).toFixed(0)} µs)` +
+      (lags.transformer.trend === 'growing' || lags.Druid.trend === 'growing' ? '; a stage fell behind, so its cost here is under-counted' : '');
+    rows.push(`|  | ${costLine} |`);
+    say(`  ${costLine}`);
     const drainMs = await drain();
     say(`  drained in ${(drainMs / 1000).toFixed(0)} s after the step`);
     if (!verdict.sustainable && !opts.continue) break;

@@ -105,3 +105,30 @@ export interface JudgedStep {
 export function sustainableCeiling(steps: readonly JudgedStep[]): JudgedStep | undefined {
   return steps.filter((s) => s.verdict.sustainable).reduce<JudgedStep | undefined>((best, s) => (!best || s.achievedRowChangesPerS > best.achievedRowChangesPerS ? s : best), undefined);
 }
+
+export interface CpuCost {
+  /** Microseconds of CPU per row change written, per process, largest first. */
+  readonly perProcessUs: readonly (readonly [string, number])[];
+  readonly totalUs: number;
+  /** Row changes/s the machine's cores could carry at this cost per row change (all cores busy). */
+  readonly ceilingRowChangesPerS: number;
+  /** The total cost per row change that the target rate leaves on these cores. */
+  readonly budgetUsAt: (rowChangesPerS: number) => number;
+}
+
+/**
+ * The system-level profile as a cost: CPU time each process spent per row change written. Measured on a step
+ * that every stage kept up with, its total bounds the rate the box can carry (cores ÷ cost), and set against a
+ * target's budget (cores ÷ target) it names where the CPU goes.
+ */
+export function cpuCostPerRowChange(cpuPctOfCore: readonly (readonly [string, number])[], rowChangesPerS: number, cores: number): CpuCost {
+  if (!(rowChangesPerS > 0)) throw new RangeError(`cpuCostPerRowChange: rowChangesPerS must be > 0, got ${rowChangesPerS}`);
+  const perProcessUs = cpuPctOfCore.map(([name, pct]) => [name, (pct / 100) * 1e6 / rowChangesPerS] as const).sort((a, b) => b[1] - a[1]);
+  const totalUs = perProcessUs.reduce((sum, [, us]) => sum + us, 0);
+  return {
+    perProcessUs,
+    totalUs,
+    ceilingRowChangesPerS: totalUs > 0 ? (cores * 1e6) / totalUs : Infinity,
+    budgetUsAt: (target: number) => (cores * 1e6) / target,
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeStep, lagTrend, percentile, slopePerSecond, sustainableCeiling, type LagTrend, type Point } from '../../bench/throughput/saturation.ts';
+import { cpuCostPerRowChange, judgeStep, lagTrend, percentile, slopePerSecond, sustainableCeiling, type LagTrend, type Point } from '../../bench/throughput/saturation.ts';
 
 const series = (values: number[], everyMs = 5000): Point[] => values.map((value, i) => ({ t: 1_000_000 + i * everyMs, value }));
 const flat: LagTrend = { trend: 'flat', slopePerS: 0, last: 10, max: 10 };
@@ -72,5 +72,20 @@ describe('sustainableCeiling and percentile', () => {
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50)).toBe(5);
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99)).toBe(10);
     expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('cpuCostPerRowChange', () => {
+  it('turns CPU shares into µs per row change, sums them and bounds the rate the cores carry', () => {
+    // 4,000 row changes/s; postgres 40 % of a core = 100 µs each, transformer 20 % = 50 µs.
+    const cost = cpuCostPerRowChange([['transformer', 20], ['postgres', 40]], 4000, 2);
+    expect(cost.perProcessUs).toEqual([['postgres', 100], ['transformer', 50]]);
+    expect(cost.totalUs).toBe(150);
+    expect(cost.ceilingRowChangesPerS).toBeCloseTo(2e6 / 150, 6);
+    expect(cost.budgetUsAt(20_000)).toBe(100);
+  });
+
+  it('refuses a step that wrote nothing', () => {
+    expect(() => cpuCostPerRowChange([['postgres', 10]], 0, 2)).toThrow(/rowChangesPerS must be > 0/);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
 import { connectWithRetry, DatabaseUnreachableError } from '../../lib/postgresClient.ts';
 import { runGenerator, SchemaNotReadyError, type GeneratorSummary } from '../../generator/run.ts';
+import { WRITER_SESSION } from '../../generator/writer.ts';
 import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 import { QUIET, SMALL_WORLD, rows } from '../support/generatorFixtures.ts';
 
@@ -139,6 +140,16 @@ describe('faults', () => {
     const err = await generate(empty, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaNotReadyError);
     expect((err as Error).message).toContain('npm run migrate');
+  });
+
+  it('gives the writer\'s connections their session settings (the round runs on its generic plan)', async () => {
+    const client = await connectWithRetry(url, { sessionSettings: WRITER_SESSION });
+    try {
+      const res = await client.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
+      expect(res.rows[0]!.plan_cache_mode).toBe('force_generic_plan');
+    } finally {
+      await client.end();
+    }
   });
 
   it('retries an unreachable database, then names the URL without its password', async () => {
