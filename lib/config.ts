@@ -58,6 +58,7 @@ export const CONFIG_VARS = [
   { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`', default: '9464' },
   { name: 'TRANSFORMER_INSTANCE_ID', doc: 'Names a transformer instance in logs, metrics and transformer_stats (letters, digits, `._-`); instances of one group share the work, whatever their names', defaultDoc: '(the host name)' },
   { name: 'TRANSFORMER_SESSION_TIMEOUT_MS', doc: 'Consumer group session timeout: how long a transformer instance that stopped heartbeating keeps its partitions before the others take them over', default: '30000' },
+  { name: 'TRANSFORMER_CONCURRENCY', doc: 'Input partitions one transformer instance works on at once, each in its own Kafka transaction (kafkajs `partitionsConsumedConcurrently`); 1 works on one batch at a time, more than the CDC input partitions (6) adds nothing; on the saturated 2-core box 6 did not move bench:throughput (docs/benchmarks.md)', default: '1' },
   { name: 'TRANSFORMER_METRICS_PORT_LAST', doc: 'Compose only: the last host port of the range the scaled transformer replicas publish their metrics on (`--scale transformer=N`)', default: '9473' },
   { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
   { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
@@ -167,7 +168,7 @@ export interface PulsoConfig {
     readonly coordinatorUrl: string;
     readonly brokerUrl: string;
   };
-  readonly transformer: { readonly instanceId: string; readonly sessionTimeoutMs: number; readonly metricsPort: number; readonly metricsHost: string };
+  readonly transformer: { readonly instanceId: string; readonly sessionTimeoutMs: number; readonly concurrency: number; readonly metricsPort: number; readonly metricsHost: string };
   readonly dashboards: { readonly port: number };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
   readonly bootstrap: {
@@ -254,7 +255,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
-    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
+    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,

@@ -163,6 +163,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
     let assignment: Assignment = {};
     let stateStale = true;
+    let ownership: Promise<void> | undefined;
     const takeOwnership = (heartbeat: () => Promise<void>) =>
       takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, dedupe, ledger, log, heartbeat });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -190,14 +191,17 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      // One open transaction at a time: a rebalance never meets one half-done. Several partitions in flight
-      // (6 here) moved the transformer 10-18 % at 250 orders/s on the saturated 2-core box, but the SIGKILL
-      // test then found duplicate events in 2 runs of 5 (0 of 3 at 1), cause not found: not shipped.
-      partitionsConsumedConcurrently: 1,
+      // Each input partition has its own producer and transaction, and the state's keys (order or item pk,
+      // topic-partition watermarks) never span two partitions, so several partitions' chunks can be in flight.
+      partitionsConsumedConcurrently: cfg.transformer.concurrency,
       eachBatch: async (payload) => {
         if (stateStale) {
-          await takeOwnership(payload.heartbeat);
-          stateStale = false;
+          // With concurrency > 1 several partitions' batches arrive at once: all wait for one take-over.
+          // kafkajs lets every handler of a fetch finish before it rejoins, so none is mid-chunk meanwhile.
+          ownership ??= takeOwnership(payload.heartbeat)
+            .then(() => void (stateStale = false))
+            .finally(() => void (ownership = undefined));
+          await ownership;
         }
         const messages = payload.batch.messages;
         for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {

@@ -27,7 +27,8 @@ function startChild(port: number): ChildProcess {
   // node --import tsx (not the tsx CLI): one process, so SIGKILL hits the transformer itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: inheritedEnv({ ...t.env, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: 'warn' }),
+    // Six partitions in flight at once: the kill then leaves several open transactions for the restart to fence.
+    env: inheritedEnv({ ...t.env, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: 'warn', TRANSFORMER_CONCURRENCY: '6' }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[transformer child] ${d.toString()}`));
