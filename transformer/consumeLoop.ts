@@ -22,7 +22,7 @@ import { DimensionTables } from './dimensions.ts';
 import { createKafka, ProducerFencedError } from './kafkaClient.ts';
 import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
 import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
-import { chunkMessages, commitChunk } from './produceChunk.ts';
+import { chunkMessages, commitChunk, type CommitTimings } from './produceChunk.ts';
 import { startDimensionReader, takeOverAssignment } from './restoreState.ts';
 import { RollupLedger } from './rollup/ledger.ts';
 import type { TopicReader } from './topicReader.ts';
@@ -110,6 +110,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const processChunk = async (payload: EachBatchPayload, chunk: KafkaMessage[]) => {
     const { batch } = payload;
     const inputs: InputRecord[] = chunk.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value }));
+    const started = performance.now();
     let nowMs = 0;
     const transformAll = () => {
       const dedupeBatch = dedupe.beginBatch();
@@ -134,8 +135,11 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const out = chunkMessages({ inputs, messages: chunk, outcomes, topics, instanceId, nowMs, stateRecords });
     for (const w of out.warnings) log.warn(w.message, w.fields);
     const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
+    // The dimension wait is included: it is time this chunk spent before its transaction.
+    const transformMs = performance.now() - started;
+    let timings: CommitTimings;
     try {
-      await commitChunk(producers.get(batch.topic, batch.partition), { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
+      timings = await commitChunk(producers.get(batch.topic, batch.partition), { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
     } catch (e) {
       metrics.recordAbort();
       if (e instanceof ProducerFencedError) {
@@ -149,7 +153,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     dedupe.commit(dedupeBatch);
     ledger.commit(ledgerBatch);
     const committedAt = Date.now();
-    metrics.recordBatch({ consumed: chunk.length, produced: out.produced, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
+    metrics.recordBatch({ consumed: chunk.length, produced: out.produced, bytes: out.bytes, phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs }, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
     payload.resolveOffset(chunk[chunk.length - 1]!.offset);
     metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
     await payload.heartbeat();

@@ -28,9 +28,18 @@ export interface MetricsSnapshot {
   readonly latency_ms: { readonly count: number; readonly last: number | null; readonly p50: number | null; readonly p95: number | null; readonly max: number | null };
   readonly dimensions: Record<string, number>;
   readonly dedupe: { readonly watermarks: number; readonly snapshotRows: number };
+  /** Bytes written in committed transactions (all topics, state records included). */
+  readonly produced_bytes: number;
+  /**
+   * Wall time of committed chunks by phase, in ms: transform (decode, map, rollup, serialise), produce (the
+   * transaction's produce requests), commit (offsets into the transaction, then the commit). Where a chunk's time went.
+   */
+  readonly phase_ms: Readonly<Record<TransactionPhase, number>>;
   /** Rows asserted in the rollup (ledger entries), and before images that disagreed with the ledger. */
   readonly rollup: { readonly ledger_rows: number; readonly ledger_mismatches: number };
 }
+
+export type TransactionPhase = 'transform' | 'produce' | 'commit';
 
 function bump(map: Map<string, number>, key: string, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
@@ -50,6 +59,8 @@ export class TransformerMetrics {
   private latencyCount = 0;
   private lastLatency: number | null = null;
   private ledgerMismatches = 0;
+  private producedBytes = 0;
+  private readonly phaseMs: Record<TransactionPhase, number> = { transform: 0, produce: 0, commit: 0 };
   /** Per instance, not prom-client's global registry: tests and benchmarks run several transformers in one process. */
   readonly registry = new Registry();
   private readonly prom;
@@ -68,6 +79,8 @@ export class TransformerMetrics {
       deadLettered: new Counter({ name: 'pulso_transformer_dead_lettered_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers }),
       skipped: new Counter({ name: 'pulso_transformer_skipped_total', help: 'Records deliberately skipped (duplicates, replays, tombstones…), by reason', labelNames: ['reason'], registers }),
       transactions: new Counter({ name: 'pulso_transformer_transactions_total', help: 'Kafka transactions, by result', labelNames: ['result'], registers }),
+      producedBytes: new Counter({ name: 'pulso_transformer_produced_bytes_total', help: 'Bytes of the messages produced in committed transactions (keys, values, headers)', registers }),
+      phaseSeconds: new Counter({ name: 'pulso_transformer_phase_seconds_total', help: 'Wall time of committed chunks by phase: transform, produce (requests), commit (offsets and commit)', labelNames: ['phase'], registers }),
       ledgerMismatches: new Counter({ name: 'pulso_transformer_ledger_mismatches_total', help: 'Before images that disagreed with the rollup ledger', registers }),
       latency: new Histogram({
         name: 'pulso_transformer_commit_latency_seconds',
@@ -119,6 +132,8 @@ export class TransformerMetrics {
   recordBatch(b: {
     consumed: number;
     produced: Map<string, number>;
+    bytes?: number;
+    phasesMs?: Readonly<Record<TransactionPhase, number>>;
     deadLettered: Map<string, number>;
     skipped: Map<string, number>;
     latenciesMs: number[];
@@ -136,6 +151,12 @@ export class TransformerMetrics {
       this.prom.latency.observe(l / 1000);
     }
     this.committed++;
+    this.producedBytes += b.bytes ?? 0;
+    if (b.bytes) this.prom.producedBytes.inc(b.bytes);
+    for (const [phase, ms] of Object.entries(b.phasesMs ?? {}) as [TransactionPhase, number][]) {
+      this.phaseMs[phase] += ms;
+      this.prom.phaseSeconds.inc({ phase }, ms / 1000);
+    }
     this.prom.consumed.inc(b.consumed);
     for (const [topic, n] of b.produced) this.prom.produced.inc({ topic }, n);
     for (const [reason, n] of b.deadLettered) this.prom.deadLettered.inc({ reason }, n);
@@ -176,6 +197,8 @@ export class TransformerMetrics {
       latency_ms: { count: this.latencyCount, last: this.lastLatency, p50: pct(0.5), p95: pct(0.95), max: sorted.length ? sorted[sorted.length - 1]! : null },
       dimensions: extra.dimensions,
       dedupe: extra.dedupe,
+      produced_bytes: this.producedBytes,
+      phase_ms: { transform: Math.round(this.phaseMs.transform), produce: Math.round(this.phaseMs.produce), commit: Math.round(this.phaseMs.commit) },
       rollup: { ledger_rows: extra.ledgerRows, ledger_mismatches: this.ledgerMismatches },
     };
   }

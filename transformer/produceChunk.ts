@@ -24,6 +24,7 @@ export function dlqMessage(m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | '
   return { key: m.key, value: m.value, headers };
 }
 
+/** A message's key, value and header bytes plus a record's framing (an estimate of its wire size). */
 function messageBytes(m: Message): number {
   const size = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length);
   let headerBytes = 0;
@@ -63,6 +64,8 @@ function bump(map: Map<string, number>, key: string, by = 1): void {
 export interface ChunkMessages {
   readonly byTopic: Map<string, Message[]>;
   readonly produced: Map<string, number>;
+  /** Bytes of every message written (keys, values, headers, dead letters and state records included). */
+  readonly bytes: number;
   readonly deadLettered: Map<string, number>;
   readonly skipped: Map<string, number>;
   /** source.ts_ms of every streaming (non-snapshot) event, for commit latency. */
@@ -123,7 +126,15 @@ export function chunkMessages(args: {
   });
   for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs)) emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
   if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value })));
-  return { byTopic, produced, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
+  let bytes = 0;
+  for (const list of byTopic.values()) for (const m of list) bytes += messageBytes(m);
+  return { byTopic, produced, bytes, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
+}
+
+/** Where one transaction's wall time went: its produce requests, then the offsets and the commit. */
+export interface CommitTimings {
+  readonly produceMs: number;
+  readonly commitMs: number;
 }
 
 /**
@@ -142,13 +153,16 @@ export async function commitChunk(
     readonly isStale: () => boolean;
     readonly log: Logger;
   },
-): Promise<void> {
+): Promise<CommitTimings> {
+  const started = performance.now();
   const tx = await producer.transaction();
   try {
     for (const topicMessages of requestsUnderLimit(args.byTopic)) await tx.sendBatch({ topicMessages });
+    const produced = performance.now();
     await tx.sendOffsets({ consumerGroupId: args.groupId, topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }] });
     if (args.isStale()) throw new Error('partition revoked during the batch');
     await tx.commit();
+    return { produceMs: produced - started, commitMs: performance.now() - produced };
   } catch (e) {
     // A fenced producer can neither commit nor abort; the broker already aborted (or will abort) its
     // transaction when the new owner started. Nothing of it is visible: hand the partition back.
