@@ -135,8 +135,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const out = chunkMessages({ inputs, messages: chunk, outcomes, topics, instanceId, nowMs, stateRecords });
     for (const w of out.warnings) log.warn(w.message, w.fields);
     const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
-    // The dimension wait is included: it is time this chunk spent before its transaction.
-    const transformMs = performance.now() - started;
+    const transformMs = performance.now() - started; // the dimension wait included: time spent before the transaction
     let timings: CommitTimings;
     try {
       timings = await commitChunk(producers.get(batch.topic, batch.partition), { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });

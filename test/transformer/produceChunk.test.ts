@@ -50,6 +50,17 @@ describe('chunkMessages', () => {
     expect(out.warnings[0]!.fields).toMatchObject({ offset: '12', reason: 'invalid_json' });
   });
 
+  it('counts the bytes of everything it writes: keys, values, headers and 64 bytes of framing per message', () => {
+    const size = (v: unknown) => (v === null || v === undefined ? 0 : Buffer.byteLength(typeof v === 'string' ? v : (v as Buffer)));
+    let expected = 0;
+    for (const list of out.byTopic.values()) {
+      for (const m of list) expected += size(m.key) + size(m.value) + 64 + Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + k.length + size(v), 0);
+    }
+    expect(out.bytes).toBe(expected);
+    // The state records and the dead letter (with its headers) are part of it.
+    expect(out.bytes).toBeGreaterThan(size(out.byTopic.get(topics.orders)![0]!.value) + stateRecords.reduce((n, r) => n + r.key.length + (r.value?.length ?? 0), 0) + 'dlq.reason'.length);
+  });
+
   it('collects the source commit time of streaming events for the latency histogram', () => {
     expect(out.sourceTimes).toHaveLength(1);
     expect(Number.isFinite(out.sourceTimes[0])).toBe(true);
