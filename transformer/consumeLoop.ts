@@ -88,7 +88,6 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   }));
   const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
   const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
-
   const admin = kafka.admin();
   let dimReader: TopicReader | undefined;
   // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
