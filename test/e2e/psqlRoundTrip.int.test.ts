@@ -6,6 +6,8 @@ import { randomInt } from 'node:crypto';
 import { inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { queryDruidSql } from '../../lib/druidClient.ts';
 import { eventually } from '../support/eventually.ts';
+import { pollUntil } from '../../lib/poll.ts';
+import { pipelineStatus } from '../../pipeline/status.ts';
 
 const cfg = loadConfig();
 // Ids past 2^53 on purpose: they must survive PostgreSQL → Debezium JSON → transformer → Druid intact.
@@ -36,14 +38,27 @@ interface OrderRow {
 }
 
 describe('psql insert → Druid (order lifecycle)', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     psql(`BEGIN;
       INSERT INTO stores (id, name, category, city_id, latitude, longitude) VALUES (${ids.store}, 'Arepera E2E', 'restaurant', 3001, 4.648600, -74.078800);
       INSERT INTO customers (id, full_name, email, city_id) VALUES (${ids.customer}, 'Ana E2E', 'ana.e2e@example.com', 3001);
       INSERT INTO addresses (id, customer_id, city_id, street, latitude, longitude) VALUES (${ids.address}, ${ids.customer}, 3001, 'Calle 85 # 11-53', 4.668000, -74.054000);
       INSERT INTO products (id, store_id, name, category, price) VALUES (${ids.product}, ${ids.store}, 'Arepa de choclo', 'food', 12345.67);
       COMMIT;`);
-  });
+    // Commit → queryable is a freshness claim about a pipeline that keeps up. The file before this one may have
+    // left a backlog (replay.int pushes ~58k changes and ~144k rollup rows through the shared stack), and the
+    // 30 s budget below is not meant to measure how fast Druid drains it.
+    const waitStarted = Date.now();
+    await pollUntil(
+      async () => {
+        const st = await pipelineStatus(cfg);
+        const druidLag = Object.values(st.druid ?? {}).reduce((n, d) => n + d.lag, 0);
+        return st.transformer !== null && st.druid !== null && st.transformer.consumerLag === 0 && druidLag < 100;
+      },
+      { what: 'the pipeline to catch up (transformer lag 0, Druid lag under 100) before the timed insert', timeoutMs: 240_000, intervalMs: 500 },
+    );
+    process.stderr.write(`[e2e] pipeline caught up after ${Date.now() - waitStarted} ms\n`);
+  }, 300_000);
 
   afterAll(() => {
     psql(`DELETE FROM order_items WHERE order_id = ${ids.order}; DELETE FROM payments WHERE order_id = ${ids.order}; DELETE FROM orders WHERE id = ${ids.order};
