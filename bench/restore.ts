@@ -14,7 +14,7 @@ import { createLogger } from '../lib/log.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
 import { DedupeState } from '../transformer/dedupe.ts';
 import { DimensionTables } from '../transformer/dimensions.ts';
-import { restoreState } from '../transformer/restoreState.ts';
+import { applyStateRecord, restoreState } from '../transformer/restoreState.ts';
 import { RollupLedger } from '../transformer/rollup/ledger.ts';
 import { transformerTopics } from '../lib/names.ts';
 import { transformRecord } from '../transformer/transform.ts';
@@ -92,11 +92,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const dedupe = new DedupeState();
     const ledger = new RollupLedger();
-    for (const r of keys) {
-      const key = r.key.toString();
-      const value = r.value ? r.value.toString() : null;
-      if (!ledger.loadStateRecord(key, value)) dedupe.loadStateRecord(key, value);
-    }
+    for (const r of keys) applyStateRecord(dedupe, ledger, r.key.toString(), r.value ? r.value.toString() : null);
     const secs = (performance.now() - started) / 1000;
     console.log(`loading the same records in memory (toString + parse + map, no Kafka): ${secs.toFixed(1)} s = ${fmt(records.length / secs)} records/s`);
   } finally {

@@ -137,7 +137,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const transformMs = performance.now() - started; // the dimension wait included: time spent before the transaction
     let timings: CommitTimings;
     try {
-      timings = await commitChunk(producers.get(batch.topic, batch.partition), { byTopic: out.byTopic, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
+      timings = await commitChunk(producers.get(batch.topic, batch.partition), { requests: out.requests, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
     } catch (e) {
       metrics.recordAbort();
       if (e instanceof ProducerFencedError) {

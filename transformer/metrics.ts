@@ -132,8 +132,8 @@ export class TransformerMetrics {
   recordBatch(b: {
     consumed: number;
     produced: Map<string, number>;
-    bytes?: number;
-    phasesMs?: Readonly<Record<TransactionPhase, number>>;
+    bytes: number;
+    phasesMs: Readonly<Record<TransactionPhase, number>>;
     deadLettered: Map<string, number>;
     skipped: Map<string, number>;
     latenciesMs: number[];
@@ -151,9 +151,9 @@ export class TransformerMetrics {
       this.prom.latency.observe(l / 1000);
     }
     this.committed++;
-    this.producedBytes += b.bytes ?? 0;
-    if (b.bytes) this.prom.producedBytes.inc(b.bytes);
-    for (const [phase, ms] of Object.entries(b.phasesMs ?? {}) as [TransactionPhase, number][]) {
+    this.producedBytes += b.bytes;
+    this.prom.producedBytes.inc(b.bytes);
+    for (const [phase, ms] of Object.entries(b.phasesMs) as [TransactionPhase, number][]) {
       this.phaseMs[phase] += ms;
       this.prom.phaseSeconds.inc({ phase }, ms / 1000);
     }

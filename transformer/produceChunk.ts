@@ -32,10 +32,19 @@ function messageBytes(m: Message): number {
   return size(m.key) + size(m.value) + headerBytes + 64;
 }
 
+/** One produce request's messages, by topic. */
+export type ProduceRequest = { topic: string; messages: Message[] }[];
+
 /** Splits one transaction's messages into produce requests the broker accepts (a record batch ≤ 1 MiB). */
-export function requestsUnderLimit(byTopic: Map<string, Message[]>): { topic: string; messages: Message[] }[][] {
-  const requests: { topic: string; messages: Message[] }[][] = [];
-  let current: { topic: string; messages: Message[] }[] = [];
+export function requestsUnderLimit(byTopic: Map<string, Message[]>): ProduceRequest[] {
+  return splitUnderLimit(byTopic).requests;
+}
+
+/** The split, and the bytes of all the messages (sized once, for the split and the metrics alike). */
+function splitUnderLimit(byTopic: Map<string, Message[]>): { requests: ProduceRequest[]; bytes: number } {
+  const requests: ProduceRequest[] = [];
+  let current: ProduceRequest = [];
+  let total = 0;
   let bytes = 0;
   for (const [topic, messages] of byTopic) {
     let slot: { topic: string; messages: Message[] } | undefined;
@@ -50,10 +59,11 @@ export function requestsUnderLimit(byTopic: Map<string, Message[]>): { topic: st
       if (!slot) current.push((slot = { topic, messages: [] }));
       slot.messages.push(m);
       bytes += b;
+      total += b;
     }
   }
   if (current.length) requests.push(current);
-  return requests;
+  return { requests, bytes: total };
 }
 
 function bump(map: Map<string, number>, key: string, by = 1): void {
@@ -63,6 +73,8 @@ function bump(map: Map<string, number>, key: string, by = 1): void {
 /** What one chunk writes, and the tallies the metrics and logs need. */
 export interface ChunkMessages {
   readonly byTopic: Map<string, Message[]>;
+  /** The same messages split into the produce requests of the transaction. */
+  readonly requests: ProduceRequest[];
   readonly produced: Map<string, number>;
   /** Bytes of every message written (keys, values, headers, dead letters and state records included). */
   readonly bytes: number;
@@ -126,9 +138,8 @@ export function chunkMessages(args: {
   });
   for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs)) emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
   if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value })));
-  let bytes = 0;
-  for (const list of byTopic.values()) for (const m of list) bytes += messageBytes(m);
-  return { byTopic, produced, bytes, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
+  const { requests, bytes } = splitUnderLimit(byTopic);
+  return { byTopic, requests, produced, bytes, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
 }
 
 /** Where one transaction's wall time went: its produce requests, then the offsets and the commit. */
@@ -145,7 +156,7 @@ export interface CommitTimings {
 export async function commitChunk(
   producer: Producer,
   args: {
-    readonly byTopic: Map<string, Message[]>;
+    readonly requests: readonly ProduceRequest[];
     readonly groupId: string;
     readonly topic: string;
     readonly partition: number;
@@ -157,7 +168,7 @@ export async function commitChunk(
   const started = performance.now();
   const tx = await producer.transaction();
   try {
-    for (const topicMessages of requestsUnderLimit(args.byTopic)) await tx.sendBatch({ topicMessages });
+    for (const topicMessages of args.requests) await tx.sendBatch({ topicMessages });
     const produced = performance.now();
     await tx.sendOffsets({ consumerGroupId: args.groupId, topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }] });
     if (args.isStale()) throw new Error('partition revoked during the batch');

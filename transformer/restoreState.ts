@@ -42,6 +42,11 @@ export interface StaleWatermark {
   readonly tombstone: { key: string; value: null };
 }
 
+/** One state-topic record into whichever state owns its key (the ledger's keys have their own prefix). */
+export function applyStateRecord(dedupe: DedupeState, ledger: RollupLedger, key: string, value: string | null): void {
+  if (!ledger.loadStateRecord(key, value)) dedupe.loadStateRecord(key, value);
+}
+
 /**
  * Reads the state topic to its end into `dedupe` and `ledger` (both cleared first). Returns the impossible
  * offset watermarks it forgot: the loop writes their tombstones through the producer of each partition it
@@ -63,10 +68,7 @@ export async function restoreState(deps: {
     topics: [deps.stateTopic],
     log,
     onMessage: (_t, _p, m) => {
-      if (!m.key) return;
-      const key = m.key.toString();
-      const value = m.value ? m.value.toString() : null;
-      if (!ledger.loadStateRecord(key, value)) dedupe.loadStateRecord(key, value);
+      if (m.key) applyStateRecord(dedupe, ledger, m.key.toString(), m.value ? m.value.toString() : null);
     },
   });
   try {
