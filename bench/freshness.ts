@@ -30,7 +30,7 @@ if (!health) {
   process.exit(1);
 }
 const startMs = Date.now();
-const seen = new Map<string, { latency: number; toTransformer: number }>();
+const seen = new Map<string, { latency: number; toTransformer: number; committedAt: number }>();
 let lastMax = startMs;
 let polls = 0;
 let stopProbe = false;
@@ -48,7 +48,7 @@ async function probe(): Promise<void> {
       polls++;
       for (const r of rows) {
         if (seen.has(r.order_id)) continue;
-        seen.set(r.order_id, { latency: observed - r.source_ts_ms, toTransformer: r.transformed_at_ms - r.source_ts_ms });
+        seen.set(r.order_id, { latency: observed - r.source_ts_ms, toTransformer: r.transformed_at_ms - r.source_ts_ms, committedAt: r.source_ts_ms });
         if (r.source_ts_ms > lastMax) lastMax = r.source_ts_ms;
       }
     } catch (e) {
@@ -79,6 +79,12 @@ const result = {
   row_changes_per_s: Math.round(summary.rowChangesPerSecond),
   commit_to_queryable_ms: { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), max: lat[lat.length - 1] },
   commit_to_transformer_output_ms: { p50: pct(toT, 50), p95: pct(toT, 95), p99: pct(toT, 99) },
+  // When the worst ones were committed and which side of the transformer their time went to: a burst is a
+  // moment (a Druid persist, a handoff, a rebalance) and lines up with the services' logs by its timestamp.
+  slowest: [...seen.values()]
+    .sort((a, b) => b.latency - a.latency)
+    .slice(0, 5)
+    .map((s) => ({ committed_at: new Date(s.committedAt).toISOString(), commit_to_queryable_ms: s.latency, commit_to_transformer_output_ms: s.toTransformer })),
   probe: { interval_ms: POLL_MS, polls, note: 'queryable latency includes up to one probe interval plus the probe query time' },
 };
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -54,13 +54,17 @@ export function transformerGroupId(topics: Pick<TopicConfig, 'prefix'>): string 
 }
 
 /**
- * One transactional id per input topic-partition, whichever instance owns it: the instance that is assigned
- * the partition initialises this id and so fences every earlier owner (crashed, or a paused zombie that has
- * not noticed the rebalance), whose transactions can then never commit. kafkajs sends no group generation
- * with its transactional offset commits (KIP-447), so fencing by partition is what makes scale-out exact.
+ * One transactional id per consumer group and input topic-partition, whichever instance owns it: the instance
+ * that is assigned the partition initialises this id and so fences every earlier owner in its group (crashed,
+ * or a paused zombie that has not noticed the rebalance), whose transactions can then never commit. kafkajs
+ * sends no group generation with its transactional offset commits (KIP-447), so fencing by partition is what
+ * makes scale-out exact. The group is part of the id because two groups reading the same CDC topics are two
+ * pipelines (a replay job beside the live transformer, say): with one id per input partition alone, starting
+ * one fenced the other, which stalled until its consumer restarted and rejoined (≈ 20–40 s). The default
+ * group, `<prefix>-transformer`, keeps the ids it always had.
  */
-export function transformerTransactionalId(topics: Pick<TopicConfig, 'prefix'>, inputTopic: string, partition: number): string {
-  return `${topics.prefix}-transformer-${inputTopic}-${partition}`;
+export function transformerTransactionalId(groupId: string, inputTopic: string, partition: number): string {
+  return `${groupId}-${inputTopic}-${partition}`;
 }
 
 export function transformerStateTopic(topics: Pick<TopicConfig, 'prefix'>): string {

@@ -18,6 +18,8 @@ export interface PipelineStatus {
     deadLettered: number;
     deadLetteredByReason: Record<string, number>;
     consumerLag: number;
+    /** Transactions the instance aborted since it started: a fence, a broker error, a stop mid-transaction. */
+    abortedTransactions: number;
     latencyP50Ms: number | null;
     latencyP95Ms: number | null;
   } | null;
@@ -79,6 +81,7 @@ export async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatu
     deadLettered: m.dead_lettered,
     deadLetteredByReason: m.dead_lettered_by_reason ?? {},
     consumerLag: m.consumer_lag_total,
+    abortedTransactions: m.transactions?.aborted ?? 0,
     latencyP50Ms: m.latency_ms?.p50 ?? null,
     latencyP95Ms: m.latency_ms?.p95 ?? null,
   };
@@ -147,7 +150,7 @@ export function formatPipelineStatus(p: PipelineStatus): string[] {
   if (p.transformer) {
     const t = p.transformer;
     lines.push(
-      `transformer          consumed ${t.consumed}, produced ${t.produced}, dead-lettered ${t.deadLettered}, lag ${t.consumerLag}` +
+      `transformer          consumed ${t.consumed}, produced ${t.produced}, dead-lettered ${t.deadLettered}, lag ${t.consumerLag}, aborted transactions ${t.abortedTransactions}` +
         (t.latencyP50Ms !== null ? `, commit→produced p50 ${t.latencyP50Ms} ms p95 ${t.latencyP95Ms} ms` : ''),
     );
   }

@@ -76,7 +76,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
   const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
   const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, log);
-  const producers = new PartitionProducers(kafka, (topic, partition) => transformerTransactionalId(cfg.topics, topic, partition), log);
+  const producers = new PartitionProducers(kafka, (topic, partition) => transformerTransactionalId(groupId, topic, partition), log);
 
   const dims = new DimensionTables();
   const dedupe = new DedupeState();

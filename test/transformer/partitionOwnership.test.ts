@@ -1,12 +1,12 @@
 // The pure parts of scale-out: which transactional ids an assignment owns, and which broker errors mean
 // that a newer owner fenced us.
 import { describe, expect, it } from 'vitest';
-import { transformerTransactionalId } from '../../lib/names.ts';
+import { transformerGroupId, transformerTransactionalId } from '../../lib/names.ts';
 import { isProducerFenced } from '../../transformer/kafkaClient.ts';
 import { assignedPartitions } from '../../transformer/partitionProducers.ts';
 
-const topics = { prefix: 'pulso' };
-const idOf = (topic: string, partition: number) => transformerTransactionalId(topics, topic, partition);
+const group = transformerGroupId({ prefix: 'pulso' });
+const idOf = (topic: string, partition: number) => transformerTransactionalId(group, topic, partition);
 
 describe('assignedPartitions', () => {
   it('names one transactional id per input topic-partition, the same whichever instance owns it', () => {
@@ -26,7 +26,13 @@ describe('assignedPartitions', () => {
   });
 
   it('keeps ids apart across pipelines (TOPIC_PREFIX)', () => {
-    expect(transformerTransactionalId({ prefix: 'it-x' }, 'it-x.public.orders', 0)).not.toBe(idOf('it-x.public.orders', 0));
+    expect(transformerTransactionalId(transformerGroupId({ prefix: 'it-x' }), 'it-x.public.orders', 0)).not.toBe(idOf('it-x.public.orders', 0));
+  });
+
+  it('keeps ids apart across consumer groups on the same input: a replay group never fences the live one', () => {
+    const replay = transformerTransactionalId(transformerGroupId({ prefix: 'it-replay-1' }), 'pulso.public.orders', 0);
+    expect(replay).toBe('it-replay-1-transformer-pulso.public.orders-0');
+    expect(replay).not.toBe(idOf('pulso.public.orders', 0));
   });
 });
 

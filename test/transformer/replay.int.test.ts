@@ -14,7 +14,8 @@ import { cdcTopic, isolatedTopicEnv, transformerGroupId, transformerTopics } fro
 import { transformRecord } from '../../transformer/transform.ts';
 import { deleteTopicsWithPrefix, readAll, testKafka, waitFor } from './support/kafkaHarness.ts';
 import { runGenerator } from '../../generator/index.ts';
-import { sleep } from '../../lib/poll.ts';
+import { pollUntil, sleep } from '../../lib/poll.ts';
+import { transformerStatus } from '../../pipeline/status.ts';
 
 const cfg = loadConfig();
 const run = `it-replay-${randomUUID().slice(0, 8)}`;
@@ -148,5 +149,20 @@ describe('replay of the real CDC topics (real stack)', () => {
     // offsets the group lost), which also covers snapshot rows re-read at an older version since.
     expect(second.consumed).toBeGreaterThanOrEqual(first.consumed);
     expect(second.skipped_by_reason.replayed ?? 0).toBeGreaterThanOrEqual(afterFirst.length);
+
+    // The replay group read the live pipeline's CDC topics the whole time: the live transformer (the stack's,
+    // its own group) must not have been fenced by it. A fence shows only at the victim's next transaction, so
+    // new traffic goes through the live one, which must take it without aborting anything.
+    const liveBefore = (await transformerStatus(cfg))!;
+    await runGenerator({ rate: 50, orders: 5, seed: `${run}-after`, speedup: 600, drain: true, progress: 'off' });
+    const liveAfter = await pollUntil(
+      async () => {
+        const t = (await transformerStatus(cfg))!;
+        return t.consumed > liveBefore.consumed && t.consumerLag === 0 ? t : undefined;
+      },
+      { what: 'the live transformer to take the new traffic', timeoutMs: 60_000, intervalMs: 250 },
+    );
+    progress(`live transformer: consumed ${liveAfter.consumed - liveBefore.consumed} new records, aborted ${liveBefore.abortedTransactions} → ${liveAfter.abortedTransactions}`);
+    expect(liveAfter.abortedTransactions).toBe(liveBefore.abortedTransactions);
   }, 900_000);
 });
