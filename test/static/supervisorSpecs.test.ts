@@ -168,6 +168,16 @@ describe('every supervisor spec', () => {
       expect(tuning['intermediateHandoffPeriod'], file).toBe('PT10M');
     }
   });
+
+  it('persists in the background every minute, so the checkpoint at each handoff has little left to persist', () => {
+    // At a checkpoint the task persists its whole in-memory index synchronously and reads nothing meanwhile
+    // (SeekableStreamIndexTaskRunner.maybePersistAndPublishSequences). With the persist period equal to the handoff
+    // period that was 10 minutes of rows: a 10.5 s persist of 39,690 `orders` rows, 12.5 s of staleness, measured.
+    for (const file of Object.values(SUPERVISOR_SPEC_FILES)) {
+      const tuning = readSpec(file).spec.tuningConfig as Record<string, unknown>;
+      expect(tuning['intermediatePersistPeriod'], file).toBe('PT1M');
+    }
+  });
 });
 
 describe('renderSupervisorSpec', () => {
