@@ -20,7 +20,7 @@ import { cpus, totalmem } from 'node:os';
 import { inheritedEnv, loadConfig, PROJECT_ROOT, withLocalSecrets } from '../../lib/config.ts';
 import { flagsOrExit, numberFlag, parseFlags, UsageError } from '../../lib/cliArgs.ts';
 import { queryDruidSql } from '../../lib/druidClient.ts';
-import { pollUntil, sleep } from '../../lib/poll.ts';
+import { pollUntil, PollTimeoutError, sleep } from '../../lib/poll.ts';
 import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
 import { druidStatus, slotStatus, transformerGroupProgress } from '../../pipeline/status.ts';
 import { activeServices, paths } from '../../stack/manager.ts';
@@ -184,19 +184,40 @@ const n0 = (x: number) => Math.round(x).toLocaleString('en');
 const fmtMs = (x: number) => (Number.isNaN(x) ? '—' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
 const fmtLag = (l: LagTrend, unit = '') => `${l.trend}${l.trend === 'flat' ? '' : ` ${l.slopePerS > 0 ? '+' : ''}${n0(l.slopePerS)}${unit}/s`}, end ${n0(l.last)}${unit}`;
 
+/** Transformer (the group's committed offsets) and Druid (every supervisor) lag, in records. */
+async function pipelineLag(): Promise<{ transformer: number; druid: number }> {
+  const [g, druid] = await Promise.all([transformerGroupProgress(admin, cfg), druidStatus(cfg)]);
+  return { transformer: g.lag, druid: totalLag(druid) };
+}
+
+/** Waits until both lags are under `maxLag`, with progress; returns how long that took. */
+async function untilCaughtUp(maxLag: number, what: string, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  let last = '';
+  await pollUntil(
+    async () => {
+      const lag = await pipelineLag();
+      last = `transformer lag ${n0(lag.transformer)}, Druid lag ${n0(lag.druid)}`;
+      return lag.transformer < maxLag && lag.druid < maxLag;
+    },
+    {
+      what: `${what} (lag < ${maxLag} in the transformer and in Druid)`,
+      timeoutMs,
+      intervalMs: 2000,
+      progressEveryMs: 15_000,
+      onProgress: ({ leftMs }) => note(`waiting for ${what}: ${last} (${Math.round(leftMs / 1000)} s left)`),
+    },
+  );
+  return Date.now() - t0;
+}
+
 async function drain(): Promise<number> {
   const t0 = Date.now();
-  for (;;) {
-    const tr = await transformerGroupProgress(admin, cfg).catch(() => null);
-    const druid = await druidStatus(cfg).catch(() => null);
-    const druidLag = totalLag(druid);
-    if (tr && tr.lag < 500 && druidLag < 500) return Date.now() - t0;
-    if (Date.now() - t0 > 600_000) {
-      note(`still behind after 600 s (transformer lag ${tr?.lag}, Druid lag ${druidLag}); going on`);
-      return Date.now() - t0;
-    }
-    await sleep(2000);
-  }
+  return untilCaughtUp(500, 'the pipeline to drain after the step', 600_000).catch((e) => {
+    if (!(e instanceof PollTimeoutError)) throw e;
+    note(`still behind after 600 s; going on (${e.message})`);
+    return Date.now() - t0;
+  });
 }
 
 /** Instances beyond the stack's one; each its own process group, so its CPU is counted apart. */
@@ -256,22 +277,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
  * starts only when the group's committed offsets and Druid's supervisors are caught up.
  */
 async function waitUntilCaughtUp(): Promise<void> {
-  let last = '';
-  await pollUntil(
-    async () => {
-      const [g, druid] = await Promise.all([transformerGroupProgress(admin, cfg), druidStatus(cfg)]);
-      last = `transformer lag ${n0(g.lag)}, Druid lag ${n0(totalLag(druid))}`;
-      return g.lag < CAUGHT_UP_LAG && totalLag(druid) < CAUGHT_UP_LAG;
-    },
-    {
-      what: `the pipeline to catch up before the first step (lag < ${CAUGHT_UP_LAG} in the transformer and in Druid)`,
-      timeoutMs: 20 * 60_000,
-      intervalMs: 2000,
-      progressEveryMs: 15_000,
-      onProgress: ({ leftMs }) => note(`waiting for the pipeline to catch up: ${last} (${Math.round(leftMs / 1000)} s left)`),
-    },
-  );
-  note(`pipeline caught up: ${last}`);
+  const ms = await untilCaughtUp(CAUGHT_UP_LAG, 'the pipeline to catch up before the first step', 20 * 60_000);
+  note(`pipeline caught up after ${(ms / 1000).toFixed(0)} s`);
 }
 
 async function main(): Promise<void> {
