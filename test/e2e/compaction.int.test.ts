@@ -87,9 +87,9 @@ async function runBatch(rows: Row[], append: boolean): Promise<void> {
 }
 
 const oldDaySegments = () =>
-  queryDruidSql<{ segment_id: string; compacted: number }>(
+  queryDruidSql<{ segment_id: string; compacted: number; is_available: number }>(
     cfg,
-    `SELECT segment_id, CASE WHEN last_compaction_state IS NULL THEN 0 ELSE 1 END AS compacted FROM sys.segments ` +
+    `SELECT segment_id, CASE WHEN last_compaction_state IS NULL THEN 0 ELSE 1 END AS compacted, is_available FROM sys.segments ` +
       `WHERE datasource = '${DS}' AND "start" = '${OLD_DAY}T00:00:00.000Z' AND is_published = 1 AND is_overshadowed = 0`,
   );
 
@@ -134,10 +134,12 @@ describe('auto-compaction of a rollup datasource (the committed config)', () => 
     expect(posted.status, JSON.stringify(posted.data)).toBe(200);
     // The coordinator compacts every indexingPeriod (5 min locally); ask it to run now, again while waiting.
     const t0 = Date.now();
-    const { value: after } = await eventually('the old day to be one compacted segment', async () => {
+    // Published is not served: until a historical loads the compacted segment, the broker (whose view sys.segments'
+    // is_available reports) still answers from the three it replaces, with the same sums and the unmerged rows.
+    const { value: after } = await eventually('the old day to be one compacted segment, served', async () => {
       await druid.post('/druid/coordinator/v1/compaction/compact');
       const s = await oldDaySegments();
-      return s.length === 1 && s[0]!.compacted === 1 ? s : undefined;
+      return s.length === 1 && s[0]!.compacted === 1 && s[0]!.is_available === 1 ? s : undefined;
     }, 420_000, 5000);
     const sumsAfter = await eventually('the compacted day to be served', async () => {
       const b = await byStatus();
