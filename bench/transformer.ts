@@ -19,11 +19,12 @@ import { DimensionTables } from '../transformer/dimensions.ts';
 import { RollupLedger } from '../transformer/rollup/ledger.ts';
 import { startTransformer } from '../transformer/consumeLoop.ts';
 import type { TransactionPhase } from '../transformer/metrics.ts';
-import { requestsUnderLimit } from '../transformer/produceChunk.ts';
 import { isolatedTopicEnv, transformerGroupId, transformerTopics } from '../lib/names.ts';
 import { transformRecord, type InputRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
 import { pollUntil } from '../lib/poll.ts';
+import { kafkajsPassThrough } from './passThrough.ts';
+import { seedTopics } from './seedTopics.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
 
 const USAGE = 'usage: npm run bench:transformer [-- --e2e-records 40000 --pure-runs 7]';
@@ -111,47 +112,18 @@ async function endToEnd(count: number): Promise<EndToEnd | string> {
   try {
     const records = benchEnvelopes(count, prefix);
     const inputBytes = records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0);
-    const producer = kafka.producer();
-    await producer.connect();
-    const dims = benchDimensionEnvelopes();
-    await producer.sendBatch({
-      topicMessages: (['stores', 'cities'] as const).map((table) => ({ topic: dimensions[table], messages: dims.filter((d) => d.table === table).map((d) => ({ key: d.key, value: d.value })) })),
-    });
-    for (let i = 0; i < records.length; i += 500) {
-      const slice = records.slice(i, i + 500);
-      await producer.sendBatch({
-        topicMessages: [t.cdcOrders, t.cdcOrderItems].map((topic) => ({ topic, messages: slice.filter((r) => r.topic === topic).map((r) => ({ key: r.key, value: r.value })) })),
-      });
-    }
-    await producer.disconnect();
+    await seedTopics(kafka, benchDimensionEnvelopes().map((d) => ({ topic: dimensions[d.table], key: Buffer.from(d.key), value: Buffer.from(d.value) })));
+    await seedTopics(kafka, records);
 
     // Plain pass-through: consume both topics and produce the same bytes, no decoding, auto-commit.
-    const passRate = await (async () => {
-      // Same fetch sizes as the transformer's consumer, so the comparison isolates transform + transactions.
-      const consumer = kafka.consumer({ groupId: `${prefix}-pass`, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
-      const out = kafka.producer();
-      await Promise.all([consumer.connect(), out.connect()]);
-      await consumer.subscribe({ topics: [t.cdcOrders, t.cdcOrderItems], fromBeginning: true });
-      let done = 0;
-      let first = 0;
-      let last = 0;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          first ||= performance.now();
-          const topic = batch.topic === t.cdcOrders ? t.passOrders : t.passItems;
-          // Requests under the broker's 1 MiB limit, as the transformer does.
-          for (const request of requestsUnderLimit(new Map([[topic, batch.messages.map((m) => ({ key: m.key, value: m.value }))]]))) {
-            await out.sendBatch({ topicMessages: request });
-          }
-          done += batch.messages.length;
-          last = performance.now();
-        },
-      });
-      await pollUntil(() => done >= count, { what: 'the pass-through copy', timeoutMs: 600_000, intervalMs: 20 });
-      await consumer.disconnect();
-      await out.disconnect();
-      return count / ((last - first) / 1000);
-    })();
+    const pass = await kafkajsPassThrough(kafka, {
+      shape: 'plain',
+      groupId: `${prefix}-pass`,
+      routes: new Map([[t.cdcOrders, t.passOrders], [t.cdcOrderItems, t.passItems]]),
+      count,
+      cpuSample: () => ({}),
+    });
+    const passRate = pass.recordsPerSecond;
 
     // The transformer, same records, same broker, in-process.
     const quiet = createLogger('bench', 'error');

@@ -29,7 +29,7 @@ import type { TopicReader } from './topicReader.ts';
 import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
 
 /** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
-const MAX_RECORDS_PER_TRANSACTION = 5000;
+export const MAX_RECORDS_PER_TRANSACTION = 5000;
 /** How long an order may wait for a store that its dimension topic has not delivered yet. */
 const DIMENSION_WAIT_MS = 5000;
 
