@@ -9,7 +9,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { Consumer, FetchIsolationLevels, MessagesStreamModes, ProduceAcks, Producer, type Message as PlatformaticMessage } from '@platformatic/kafka';
 import { requestsUnderLimit } from '../transformer/produceChunk.ts';
 import { MAX_RECORDS_PER_TRANSACTION } from '../transformer/consumeLoop.ts';
-import { createTransactionalProducer, TRANSACTION_RETRY } from '../transformer/kafkaClient.ts';
+import { CONSUMER_FETCH_SIZES, createTransactionalProducer, TRANSACTION_RETRY } from '../transformer/kafkaClient.ts';
 import { pollUntil } from '../lib/poll.ts';
 
 export type PassThroughShape = 'plain' | 'transactional';
@@ -29,16 +29,16 @@ export interface PassThroughSpec {
 
 export interface PassThroughResult {
   readonly recordsPerSecond: number;
-  readonly windowMs: number;
   readonly transactions: number;
   /** CPU seconds spent in the window, per name of `cpuSample`. */
   readonly cpuSeconds: Record<string, number>;
 }
 
-// Same fetch sizes as the transformer's consumer, so a comparison isolates what differs. The @platformatic/kafka
-// copy holds its fetches while more records wait than this (its consumer is a stream with no batches).
+// Same fetch sizes as the transformer's consumer, so a comparison isolates what differs.
+const FETCH = CONSUMER_FETCH_SIZES;
+// The @platformatic/kafka copy holds its fetches while 4× this many records wait (its consumer is a stream with
+// no batches), and lets them go again below it.
 const BACKLOG_RECORDS = 20_000;
-const FETCH = { maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 };
 
 /** Times a copy: `start` at the first record received, `finish` when the last is handled. */
 function windowTimer(spec: PassThroughSpec) {
@@ -66,9 +66,8 @@ function windowTimer(spec: PassThroughSpec) {
       return last > 0;
     },
     result(): PassThroughResult {
-      const windowMs = last - first;
       const cpuSeconds = Object.fromEntries(Object.keys(cpuAtEnd).map((k) => [k, cpuAtEnd[k]! - (cpuAtStart[k] ?? 0)]));
-      return { recordsPerSecond: spec.count / (windowMs / 1000), windowMs, transactions, cpuSeconds };
+      return { recordsPerSecond: spec.count / ((last - first) / 1000), transactions, cpuSeconds };
     },
   };
 }
@@ -124,7 +123,7 @@ export async function kafkajsPassThrough(kafka: Kafka, spec: PassThroughSpec): P
 
 /**
  * The same copy with @platformatic/kafka 1.x. Its consumer is a stream of single messages, so records are
- * gathered here into the same chunks (one partition, ≤ MAX_RECORDS_PER_TRANSACTION) before each produce.
+ * gathered here into the same chunks (one partition, ≤ chunkRecords) before each produce.
  */
 export async function platformaticPassThrough(brokers: readonly string[], spec: PassThroughSpec): Promise<PassThroughResult> {
   const timer = windowTimer(spec);

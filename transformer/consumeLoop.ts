@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../lib/log.ts';
 import { transformerGroupId, transformerTopics, transformerTransactionalId, type TransformerTopics } from '../lib/names.ts';
 import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
-import { createKafka, ProducerFencedError } from './kafkaClient.ts';
+import { CONSUMER_FETCH_SIZES, createKafka, ProducerFencedError } from './kafkaClient.ts';
 import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
 import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
 import { chunkMessages, commitChunk, type CommitTimings } from './produceChunk.ts';
@@ -90,14 +90,12 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
   const admin = kafka.admin();
   let dimReader: TopicReader | undefined;
-  // Large fetches: each fetched batch becomes one transaction (up to MAX_RECORDS_PER_TRANSACTION), and the
-  // per-transaction round trips, not the transform, dominate at small batch sizes.
   // Session timeout 30 s by default: a 10 s session was tried to join faster after a Kafka restart, and on
   // the loaded 2-core box the state re-load after a rejoin (~1 M ledger rows, ~60 s; it heartbeats now) outlived
   // it, so the member was dropped, rejoined and re-loaded again (measured). Tests shorten it.
   const sessionTimeout = cfg.transformer.sessionTimeoutMs;
   const consumer = kafka.consumer({
-    groupId, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024,
+    groupId, readUncommitted: false, allowAutoTopicCreation: false, ...CONSUMER_FETCH_SIZES,
     sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
   });
 
