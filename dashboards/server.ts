@@ -3,7 +3,7 @@
 // their panels with Apache ECharts, and one query endpoint that runs only the dashboards' own panel
 // queries against Druid SQL, with the time range bound as parameters. Bound to 127.0.0.1.
 //   npm run dashboards   (normally started by `npm run up` / `npm start`)
-import { createReadStream, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
@@ -16,27 +16,87 @@ import { bindPanelQuery, QueryRequestError, readDashboards } from './panelQuerie
 const PUBLIC_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'public');
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-const MAX_BODY_BYTES = 16 * 1024;
+/** Every file the server hands out, by URL path: a fixed list, so no request can name another file. */
+const STATIC_FILES: ReadonlyMap<string, string> = new Map([
+  ['/static/app.js', resolve(PUBLIC_DIR, 'app.js')],
+  ['/static/style.css', resolve(PUBLIC_DIR, 'style.css')],
+  ['/static/echarts.min.js', ECHARTS],
+]);
+const PAGE = resolve(PUBLIC_DIR, 'index.html');
+export const MAX_BODY_BYTES = 16 * 1024;
+/** Slow or idle clients are cut off: the page's requests take milliseconds, a query at most Druid's timeout. */
+export interface ServerLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** How often node looks for connections past those timeouts. */
+  readonly checkEveryMs: number;
+  readonly maxConnections: number;
+  readonly maxHeadersCount: number;
+}
+export const SERVER_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, checkEveryMs: 2_000, maxConnections: 128, maxHeadersCount: 64 };
+/** Headers sent with every answer: the page runs only its own scripts and is framed by nobody. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+} as const;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
+/** An answer to a bad request: its status and a message naming the problem and what to send instead. */
+class RequestRejected extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestRejected';
+  }
 }
 
+function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', ...extra });
+  res.end(text);
+}
+
+/** The static files, read once: a request can neither name another file nor meet a file-system error. */
+const fileCache = new Map<string, Buffer>();
 function sendFile(res: ServerResponse, path: string): void {
-  res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
-  createReadStream(path).pipe(res);
+  let body = fileCache.get(path);
+  if (!body) fileCache.set(path, (body = readFileSync(path)));
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'content-length': String(body.length), 'cache-control': 'no-cache' });
+  res.end(body);
+}
+
+/**
+ * DNS rebinding and cross-site requests: the Host must be the address the server is bound to (as the page
+ * reaches it), and an Origin, when the browser sends one, must be the page's own.
+ */
+export function checkOrigin(headers: IncomingMessage['headers'], localPort: number | undefined): void {
+  const allowed = new Set([`127.0.0.1:${localPort}`, `localhost:${localPort}`]);
+  const host = headers.host?.toLowerCase();
+  if (!host || !allowed.has(host)) {
+    throw new RequestRejected(421, `Host ${JSON.stringify(headers.host ?? '')} is not this server: open http://127.0.0.1:${localPort}/ (DNS rebinding protection)`);
+  }
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== `http://${host}`) {
+    throw new RequestRejected(403, `Origin ${JSON.stringify(origin)} may not query this server: only pages served by http://${host} may`);
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) return Promise.reject(new RequestRejected(413, `request body of ${declared} bytes is over the ${MAX_BODY_BYTES}-byte limit`));
   return new Promise((resolveBody, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new QueryRequestError(`request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+        // Stop reading; the 413 is sent, then the connection is closed (see answerRejected).
+        req.pause();
+        reject(new RequestRejected(413, `request body over the ${MAX_BODY_BYTES}-byte limit`));
       } else chunks.push(c);
     });
     req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
@@ -44,22 +104,48 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** POST /api/query {uid, panelId, refId, from, to} → {columns, rows, ms}; a bad request is a 400 naming the problem. */
-async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let body: { uid?: unknown; panelId?: unknown; refId?: unknown; from?: unknown; to?: unknown };
+export interface QueryRequest {
+  readonly uid: string;
+  readonly panelId: number;
+  readonly refId: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+const QUERY_SHAPE = '{"uid": string, "panelId": integer, "refId": string, "from": epoch ms, "to": epoch ms}';
+
+/** The body of POST /api/query, checked field by field; anything else is a 400 naming the field. */
+export function parseQueryRequest(text: string): QueryRequest {
+  let body: unknown;
   try {
-    body = JSON.parse(await readBody(req)) as typeof body;
-  } catch (e) {
-    return sendJson(res, 400, { error: e instanceof QueryRequestError ? e.message : 'the body must be JSON: {"uid", "panelId", "refId", "from", "to"}' });
+    body = JSON.parse(text);
+  } catch {
+    throw new RequestRejected(400, `the body must be JSON: ${QUERY_SHAPE}`);
   }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestRejected(400, `the body must be a JSON object: ${QUERY_SHAPE}`);
+  const b = body as Record<string, unknown>;
+  if (typeof b.uid !== 'string') throw new RequestRejected(400, `"uid" must be a string: ${QUERY_SHAPE}`);
+  const refId = b.refId ?? 'A';
+  if (typeof refId !== 'string') throw new RequestRejected(400, `"refId" must be a string: ${QUERY_SHAPE}`);
+  for (const k of ['panelId', 'from', 'to'] as const) {
+    if (typeof b[k] !== 'number' || !Number.isSafeInteger(b[k])) throw new RequestRejected(400, `"${k}" must be an integer: ${QUERY_SHAPE}`);
+  }
+  return { uid: b.uid, panelId: b.panelId as number, refId, from: b.from as number, to: b.to as number };
+}
+
+/** POST /api/query {uid, panelId, refId, from, to} → {columns, rows, ms}; a bad request is a 4xx naming the problem. */
+async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new RequestRejected(415, `content-type must be application/json, not ${JSON.stringify(type)}`);
+  const q = parseQueryRequest(await readBody(req));
   // Read on every request: the files are small, and an edited dashboard shows without a restart.
-  const entry = typeof body.uid === 'string' ? readDashboards().get(body.uid) : undefined;
-  if (!entry) return sendJson(res, 400, { error: `no provisioned dashboard with uid ${JSON.stringify(body.uid)}` });
+  const entry = readDashboards().get(q.uid);
+  if (!entry) throw new RequestRejected(400, `no provisioned dashboard with uid ${JSON.stringify(q.uid)}`);
   let bound;
   try {
-    bound = bindPanelQuery(entry.dashboard, Number(body.panelId), String(body.refId ?? 'A'), Number(body.from), Number(body.to));
+    bound = bindPanelQuery(entry.dashboard, q.panelId, q.refId, q.from, q.to);
   } catch (e) {
-    if (e instanceof QueryRequestError) return sendJson(res, 400, { error: e.message });
+    if (e instanceof QueryRequestError) throw new RequestRejected(400, e.message);
     throw e;
   }
   const t0 = performance.now();
@@ -72,33 +158,53 @@ async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerRespo
   }
 }
 
-export function createDashboardsServer(cfg: PulsoConfig, log: Logger): Server {
-  return createServer((req, res) => {
+async function route(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, { status: 'ok' });
+  checkOrigin(req.headers, req.socket.localPort);
+  if (req.method === 'POST' && path === '/api/query') return runQuery(cfg, req, res);
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new RequestRejected(405, `${req.method} ${path} is not served here`);
+  if (path === '/api/dashboards') {
+    return sendJson(res, 200, [...readDashboards().values()].map(({ file, dashboard }) => ({ uid: dashboard.uid, title: dashboard.title, file })));
+  }
+  const one = /^\/api\/dashboards\/([\w-]+)$/.exec(path);
+  if (one) {
+    const entry = readDashboards().get(one[1]!);
+    return entry ? sendJson(res, 200, entry.dashboard) : sendJson(res, 404, { error: `no dashboard ${one[1]}` });
+  }
+  const file = STATIC_FILES.get(path);
+  if (file) return sendFile(res, file);
+  if (path === '/' || /^\/d\/[\w-]+$/.test(path)) return sendFile(res, PAGE);
+  return sendJson(res, 404, { error: `nothing at ${path.slice(0, 200)}`, try: ['/', '/d/<uid>', '/api/dashboards'] });
+}
+
+export function createDashboardsServer(cfg: PulsoConfig, log: Logger, limits: ServerLimits = SERVER_LIMITS): Server {
+  const server = createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: limits.checkEveryMs }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const handle = async () => {
-      if (req.method === 'POST' && path === '/api/query') return runQuery(cfg, req, res);
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: `${req.method} is not served here` });
-      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-      if (path === '/api/dashboards') {
-        return sendJson(res, 200, [...readDashboards().values()].map(({ file, dashboard }) => ({ uid: dashboard.uid, title: dashboard.title, file })));
+    route(cfg, req, res, path).catch((e: unknown) => {
+      if (e instanceof RequestRejected) {
+        // After a rejected body the rest of it is never read: close the connection once the answer is out.
+        const close: Record<string, string> = e.status === 413 ? { connection: 'close' } : {};
+        if (!res.headersSent) sendJson(res, e.status, { error: e.message }, close);
+        if (e.status === 413) res.once('finish', () => req.destroy());
+        return;
       }
-      const one = /^\/api\/dashboards\/([\w-]+)$/.exec(path);
-      if (one) {
-        const entry = readDashboards().get(one[1]!);
-        return entry ? sendJson(res, 200, entry.dashboard) : sendJson(res, 404, { error: `no dashboard ${one[1]}` });
-      }
-      if (path === '/static/echarts.min.js') return sendFile(res, ECHARTS);
-      const asset = /^\/static\/([\w.-]+)$/.exec(path);
-      if (asset && existsSync(resolve(PUBLIC_DIR, asset[1]!))) return sendFile(res, resolve(PUBLIC_DIR, asset[1]!));
-      if (path === '/' || /^\/d\/[\w-]+$/.test(path)) return sendFile(res, resolve(PUBLIC_DIR, 'index.html'));
-      return sendJson(res, 404, { error: `nothing at ${path}`, try: ['/', '/d/<uid>', '/api/dashboards'] });
-    };
-    handle().catch((e: unknown) => {
-      log.error('request failed', { path, error: e instanceof Error ? e.stack : String(e) });
-      if (!res.headersSent) sendJson(res, 500, { error: String(e) });
-      else res.end();
+      log.error('request failed', { path: path.slice(0, 200), error: e instanceof Error ? e.stack : String(e) });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error; the server log has the details' });
+      else res.destroy();
     });
   });
+  // CONNECT would otherwise be dropped without an answer: this is no proxy.
+  server.on('connect', (_req, socket) => {
+    const text = JSON.stringify({ error: 'CONNECT is not served here: this is no proxy' });
+    socket.on('error', () => undefined);
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  });
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.maxHeadersCount = limits.maxHeadersCount;
+  return server;
 }
 
 export async function startDashboardsServer(cfg: PulsoConfig, log: Logger = createLogger('dashboards', cfg.logLevel)): Promise<Server> {

@@ -19,6 +19,9 @@ const el = (tag, attrs = {}, ...children) => {
   return e;
 };
 
+/** Text from data (store names, cities, anything a row holds) made safe to put where ECharts expects HTML. */
+const escapeHtml = (s) => String(s).replace(/[&<>"'`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c]);
+
 // ---- values and units (the subset of Grafana's units these dashboards use) ----
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 function formatValue(v, field) {
@@ -190,7 +193,8 @@ const RENDERERS = {
     const maxSize = Math.max(1, ...points.map((r) => (size >= 0 ? r[size] : 1)));
     state.charts.set(panel.id, chart(body, {
       grid: { left: 48, right: 12, top: 12, bottom: 28 },
-      tooltip: { formatter: (p) => `${p.data.name}<br>${sizeName ?? ''} ${p.data.size ?? ''}` },
+      // A function formatter's return value is HTML to ECharts: every value from data is escaped.
+      tooltip: { formatter: (p) => `${escapeHtml(p.data.name)}<br>${escapeHtml(sizeName ?? '')} ${escapeHtml(p.data.size ?? '')}` },
       xAxis: { type: 'value', name: 'longitude', nameLocation: 'middle', nameGap: 20, scale: true },
       yAxis: { type: 'value', name: 'latitude', scale: true },
       series: [{
@@ -206,8 +210,7 @@ const RENDERERS = {
 
 /** The markdown subset the text panels use: paragraphs, list items, **bold** and `code`. */
 function renderText(panel, body) {
-  const esc = (s) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
-  const inline = (s) => esc(s).replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>').replace(/`([^`]+)`/g, '<code>$1</code>');
+  const inline = (s) => escapeHtml(s).replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>').replace(/`([^`]+)`/g, '<code>$1</code>');
   const div = el('div', { class: 'text' });
   div.innerHTML = String(panel.options?.content ?? '').split('\n').map((l) => (l.startsWith('- ') ? `<div>• ${inline(l.slice(2))}</div>` : l.trim() ? `<p>${inline(l)}</p>` : '')).join('');
   body.append(div);
