@@ -206,6 +206,13 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     stopSignal: 'SIGTERM',
     spawnSpec: () => ({ name, command: process.execPath, args: ['--import', 'tsx', resolve(root, script)], cwd: root, environment: 'pulso', env: { PULSO_HOME: cfg.home } }),
     health: () => httpOk(`http://127.0.0.1:${port}/health`),
+    // Alive and answering, but its consumer keeps crashing (kafkajs restarts it inside the process): stuck. Busy
+    // (starting, restoring its state) is not stuck.
+    working: async () => {
+      const r = await axios.get(`http://127.0.0.1:${port}/health`, { timeout: 5000, validateStatus: () => true }).catch(() => undefined);
+      if (r?.data?.status !== 'crash-looping') return { ok: true };
+      return { ok: false, why: `its consumer keeps crashing (${r.data.consumer_crashes} crashes, last: ${String(r.data.last_error).slice(0, 200)})` };
+    },
   });
   const services: ServiceDef[] = [
     {

@@ -180,6 +180,8 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       log.error('consumer crashed', { error: payload.error.message, restart: payload.restart });
+      metrics.recordCrash(payload.error.message);
+      if (metrics.health().status === 'crash-looping') log.error('the consumer keeps crashing: /health answers 503 so that the supervisor restarts the process', metrics.snapshot().consumer_crashes);
       if (!payload.restart) {
         metrics.status = 'failed';
         opts.onFatal?.(payload.error);

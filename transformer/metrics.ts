@@ -3,6 +3,7 @@
 // and the same figures as one JSON snapshot at /metrics.json for `npm run status` and the live view.
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CrashWatch } from './crashWatch.ts';
 
 /** Latency samples kept for percentiles: a ring of recent values is enough for a live view. */
 const LATENCY_WINDOW = 2048;
@@ -37,6 +38,8 @@ export interface MetricsSnapshot {
   readonly phase_ms: Readonly<Record<TransactionPhase, number>>;
   /** Rows asserted in the rollup (ledger entries), and before images that disagreed with the ledger. */
   readonly rollup: { readonly ledger_rows: number; readonly ledger_mismatches: number };
+  /** Consumer crashes kafkajs restarted from: since the last committed transaction, since start, the last error. */
+  readonly consumer_crashes: { readonly recent: number; readonly total: number; readonly last_error: string | null };
 }
 
 export type TransactionPhase = 'transform' | 'produce' | 'commit';
@@ -61,6 +64,7 @@ export class TransformerMetrics {
   private ledgerMismatches = 0;
   private producedBytes = 0;
   private readonly phaseMs: Record<TransactionPhase, number> = { transform: 0, produce: 0, commit: 0 };
+  readonly crashes = new CrashWatch();
   /** Per instance, not prom-client's global registry: tests and benchmarks run several transformers in one process. */
   readonly registry = new Registry();
   private readonly prom;
@@ -81,6 +85,7 @@ export class TransformerMetrics {
       transactions: new Counter({ name: 'pulso_transformer_transactions_total', help: 'Kafka transactions, by result', labelNames: ['result'], registers }),
       producedBytes: new Counter({ name: 'pulso_transformer_produced_bytes_total', help: 'Bytes of the messages produced in committed transactions (keys, values, headers)', registers }),
       phaseSeconds: new Counter({ name: 'pulso_transformer_phase_seconds_total', help: 'Wall time of committed chunks by phase: transform, produce (requests), commit (offsets and commit)', labelNames: ['phase'], registers }),
+      crashes: new Counter({ name: 'pulso_transformer_consumer_crashes_total', help: 'Consumer crashes that kafkajs restarted from inside the process', registers }),
       ledgerMismatches: new Counter({ name: 'pulso_transformer_ledger_mismatches_total', help: 'Before images that disagreed with the rollup ledger', registers }),
       latency: new Histogram({
         name: 'pulso_transformer_commit_latency_seconds',
@@ -162,7 +167,20 @@ export class TransformerMetrics {
     for (const [reason, n] of b.deadLettered) this.prom.deadLettered.inc({ reason }, n);
     for (const [reason, n] of b.skipped) this.prom.skipped.inc({ reason }, n);
     this.prom.transactions.inc({ result: 'committed' });
+    this.crashes.recordProgress();
     if (b.ledgerMismatches) this.prom.ledgerMismatches.inc(b.ledgerMismatches);
+  }
+
+  /** A consumer crash kafkajs restarts from (the process lives on). */
+  recordCrash(error: string): void {
+    this.crashes.recordCrash(error, Date.now());
+    this.prom.crashes.inc();
+  }
+
+  /** What /health answers: running and not crash-looping is healthy; the status names the state otherwise. */
+  health(): { healthy: boolean; status: string } {
+    if (this.status === 'running' && this.crashes.looping(Date.now())) return { healthy: false, status: 'crash-looping' };
+    return { healthy: this.status === 'running', status: this.status };
   }
 
   recordAbort(): void {
@@ -178,8 +196,9 @@ export class TransformerMetrics {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null);
     const extra = this.extra();
+    const crashes = this.crashes.counts(Date.now());
     return {
-      status: this.status,
+      status: this.health().status,
       instance: this.ids.instance,
       group_id: this.ids.groupId,
       transactional_ids: this.ids.transactionalIds(),
@@ -200,6 +219,7 @@ export class TransformerMetrics {
       produced_bytes: this.producedBytes,
       phase_ms: { transform: Math.round(this.phaseMs.transform), produce: Math.round(this.phaseMs.produce), commit: Math.round(this.phaseMs.commit) },
       rollup: { ledger_rows: extra.ledgerRows, ledger_mismatches: this.ledgerMismatches },
+      consumer_crashes: { ...crashes, last_error: this.crashes.lastError },
     };
   }
 }
@@ -207,8 +227,8 @@ export class TransformerMetrics {
 export const METRICS_PATHS = { prometheus: '/metrics', json: '/metrics.json', health: '/health' } as const;
 
 /**
- * GET /metrics → Prometheus text; /metrics.json → the snapshot; /health → {status}, HTTP 200 only while
- * running. Bound to `host` (127.0.0.1 unless TRANSFORMER_METRICS_HOST says otherwise, as in a container).
+ * GET /metrics → Prometheus text; /metrics.json → the snapshot; /health → {status, consumer_crashes,
+ * last_error}, HTTP 200 only while running and not crash-looping. Bound to `host` (127.0.0.1 unless TRANSFORMER_METRICS_HOST says otherwise, as in a container).
  */
 export function serveMetrics(metrics: TransformerMetrics, port: number, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
@@ -226,7 +246,11 @@ export function serveMetrics(metrics: TransformerMetrics, port: number, host = '
         (e: unknown) => send(500, { error: String(e) }),
       );
     } else if (path === METRICS_PATHS.json) send(200, metrics.snapshot());
-    else if (path === METRICS_PATHS.health) send(metrics.status === 'running' ? 200 : 503, { status: metrics.status });
+    else if (path === METRICS_PATHS.health) {
+      const h = metrics.health();
+      const c = metrics.snapshot().consumer_crashes;
+      send(h.healthy ? 200 : 503, { status: h.status, consumer_crashes: c.recent, last_error: c.last_error });
+    }
     else send(404, { error: 'not found', paths: Object.values(METRICS_PATHS) });
   });
   return new Promise((resolve, reject) => {

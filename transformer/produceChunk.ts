@@ -1,6 +1,7 @@
 // The produce step: one chunk's outcomes → the messages of one Kafka transaction (events, rollup deltas,
 // counters, dead letters, state records) → that transaction, committed together with the consumer offset.
 // `chunkMessages` is pure; `commitChunk` does the I/O.
+import { createHash } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
@@ -12,16 +13,47 @@ import { statsRows } from './statsRows.ts';
 /** Bytes per produce request, below the broker's default message.max.bytes (1 MiB) with headroom. */
 const MAX_REQUEST_BYTES = 768 * 1024;
 
-/** A dead letter keeps the record as it came, with the reason and its source position in headers. */
+/**
+ * The largest dead letter written: well under the broker's 1 MiB message limit and one produce request, so a
+ * huge poison record can never make its own dead letter fail (and the transaction, and the consumer, loop).
+ */
+export const MAX_DEAD_LETTER_BYTES = 512 * 1024;
+/** Header values longer than this are cut: a reason names the problem, it does not quote the record. */
+const MAX_DLQ_HEADER = 1000;
+
+function byteLength(v: Buffer | string | null | undefined): number {
+  return v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
+/**
+ * A dead letter keeps the record as it came, with the reason and its source position in headers. A record
+ * too large to be written whole keeps the head of its value that fits, with its original size and SHA-256 in
+ * headers, so it can still be found at its source offset and matched.
+ */
 export function dlqMessage(m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>, topic: string, partition: number, reason: string, error: string, failedAt = new Date()): Message {
-  const headers: IHeaders = { ...(m.headers ?? {}) };
-  headers['dlq.reason'] = reason;
-  headers['dlq.error'] = error.slice(0, 1000);
-  headers['dlq.source.topic'] = topic;
-  headers['dlq.source.partition'] = String(partition);
-  headers['dlq.source.offset'] = m.offset;
-  headers['dlq.failed_at'] = failedAt.toISOString();
-  return { key: m.key, value: m.value, headers };
+  const dlq: IHeaders = {
+    'dlq.reason': reason.slice(0, MAX_DLQ_HEADER),
+    'dlq.error': error.slice(0, MAX_DLQ_HEADER),
+    'dlq.source.topic': topic,
+    'dlq.source.partition': String(partition),
+    'dlq.source.offset': m.offset,
+    'dlq.failed_at': failedAt.toISOString(),
+  };
+  let headers: IHeaders = { ...(m.headers ?? {}), ...dlq };
+  let key = m.key;
+  let value = m.value;
+  const size = () => messageBytes({ key, value, headers });
+  if (size() <= MAX_DEAD_LETTER_BYTES) return { key, value, headers };
+  const original = value ?? Buffer.alloc(0);
+  headers = { ...dlq, 'dlq.truncated': 'true', 'dlq.original.value.bytes': String(original.length), 'dlq.original.value.sha256': createHash('sha256').update(original).digest('hex') };
+  if (m.headers && Object.keys(m.headers).length) headers['dlq.original.headers.dropped'] = String(Object.keys(m.headers).length);
+  if (byteLength(key) > MAX_DLQ_HEADER) {
+    headers['dlq.original.key.bytes'] = String(byteLength(key));
+    key = Buffer.from(key!).subarray(0, MAX_DLQ_HEADER);
+  }
+  value = null;
+  value = original.subarray(0, Math.max(0, MAX_DEAD_LETTER_BYTES - size()));
+  return { key, value, headers };
 }
 
 /** A message's key, value and header bytes plus a record's framing (an estimate of its wire size). */

@@ -63,12 +63,21 @@ export async function restoreState(deps: {
   const { dedupe, ledger, log } = deps;
   dedupe.clear();
   ledger.clear();
+  let unreadable = 0;
   const reader = await startTopicReader(deps.kafka, {
     name: 'state',
     topics: [deps.stateTopic],
     log,
-    onMessage: (_t, _p, m) => {
-      if (m.key) applyStateRecord(dedupe, ledger, m.key.toString(), m.value ? m.value.toString() : null);
+    onMessage: (topic, partition, m) => {
+      if (!m.key) return;
+      try {
+        applyStateRecord(dedupe, ledger, m.key.toString(), m.value ? m.value.toString() : null);
+      } catch (e) {
+        // Written by hand, or by another version: reported where it is and skipped, never a crash loop. The
+        // key's row is then as if never asserted; the next change of it re-asserts it.
+        unreadable++;
+        log.error('skipping an unreadable state record', { topic, partition, offset: m.offset, key: m.key.toString().slice(0, 200), error: (e as Error).message });
+      }
     },
   });
   try {
@@ -76,7 +85,7 @@ export async function restoreState(deps: {
   } finally {
     await reader.stop();
   }
-  log.info('dedupe state and rollup ledger loaded', { ...dedupe.size(), ledgerRows: ledger.size() });
+  log.info('dedupe state and rollup ledger loaded', { ...dedupe.size(), ledgerRows: ledger.size(), unreadable });
   return impossibleOffsetWatermarks(deps.admin, dedupe, log);
 }
 

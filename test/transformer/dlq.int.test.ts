@@ -1,5 +1,6 @@
 // (c) Malformed records fed into a CDC topic: each lands in the dead-letter topic with its reason and its
 // source coordinates, and the good records around it still arrive. Real Kafka, real transactions.
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTransformer } from '../../transformer/consumeLoop.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -63,5 +64,57 @@ describe('transformer dead-letter path (real Kafka)', () => {
     }
     const orders = (await readAll(kafka, t.topics.orders)).map((o) => JSON.parse(o.value!) as OrderEvent);
     expect(orders.map((o) => o.order_id).sort()).toEqual(['1', '3', '7']);
+  });
+
+  it('poison records (an absurd decimal scale, a record too large to dead-letter whole) and an unreadable state record: dead letters and a skip, no crash loop', async () => {
+    const p = testPrefix('dlq-poison');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // The CDC topic takes records of up to 3 MiB (a topic configured so, or a connector with bigger limits);
+      // the dead-letter topic keeps the broker's default 1 MiB, so the biggest cannot be dead-lettered whole.
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: p.topics.cdcOrders, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }] }, { topic: p.topics.cdcOrderItems, numPartitions: 1 }, { topic: p.topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const huge = `{"before":null,"after":{"id":12,"notes":"${'n'.repeat(3 * 1024 * 1024)}`; // cut short: invalid JSON
+    const input = [
+      { key: '{"id":11}', value: envelope({ op: 'c', table: 'orders', after: orderRow({ id: '11', total: '{"scale":100000000,"value":"AQ=="}' }), lsn: 1100 }) },
+      { key: '{"id":12}', value: huge },
+      { key: '{"id":13}', value: envelope({ op: 'c', table: 'orders', after: orderRow({ id: '13' }), lsn: 1300 }) },
+    ];
+    const producer = kafka.producer();
+    await producer.connect();
+    // A ledger record and a watermark written by hand that do not parse: reported with partition and offset, skipped.
+    await producer.send({ topic: p.topics.state, messages: [{ key: 'rollup|orders|77', value: '{"not":"an order"}' }, { key: `wm|${p.topics.cdcOrders}|0`, value: 'not json' }] });
+    await producer.send({ topic: p.topics.cdcOrders, messages: input });
+    await producer.disconnect();
+
+    const lines: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (m: string, f?: Record<string, unknown>) => lines.push(JSON.stringify({ m, ...f })), error: (m: string, f?: Record<string, unknown>) => lines.push(JSON.stringify({ m, ...f })) };
+    const handle = await startTransformer(p.cfg, { instanceId: 'it', metricsPort: null, log });
+    try {
+      await waitFor('the poison records consumed', () => (handle.metrics().consumed >= input.length ? true : undefined), 60_000);
+      const m = handle.metrics();
+      expect(m.dead_lettered_by_reason).toEqual({ bad_decimal: 1, invalid_json: 1 });
+      expect(m.produced[p.topics.orders]).toBe(1);
+      expect(m.consumer_crashes.total).toBe(0);
+      expect(m.status).toBe('running');
+    } finally {
+      await handle.stop();
+    }
+    const dlq = await readAll(kafka, p.topics.dlq);
+    await deleteTopicsWithPrefix(kafka, p.prefix);
+    const big = dlq.find((d) => d.headers['dlq.source.offset'] === '1')!;
+    expect(big.headers['dlq.truncated']).toBe('true');
+    expect(big.headers['dlq.original.value.bytes']).toBe(String(Buffer.byteLength(huge)));
+    expect(big.headers['dlq.original.value.sha256']).toBe(createHash('sha256').update(huge).digest('hex'));
+    expect(huge.startsWith(big.value!)).toBe(true);
+    const poison = dlq.find((d) => d.headers['dlq.source.offset'] === '0')!;
+    expect(poison.headers['dlq.error']).toMatch(/scale 100000000 is beyond PostgreSQL's NUMERIC/);
+    const unreadable = lines.filter((l) => l.includes('skipping an unreadable state record')).map((l) => JSON.parse(l) as { partition: number; offset: string });
+    expect(unreadable.map((u) => [u.partition, u.offset])).toEqual([[0, '0'], [0, '1']]);
+    const longest = Math.max(...lines.map((l) => l.length));
+    expect(longest).toBeLessThan(20_000);
   });
 });

@@ -4,7 +4,8 @@ import type { Message } from 'kafkajs';
 import { loadConfig } from '../../lib/config.ts';
 import { transformerTopics } from '../../lib/names.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
-import { chunkMessages, dlqMessage, requestsUnderLimit } from '../../transformer/produceChunk.ts';
+import { createHash } from 'node:crypto';
+import { chunkMessages, dlqMessage, MAX_DEAD_LETTER_BYTES, requestsUnderLimit } from '../../transformer/produceChunk.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformRecord, type InputRecord } from '../../transformer/transform.ts';
 import { envelope, loadedDims, orderRow } from './envelopes.ts';
@@ -64,6 +65,25 @@ describe('chunkMessages', () => {
   it('collects the source commit time of streaming events for the latency histogram', () => {
     expect(out.sourceTimes).toHaveLength(1);
     expect(Number.isFinite(out.sourceTimes[0])).toBe(true);
+  });
+
+  it('a record too large for the broker becomes a dead letter that fits, with its original size and hash', () => {
+    const value = Buffer.alloc(3 * 1024 * 1024, 'v');
+    const m = dlqMessage({ key: Buffer.alloc(5000, 'k'), value, headers: { 'x-origin': 'connect' }, offset: '42' }, 'pulso.public.orders', 1, 'invalid_json', 'bad');
+    const bytes = (m.key as Buffer).length + (m.value as Buffer).length + Object.entries(m.headers!).reduce((n, [k, v]) => n + k.length + String(v).length, 0);
+    expect(bytes).toBeLessThanOrEqual(MAX_DEAD_LETTER_BYTES);
+    expect((m.value as Buffer).length).toBeGreaterThan(MAX_DEAD_LETTER_BYTES - 4096);
+    expect(m.headers!['dlq.truncated']).toBe('true');
+    expect(m.headers!['dlq.original.value.bytes']).toBe(String(value.length));
+    expect(m.headers!['dlq.original.value.sha256']).toBe(createHash('sha256').update(value).digest('hex'));
+    expect(m.headers!['dlq.original.key.bytes']).toBe('5000');
+    expect(m.headers!['dlq.original.headers.dropped']).toBe('1');
+    expect(m.headers!['dlq.source.offset']).toBe('42');
+    // One that fits is kept whole, its own headers too.
+    const small = dlqMessage({ key: null, value: Buffer.from('x'), headers: { 'x-origin': 'connect' }, offset: '1' }, 't', 0, 'invalid_json', 'e');
+    expect(small.value).toEqual(Buffer.from('x'));
+    expect(small.headers!['x-origin']).toBe('connect');
+    expect(small.headers!['dlq.truncated']).toBeUndefined();
   });
 
   it('truncates a long error text in the dead letter header to 1000 characters', () => {

@@ -57,6 +57,18 @@ function ledgerKey(table: LedgerTable, pk: string): string {
   return `${table}|${pk}`;
 }
 
+/** A ledger record as written by ledger.stateRecords(); anything else throws, naming what is wrong. */
+function parseEntry(id: string, value: string): Entry {
+  const v = JSON.parse(value) as Record<string, unknown> | null;
+  const ok = id.startsWith('orders|')
+    ? v !== null && typeof v === 'object' && typeof v.createdAt === 'string' && typeof v.version === 'number' && typeof v.status === 'string'
+    : id.startsWith('order_items|')
+      ? v !== null && typeof v === 'object' && typeof v.firstSeen === 'string' && typeof v.productId === 'string' && typeof v.quantity === 'number'
+      : false;
+  if (!ok) throw new Error(`ledger record ${id.slice(0, 100)} is not an asserted order or item: ${value.slice(0, 200)}`);
+  return v as unknown as Entry;
+}
+
 export class RollupLedger {
   private readonly rows = new Map<string, Entry>();
 
@@ -65,7 +77,7 @@ export class RollupLedger {
     if (!key.startsWith(LEDGER_PREFIX)) return false;
     const id = key.slice(LEDGER_PREFIX.length);
     if (value === null) this.rows.delete(id);
-    else this.rows.set(id, JSON.parse(value) as Entry);
+    else this.rows.set(id, parseEntry(id, value));
     return true;
   }
 
