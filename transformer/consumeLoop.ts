@@ -21,7 +21,8 @@ import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
 import { CONSUMER_FETCH_SIZES, createKafka, ProducerFencedError } from './kafkaClient.ts';
 import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
-import { serveMetrics, TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
+import { TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
+import { serveMetrics } from './metricsServer.ts';
 import { chunkMessages, commitChunk, type CommitTimings } from './produceChunk.ts';
 import { startDimensionReader, takeOverAssignment } from './restoreState.ts';
 import { RollupLedger } from './rollup/ledger.ts';
@@ -179,9 +180,8 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       metrics.setLag(payload.topic, payload.partition, Math.max(0, Number(BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n)));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      log.error('consumer crashed', { error: payload.error.message, restart: payload.restart });
-      metrics.recordCrash(payload.error.message);
-      if (metrics.health().status === 'crash-looping') log.error('the consumer keeps crashing: /health answers 503 so that the supervisor restarts the process', metrics.snapshot().consumer_crashes);
+      metrics.recordCrash(payload.error.message); // a crash loop turns /health to 503: the supervisor restarts the process
+      log.error('consumer crashed', { error: payload.error.message, restart: payload.restart, health: metrics.health().status });
       if (!payload.restart) {
         metrics.status = 'failed';
         opts.onFatal?.(payload.error);

@@ -60,6 +60,7 @@ export interface StateRecord {
 const WATERMARK_PREFIX = 'wm|';
 const OFFSET_PREFIX = 'off|';
 const SNAPSHOT_PREFIX = 'snap|';
+const TRUNCATE_PREFIX = 'trunc|';
 
 export function topicPartitionKey(topic: string, partition: number): string {
   return `${topic}|${partition}`;
@@ -69,6 +70,8 @@ export class DedupeState {
   private readonly watermarks = new Map<string, SourcePosition>();
   private readonly snapshotLedger = new Map<string, string>();
   private readonly offsets = new Map<string, bigint>();
+  /** Per table, the source position of its last TRUNCATE: streamed changes committed before it are gone. */
+  private readonly truncations = new Map<string, SourcePosition>();
 
   /** Restores one record of the state topic (read from the beginning at start). */
   loadStateRecord(key: string, value: string | null): void {
@@ -83,6 +86,13 @@ export class DedupeState {
       const tp = key.slice(OFFSET_PREFIX.length);
       if (value === null) this.offsets.delete(tp);
       else this.offsets.set(tp, BigInt((JSON.parse(value) as { offset: string }).offset));
+    } else if (key.startsWith(TRUNCATE_PREFIX)) {
+      const table = key.slice(TRUNCATE_PREFIX.length);
+      if (value === null) this.truncations.delete(table);
+      else {
+        const v = JSON.parse(value) as { commit_lsn: string; lsn: string };
+        this.truncations.set(table, { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: 0 });
+      }
     } else if (key.startsWith(SNAPSHOT_PREFIX)) {
       const id = key.slice(SNAPSHOT_PREFIX.length);
       if (value === null) this.snapshotLedger.delete(id);
@@ -119,6 +129,10 @@ export class DedupeState {
     return wm !== undefined && BigInt(offset) <= wm;
   }
 
+  truncatedAt(table: string): SourcePosition | undefined {
+    return this.truncations.get(table);
+  }
+
   snapshotVersion(table: string, pk: string): string | undefined {
     return this.snapshotLedger.get(`${table}|${pk}`);
   }
@@ -127,6 +141,7 @@ export class DedupeState {
     this.watermarks.clear();
     this.snapshotLedger.clear();
     this.offsets.clear();
+    this.truncations.clear();
   }
 
   size(): { watermarks: number; snapshotRows: number } {
@@ -142,6 +157,7 @@ export class DedupeState {
     for (const [tp, pos] of batch.pendingWatermarks) this.watermarks.set(tp, pos);
     for (const [id, version] of batch.pendingSnapshots) this.snapshotLedger.set(id, version);
     for (const [tp, offset] of batch.pendingOffsets) this.offsets.set(tp, offset);
+    for (const [table, pos] of batch.pendingTruncations) this.truncations.set(table, pos);
   }
 }
 
@@ -149,7 +165,21 @@ export class DedupeBatch {
   readonly pendingWatermarks = new Map<string, SourcePosition>();
   readonly pendingSnapshots = new Map<string, string>();
   readonly pendingOffsets = new Map<string, bigint>();
+  readonly pendingTruncations = new Map<string, SourcePosition>();
   constructor(private readonly state: DedupeState) {}
+
+  /**
+   * True when a streamed change was committed before the table's last TRUNCATE: the row it describes is gone.
+   * The input has several partitions, so such a change can arrive after the truncate was handled.
+   */
+  isBeforeTruncate(table: string, pos: SourcePosition): boolean {
+    const t = this.pendingTruncations.get(table) ?? this.state.truncatedAt(table);
+    return t !== undefined && pos.commitLsn < t.commitLsn;
+  }
+
+  markTruncated(table: string, pos: SourcePosition): void {
+    this.pendingTruncations.set(table, pos);
+  }
 
   /**
    * The batch handles input up to this offset (set once per chunk by the I/O loop). Never lowers the
@@ -201,6 +231,7 @@ export class DedupeBatch {
     }
     for (const [id, version] of this.pendingSnapshots) out.push({ key: SNAPSHOT_PREFIX + id, value: JSON.stringify({ version }) });
     for (const [tp, offset] of this.pendingOffsets) out.push({ key: OFFSET_PREFIX + tp, value: JSON.stringify({ offset: offset.toString() }) });
+    for (const [table, p] of this.pendingTruncations) out.push({ key: TRUNCATE_PREFIX + table, value: JSON.stringify({ commit_lsn: p.commitLsn.toString(), lsn: p.lsn.toString() }) });
     return out;
   }
 }

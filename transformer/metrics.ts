@@ -1,7 +1,6 @@
 // The transformer's counters: Prometheus text at /metrics (prom-client; counters for consumed, produced,
 // dead-lettered and skipped records by reason, consumer lag, a commit-latency histogram, process metrics),
 // and the same figures as one JSON snapshot at /metrics.json for `npm run status` and the live view.
-import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CrashWatch } from './crashWatch.ts';
 
@@ -222,39 +221,4 @@ export class TransformerMetrics {
       consumer_crashes: { ...crashes, last_error: this.crashes.lastError },
     };
   }
-}
-
-export const METRICS_PATHS = { prometheus: '/metrics', json: '/metrics.json', health: '/health' } as const;
-
-/**
- * GET /metrics → Prometheus text; /metrics.json → the snapshot; /health → {status, consumer_crashes,
- * last_error}, HTTP 200 only while running and not crash-looping. Bound to `host` (127.0.0.1 unless TRANSFORMER_METRICS_HOST says otherwise, as in a container).
- */
-export function serveMetrics(metrics: TransformerMetrics, port: number, host = '127.0.0.1'): Promise<Server> {
-  const server = createServer((req, res) => {
-    const send = (code: number, body: unknown) => {
-      res.writeHead(code, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === METRICS_PATHS.prometheus) {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        },
-        (e: unknown) => send(500, { error: String(e) }),
-      );
-    } else if (path === METRICS_PATHS.json) send(200, metrics.snapshot());
-    else if (path === METRICS_PATHS.health) {
-      const h = metrics.health();
-      const c = metrics.snapshot().consumer_crashes;
-      send(h.healthy ? 200 : 503, { status: h.status, consumer_crashes: c.recent, last_error: c.last_error });
-    }
-    else send(404, { error: 'not found', paths: Object.values(METRICS_PATHS) });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

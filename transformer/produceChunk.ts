@@ -157,9 +157,10 @@ export function chunkMessages(args: {
         warnings.push({ message: 'before image disagrees with the rollup ledger; retracting what the ledger asserted', fields: at });
       }
       if (!o.isSnapshot) sourceTimes.push(o.sourceTsMs);
+      if (o.eventType === 'truncated') warnings.push({ message: `TRUNCATE of ${o.table}: every row asserted in the rollups retracted`, fields: { ...at, retracted: o.outputs.length } });
     } else if (o.kind === 'skip') {
       bump(skipped, o.reason);
-      if (o.reason === 'truncate') warnings.push({ message: 'TRUNCATE on a captured table: no order events can express it', fields: at });
+      if (o.reason === 'truncate') warnings.push({ message: 'TRUNCATE of a table the rollups do not read: nothing to retract', fields: at });
     } else {
       // Dead letters are not counted as produced events: they have their own counter.
       if (!byTopic.has(topics.dlq)) byTopic.set(topics.dlq, []);

@@ -140,7 +140,11 @@ export async function startDimensionReader(deps: {
     log,
     onMessage: (topic, _p, m) => {
       try {
-        dims.apply(topicToTable.get(topic)!, decodeEnvelope({ topic, key: m.key, value: m.value }));
+        const record = decodeEnvelope({ topic, key: m.key, value: m.value });
+        dims.apply(topicToTable.get(topic)!, record);
+        if (record.kind === 'truncate') {
+          log.warn('TRUNCATE of a dimension table: it is empty now; orders of its stores carry null store, city and country fields until rows come back', { table: topicToTable.get(topic), offset: m.offset });
+        }
       } catch (e) {
         // A dimension row we cannot read is logged, not fatal: orders still flow with that row missing.
         log.warn('skipping unreadable dimension record', { topic, offset: m.offset, error: isDecodeError(e) ? `${e.reason}: ${e.message}` : String(e) });

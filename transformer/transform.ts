@@ -1,6 +1,6 @@
 // One consumed CDC record → its outcome: clean events to produce, a deliberate skip (counted by reason),
 // or a dead-letter. Pure apart from reading the dimension tables and the dedupe batch it is given.
-import { decodeEnvelope, type ChangeRecord } from './decode/decodeEnvelope.ts';
+import { decodeEnvelope, type ChangeRecord, type SourceInfo } from './decode/decodeEnvelope.ts';
 import { DecodeError, isDecodeError, type DlqReason } from './decode/errors.ts';
 import { decodeId } from './decode/values.ts';
 import type { DedupeBatch } from './dedupe.ts';
@@ -12,13 +12,15 @@ import { requireFullBefore } from './rollup/beforeImage.ts';
 import { itemRollupChange } from './rollup/itemDeltas.ts';
 import type { LedgerBatch } from './rollup/ledger.ts';
 import { orderRollupChange } from './rollup/orderDeltas.ts';
+import { truncateTable } from './rollup/truncation.ts';
 import type { TransformerTopics } from '../lib/names.ts';
 
 /** Records that are consumed on purpose without an event. Every one is counted by its reason. */
 export type SkipReason =
   | 'heartbeat'
   | 'tombstone' // the null-value record after a delete; the delete itself became the event
-  | 'truncate' // op t: no row, no order id; logged loudly by the loop
+  | 'truncate' // op t of a table the rollups do not read (orders and order_items are retracted instead)
+  | 'before_truncate' // a streamed change committed before its table's last TRUNCATE: the row is gone
   | 'logical_message' // op m from pg_logical_emit_message: not an order change
   | 'replayed' // the input record itself was handled by a committed transaction (consumer-group reset)
   | 'duplicate' // at or below the partition's source-position watermark: emitted before
@@ -91,6 +93,10 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
         `${table} ${change.op} of id ${pk} has no source position (commit LSN ${change.source.commitLsn ?? 'null'}, LSN ${change.source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate; dead-lettered instead of guessed. Debezium's PostgreSQL connector sets source.sequence and source.lsn on every streamed change: check that no SMT strips them.`,
       );
     }
+    if (dedupe.isBeforeTruncate(table, position) && !dedupe.isDuplicate(rec.topic, rec.partition, position)) {
+      dedupe.markEmitted(rec.topic, rec.partition, position);
+      return { kind: 'skip', reason: 'before_truncate' };
+    }
     if (dedupe.isDuplicate(rec.topic, rec.partition, position)) {
       const { bytes: behind, watermark: wm } = dedupe.behindWatermark(rec.topic, rec.partition, position);
       if (behind > LSN_REWIND_LIMIT) {
@@ -147,6 +153,24 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   };
 }
 
+/**
+ * TRUNCATE of orders or order_items: every row the ledger asserted for the table is retracted (−1 each, and a
+ * `truncated` event each), and the truncate's position is kept, so that changes of the table committed before
+ * it, still on their way through other input partitions, are skipped rather than asserted again.
+ */
+function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContext): Outcome {
+  const table = rec.topic === ctx.topics.cdcOrders ? 'orders' : 'order_items';
+  if (source.commitLsn === null || source.lsn === null) {
+    throw new DecodeError('source_position_missing', `TRUNCATE of ${table} has no source position (commit LSN ${source.commitLsn ?? 'null'}, LSN ${source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate`);
+  }
+  const position: SourcePosition = { commitLsn: BigInt(source.commitLsn), lsn: BigInt(source.lsn), rank: 1 };
+  if (ctx.dedupe.isDuplicate(rec.topic, rec.partition, position)) return { kind: 'skip', reason: 'duplicate' };
+  const truncation = truncateTable(table, ctx.ledger, { commitLsn: source.commitLsn, lsn: source.lsn, txId: source.txId, tsMs: source.tsMs }, ctx.topics, ctx.nowMs);
+  ctx.dedupe.markTruncated(table, position);
+  ctx.dedupe.markEmitted(rec.topic, rec.partition, position);
+  return { kind: 'event', table, eventType: 'truncated', outputs: truncation.outputs, rollup: truncation.rollup, ledgerMismatch: false, sourceTsMs: source.tsMs, isSnapshot: false, missingStore: false };
+}
+
 export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {
   try {
     const decoded = decodeEnvelope(rec);
@@ -156,6 +180,7 @@ export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcom
       case 'tombstone':
         return { kind: 'skip', reason: 'tombstone' };
       case 'truncate':
+        if (rec.topic === ctx.topics.cdcOrders || rec.topic === ctx.topics.cdcOrderItems) return toTruncation(rec, decoded.source, ctx);
         return { kind: 'skip', reason: 'truncate' };
       case 'message':
         return { kind: 'skip', reason: 'logical_message' };

@@ -2,8 +2,10 @@
 // supervisor); one crash followed by committed work must not.
 import { describe, expect, it } from 'vitest';
 import { CRASH_LOOP, CrashWatch } from '../../transformer/crashWatch.ts';
-import { serveMetrics, TransformerMetrics } from '../../transformer/metrics.ts';
+import { TransformerMetrics } from '../../transformer/metrics.ts';
+import { serveMetrics } from '../../transformer/metricsServer.ts';
 import type { AddressInfo } from 'node:net';
+import axios from 'axios';
 
 describe('CrashWatch', () => {
   it('three crashes within five minutes with no committed transaction between them are a crash loop', () => {
@@ -36,15 +38,16 @@ describe('/health of a crash-looping transformer', () => {
     const server = await serveMetrics(m, 0);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
     try {
-      expect((await fetch(url)).status).toBe(200);
+      const get = (u: string) => axios.get(u, { validateStatus: () => true });
+      expect((await get(url)).status).toBe(200);
       for (let i = 0; i < 3; i++) m.recordCrash(`The group coordinator is not available (${i})`);
-      const r = await fetch(url);
+      const r = await get(url);
       expect(r.status).toBe(503);
-      expect(await r.json()).toEqual({ status: 'crash-looping', consumer_crashes: 3, last_error: 'The group coordinator is not available (2)' });
+      expect(r.data).toEqual({ status: 'crash-looping', consumer_crashes: 3, last_error: 'The group coordinator is not available (2)' });
       expect(m.snapshot().status).toBe('crash-looping');
-      expect(await (await fetch(url.replace('/health', '/metrics'))).text()).toMatch(/pulso_transformer_consumer_crashes_total\{instance="t"\} 3/);
+      expect((await get(url.replace('/health', '/metrics'))).data).toMatch(/pulso_transformer_consumer_crashes_total\{instance="t"\} 3/);
       m.recordBatch({ consumed: 1, produced: new Map(), bytes: 1, phasesMs: { transform: 0, produce: 0, commit: 0 }, deadLettered: new Map(), skipped: new Map(), latenciesMs: [] });
-      expect((await fetch(url)).status).toBe(200);
+      expect((await get(url)).status).toBe(200);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }

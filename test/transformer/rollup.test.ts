@@ -313,3 +313,51 @@ describe('transformer stats rows', () => {
     expect(byKey['orders|skip|duplicate']!.count).toBe(1);
   });
 });
+
+describe('TRUNCATE', () => {
+  const truncate = (table: 'orders' | 'order_items', partition = 0) => ({ ...rec(table, '0', envelope({ op: 't', table, lsn: ++lsn, commitLsn: lsn })), key: null, partition });
+  const insertItem = (id: string, orderId: string) => rec('order_items', id, envelope({ op: 'c', table: 'order_items', after: itemRow({ id, order_id: orderId }), lsn: ++lsn, commitLsn: lsn }));
+
+  it('retracts every asserted order exactly (rollups sum to nothing) and marks each with a truncated event', () => {
+    const p = new Pipeline();
+    const before = p.run([insert('1'), insert('2', { status: '"delivered"', delivered_at: '"2025-11-27T23:30:00Z"' }), update('1', {}, { status: '"accepted"', version: '2' }), insert('3'), remove('3', {})]);
+    const out = p.run([truncate('orders')]);
+    const all = [...deltas(before), ...deltas(out)];
+    expect(sumBy(all, (r) => `${r.status}|${r.currency}|${r.store_id}`)).toEqual({});
+    expect(deliveries([...before, ...out]).reduce((n, d) => n + d.deliveries, 0)).toBe(0);
+    const o = out[0]!;
+    expect(o.kind).toBe('event');
+    const events = o.kind === 'event' ? o.outputs.map((e) => JSON.parse(e.value) as { order_id: string; event_type: string; is_deleted: number; total_cents: number; event_id: string }) : [];
+    expect(events.map((e) => [e.order_id, e.event_type, e.is_deleted]).sort()).toEqual([['1', 'truncated', 1], ['2', 'truncated', 1]]);
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(2);
+    expect(events[0]!.total_cents).toBe(12040);
+    expect(p.ledger.size()).toBe(0);
+  });
+
+  it('a change committed before the truncate, arriving later through another partition, is skipped; later inserts assert as usual; a repeat of the truncate changes nothing', () => {
+    const p = new Pipeline();
+    p.run([insert('1')]);
+    const early = { ...insert('2'), partition: 1 }; // committed before the truncate, still in flight on partition 1
+    const t = truncate('orders');
+    p.run([t]);
+    const late = p.run([early]);
+    expect(late[0]).toEqual({ kind: 'skip', reason: 'before_truncate' });
+    expect(p.run([t])[0]).toEqual({ kind: 'skip', reason: 'duplicate' });
+    // Restarted from the state topic alone, the truncate's position is remembered.
+    p.restart();
+    expect(p.run([{ ...insert('4'), partition: 2, offset: '0' }]).map((o) => o.kind)).toEqual(['event']);
+    expect(p.ledger.size()).toBe(1);
+  });
+
+  it('order_items: every asserted item retracted; a truncate of another table retracts nothing', () => {
+    const p = new Pipeline();
+    const before = p.run([insertItem('71', '1'), insertItem('72', '1')]);
+    const other = p.run([{ ...truncate('orders'), topic: 'pulso.public.payments' }]);
+    expect(other[0]).toEqual({ kind: 'skip', reason: 'truncate' });
+    const out = p.run([truncate('order_items')]);
+    const all = [...itemDeltas(before), ...itemDeltas(out)];
+    expect(all.reduce((n, d) => n + d.items, 0)).toBe(0);
+    expect(all.reduce((n, d) => n + d.line_total_cents, 0)).toBe(0);
+    expect(p.ledger.size()).toBe(0);
+  });
+});

@@ -157,10 +157,10 @@ describe('order_items envelope → OrderItemEvent', () => {
 });
 
 describe('skips and dead letters', () => {
-  it('skips heartbeats, truncates and logical messages by reason', () => {
+  it('skips heartbeats, truncates of tables the rollups do not read and logical messages by reason', () => {
     const outcomes = run([
       rec('__debezium-heartbeat.pulso', '{"serverName":"pulso"}', '{"ts_ms":1}'),
-      rec('pulso.public.orders', null, envelope({ op: 't', table: 'orders' })),
+      rec('pulso.public.payments', null, envelope({ op: 't', table: 'payments' })),
       rec('pulso.public.orders', null, '{"op":"m","ts_ms":1,"message":{"prefix":"x","content":"eA=="}}'),
     ]);
     expect(outcomes).toEqual([
@@ -168,6 +168,10 @@ describe('skips and dead letters', () => {
       { kind: 'skip', reason: 'truncate' },
       { kind: 'skip', reason: 'logical_message' },
     ]);
+  });
+  it('a truncate of orders with nothing asserted retracts nothing (test/transformer/rollup.test.ts has the retraction)', () => {
+    const [o] = run([rec('pulso.public.orders', null, envelope({ op: 't', table: 'orders' }))]);
+    expect(o).toMatchObject({ kind: 'event', eventType: 'truncated', outputs: [], rollup: [] });
   });
   it('dead-letters malformed records with a reason each', () => {
     const reasons = run([

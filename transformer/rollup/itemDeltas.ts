@@ -57,6 +57,11 @@ function same(a: AssertedItem, b: AssertedItem): boolean {
   return a.firstSeen === b.firstSeen && a.productId === b.productId && a.productName === b.productName && a.quantity === b.quantity && a.lineTotalCents === b.lineTotalCents;
 }
 
+/** The −1 row that retracts an asserted item (a TRUNCATE of order_items). */
+export function itemRetraction(itemId: string, eventId: string, asserted: AssertedItem): ItemDeltaRow {
+  return itemRow(itemId, asserted, -1, `${eventId}:-`);
+}
+
 /** `event` is the item's event; a delete (is_deleted = 1) retracts whatever is asserted. */
 export function itemRollupChange(itemId: string, eventId: string, previous: AssertedItem | undefined, event: OrderItemEvent): ItemRollupChange {
   const next = event.is_deleted === 1 ? null : assertedItem(event, previous);

@@ -89,6 +89,12 @@ export class RollupLedger {
     this.rows.clear();
   }
 
+  /** Every row asserted for a table (a TRUNCATE retracts them all). */
+  *entries(table: LedgerTable): IterableIterator<[string, Entry]> {
+    const prefix = `${table}|`;
+    for (const [id, entry] of this.rows) if (id.startsWith(prefix)) yield [id.slice(prefix.length), entry];
+  }
+
   size(): number {
     return this.rows.size;
   }
@@ -123,6 +129,18 @@ export class LedgerBatch {
     const id = ledgerKey(table, pk);
     if (this.pending.has(id)) return this.pending.get(id) ?? undefined;
     return this.ledger.get(table, pk);
+  }
+
+  /** Every row of the table asserted as of this batch: the ledger's, with the batch's own changes applied. */
+  asserted(table: LedgerTable): [string, Entry][] {
+    const out = new Map<string, Entry>(this.ledger.entries(table));
+    const prefix = `${table}|`;
+    for (const [id, entry] of this.pending) {
+      if (!id.startsWith(prefix)) continue;
+      if (entry === null) out.delete(id.slice(prefix.length));
+      else out.set(id.slice(prefix.length), entry);
+    }
+    return [...out];
   }
 
   setOrder(pk: string, state: AssertedOrder | null): void {
