@@ -77,6 +77,8 @@ export interface GeneratorStats {
   rowsInserted: number;
   rowsUpdated: number;
   rowsDeleted: number;
+  /** Status changes dropped because their order was gone (deleted or truncated by someone else). */
+  ordersVanished: number;
   transactions: number;
   /** Orders placed whose lifecycle is not finished. */
   inLifecycle: number;
@@ -160,7 +162,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     });
     const stats: GeneratorStats = {
       ordersCreated: 0, statusChanges: 0, delivered: 0, cancelled: 0, refunded: 0, paymentsFailed: 0, customerUpdates: 0, storeUpdates: 0,
-      priceUpdates: 0, ordersPurged: 0, rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, transactions: 0, inLifecycle: 0, behindMs: 0, wallMs: 0,
+      priceUpdates: 0, ordersPurged: 0, rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, ordersVanished: 0, transactions: 0, inLifecycle: 0, behindMs: 0, wallMs: 0,
       reconnects: 0, longestOutageMs: 0,
       simNow: new Date(startMs).toISOString(),
     };
@@ -187,6 +189,8 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
             stats.rowsInserted += c.inserted;
             stats.rowsUpdated += c.updated;
             stats.rowsDeleted += c.deleted;
+            if (c.vanished > 0 && stats.ordersVanished === 0) log.warn('orders this run placed are gone from the database (deleted or truncated by someone else): their lifecycles end here', { orders: c.vanished });
+            stats.ordersVanished += c.vanished;
             stats.transactions++;
           }
         }),
