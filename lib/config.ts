@@ -38,6 +38,9 @@ interface VarSpec {
  */
 export const CONFIG_VARS = [
   { name: 'PULSO_HOME', doc: 'Folder for local stack state (data, logs, jars, secrets)', defaultDoc: '<repo>/.pulso' },
+  { name: 'PULSO_MIN_FREE_MB', doc: 'Free space under PULSO_HOME below which `up` refuses to start and `status` warns (naming what uses the space)', default: '1024' },
+  { name: 'PULSO_LOG_MAX_MB', doc: 'Size at which a service log under `$PULSO_HOME/logs` is rotated (by the supervisor, checked every few seconds)', default: '64' },
+  { name: 'PULSO_LOG_KEEP', doc: 'Rotated files kept per service log (`<service>.log.1` … `.N`, oldest dropped)', default: '3' },
   { name: 'DATABASE_URL', doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL', defaultDoc: '(embedded)', secret: true },
   { name: 'PG_PORT', doc: 'Port of the embedded PostgreSQL', default: '55432' },
   { name: 'PG_DATABASE', doc: 'Database name of the marketplace', default: 'pulso' },
@@ -192,6 +195,8 @@ export interface PulsoConfig {
   readonly geocoder: { readonly provider: 'offline' | 'openstreetmap'; readonly url: string };
   readonly javaHome: string | undefined;
   readonly logLevel: LogLevel;
+  /** Disk guards under PULSO_HOME: the free-space floor of `up` and `status`, and service-log rotation. */
+  readonly disk: { readonly minFreeBytes: number; readonly logMaxBytes: number; readonly logKeep: number };
   /** Read by the test suite only. */
   readonly test: { readonly provider: 'local' | 'compose'; readonly keepStack: boolean; readonly updateGolden: boolean };
 }
@@ -288,6 +293,11 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       updateGolden: flag(env, 'UPDATE_GOLDEN'),
     },
     logLevel: envLogLevel(env),
+    disk: {
+      minFreeBytes: int(env, 'PULSO_MIN_FREE_MB', undefined, 0, 10_000_000) * 1024 * 1024,
+      logMaxBytes: int(env, 'PULSO_LOG_MAX_MB', undefined, 1, 100_000) * 1024 * 1024,
+      logKeep: int(env, 'PULSO_LOG_KEEP', undefined, 1, 100),
+    },
   };
   const ports = new Map<number, string>();
   const portVars: [string, number][] = [

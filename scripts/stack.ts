@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
 import { flagsOrExit, parseFlags, UsageError } from '../lib/cliArgs.ts';
 import { up, down, status, supervisorStatus, logsOf, StackError, paths } from '../stack/manager.ts';
+import { diskReport, lowDiskMessage } from '../stack/disk.ts';
 import { logFile } from '../stack/processes.ts';
 import { pipelineStatus, formatPipelineStatus } from '../pipeline/status.ts';
 
@@ -34,8 +35,10 @@ async function printStatus(json: boolean): Promise<boolean> {
   const anyUp = rows.some((r) => r.healthy);
   const pipeline = anyUp ? await pipelineStatus(cfg) : undefined;
   const supervisor = supervisorStatus(cfg);
+  const disk = diskReport(cfg.home);
+  const lowDisk = lowDiskMessage(disk, cfg.disk.minFreeBytes);
   if (json) {
-    say(JSON.stringify({ services: rows, totalRssBytes: total, supervisor, pipeline }, null, 2));
+    say(JSON.stringify({ services: rows, totalRssBytes: total, supervisor, pipeline, disk: { ...disk, minFreeBytes: cfg.disk.minFreeBytes, low: lowDisk ?? null } }, null, 2));
   } else {
     const w = Math.max(...rows.map((r) => r.name.length));
     say(`${'SERVICE'.padEnd(w)}  HEALTH      PID      RSS        RESTARTS  URL`);
@@ -45,6 +48,7 @@ async function printStatus(json: boolean): Promise<boolean> {
       say(`${r.name.padEnd(w)}  ${health.padEnd(10)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${String(sup?.restarts ?? 0).padStart(8)}  ${r.url}`);
     }
     say(`total resident memory: ${mb(total)}`);
+    say(lowDisk ? `DISK LOW: ${lowDisk}` : `disk: ${mb(disk.freeBytes)} free under ${cfg.home}; Pulso uses ${mb(disk.uses.reduce((a, u) => a + u.bytes, 0))} there`);
     say(
       supervisor.running
         ? `supervisor: running (pid ${supervisor.pid}), restarts a service that dies (${supervisor.watching.length} watched)`
@@ -91,7 +95,7 @@ async function main(): Promise<number> {
         await new Promise((r) => tail.on('close', r));
         return 0;
       }
-      process.stdout.write(logsOf(cfg, name).split('\n').slice(-200).join('\n') + '\n');
+      process.stdout.write(logsOf(cfg, name, 200) + '\n');
       return 0;
     }
     default:

@@ -10,6 +10,7 @@ import { buildServices, javaBin } from './services.ts';
 import type { ServiceDef, ServiceName } from './services.ts';
 import { JVM_COMPONENTS, isResolved, resolveJars } from './jars.ts';
 import { renderAllConfig } from './render.ts';
+import { diskReport, lowDiskMessage, tailFile } from './disk.ts';
 import { groupRssBytes, pidFile, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
 import type { ProcessPaths } from './processes.ts';
 import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
@@ -159,6 +160,9 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
   const t0 = Date.now();
   const el = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   const say = (m: string) => progress(`${el()} ${m}`);
+  // Before anything is written or started: a full disk ends here, with what uses it, not in half a stack.
+  const low = lowDiskMessage(diskReport(given.home), given.disk.minFreeBytes);
+  if (low) throw new StackError(`not starting: ${low}`);
   mkdirSync(given.home, { recursive: true });
   ensureSecrets(given);
   const cfg = withLocalSecrets(given);
@@ -379,8 +383,9 @@ export async function stopService(cfg: PulsoConfig, name: ServiceName): Promise<
   return how;
 }
 
-export function logsOf(cfg: PulsoConfig, name: string): string {
+/** The end of a service's log (read from the end: a log can be hundreds of MB). */
+export function logsOf(cfg: PulsoConfig, name: string, lines = 200): string {
   const f = logFile(paths(cfg), name);
   if (!existsSync(f)) throw new StackError(`no log for "${name}". Services: ${buildServices(cfg, PROJECT_ROOT).map((s) => s.name).join(', ')}`);
-  return readFileSync(f, 'utf8');
+  return tailFile(f, lines);
 }

@@ -1,6 +1,7 @@
 // Detached service processes: spawn with a log file and a pid file, find, measure and stop them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync, readdirSync } from 'node:fs';
+import { tailFile } from './disk.ts';
 import { resolve } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { pollUntil } from '../lib/poll.ts';
@@ -174,7 +175,17 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: numb
     // libuv returns once the child has exec'd, so /proc already shows the service's own command line.
     // One that died at once is recorded as such: whoever waits for its health sees it exited.
     const identity = processIdentity(child.pid) ?? { pid: child.pid, startTicks: 'exited', bootId: bootId(), cmdline: [] };
-    writeFileSync(pidFile(paths, spec.name), JSON.stringify(identity));
+    try {
+      writeFileSync(pidFile(paths, spec.name), JSON.stringify(identity));
+    } catch (e) {
+      // Untracked, it would hold its port and outlive `down`: a service we cannot record is not left running.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      throw new Error(`could not write ${pidFile(paths, spec.name)} (${(e as Error).message}), so ${spec.name} was stopped again: a process without its pid file cannot be stopped by \`down\`. Is the disk under ${paths.runDir} full?`);
+    }
     return { pid: child.pid, child };
   } finally {
     closeSync(fd);
@@ -270,11 +281,13 @@ export function tcpAnswers(port: number, send?: string, timeoutMs = 1500): Promi
   });
 }
 
-/** The last lines of a service's log, to explain a failure. */
+/** The last lines of a service's log, to explain a failure: read from its end, whatever its size. */
 export function tailLog(paths: ProcessPaths, name: string, lines = 40): string {
   const f = logFile(paths, name);
   if (!existsSync(f)) return '(no log)';
-  const size = statSync(f).size;
-  const text = readFileSync(f, 'utf8').slice(Math.max(0, size - 64_000));
-  return text.split('\n').slice(-lines).join('\n');
+  try {
+    return tailFile(f, lines, 64_000);
+  } catch (e) {
+    return `(the log could not be read: ${(e as Error).message})`;
+  }
 }

@@ -6,7 +6,8 @@ import { rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createLogger } from '../lib/log.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
-import { groupPids, inspectPidFile, pidFile, processIdentity, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
+import { rotateLog } from './disk.ts';
+import { groupPids, inspectPidFile, logFile, pidFile, processIdentity, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
 import type { ServiceDef, ServiceName } from './services.ts';
 import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.ts';
 import { newServiceRecord, readDesiredServices, readSupervisorState, writeSupervisorState, type SupervisorState, type SupervisedService } from './supervisorState.ts';
@@ -20,6 +21,19 @@ export interface SuperviseOptions {
   readonly checkEveryMs?: number;
   /** A service that is alive but not `working()` for this long is restarted (default 60 s). */
   readonly stuckAfterMs?: number;
+  /** Service logs above maxBytes are rotated, keeping `keep` old files (checked every tenth check). */
+  readonly logs?: { readonly maxBytes: number; readonly keep: number };
+}
+
+/** Rotates each log that reached its cap; a failure (a full disk) is logged and tried again later. */
+function rotateLogs(paths: ProcessPaths, names: readonly string[], limits: { maxBytes: number; keep: number }): void {
+  for (const name of names) {
+    try {
+      if (rotateLog(logFile(paths, name), limits.maxBytes, limits.keep)) log.info('rotated a service log', { service: name, keep: limits.keep });
+    } catch (e) {
+      log.warn('could not rotate a service log', { service: name, error: (e as Error).message });
+    }
+  }
 }
 
 const log = createLogger('supervisor');
@@ -182,8 +196,10 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
   const watching = watchWork();
 
   log.info('supervising', { services: [...byName.keys()], policy });
+  let checks = 0;
   while (!signal.aborted) {
     check();
+    if (opts.logs && checks++ % 10 === 0) rotateLogs(paths, [...byName.keys(), 'supervisor'], opts.logs);
     await sleep(opts.checkEveryMs ?? 1000, undefined, { signal: AbortSignal.any([signal, wakeUp.signal]) }).catch(() => undefined);
     wakeUp = new AbortController();
   }

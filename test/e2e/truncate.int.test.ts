@@ -9,6 +9,7 @@ import { loadConfig } from '../../lib/config.ts';
 import { queryDruidTable } from '../../lib/druidClient.ts';
 import { runGenerator } from '../../generator/index.ts';
 import { GROUPINGS, diffGroups, druidGroups, postgresGroups, type GroupingDiff } from '../../pipeline/reconcile.ts';
+import { sleep } from '../../lib/poll.ts';
 import { eventually } from '../support/eventually.ts';
 
 const cfg = loadConfig();
@@ -32,7 +33,7 @@ describe('TRUNCATE of orders reaches Druid exactly', () => {
     // Load that is still writing (new orders and lifecycle steps) when the truncate lands.
     // Live clock: ten minutes of history at 60× (lifecycles move), then real time; nothing dated in the future.
     const load = runGenerator({ rate: 20, durationMs: 40_000, seed: `truncate-${Date.now()}`, clock: 'live', backfillMs: 600_000, speedup: 60, progress: 'off' });
-    await new Promise((r) => setTimeout(r, 15_000));
+    await sleep(15_000);
     const client = new pg.Client({ connectionString: cfg.pg.url });
     await client.connect();
     let truncatedIds: string[];
