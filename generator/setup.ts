@@ -1,7 +1,9 @@
-// Makes sure the database has a marketplace to simulate: on an empty database, builds the world from
-// the seed (stores, products, customers, addresses — geocoded anchors) and inserts it in one
-// transaction; then loads it into memory. A database that already has stores keeps its world, so
-// repeated runs add orders to the same marketplace.
+// Makes sure the database has a marketplace to simulate: when it has none the generator can use (an empty
+// database, or one holding only a user's own rows: the README walkthrough's store without products, a
+// customer without an address), builds the world from the seed (stores, products, customers, addresses —
+// geocoded anchors) and inserts it in one transaction, beside whatever is there; then loads it into memory.
+// A database that already has a usable world keeps it, so repeated runs add orders to the same marketplace.
+// Rows inserted by hand with explicit ids are stepped over: the identity sequences are moved past them.
 import type pg from 'pg';
 import type { Logger } from '../lib/log.ts';
 import { CITIES } from './geo/gazetteer.ts';
@@ -34,8 +36,10 @@ export async function ensureWorld(
   let created = false;
   await client.query('SELECT pg_advisory_lock($1)', [WORLD_LOCK_KEY]);
   try {
-    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM stores');
-    if (rows[0]!.n === '0') {
+    await client.query('SELECT pulso_align_sequences()');
+    const usable = await hasUsableWorld(client);
+    if (!usable.ok) {
+      if (usable.found) opts.log.info('the database holds rows the generator cannot simulate with alone; adding its marketplace beside them', usable.found);
       const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [CITIES.map((c) => c.id)]);
       if (cityIds.rowCount !== CITIES.length) throw new Error('reference cities are missing: run `npm run migrate`');
       opts.log.info('creating the marketplace', { seed: opts.seed, stores: opts.scale.stores, customers: opts.scale.customers, geocoder: opts.geocoder.provider });
@@ -99,6 +103,25 @@ export async function ensureWorld(
     await client.query('SELECT pg_advisory_unlock($1)', [WORLD_LOCK_KEY]);
   }
   return { world: await loadWorld(client, opts.seed), created };
+}
+
+/**
+ * Whether the database already holds a world the generator can simulate: a store in a simulated city with
+ * products, and a customer there with an address. `found` counts what is there otherwise (for the log).
+ */
+async function hasUsableWorld(client: pg.ClientBase): Promise<{ ok: boolean; found?: Record<string, number> }> {
+  const cities = CITIES.map((c) => c.id);
+  const { rows } = await client.query<{ stores: string; usable_stores: boolean; customers: string; usable_customers: boolean }>(
+    `SELECT (SELECT count(*) FROM stores) AS stores,
+            EXISTS (SELECT 1 FROM stores s WHERE s.city_id = ANY($1::bigint[]) AND EXISTS (SELECT 1 FROM products p WHERE p.store_id = s.id)) AS usable_stores,
+            (SELECT count(*) FROM customers) AS customers,
+            EXISTS (SELECT 1 FROM customers c WHERE c.city_id = ANY($1::bigint[]) AND EXISTS (SELECT 1 FROM addresses a WHERE a.customer_id = c.id)) AS usable_customers`,
+    [cities],
+  );
+  const r = rows[0]!;
+  if (r.usable_stores && r.usable_customers) return { ok: true };
+  const found = { stores: Number(r.stores), customers: Number(r.customers) };
+  return { ok: false, found: found.stores + found.customers > 0 ? found : undefined };
 }
 
 export async function loadWorld(client: pg.ClientBase, seed: string): Promise<World> {

@@ -265,7 +265,13 @@ export function buildWorldModel(seed: string, rows: { stores: LoadedStore[]; pro
     if (cm.stores.length) cm.storePicker = new AliasTable(cm.stores, cm.stores.map(() => rng.lognormal(1, 1)));
     if (cm.customers.length) cm.customerPicker = new AliasTable(cm.customers, cm.customers.map(() => rng.lognormal(1, 1.2)));
   }
-  if (!stores.length || !customers.length) throw new Error('the world has no stores or no customers with addresses');
+  if (!stores.length || !customers.length) {
+    throw new Error(
+      `the database has ${stores.length} store(s) with products in a simulated city and ${customers.length} customer(s) with an address there ` +
+        `(of ${rows.stores.length} stores and ${rows.customers.length} customers in all), so there is nothing to simulate. ` +
+        'The generator creates its marketplace only when none is usable: run it once against this database, or `npm run down -- --reset` for a fresh one.',
+    );
+  }
   return { cities, stores, customers, products };
 }
 

@@ -4,7 +4,7 @@
 //
 //   npm run migrate            (uses loadConfig(): DATABASE_URL or the embedded PostgreSQL)
 import { createHash, pbkdf2Sync, createHmac, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
@@ -135,6 +135,7 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
       applied.push(f.name);
       log.info('migration applied', { migration: f.name });
     }
+    await applyDeclaredPrivileges(client, opts.dir ?? SQL_DIR);
     if (opts.replicationPassword !== undefined) await setRolePassword(client, REPLICATION_ROLE, opts.replicationPassword, log);
     if (opts.appPassword !== undefined) await setRolePassword(client, APP_ROLE, opts.appPassword, log);
     if (opts.monitorPassword !== undefined) await setRolePassword(client, MONITOR_ROLE, opts.monitorPassword, log);
@@ -142,6 +143,22 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await client.end();
+  }
+}
+
+/** The repeatable privileges script: every role brought to what sql/privileges.sql declares, on every run. */
+export const PRIVILEGES_FILE = 'privileges.sql';
+
+async function applyDeclaredPrivileges(client: pg.Client, dir: string): Promise<void> {
+  const path = join(dir, PRIVILEGES_FILE);
+  if (!existsSync(path)) return; // a test folder of migrations without one
+  await client.query('BEGIN');
+  try {
+    await client.query(readFileSync(path, 'utf8'));
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new MigrationError(`sql/${PRIVILEGES_FILE} failed: ${(err as Error).message}`);
   }
 }
 

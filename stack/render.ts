@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../lib/config.ts';
 export function templateVars(cfg: PulsoConfig): Record<string, string> {
   return {
     DATA_DIR: resolve(cfg.home, 'data'),
+    PG_DATABASE: cfg.pg.database,
     KAFKA_PORT: String(cfg.kafka.port),
     KAFKA_CONTROLLER_PORT: String(cfg.kafka.controllerPort),
     CONNECT_PORT: String(cfg.connect.port),

@@ -108,6 +108,8 @@ export const PG_FLAGS = (cfg: PulsoConfig) => [
   '-c', 'timezone=UTC',
   '-c', 'log_timezone=UTC',
   '-c', `port=${cfg.pg.port}`,
+  // Our own pg_hba.conf (stack/conf/postgres): logical replication for the CDC role only, scram everywhere.
+  '-c', `hba_file=${resolve(cfg.home, 'conf/postgres/pg_hba.conf')}`,
 ];
 
 function pgIds(): { uid: number; gid: number } | undefined {
