@@ -4,12 +4,13 @@
 // panels' own queries. With Druid unreachable, each panel shows the error and the server keeps serving.
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
+import pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { queryDruidTable } from '../../lib/druidClient.ts';
 import { createLogger } from '../../lib/log.ts';
-import { pollUntil } from '../../lib/poll.ts';
+import { pollUntil, sleep } from '../../lib/poll.ts';
 import { createDashboardsServer } from '../../dashboards/server.ts';
 import { bindPanelQuery, readDashboards, type Panel } from '../../dashboards/panelQueries.ts';
 import { runGenerator } from '../../generator/index.ts';
@@ -131,11 +132,60 @@ describe('local dashboards in Chromium', () => {
     });
   }
 
+  it('escapes values from data wherever they become HTML: a store named like a script shows as text in every geomap tooltip', async () => {
+    // Stored XSS, as reproduced before the fix: the tooltip formatter returned the store name as HTML.
+    const name = `<img src=x onerror="window.__pulsoXss=(window.__pulsoXss||0)+1">Tienda ${toMs}`;
+    const c = new pg.Client({ connectionString: cfg.pg.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ id: string; customer_id: string }>('SELECT a.id, a.customer_id FROM addresses a JOIN customers cu ON cu.id = a.customer_id WHERE cu.city_id = 3001 LIMIT 1');
+      const store = await c.query<{ id: string }>("INSERT INTO stores (name, category, city_id, latitude, longitude) VALUES ($1, 'restaurant', 3001, 4.65, -74.06) RETURNING id", [name]);
+      await c.query(
+        `INSERT INTO orders (customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total, item_count, business_date, created_at)
+         VALUES ($1, $2, $3, 'nequi', 'COP', 100.00, 0.00, 0.00, 0.00, 100.00, 1, current_date, $4)`,
+        [rows[0]!.customer_id, store.rows[0]!.id, rows[0]!.id, new Date(toMs - 3600_000)],
+      );
+    } finally {
+      await c.end();
+    }
+    await pollUntil(async () => (await queryDruidTable(cfg, 'SELECT COUNT(*) FROM order_rollup_store WHERE store_name = ?', [{ type: 'VARCHAR', value: name }])).rows[0]?.[0] === 1 || undefined, { what: 'the store with a script in its name in Druid', timeoutMs: 120_000, intervalMs: 1000 });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    try {
+      await page.goto(`${base}/d/pulso-sales?from=${fromMs}&to=${toMs}`);
+      await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+      // Every point of every geomap shows its tooltip, the way hovering does.
+      const shown = await page.evaluate(async () => {
+        const texts: string[] = [];
+        for (const div of document.querySelectorAll('.panel[data-panel-type="geomap"] .chart')) {
+          const chart = (window as unknown as { echarts: { getInstanceByDom(d: Element): { getOption(): { series: { data: unknown[] }[] }; dispatchAction(a: unknown): void } } }).echarts.getInstanceByDom(div);
+          const n = chart.getOption().series[0]!.data.length;
+          for (let i = 0; i < n; i++) {
+            chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: i });
+            await new Promise((r) => requestAnimationFrame(r));
+            const tip = [...div.querySelectorAll('div')].find((d) => d.style.position === 'absolute' && d.textContent);
+            if (tip) texts.push(tip.textContent ?? '');
+          }
+        }
+        return texts;
+      });
+      await sleep(300); // an injected onerror fires once the broken image fails to load
+      expect(await page.evaluate(() => (window as unknown as { __pulsoXss?: number }).__pulsoXss ?? 0)).toBe(0);
+      // The name is shown as the text it is, markup and all.
+      expect(shown.some((t) => t.includes(name))).toBe(true);
+      log(`geomap tooltips: ${shown.length} shown, none ran a script`);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('answers a request for anything but a dashboard panel with HTTP 400 naming the problem', async () => {
     const post = (body: unknown) => axios.post(`${base}/api/query`, body, { validateStatus: () => true });
     const sql = await post('SELECT * FROM orders');
-    expect(sql.status).toBe(400);
-    expect(sql.data.error).toMatch(/body must be JSON/);
+    expect(sql.status).toBe(415);
+    expect(sql.data.error).toMatch(/content-type must be application\/json/);
+    const sqlAsJson = await axios.post(`${base}/api/query`, '"SELECT * FROM orders"', { headers: { 'content-type': 'application/json' }, validateStatus: () => true });
+    expect(sqlAsJson.status).toBe(400);
+    expect(sqlAsJson.data.error).toMatch(/body must be a JSON object/);
     const unknown = await post({ uid: 'pulso-sales', panelId: 999, refId: 'A', from: fromMs, to: toMs });
     expect(unknown.status).toBe(400);
     expect(unknown.data.error).toMatch(/has no panel 999/);
