@@ -20,7 +20,6 @@ export type SkipReason =
   | 'heartbeat'
   | 'tombstone' // the null-value record after a delete; the delete itself became the event
   | 'truncate' // op t of a table the rollups do not read (orders and order_items are retracted instead)
-  | 'before_truncate' // a streamed change committed before its table's last TRUNCATE: the row is gone
   | 'logical_message' // op m from pg_logical_emit_message: not an order change
   | 'replayed' // the input record itself was handled by a committed transaction (consumer-group reset)
   | 'duplicate' // at or below the partition's source-position watermark: emitted before
@@ -93,10 +92,6 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
         `${table} ${change.op} of id ${pk} has no source position (commit LSN ${change.source.commitLsn ?? 'null'}, LSN ${change.source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate; dead-lettered instead of guessed. Debezium's PostgreSQL connector sets source.sequence and source.lsn on every streamed change: check that no SMT strips them.`,
       );
     }
-    if (dedupe.isBeforeTruncate(table, position) && !dedupe.isDuplicate(rec.topic, rec.partition, position)) {
-      dedupe.markEmitted(rec.topic, rec.partition, position);
-      return { kind: 'skip', reason: 'before_truncate' };
-    }
     if (dedupe.isDuplicate(rec.topic, rec.partition, position)) {
       const { bytes: behind, watermark: wm } = dedupe.behindWatermark(rec.topic, rec.partition, position);
       if (behind > LSN_REWIND_LIMIT) {
@@ -110,6 +105,10 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   }
 
   requireFullBefore(change, table, pk);
+  // Committed before its table's last TRUNCATE, arriving after it through another input partition: the row is
+  // gone. Its event is written (every change has one, whatever the partitions' interleaving) with a
+  // `truncated` marker after it, and nothing is asserted in the rollups.
+  if (position && dedupe.isBeforeTruncate(table, position)) return lateForTruncate(rec, change, ctx, table, position);
   const { ledger } = ctx;
   let output: OutputRecord;
   let eventType: string;
@@ -150,6 +149,24 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
     sourceTsMs: change.source.tsMs,
     isSnapshot: change.isSnapshot,
     missingStore,
+  };
+}
+
+function lateForTruncate(rec: InputRecord, change: ChangeRecord, ctx: TransformContext, table: 'orders' | 'order_items', position: SourcePosition): Outcome {
+  const event: { event_id: string; event_type: string; order_id: string | null } = table === 'orders' ? toOrderEvent(change, ctx.dims, ctx.nowMs) : toOrderItemEvent(change);
+  const topic = table === 'orders' ? ctx.topics.orders : ctx.topics.orderItems;
+  const marker = { ...event, event_id: `${event.event_id}:truncated`, event_type: 'truncated', is_deleted: 1 };
+  ctx.dedupe.markEmitted(rec.topic, rec.partition, position);
+  return {
+    kind: 'event',
+    table,
+    eventType: event.event_type,
+    outputs: [{ topic, key: event.order_id, value: JSON.stringify(event) }, { topic, key: event.order_id, value: JSON.stringify(marker) }],
+    rollup: [],
+    ledgerMismatch: false,
+    sourceTsMs: change.source.tsMs,
+    isSnapshot: false,
+    missingStore: false,
   };
 }
 

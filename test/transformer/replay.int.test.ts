@@ -124,6 +124,9 @@ describe('replay of the real CDC topics (real stack)', () => {
         if (o.kind === 'event') for (const out of o.outputs) expected.add((JSON.parse(out.value) as { event_id: string }).event_id);
       }
     }
+    // Which orders a TRUNCATE in the history marks, and by which truncated event, depends on how the input
+    // partitions interleave (docs/contracts.md); every change's own event does not.
+    for (const id of expected) if (id.endsWith(':truncated')) expected.delete(id);
     expect(expected.size).toBeGreaterThan(0);
     progress(`expected ${expected.size} events up to ${[...ends.values()].reduce((a, b) => a + b, 0n)} CDC offsets`);
 
@@ -131,7 +134,8 @@ describe('replay of the real CDC topics (real stack)', () => {
     progress(`first run: ${JSON.stringify({ consumed: first.consumed, produced: first.produced_total })}`);
     const afterFirst = await outputIds();
     expect(duplicates(afterFirst)).toEqual([]);
-    expect([...expected].filter((id) => !afterFirst.includes(id))).toEqual([]);
+    const firstIds = new Set(afterFirst);
+    expect([...expected].filter((id) => !firstIds.has(id))).toEqual([]);
 
     // Reset the group to the earliest offsets: everything is consumed again.
     const admin = kafka.admin();
@@ -144,11 +148,13 @@ describe('replay of the real CDC topics (real stack)', () => {
     const afterReplay = await outputIds();
     expect(duplicates(afterReplay)).toEqual([]);
     expect(new Set(afterReplay.slice(0, afterFirst.length).sort())).toEqual(new Set([...afterFirst].sort()));
-    for (const id of afterFirst) expect(afterReplay.includes(id)).toBe(true);
+    const replayed = new Set(afterReplay);
+    expect(afterFirst.filter((id) => !replayed.has(id))).toEqual([]);
     // The second run did consume the history again and recognised it: by input offset (the state topic kept the
     // offsets the group lost), which also covers snapshot rows re-read at an older version since.
     expect(second.consumed).toBeGreaterThanOrEqual(first.consumed);
-    expect(second.skipped_by_reason.replayed ?? 0).toBeGreaterThanOrEqual(afterFirst.length);
+    // Every record the first run consumed is recognised (a TRUNCATE is one record and many events).
+    expect(second.skipped_by_reason.replayed ?? 0).toBeGreaterThanOrEqual(first.consumed);
 
     // The replay group read the live pipeline's CDC topics the whole time: the live transformer (the stack's,
     // its own group) must not have been fenced by it. A fence shows only at the victim's next transaction, so

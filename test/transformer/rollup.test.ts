@@ -334,14 +334,18 @@ describe('TRUNCATE', () => {
     expect(p.ledger.size()).toBe(0);
   });
 
-  it('a change committed before the truncate, arriving later through another partition, is skipped; later inserts assert as usual; a repeat of the truncate changes nothing', () => {
+  it('a change committed before the truncate, arriving later through another partition, keeps its event with a truncated marker and asserts nothing; later inserts assert as usual; a repeat of the truncate changes nothing', () => {
     const p = new Pipeline();
     p.run([insert('1')]);
     const early = { ...insert('2'), partition: 1 }; // committed before the truncate, still in flight on partition 1
     const t = truncate('orders');
     p.run([t]);
     const late = p.run([early]);
-    expect(late[0]).toEqual({ kind: 'skip', reason: 'before_truncate' });
+    expect(late[0]).toMatchObject({ kind: 'event', eventType: 'created', rollup: [] });
+    const events = late[0]!.kind === 'event' ? late[0]!.outputs.map((o) => JSON.parse(o.value) as { order_id: string; event_type: string; is_deleted: number; event_id: string }) : [];
+    expect(events.map((e) => [e.order_id, e.event_type, e.is_deleted])).toEqual([['2', 'created', 0], ['2', 'truncated', 1]]);
+    expect(events[1]!.event_id).toBe(`${events[0]!.event_id}:truncated`);
+    expect(p.ledger.size()).toBe(0);
     expect(p.run([t])[0]).toEqual({ kind: 'skip', reason: 'duplicate' });
     // Restarted from the state topic alone, the truncate's position is remembered.
     p.restart();
