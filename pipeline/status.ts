@@ -22,6 +22,9 @@ export interface PipelineStatus {
     abortedTransactions: number;
     latencyP50Ms: number | null;
     latencyP95Ms: number | null;
+    /** Its health as /health names it (running, restoring, crash-looping…), with the state re-read's progress. */
+    status: string;
+    restore: { active: boolean; read: number; total: number; ms: number | null } | null;
   } | null;
   druid: Record<string, { state: string; lag: number; healthy: boolean }> | null;
   druidRows: { orders: number; latestCommitMs: number | null } | null;
@@ -84,6 +87,8 @@ export async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatu
     abortedTransactions: m.transactions?.aborted ?? 0,
     latencyP50Ms: m.latency_ms?.p50 ?? null,
     latencyP95Ms: m.latency_ms?.p95 ?? null,
+    status: m.status ?? 'unknown',
+    restore: m.restore ?? null,
   };
 }
 
@@ -153,6 +158,9 @@ export function formatPipelineStatus(p: PipelineStatus): string[] {
       `transformer          consumed ${t.consumed}, produced ${t.produced}, dead-lettered ${t.deadLettered}, lag ${t.consumerLag}, aborted transactions ${t.abortedTransactions}` +
         (t.latencyP50Ms !== null ? `, commit→produced p50 ${t.latencyP50Ms} ms p95 ${t.latencyP95Ms} ms` : ''),
     );
+    if (t.restore?.active) lines.push(`transformer          RESTORING its state: ${t.restore.read} of ${t.restore.total} records read (busy, not stuck, while this grows)`);
+    else if (t.status !== 'running') lines.push(`transformer          ${t.status.toUpperCase()}`);
+    else if (t.restore?.ms != null) lines.push(`transformer          last state re-read: ${t.restore.total} records in ${(t.restore.ms / 1000).toFixed(1)} s`);
   }
   if (p.druid) for (const [ds, s] of Object.entries(p.druid)) lines.push(`druid supervisor     ${ds}: ${s.state}, lag ${s.lag}${s.healthy ? '' : ' (UNHEALTHY)'}`);
   if (p.druidRows) lines.push(`druid orders         ${p.druidRows.orders} event rows, latest commit ${p.druidRows.latestCommitMs ? new Date(p.druidRows.latestCommitMs).toISOString() : '-'}`);

@@ -36,3 +36,25 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null)
   if (code === 0) return 'exited with status 0 (unexpectedly: services run until stopped)';
   return `exited with status ${code ?? 'unknown'}`;
 }
+
+/** What the transformer's /health answers (transformer/metricsServer.ts). */
+export interface TransformerHealthBody {
+  readonly status?: string;
+  readonly consumer_crashes?: number;
+  readonly last_error?: string | null;
+  readonly restored?: number;
+  readonly to_restore?: number;
+}
+
+/**
+ * Pure: is a live transformer working, busy, or stuck? A consumer crash loop is stuck; a state re-read is busy
+ * while it makes progress (records read went up since the previous look) and stuck when it does not; anything
+ * else is left to the health check. The supervisor restarts a service judged stuck for a whole minute.
+ */
+export function judgeTransformer(body: TransformerHealthBody | undefined, previous: TransformerHealthBody | undefined): { ok: true } | { ok: false; why: string } {
+  if (body?.status === 'crash-looping') return { ok: false, why: `its consumer keeps crashing (${body.consumer_crashes} crashes, last: ${String(body.last_error).slice(0, 200)})` };
+  if (body?.status === 'restoring' && previous?.status === 'restoring' && (body.restored ?? 0) <= (previous.restored ?? 0)) {
+    return { ok: false, why: `its state re-read makes no progress (${body.restored} of ${body.to_restore} records)` };
+  }
+  return { ok: true };
+}

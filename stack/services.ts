@@ -13,6 +13,7 @@ import { CONNECTOR_NAME, CONNECT_WORKER_GROUP } from '../lib/names.ts';
 import { confDir } from './render.ts';
 import { libDir } from './jars.ts';
 import { tcpAnswers } from './processes.ts';
+import { judgeTransformer, type TransformerHealthBody } from './restartPolicy.ts';
 import type { SpawnSpec } from './processes.ts';
 
 export type ServiceName =
@@ -208,14 +209,22 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     stopSignal: 'SIGTERM',
     spawnSpec: () => ({ name, command: process.execPath, args: ['--import', 'tsx', resolve(root, script)], cwd: root, environment: 'pulso', env: { PULSO_HOME: cfg.home } }),
     health: () => httpOk(`http://127.0.0.1:${port}/health`),
-    // Alive and answering, but its consumer keeps crashing (kafkajs restarts it inside the process): stuck. Busy
-    // (starting, restoring its state) is not stuck.
-    working: async () => {
-      const r = await axios.get(`http://127.0.0.1:${port}/health`, { timeout: 5000, validateStatus: () => true }).catch(() => undefined);
-      if (r?.data?.status !== 'crash-looping') return { ok: true };
-      return { ok: false, why: `its consumer keeps crashing (${r.data.consumer_crashes} crashes, last: ${String(r.data.last_error).slice(0, 200)})` };
-    },
   });
+  // The transformer re-reads its state after every group join, for as long as that takes: alive while it does
+  // (its /health says "restoring", with progress), stuck when that progress stops or its consumer crash-loops.
+  let lastTransformerHealth: TransformerHealthBody | undefined;
+  const transformerHealth = async (): Promise<TransformerHealthBody | undefined> =>
+    (await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 2000, validateStatus: () => true }).catch(() => undefined))?.data as TransformerHealthBody | undefined;
+  const transformer: ServiceDef = {
+    ...nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90),
+    health: async () => ['running', 'restoring'].includes((await transformerHealth())?.status ?? ''),
+    working: async () => {
+      const now = await transformerHealth();
+      const verdict = judgeTransformer(now, lastTransformerHealth);
+      lastTransformerHealth = now;
+      return verdict;
+    },
+  };
   const services: ServiceDef[] = [
     {
       name: 'postgres',
@@ -448,7 +457,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 1536, 512, ['druid-coordinator']),
     druid('druid-router', 'router', cfg.druid.routerPort, 'DRUID_ROUTER_PORT', 128, 64, ['druid-coordinator']),
     // SIGTERM: the transformer finishes the transaction in flight, then exits.
-    nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90),
+    transformer,
     nodeService('dashboards', 'dashboards/server.ts', cfg.dashboards.port, 'DASHBOARDS_PORT', '/', ['druid-router'], 60),
   ];
   return services;

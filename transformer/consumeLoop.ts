@@ -166,7 +166,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     let stateStale = true;
     let ownership: Promise<void> | undefined;
     const takeOwnership = (heartbeat: () => Promise<void>) =>
-      takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, dedupe, ledger, log, heartbeat });
+      takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, dedupe, ledger, log, heartbeat, progress: metrics.restore });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Another instance may have advanced the partitions we now own: take them over and re-read the state.
       assignment = payload.memberAssignment;

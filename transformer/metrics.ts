@@ -3,6 +3,7 @@
 // and the same figures as one JSON snapshot at /metrics.json for `npm run status` and the live view.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CrashWatch } from './crashWatch.ts';
+import { RestoreProgress } from './restoreProgress.ts';
 
 /** Latency samples kept for percentiles: a ring of recent values is enough for a live view. */
 const LATENCY_WINDOW = 2048;
@@ -39,6 +40,8 @@ export interface MetricsSnapshot {
   readonly rollup: { readonly ledger_rows: number; readonly ledger_mismatches: number };
   /** Consumer crashes kafkajs restarted from: since the last committed transaction, since start, the last error. */
   readonly consumer_crashes: { readonly recent: number; readonly total: number; readonly last_error: string | null };
+  /** The state re-read after the last group join: records read of those held, whether it is still going, how long it took. */
+  readonly restore: { readonly active: boolean; readonly read: number; readonly total: number; readonly ms: number | null };
 }
 
 export type TransactionPhase = 'transform' | 'produce' | 'commit';
@@ -64,6 +67,7 @@ export class TransformerMetrics {
   private producedBytes = 0;
   private readonly phaseMs: Record<TransactionPhase, number> = { transform: 0, produce: 0, commit: 0 };
   readonly crashes = new CrashWatch();
+  readonly restore = new RestoreProgress();
   /** Per instance, not prom-client's global registry: tests and benchmarks run several transformers in one process. */
   readonly registry = new Registry();
   private readonly prom;
@@ -130,6 +134,19 @@ export class TransformerMetrics {
         this.set({ kind: 'ledger' }, x.ledgerRows);
       },
     });
+    new Gauge({
+      name: 'pulso_transformer_restore_records',
+      help: 'The state re-read after the last group join: records read and records to read (while active = 1)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const r = self.restore;
+        this.set({ kind: 'read' }, r.read);
+        this.set({ kind: 'total' }, r.total);
+        this.set({ kind: 'active' }, r.active ? 1 : 0);
+      },
+    });
   }
 
   /** Applies the tallies of one committed transaction. */
@@ -176,9 +193,13 @@ export class TransformerMetrics {
     this.prom.crashes.inc();
   }
 
-  /** What /health answers: running and not crash-looping is healthy; the status names the state otherwise. */
+  /**
+   * What /health answers: running, not re-reading its state and not crash-looping is healthy; the status names
+   * the state otherwise ("restoring" is busy, not stuck: its progress says which).
+   */
   health(): { healthy: boolean; status: string } {
     if (this.status === 'running' && this.crashes.looping(Date.now())) return { healthy: false, status: 'crash-looping' };
+    if (this.status === 'running' && this.restore.active) return { healthy: false, status: 'restoring' };
     return { healthy: this.status === 'running', status: this.status };
   }
 
@@ -219,6 +240,7 @@ export class TransformerMetrics {
       phase_ms: { transform: Math.round(this.phaseMs.transform), produce: Math.round(this.phaseMs.produce), commit: Math.round(this.phaseMs.commit) },
       rollup: { ledger_rows: extra.ledgerRows, ledger_mismatches: this.ledgerMismatches },
       consumer_crashes: { ...crashes, last_error: this.crashes.lastError },
+      restore: this.restore.snapshot(),
     };
   }
 }

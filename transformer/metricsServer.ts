@@ -26,8 +26,9 @@ export function serveMetrics(metrics: TransformerMetrics, port: number, host = '
     } else if (path === METRICS_PATHS.json) send(200, metrics.snapshot());
     else if (path === METRICS_PATHS.health) {
       const h = metrics.health();
-      const c = metrics.snapshot().consumer_crashes;
-      send(h.healthy ? 200 : 503, { status: h.status, consumer_crashes: c.recent, last_error: c.last_error });
+      const { consumer_crashes: c, restore } = metrics.snapshot();
+      const restoring = h.status === 'restoring' ? { restored: restore.read, to_restore: restore.total } : {};
+      send(h.healthy ? 200 : 503, { status: h.status, consumer_crashes: c.recent, last_error: c.last_error, ...restoring });
     }
     else send(404, { error: 'not found', paths: Object.values(METRICS_PATHS) });
   });

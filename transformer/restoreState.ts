@@ -10,6 +10,7 @@ import type { DedupeState } from './dedupe.ts';
 import type { DimensionTables } from './dimensions.ts';
 import type { Assignment, PartitionProducers } from './partitionProducers.ts';
 import type { RollupLedger } from './rollup/ledger.ts';
+import type { RestoreProgress } from './restoreProgress.ts';
 import { startTopicReader, type TopicReader } from './topicReader.ts';
 
 /**
@@ -59,6 +60,8 @@ export async function restoreState(deps: {
   readonly dedupe: DedupeState;
   readonly ledger: RollupLedger;
   readonly log: Logger;
+  /** Records read of those to read, about every 5 s and at the end (no time limit: progress tells busy from stuck). */
+  readonly onProgress?: (p: { read: number; total: number }) => void;
 }): Promise<StaleWatermark[]> {
   const { dedupe, ledger, log } = deps;
   dedupe.clear();
@@ -68,6 +71,10 @@ export async function restoreState(deps: {
     name: 'state',
     topics: [deps.stateTopic],
     log,
+    onProgress: (p) => {
+      deps.onProgress?.(p);
+      if (p.read < p.total) log.info('restoring state', { read: p.read, of: p.total, percent: p.total ? Math.floor((100 * p.read) / p.total) : 100 });
+    },
     onMessage: (topic, partition, m) => {
       if (!m.key) return;
       try {
@@ -98,12 +105,19 @@ export async function restoreState(deps: {
  * this member, and the rejoin asks for the same re-read again.
  */
 export async function takeOverAssignment(
-  deps: Parameters<typeof restoreState>[0] & { readonly producers: PartitionProducers; readonly assignment: Assignment; readonly heartbeat: () => Promise<void> },
+  deps: Parameters<typeof restoreState>[0] & {
+    readonly producers: PartitionProducers;
+    readonly assignment: Assignment;
+    readonly heartbeat: () => Promise<void>;
+    /** Told when the re-read starts, how far it got, and when it ended (the transformer's metrics). */
+    readonly progress: Pick<RestoreProgress, 'started' | 'progressed' | 'ended'>;
+  },
 ): Promise<void> {
   const beat = setInterval(() => void deps.heartbeat().catch(() => undefined), 3000);
+  deps.progress.started();
   try {
     await deps.producers.reassign(deps.assignment);
-    const stale = await restoreState(deps);
+    const stale = await restoreState({ ...deps, onProgress: (p) => deps.progress.progressed(p) });
     for (const s of stale.filter((w) => deps.producers.owns(w.topic, w.partition))) {
       const tx = await deps.producers.get(s.topic, s.partition).transaction();
       try {
@@ -116,6 +130,7 @@ export async function takeOverAssignment(
     }
   } finally {
     clearInterval(beat);
+    deps.progress.ended();
   }
 }
 

@@ -1,5 +1,6 @@
 // Reads whole topics from the beginning (read_committed) and tells when it has caught up with their end.
 // Used for the dimension tables (kept running in the background) and the dedupe state (read once at start).
+// Catching up has no time limit; it reports its progress instead.
 // A throwaway consumer group per reader: it never commits offsets, so every start reads from offset 0.
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
@@ -23,7 +24,12 @@ export async function startTopicReader(
     readonly topics: readonly string[];
     readonly onMessage: (topic: string, partition: number, message: KafkaMessage) => void;
     readonly log: Logger;
-    readonly catchUpTimeoutMs?: number;
+    /**
+     * Called about every 5 s while catching up, and once at the end: records read of those the topics held at
+     * start. There is no time limit on catching up (a big state takes as long as it takes; a fixed limit made
+     * the transformer re-read from zero forever): progress is what tells busy from stuck.
+     */
+    readonly onProgress?: (p: { read: number; total: number }) => void;
   },
 ): Promise<TopicReader> {
   const admin: Admin = kafka.admin();
@@ -38,15 +44,29 @@ export async function startTopicReader(
   // write the one state partition).
   const firstHighWatermark = new Map<string, bigint>();
 
+  // First offset held per partition: progress counts from there.
+  const lows = new Map<string, bigint>();
   const endOffsets = async (): Promise<EndOffsets> => {
     const ends: EndOffsets = new Map();
     for (const topic of opts.topics) {
       for (const p of await admin.fetchTopicOffsets(topic)) {
         // An empty (or fully compacted) partition counts as read.
         if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
+        if (!lows.has(`${topic}/${p.partition}`)) lows.set(`${topic}/${p.partition}`, BigInt(p.low));
       }
     }
     return ends;
+  };
+  const progress = (ends: EndOffsets) => {
+    let read = 0n;
+    let total = 0n;
+    for (const [tp, end] of ends) {
+      const low = lows.get(tp) ?? 0n;
+      const at = position.get(tp) ?? low;
+      total += end - low;
+      read += (at < end ? at : end) - low;
+    }
+    return { read: Number(read), total: Number(total) };
   };
   const reached = (ends: EndOffsets) => [...ends].every(([tp, end]) => (position.get(tp) ?? -1n) >= end);
   // Every partition with readable records yields a first batch (and its high watermark) before `reached`.
@@ -73,14 +93,16 @@ export async function startTopicReader(
   });
 
   let stopped = false;
-  const waitFor = async (ends: EndOffsets, timeoutMs: number, done = reached): Promise<boolean> => {
-    await pollUntil(() => stopped || done(ends), { what: `${opts.name} reader to reach its end offsets`, timeoutMs, intervalMs: 25 }).catch(() => undefined);
+  const waitFor = async (ends: EndOffsets, timeoutMs: number, done = reached, onProgress?: () => void): Promise<boolean> => {
+    await pollUntil(() => stopped || done(ends), { what: `${opts.name} reader to reach its end offsets`, timeoutMs, intervalMs: 25, onProgress, progressEveryMs: 5000 }).catch(() => undefined);
     return done(ends);
   };
-  const timeout = opts.catchUpTimeoutMs ?? 120_000;
-  const caughtUp = waitFor(initialEnds, timeout, (ends) => reached(ends) && reachedHighWatermarks(ends)).then((ok) => {
-    if (!ok) throw new Error(`${opts.name} reader did not reach the end of ${opts.topics.join(', ')} within ${timeout} ms`);
-    opts.log.info('reader caught up', { reader: opts.name, partitions: initialEnds.size });
+  const started = Date.now();
+  const caughtUp = waitFor(initialEnds, Infinity, (ends) => reached(ends) && reachedHighWatermarks(ends), () => opts.onProgress?.(progress(initialEnds))).then((ok) => {
+    if (!ok) throw new Error(`${opts.name} reader was stopped before it reached the end of ${opts.topics.join(', ')}`);
+    const p = progress(initialEnds);
+    opts.onProgress?.(p);
+    opts.log.info('reader caught up', { reader: opts.name, partitions: initialEnds.size, records: p.total, ms: Date.now() - started });
   });
 
   return {

@@ -1,6 +1,6 @@
 // When the supervisor restarts a dead service and when it gives up (pure decision, no processes).
 import { describe, it, expect } from 'vitest';
-import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../../stack/restartPolicy.ts';
+import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, judgeTransformer, type RestartPolicy } from '../../stack/restartPolicy.ts';
 
 const policy: RestartPolicy = { firstDelayMs: 500, maxDelayMs: 8000, budget: 5, windowMs: 600_000 };
 const now = 10_000_000;
@@ -34,5 +34,21 @@ describe('describeExit', () => {
     expect(describeExit(null, 'SIGKILL')).toBe('killed by SIGKILL');
     expect(describeExit(1, null)).toBe('exited with status 1');
     expect(describeExit(0, null)).toMatch(/unexpectedly/);
+  });
+});
+
+describe('judgeTransformer: busy or stuck', () => {
+  it('a consumer crash loop is stuck, with the crash count and the last error', () => {
+    expect(judgeTransformer({ status: 'crash-looping', consumer_crashes: 3, last_error: 'boom' }, undefined)).toEqual({ ok: false, why: 'its consumer keeps crashing (3 crashes, last: boom)' });
+  });
+  it('a state re-read that progresses is busy, one that stopped progressing is stuck', () => {
+    const at = (restored: number) => ({ status: 'restoring', restored, to_restore: 1_000_000 });
+    expect(judgeTransformer(at(10), undefined)).toEqual({ ok: true });
+    expect(judgeTransformer(at(5000), at(10))).toEqual({ ok: true });
+    expect(judgeTransformer(at(5000), at(5000))).toEqual({ ok: false, why: 'its state re-read makes no progress (5000 of 1000000 records)' });
+  });
+  it('running, or not answering, is left to the health check', () => {
+    expect(judgeTransformer({ status: 'running' }, { status: 'restoring', restored: 1 })).toEqual({ ok: true });
+    expect(judgeTransformer(undefined, undefined)).toEqual({ ok: true });
   });
 });

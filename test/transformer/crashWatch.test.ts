@@ -53,3 +53,27 @@ describe('/health of a crash-looping transformer', () => {
     }
   });
 });
+
+describe('/health of a transformer re-reading its state', () => {
+  it('answers 503 "restoring" with its progress while the re-read runs, 200 once it ended', async () => {
+    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, dedupe: { watermarks: 0, snapshotRows: 0 }, ledgerRows: 0 }));
+    m.status = 'running';
+    const server = await serveMetrics(m, 0);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    const get = (u: string) => axios.get(u, { validateStatus: () => true });
+    try {
+      m.restore.started();
+      m.restore.progressed({ read: 250_000, total: 1_000_000 });
+      const r = await get(url);
+      expect(r.status).toBe(503);
+      expect(r.data).toMatchObject({ status: 'restoring', restored: 250_000, to_restore: 1_000_000 });
+      expect((await get(url.replace('/health', '/metrics'))).data).toMatch(/pulso_transformer_restore_records\{kind="read",instance="t"\} 250000/);
+      m.restore.progressed({ read: 1_000_000, total: 1_000_000 });
+      m.restore.ended();
+      expect((await get(url)).status).toBe(200);
+      expect(m.snapshot().restore).toMatchObject({ active: false, read: 1_000_000, total: 1_000_000 });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
