@@ -7,6 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PulsoConfig } from '../lib/config.ts';
 
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
 export const KAFKA_BOOTSTRAP_PLACEHOLDER = '${KAFKA_BOOTSTRAP}';
 
 /** The committed supervisor spec files, by datasource. Compose and the local bootstrap both read these. */
@@ -21,6 +23,37 @@ export const SUPERVISOR_SPEC_FILES = {
   order_delivery_sketches: 'druid-specs/order_delivery_sketches.supervisor.json',
   transformer_stats: 'druid-specs/transformer_stats.supervisor.json',
 } as const;
+
+/**
+ * Coordinator retention rules (POST /druid/coordinator/v1/rules/<dataSource>) for the event datasources, whose
+ * history would otherwise grow forever: segments within the window are loaded, older ones dropped (and later
+ * deleted from deep storage by the coordinator's kill duty). The rollups keep everything: a handful of rows a
+ * minute, and the truth every panel sums. The files carry ${EVENT_RETENTION}, filled from DRUID_EVENT_RETENTION_DAYS.
+ */
+export const RETENTION_RULE_FILES = {
+  orders: 'druid-specs/orders.retention.json',
+  order_items: 'druid-specs/order_items.retention.json',
+  transformer_stats: 'druid-specs/transformer_stats.retention.json',
+} as const;
+
+export type RetentionDataSource = keyof typeof RETENTION_RULE_FILES;
+
+export const EVENT_RETENTION_PLACEHOLDER = '${EVENT_RETENTION}';
+
+export interface RetentionRules {
+  readonly dataSource: string;
+  readonly rules: readonly Record<string, unknown>[];
+}
+
+/** The committed rules of a datasource with the window filled in (ISO-8601 days). Pure. */
+export function renderRetentionRules(spec: RetentionRules, retentionDays: number): RetentionRules {
+  const period = `P${retentionDays}D`;
+  return { dataSource: spec.dataSource, rules: spec.rules.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === EVENT_RETENTION_PLACEHOLDER ? period : v]))) };
+}
+
+export function readRetentionRules(dataSource: RetentionDataSource, root: string = REPO_ROOT): RetentionRules {
+  return JSON.parse(readFileSync(resolve(root, RETENTION_RULE_FILES[dataSource]), 'utf8')) as RetentionRules;
+}
 
 /**
  * Auto-compaction configs (POST /druid/coordinator/v1/config/compaction) for the rollup datasources:
@@ -157,7 +190,6 @@ export function renderSupervisorSpec<T extends KafkaSupervisorSpec>(spec: T, opt
   return { ...rendered, spec: { ...rendered.spec, ioConfig: { ...rendered.spec.ioConfig, topic: options.topic } } };
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Reads a committed spec file (not pure: for callers such as the bootstrap; tests use the JSON directly). */
 export function readSupervisorSpec(dataSource: SupervisorDataSource, root: string = REPO_ROOT): KafkaSupervisorSpec {

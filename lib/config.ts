@@ -69,6 +69,7 @@ export const CONFIG_VARS = [
   { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', defaultDoc: '(unset)' },
   { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },
   { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', defaultDoc: '(unset)', secret: true },
+  { name: 'DRUID_EVENT_RETENTION_DAYS', doc: 'Days of history the event datasources (orders, order_items, transformer_stats) keep in Druid (coordinator retention rules, druid-specs/*.retention.json); the rollups keep everything', default: '30' },
   { name: 'BOOTSTRAP_WAIT_S', doc: 'How long bootstrap waits for each service before naming it as down', default: '120' },
   { name: 'TOPIC_PREFIX', doc: 'Debezium topic.prefix; CDC topics are `<prefix>.public.<table>` (must equal `topic.prefix` in connect/pulso-postgres.json)', default: 'pulso' },
   { name: 'ORDERS_TOPIC', doc: 'Clean order-events topic', default: 'orders' },
@@ -179,6 +180,8 @@ export interface PulsoConfig {
     readonly waitS: number;
     /** Kafka as Druid sees it (compose: the internal listener), written into the supervisor specs. */
     readonly druidKafkaBootstrap: string;
+    /** Days the event datasources keep (their coordinator retention rules). */
+    readonly eventRetentionDays: number;
   };
   /** PULSO_CDC_PASSWORD: the replication role's password where it is not generated locally. */
   readonly replicationPasswordOverride: string | undefined;
@@ -270,6 +273,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     bootstrap: {
       waitS: int(env, 'BOOTSTRAP_WAIT_S', undefined, 1, 86_400),
       druidKafkaBootstrap: str(env, 'DRUID_KAFKA_BOOTSTRAP', brokers.join(',')),
+      eventRetentionDays: int(env, 'DRUID_EVENT_RETENTION_DAYS', undefined, 1, 36_500),
     },
     replicationPasswordOverride: env.PULSO_CDC_PASSWORD || undefined,
     topics: {

@@ -12,11 +12,16 @@ import { migrate } from '../sql/migrate.ts';
 import {
   COMPACTION_SPEC_FILES,
   readCompactionSpec,
+  readRetentionRules,
   readSupervisorSpec,
+  renderRetentionRules,
+  RETENTION_RULE_FILES,
   renderSupervisorSpec,
   supervisorTopic,
   SUPERVISOR_SPEC_FILES,
   type CompactionDataSource,
+  type RetentionDataSource,
+  type RetentionRules,
   type SupervisorDataSource,
 } from '../druid-specs/renderSpec.ts';
 import { topicSpecs } from './topics.ts';
@@ -198,6 +203,13 @@ export async function bootstrapPipeline(cfg: PulsoConfig, opts: BootstrapOptions
     (compactionChange === 'unchanged' ? unchanged : changed).push(`compaction ${ds} ${compactionChange}`);
   }
 
+  // 5c. Retention of the event datasources (the rollups keep everything).
+  for (const ds of Object.keys(RETENTION_RULE_FILES) as RetentionDataSource[]) {
+    const rules = renderRetentionRules(readRetentionRules(ds), cfg.bootstrap.eventRetentionDays);
+    const retentionChange = await submitRetentionRules(cfg, rules, RETENTION_RULE_FILES[ds]);
+    (retentionChange === 'unchanged' ? unchanged : changed).push(`retention ${ds} ${retentionChange === 'unchanged' ? `unchanged (P${cfg.bootstrap.eventRetentionDays}D)` : retentionChange}`);
+  }
+
   // 6. Grafana, when one is reachable (compose provisions it from files; this covers an existing Grafana).
   if (cfg.grafana.url) {
     const r = await provisionGrafana(cfg).catch((e: Error) => `not provisioned: ${e.message}`);
@@ -252,6 +264,13 @@ async function terminateRetiredSupervisors(cfg: PulsoConfig, current: readonly s
   return retired;
 }
 
+/** True when `have` holds every field of `want`, recursively (Druid answers with its defaults filled in). */
+function containsAll(have: unknown, want: unknown): boolean {
+  return want !== null && typeof want === 'object'
+    ? have !== null && typeof have === 'object' && Object.entries(want).every(([k, v]) => containsAll((have as Record<string, unknown>)[k], v))
+    : have === want;
+}
+
 /**
  * Sets a datasource's auto-compaction config unless the coordinator already holds exactly these settings
  * (compared field by field: the coordinator fills in defaults for what the file leaves out).
@@ -259,14 +278,22 @@ async function terminateRetiredSupervisors(cfg: PulsoConfig, current: readonly s
 export async function submitCompactionConfig(cfg: PulsoConfig, config: { dataSource: string; [key: string]: unknown }, source: string): Promise<'submitted' | 'updated' | 'unchanged'> {
   const url = `${cfg.druid.url}/druid/coordinator/v1/config/compaction`;
   const cur = await axios.get(`${url}/${encodeURIComponent(config.dataSource)}`, { validateStatus: () => true });
-  const contains = (have: unknown, want: unknown): boolean =>
-    want !== null && typeof want === 'object'
-      ? have !== null && typeof have === 'object' && Object.entries(want).every(([k, v]) => contains((have as Record<string, unknown>)[k], v))
-      : have === want;
-  if (cur.status === 200 && contains(cur.data, config)) return 'unchanged';
+  if (cur.status === 200 && containsAll(cur.data, config)) return 'unchanged';
   const res = await axios.post(url, config, { validateStatus: () => true, timeout: 60_000 });
   if (res.status !== 200) throw new BootstrapError(`Druid rejected ${source}: ${serverMessage(res)}`);
   return cur.status === 200 ? 'updated' : 'submitted';
+}
+
+/** Sets a datasource's retention rules unless the coordinator already holds exactly these. */
+export async function submitRetentionRules(cfg: PulsoConfig, spec: RetentionRules, source: string): Promise<'set' | 'unchanged'> {
+  const url = `${cfg.druid.url}/druid/coordinator/v1/rules/${encodeURIComponent(spec.dataSource)}`;
+  const cur = await axios.get(url, { validateStatus: () => true });
+  // The coordinator answers with its defaults filled in (useDefaultTierForNull): each rule must contain ours.
+  const same = cur.status === 200 && Array.isArray(cur.data) && cur.data.length === spec.rules.length && spec.rules.every((r, i) => containsAll(cur.data[i], r));
+  if (same) return 'unchanged';
+  const res = await axios.post(url, spec.rules, { validateStatus: () => true, timeout: 60_000, headers: { 'X-Druid-Author': 'pulso-bootstrap', 'X-Druid-Comment': `from ${source}` } });
+  if (res.status !== 200) throw new BootstrapError(`Druid rejected ${source}: ${serverMessage(res)}`);
+  return 'set';
 }
 
 /** Polls until `probe` says done. A BootstrapError thrown by the probe ends the wait at once; a timeout throws `timeoutMessage()`. */

@@ -98,6 +98,7 @@ export async function startTopicReader(
     return done(ends);
   };
   const started = Date.now();
+  opts.onProgress?.(progress(initialEnds));
   const caughtUp = waitFor(initialEnds, Infinity, (ends) => reached(ends) && reachedHighWatermarks(ends), () => opts.onProgress?.(progress(initialEnds))).then((ok) => {
     if (!ok) throw new Error(`${opts.name} reader was stopped before it reached the end of ${opts.topics.join(', ')}`);
     const p = progress(initialEnds);

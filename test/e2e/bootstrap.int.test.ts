@@ -1,5 +1,6 @@
 // The bootstrap is idempotent, names a service that is down (after a visible countdown), and shows the
 // server's own words when Connect or Druid rejects a definition.
+import axios from 'axios';
 import { describe, it, expect } from 'vitest';
 import { inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { bootstrapPipeline, registerConnector, submitSupervisor, BootstrapError } from '../../pipeline/bootstrap.ts';
@@ -17,6 +18,21 @@ describe('bootstrap', () => {
       expect.arrayContaining(['schema up to date', 'connector pulso-postgres config unchanged', 'supervisor orders unchanged', 'supervisor order_items unchanged']),
     );
     expect(lines).toContain('bootstrap: nothing to do, the pipeline is already set up');
+    expect(report.unchanged).toEqual(expect.arrayContaining(['retention orders unchanged (P30D)', 'retention order_items unchanged (P30D)', 'retention transformer_stats unchanged (P30D)']));
+  });
+
+  it('sets the event datasources\' retention rules from their files (another window with DRUID_EVENT_RETENTION_DAYS), and the coordinator holds them', async () => {
+    const seven = loadConfig(inheritedEnv({ DRUID_EVENT_RETENTION_DAYS: '7' }));
+    try {
+      const report = await bootstrapPipeline(seven, { log: () => undefined });
+      expect(report.changed).toEqual(['retention orders set', 'retention order_items set', 'retention transformer_stats set']);
+      const rules = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/rules/orders`);
+      expect(rules.data).toEqual([expect.objectContaining({ type: 'loadByPeriod', period: 'P7D', includeFuture: true, tieredReplicants: { _default_tier: 1 } }), { type: 'dropForever' }]);
+    } finally {
+      await bootstrapPipeline(cfg, { log: () => undefined });
+    }
+    const back = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/rules/orders`);
+    expect(back.data[0].period).toBe('P30D');
   });
 
   it('waits with a countdown, then names the service that is down and its URL', async () => {

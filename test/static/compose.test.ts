@@ -228,6 +228,16 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     expect(compose.services['druid-indexer']!.environment!['druid_indexer_task_restoreTasksOnRestart']).toBe('false');
   });
 
+  it('both stacks delete unused segments (retention and compaction would otherwise only hide them), with the same settings', () => {
+    const local = readFileSync(resolve(REPO_ROOT, 'stack/conf/druid/coordinator/runtime.properties'), 'utf8');
+    const env = compose.services['druid-coordinator']!.environment!;
+    for (const key of ['on', 'period', 'durationToRetain', 'bufferPeriod', 'maxSegments']) {
+      const value = new RegExp(`^druid\\.coordinator\\.kill\\.${key}=(.+)$`, 'm').exec(local)?.[1];
+      expect(value, `druid.coordinator.kill.${key} in the local coordinator`).toBeDefined();
+      expect(String(env[`druid_coordinator_kill_${key}`]), `druid_coordinator_kill_${key} in compose`).toBe(value);
+    }
+  });
+
   it('every long-running service restarts by itself, and waits for what it needs to be healthy', () => {
     for (const [name, svc] of services) {
       if (svc.restart === 'no') continue; // one-shot jobs (bootstrap)

@@ -5,6 +5,9 @@ import { assertedOrder, orderDeltaRow } from '../../transformer/rollup/orderDelt
 import { statsRows } from '../../transformer/statsRows.ts';
 import type { OrderEvent } from '../../transformer/events.ts';
 import {
+  RETENTION_RULE_FILES,
+  readRetentionRules,
+  renderRetentionRules,
   COMPACTION_SPEC_FILES,
   KAFKA_BOOTSTRAP_PLACEHOLDER,
   SUPERVISOR_SPEC_FILES,
@@ -158,6 +161,22 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
     expect(c.dataSource).toBe(ds);
     expect(c.granularitySpec.segmentGranularity).toBe('DAY');
     expect(c.skipOffsetFromLatest).toMatch(/^PT\d+[HM]$/);
+  });
+});
+
+describe('retention', () => {
+  it('the event datasources, and only they, keep a window (DRUID_EVENT_RETENTION_DAYS) and drop what is older; the rollups keep everything', () => {
+    expect(Object.keys(RETENTION_RULE_FILES).sort()).toEqual(['order_items', 'orders', 'transformer_stats']);
+    for (const ds of Object.keys(RETENTION_RULE_FILES) as (keyof typeof RETENTION_RULE_FILES)[]) {
+      const spec = readRetentionRules(ds);
+      expect(spec.dataSource).toBe(ds);
+      expect(renderRetentionRules(spec, 30).rules).toEqual([
+        { type: 'loadByPeriod', period: 'P30D', includeFuture: true, tieredReplicants: { _default_tier: 1 } },
+        { type: 'dropForever' },
+      ]);
+      expect(renderRetentionRules(spec, 7).rules[0]!.period).toBe('P7D');
+    }
+    for (const ds of Object.keys(COMPACTION_SPEC_FILES)) expect(Object.keys(RETENTION_RULE_FILES)).not.toContain(ds);
   });
 });
 
