@@ -7,22 +7,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, replicationPassword, withLocalSecrets } from '../../lib/config.ts';
 import { migrate } from '../../sql/migrate.ts';
-import { startTestServer, type TestServer } from '../support/testPostgres.ts';
+import { runAsRole, startTestServer, type TestServer } from '../support/testPostgres.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 let server: TestServer;
 let url: string;
 let admin: pg.Client;
 
-async function asRole(role: string, sql: string): Promise<void> {
-  await admin.query('BEGIN');
-  try {
-    await admin.query(`SET LOCAL ROLE ${role}`);
-    await admin.query(sql);
-  } finally {
-    await admin.query('ROLLBACK');
-  }
-}
+const asRole = (role: string, sql: string) => runAsRole(admin, role, sql);
 
 beforeAll(async () => {
   server = await startTestServer();

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
-import { startTestServer, type TestServer } from '../support/testPostgres.ts';
+import { runAsRole, startTestServer, type TestServer } from '../support/testPostgres.ts';
 import { loadConfig } from '../../lib/config.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -14,16 +14,7 @@ let server: TestServer;
 let url: string;
 let admin: pg.Client;
 
-/** Runs `sql` as `role` inside a transaction that is rolled back. */
-async function asRole(role: string, sql: string): Promise<void> {
-  await admin.query('BEGIN');
-  try {
-    await admin.query(`SET LOCAL ROLE ${role}`);
-    await admin.query(sql);
-  } finally {
-    await admin.query('ROLLBACK');
-  }
-}
+const asRole = (role: string, sql: string) => runAsRole(admin, role, sql);
 const asCdc = (sql: string) => asRole('pulso_cdc', sql);
 
 beforeAll(async () => {

@@ -59,3 +59,14 @@ export async function startTestServer(): Promise<TestServer> {
     },
   };
 }
+
+/** Runs `sql` as `role` (SET LOCAL ROLE) inside a transaction that is rolled back: a privilege probe that changes nothing. */
+export async function runAsRole(client: pg.Client, role: string, sql: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(role)}`);
+    await client.query(sql);
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}
