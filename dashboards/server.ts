@@ -19,6 +19,7 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 /** Every file the server hands out, by URL path: a fixed list, so no request can name another file. */
 const STATIC_FILES: ReadonlyMap<string, string> = new Map([
   ['/static/app.js', resolve(PUBLIC_DIR, 'app.js')],
+  ['/static/timeRange.js', resolve(PUBLIC_DIR, 'timeRange.js')],
   ['/static/style.css', resolve(PUBLIC_DIR, 'style.css')],
   ['/static/echarts.min.js', ECHARTS],
 ]);

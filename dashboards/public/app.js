@@ -2,11 +2,12 @@
 // draws each panel with Apache ECharts from the rows the server's /api/query returns. The page only ever
 // names a panel and a time range; the server owns the SQL. Every panel carries data-state (loading, ok,
 // empty, error, unsupported) so a browser test can read what it shows.
-/* global echarts */
+/* global echarts, PulsoTimeRange */
 'use strict';
 
-// ?range=<ms> picks a relative range; ?from=<ms>&to=<ms> pins an absolute one (tests, shared links).
-const state = { dashboard: null, rangeMs: 3600000, fixed: null, range: { from: 0, to: 0 }, timer: null, charts: new Map() };
+// The range comes from the URL the Grafana way (timeRange.js): ?from=now-6h&to=now follows the clock,
+// ?from=<ms|ISO>&to=<ms|ISO> pins it (tests, shared links); the picker writes it back.
+const state = { dashboard: null, rangeMs: 3600000, fixed: null, refreshMs: undefined, range: { from: 0, to: 0 }, timer: null, charts: new Map() };
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -73,15 +74,32 @@ function chart(body, option) {
   return c;
 }
 
+/**
+ * The values a stat or bar gauge shows, as Grafana reduces a table: with reduceOptions.values one value per
+ * row and numeric column, named by the row's string fields (and the column when there are several); without
+ * it, the first row's numeric columns, named by column.
+ */
+function reducedValues(panel, t) {
+  const nums = t.columns.map((c, i) => [c, i]).filter(([c]) => isNumType(c.sqlType) || c.sqlType === '');
+  const strings = t.columns.map((c, i) => [c, i]).filter(([c]) => !(isNumType(c.sqlType) || c.sqlType === '') && !isTimeType(c.sqlType));
+  if (panel.options?.reduceOptions?.values !== true) {
+    const row = t.rows[0];
+    return nums.map(([c, i]) => ({ column: c.name, row: '', name: label(panel, c.name), v: row ? row[i] : null }));
+  }
+  return t.rows.flatMap((r) => {
+    const rowName = strings.map(([, i]) => String(r[i] ?? '')).join(' ');
+    return nums.map(([c, i]) => ({ column: c.name, row: rowName, name: [rowName, nums.length > 1 || !rowName ? label(panel, c.name) : ''].filter(Boolean).join(' · '), v: r[i] }));
+  });
+}
+
 const RENDERERS = {
   stat(panel, t, body) {
-    const row = t.rows[0];
-    const values = t.columns.map((c, i) => ({ c, v: row ? row[i] : null })).filter(({ c }) => isNumType(c.sqlType) || c.sqlType === '');
+    const values = reducedValues(panel, t);
     const box = el('div', { class: 'stat' });
-    for (const { c, v } of values) {
-      const f = fieldConfig(panel, c.name);
-      const cell = el('div', {}, el('div', { class: 'value', 'data-column': c.name, 'data-value': v === null || v === undefined ? '' : String(v), text: formatValue(v, f) }));
-      if (values.length > 1) cell.append(el('div', { class: 'label', text: label(panel, c.name) }));
+    for (const { column, row, name, v } of values) {
+      const f = fieldConfig(panel, column);
+      const cell = el('div', {}, el('div', { class: 'value', 'data-column': column, 'data-row': row, 'data-value': v === null || v === undefined ? '' : String(v), text: formatValue(v, f) }));
+      if (values.length > 1 || row) cell.append(el('div', { class: 'label', text: name }));
       box.append(cell);
     }
     body.append(box);
@@ -149,17 +167,16 @@ const RENDERERS = {
   },
 
   bargauge(panel, t, body) {
-    const row = t.rows[0];
-    if (!row) return 'empty';
-    const items = t.columns.map((c, i) => ({ c, v: row[i] })).filter(({ v }) => isNum(v));
+    const items = reducedValues(panel, t).filter(({ v }) => isNum(v));
+    if (items.length === 0) return 'empty';
     const max = Math.max(1, ...items.map(({ v }) => v));
     const g = el('div', { class: 'gauge' });
-    for (const { c, v } of items) {
+    for (const { column, row, name, v } of items) {
       const track = el('div', { class: 'track' }, el('div', { class: 'bar', style: `width:${(100 * v) / max}%` }));
-      g.append(el('div', { text: label(panel, c.name) }), track, el('div', { class: 'num', 'data-column': c.name, 'data-value': String(v), text: formatValue(v, fieldConfig(panel, c.name)) }));
+      g.append(el('div', { text: name }), track, el('div', { class: 'num', 'data-column': column, 'data-row': row, 'data-value': String(v), text: formatValue(v, fieldConfig(panel, column)) }));
     }
     body.append(g);
-    return items.length ? 'ok' : 'empty';
+    return 'ok';
   },
 
   table(panel, t, body) {
@@ -285,19 +302,39 @@ async function refreshAll() {
 
 function schedule() {
   clearInterval(state.timer);
-  const everyMs = Math.max(1000, (Number(/^(\d+)s$/.exec(state.dashboard?.refresh ?? '5s')?.[1]) || 5) * 1000);
-  $('#every').textContent = `${everyMs / 1000}s`;
+  const own = Number(/^(\d+)s$/.exec(state.dashboard?.refresh ?? '5s')?.[1]) || 5;
+  const everyMs = Math.max(1000, state.refreshMs ?? own * 1000);
+  $('#every').textContent = PulsoTimeRange.durationText(everyMs);
   if ($('#auto').checked) state.timer = setInterval(refreshAll, everyMs);
+}
+
+/** The range and refresh in the address bar, Grafana's way, so that a copied link reproduces the view. */
+function writeUrl() {
+  const q = PulsoTimeRange.rangeQuery({ relativeMs: state.rangeMs, fixed: state.fixed, refreshMs: state.refreshMs, refreshOff: !$('#auto').checked });
+  history.replaceState(null, '', `${location.pathname}?${q}`);
+}
+
+/** The range picker shows the URL's range (adding it when it is not one of the presets). */
+function applyUrlRange() {
+  const r = PulsoTimeRange.readRange(new URLSearchParams(location.search), Date.now());
+  state.rangeMs = r.relativeMs;
+  state.fixed = r.fixed;
+  state.refreshMs = r.refreshMs;
+  if (r.refreshOff) $('#auto').checked = false;
+  const select = $('#range');
+  if (!r.fixed && ![...select.options].some((o) => Number(o.value) === r.relativeMs)) {
+    select.append(el('option', { value: String(r.relativeMs), text: `Last ${PulsoTimeRange.durationText(r.relativeMs)}` }));
+  }
+  if (!r.fixed) select.value = String(r.relativeMs);
+  $('#note').textContent = r.notes.join('; ');
+  $('#note').hidden = r.notes.length === 0;
 }
 
 async function main() {
   const list = await (await fetch('/api/dashboards')).json();
   const uid = /^\/d\/([\w-]+)$/.exec(location.pathname)?.[1];
   $('#dashboards').replaceChildren(...list.map((x) => el('a', { href: `/d/${x.uid}`, class: x.uid === uid ? 'active' : '', text: x.title })));
-  const params = new URLSearchParams(location.search);
-  if (params.get('range')) $('#range').value = params.get('range');
-  state.rangeMs = Number($('#range').value);
-  if (params.get('from') && params.get('to')) state.fixed = { from: Number(params.get('from')), to: Number(params.get('to')) };
+  applyUrlRange();
   if (!uid) {
     $('#main').replaceChildren(el('div', { class: 'list' }, ...list.map((x) => el('a', { href: `/d/${x.uid}`, text: `${x.title} — grafana/dashboards/${x.file}` }))));
     return;
@@ -313,9 +350,14 @@ async function main() {
   $('#range').onchange = () => {
     state.rangeMs = Number($('#range').value);
     state.fixed = null;
+    $('#note').hidden = true;
+    writeUrl();
     refreshAll();
   };
-  $('#auto').onchange = schedule;
+  $('#auto').onchange = () => {
+    writeUrl();
+    schedule();
+  };
   window.addEventListener('resize', () => state.charts.forEach((c) => c.resize()));
   await refreshAll();
   schedule();

@@ -47,7 +47,8 @@ async function render(uid: string, url = base): Promise<PanelView[]> {
         type: p.getAttribute('data-panel-type') ?? '',
         state: p.getAttribute('data-state') ?? '',
         text: (p.querySelector('.body')?.textContent ?? '').slice(0, 300),
-        values: Object.fromEntries([...p.querySelectorAll('[data-column]')].map((v) => [v.getAttribute('data-column')!, v.getAttribute('data-value') ?? ''])),
+        // Keyed by row (a stat or gauge with reduceOptions.values shows one value per row) and column.
+        values: Object.fromEntries([...p.querySelectorAll('[data-column]')].map((v) => [[v.getAttribute('data-row'), v.getAttribute('data-column')].filter(Boolean).join('|'), v.getAttribute('data-value') ?? ''])),
       })),
     );
   } finally {
@@ -106,9 +107,20 @@ describe('local dashboards in Chromium', () => {
         // A stat against CURRENT_TIMESTAMP ("seconds since…") moves between the page's query and ours.
         if ((p.type === 'stat' || p.type === 'bargauge') && !q.query.includes('CURRENT_TIMESTAMP')) {
           // The number shown is the number Druid returned for that panel's own query, column by column.
-          const row = truth.rows[0] ?? [];
-          const expected = Object.fromEntries(truth.columns.map((c, i) => [c.name, row[i]]).filter(([, v]) => typeof v === 'number').map(([n, v]) => [n, String(v)]));
-          const shown = Object.fromEntries(Object.entries(view.values).filter(([n]) => n in expected));
+          // Every value Druid returned for the panel's own query, with its label: per row (values: true, named by
+          // the row's text fields, as Grafana draws it) or the first row's columns.
+          const perRow = (p as { options?: { reduceOptions?: { values?: boolean } } }).options?.reduceOptions?.values === true;
+          const textCols = truth.columns.map((c, i) => [c, i] as const).filter(([c]) => !['BIGINT', 'INTEGER', 'DOUBLE', 'FLOAT', 'DECIMAL', 'REAL', 'SMALLINT', 'TINYINT', 'TIMESTAMP', 'DATE', ''].includes(c.sqlType ?? ''));
+          const expected = Object.fromEntries(
+            (perRow ? truth.rows : truth.rows.slice(0, 1)).flatMap((row) =>
+              truth.columns
+                .map((c, i) => [c.name, row[i]] as const)
+                .filter(([, v]) => typeof v === 'number')
+                .map(([n, v]) => [[perRow ? textCols.map(([, i]) => String(row[i] ?? '')).join(' ') : '', n].filter(Boolean).join('|'), String(v)]),
+            ),
+          );
+          if (perRow) expect(Object.keys(expected).length, `${what}: one value per row`).toBe(truth.rows.length);
+          const shown = Object.fromEntries(Object.entries(view.values).filter(([n]) => n in expected || perRow));
           if (q.query.includes('APPROX_QUANTILE_DS')) {
             // A quantiles sketch is randomised: two merges of the same segments differ (its rank error is ≈ 1.7 % at
             // k=128). So the shown value is checked against the exact distribution instead: its rank is the quantile's.
@@ -131,6 +143,35 @@ describe('local dashboards in Chromium', () => {
       log(`${file}: ${views.length} panels, states ${JSON.stringify(views.reduce<Record<string, number>>((m, v) => ({ ...m, [v.state]: (m[v.state] ?? 0) + 1 }), {}))}`);
     });
   }
+
+  it("opens Grafana-style links: from=now-6h&to=now and range=6h render every panel, and writes the range back to the URL; an unreadable one falls back with a note", async () => {
+    for (const query of ['from=now-6h&to=now', 'range=6h', 'from=now-6h&to=now&refresh=off']) {
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      try {
+        await page.goto(`${base}/d/pulso-sales?${query}`);
+        await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+        const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));
+        expect(states.filter((st) => st === 'error'), query).toEqual([]);
+        expect(await page.$eval('#range', (e) => (e as HTMLSelectElement).value), query).toBe('21600000');
+        expect(await page.$eval('#note', (e) => (e as HTMLElement).hidden), query).toBe(true);
+        await page.selectOption('#range', '900000');
+        expect(new URL(page.url()).search, query).toBe(query.includes('refresh=off') ? '?from=now-15m&to=now&refresh=off' : '?from=now-15m&to=now');
+      } finally {
+        await page.close();
+      }
+    }
+    const page = await browser.newPage();
+    try {
+      const res = await page.goto(`${base}/d/pulso-sales?from=yesterday&to=now`);
+      expect(res?.status()).toBe(200);
+      await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+      expect(await page.$eval('#note', (e) => e.textContent)).toMatch(/could not read from="yesterday".*showing the last 1h/);
+      const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));
+      expect(states.filter((st) => st === 'error')).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 
   it('escapes values from data wherever they become HTML: a store named like a script shows as text in every geomap tooltip', async () => {
     // Stored XSS, as reproduced before the fix: the tooltip formatter returned the store name as HTML.
