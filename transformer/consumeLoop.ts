@@ -17,6 +17,7 @@ import type { Admin, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { transformerGroupId, transformerTopics, transformerTransactionalId, type TransformerTopics } from '../lib/names.ts';
+import { ensureTopics } from './ensureTopics.ts';
 import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
 import { CONSUMER_FETCH_SIZES, createKafka, ProducerFencedError } from './kafkaClient.ts';
@@ -55,20 +56,6 @@ export interface TransformerHandle {
   /** The transactional ids of the partitions this instance owns right now. */
   transactionalIds(): string[];
   readonly topics: TransformerTopics;
-}
-
-/** The state topic is the transformer's own (compacted); output topics are bootstrap's, created here only on a bare broker. */
-async function ensureTopics(admin: Admin, topics: TransformerTopics, log: Logger): Promise<Set<string>> {
-  const existing = new Set(await admin.listTopics());
-  if (!existing.has(topics.state)) {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
-  }
-  const missing = [topics.orders, topics.orderItems, topics.orderDeltas, topics.itemDeltas, topics.deliveries, topics.stats, topics.dlq].filter((t) => !existing.has(t));
-  if (missing.length) await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
-  for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
-    if (!existing.has(t)) log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
-  }
-  return existing;
 }
 
 export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
@@ -158,7 +145,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
   try {
     await admin.connect();
-    const existing = await ensureTopics(admin, topics, log);
+    const existing = await ensureTopics(cfg, admin, topics, log);
     dimReader = await startDimensionReader({ kafka, topics, existingTopics: existing, dims, log });
     log.info('dimension tables rebuilt', dims.stats().rows);
 

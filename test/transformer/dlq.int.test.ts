@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTransformer } from '../../transformer/consumeLoop.ts';
+import { topicSpecs } from '../../pipeline/topics.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { OrderEvent } from '../../transformer/events.ts';
 import { envelope, orderRow } from './envelopes.ts';
@@ -104,6 +105,16 @@ describe('transformer dead-letter path (real Kafka)', () => {
       await handle.stop();
     }
     const dlq = await readAll(kafka, p.topics.dlq);
+    // Created here on a bare broker, as pipeline/topics.ts declares it (it used to get 3 partitions here, 1 there).
+    const meta = kafka.admin();
+    await meta.connect();
+    try {
+      const spec = topicSpecs(p.cfg).find((t) => t.topic === p.topics.dlq)!;
+      const [topic] = (await meta.fetchTopicMetadata({ topics: [p.topics.dlq] })).topics;
+      expect(topic!.partitions.length).toBe(spec.partitions);
+    } finally {
+      await meta.disconnect();
+    }
     await deleteTopicsWithPrefix(kafka, p.prefix);
     const big = dlq.find((d) => d.headers['dlq.source.offset'] === '1')!;
     expect(big.headers['dlq.truncated']).toBe('true');
