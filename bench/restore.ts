@@ -1,101 +1,122 @@
-// `npm run bench:restore`: how fast the transformer rebuilds its state after a restart or a rebalance, the
-// time during which it consumes nothing. Prints figures, asserts nothing. Needs the stack (Kafka).
-//  1. Builds a state topic of --rows records shaped like the real ones: the ledger entries and dedupe records
-//     that transforming the benchmark envelopes produces, cloned with distinct keys (orders and items in the
-//     same proportion), written once into a throwaway compacted topic.
-//  2. Times the real restoreState (read_committed reader, to the end) on it, --runs times, and the same
-//     records loaded into fresh state in memory (no Kafka), which is the part that is ours.
+// `npm run bench:restore`: how long the transformer's state takes to be ready after it is assigned its
+// partitions, and how much memory it takes, as history grows. Prints figures, asserts nothing. Needs Kafka.
+//  1. A throwaway partitioned state topic holding --orders orders with their items, as the transformer writes
+//     them (its real ledger entries for the benchmark envelopes, cloned with distinct keys, each in the state
+//     partition of the input partition Kafka Connect would put the row in).
+//  2. Each phase in a process of its own (bench/restorePhase.ts), its wall time, CPU and peak resident memory:
+//     first start (no local store: every partition read), clean restart (the store is current), after a
+//     SIGKILL (--tail records committed after the store's checkpoint), a rebalance that brings partitions
+//     this instance held before (their tails) and partitions it never held (read whole); and the old design,
+//     the whole topic parsed into memory, where it fits (--old, default up to 2 M orders).
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../lib/config.ts';
-import { createLogger } from '../lib/log.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
+import { transformerTopics } from '../lib/names.ts';
 import { DedupeState } from '../transformer/dedupe.ts';
 import { DimensionTables } from '../transformer/dimensions.ts';
-import { applyStateRecord, restoreState } from '../transformer/restoreState.ts';
 import { RollupLedger } from '../transformer/rollup/ledger.ts';
-import { transformerTopics } from '../lib/names.ts';
+import { inputPartitionOfRow, stateLayout, statePartitionOf } from '../transformer/state/stateLayout.ts';
 import { transformRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
 
-const USAGE = 'usage: npm run bench:restore [-- --rows 500000 --runs 3]';
-const { ROWS, RUNS } = flagsOrExit('bench:restore', USAGE, () => {
-  const { values } = parseFlags(process.argv.slice(2), { rows: { type: 'string', default: '500000' }, runs: { type: 'string', default: '3' } });
-  return {
-    ROWS: numberFlag('--rows', values.rows, { integer: true, min: 1000, what: 'an integer ≥ 1000' }),
-    RUNS: numberFlag('--runs', values.runs, { integer: true, min: 1, what: 'an integer ≥ 1' }),
-  };
+const USAGE = 'usage: npm run bench:restore [-- --orders 1000000 --tail 5000 --old true|false]';
+const { ORDERS, TAIL, OLD } = flagsOrExit('bench:restore', USAGE, () => {
+  const { values } = parseFlags(process.argv.slice(2), { orders: { type: 'string', default: '200000' }, tail: { type: 'string', default: '5000' }, old: { type: 'string', default: 'auto' } });
+  const orders = numberFlag('--orders', values.orders, { integer: true, min: 1000, what: 'an integer ≥ 1000' });
+  if (!['auto', 'true', 'false'].includes(values.old!)) throw new Error('--old must be true, false or auto');
+  return { ORDERS: orders, TAIL: numberFlag('--tail', values.tail, { integer: true, min: 1, what: 'an integer ≥ 1' }), OLD: values.old === 'auto' ? orders <= 2_000_000 : values.old === 'true' };
 });
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const PARTITIONS = { orders: 3, items: 3 };
 
-/** Real state records: what the transformer writes for the benchmark envelopes, one committed batch. */
-function templateRecords(): { key: string; value: string | null }[] {
+/** One order's and one item's ledger entries as the transformer writes them for the benchmark envelopes. */
+function templates(): { order: string; items: string[] } {
   const topics = transformerTopics(loadConfig({}).topics);
-  const dedupe = new DedupeState();
-  const ledger = new RollupLedger();
-  const d = dedupe.beginBatch();
-  const l = ledger.beginBatch();
-  for (const r of benchEnvelopes(800, 'pulso')) transformRecord(r, { dims: new DimensionTables(), dedupe: d, ledger: l, topics, nowMs: 0 });
-  return [...l.stateRecords(), ...d.stateRecords()];
+  const d = new DedupeState().beginBatch();
+  const l = new RollupLedger().beginBatch();
+  for (const r of benchEnvelopes(8, 'pulso')) transformRecord(r, { dims: new DimensionTables(), dedupe: d, ledger: l, topics, nowMs: 0 });
+  const records = l.stateRecords();
+  const order = records.find((r) => r.key.startsWith('rollup|orders|'))!.value!;
+  const items = records.filter((r) => r.key.startsWith('rollup|order_items|')).map((r) => r.value!);
+  return { order, items };
 }
 
-/** --rows records: the template's ledger entries with distinct primary keys, then its dedupe records once. */
-function stateRecords(rows: number): { key: string; value: string | null }[] {
-  const template = templateRecords();
-  const ledgerRows = template.filter((r) => r.key.startsWith('rollup|'));
-  const others = template.filter((r) => !r.key.startsWith('rollup|'));
-  const out: { key: string; value: string | null }[] = [];
-  for (let i = 0; out.length < rows - others.length; i++) {
-    const t = ledgerRows[i % ledgerRows.length]!;
-    out.push({ key: `${t.key}-${Math.floor(i / ledgerRows.length)}`, value: t.value });
+async function writeState(kafka: Kafka, topic: string, orders: number, firstOrder = 1): Promise<{ records: number; bytes: number }> {
+  const t = templates();
+  const layout = stateLayout([{ topic: 'o', partitions: PARTITIONS.orders }, { topic: 'i', partitions: PARTITIONS.items }]);
+  const producer = kafka.producer();
+  await producer.connect();
+  let records = 0;
+  let bytes = 0;
+  let batch: { key: string; value: string; partition: number }[] = [];
+  const flush = async () => {
+    if (batch.length) await producer.send({ topic, messages: batch, acks: 1 });
+    batch = [];
+  };
+  for (let o = firstOrder; o < firstOrder + orders; o++) {
+    batch.push({ key: `rollup|orders|${o}`, value: t.order, partition: statePartitionOf(layout, 'o', inputPartitionOfRow(String(o), PARTITIONS.orders)) });
+    t.items.forEach((value, k) => {
+      const pk = String(o * 4 + k);
+      batch.push({ key: `rollup|order_items|${pk}`, value, partition: statePartitionOf(layout, 'i', inputPartitionOfRow(pk, PARTITIONS.items)) });
+    });
+    if (batch.length >= 5000) {
+      records += batch.length;
+      bytes += batch.reduce((n, m) => n + m.key.length + m.value.length, 0);
+      await flush();
+      if (records % 500_000 < 5000) process.stderr.write(`\rwriting the state topic: ${fmt(records)} records`);
+    }
   }
-  return [...out, ...others];
+  records += batch.length;
+  bytes += batch.reduce((n, m) => n + m.key.length + m.value.length, 0);
+  await flush();
+  process.stderr.write('\n');
+  await producer.disconnect();
+  return { records, bytes };
+}
+
+function phase(label: string, args: Record<string, unknown>): void {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', 'bench/restorePhase.ts', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.log(`${label.padEnd(44)} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+    return;
+  }
+  const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMiB: number; read: number; rows: number };
+  console.log(`${label.padEnd(44)} ${(x.ms / 1000).toFixed(2).padStart(7)} s  cpu ${(x.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${fmt(x.maxRssMiB).padStart(6)} MiB  read ${fmt(x.read).padStart(11)}  rows held ${fmt(x.rows)}`);
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share these cores)`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const cfg = loadConfig();
   const kafka = new Kafka({ clientId: 'pulso-bench-restore', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
   await admin.connect();
-  const topic = `bench-${randomUUID().slice(0, 8)}.transformer_state`;
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  const topic = `bench-${randomUUID().slice(0, 8)}.transformer.state.partitioned`;
+  const statePartitions = PARTITIONS.orders + PARTITIONS.items;
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: statePartitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  const dir = mkdtempSync(join(tmpdir(), 'pulso-bench-store-'));
+  const all = Array.from({ length: statePartitions }, (_, p) => p);
   try {
-    const records = stateRecords(ROWS);
-    const bytes = records.reduce((n, r) => n + r.key.length + (r.value?.length ?? 0), 0);
-    const producer = kafka.producer();
-    await producer.connect();
     const t0 = performance.now();
-    for (let i = 0; i < records.length; i += 2000) {
-      await producer.send({ topic, messages: records.slice(i, i + 2000) });
-      if (i % 100_000 === 0) process.stderr.write(`\rwriting the state topic: ${fmt(i)} / ${fmt(records.length)}`);
-    }
-    process.stderr.write('\n');
-    await producer.disconnect();
-    console.log(`state topic: ${fmt(records.length)} records, ${(bytes / 2 ** 20).toFixed(0)} MiB (≈ ${fmt(bytes / records.length)} B each), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-
-    const quiet = createLogger('bench', 'error');
-    for (let run = 1; run <= RUNS; run++) {
-      const dedupe = new DedupeState();
-      const ledger = new RollupLedger();
-      const started = performance.now();
-      await restoreState({ kafka, admin, stateTopic: topic, dedupe, ledger, log: quiet });
-      const secs = (performance.now() - started) / 1000;
-      if (ledger.size() + dedupe.size().watermarks === 0) throw new Error('restore loaded nothing');
-      console.log(`restoreState run ${run}: ${secs.toFixed(1)} s = ${fmt(records.length / secs)} records/s (${fmt(ledger.size())} ledger rows loaded)`);
-    }
-    // Our share of it: the same records into fresh state, no Kafka.
-    const keys = records.map((r) => ({ key: Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) }));
-    const started = performance.now();
-    const dedupe = new DedupeState();
-    const ledger = new RollupLedger();
-    for (const r of keys) applyStateRecord(dedupe, ledger, r.key.toString(), r.value ? r.value.toString() : null);
-    const secs = (performance.now() - started) / 1000;
-    console.log(`loading the same records in memory (toString + parse + map, no Kafka): ${secs.toFixed(1)} s = ${fmt(records.length / secs)} records/s`);
+    const w = await writeState(kafka, topic, ORDERS);
+    console.log(`state topic: ${fmt(ORDERS)} orders with their items = ${fmt(w.records)} records, ${fmt(w.bytes / 2 ** 20)} MiB, ${statePartitions} partitions, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const store = (d: string, parts: number[]) => ({ design: 'store', dir: d, topic, parts, statePartitions });
+    phase('first start (no local store, all 6 read)', store(join(dir, 'a'), all));
+    phase('clean restart (store current)', store(join(dir, 'a'), all));
+    const tailOrders = Math.max(1, Math.round(TAIL / 4));
+    await writeState(kafka, topic, tailOrders, 1); // updates of existing orders, committed after the checkpoint
+    phase(`after a SIGKILL (${fmt(tailOrders * 4)} records after the checkpoint)`, store(join(dir, 'a'), all));
+    phase('rebalance: 3 partitions held before (tails)', store(join(dir, 'a'), [0, 3, 4]));
+    phase('rebalance: 3 partitions never held (whole)', store(join(dir, 'b'), [0, 3, 4]));
+    if (OLD) phase('old design: whole topic parsed into memory', { design: 'memory', dir, topic, parts: all, statePartitions });
+    else console.log('old design: not run at this size (--old true to try; it holds every row in the heap)');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }

@@ -63,6 +63,8 @@ export const CONFIG_VARS = [
   { name: 'TRANSFORMER_SESSION_TIMEOUT_MS', doc: 'Consumer group session timeout: how long a transformer instance that stopped heartbeating keeps its partitions before the others take them over', default: '30000' },
   { name: 'TRANSFORMER_CONCURRENCY', doc: 'Input partitions one transformer instance works on at once, each in its own Kafka transaction (kafkajs `partitionsConsumedConcurrently`); 1 works on one batch at a time, more than the CDC input partitions (6) adds nothing; on the saturated 2-core box 6 did not move bench:throughput (docs/benchmarks.md)', default: '1' },
   { name: 'TRANSFORMER_METRICS_PORT_LAST', doc: 'Compose only: the last host port of the range the scaled transformer replicas publish their metrics on (`--scale transformer=N`)', default: '9473' },
+  { name: 'TRANSFORMER_STATE_DIR', doc: 'Folder of the transformer\'s local state store (LMDB, one sub-folder per instance): a cache of its state topic, rebuilt from the topic when missing or foreign; `none` keeps it in memory (tests)', defaultDoc: '$PULSO_HOME/transformer-state' },
+  { name: 'TRANSFORMER_CRASH_AT', doc: 'Tests only: `<point>[:<nth>]` makes the transformer SIGKILL itself the nth time it passes a crash point (`before-commit`, `after-commit`, `store-write`), for the crash-point tests of its state store', defaultDoc: '(unset)' },
   { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
   { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
   { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)', secret: true },
@@ -172,7 +174,17 @@ export interface PulsoConfig {
     readonly coordinatorUrl: string;
     readonly brokerUrl: string;
   };
-  readonly transformer: { readonly instanceId: string; readonly sessionTimeoutMs: number; readonly concurrency: number; readonly metricsPort: number; readonly metricsHost: string };
+  readonly transformer: {
+    readonly instanceId: string;
+    readonly sessionTimeoutMs: number;
+    readonly concurrency: number;
+    readonly metricsPort: number;
+    readonly metricsHost: string;
+    /** The local state store's folder (per instance: `<stateDir>/<instanceId>`); null = in memory. */
+    readonly stateDir: string | null;
+    /** Tests only: the crash point armed (transformer/crashPoints.ts). */
+    readonly crashAt: { readonly point: 'before-commit' | 'after-commit' | 'store-write'; readonly nth: number } | undefined;
+  };
   readonly dashboards: { readonly port: number };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
   readonly bootstrap: {
@@ -211,6 +223,19 @@ export interface LocalSecrets {
   /** pulso_app (the generator) and pulso_monitor (status, health); homes made before these roles lack them until the next `up`. */
   readonly appPassword?: string;
   readonly monitorPassword?: string;
+}
+
+function crashAtOf(env: Env): PulsoConfig['transformer']['crashAt'] {
+  const raw = env.TRANSFORMER_CRASH_AT;
+  if (!raw) return undefined;
+  const m = /^(before-commit|after-commit|store-write)(?::(\d+))?$/.exec(raw);
+  if (!m) throw new ConfigError(`TRANSFORMER_CRASH_AT=${raw} must be before-commit, after-commit or store-write, optionally with :<nth> (tests only; unset it otherwise).`);
+  return { point: m[1] as 'before-commit', nth: Math.max(1, Number(m[2] ?? 1)) };
+}
+
+function stateDirOf(env: Env, home: string): string | null {
+  const dir = str(env, 'TRANSFORMER_STATE_DIR', resolve(home, 'transformer-state'));
+  return dir === 'none' ? null : resolve(dir);
 }
 
 export function secretsPath(home: string): string {
@@ -263,7 +288,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
-    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST') },
+    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'), stateDir: stateDirOf(env, home), crashAt: crashAtOf(env) },
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,

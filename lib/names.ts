@@ -4,7 +4,7 @@
 // benchmarks and tests all ask here; none of them builds a name itself.
 //
 // TOPIC_PREFIX isolates a whole pipeline (default pulso → CDC topics `pulso.public.<table>`, group
-// `pulso-transformer`, state topic `pulso.transformer.state`, transactional ids `pulso-transformer-<input topic>-<partition>`),
+// `pulso-transformer`, state topic `pulso.transformer.state.partitioned`, transactional ids `pulso-transformer-<input topic>-<partition>`),
 // so a test or a benchmark on the same broker works under a prefix of its own.
 import type { PulsoConfig } from './config.ts';
 
@@ -67,8 +67,18 @@ export function transformerTransactionalId(groupId: string, inputTopic: string, 
   return `${groupId}-${inputTopic}-${partition}`;
 }
 
+/**
+ * The transformer's state topic: one partition per input partition (transformer/state/stateLayout.ts). The
+ * name changed with that layout; the single-partition topic of earlier versions is migrated once
+ * (legacyTransformerStateTopic).
+ */
 export function transformerStateTopic(topics: Pick<TopicConfig, 'prefix'>): string {
-  return `${topics.prefix}.transformer.state`;
+  return `${topics.prefix}.transformer.state.partitioned`;
+}
+
+/** The single-partition state topic of versions before the partitioned layout (read once, to migrate it). */
+export function legacyTransformerStateTopic(stateTopic: string): string {
+  return stateTopic.replace(/\.partitioned$/, '');
 }
 
 export function transformerTopics(topics: TopicConfig): TransformerTopics {

@@ -11,14 +11,20 @@ export interface TopicSpec {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** How long the transformer's state topic keeps tombstones: a local store's checkpoint is trusted for a day less. */
+export const STATE_DELETE_RETENTION_MS = 7 * DAY_MS;
+export const STATE_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'cleanup.policy': 'compact', 'delete.retention.ms': String(STATE_DELETE_RETENTION_MS) };
+const CDC_ORDERS_PARTITIONS = 3;
+const CDC_ORDER_ITEMS_PARTITIONS = 3;
+
 export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
   const keep = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY_MS) });
   // Dimension tables are replayed from the beginning at every transformer start: compaction keeps
   // exactly the latest row per key (and drops deleted keys) so that replay stays small forever.
   const dimension = { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '60000', 'delete.retention.ms': String(DAY_MS) };
   return [
-    { topic: cdcTopic(cfg.topics, 'orders'), partitions: 3, config: keep(7), why: 'order changes; 3 partitions keyed by order id keep per-order order' },
-    { topic: cdcTopic(cfg.topics, 'order_items'), partitions: 3, config: keep(7), why: 'order item changes' },
+    { topic: cdcTopic(cfg.topics, 'orders'), partitions: CDC_ORDERS_PARTITIONS, config: keep(7), why: 'order changes; 3 partitions keyed by order id keep per-order order' },
+    { topic: cdcTopic(cfg.topics, 'order_items'), partitions: CDC_ORDER_ITEMS_PARTITIONS, config: keep(7), why: 'order item changes' },
     { topic: cdcTopic(cfg.topics, 'payments'), partitions: 1, config: keep(7), why: 'payment changes (audit; not transformed)' },
     { topic: cdcTopic(cfg.topics, 'order_status_history'), partitions: 1, config: keep(7), why: 'status history (audit; not transformed)' },
     { topic: cdcTopic(cfg.topics, 'countries'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
@@ -36,6 +42,11 @@ export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
     { topic: cfg.topics.deliveries, partitions: 1, config: keep(30), why: 'one delivery fact per delivered order (delivery-time sketches)' },
     { topic: cfg.topics.stats, partitions: 1, config: keep(30), why: "per-transaction transformer counters for the pipeline-health dashboard" },
     { topic: cfg.topics.dlq, partitions: 1, config: keep(30), why: 'records the transformer could not decode, with the reason in headers' },
-    { topic: transformerStateTopic(cfg.topics), partitions: 1, config: { 'cleanup.policy': 'compact' }, why: "transformer's dedupe watermarks, written in its transactions" },
+    {
+      topic: transformerStateTopic(cfg.topics),
+      partitions: CDC_ORDERS_PARTITIONS + CDC_ORDER_ITEMS_PARTITIONS,
+      config: STATE_TOPIC_CONFIG,
+      why: "transformer's dedupe state and rollup ledger, one partition per CDC input partition, written in its transactions",
+    },
   ];
 }

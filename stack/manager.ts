@@ -365,6 +365,8 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
     rmSync(resolve(cfg.home, 'data'), { recursive: true, force: true });
     rmSync(resolve(cfg.home, 'conf'), { recursive: true, force: true });
     rmSync(resolve(cfg.home, 'logs'), { recursive: true, force: true });
+    // The transformer's local state store is a cache of the state topic, which the reset deletes with Kafka's data.
+    if (cfg.transformer.stateDir) rmSync(cfg.transformer.stateDir, { recursive: true, force: true });
     rmSync(secretsPath(cfg.home), { force: true });
     progress(`wiped state in ${cfg.home} (jars kept in ${resolve(cfg.home, 'lib')})`);
   }

@@ -6,34 +6,35 @@
 //   offsets (sendOffsets). Either all of it becomes visible or none of it does.
 // - scale-out: any number of instances share the consumer group. Each input topic-partition has its own
 //   transactional id (lib/names.ts), and after every rebalance an instance starts a producer per partition
-//   it was assigned (partitionProducers.ts) before it re-reads the state: that start fences every earlier
-//   owner of the partition (crashed, or paused and unaware of the rebalance) and aborts what it left open,
-//   so a zombie can never commit output or offsets afterwards, and the state read is final.
-// - Debezium itself is at-least-once: its repeats are dropped by the source-position dedupe (dedupe.ts),
-//   whose state lives in the compacted state topic, written in the same transactions, read back at start.
+//   it was assigned (partitionProducers.ts) before it brings their state up to date: that start fences every
+//   earlier owner of the partition (crashed, or paused and unaware of the rebalance) and aborts what it left
+//   open, so a zombie can never commit output, offsets or state afterwards, and the state read is final.
+// - Debezium itself is at-least-once: its repeats are dropped by the source-position dedupe (dedupe.ts).
+// - State (dedupe and rollup ledger) is partitioned like the input: each input partition's state lives in its
+//   own partition of the compacted state topic, written in the same transactions, and in a local LMDB store
+//   checkpointed at the state-topic offset it reflects, so a restart or a rebalance reads only the tail of the
+//   partitions it is assigned (state/*, processChunk.ts).
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import type { Admin, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { transformerGroupId, transformerTopics, transformerTransactionalId, type TransformerTopics } from '../lib/names.ts';
 import { ensureTopics } from './ensureTopics.ts';
-import { DedupeState } from './dedupe.ts';
 import { DimensionTables } from './dimensions.ts';
 import { CONSUMER_FETCH_SIZES, createKafka, ProducerFencedError } from './kafkaClient.ts';
 import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
 import { TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
 import { serveMetrics } from './metricsServer.ts';
-import { chunkMessages, commitChunk, type CommitTimings } from './produceChunk.ts';
+import { processChunk, type ChunkContext } from './processChunk.ts';
 import { startDimensionReader, takeOverAssignment } from './restoreState.ts';
-import { RollupLedger } from './rollup/ledger.ts';
+import type { StateStore } from './state/localStore.ts';
+import { MAX_CHECKPOINT_AGE_MS, openState } from './state/openState.ts';
+import { statePartitionOf, type StateLayout } from './state/stateLayout.ts';
 import type { TopicReader } from './topicReader.ts';
-import { transformRecord, type InputRecord, type Outcome } from './transform.ts';
 
 /** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
 export const MAX_RECORDS_PER_TRANSACTION = 5000;
-/** How long an order may wait for a store that its dimension topic has not delivered yet. */
-const DIMENSION_WAIT_MS = 5000;
 
 export interface TransformerOptions {
   /** Names this instance in logs, metrics and transformer_stats. Default cfg.transformer.instanceId. */
@@ -67,12 +68,12 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const producers = new PartitionProducers(kafka, (topic, partition) => transformerTransactionalId(groupId, topic, partition), log);
 
   const dims = new DimensionTables();
-  const dedupe = new DedupeState();
-  const ledger = new RollupLedger();
+  // Opened once the CDC topics' partitions are known (openState); until then no partition is owned.
+  let state: { layout: StateLayout; store: StateStore } | undefined;
+  let ownedParts: number[] = [];
   const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalIds: () => producers.transactionalIds() }, () => ({
     dimensions: dims.stats().rows,
-    dedupe: dedupe.size(),
-    ledgerRows: ledger.size(),
+    state: { partitions: ownedParts, rows: ownedParts.reduce((n, p) => n + (state?.store.rows(p) ?? 0), 0) },
   }));
   const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
   const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
@@ -89,58 +90,8 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
 
   const cleanup = async () => {
     await Promise.allSettled([consumer.disconnect(), producers.disconnectAll(), dimReader?.stop(), admin.disconnect()]);
+    await state?.store.close().catch(() => undefined);
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  };
-
-  const processChunk = async (payload: EachBatchPayload, chunk: KafkaMessage[]) => {
-    const { batch } = payload;
-    const inputs: InputRecord[] = chunk.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value }));
-    const started = performance.now();
-    let nowMs = 0;
-    const transformAll = () => {
-      const dedupeBatch = dedupe.beginBatch();
-      const ledgerBatch = ledger.beginBatch();
-      nowMs = Date.now();
-      // A replayed record (group reset) was fully handled by a committed transaction: it is counted, not redone.
-      const outcomes = inputs.map((r): Outcome =>
-        dedupe.isReplayed(r.topic, r.partition, r.offset) ? { kind: 'skip', reason: 'replayed' } : transformRecord(r, { dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics, nowMs }),
-      );
-      dedupeBatch.markConsumed(batch.topic, batch.partition, inputs[inputs.length - 1]!.offset);
-      return { dedupeBatch, ledgerBatch, outcomes };
-    };
-    let { dedupeBatch, ledgerBatch, outcomes } = transformAll();
-    // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the
-    // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
-    if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
-      if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ dedupeBatch, ledgerBatch, outcomes } = transformAll());
-      const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
-      if (stillMissing) log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
-    }
-    const stateRecords = [...dedupeBatch.stateRecords(), ...ledgerBatch.stateRecords()];
-    const out = chunkMessages({ inputs, messages: chunk, outcomes, topics, instanceId, nowMs, stateRecords });
-    for (const w of out.warnings) log.warn(w.message, w.fields);
-    const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
-    const transformMs = performance.now() - started; // the dimension wait included: time spent before the transaction
-    let timings: CommitTimings;
-    try {
-      timings = await commitChunk(producers.get(batch.topic, batch.partition), { requests: out.requests, groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log });
-    } catch (e) {
-      metrics.recordAbort();
-      if (e instanceof ProducerFencedError) {
-        // A newer owner has the partition: write nothing more for it. The consumer's retries end in a rejoin,
-        // which brings this instance's true assignment (GROUP_JOIN below).
-        log.warn('fenced: another instance owns this partition now; leaving it', { topic: e.topic, partition: e.partition });
-        await producers.drop(e.topic, e.partition);
-      }
-      throw e;
-    }
-    dedupe.commit(dedupeBatch);
-    ledger.commit(ledgerBatch);
-    const committedAt = Date.now();
-    metrics.recordBatch({ consumed: chunk.length, produced: out.produced, bytes: out.bytes, phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs }, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
-    payload.resolveOffset(chunk[chunk.length - 1]!.offset);
-    metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
-    await payload.heartbeat();
   };
 
   try {
@@ -148,12 +99,16 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const existing = await ensureTopics(cfg, admin, topics, log);
     dimReader = await startDimensionReader({ kafka, topics, existingTopics: existing, dims, log });
     log.info('dimension tables rebuilt', dims.stats().rows);
+    const { layout, store } = (state = await openState({ kafka, admin, topics, groupId, instanceId, stateDir: cfg.transformer.stateDir, log }));
+    const chunkContext: ChunkContext = { dims, dimReader: () => dimReader, store, layout, topics, producers, metrics, groupId, instanceId, log };
 
     let assignment: Assignment = {};
     let stateStale = true;
     let ownership: Promise<void> | undefined;
-    const takeOwnership = (heartbeat: () => Promise<void>) =>
-      takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, dedupe, ledger, log, heartbeat, progress: metrics.restore });
+    const takeOwnership = async (heartbeat: () => Promise<void>) => {
+      await takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, store, layout, maxCheckpointAgeMs: MAX_CHECKPOINT_AGE_MS, log, heartbeat, progress: metrics.restore });
+      ownedParts = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => statePartitionOf(layout, topic, p)));
+    };
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Another instance may have advanced the partitions we now own: take them over and re-read the state.
       assignment = payload.memberAssignment;
@@ -196,7 +151,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
         for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {
           if (!payload.isRunning() || payload.isStale()) return;
           try {
-            await processChunk(payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+            await processChunk(chunkContext, payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
           } catch (e) {
             // Fenced, or no producer: usually the group dropped this instance while it was paused. A heartbeat
             // finds out (kafkajs then rejoins at once) sooner than the consumer's retries would.

@@ -21,6 +21,8 @@
 // committed; an aborted batch leaves the state untouched. The batch also yields the state records that the
 // loop writes to the compacted state topic inside the same transaction, so a restart resumes exactly.
 import type { ChangeOp, ChangeRecord } from './decode/decodeEnvelope.ts';
+import { checkDedupeRecord, OFFSET_PREFIX, parseOffset, parseSnapshot, parseTruncation, parseWatermark, SNAPSHOT_PREFIX, topicPartitionKey, TRUNCATE_PREFIX, WATERMARK_PREFIX } from './dedupeRecords.ts';
+import { MemoryStateTable, type StateTable } from './state/stateTable.ts';
 
 export interface SourcePosition {
   readonly commitLsn: bigint;
@@ -57,107 +59,85 @@ export interface StateRecord {
   readonly value: string;
 }
 
-const WATERMARK_PREFIX = 'wm|';
-const OFFSET_PREFIX = 'off|';
-const SNAPSHOT_PREFIX = 'snap|';
-const TRUNCATE_PREFIX = 'trunc|';
+export { checkDedupeRecord, topicPartitionKey } from './dedupeRecords.ts';
 
-export function topicPartitionKey(topic: string, partition: number): string {
-  return `${topic}|${partition}`;
-}
-
+/**
+ * The dedupe state of one state partition (every key it holds belongs to one input partition's records),
+ * read through its table: memory in tests, the local LMDB store in the transformer.
+ */
 export class DedupeState {
-  private readonly watermarks = new Map<string, SourcePosition>();
-  private readonly snapshotLedger = new Map<string, string>();
-  private readonly offsets = new Map<string, bigint>();
-  /** Per table, the source position of its last TRUNCATE: streamed changes committed before it are gone. */
-  private readonly truncations = new Map<string, SourcePosition>();
+  constructor(private readonly table: StateTable = new MemoryStateTable()) {}
 
-  /** Restores one record of the state topic (read from the beginning at start). */
+  /** Restores one record of the state topic (a key outside the dedupe state is ignored; a bad value throws). */
   loadStateRecord(key: string, value: string | null): void {
-    if (key.startsWith(WATERMARK_PREFIX)) {
-      const tp = key.slice(WATERMARK_PREFIX.length);
-      if (value === null) this.watermarks.delete(tp);
-      else {
-        const v = JSON.parse(value) as { commit_lsn: string; lsn: string; rank: number };
-        this.watermarks.set(tp, { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: v.rank });
-      }
-    } else if (key.startsWith(OFFSET_PREFIX)) {
-      const tp = key.slice(OFFSET_PREFIX.length);
-      if (value === null) this.offsets.delete(tp);
-      else this.offsets.set(tp, BigInt((JSON.parse(value) as { offset: string }).offset));
-    } else if (key.startsWith(TRUNCATE_PREFIX)) {
-      const table = key.slice(TRUNCATE_PREFIX.length);
-      if (value === null) this.truncations.delete(table);
-      else {
-        const v = JSON.parse(value) as { commit_lsn: string; lsn: string };
-        this.truncations.set(table, { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: 0 });
-      }
-    } else if (key.startsWith(SNAPSHOT_PREFIX)) {
-      const id = key.slice(SNAPSHOT_PREFIX.length);
-      if (value === null) this.snapshotLedger.delete(id);
-      else this.snapshotLedger.set(id, (JSON.parse(value) as { version: string }).version);
-    }
+    if (checkDedupeRecord(key, value)) this.table.apply([{ key, value }]);
   }
 
   watermark(topic: string, partition: number): SourcePosition | undefined {
-    return this.watermarks.get(topicPartitionKey(topic, partition));
+    const key = WATERMARK_PREFIX + topicPartitionKey(topic, partition);
+    const raw = this.table.get(key);
+    if (raw === undefined) return undefined;
+    const v = parseWatermark(key, raw);
+    return { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: v.rank };
   }
 
   /** The last input offset of this topic-partition whose transaction committed. */
   offsetWatermark(topic: string, partition: number): bigint | undefined {
-    return this.offsets.get(topicPartitionKey(topic, partition));
+    const key = OFFSET_PREFIX + topicPartitionKey(topic, partition);
+    const raw = this.table.get(key);
+    return raw === undefined ? undefined : BigInt(parseOffset(key, raw).offset);
   }
 
   /** Every topic-partition with an offset watermark, for the start-up check against the partitions' ends. */
   offsetWatermarks(): { topic: string; partition: number; offset: bigint }[] {
-    return [...this.offsets].map(([tp, offset]) => {
+    return [...this.table.scan(OFFSET_PREFIX)].map(([key, raw]) => {
+      const tp = key.slice(OFFSET_PREFIX.length);
       const at = tp.lastIndexOf('|');
-      return { topic: tp.slice(0, at), partition: Number(tp.slice(at + 1)), offset };
+      return { topic: tp.slice(0, at), partition: Number(tp.slice(at + 1)), offset: BigInt(parseOffset(key, raw).offset) };
     });
   }
 
-  /** Forgets an offset watermark that cannot be right (the topic was recreated); returns its state record. */
+  /** The tombstone that forgets an offset watermark that cannot be right (the topic was recreated). */
   dropOffsetWatermark(topic: string, partition: number): { key: string; value: null } {
-    this.offsets.delete(topicPartitionKey(topic, partition));
     return { key: OFFSET_PREFIX + topicPartitionKey(topic, partition), value: null };
   }
 
   /** True if this input record was already handled by a committed transaction (the input is being replayed). */
   isReplayed(topic: string, partition: number, offset: string): boolean {
-    const wm = this.offsets.get(topicPartitionKey(topic, partition));
+    const wm = this.offsetWatermark(topic, partition);
     return wm !== undefined && BigInt(offset) <= wm;
   }
 
   truncatedAt(table: string): SourcePosition | undefined {
-    return this.truncations.get(table);
+    const key = TRUNCATE_PREFIX + table;
+    const raw = this.table.get(key);
+    if (raw === undefined) return undefined;
+    const v = parseTruncation(key, raw);
+    return { commitLsn: BigInt(v.commit_lsn), lsn: BigInt(v.lsn), rank: 0 };
   }
 
   snapshotVersion(table: string, pk: string): string | undefined {
-    return this.snapshotLedger.get(`${table}|${pk}`);
+    const key = `${SNAPSHOT_PREFIX}${table}|${pk}`;
+    const raw = this.table.get(key);
+    return raw === undefined ? undefined : parseSnapshot(key, raw).version;
   }
 
-  clear(): void {
-    this.watermarks.clear();
-    this.snapshotLedger.clear();
-    this.offsets.clear();
-    this.truncations.clear();
-  }
-
+  /** Counted by scanning: for tests and benchmarks, not the hot path. */
   size(): { watermarks: number; snapshotRows: number } {
-    return { watermarks: this.watermarks.size, snapshotRows: this.snapshotLedger.size };
+    let watermarks = 0;
+    let snapshotRows = 0;
+    for (const _ of this.table.scan(WATERMARK_PREFIX)) watermarks++;
+    for (const _ of this.table.scan(SNAPSHOT_PREFIX)) snapshotRows++;
+    return { watermarks, snapshotRows };
   }
 
   beginBatch(): DedupeBatch {
     return new DedupeBatch(this);
   }
 
-  /** Applies a batch whose Kafka transaction committed. */
+  /** Applies a batch whose Kafka transaction committed (the transformer writes its records with a checkpoint instead). */
   commit(batch: DedupeBatch): void {
-    for (const [tp, pos] of batch.pendingWatermarks) this.watermarks.set(tp, pos);
-    for (const [id, version] of batch.pendingSnapshots) this.snapshotLedger.set(id, version);
-    for (const [tp, offset] of batch.pendingOffsets) this.offsets.set(tp, offset);
-    for (const [table, pos] of batch.pendingTruncations) this.truncations.set(table, pos);
+    this.table.apply(batch.stateRecords());
   }
 }
 
@@ -175,6 +155,12 @@ export class DedupeBatch {
   isBeforeTruncate(table: string, pos: SourcePosition): boolean {
     const t = this.pendingTruncations.get(table) ?? this.state.truncatedAt(table);
     return t !== undefined && pos.commitLsn < t.commitLsn;
+  }
+
+  /** True when this partition has handled the table's TRUNCATE at `pos`, or a later one (a forwarded copy seen again). */
+  isTruncatedSince(table: string, pos: SourcePosition): boolean {
+    const t = this.pendingTruncations.get(table) ?? this.state.truncatedAt(table);
+    return t !== undefined && (t.commitLsn > pos.commitLsn || (t.commitLsn === pos.commitLsn && t.lsn >= pos.lsn));
   }
 
   markTruncated(table: string, pos: SourcePosition): void {

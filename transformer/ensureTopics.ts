@@ -1,22 +1,18 @@
-// The topics the transformer needs before it consumes: its state topic, and the output topics (bootstrap's,
-// created here only on a bare broker), as pipeline/topics.ts declares them. Warns about CDC topics the
-// connector has not created yet.
+// The output topics the transformer needs before it consumes (bootstrap's, created here only on a bare
+// broker), as pipeline/topics.ts declares them. Warns about CDC topics the connector has not created yet.
+// The state topic follows the CDC topics' partitions: state/openState.ts creates it.
 import type { Admin } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
 import type { TransformerTopics } from '../lib/names.ts';
 import { topicSpecs, type TopicSpec } from '../pipeline/topics.ts';
 
-/**
- * The state topic is the transformer's own; output topics are bootstrap's, created here only on a bare broker,
- * as pipeline/topics.ts declares them (partitions, retention, compaction): one spec for both.
- */
+/** Output topics are bootstrap's, created here only on a bare broker, as pipeline/topics.ts declares them (partitions, retention, compaction): one spec for both. */
 export async function ensureTopics(cfg: PulsoConfig, admin: Admin, topics: TransformerTopics, log: Logger): Promise<Set<string>> {
   const existing = new Set(await admin.listTopics());
   const specs = new Map(topicSpecs(cfg).map((s) => [s.topic, s]));
   const declared = (topic: string, fallback: TopicSpec) => ({ ...(specs.get(topic) ?? fallback), topic });
   const wanted = [
-    declared(topics.state, { topic: '', partitions: 1, config: { 'cleanup.policy': 'compact' }, why: 'state' }),
     ...[topics.orders, topics.orderItems, topics.orderDeltas, topics.itemDeltas, topics.deliveries, topics.stats, topics.dlq].map((t) => declared(t, { topic: '', partitions: 1, config: {}, why: 'output' })),
   ].filter((s) => !existing.has(s.topic));
   if (wanted.length) {

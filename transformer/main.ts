@@ -2,11 +2,13 @@
 // finishes the chunk in flight, commits it and disconnects. A fatal consumer crash exits 1, so whatever
 // supervises the process (npm run up, compose) restarts it, and the restart resumes exactly.
 import { loadConfig } from '../lib/config.ts';
+import { armCrashPoint } from './crashPoints.ts';
 import { createLogger } from '../lib/log.ts';
 import { startTransformer, type TransformerHandle } from './consumeLoop.ts';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  armCrashPoint(cfg.transformer.crashAt);
   const log = createLogger('transformer', cfg.logLevel);
   let started: TransformerHandle | undefined;
   const handle = await startTransformer(cfg, {

@@ -28,7 +28,8 @@ export interface MetricsSnapshot {
   /** Source commit (source.ts_ms) → our transaction commit, streaming events only (snapshots are old by nature). */
   readonly latency_ms: { readonly count: number; readonly last: number | null; readonly p50: number | null; readonly p95: number | null; readonly max: number | null };
   readonly dimensions: Record<string, number>;
-  readonly dedupe: { readonly watermarks: number; readonly snapshotRows: number };
+  /** The local state store's partitions this instance owns and the records it holds for them (ledger and dedupe). */
+  readonly state: { readonly partitions: readonly number[]; readonly rows: number };
   /** Bytes written in committed transactions (all topics, state records included). */
   readonly produced_bytes: number;
   /**
@@ -36,8 +37,8 @@ export interface MetricsSnapshot {
    * transaction's produce requests), commit (offsets into the transaction, then the commit). Where a chunk's time went.
    */
   readonly phase_ms: Readonly<Record<TransactionPhase, number>>;
-  /** Rows asserted in the rollup (ledger entries), and before images that disagreed with the ledger. */
-  readonly rollup: { readonly ledger_rows: number; readonly ledger_mismatches: number };
+  /** Before images that disagreed with the rollup ledger. */
+  readonly rollup: { readonly ledger_mismatches: number };
   /** Consumer crashes kafkajs restarted from: since the last committed transaction, since start, the last error. */
   readonly consumer_crashes: { readonly recent: number; readonly total: number; readonly last_error: string | null };
   /** The state re-read after the last group join: records read of those held, whether it is still going, how long it took. */
@@ -74,7 +75,7 @@ export class TransformerMetrics {
 
   constructor(
     private readonly ids: { instance: string; groupId: string; transactionalIds: () => string[] },
-    private readonly extra: () => { dimensions: Record<string, number>; dedupe: { watermarks: number; snapshotRows: number }; ledgerRows: number },
+    private readonly extra: () => { dimensions: Record<string, number>; state: { partitions: number[]; rows: number } },
   ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ instance: ids.instance });
@@ -122,16 +123,14 @@ export class TransformerMetrics {
     });
     new Gauge({
       name: 'pulso_transformer_state_rows',
-      help: 'Rows held in memory: dimension tables, dedupe watermarks and snapshot rows, rollup ledger',
+      help: 'Rows held: dimension tables (in memory), the local state store for the owned partitions (ledger and dedupe, on disk)',
       labelNames: ['kind'],
       registers,
       collect() {
         const x = self.extra();
         this.reset();
         for (const [table, n] of Object.entries(x.dimensions)) this.set({ kind: `dimension_${table}` }, n);
-        this.set({ kind: 'dedupe_watermarks' }, x.dedupe.watermarks);
-        this.set({ kind: 'dedupe_snapshot_rows' }, x.dedupe.snapshotRows);
-        this.set({ kind: 'ledger' }, x.ledgerRows);
+        this.set({ kind: 'state_store' }, x.state.rows);
       },
     });
     new Gauge({
@@ -235,10 +234,10 @@ export class TransformerMetrics {
       consumer_lag_total: [...this.lag.values()].reduce((a, b) => a + b, 0),
       latency_ms: { count: this.latencyCount, last: this.lastLatency, p50: pct(0.5), p95: pct(0.95), max: sorted.length ? sorted[sorted.length - 1]! : null },
       dimensions: extra.dimensions,
-      dedupe: extra.dedupe,
+      state: extra.state,
       produced_bytes: this.producedBytes,
       phase_ms: { transform: Math.round(this.phaseMs.transform), produce: Math.round(this.phaseMs.produce), commit: Math.round(this.phaseMs.commit) },
-      rollup: { ledger_rows: extra.ledgerRows, ledger_mismatches: this.ledgerMismatches },
+      rollup: { ledger_mismatches: this.ledgerMismatches },
       consumer_crashes: { ...crashes, last_error: this.crashes.lastError },
       restore: this.restore.snapshot(),
     };

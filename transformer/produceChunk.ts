@@ -3,12 +3,13 @@
 // `chunkMessages` is pure; `commitChunk` does the I/O.
 import { createHash } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Message, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import type { TransformerTopics } from '../lib/names.ts';
 import type { InputRecord, Outcome } from './transform.ts';
 import { isProducerFenced, ProducerFencedError } from './kafkaClient.ts';
 import { statsRows } from './statsRows.ts';
+import { crashPoint } from './crashPoints.ts';
 
 /** Bytes per produce request, below the broker's default message.max.bytes (1 MiB) with headroom. */
 const MAX_REQUEST_BYTES = 768 * 1024;
@@ -98,9 +99,7 @@ function splitUnderLimit(byTopic: Map<string, Message[]>): { requests: ProduceRe
   return { requests, bytes: total };
 }
 
-function bump(map: Map<string, number>, key: string, by = 1): void {
-  map.set(key, (map.get(key) ?? 0) + by);
-}
+const bump = (map: Map<string, number>, key: string, by = 1): void => void map.set(key, (map.get(key) ?? 0) + by);
 
 /** What one chunk writes, and the tallies the metrics and logs need. */
 export interface ChunkMessages {
@@ -132,6 +131,8 @@ export function chunkMessages(args: {
   readonly instanceId: string;
   readonly nowMs: number;
   readonly stateRecords: readonly { key: string; value: string | null }[];
+  /** The state-topic partition of the chunk's input partition (stateLayout.ts): every state record goes there. */
+  readonly statePartition?: number;
 }): ChunkMessages {
   const { inputs, messages, outcomes, topics } = args;
   const byTopic = new Map<string, Message[]>();
@@ -150,7 +151,7 @@ export function chunkMessages(args: {
   outcomes.forEach((o, i) => {
     const at = { topic: inputs[i]!.topic, partition: inputs[i]!.partition, offset: inputs[i]!.offset };
     if (o.kind === 'event') {
-      for (const out of o.outputs) emit(out.topic, { key: out.key, value: out.value });
+      for (const out of o.outputs) emit(out.topic, out.partition === undefined ? { key: out.key, value: out.value } : { key: out.key, value: out.value, partition: out.partition, headers: { ...out.headers } });
       for (const out of o.rollup) emit(out.topic, { key: out.key, value: out.value });
       if (o.ledgerMismatch) {
         ledgerMismatches++;
@@ -170,7 +171,7 @@ export function chunkMessages(args: {
     }
   });
   for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs)) emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
-  if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value })));
+  if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value, partition: args.statePartition })));
   const { requests, bytes } = splitUnderLimit(byTopic);
   return { byTopic, requests, produced, bytes, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
 }
@@ -179,6 +180,21 @@ export function chunkMessages(args: {
 export interface CommitTimings {
   readonly produceMs: number;
   readonly commitMs: number;
+  /** The state-topic offset after the last state record the transaction wrote (undefined: it wrote none). */
+  readonly stateEnd: bigint | undefined;
+}
+
+/** The offset after the last record written to `topic` by these produce requests, from the broker's answers. */
+export function endOffsetOf(topic: string, requests: readonly ProduceRequest[], answers: readonly (readonly RecordMetadata[])[]): bigint | undefined {
+  let end: bigint | undefined;
+  requests.forEach((request, i) => {
+    const count = request.filter((t) => t.topic === topic).reduce((n, t) => n + t.messages.length, 0);
+    const meta = answers[i]?.find((m) => m.topicName === topic);
+    if (!count || meta?.baseOffset === undefined) return;
+    const after = BigInt(meta.baseOffset) + BigInt(count);
+    if (end === undefined || after > end) end = after;
+  });
+  return end;
 }
 
 /**
@@ -196,17 +212,22 @@ export async function commitChunk(
     readonly nextOffset: string;
     readonly isStale: () => boolean;
     readonly log: Logger;
+    /** The state topic, whose end offset the local store's checkpoint needs (its records go to one partition). */
+    readonly stateTopic?: string;
   },
 ): Promise<CommitTimings> {
   const started = performance.now();
   const tx = await producer.transaction();
   try {
-    for (const topicMessages of args.requests) await tx.sendBatch({ topicMessages });
+    const answers: RecordMetadata[][] = [];
+    for (const topicMessages of args.requests) answers.push(await tx.sendBatch({ topicMessages }));
     const produced = performance.now();
     await tx.sendOffsets({ consumerGroupId: args.groupId, topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }] });
     if (args.isStale()) throw new Error('partition revoked during the batch');
+    crashPoint('before-commit');
     await tx.commit();
-    return { produceMs: produced - started, commitMs: performance.now() - produced };
+    const stateEnd = args.stateTopic === undefined ? undefined : endOffsetOf(args.stateTopic, args.requests, answers);
+    return { produceMs: produced - started, commitMs: performance.now() - produced, stateEnd };
   } catch (e) {
     // A fenced producer can neither commit nor abort; the broker already aborted (or will abort) its
     // transaction when the new owner started. Nothing of it is visible: hand the partition back.

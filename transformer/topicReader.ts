@@ -22,7 +22,14 @@ export async function startTopicReader(
   opts: {
     readonly name: string;
     readonly topics: readonly string[];
-    readonly onMessage: (topic: string, partition: number, message: KafkaMessage) => void;
+    readonly onMessage?: (topic: string, partition: number, message: KafkaMessage) => void;
+    /** Instead of onMessage: each fetched batch at once (the state restore writes one LMDB transaction per batch). */
+    readonly onBatch?: (topic: string, partition: number, messages: KafkaMessage[]) => void;
+    /**
+     * Read only these partitions (`topic/partition`), each from its offset: the tail of what a local store holds.
+     * Default: every partition of the topics, from the beginning.
+     */
+    readonly from?: ReadonlyMap<string, bigint>;
     readonly log: Logger;
     /**
      * Called about every 5 s while catching up, and once at the end: records read of those the topics held at
@@ -50,9 +57,12 @@ export async function startTopicReader(
     const ends: EndOffsets = new Map();
     for (const topic of opts.topics) {
       for (const p of await admin.fetchTopicOffsets(topic)) {
-        // An empty (or fully compacted) partition counts as read.
-        if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
-        if (!lows.has(`${topic}/${p.partition}`)) lows.set(`${topic}/${p.partition}`, BigInt(p.low));
+        const tp = `${topic}/${p.partition}`;
+        if (opts.from && !opts.from.has(tp)) continue;
+        const low = opts.from?.get(tp) ?? BigInt(p.low);
+        // An empty (or fully compacted) partition, or one read up to its end already, counts as read.
+        if (BigInt(p.high) > low) ends.set(tp, BigInt(p.high));
+        if (!lows.has(tp)) lows.set(tp, low);
       }
     }
     return ends;
@@ -85,12 +95,30 @@ export async function startTopicReader(
   });
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
   const initialEnds = await endOffsets();
+  const wanted = (topic: string, partition: number, offset: string) => {
+    const from = opts.from?.get(`${topic}/${partition}`);
+    return opts.from === undefined || (from !== undefined && BigInt(offset) >= from);
+  };
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) opts.onMessage(batch.topic, batch.partition, m);
+      const messages = opts.from ? batch.messages.filter((m) => wanted(batch.topic, batch.partition, m.offset)) : batch.messages;
+      if (opts.onBatch) opts.onBatch(batch.topic, batch.partition, messages);
+      else for (const m of messages) opts.onMessage?.(batch.topic, batch.partition, m);
     },
   });
+  if (opts.from) {
+    // Each wanted partition from its offset; the others are not read at all.
+    for (const topic of opts.topics) {
+      const others: number[] = [];
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        const from = opts.from.get(`${topic}/${p.partition}`);
+        if (from === undefined) others.push(p.partition);
+        else consumer.seek({ topic, partition: p.partition, offset: from.toString() });
+      }
+      if (others.length) consumer.pause([{ topic, partitions: others }]);
+    }
+  }
 
   let stopped = false;
   const waitFor = async (ends: EndOffsets, timeoutMs: number, done = reached, onProgress?: () => void): Promise<boolean> => {

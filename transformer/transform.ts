@@ -34,13 +34,26 @@ export interface InputRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** A TRUNCATE forwarded from another partition of its topic (header FORWARDED_TRUNCATE_HEADER). */
+  readonly forwardedTruncate?: boolean;
 }
 
 export interface OutputRecord {
   readonly topic: string;
   readonly key: string | null;
   readonly value: string;
+  /** Set only where the partition is not the producer's choice (a forwarded TRUNCATE). */
+  readonly partition?: number;
+  readonly headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Marks a TRUNCATE the transformer copied into the other partitions of its CDC topic. Debezium writes a
+ * TRUNCATE (no key) into one partition, but every partition's state holds rows of the table: each partition's
+ * owner retracts its own rows when the copy reaches it, in order with that partition's changes, in its own
+ * transaction (docs/contracts.md, "Transformer state"). Its value: the source `topic/partition/offset`.
+ */
+export const FORWARDED_TRUNCATE_HEADER = 'pulso.truncate.forwarded-from';
 
 export type Outcome =
   | {
@@ -70,6 +83,8 @@ export interface TransformContext {
   readonly ledger: LedgerBatch;
   readonly topics: TransformTopics;
   readonly nowMs: number;
+  /** Partitions of an input topic, to forward a TRUNCATE to the others (default 1: nothing to forward). */
+  readonly inputPartitions?: (topic: string) => number;
 }
 
 function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext): Outcome {
@@ -125,7 +140,7 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
     const delta = orderRollupChange(pk, event.event_id, previous, change.op === 'd' ? null : event);
     for (const d of delta.deltas) rollup.push({ topic: topics.orderDeltas, key: pk, value: JSON.stringify(d) });
     for (const d of delta.deliveries) rollup.push({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) });
-    ledger.setOrder(pk, delta.next);
+    ledger.setOrder(pk, delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next);
   } else {
     const event = toOrderItemEvent(change);
     eventType = event.event_type;
@@ -134,7 +149,7 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
     if (previous && change.before) ledgerMismatch = String(previous.quantity) !== String(change.before.columns.quantity);
     const delta = itemRollupChange(pk, event.event_id, previous, event);
     for (const d of delta.deltas) rollup.push({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) });
-    ledger.setItem(pk, delta.next);
+    ledger.setItem(pk, delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next);
   }
   // Marked only once the event exists: a record that dead-letters does not move the watermark.
   if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
@@ -171,9 +186,12 @@ function lateForTruncate(rec: InputRecord, change: ChangeRecord, ctx: TransformC
 }
 
 /**
- * TRUNCATE of orders or order_items: every row the ledger asserted for the table is retracted (−1 each, and a
- * `truncated` event each), and the truncate's position is kept, so that changes of the table committed before
- * it, still on their way through other input partitions, are skipped rather than asserted again.
+ * TRUNCATE of orders or order_items: every row this partition's ledger asserted for the table before the
+ * truncate committed is retracted (−1 each, and a `truncated` event each), and the truncate's position is
+ * kept, so that changes of the table committed before it, still on their way through this partition, are not
+ * asserted again. The original (Debezium's) is copied into the topic's other partitions, whose owners do the
+ * same for their rows; a copy is recognised by its header and dedupes on the partition's truncate position
+ * (the source-position watermark of its partition may be past it already).
  */
 function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContext): Outcome {
   const table = rec.topic === ctx.topics.cdcOrders ? 'orders' : 'order_items';
@@ -181,11 +199,19 @@ function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContex
     throw new DecodeError('source_position_missing', `TRUNCATE of ${table} has no source position (commit LSN ${source.commitLsn ?? 'null'}, LSN ${source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate`);
   }
   const position: SourcePosition = { commitLsn: BigInt(source.commitLsn), lsn: BigInt(source.lsn), rank: 1 };
-  if (ctx.dedupe.isDuplicate(rec.topic, rec.partition, position)) return { kind: 'skip', reason: 'duplicate' };
+  if (rec.forwardedTruncate ? ctx.dedupe.isTruncatedSince(table, position) : ctx.dedupe.isDuplicate(rec.topic, rec.partition, position)) return { kind: 'skip', reason: 'duplicate' };
   const truncation = truncateTable(table, ctx.ledger, { commitLsn: source.commitLsn, lsn: source.lsn, txId: source.txId, tsMs: source.tsMs }, ctx.topics, ctx.nowMs);
   ctx.dedupe.markTruncated(table, position);
-  ctx.dedupe.markEmitted(rec.topic, rec.partition, position);
-  return { kind: 'event', table, eventType: 'truncated', outputs: truncation.outputs, rollup: truncation.rollup, ledgerMismatch: false, sourceTsMs: source.tsMs, isSnapshot: false, missingStore: false };
+  const outputs = [...truncation.outputs];
+  if (!rec.forwardedTruncate) {
+    ctx.dedupe.markEmitted(rec.topic, rec.partition, position);
+    const partitions = ctx.inputPartitions?.(rec.topic) ?? 1;
+    for (let p = 0; p < partitions; p++) {
+      if (p === rec.partition) continue;
+      outputs.push({ topic: rec.topic, partition: p, key: rec.key?.toString() ?? null, value: rec.value!.toString(), headers: { [FORWARDED_TRUNCATE_HEADER]: `${rec.topic}/${rec.partition}/${rec.offset}` } });
+    }
+  }
+  return { kind: 'event', table, eventType: 'truncated', outputs, rollup: truncation.rollup, ledgerMismatch: false, sourceTsMs: source.tsMs, isSnapshot: false, missingStore: false };
 }
 
 export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {

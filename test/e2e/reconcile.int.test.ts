@@ -71,7 +71,7 @@ interface TransformerMetrics {
   produced: Record<string, number>;
   skipped_by_reason: Record<string, number>;
   consumer_lag_total: number;
-  rollup: { ledger_rows: number; ledger_mismatches: number };
+  rollup: { ledger_mismatches: number };
 }
 
 async function transformerMetrics(): Promise<TransformerMetrics | undefined> {

@@ -33,7 +33,7 @@ describe('CrashWatch', () => {
 
 describe('/health of a crash-looping transformer', () => {
   it('answers 503 with the crash count and the last error, and 200 again after a committed transaction', async () => {
-    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, dedupe: { watermarks: 0, snapshotRows: 0 }, ledgerRows: 0 }));
+    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, state: { partitions: [], rows: 0 } }));
     m.status = 'running';
     const server = await serveMetrics(m, 0);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
@@ -56,7 +56,7 @@ describe('/health of a crash-looping transformer', () => {
 
 describe('/health of a transformer re-reading its state', () => {
   it('answers 503 "restoring" with its progress while the re-read runs, 200 once it ended', async () => {
-    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, dedupe: { watermarks: 0, snapshotRows: 0 }, ledgerRows: 0 }));
+    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, state: { partitions: [], rows: 0 } }));
     m.status = 'running';
     const server = await serveMetrics(m, 0);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;

@@ -74,7 +74,7 @@ describe('transformer dead-letter path (real Kafka)', () => {
     try {
       // The CDC topic takes records of up to 3 MiB (a topic configured so, or a connector with bigger limits);
       // the dead-letter topic keeps the broker's default 1 MiB, so the biggest cannot be dead-lettered whole.
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: p.topics.cdcOrders, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }] }, { topic: p.topics.cdcOrderItems, numPartitions: 1 }, { topic: p.topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: p.topics.cdcOrders, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }] }, { topic: p.topics.cdcOrderItems, numPartitions: 1 }, { topic: p.topics.state, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
     } finally {
       await admin.disconnect();
     }
@@ -86,8 +86,10 @@ describe('transformer dead-letter path (real Kafka)', () => {
     ];
     const producer = kafka.producer();
     await producer.connect();
-    // A ledger record and a watermark written by hand that do not parse: reported with partition and offset, skipped.
-    await producer.send({ topic: p.topics.state, messages: [{ key: 'rollup|orders|77', value: '{"not":"an order"}' }, { key: `wm|${p.topics.cdcOrders}|0`, value: 'not json' }] });
+    // A ledger record and a watermark written by hand into the state partition of orders[0] (the state topic
+    // has one partition per input partition: orders 0, order_items 1) that do not parse: reported with
+    // partition and offset, skipped.
+    await producer.send({ topic: p.topics.state, messages: [{ key: 'rollup|orders|77', value: '{"not":"an order"}', partition: 0 }, { key: `wm|${p.topics.cdcOrders}|0`, value: 'not json', partition: 0 }] });
     await producer.send({ topic: p.topics.cdcOrders, messages: input });
     await producer.disconnect();
 

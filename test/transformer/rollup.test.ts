@@ -10,7 +10,7 @@ import type { DeliveryFactRow, OrderDeltaRow } from '../../transformer/rollup/or
 import type { ItemDeltaRow } from '../../transformer/rollup/itemDeltas.ts';
 import { statsRows } from '../../transformer/statsRows.ts';
 import { transformerTopics } from '../../lib/names.ts';
-import { transformRecord, type InputRecord, type Outcome } from '../../transformer/transform.ts';
+import { FORWARDED_TRUNCATE_HEADER, transformRecord, type InputRecord, type Outcome } from '../../transformer/transform.ts';
 import { envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformerTopics(loadConfig({}).topics);
@@ -23,6 +23,8 @@ function rec(table: 'orders' | 'order_items', id: string, value: string | null, 
 
 /** A pipeline's state in miniature: dimension tables, dedupe state and rollup ledger, committed per batch. */
 class Pipeline {
+  /** `inputPartitions`: partitions of the input topics (a TRUNCATE is forwarded to the others). */
+  constructor(private readonly inputPartitions?: (topic: string) => number) {}
   readonly dims = loadedDims();
   dedupe = new DedupeState();
   ledger = new RollupLedger();
@@ -30,7 +32,7 @@ class Pipeline {
   run(records: InputRecord[]): Outcome[] {
     const batch = this.dedupe.beginBatch();
     const ledgerBatch = this.ledger.beginBatch();
-    const out = records.map((r) => transformRecord(r, { dims: this.dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: NOW }));
+    const out = records.map((r) => transformRecord(r, { dims: this.dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: NOW, inputPartitions: this.inputPartitions }));
     for (const r of [...batch.stateRecords(), ...ledgerBatch.stateRecords()]) this.stateTopic.set(r.key, r.value);
     this.dedupe.commit(batch);
     this.ledger.commit(ledgerBatch);
@@ -351,6 +353,30 @@ describe('TRUNCATE', () => {
     p.restart();
     expect(p.run([{ ...insert('4'), partition: 2, offset: '0' }]).map((o) => o.kind)).toEqual(['event']);
     expect(p.ledger.size()).toBe(1);
+  });
+
+  it('partitioned state: the truncate is forwarded to the other partitions, whose owners retract what was committed before it and nothing after', () => {
+    // Two input partitions, each with its own state (as two state partitions of the local store).
+    const p0 = new Pipeline(() => 2);
+    const p1 = new Pipeline(() => 2);
+    const asserted = [...p0.run([insert('1')]), ...p1.run([{ ...insert('2'), partition: 1 }])];
+    const t = truncate('orders');
+    const after = p1.run([{ ...insert('5'), partition: 1, offset: '1' }]); // committed after the truncate, reached partition 1 first
+    const watermark = p1.dedupe.watermark('pulso.public.orders', 1);
+    const out0 = p0.run([t]);
+    const o0 = out0[0]!;
+    if (o0.kind !== 'event') throw new Error(`expected an event, got ${o0.kind}`);
+    const forwarded = o0.outputs.filter((o) => o.topic === 'pulso.public.orders');
+    expect(forwarded).toEqual([{ topic: 'pulso.public.orders', partition: 1, key: null, value: t.value!.toString(), headers: { [FORWARDED_TRUNCATE_HEADER]: 'pulso.public.orders/0/0' } }]);
+    const copy: InputRecord = { topic: 'pulso.public.orders', partition: 1, offset: '2', key: null, value: Buffer.from(forwarded[0]!.value), forwardedTruncate: true };
+    const out1 = p1.run([copy]);
+    const retracted = out1[0]!.kind === 'event' ? out1[0]!.outputs.map((e) => (JSON.parse(e.value) as { order_id: string }).order_id) : [];
+    expect(retracted).toEqual(['2']); // not order 5, committed after the truncate
+    expect(p1.dedupe.watermark('pulso.public.orders', 1)).toEqual(watermark); // a copy never moves the partition's watermark back
+    expect(p1.run([{ ...copy, offset: '3' }])[0]).toEqual({ kind: 'skip', reason: 'duplicate' });
+    const sums = sumBy(deltas([...asserted, ...after, ...out0, ...out1]), (r) => r.status);
+    expect(sums).toEqual({ placed: { orders: 1, total_cents: 12040 } });
+    expect([p0.ledger.size(), p1.ledger.size()]).toEqual([0, 1]);
   });
 
   it('order_items: every asserted item retracted; a truncate of another table retracts nothing', () => {

@@ -8,6 +8,7 @@
 // transaction committed, and its records go to the compacted state topic in that same transaction (one
 // record per row, a tombstone when the row is retracted for good), so a restart resumes exactly.
 import type { StateRecord } from '../dedupe.ts';
+import { MemoryStateTable, type StateTable } from '../state/stateTable.ts';
 
 export type LedgerTable = 'orders' | 'order_items';
 
@@ -38,6 +39,8 @@ export interface AssertedOrder {
   readonly items: number;
   /** Set while a delivery fact (+1) is asserted for the order: its delivery time and minute bucket. */
   readonly delivery: { readonly deliveredAt: string; readonly minutes: number } | null;
+  /** Commit LSN of the streamed change that asserted this state (absent for snapshot rows): a TRUNCATE retracts only what was committed before it. */
+  readonly commitLsn?: string;
 }
 
 /** The state asserted for one order item. */
@@ -49,6 +52,8 @@ export interface AssertedItem {
   readonly productName: string;
   readonly quantity: number;
   readonly lineTotalCents: number;
+  /** As AssertedOrder.commitLsn. */
+  readonly commitLsn?: string;
 }
 
 type Entry = AssertedOrder | AssertedItem;
@@ -69,46 +74,53 @@ function parseEntry(id: string, value: string): Entry {
   return v as unknown as Entry;
 }
 
-export class RollupLedger {
-  private readonly rows = new Map<string, Entry>();
+/** True for a key of the rollup ledger; throws if its value is not an asserted order or item. */
+export function checkLedgerRecord(key: string, value: string | null): boolean {
+  if (!key.startsWith(LEDGER_PREFIX)) return false;
+  if (value !== null) parseEntry(key.slice(LEDGER_PREFIX.length), value);
+  return true;
+}
 
-  /** Restores one state-topic record; returns false when the key is not a ledger key. */
+/**
+ * The ledger of one state partition (the rows whose changes arrive through one input partition), read through
+ * its table: memory in tests, the local LMDB store in the transformer.
+ */
+export class RollupLedger {
+  constructor(private readonly table: StateTable = new MemoryStateTable()) {}
+
+  /** Restores one state-topic record; returns false when the key is not a ledger key (a bad value throws). */
   loadStateRecord(key: string, value: string | null): boolean {
-    if (!key.startsWith(LEDGER_PREFIX)) return false;
-    const id = key.slice(LEDGER_PREFIX.length);
-    if (value === null) this.rows.delete(id);
-    else this.rows.set(id, parseEntry(id, value));
+    if (!checkLedgerRecord(key, value)) return false;
+    this.table.apply([{ key, value }]);
     return true;
   }
 
   get(table: LedgerTable, pk: string): Entry | undefined {
-    return this.rows.get(ledgerKey(table, pk));
-  }
-
-  clear(): void {
-    this.rows.clear();
+    const id = ledgerKey(table, pk);
+    const raw = this.table.get(LEDGER_PREFIX + id);
+    return raw === undefined ? undefined : parseEntry(id, raw);
   }
 
   /** Every row asserted for a table (a TRUNCATE retracts them all). */
   *entries(table: LedgerTable): IterableIterator<[string, Entry]> {
-    const prefix = `${table}|`;
-    for (const [id, entry] of this.rows) if (id.startsWith(prefix)) yield [id.slice(prefix.length), entry];
+    const prefix = `${LEDGER_PREFIX}${table}|`;
+    for (const [key, raw] of this.table.scan(prefix)) yield [key.slice(prefix.length), parseEntry(key.slice(LEDGER_PREFIX.length), raw)];
   }
 
+  /** Counted by scanning: for tests and benchmarks, not the hot path. */
   size(): number {
-    return this.rows.size;
+    let n = 0;
+    for (const _ of this.table.scan(LEDGER_PREFIX)) n++;
+    return n;
   }
 
   beginBatch(): LedgerBatch {
     return new LedgerBatch(this);
   }
 
-  /** Applies a batch whose Kafka transaction committed. */
+  /** Applies a batch whose Kafka transaction committed (the transformer writes its records with a checkpoint instead). */
   commit(batch: LedgerBatch): void {
-    for (const [id, entry] of batch.pending) {
-      if (entry === null) this.rows.delete(id);
-      else this.rows.set(id, entry);
-    }
+    this.table.apply(batch.stateRecords());
   }
 }
 

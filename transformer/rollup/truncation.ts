@@ -99,7 +99,10 @@ export interface Truncation {
 export function truncateTable(table: 'orders' | 'order_items', ledger: LedgerBatch, src: TruncateSource, topics: TransformTopics, nowMs: number): Truncation {
   const outputs: OutputRecord[] = [];
   const rollup: OutputRecord[] = [];
-  const asserted = ledger.asserted(table);
+  // Only what was committed before the truncate: through another partition, a row inserted after it can have
+  // been asserted before the truncate reached this partition (a forwarded copy).
+  const before = (e: AssertedOrder | AssertedItem) => e.commitLsn === undefined || BigInt(e.commitLsn) < BigInt(src.commitLsn);
+  const asserted = ledger.asserted(table).filter(([, e]) => before(e));
   for (const [pk, entry] of asserted) {
     const eventId = `${table}:${pk}:${src.commitLsn}:${src.lsn}:truncated`;
     if (table === 'orders') {

@@ -2,6 +2,8 @@
 // topic prefix (its own CDC-like input topics, output topics, state topic, consumer group, transactional id),
 // so it never disturbs the running pipeline, and deletes what it created.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
@@ -19,7 +21,8 @@ export interface TestPrefix {
 
 export function testPrefix(name: string): TestPrefix {
   const prefix = `it-${name}-${randomUUID().slice(0, 8)}`;
-  const env = isolatedTopicEnv(prefix);
+  // Its own local state store folder too: the instance names ('it', 'a', …) repeat across tests.
+  const env = { ...isolatedTopicEnv(prefix), TRANSFORMER_STATE_DIR: join(tmpdir(), 'pulso-it-state', prefix) };
   const cfg = loadConfig(inheritedEnv(env));
   return {
     prefix,

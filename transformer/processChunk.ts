@@ -1,0 +1,103 @@
+// One chunk of one input partition, exactly once: transform every record against the partition's state,
+// write the outputs, dead letters, counters and state records with the consumer offset in one Kafka
+// transaction, then the same state records with the state-topic offset after them into the local store.
+//
+// Crash points (docs/contracts.md, "Transformer state"): killed before the commit, nothing of the chunk is
+// visible and the store is untouched; after the commit and before the store write, the store's checkpoint is
+// still before these records, so the restore reads them back from the state topic; in the middle of the store
+// write, LMDB's transaction never happened, the same.
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Logger } from '../lib/log.ts';
+import type { TransformerTopics } from '../lib/names.ts';
+import { crashPoint } from './crashPoints.ts';
+import { DedupeState } from './dedupe.ts';
+import type { DimensionTables } from './dimensions.ts';
+import { ProducerFencedError } from './kafkaClient.ts';
+import type { TransformerMetrics } from './metrics.ts';
+import type { PartitionProducers } from './partitionProducers.ts';
+import { chunkMessages, commitChunk, type CommitTimings } from './produceChunk.ts';
+import { RollupLedger } from './rollup/ledger.ts';
+import type { StateStore } from './state/localStore.ts';
+import { statePartitionOf, type StateLayout } from './state/stateLayout.ts';
+import type { TopicReader } from './topicReader.ts';
+import { FORWARDED_TRUNCATE_HEADER, transformRecord, type InputRecord, type Outcome } from './transform.ts';
+
+/** How long an order may wait for a store that its dimension topic has not delivered yet. */
+const DIMENSION_WAIT_MS = 5000;
+
+export interface ChunkContext {
+  readonly dims: DimensionTables;
+  readonly dimReader: () => TopicReader | undefined;
+  readonly store: StateStore;
+  readonly layout: StateLayout;
+  readonly topics: TransformerTopics;
+  readonly producers: PartitionProducers;
+  readonly metrics: TransformerMetrics;
+  readonly groupId: string;
+  readonly instanceId: string;
+  readonly log: Logger;
+}
+
+/** The chunk's records as the pure transform reads them (a forwarded TRUNCATE is told by its header). */
+export function inputRecords(topic: string, partition: number, chunk: readonly KafkaMessage[]): InputRecord[] {
+  return chunk.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, ...(m.headers?.[FORWARDED_TRUNCATE_HEADER] !== undefined && { forwardedTruncate: true }) }));
+}
+
+/** Transforms the chunk against one state partition; its changes stay in the returned batches until committed. */
+export function transformChunk(ctx: Pick<ChunkContext, 'dims' | 'topics' | 'layout'>, state: { dedupe: DedupeState; ledger: RollupLedger }, inputs: readonly InputRecord[], nowMs: number) {
+  const dedupeBatch = state.dedupe.beginBatch();
+  const ledgerBatch = state.ledger.beginBatch();
+  const inputPartitions = (topic: string) => ctx.layout.inputs.find((i) => i.topic === topic)?.partitions ?? 1;
+  // A replayed record (group reset) was fully handled by a committed transaction: it is counted, not redone.
+  const outcomes = inputs.map((r): Outcome =>
+    state.dedupe.isReplayed(r.topic, r.partition, r.offset) ? { kind: 'skip', reason: 'replayed' } : transformRecord(r, { dims: ctx.dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics: ctx.topics, nowMs, inputPartitions }),
+  );
+  const last = inputs[inputs.length - 1]!;
+  dedupeBatch.markConsumed(last.topic, last.partition, last.offset);
+  return { outcomes, stateRecords: [...dedupeBatch.stateRecords(), ...ledgerBatch.stateRecords()] };
+}
+
+export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload, chunk: KafkaMessage[]): Promise<void> {
+  const { batch } = payload;
+  const { log, metrics } = ctx;
+  const part = statePartitionOf(ctx.layout, batch.topic, batch.partition);
+  const table = ctx.store.table(part);
+  const state = { dedupe: new DedupeState(table), ledger: new RollupLedger(table) };
+  const inputs = inputRecords(batch.topic, batch.partition, chunk);
+  const started = performance.now();
+  let nowMs = Date.now();
+  let { outcomes, stateRecords } = transformChunk(ctx, state, inputs, nowMs);
+  // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the
+  // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
+  const dimReader = ctx.dimReader();
+  if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
+    if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ outcomes, stateRecords } = transformChunk(ctx, state, inputs, (nowMs = Date.now())));
+    const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
+    if (stillMissing) log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
+  }
+  const out = chunkMessages({ inputs, messages: chunk, outcomes, topics: ctx.topics, instanceId: ctx.instanceId, nowMs, stateRecords, statePartition: part });
+  for (const w of out.warnings) log.warn(w.message, w.fields);
+  const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
+  const transformMs = performance.now() - started; // the dimension wait included: time spent before the transaction
+  let timings: CommitTimings;
+  try {
+    timings = await commitChunk(ctx.producers.get(batch.topic, batch.partition), { requests: out.requests, groupId: ctx.groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log, stateTopic: ctx.topics.state });
+  } catch (e) {
+    metrics.recordAbort();
+    if (e instanceof ProducerFencedError) {
+      // A newer owner has the partition: write nothing more for it. The consumer's retries end in a rejoin,
+      // which brings this instance's true assignment.
+      log.warn('fenced: another instance owns this partition now; leaving it', { topic: e.topic, partition: e.partition });
+      await ctx.producers.drop(e.topic, e.partition);
+    }
+    throw e;
+  }
+  crashPoint('after-commit');
+  if (timings.stateEnd === undefined) throw new Error(`the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`);
+  ctx.store.write(part, stateRecords, timings.stateEnd);
+  const committedAt = Date.now();
+  metrics.recordBatch({ consumed: chunk.length, produced: out.produced, bytes: out.bytes, phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs }, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
+  payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+  metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
+  await payload.heartbeat();
+}

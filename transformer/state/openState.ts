@@ -1,0 +1,66 @@
+// Before the transformer consumes: its state layout (from the CDC topics' partitions), a state topic with one
+// partition per input partition, the single-partition state topic of earlier versions migrated into it once,
+// and the local store opened (or rebuilt) for this instance.
+import { join } from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { legacyTransformerStateTopic, type TransformerTopics } from '../../lib/names.ts';
+import type { Logger } from '../../lib/log.ts';
+import { pollUntil } from '../../lib/poll.ts';
+import { STATE_DELETE_RETENTION_MS, STATE_TOPIC_CONFIG } from '../../pipeline/topics.ts';
+import { LmdbStateStore, MemoryStateStore, type StateStore } from './localStore.ts';
+import { migrateLegacyState } from './migrateLegacyState.ts';
+import { stateLayout, type StateLayout } from './stateLayout.ts';
+
+/**
+ * A checkpoint is trusted up to this age: the state topic's tombstone retention, less a margin for clocks and
+ * cleaner lag. Older, its partition may have missed deletes compaction has since removed, and is rebuilt.
+ */
+export const MAX_CHECKPOINT_AGE_MS = STATE_DELETE_RETENTION_MS - 24 * 3600 * 1000;
+
+async function partitionsOf(admin: Admin, topic: string): Promise<number | undefined> {
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+  return meta?.topics[0]?.partitions.length;
+}
+
+/** The CDC inputs' partitions (waiting for the connector to create them), and the state topic to match. */
+export async function prepareStateTopic(admin: Admin, topics: TransformerTopics, log: Logger): Promise<StateLayout> {
+  const counts: number[] = [];
+  for (const topic of [topics.cdcOrders, topics.cdcOrderItems]) {
+    let n: number | undefined;
+    await pollUntil(async () => (n = (await admin.listTopics()).includes(topic) ? await partitionsOf(admin, topic) : undefined) !== undefined, {
+      what: `CDC topic ${topic} (created by bootstrap or the connector)`, timeoutMs: Infinity, intervalMs: 2000, progressEveryMs: 30_000,
+      onProgress: () => log.warn('waiting for a CDC topic: the state layout follows its partitions', { topic }),
+    });
+    counts.push(n!);
+  }
+  const layout = stateLayout([{ topic: topics.cdcOrders, partitions: counts[0]! }, { topic: topics.cdcOrderItems, partitions: counts[1]! }]);
+  const existing = await partitionsOf(admin, topics.state);
+  if (existing === undefined) {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topics.state, numPartitions: layout.statePartitions, configEntries: Object.entries(STATE_TOPIC_CONFIG).map(([name, value]) => ({ name, value })) }] });
+  } else if (existing !== layout.statePartitions) {
+    throw new Error(
+      `state topic ${topics.state} has ${existing} partitions, but the inputs have ${layout.statePartitions} (${counts[0]} of ${topics.cdcOrders} + ${counts[1]} of ${topics.cdcOrderItems}): each input partition keeps its state in its own state partition. ` +
+        'The CDC topics were re-partitioned: stop the transformer, delete its state topic and consumer group, and replay.',
+    );
+  }
+  return layout;
+}
+
+/** Layout, state topic (migrated from the legacy layout if that holds the state) and local store. */
+export async function openState(deps: {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly topics: TransformerTopics;
+  readonly groupId: string;
+  readonly instanceId: string;
+  readonly stateDir: string | null;
+  readonly log: Logger;
+}): Promise<{ layout: StateLayout; store: StateStore }> {
+  const { admin, topics, log } = deps;
+  const layout = await prepareStateTopic(admin, topics, log);
+  const legacy = legacyTransformerStateTopic(topics.state);
+  if (legacy !== topics.state && (await admin.listTopics()).includes(legacy)) await migrateLegacyState({ ...deps, layout, legacyTopic: legacy });
+  const identity = { stateTopic: topics.state, groupId: deps.groupId, statePartitions: layout.statePartitions };
+  const store = deps.stateDir === null ? new MemoryStateStore() : LmdbStateStore.open(join(deps.stateDir, deps.instanceId), identity, log);
+  return { layout, store };
+}
