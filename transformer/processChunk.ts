@@ -94,7 +94,9 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
   }
   crashPoint('after-commit');
   if (timings.stateEnd === undefined) throw new Error(`the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`);
-  ctx.store.write(part, stateRecords, timings.stateEnd);
+  // The checkpoint is past the transaction's commit marker, which follows the last state record: only this input
+  // partition's producer writes its state partition. A restart then finds nothing after it and reads nothing.
+  ctx.store.write(part, stateRecords, timings.stateEnd + 1n);
   const committedAt = Date.now();
   metrics.recordBatch({ consumed: chunk.length, produced: out.produced, bytes: out.bytes, phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs }, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
   payload.resolveOffset(chunk[chunk.length - 1]!.offset);

@@ -30,6 +30,8 @@ export async function startTopicReader(
      * Default: every partition of the topics, from the beginning.
      */
     readonly from?: ReadonlyMap<string, bigint>;
+    /** How long the broker may hold a fetch that has nothing to return (kafkajs' default: 5 s). */
+    readonly maxWaitTimeInMs?: number;
     readonly log: Logger;
     /**
      * Called about every 5 s while catching up, and once at the end: records read of those the topics held at
@@ -83,6 +85,7 @@ export async function startTopicReader(
   const reachedHighWatermarks = (ends: EndOffsets) => [...ends.keys()].every((tp) => firstHighWatermark.has(tp) && position.get(tp)! >= firstHighWatermark.get(tp)!);
 
   const consumer: Consumer = kafka.consumer({
+    ...(opts.maxWaitTimeInMs !== undefined && { maxWaitTimeInMs: opts.maxWaitTimeInMs }),
     groupId: `pulso-transformer-reader-${opts.name}-${randomUUID()}`,
     readUncommitted: false,
     allowAutoTopicCreation: false,

@@ -87,6 +87,8 @@ export async function restorePartitions(deps: {
       name: 'state',
       topics: [stateTopic],
       from: new Map(toRead.map((p) => [`${stateTopic}/${p.part}`, p.from])),
+      // A tail is often only a commit marker: do not let the broker hold an empty fetch for its default 5 s.
+      maxWaitTimeInMs: 100,
       log,
       onProgress: (p) => {
         deps.onProgress?.(p);
@@ -107,6 +109,9 @@ export async function restorePartitions(deps: {
     } finally {
       await reader.stop();
     }
+    // Everything committed below each high watermark is in the store now (the earlier owners are fenced, so no
+    // transaction is open below it): the checkpoint moves past the trailing commit markers too.
+    for (const p of toRead) store.write(p.part, [], offsets.get(p.part)!.high);
   } else deps.onProgress?.({ read: 0, total: 0 });
   return { readByPartition, unreadable, plans };
 }
