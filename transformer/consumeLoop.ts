@@ -79,9 +79,10 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
   const admin = kafka.admin();
   let dimReader: TopicReader | undefined;
-  // Session timeout 30 s by default: a 10 s session was tried to join faster after a Kafka restart, and on
-  // the loaded 2-core box the state re-load after a rejoin (~1 M ledger rows, ~60 s; it heartbeats now) outlived
-  // it, so the member was dropped, rejoined and re-loaded again (measured). Tests shorten it.
+  // Session timeout 10 s by default: after a SIGKILL the group waits that long for the dead member before its
+  // partitions move, so it is the floor of the transformer's recovery. It was 30 s while every join re-read the
+  // whole state (~60 s on the loaded box, which outlived a 10 s session); a join now reads only the state
+  // topic's tail from the local checkpoints (~0.1 s), heartbeating throughout. Tests shorten it.
   const sessionTimeout = cfg.transformer.sessionTimeoutMs;
   const consumer = kafka.consumer({
     groupId, readUncommitted: false, allowAutoTopicCreation: false, ...CONSUMER_FETCH_SIZES,

@@ -93,10 +93,13 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
     throw e;
   }
   crashPoint('after-commit');
-  if (timings.stateEnd === undefined) throw new Error(`the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`);
-  // The checkpoint is past the transaction's commit marker, which follows the last state record: only this input
-  // partition's producer writes its state partition. A restart then finds nothing after it and reads nothing.
-  ctx.store.write(part, stateRecords, timings.stateEnd + 1n);
+  if (stateRecords.length) {
+    // (A chunk of replayed records changes no state: it writes none, and the store has nothing to learn.)
+    if (timings.stateEnd === undefined) throw new Error(`the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`);
+    // The checkpoint is past the transaction's commit marker, which follows the last state record: only this input
+    // partition's producer writes its state partition. A restart then finds nothing after it and reads nothing.
+    ctx.store.write(part, stateRecords, timings.stateEnd + 1n);
+  }
   const committedAt = Date.now();
   metrics.recordBatch({ consumed: chunk.length, produced: out.produced, bytes: out.bytes, phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs }, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
   payload.resolveOffset(chunk[chunk.length - 1]!.offset);
