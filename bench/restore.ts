@@ -16,13 +16,14 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../lib/config.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
-import { transformerTopics } from '../lib/names.ts';
+import { isolatedTopicEnv, transformerGroupId, transformerStateTopic, transformerTopics } from '../lib/names.ts';
 import { DedupeState } from '../transformer/dedupe.ts';
 import { DimensionTables } from '../transformer/dimensions.ts';
 import { RollupLedger } from '../transformer/rollup/ledger.ts';
 import { inputPartitionOfRow, stateLayout, statePartitionOf } from '../transformer/state/stateLayout.ts';
 import { transformRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
+import { freePort, produceInput, runTransformer, runUntilCrash, type TransformerRun } from './restoreTransformer.ts';
 
 const USAGE = 'usage: npm run bench:restore [-- --orders 1000000 --tail 5000 --old true|false]';
 const { ORDERS, TAIL, OLD } = flagsOrExit('bench:restore', USAGE, () => {
@@ -55,9 +56,15 @@ async function writeState(kafka: Kafka, topic: string, orders: number, firstOrde
   let records = 0;
   let bytes = 0;
   let batch: { key: string; value: string; partition: number }[] = [];
+  let inFlight: Promise<unknown>[] = [];
+  // Four requests in flight: one at a time, the writer (not the restore) was most of a 10 M run.
   const flush = async () => {
-    if (batch.length) await producer.send({ topic, messages: batch, acks: 1 });
+    if (batch.length) inFlight.push(producer.send({ topic, messages: batch, acks: 1 }));
     batch = [];
+    if (inFlight.length >= 4) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
   };
   for (let o = firstOrder; o < firstOrder + orders; o++) {
     batch.push({ key: `rollup|orders|${o}`, value: t.order, partition: statePartitionOf(layout, 'o', inputPartitionOfRow(String(o), PARTITIONS.orders)) });
@@ -75,6 +82,7 @@ async function writeState(kafka: Kafka, topic: string, orders: number, firstOrde
   records += batch.length;
   bytes += batch.reduce((n, m) => n + m.key.length + m.value.length, 0);
   await flush();
+  await Promise.all(inFlight);
   process.stderr.write('\n');
   await producer.disconnect();
   return { records, bytes };
@@ -86,8 +94,26 @@ function phase(label: string, args: Record<string, unknown>): void {
     console.log(`${label.padEnd(44)} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
     return;
   }
-  const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMiB: number; read: number; rows: number };
-  console.log(`${label.padEnd(44)} ${(x.ms / 1000).toFixed(2).padStart(7)} s  cpu ${(x.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${fmt(x.maxRssMiB).padStart(6)} MiB  read ${fmt(x.read).padStart(11)}  rows held ${fmt(x.rows)}`);
+  const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMiB: number; rssAnonMiB: number; rssFileMiB: number; read: number; rows: number };
+  console.log(`${label.padEnd(44)} ${(x.ms / 1000).toFixed(2).padStart(7)} s  cpu ${(x.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${fmt(x.maxRssMiB).padStart(6)} MiB (at the end: heap and other ${fmt(x.rssAnonMiB).padStart(5)}, mapped store pages ${fmt(x.rssFileMiB).padStart(5)})  read ${fmt(x.read).padStart(11)}  rows held ${fmt(x.rows)}`);
+}
+
+function printRun(label: string, r: TransformerRun): void {
+  console.log(`${label.padEnd(44)} assigned → first commit ${(r.firstCommitMs / 1000).toFixed(2).padStart(6)} s (restore ${((r.restoreMs ?? 0) / 1000).toFixed(2)} s)  start → assigned ${(r.joinMs / 1000).toFixed(1)} s  peak RSS ${fmt(r.peakRssMiB)} MiB`);
+}
+
+/** The real transformer on this history: first start (the store empty), clean restart, restart after a SIGKILL. */
+async function transformerPhases(kafka: Kafka, prefix: string, stateDir: string): Promise<void> {
+  const env = { ...isolatedTopicEnv(prefix), TRANSFORMER_STATE_DIR: stateDir, TRANSFORMER_INSTANCE_ID: 'bench', TRANSFORMER_METRICS_PORT: String(await freePort()) };
+  const input = benchEnvelopes(4000, prefix);
+  await produceInput(kafka, input.slice(0, 1000));
+  printRun('transformer: first start (whole topic read)', await runTransformer(env));
+  await produceInput(kafka, input.slice(1000, 2000));
+  printRun('transformer: clean restart', await runTransformer(env));
+  await produceInput(kafka, input.slice(2000, 3000));
+  await runUntilCrash(env); // killed after a commit, before its local write: that transaction is the tail
+  await produceInput(kafka, input.slice(3000));
+  printRun('transformer: restart after a SIGKILL', await runTransformer(env));
 }
 
 async function main(): Promise<void> {
@@ -96,9 +122,19 @@ async function main(): Promise<void> {
   const kafka = new Kafka({ clientId: 'pulso-bench-restore', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
   await admin.connect();
-  const topic = `bench-${randomUUID().slice(0, 8)}.transformer.state.partitioned`;
+  // A pipeline of its own (topics under a prefix), so that the real transformer can run on this history too.
+  const prefix = `bench-restore-${randomUUID().slice(0, 8)}`;
+  const topic = transformerStateTopic({ prefix });
   const statePartitions = PARTITIONS.orders + PARTITIONS.items;
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: statePartitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+  const cdc = transformerTopics(loadConfig(isolatedTopicEnv(prefix)).topics);
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic, numPartitions: statePartitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      { topic: cdc.cdcOrders, numPartitions: PARTITIONS.orders },
+      { topic: cdc.cdcOrderItems, numPartitions: PARTITIONS.items },
+    ],
+  });
   const dir = mkdtempSync(join(tmpdir(), 'pulso-bench-store-'));
   const all = Array.from({ length: statePartitions }, (_, p) => p);
   try {
@@ -108,16 +144,18 @@ async function main(): Promise<void> {
     const store = (d: string, parts: number[]) => ({ design: 'store', dir: d, topic, parts, statePartitions });
     phase('first start (no local store, all 6 read)', store(join(dir, 'a'), all));
     phase('clean restart (store current)', store(join(dir, 'a'), all));
-    const tailOrders = Math.max(1, Math.round(TAIL / 4));
-    await writeState(kafka, topic, tailOrders, 1); // updates of existing orders, committed after the checkpoint
-    phase(`after a SIGKILL (${fmt(tailOrders * 4)} records after the checkpoint)`, store(join(dir, 'a'), all));
+    const tail = await writeState(kafka, topic, Math.max(1, Math.round(TAIL / 4)), 1); // updates of existing orders, after the checkpoint
+    phase(`after a SIGKILL (${fmt(tail.records)} records after the checkpoint)`, store(join(dir, 'a'), all));
     phase('rebalance: 3 partitions held before (tails)', store(join(dir, 'a'), [0, 3, 4]));
     phase('rebalance: 3 partitions never held (whole)', store(join(dir, 'b'), [0, 3, 4]));
     if (OLD) phase('old design: whole topic parsed into memory', { design: 'memory', dir, topic, parts: all, statePartitions });
     else console.log('old design: not run at this size (--old true to try; it holds every row in the heap)');
+    await transformerPhases(kafka, prefix, join(dir, 't'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    const owned = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t.startsWith(`__debezium-heartbeat.${prefix}`));
+    await admin.deleteTopics({ topics: owned }).catch(() => undefined);
+    await admin.deleteGroups([transformerGroupId(loadConfig(isolatedTopicEnv(prefix)).topics)]).catch(() => undefined);
     await admin.disconnect();
   }
 }

@@ -1,6 +1,7 @@
 // One phase of bench:restore in a process of its own, so that its peak resident memory is its own: brings a
 // local state store (or, for the old design, memory) up to a state topic and prints one JSON line.
 //   node --import tsx bench/restorePhase.ts '{"design":"store"|"memory","dir":…,"topic":…,"parts":[…]}'
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
@@ -54,7 +55,11 @@ async function main(): Promise<void> {
     await admin.disconnect();
   }
   const cpu = process.cpuUsage(cpu0);
-  console.log(JSON.stringify({ ...result, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  // Resident memory by kind: anonymous (heap, buffers) and file-backed (the store's memory-mapped pages, which
+  // the kernel can drop at any time and which are shared with the page cache).
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  console.log(JSON.stringify({ ...result, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), rssAnonMiB: Math.round(kib('RssAnon') / 1024), rssFileMiB: Math.round(kib('RssFile') / 1024) }));
 }
 
 main().then(

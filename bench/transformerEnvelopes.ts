@@ -30,8 +30,9 @@ export function benchEnvelopes(count: number, topicPrefix = 'pulso'): InputRecor
       out.push({ topic: `${topicPrefix}.public.${table}`, partition: 0, offset: String(out.length), key: Buffer.from(key), value: Buffer.from(value) });
     push('orders', `{"id":${id}}`, env('orders', 'c', 'null', row('placed', 1)));
     for (let item = 0; item < 3; item++) {
-      push('order_items', `{"id":${id * 10 + item}}`, env('order_items', 'c', 'null',
-        `{"id":${id * 10 + item},"order_id":${id},"product_id":${500 + item},"product_name":"Açaí 500ml","quantity":1,"unit_price":"28.23","line_total":"28.23"}`));
+      const itemId = (BigInt(id) * 10n + BigInt(item)).toString(); // past 2^53: a Number would make the three ids one
+      push('order_items', `{"id":${itemId}}`, env('order_items', 'c', 'null',
+        `{"id":${itemId},"order_id":${id},"product_id":${500 + item},"product_name":"Açaí 500ml","quantity":1,"unit_price":"28.23","line_total":"28.23"}`));
     }
     commit = lsn;
     for (let v = 2; v <= STATUSES.length; v++) {

@@ -110,10 +110,12 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       await takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, store, layout, maxCheckpointAgeMs: MAX_CHECKPOINT_AGE_MS, log, heartbeat, progress: metrics.restore });
       ownedParts = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => statePartitionOf(layout, topic, p)));
     };
+    let joinedAt: number | undefined; // until the first commit after a join: how long the partitions sat idle
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // Another instance may have advanced the partitions we now own: take them over and re-read the state.
       assignment = payload.memberAssignment;
       stateStale = true;
+      joinedAt = Date.now();
       void producers.release(assignment);
       log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
     });
@@ -153,6 +155,8 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
           if (!payload.isRunning() || payload.isStale()) return;
           try {
             await processChunk(chunkContext, payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+            if (joinedAt !== undefined) log.info('first batch committed after joining', { ms: Date.now() - joinedAt, restoreMs: metrics.restore.snapshot().ms });
+            joinedAt = undefined;
           } catch (e) {
             // Fenced, or no producer: usually the group dropped this instance while it was paused. A heartbeat
             // finds out (kafkajs then rejoins at once) sooner than the consumer's retries would.

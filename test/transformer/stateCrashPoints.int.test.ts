@@ -36,11 +36,7 @@ function startChild(t: TestPrefix, extraEnv: Record<string, string>, stderr: str
     env: inheritedEnv({ ...t.env, LOG_LEVEL: 'info', TRANSFORMER_INSTANCE_ID: 'crash', TRANSFORMER_SESSION_TIMEOUT_MS: '6000', ...extraEnv }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', (d: Buffer) => {
-    const lines = d.toString().split('\n').filter(Boolean);
-    stderr.push(...lines);
-    if (process.env.DEBUG_CRASH_TEST) for (const l of lines) process.stderr.write(`[child ${t.prefix}] ${l.slice(0, 300)}\n`);
-  });
+  child.stderr!.on('data', (d: Buffer) => stderr.push(...d.toString().split('\n').filter(Boolean)));
   children.push(child);
   return child;
 }
