@@ -89,7 +89,9 @@ async function writeState(kafka: Kafka, topic: string, orders: number, firstOrde
 }
 
 function phase(label: string, args: Record<string, unknown>): void {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', 'bench/restorePhase.ts', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  // The store phases run with the transformer's heap limit; the old design needs room for every row.
+  const heap = args.design === 'memory' ? 16_384 : loadConfig().transformer.heapMb;
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${heap}`, '--import', 'tsx', 'bench/restorePhase.ts', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) {
     console.log(`${label.padEnd(44)} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
     return;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Kafka } from 'kafkajs';
-import { inheritedEnv, PROJECT_ROOT } from '../lib/config.ts';
+import { inheritedEnv, loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { pollUntil } from '../lib/poll.ts';
 import type { InputRecord } from '../transformer/transform.ts';
 
@@ -54,7 +54,8 @@ export async function runUntilCrash(env: Record<string, string>): Promise<void> 
  */
 export async function runTransformer(env: Record<string, string>): Promise<TransformerRun> {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], { cwd: PROJECT_ROOT, env: inheritedEnv({ ...env, LOG_LEVEL: 'info' }), stdio: ['ignore', 'ignore', 'pipe'] });
+  // Started as `npm run up` starts it: with its heap limit.
+  const child = spawn(process.execPath, [`--max-old-space-size=${loadConfig().transformer.heapMb}`, '--import', 'tsx', 'transformer/main.ts'], { cwd: PROJECT_ROOT, env: inheritedEnv({ ...env, LOG_LEVEL: 'info' }), stdio: ['ignore', 'ignore', 'pipe'] });
   let joinedAt: number | undefined;
   let first: { ms: number; restoreMs: number | null } | undefined;
   child.stderr!.on('data', (d: Buffer) => {

@@ -64,6 +64,7 @@ export const CONFIG_VARS = [
   { name: 'TRANSFORMER_CONCURRENCY', doc: 'Input partitions one transformer instance works on at once, each in its own Kafka transaction (kafkajs `partitionsConsumedConcurrently`); 1 works on one batch at a time, more than the CDC input partitions (6) adds nothing; on the saturated 2-core box 6 did not move bench:throughput (docs/benchmarks.md)', default: '1' },
   { name: 'TRANSFORMER_METRICS_PORT_LAST', doc: 'Compose only: the last host port of the range the scaled transformer replicas publish their metrics on (`--scale transformer=N`)', default: '9473' },
   { name: 'TRANSFORMER_STATE_DIR', doc: 'Folder of the transformer\'s local state store (LMDB, one sub-folder per instance): a cache of its state topic, rebuilt from the topic when missing or foreign; `none` keeps it in memory (tests)', defaultDoc: '$PULSO_HOME/transformer-state' },
+  { name: 'TRANSFORMER_HEAP_MB', doc: 'V8 old-space limit of the transformer process (`--max-old-space-size`, set by `npm run up` and compose): its history lives in the local state store on disk, so the heap holds only the batch in flight; the limit keeps V8 from growing its heap lazily during a state rebuild', default: '512' },
   { name: 'TRANSFORMER_CRASH_AT', doc: 'Tests only: `<point>[:<nth>]` makes the transformer SIGKILL itself the nth time it passes a crash point (`before-commit`, `after-commit`, `store-write`), for the crash-point tests of its state store', defaultDoc: '(unset)' },
   { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
   { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
@@ -182,6 +183,8 @@ export interface PulsoConfig {
     readonly metricsHost: string;
     /** The local state store's folder (per instance: `<stateDir>/<instanceId>`); null = in memory. */
     readonly stateDir: string | null;
+    /** V8 old-space limit for the transformer process, MiB (applied by whoever starts it: the stack, compose, bench). */
+    readonly heapMb: number;
     /** Tests only: the crash point armed (transformer/crashPoints.ts). */
     readonly crashAt: { readonly point: 'before-commit' | 'after-commit' | 'store-write'; readonly nth: number } | undefined;
   };
@@ -288,7 +291,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
-    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'), stateDir: stateDirOf(env, home), crashAt: crashAtOf(env) },
+    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'), stateDir: stateDirOf(env, home), heapMb: int(env, 'TRANSFORMER_HEAP_MB', undefined, 128, 65_536), crashAt: crashAtOf(env) },
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,

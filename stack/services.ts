@@ -198,7 +198,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
   });
 
   /** A Node service of ours: `node --import tsx <script>`, healthy when its /health answers 200. */
-  const nodeService = (name: ServiceName, script: string, port: number, portVar: string, urlPath: string, after: ServiceName[], startTimeoutS: number): ServiceDef => ({
+  const nodeService = (name: ServiceName, script: string, port: number, portVar: string, urlPath: string, after: ServiceName[], startTimeoutS: number, nodeArgs: string[] = []): ServiceDef => ({
     name,
     stage: 'pipeline',
     portVar,
@@ -207,7 +207,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     after,
     startTimeoutS,
     stopSignal: 'SIGTERM',
-    spawnSpec: () => ({ name, command: process.execPath, args: ['--import', 'tsx', resolve(root, script)], cwd: root, environment: 'pulso', env: { PULSO_HOME: cfg.home } }),
+    spawnSpec: () => ({ name, command: process.execPath, args: [...nodeArgs, '--import', 'tsx', resolve(root, script)], cwd: root, environment: 'pulso', env: { PULSO_HOME: cfg.home } }),
     health: () => httpOk(`http://127.0.0.1:${port}/health`),
   });
   // The transformer re-reads its state after every group join, for as long as that takes: alive while it does
@@ -216,7 +216,7 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
   const transformerHealth = async (): Promise<TransformerHealthBody | undefined> =>
     (await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 2000, validateStatus: () => true }).catch(() => undefined))?.data as TransformerHealthBody | undefined;
   const transformer: ServiceDef = {
-    ...nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90),
+    ...nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90, [`--max-old-space-size=${cfg.transformer.heapMb}`]),
     health: async () => ['running', 'restoring'].includes((await transformerHealth())?.status ?? ''),
     working: async () => {
       const now = await transformerHealth();
