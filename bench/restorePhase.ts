@@ -35,6 +35,16 @@ async function wholeTopicIntoMemory(kafka: Kafka, args: PhaseArgs): Promise<{ re
   return { read, rows: rows.size };
 }
 
+/**
+ * Resident memory now, by kind: anonymous (heap, buffers) and file-backed (the store's memory-mapped pages, which
+ * the kernel can drop at any time and which are shared with the page cache). Taken before the store is closed.
+ */
+function residentNow(): { rssAnonMiB: number; rssFileMiB: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssAnonMiB: Math.round(kib('RssAnon') / 1024), rssFileMiB: Math.round(kib('RssFile') / 1024) };
+}
+
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]!) as PhaseArgs;
   const cfg = loadConfig();
@@ -50,16 +60,12 @@ async function main(): Promise<void> {
     const log = createLogger('bench', 'error');
     const store: StateStore = LmdbStateStore.open(args.dir, { stateTopic: args.topic, groupId: 'bench', statePartitions: args.statePartitions }, log);
     const r = await restorePartitions({ kafka, admin, stateTopic: args.topic, store, parts: args.parts, maxCheckpointAgeMs: Infinity, log });
-    result = { read: [...r.readByPartition.values()].reduce((a, b) => a + b, 0), rows: args.parts.reduce((n, p) => n + store.rows(p), 0), rebuilt: r.plans.filter((p) => p.rebuild).length };
+    result = { read: [...r.readByPartition.values()].reduce((a, b) => a + b, 0), rows: args.parts.reduce((n, p) => n + store.rows(p), 0), rebuilt: r.plans.filter((p) => p.rebuild).length, ...residentNow() };
     await store.close();
     await admin.disconnect();
   }
   const cpu = process.cpuUsage(cpu0);
-  // Resident memory by kind: anonymous (heap, buffers) and file-backed (the store's memory-mapped pages, which
-  // the kernel can drop at any time and which are shared with the page cache).
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  console.log(JSON.stringify({ ...result, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), rssAnonMiB: Math.round(kib('RssAnon') / 1024), rssFileMiB: Math.round(kib('RssFile') / 1024) }));
+  console.log(JSON.stringify({ ...residentNow(), ...result, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
 }
 
 main().then(
