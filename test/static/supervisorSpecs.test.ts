@@ -181,10 +181,10 @@ describe('retention', () => {
 });
 
 describe('every supervisor spec', () => {
-  it('publishes at least every 10 minutes: tasks are not restored after an indexer restart, so that bounds what is read again', () => {
+  it('publishes at least every 3 minutes: tasks are not restored after an indexer restart, so that bounds what is read again', () => {
     for (const file of Object.values(SUPERVISOR_SPEC_FILES)) {
       const tuning = readSpec(file).spec.tuningConfig as Record<string, unknown>;
-      expect(tuning['intermediateHandoffPeriod'], file).toBe('PT10M');
+      expect(tuning['intermediateHandoffPeriod'], file).toBe('PT3M');
     }
   });
 
