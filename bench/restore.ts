@@ -23,7 +23,8 @@ import { RollupLedger } from '../transformer/rollup/ledger.ts';
 import { inputPartitionOfRow, stateLayout, statePartitionOf } from '../transformer/state/stateLayout.ts';
 import { transformRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
-import { freePort, produceInput, runTransformer, runUntilCrash, type TransformerRun } from './restoreTransformer.ts';
+import { freePort } from '../lib/freePort.ts';
+import { produceInput, runTransformer, runUntilCrash, type TransformerRun } from './restoreTransformer.ts';
 
 const USAGE = 'usage: npm run bench:restore [-- --orders 1000000 --tail 5000 --old true|false]';
 const { ORDERS, TAIL, OLD } = flagsOrExit('bench:restore', USAGE, () => {

@@ -3,7 +3,6 @@
 // partitions to its first committed batch (its own log lines), with its peak resident memory.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { Kafka } from 'kafkajs';
 import { inheritedEnv, loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { pollUntil } from '../lib/poll.ts';
@@ -26,18 +25,6 @@ export async function produceInput(kafka: Kafka, records: readonly InputRecord[]
     for (let i = 0; i < messages.length; i += 400) await producer.send({ topic, messages: messages.slice(i, i + 400) });
   }
   await producer.disconnect();
-}
-
-/** A port nothing listens on now (the transformer's metrics server needs one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const peakRss = (pid: number) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);

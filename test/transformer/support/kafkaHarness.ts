@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
 import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
 import { isolatedTopicEnv, transformerGroupId, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
@@ -111,15 +110,7 @@ export async function waitForGroupToCommitInput(kafka: Kafka, t: TestPrefix, wha
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../../lib/freePort.ts';
 
 export async function kafkaReachable(): Promise<boolean> {
   const admin = new Kafka({ clientId: 'probe', brokers: loadConfig().kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000 }).admin();
