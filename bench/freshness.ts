@@ -10,21 +10,36 @@ import { pollUntil, sleep } from '../lib/poll.ts';
 import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
 import axios from 'axios';
 
-
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const { rate, durationS, speedup } = flagsOrExit('bench:freshness', 'usage: npm run bench:freshness [-- --rate 100 --duration 120 --speedup 60]', () => {
-  const { values } = parseFlags(process.argv.slice(2), { rate: { type: 'string', default: '100' }, duration: { type: 'string', default: '120' }, speedup: { type: 'string', default: '60' } });
-  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
-  return { rate: positive('--rate', values.rate!), durationS: positive('--duration', values.duration!), speedup: positive('--speedup', values.speedup!) };
-});
+const { rate, durationS, speedup } = flagsOrExit(
+  'bench:freshness',
+  'usage: npm run bench:freshness [-- --rate 100 --duration 120 --speedup 60]',
+  () => {
+    const { values } = parseFlags(process.argv.slice(2), {
+      rate: { type: 'string', default: '100' },
+      duration: { type: 'string', default: '120' },
+      speedup: { type: 'string', default: '60' },
+    });
+    const positive = (flag: string, raw: string) =>
+      numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+    return {
+      rate: positive('--rate', values.rate!),
+      durationS: positive('--duration', values.duration!),
+      speedup: positive('--speedup', values.speedup!),
+    };
+  },
+);
 const POLL_MS = 100;
 
 const cfg = loadConfig();
-const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(() => true, () => false);
+const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(
+  () => true,
+  () => false,
+);
 if (!health) {
   process.stderr.write('the transformer is not running; start the pipeline first: npm run up\n');
   process.exit(1);
@@ -48,7 +63,11 @@ async function probe(): Promise<void> {
       polls++;
       for (const r of rows) {
         if (seen.has(r.order_id)) continue;
-        seen.set(r.order_id, { latency: observed - r.source_ts_ms, toTransformer: r.transformed_at_ms - r.source_ts_ms, committedAt: r.source_ts_ms });
+        seen.set(r.order_id, {
+          latency: observed - r.source_ts_ms,
+          toTransformer: r.transformed_at_ms - r.source_ts_ms,
+          committedAt: r.source_ts_ms,
+        });
         if (r.source_ts_ms > lastMax) lastMax = r.source_ts_ms;
       }
     } catch (e) {
@@ -59,14 +78,30 @@ async function probe(): Promise<void> {
   }
 }
 
-process.stdout.write(`bench:freshness — ${rate} orders/s for ${durationS}s (speedup ${speedup}), probing Druid every ${POLL_MS} ms\n`);
+process.stdout.write(
+  `bench:freshness — ${rate} orders/s for ${durationS}s (speedup ${speedup}), probing Druid every ${POLL_MS} ms\n`,
+);
 const prober = probe();
 // The simulated clock starts far enough back that, at this speedup, every order and status change is dated in the
 // past (the freshness figure is about commit time, source_ts_ms, not business time): nothing lands in the future.
 const simStart = new Date(Date.now() - durationS * 1000 * speedup - 3 * 3600_000);
-const summary = await runGenerator({ rate, durationMs: durationS * 1000, seed: `freshness-${startMs}`, speedup, start: simStart, curve: 'flat', drain: false, progress: 'off', maxEventsPerTransaction: 1 });
+const summary = await runGenerator({
+  rate,
+  durationMs: durationS * 1000,
+  seed: `freshness-${startMs}`,
+  speedup,
+  start: simStart,
+  curve: 'flat',
+  drain: false,
+  progress: 'off',
+  maxEventsPerTransaction: 1,
+});
 // Let the last orders arrive.
-await pollUntil(() => seen.size >= summary.ordersCreated, { what: 'the last orders in Druid', timeoutMs: 15_000, intervalMs: 200 }).catch(() => undefined);
+await pollUntil(() => seen.size >= summary.ordersCreated, {
+  what: 'the last orders in Druid',
+  timeoutMs: 15_000,
+  intervalMs: 200,
+}).catch(() => undefined);
 stopProbe = true;
 await prober;
 
@@ -84,8 +119,16 @@ const result = {
   slowest: [...seen.values()]
     .sort((a, b) => b.latency - a.latency)
     .slice(0, 5)
-    .map((s) => ({ committed_at: new Date(s.committedAt).toISOString(), commit_to_queryable_ms: s.latency, commit_to_transformer_output_ms: s.toTransformer })),
-  probe: { interval_ms: POLL_MS, polls, note: 'queryable latency includes up to one probe interval plus the probe query time' },
+    .map((s) => ({
+      committed_at: new Date(s.committedAt).toISOString(),
+      commit_to_queryable_ms: s.latency,
+      commit_to_transformer_output_ms: s.toTransformer,
+    })),
+  probe: {
+    interval_ms: POLL_MS,
+    polls,
+    note: 'queryable latency includes up to one probe interval plus the probe query time',
+  },
 };
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 // A latency measured under less load than asked proves nothing about the load asked: say so instead of "met".

@@ -24,13 +24,32 @@ interface Phase {
   readonly rate: number;
 }
 
-async function phase(url: string, p: Phase, connections: number): Promise<{ ordersPerSec: number; rowsPerSec: number; txPerSec: number; behindMs: number; summary: GeneratorSummary }> {
+async function phase(
+  url: string,
+  p: Phase,
+  connections: number,
+): Promise<{
+  ordersPerSec: number;
+  rowsPerSec: number;
+  txPerSec: number;
+  behindMs: number;
+  summary: GeneratorSummary;
+}> {
   let atWarmup: (GeneratorStats & { t: number }) | undefined;
   let last: (GeneratorStats & { t: number }) | undefined;
   const started = Date.now();
   const summary = await runGenerator({
-    databaseUrl: url, rate: p.rate, durationMs: WARMUP_MS + MEASURE_MS, drain: false, seed: 'bench', speedup: 600, curve: 'flat',
-    connections, geocoder: { provider: 'offline' }, progress: 'off', log,
+    databaseUrl: url,
+    rate: p.rate,
+    durationMs: WARMUP_MS + MEASURE_MS,
+    drain: false,
+    seed: 'bench',
+    speedup: 600,
+    curve: 'flat',
+    connections,
+    geocoder: { provider: 'offline' },
+    progress: 'off',
+    log,
     onProgress: (s) => {
       const t = Date.now() - started;
       if (!atWarmup && s.wallMs >= WARMUP_MS) atWarmup = { ...s, t };
@@ -61,9 +80,16 @@ async function main(): Promise<void> {
       url = await pg.createDatabase('pulso_bench');
     }
     await migrate(url, { log });
-    process.stdout.write(`Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}\n`);
-    process.stdout.write(`Generator: ${connections} connections, flat curve, speedup 600 (a lifecycle takes ~4 s), warm-up ${WARMUP_MS / 1000} s, measured ${MEASURE_MS / 1000} s\n\n`);
-    for (const p of [{ label: 'saturation', rate: 20_000 }, { label: `target ${target}/s`, rate: target }]) {
+    process.stdout.write(
+      `Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}\n`,
+    );
+    process.stdout.write(
+      `Generator: ${connections} connections, flat curve, speedup 600 (a lifecycle takes ~4 s), warm-up ${WARMUP_MS / 1000} s, measured ${MEASURE_MS / 1000} s\n\n`,
+    );
+    for (const p of [
+      { label: 'saturation', rate: 20_000 },
+      { label: `target ${target}/s`, rate: target },
+    ]) {
       const r = await phase(url, p, connections);
       process.stdout.write(
         `${p.label.padEnd(16)} asked ${p.rate.toLocaleString('en-US')}/s → sustained ${Math.round(r.ordersPerSec).toLocaleString('en-US')} orders/s, ` +
@@ -79,9 +105,17 @@ async function main(): Promise<void> {
 const USAGE = 'usage: npm run bench:generator [-- --connections 3 --target 3000]';
 
 function benchArgs(): { connections: number; target: number } {
-  const { values } = parseFlags(process.argv.slice(2), { connections: { type: 'string', default: '3' }, target: { type: 'string', default: '3000' } });
+  const { values } = parseFlags(process.argv.slice(2), {
+    connections: { type: 'string', default: '3' },
+    target: { type: 'string', default: '3000' },
+  });
   return {
-    connections: numberFlag('--connections', values.connections, { integer: true, min: 1, max: 32, what: 'an integer from 1 to 32' }),
+    connections: numberFlag('--connections', values.connections, {
+      integer: true,
+      min: 1,
+      max: 32,
+      what: 'an integer from 1 to 32',
+    }),
     target: numberFlag('--target', values.target, { min: 0, exclusiveMin: true, what: 'orders per second > 0' }),
   };
 }

@@ -6,7 +6,14 @@
 // Each returns the window from its first record received to its last record handled, and the CPU spent in it.
 import { performance } from 'node:perf_hooks';
 import type { Kafka, Message } from 'kafkajs';
-import { Consumer, FetchIsolationLevels, MessagesStreamModes, ProduceAcks, Producer, type Message as PlatformaticMessage } from '@platformatic/kafka';
+import {
+  Consumer,
+  FetchIsolationLevels,
+  MessagesStreamModes,
+  ProduceAcks,
+  Producer,
+  type Message as PlatformaticMessage,
+} from '@platformatic/kafka';
 import { requestsUnderLimit } from '../transformer/produceChunk.ts';
 import { MAX_RECORDS_PER_TRANSACTION } from '../transformer/consumeLoop.ts';
 import { CONSUMER_FETCH_SIZES, createTransactionalProducer, TRANSACTION_RETRY } from '../transformer/kafkaClient.ts';
@@ -98,14 +105,19 @@ export async function kafkajsPassThrough(kafka: Kafka, spec: PassThroughSpec): P
         for (let i = 0; i < batch.messages.length; i += chunkRecords) {
           const chunk = batch.messages.slice(i, i + chunkRecords);
           // Requests under the broker's 1 MiB limit, as the transformer sends them.
-          const requests = requestsUnderLimit(new Map([[topic, chunk.map((m): Message => ({ key: m.key, value: m.value }))]]));
+          const requests = requestsUnderLimit(
+            new Map([[topic, chunk.map((m): Message => ({ key: m.key, value: m.value }))]]),
+          );
           if (!transactional) {
             for (const request of requests) await producer.sendBatch({ topicMessages: request });
           } else {
             const tx = await producer.transaction();
             for (const request of requests) await tx.sendBatch({ topicMessages: request });
             const next = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
-            await tx.sendOffsets({ consumerGroupId: spec.groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+            await tx.sendOffsets({
+              consumerGroupId: spec.groupId,
+              topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+            });
             await tx.commit();
             resolveOffset(chunk[chunk.length - 1]!.offset);
           }
@@ -114,7 +126,11 @@ export async function kafkajsPassThrough(kafka: Kafka, spec: PassThroughSpec): P
         }
       },
     });
-    await pollUntil(() => timer.finished, { what: `the kafkajs ${spec.shape} pass-through`, timeoutMs: 600_000, intervalMs: 20 });
+    await pollUntil(() => timer.finished, {
+      what: `the kafkajs ${spec.shape} pass-through`,
+      timeoutMs: 600_000,
+      intervalMs: 20,
+    });
   } finally {
     await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
   }
@@ -125,7 +141,10 @@ export async function kafkajsPassThrough(kafka: Kafka, spec: PassThroughSpec): P
  * The same copy with @platformatic/kafka 1.x. Its consumer is a stream of single messages, so records are
  * gathered here into the same chunks (one partition, ≤ chunkRecords) before each produce.
  */
-export async function platformaticPassThrough(brokers: readonly string[], spec: PassThroughSpec): Promise<PassThroughResult> {
+export async function platformaticPassThrough(
+  brokers: readonly string[],
+  spec: PassThroughSpec,
+): Promise<PassThroughResult> {
   const timer = windowTimer(spec);
   const transactional = spec.shape === 'transactional';
   const chunkRecords = spec.chunkRecords ?? MAX_RECORDS_PER_TRANSACTION;
@@ -133,19 +152,44 @@ export async function platformaticPassThrough(brokers: readonly string[], spec: 
   // The transformer's retry schedule for kafkajs, here too: right after a commit the broker answers the next
   // transaction's first request with CONCURRENT_TRANSACTIONS, and this client's default 1 s retry delay then
   // stalled one transaction in three (measured: sends of 1.0–1.2 s among sends of 40–200 ms).
-  const retryDelay = (_client: unknown, _op: string, attempt: number) => Math.min(TRANSACTION_RETRY.maxRetryTime, TRANSACTION_RETRY.initialRetryTime * TRANSACTION_RETRY.multiplier ** attempt);
-  const base = { clientId: `${spec.groupId}-client`, bootstrapBrokers: [...brokers], retries: TRANSACTION_RETRY.retries, retryDelay };
+  const retryDelay = (_client: unknown, _op: string, attempt: number) =>
+    Math.min(
+      TRANSACTION_RETRY.maxRetryTime,
+      TRANSACTION_RETRY.initialRetryTime * TRANSACTION_RETRY.multiplier ** attempt,
+    );
+  const base = {
+    clientId: `${spec.groupId}-client`,
+    bootstrapBrokers: [...brokers],
+    retries: TRANSACTION_RETRY.retries,
+    retryDelay,
+  };
   const consumer = new Consumer({ ...base, groupId: spec.groupId, isolationLevel, ...FETCH });
-  const producer = new Producer({ ...base, acks: ProduceAcks.ALL, ...(transactional ? { idempotent: true, transactionalId: `${spec.groupId}-tx` } : {}) });
+  const producer = new Producer({
+    ...base,
+    acks: ProduceAcks.ALL,
+    ...(transactional ? { idempotent: true, transactionalId: `${spec.groupId}-tx` } : {}),
+  });
   const pending = new Map<string, PlatformaticMessage[]>(); // input topic-partition → messages not yet copied
   let backlog = 0;
   let failure: Error | undefined;
   try {
-    const stream = await consumer.consume({ topics: [...spec.routes.keys()], mode: MessagesStreamModes.EARLIEST, autocommit: !transactional, isolationLevel, ...FETCH });
+    const stream = await consumer.consume({
+      topics: [...spec.routes.keys()],
+      mode: MessagesStreamModes.EARLIEST,
+      autocommit: !transactional,
+      isolationLevel,
+      ...FETCH,
+    });
     const copyChunk = async (chunk: PlatformaticMessage[]) => {
       const topic = routeOf(spec, chunk[0]!.topic);
-      const requests = requestsUnderLimit(new Map([[topic, chunk.map((m): Message => ({ key: m.key, value: m.value }))]]));
-      const toSend = (request: (typeof requests)[number]) => ({ messages: request.flatMap((r) => r.messages.map((m) => ({ topic: r.topic, partition: 0, key: m.key as Buffer, value: m.value as Buffer }))) });
+      const requests = requestsUnderLimit(
+        new Map([[topic, chunk.map((m): Message => ({ key: m.key, value: m.value }))]]),
+      );
+      const toSend = (request: (typeof requests)[number]) => ({
+        messages: request.flatMap((r) =>
+          r.messages.map((m) => ({ topic: r.topic, partition: 0, key: m.key as Buffer, value: m.value as Buffer })),
+        ),
+      });
       if (!transactional) {
         for (const request of requests) await producer.send(toSend(request));
         return;
@@ -188,7 +232,11 @@ export async function platformaticPassThrough(brokers: readonly string[], spec: 
       setImmediate(() => void drain());
     });
     stream.on('error', (e: Error) => void (failure = e));
-    await pollUntil(() => timer.finished || failure !== undefined, { what: `the @platformatic/kafka ${spec.shape} pass-through`, timeoutMs: 600_000, intervalMs: 20 });
+    await pollUntil(() => timer.finished || failure !== undefined, {
+      what: `the @platformatic/kafka ${spec.shape} pass-through`,
+      timeoutMs: 600_000,
+      intervalMs: 20,
+    });
     if (failure) throw failure;
     await stream.close();
   } finally {

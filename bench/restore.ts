@@ -28,10 +28,18 @@ import { produceInput, runTransformer, runUntilCrash, type TransformerRun } from
 
 const USAGE = 'usage: npm run bench:restore [-- --orders 1000000 --tail 5000 --old true|false]';
 const { ORDERS, TAIL, OLD } = flagsOrExit('bench:restore', USAGE, () => {
-  const { values } = parseFlags(process.argv.slice(2), { orders: { type: 'string', default: '200000' }, tail: { type: 'string', default: '5000' }, old: { type: 'string', default: 'auto' } });
+  const { values } = parseFlags(process.argv.slice(2), {
+    orders: { type: 'string', default: '200000' },
+    tail: { type: 'string', default: '5000' },
+    old: { type: 'string', default: 'auto' },
+  });
   const orders = numberFlag('--orders', values.orders, { integer: true, min: 1000, what: 'an integer ≥ 1000' });
   if (!['auto', 'true', 'false'].includes(values.old!)) throw new Error('--old must be true, false or auto');
-  return { ORDERS: orders, TAIL: numberFlag('--tail', values.tail, { integer: true, min: 1, what: 'an integer ≥ 1' }), OLD: values.old === 'auto' ? orders <= 2_000_000 : values.old === 'true' };
+  return {
+    ORDERS: orders,
+    TAIL: numberFlag('--tail', values.tail, { integer: true, min: 1, what: 'an integer ≥ 1' }),
+    OLD: values.old === 'auto' ? orders <= 2_000_000 : values.old === 'true',
+  };
 });
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -42,16 +50,25 @@ function templates(): { order: string; items: string[] } {
   const topics = transformerTopics(loadConfig({}).topics);
   const d = new DedupeState().beginBatch();
   const l = new RollupLedger().beginBatch();
-  for (const r of benchEnvelopes(8, 'pulso')) transformRecord(r, { dims: new DimensionTables(), dedupe: d, ledger: l, topics, nowMs: 0 });
+  for (const r of benchEnvelopes(8, 'pulso'))
+    transformRecord(r, { dims: new DimensionTables(), dedupe: d, ledger: l, topics, nowMs: 0 });
   const records = l.stateRecords();
   const order = records.find((r) => r.key.startsWith('rollup|orders|'))!.value!;
   const items = records.filter((r) => r.key.startsWith('rollup|order_items|')).map((r) => r.value!);
   return { order, items };
 }
 
-async function writeState(kafka: Kafka, topic: string, orders: number, firstOrder = 1): Promise<{ records: number; bytes: number }> {
+async function writeState(
+  kafka: Kafka,
+  topic: string,
+  orders: number,
+  firstOrder = 1,
+): Promise<{ records: number; bytes: number }> {
   const t = templates();
-  const layout = stateLayout([{ topic: 'o', partitions: PARTITIONS.orders }, { topic: 'i', partitions: PARTITIONS.items }]);
+  const layout = stateLayout([
+    { topic: 'o', partitions: PARTITIONS.orders },
+    { topic: 'i', partitions: PARTITIONS.items },
+  ]);
   const producer = kafka.producer();
   await producer.connect();
   let records = 0;
@@ -68,10 +85,18 @@ async function writeState(kafka: Kafka, topic: string, orders: number, firstOrde
     }
   };
   for (let o = firstOrder; o < firstOrder + orders; o++) {
-    batch.push({ key: `rollup|orders|${o}`, value: t.order, partition: statePartitionOf(layout, 'o', inputPartitionOfRow(String(o), PARTITIONS.orders)) });
+    batch.push({
+      key: `rollup|orders|${o}`,
+      value: t.order,
+      partition: statePartitionOf(layout, 'o', inputPartitionOfRow(String(o), PARTITIONS.orders)),
+    });
     t.items.forEach((value, k) => {
       const pk = String(o * 4 + k);
-      batch.push({ key: `rollup|order_items|${pk}`, value, partition: statePartitionOf(layout, 'i', inputPartitionOfRow(pk, PARTITIONS.items)) });
+      batch.push({
+        key: `rollup|order_items|${pk}`,
+        value,
+        partition: statePartitionOf(layout, 'i', inputPartitionOfRow(pk, PARTITIONS.items)),
+      });
     });
     if (batch.length >= 5000) {
       records += batch.length;
@@ -92,22 +117,43 @@ async function writeState(kafka: Kafka, topic: string, orders: number, firstOrde
 function phase(label: string, args: Record<string, unknown>): void {
   // The store phases run with the transformer's heap limit; the old design needs room for every row.
   const heap = args.design === 'memory' ? 16_384 : loadConfig().transformer.heapMb;
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${heap}`, '--import', 'tsx', 'bench/restorePhase.ts', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    process.execPath,
+    [`--max-old-space-size=${heap}`, '--import', 'tsx', 'bench/restorePhase.ts', JSON.stringify(args)],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (r.status !== 0) {
     console.log(`${label.padEnd(44)} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
     return;
   }
-  const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMiB: number; rssAnonMiB: number; rssFileMiB: number; read: number; rows: number };
-  console.log(`${label.padEnd(44)} ${(x.ms / 1000).toFixed(2).padStart(7)} s  cpu ${(x.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${fmt(x.maxRssMiB).padStart(6)} MiB (at the end: heap and other ${fmt(x.rssAnonMiB).padStart(5)}, mapped store pages ${fmt(x.rssFileMiB).padStart(5)})  read ${fmt(x.read).padStart(11)}  rows held ${fmt(x.rows)}`);
+  const x = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    ms: number;
+    cpuMs: number;
+    maxRssMiB: number;
+    rssAnonMiB: number;
+    rssFileMiB: number;
+    read: number;
+    rows: number;
+  };
+  console.log(
+    `${label.padEnd(44)} ${(x.ms / 1000).toFixed(2).padStart(7)} s  cpu ${(x.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${fmt(x.maxRssMiB).padStart(6)} MiB (at the end: heap and other ${fmt(x.rssAnonMiB).padStart(5)}, mapped store pages ${fmt(x.rssFileMiB).padStart(5)})  read ${fmt(x.read).padStart(11)}  rows held ${fmt(x.rows)}`,
+  );
 }
 
 function printRun(label: string, r: TransformerRun): void {
-  console.log(`${label.padEnd(44)} assigned → first commit ${(r.firstCommitMs / 1000).toFixed(2).padStart(6)} s (restore ${((r.restoreMs ?? 0) / 1000).toFixed(2)} s)  start → assigned ${(r.joinMs / 1000).toFixed(1)} s  peak RSS ${fmt(r.peakRssMiB)} MiB`);
+  console.log(
+    `${label.padEnd(44)} assigned → first commit ${(r.firstCommitMs / 1000).toFixed(2).padStart(6)} s (restore ${((r.restoreMs ?? 0) / 1000).toFixed(2)} s)  start → assigned ${(r.joinMs / 1000).toFixed(1)} s  peak RSS ${fmt(r.peakRssMiB)} MiB`,
+  );
 }
 
 /** The real transformer on this history: first start (the store empty), clean restart, restart after a SIGKILL. */
 async function transformerPhases(kafka: Kafka, prefix: string, stateDir: string): Promise<void> {
-  const env = { ...isolatedTopicEnv(prefix), TRANSFORMER_STATE_DIR: stateDir, TRANSFORMER_INSTANCE_ID: 'bench', TRANSFORMER_METRICS_PORT: String(await freePort()) };
+  const env = {
+    ...isolatedTopicEnv(prefix),
+    TRANSFORMER_STATE_DIR: stateDir,
+    TRANSFORMER_INSTANCE_ID: 'bench',
+    TRANSFORMER_METRICS_PORT: String(await freePort()),
+  };
   const input = benchEnvelopes(4000, prefix);
   await produceInput(kafka, input.slice(0, 1000));
   printRun('transformer: first start (whole topic read)', await runTransformer(env));
@@ -120,9 +166,18 @@ async function transformerPhases(kafka: Kafka, prefix: string, stateDir: string)
 }
 
 async function main(): Promise<void> {
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const cfg = loadConfig();
-  const kafka = new Kafka({ clientId: 'pulso-bench-restore', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const kafka = new Kafka({
+    clientId: 'pulso-bench-restore',
+    brokers: cfg.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   // A pipeline of its own (topics under a prefix), so that the real transformer can run on this history too.
@@ -143,7 +198,9 @@ async function main(): Promise<void> {
   try {
     const t0 = performance.now();
     const w = await writeState(kafka, topic, ORDERS);
-    console.log(`state topic: ${fmt(ORDERS)} orders with their items = ${fmt(w.records)} records, ${fmt(w.bytes / 2 ** 20)} MiB, ${statePartitions} partitions, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `state topic: ${fmt(ORDERS)} orders with their items = ${fmt(w.records)} records, ${fmt(w.bytes / 2 ** 20)} MiB, ${statePartitions} partitions, written in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     const store = (d: string, parts: number[]) => ({ design: 'store', dir: d, topic, parts, statePartitions });
     phase('first start (no local store, all 6 read)', store(join(dir, 'a'), all));
     phase('clean restart (store current)', store(join(dir, 'a'), all));
@@ -151,12 +208,21 @@ async function main(): Promise<void> {
     phase(`after a SIGKILL (${fmt(tail.records)} records after the checkpoint)`, store(join(dir, 'a'), all));
     phase('rebalance: 3 partitions held before (tails)', store(join(dir, 'a'), [0, 3, 4]));
     phase('rebalance: 3 partitions never held (whole)', store(join(dir, 'b'), [0, 3, 4]));
-    if (OLD) phase('old design: whole topic parsed into memory', { design: 'memory', dir, topic, parts: all, statePartitions });
+    if (OLD)
+      phase('old design: whole topic parsed into memory', {
+        design: 'memory',
+        dir,
+        topic,
+        parts: all,
+        statePartitions,
+      });
     else console.log('old design: not run at this size (--old true to try; it holds every row in the heap)');
     await transformerPhases(kafka, prefix, join(dir, 't'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    const owned = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`) || t.startsWith(`__debezium-heartbeat.${prefix}`));
+    const owned = (await admin.listTopics()).filter(
+      (t) => t.startsWith(`${prefix}.`) || t.startsWith(`__debezium-heartbeat.${prefix}`),
+    );
     await admin.deleteTopics({ topics: owned }).catch(() => undefined);
     await admin.deleteGroups([transformerGroupId(loadConfig(isolatedTopicEnv(prefix)).topics)]).catch(() => undefined);
     await admin.disconnect();

@@ -22,7 +22,9 @@ async function wholeTopicIntoMemory(kafka: Kafka, args: PhaseArgs): Promise<{ re
   const rows = new Map<string, unknown>();
   let read = 0;
   const reader = await startTopicReader(kafka, {
-    name: 'bench-old', topics: [args.topic], log: createLogger('bench', 'error'),
+    name: 'bench-old',
+    topics: [args.topic],
+    log: createLogger('bench', 'error'),
     onMessage: (_t, _p, m) => {
       read++;
       const key = m.key!.toString();
@@ -48,7 +50,11 @@ function residentNow(): { rssAnonMiB: number; rssFileMiB: number } {
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]!) as PhaseArgs;
   const cfg = loadConfig();
-  const kafka = new Kafka({ clientId: 'pulso-bench-restore-phase', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'pulso-bench-restore-phase',
+    brokers: cfg.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   let result: Record<string, unknown>;
@@ -58,14 +64,39 @@ async function main(): Promise<void> {
     const admin = kafka.admin();
     await admin.connect();
     const log = createLogger('bench', 'error');
-    const store: StateStore = LmdbStateStore.open(args.dir, { stateTopic: args.topic, groupId: 'bench', statePartitions: args.statePartitions }, log);
-    const r = await restorePartitions({ kafka, admin, stateTopic: args.topic, store, parts: args.parts, maxCheckpointAgeMs: Infinity, log });
-    result = { read: [...r.readByPartition.values()].reduce((a, b) => a + b, 0), rows: args.parts.reduce((n, p) => n + store.rows(p), 0), rebuilt: r.plans.filter((p) => p.rebuild).length, ...residentNow() };
+    const store: StateStore = LmdbStateStore.open(
+      args.dir,
+      { stateTopic: args.topic, groupId: 'bench', statePartitions: args.statePartitions },
+      log,
+    );
+    const r = await restorePartitions({
+      kafka,
+      admin,
+      stateTopic: args.topic,
+      store,
+      parts: args.parts,
+      maxCheckpointAgeMs: Infinity,
+      log,
+    });
+    result = {
+      read: [...r.readByPartition.values()].reduce((a, b) => a + b, 0),
+      rows: args.parts.reduce((n, p) => n + store.rows(p), 0),
+      rebuilt: r.plans.filter((p) => p.rebuild).length,
+      ...residentNow(),
+    };
     await store.close();
     await admin.disconnect();
   }
   const cpu = process.cpuUsage(cpu0);
-  console.log(JSON.stringify({ ...residentNow(), ...result, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  console.log(
+    JSON.stringify({
+      ...residentNow(),
+      ...result,
+      ms: Math.round(performance.now() - started),
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
 }
 
 main().then(

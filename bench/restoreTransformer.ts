@@ -27,13 +27,22 @@ export async function produceInput(kafka: Kafka, records: readonly InputRecord[]
   await producer.disconnect();
 }
 
-const peakRss = (pid: number) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+const peakRss = (pid: number) =>
+  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
 
 /** Runs the transformer until a crash point SIGKILLs it (after its first commit, before the local store is written): a tail is left. */
 export async function runUntilCrash(env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], { cwd: PROJECT_ROOT, env: inheritedEnv({ ...env, LOG_LEVEL: 'warn', TRANSFORMER_CRASH_AT: 'after-commit' }), stdio: 'ignore' });
-  await pollUntil(() => child.exitCode !== null || child.signalCode !== null, { what: 'the transformer to reach its crash point', timeoutMs: 600_000 });
-  if (child.signalCode !== 'SIGKILL') throw new Error(`the transformer ended with ${child.exitCode ?? child.signalCode} instead of its crash point`);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: inheritedEnv({ ...env, LOG_LEVEL: 'warn', TRANSFORMER_CRASH_AT: 'after-commit' }),
+    stdio: 'ignore',
+  });
+  await pollUntil(() => child.exitCode !== null || child.signalCode !== null, {
+    what: 'the transformer to reach its crash point',
+    timeoutMs: 600_000,
+  });
+  if (child.signalCode !== 'SIGKILL')
+    throw new Error(`the transformer ended with ${child.exitCode ?? child.signalCode} instead of its crash point`);
 }
 
 /**
@@ -42,22 +51,40 @@ export async function runUntilCrash(env: Record<string, string>): Promise<void> 
 export async function runTransformer(env: Record<string, string>): Promise<TransformerRun> {
   const started = Date.now();
   // Started as `npm run up` starts it: with its heap limit.
-  const child = spawn(process.execPath, [`--max-old-space-size=${loadConfig().transformer.heapMb}`, '--import', 'tsx', 'transformer/main.ts'], { cwd: PROJECT_ROOT, env: inheritedEnv({ ...env, LOG_LEVEL: 'info' }), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [`--max-old-space-size=${loadConfig().transformer.heapMb}`, '--import', 'tsx', 'transformer/main.ts'],
+    { cwd: PROJECT_ROOT, env: inheritedEnv({ ...env, LOG_LEVEL: 'info' }), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let joinedAt: number | undefined;
   let first: { ms: number; restoreMs: number | null } | undefined;
   child.stderr!.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n')) {
-      if (joinedAt === undefined && line.includes('"joined consumer group"')) joinedAt = Date.parse((JSON.parse(line) as { ts: string }).ts);
-      if (!first && line.includes('"first batch committed after joining"')) first = JSON.parse(line) as { ms: number; restoreMs: number | null };
+      if (joinedAt === undefined && line.includes('"joined consumer group"'))
+        joinedAt = Date.parse((JSON.parse(line) as { ts: string }).ts);
+      if (!first && line.includes('"first batch committed after joining"'))
+        first = JSON.parse(line) as { ms: number; restoreMs: number | null };
     }
   });
   try {
-    await pollUntil(() => first !== undefined || child.exitCode !== null, { what: 'the transformer to commit its first batch', timeoutMs: 600_000, intervalMs: 50 });
+    await pollUntil(() => first !== undefined || child.exitCode !== null, {
+      what: 'the transformer to commit its first batch',
+      timeoutMs: 600_000,
+      intervalMs: 50,
+    });
     if (!first) throw new Error(`the transformer exited with ${child.exitCode} before committing a batch`);
     const rss = peakRss(child.pid!);
-    return { joinMs: (joinedAt ?? started) - started, firstCommitMs: first.ms, restoreMs: first.restoreMs, peakRssMiB: rss };
+    return {
+      joinMs: (joinedAt ?? started) - started,
+      firstCommitMs: first.ms,
+      restoreMs: first.restoreMs,
+      peakRssMiB: rss,
+    };
   } finally {
     child.kill('SIGTERM');
-    await pollUntil(() => child.exitCode !== null || child.signalCode !== null, { what: 'the transformer to stop', timeoutMs: 60_000 });
+    await pollUntil(() => child.exitCode !== null || child.signalCode !== null, {
+      what: 'the transformer to stop',
+      timeoutMs: 60_000,
+    });
   }
 }

@@ -29,10 +29,21 @@ import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.
 
 const USAGE = 'usage: npm run bench:transformer [-- --e2e-records 40000 --pure-runs 7]';
 const { E2E_RECORDS, PURE_RUNS } = flagsOrExit('bench:transformer', USAGE, () => {
-  const { values } = parseFlags(process.argv.slice(2), { 'e2e-records': { type: 'string', default: '40000' }, 'pure-runs': { type: 'string', default: '7' } });
+  const { values } = parseFlags(process.argv.slice(2), {
+    'e2e-records': { type: 'string', default: '40000' },
+    'pure-runs': { type: 'string', default: '7' },
+  });
   return {
-    E2E_RECORDS: numberFlag('--e2e-records', values['e2e-records'], { integer: true, min: 0, what: 'an integer ≥ 0 (0 skips the end-to-end part)' }),
-    PURE_RUNS: numberFlag('--pure-runs', values['pure-runs'], { integer: true, min: 0, what: 'an integer ≥ 0 (0 skips the pure transform part)' }),
+    E2E_RECORDS: numberFlag('--e2e-records', values['e2e-records'], {
+      integer: true,
+      min: 0,
+      what: 'an integer ≥ 0 (0 skips the end-to-end part)',
+    }),
+    PURE_RUNS: numberFlag('--pure-runs', values['pure-runs'], {
+      integer: true,
+      min: 0,
+      what: 'an integer ≥ 0 (0 skips the pure transform part)',
+    }),
   };
 });
 
@@ -41,15 +52,25 @@ function benchDimensionEnvelopes(): { table: 'stores' | 'cities'; key: string; v
   const out: { table: 'stores' | 'cities'; key: string; value: string }[] = [];
   for (let s = 1; s <= 50; s++) {
     const after = `{"id":${s},"name":"Store ${s}","category":"restaurant","city_id":1,"latitude":"-23.550520","longitude":"-46.633308","description":"x","is_active":true,"rating":"4.5"}`;
-    out.push({ table: 'stores', key: `{"id":${s}}`, value: `{"before":null,"after":${after},"source":{"schema":"public","table":"stores","ts_ms":1},"op":"r"}` });
+    out.push({
+      table: 'stores',
+      key: `{"id":${s}}`,
+      value: `{"before":null,"after":${after},"source":{"schema":"public","table":"stores","ts_ms":1},"op":"r"}`,
+    });
   }
-  out.push({ table: 'cities', key: '{"id":1}', value: '{"before":null,"after":{"id":1,"country_code":"BR","name":"São Paulo"},"source":{"schema":"public","table":"cities","ts_ms":1},"op":"r"}' });
+  out.push({
+    table: 'cities',
+    key: '{"id":1}',
+    value:
+      '{"before":null,"after":{"id":1,"country_code":"BR","name":"São Paulo"},"source":{"schema":"public","table":"cities","ts_ms":1},"op":"r"}',
+  });
   return out;
 }
 
 function benchDims(): DimensionTables {
   const dims = new DimensionTables();
-  for (const d of benchDimensionEnvelopes()) dims.apply(d.table, decodeEnvelope({ topic: `pulso.public.${d.table}`, key: d.key, value: d.value }));
+  for (const d of benchDimensionEnvelopes())
+    dims.apply(d.table, decodeEnvelope({ topic: `pulso.public.${d.table}`, key: d.key, value: d.value }));
   return dims;
 }
 
@@ -63,12 +84,14 @@ function pureTransformRate(records: InputRecord[]): number {
   for (let i = 0; i < records.length; i += 2000) {
     const batch = state.beginBatch();
     const ledgerBatch = ledger.beginBatch();
-    for (const r of records.slice(i, i + 2000)) if (transformRecord(r, { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 }).kind === 'event') events++;
+    for (const r of records.slice(i, i + 2000))
+      if (transformRecord(r, { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 }).kind === 'event') events++;
     state.commit(batch);
     ledger.commit(ledgerBatch);
   }
   const secs = (performance.now() - t0) / 1000;
-  if (events !== records.length) throw new Error(`bench data produced ${events} events from ${records.length} envelopes`);
+  if (events !== records.length)
+    throw new Error(`bench data produced ${events} events from ${records.length} envelopes`);
   return records.length / secs;
 }
 
@@ -92,7 +115,12 @@ interface EndToEnd {
 
 async function endToEnd(count: number): Promise<EndToEnd | string> {
   const cfg = loadConfig();
-  const kafka = new Kafka({ clientId: 'pulso-bench', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const kafka = new Kafka({
+    clientId: 'pulso-bench',
+    brokers: cfg.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -112,14 +140,24 @@ async function endToEnd(count: number): Promise<EndToEnd | string> {
   try {
     const records = benchEnvelopes(count, prefix);
     const inputBytes = records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0);
-    await seedTopics(kafka, benchDimensionEnvelopes().map((d) => ({ topic: dimensions[d.table], key: Buffer.from(d.key), value: Buffer.from(d.value) })));
+    await seedTopics(
+      kafka,
+      benchDimensionEnvelopes().map((d) => ({
+        topic: dimensions[d.table],
+        key: Buffer.from(d.key),
+        value: Buffer.from(d.value),
+      })),
+    );
     await seedTopics(kafka, records);
 
     // Plain pass-through: consume both topics and produce the same bytes, no decoding, auto-commit.
     const pass = await kafkajsPassThrough(kafka, {
       shape: 'plain',
       groupId: `${prefix}-pass`,
-      routes: new Map([[t.cdcOrders, t.passOrders], [t.cdcOrderItems, t.passItems]]),
+      routes: new Map([
+        [t.cdcOrders, t.passOrders],
+        [t.cdcOrderItems, t.passItems],
+      ]),
       count,
       cpuSample: () => ({}),
     });
@@ -147,10 +185,18 @@ async function endToEnd(count: number): Promise<EndToEnd | string> {
       },
     });
     let first = 0;
-    await pollUntil(() => handle.metrics().consumed > 0, { what: 'the first transformed batch', timeoutMs: 600_000, intervalMs: 2 });
+    await pollUntil(() => handle.metrics().consumed > 0, {
+      what: 'the first transformed batch',
+      timeoutMs: 600_000,
+      intervalMs: 2,
+    });
     first = performance.now();
     const firstBatch = handle.metrics().consumed;
-    await pollUntil(() => handle.metrics().consumed >= count, { what: 'the transformer', timeoutMs: 600_000, intervalMs: 20 }); // snapshot() sorts; poll gently
+    await pollUntil(() => handle.metrics().consumed >= count, {
+      what: 'the transformer',
+      timeoutMs: 600_000,
+      intervalMs: 20,
+    }); // snapshot() sorts; poll gently
     const last = performance.now();
     const m = handle.metrics();
     await handle.stop();
@@ -174,7 +220,11 @@ async function endToEnd(count: number): Promise<EndToEnd | string> {
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share these cores)`);
+  console.log(
+    `machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (other processes share these cores)`,
+  );
   if (PURE_RUNS > 0) {
     const records = benchEnvelopes(200_000);
     pureTransformRate(records.slice(0, 20_000)); // warm-up (JIT)
@@ -187,13 +237,17 @@ async function main(): Promise<void> {
     );
     const texts = records.slice(0, 100_000).map((r) => r.value!.toString());
     parseRate(texts, JSON.parse);
-    console.log(`  JSON.parse alone (lossy): ${fmt(parseRate(texts, JSON.parse))}/s; lossless pre-pass + JSON.parse: ${fmt(parseRate(texts, parseJsonLossless))}/s`);
+    console.log(
+      `  JSON.parse alone (lossy): ${fmt(parseRate(texts, JSON.parse))}/s; lossless pre-pass + JSON.parse: ${fmt(parseRate(texts, parseJsonLossless))}/s`,
+    );
   }
   const e2e = E2E_RECORDS > 0 ? await endToEnd(E2E_RECORDS) : '--e2e-records 0';
   if (typeof e2e === 'string') console.log(`end to end: skipped (${e2e})`);
   else {
     const ratio = e2e.transformer / e2e.passThrough;
-    console.log(`end to end through Kafka (${fmt(E2E_RECORDS)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${(ratio * 100).toFixed(0)}% of pass-through (${e2e.transactions} transactions); target ≥ 90%: ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+    console.log(
+      `end to end through Kafka (${fmt(E2E_RECORDS)} records): plain pass-through ${fmt(e2e.passThrough)}/s, transformer ${fmt(e2e.transformer)}/s = ${(ratio * 100).toFixed(0)}% of pass-through (${e2e.transactions} transactions); target ≥ 90%: ${ratio >= 0.9 ? 'met' : 'NOT met'}`,
+    );
     // Why the ratio is what it is: what each side writes per input record, and where the transformer's time went.
     const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     console.log(
@@ -201,7 +255,9 @@ async function main(): Promise<void> {
     );
     const total = e2e.phaseMs.transform + e2e.phaseMs.produce + e2e.phaseMs.commit;
     const share = (ms: number) => `${fmt(ms)} ms (${((ms / total) * 100).toFixed(0)} %)`;
-    console.log(`  transformer's chunks: transform ${share(e2e.phaseMs.transform)}, produce requests ${share(e2e.phaseMs.produce)}, offsets + commit ${share(e2e.phaseMs.commit)}`);
+    console.log(
+      `  transformer's chunks: transform ${share(e2e.phaseMs.transform)}, produce requests ${share(e2e.phaseMs.produce)}, offsets + commit ${share(e2e.phaseMs.commit)}`,
+    );
   }
 }
 

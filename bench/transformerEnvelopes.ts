@@ -27,12 +27,26 @@ export function benchEnvelopes(count: number, topicPrefix = 'pulso'): InputRecor
       );
     };
     const push = (table: string, key: string, value: string) =>
-      out.push({ topic: `${topicPrefix}.public.${table}`, partition: 0, offset: String(out.length), key: Buffer.from(key), value: Buffer.from(value) });
+      out.push({
+        topic: `${topicPrefix}.public.${table}`,
+        partition: 0,
+        offset: String(out.length),
+        key: Buffer.from(key),
+        value: Buffer.from(value),
+      });
     push('orders', `{"id":${id}}`, env('orders', 'c', 'null', row('placed', 1)));
     for (let item = 0; item < 3; item++) {
       const itemId = (BigInt(id) * 10n + BigInt(item)).toString(); // past 2^53: a Number would make the three ids one
-      push('order_items', `{"id":${itemId}}`, env('order_items', 'c', 'null',
-        `{"id":${itemId},"order_id":${id},"product_id":${500 + item},"product_name":"Açaí 500ml","quantity":1,"unit_price":"28.23","line_total":"28.23"}`));
+      push(
+        'order_items',
+        `{"id":${itemId}}`,
+        env(
+          'order_items',
+          'c',
+          'null',
+          `{"id":${itemId},"order_id":${id},"product_id":${500 + item},"product_name":"Açaí 500ml","quantity":1,"unit_price":"28.23","line_total":"28.23"}`,
+        ),
+      );
     }
     commit = lsn;
     for (let v = 2; v <= STATUSES.length; v++) {
@@ -42,4 +56,3 @@ export function benchEnvelopes(count: number, topicPrefix = 'pulso'): InputRecor
   }
   return out.slice(0, count);
 }
-

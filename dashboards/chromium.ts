@@ -7,7 +7,9 @@ const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin
 export function chromiumPath(): string {
   const found = CANDIDATES.find((p) => existsSync(p));
   if (!found) {
-    throw new Error(`Chromium not found (looked in ${CANDIDATES.join(', ')}). Install it: apt-get install -y chromium (Debian/Ubuntu); .ci/run does this itself.`);
+    throw new Error(
+      `Chromium not found (looked in ${CANDIDATES.join(', ')}). Install it: apt-get install -y chromium (Debian/Ubuntu); .ci/run does this itself.`,
+    );
   }
   return found;
 }

@@ -36,7 +36,9 @@ export class QueryRequestError extends Error {
 /** Every provisioned dashboard, by uid, read from its file. */
 export function readDashboards(dir = DASHBOARDS_DIR): Map<string, { file: string; dashboard: Dashboard }> {
   const out = new Map<string, { file: string; dashboard: Dashboard }>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const dashboard = JSON.parse(readFileSync(resolve(dir, file), 'utf8')) as Dashboard;
     out.set(dashboard.uid, { file, dashboard });
   }
@@ -60,7 +62,13 @@ const MAX_RANGE_MS = 31 * 24 * 3600_000;
  * A panel's SQL with Grafana's ${__from} / ${__to} (epoch ms) replaced by bound BIGINT parameters, and the
  * query context the Druid plugin would send. Throws QueryRequestError naming what is wrong.
  */
-export function bindPanelQuery(dashboard: Dashboard, panelId: number, refId: string, fromMs: number, toMs: number): BoundQuery {
+export function bindPanelQuery(
+  dashboard: Dashboard,
+  panelId: number,
+  refId: string,
+  fromMs: number,
+  toMs: number,
+): BoundQuery {
   if (!Number.isSafeInteger(fromMs) || !Number.isSafeInteger(toMs) || fromMs >= toMs) {
     throw new QueryRequestError(`from=${fromMs} to=${toMs}: the range must be two integers (epoch ms) with from < to`);
   }
@@ -69,14 +77,18 @@ export function bindPanelQuery(dashboard: Dashboard, panelId: number, refId: str
   if (!panel) throw new QueryRequestError(`dashboard ${dashboard.uid} has no panel ${panelId}`);
   const target = (panel.targets ?? []).find((t) => (t.refId ?? 'A') === refId);
   const sql = target?.builder?.query;
-  if (!target || !sql) throw new QueryRequestError(`panel ${panelId} ("${panel.title ?? ''}") of ${dashboard.uid} has no query ${refId}`);
+  if (!target || !sql)
+    throw new QueryRequestError(`panel ${panelId} ("${panel.title ?? ''}") of ${dashboard.uid} has no query ${refId}`);
   const parameters: BoundQuery['parameters'] = [];
   // Parameters are positional: one per occurrence, in the order they appear.
   const query = sql.replace(/\$\{__(from|to)\}/g, (_m, which: string) => {
     parameters.push({ type: 'BIGINT', value: which === 'from' ? fromMs : toMs });
     return '?';
   });
-  if (/\$\{|\$__/.test(query)) throw new QueryRequestError(`panel ${panelId} uses a Grafana variable this server cannot bind: ${/\$\{[^}]*\}|\$__\w+/.exec(query)![0]}`);
+  if (/\$\{|\$__/.test(query))
+    throw new QueryRequestError(
+      `panel ${panelId} uses a Grafana variable this server cannot bind: ${/\$\{[^}]*\}|\$__\w+/.exec(query)![0]}`,
+    );
   const context = Object.fromEntries((target.settings?.contextParameters ?? []).map((p) => [p.name, p.value]));
   return { query, parameters, context };
 }

@@ -15,7 +15,11 @@ import { bindPanelQuery, QueryRequestError, readDashboards } from './panelQuerie
 
 const PUBLIC_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'public');
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
 /** Every file the server hands out, by URL path: a fixed list, so no request can name another file. */
 const STATIC_FILES: ReadonlyMap<string, string> = new Map([
   ['/static/app.js', resolve(PUBLIC_DIR, 'app.js')],
@@ -35,13 +39,21 @@ export interface ServerLimits {
   readonly maxConnections: number;
   readonly maxHeadersCount: number;
 }
-export const SERVER_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, checkEveryMs: 2_000, maxConnections: 128, maxHeadersCount: 64 };
+export const SERVER_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  checkEveryMs: 2_000,
+  maxConnections: 128,
+  maxHeadersCount: 64,
+};
 /** Headers sent with every answer: the page runs only its own scripts and is framed by nobody. */
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
 } as const;
 
 /** An answer to a bad request: its status and a message naming the problem and what to send instead. */
@@ -57,7 +69,13 @@ class RequestRejected extends Error {
 
 function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', ...extra });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -66,7 +84,12 @@ const fileCache = new Map<string, Buffer>();
 function sendFile(res: ServerResponse, path: string): void {
   let body = fileCache.get(path);
   if (!body) fileCache.set(path, (body = readFileSync(path)));
-  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'content-length': String(body.length), 'cache-control': 'no-cache' });
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+    'content-length': String(body.length),
+    'cache-control': 'no-cache',
+  });
   res.end(body);
 }
 
@@ -78,17 +101,26 @@ export function checkOrigin(headers: IncomingMessage['headers'], localPort: numb
   const allowed = new Set([`127.0.0.1:${localPort}`, `localhost:${localPort}`]);
   const host = headers.host?.toLowerCase();
   if (!host || !allowed.has(host)) {
-    throw new RequestRejected(421, `Host ${JSON.stringify(headers.host ?? '')} is not this server: open http://127.0.0.1:${localPort}/ (DNS rebinding protection)`);
+    throw new RequestRejected(
+      421,
+      `Host ${JSON.stringify(headers.host ?? '')} is not this server: open http://127.0.0.1:${localPort}/ (DNS rebinding protection)`,
+    );
   }
   const origin = headers.origin;
   if (origin !== undefined && origin !== `http://${host}`) {
-    throw new RequestRejected(403, `Origin ${JSON.stringify(origin)} may not query this server: only pages served by http://${host} may`);
+    throw new RequestRejected(
+      403,
+      `Origin ${JSON.stringify(origin)} may not query this server: only pages served by http://${host} may`,
+    );
   }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) return Promise.reject(new RequestRejected(413, `request body of ${declared} bytes is over the ${MAX_BODY_BYTES}-byte limit`));
+  if (declared > MAX_BODY_BYTES)
+    return Promise.reject(
+      new RequestRejected(413, `request body of ${declared} bytes is over the ${MAX_BODY_BYTES}-byte limit`),
+    );
   return new Promise((resolveBody, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
@@ -123,13 +155,15 @@ export function parseQueryRequest(text: string): QueryRequest {
   } catch {
     throw new RequestRejected(400, `the body must be JSON: ${QUERY_SHAPE}`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestRejected(400, `the body must be a JSON object: ${QUERY_SHAPE}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new RequestRejected(400, `the body must be a JSON object: ${QUERY_SHAPE}`);
   const b = body as Record<string, unknown>;
   if (typeof b.uid !== 'string') throw new RequestRejected(400, `"uid" must be a string: ${QUERY_SHAPE}`);
   const refId = b.refId ?? 'A';
   if (typeof refId !== 'string') throw new RequestRejected(400, `"refId" must be a string: ${QUERY_SHAPE}`);
   for (const k of ['panelId', 'from', 'to'] as const) {
-    if (typeof b[k] !== 'number' || !Number.isSafeInteger(b[k])) throw new RequestRejected(400, `"${k}" must be an integer: ${QUERY_SHAPE}`);
+    if (typeof b[k] !== 'number' || !Number.isSafeInteger(b[k]))
+      throw new RequestRejected(400, `"${k}" must be an integer: ${QUERY_SHAPE}`);
   }
   return { uid: b.uid, panelId: b.panelId as number, refId, from: b.from as number, to: b.to as number };
 }
@@ -137,7 +171,8 @@ export function parseQueryRequest(text: string): QueryRequest {
 /** POST /api/query {uid, panelId, refId, from, to} → {columns, rows, ms}; a bad request is a 4xx naming the problem. */
 async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new RequestRejected(415, `content-type must be application/json, not ${JSON.stringify(type)}`);
+  if (type !== 'application/json')
+    throw new RequestRejected(415, `content-type must be application/json, not ${JSON.stringify(type)}`);
   const q = parseQueryRequest(await readBody(req));
   // Read on every request: the files are small, and an edited dashboard shows without a restart.
   const entry = readDashboards().get(q.uid);
@@ -160,12 +195,22 @@ async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerRespo
 }
 
 async function route(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-  if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, { status: 'ok' });
+  if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
+    return sendJson(res, 200, { status: 'ok' });
   checkOrigin(req.headers, req.socket.localPort);
   if (req.method === 'POST' && path === '/api/query') return runQuery(cfg, req, res);
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new RequestRejected(405, `${req.method} ${path} is not served here`);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    throw new RequestRejected(405, `${req.method} ${path} is not served here`);
   if (path === '/api/dashboards') {
-    return sendJson(res, 200, [...readDashboards().values()].map(({ file, dashboard }) => ({ uid: dashboard.uid, title: dashboard.title, file })));
+    return sendJson(
+      res,
+      200,
+      [...readDashboards().values()].map(({ file, dashboard }) => ({
+        uid: dashboard.uid,
+        title: dashboard.title,
+        file,
+      })),
+    );
   }
   const one = /^\/api\/dashboards\/([\w-]+)$/.exec(path);
   if (one) {
@@ -179,26 +224,31 @@ async function route(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse
 }
 
 export function createDashboardsServer(cfg: PulsoConfig, log: Logger, limits: ServerLimits = SERVER_LIMITS): Server {
-  const server = createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: limits.checkEveryMs }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    route(cfg, req, res, path).catch((e: unknown) => {
-      if (e instanceof RequestRejected) {
-        // After a rejected body the rest of it is never read: close the connection once the answer is out.
-        const close: Record<string, string> = e.status === 413 ? { connection: 'close' } : {};
-        if (!res.headersSent) sendJson(res, e.status, { error: e.message }, close);
-        if (e.status === 413) res.once('finish', () => req.destroy());
-        return;
-      }
-      log.error('request failed', { path: path.slice(0, 200), error: e instanceof Error ? e.stack : String(e) });
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error; the server log has the details' });
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: limits.checkEveryMs },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      route(cfg, req, res, path).catch((e: unknown) => {
+        if (e instanceof RequestRejected) {
+          // After a rejected body the rest of it is never read: close the connection once the answer is out.
+          const close: Record<string, string> = e.status === 413 ? { connection: 'close' } : {};
+          if (!res.headersSent) sendJson(res, e.status, { error: e.message }, close);
+          if (e.status === 413) res.once('finish', () => req.destroy());
+          return;
+        }
+        log.error('request failed', { path: path.slice(0, 200), error: e instanceof Error ? e.stack : String(e) });
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error; the server log has the details' });
+        else res.destroy();
+      });
+    },
+  );
   // CONNECT would otherwise be dropped without an answer: this is no proxy.
   server.on('connect', (_req, socket) => {
     const text = JSON.stringify({ error: 'CONNECT is not served here: this is no proxy' });
     socket.on('error', () => undefined);
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
   });
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
@@ -208,7 +258,10 @@ export function createDashboardsServer(cfg: PulsoConfig, log: Logger, limits: Se
   return server;
 }
 
-export async function startDashboardsServer(cfg: PulsoConfig, log: Logger = createLogger('dashboards', cfg.logLevel)): Promise<Server> {
+export async function startDashboardsServer(
+  cfg: PulsoConfig,
+  log: Logger = createLogger('dashboards', cfg.logLevel),
+): Promise<Server> {
   const server = createDashboardsServer(cfg, log);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

@@ -48,7 +48,12 @@ export interface RetentionRules {
 /** The committed rules of a datasource with the window filled in (ISO-8601 days). Pure. */
 export function renderRetentionRules(spec: RetentionRules, retentionDays: number): RetentionRules {
   const period = `P${retentionDays}D`;
-  return { dataSource: spec.dataSource, rules: spec.rules.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === EVENT_RETENTION_PLACEHOLDER ? period : v]))) };
+  return {
+    dataSource: spec.dataSource,
+    rules: spec.rules.map((r) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === EVENT_RETENTION_PLACEHOLDER ? period : v])),
+    ),
+  };
 }
 
 export function readRetentionRules(dataSource: RetentionDataSource, root: string = REPO_ROOT): RetentionRules {
@@ -106,7 +111,12 @@ export interface KafkaSupervisorSpec {
       readonly dataSource: string;
       readonly timestampSpec: { readonly column: string; readonly format: string };
       readonly dimensionsSpec: { readonly useSchemaDiscovery?: boolean; readonly dimensions: readonly DimensionSpec[] };
-      readonly metricsSpec?: readonly { readonly type: string; readonly name: string; readonly fieldName: string; readonly [key: string]: unknown }[];
+      readonly metricsSpec?: readonly {
+        readonly type: string;
+        readonly name: string;
+        readonly fieldName: string;
+        readonly [key: string]: unknown;
+      }[];
       readonly granularitySpec: {
         readonly type?: string;
         readonly segmentGranularity: string;
@@ -159,7 +169,9 @@ function substitute(value: unknown, bootstrap: string, path: string): unknown {
     const out = value.split(KAFKA_BOOTSTRAP_PLACEHOLDER).join(bootstrap);
     const leftover = /\$\{[A-Za-z0-9_]+\}/.exec(out);
     if (leftover) {
-      throw new SupervisorSpecError(`${path} has the unknown placeholder ${leftover[0]}; only ${KAFKA_BOOTSTRAP_PLACEHOLDER} is substituted.`);
+      throw new SupervisorSpecError(
+        `${path} has the unknown placeholder ${leftover[0]}; only ${KAFKA_BOOTSTRAP_PLACEHOLDER} is substituted.`,
+      );
     }
     return out;
   }
@@ -190,13 +202,15 @@ export function renderSupervisorSpec<T extends KafkaSupervisorSpec>(spec: T, opt
   return { ...rendered, spec: { ...rendered.spec, ioConfig: { ...rendered.spec.ioConfig, topic: options.topic } } };
 }
 
-
 /** Reads a committed spec file (not pure: for callers such as the bootstrap; tests use the JSON directly). */
 export function readSupervisorSpec(dataSource: SupervisorDataSource, root: string = REPO_ROOT): KafkaSupervisorSpec {
   return JSON.parse(readFileSync(resolve(root, SUPERVISOR_SPEC_FILES[dataSource]), 'utf8')) as KafkaSupervisorSpec;
 }
 
 /** Reads a committed compaction config file. */
-export function readCompactionSpec(dataSource: CompactionDataSource, root: string = REPO_ROOT): { dataSource: string; [key: string]: unknown } {
+export function readCompactionSpec(
+  dataSource: CompactionDataSource,
+  root: string = REPO_ROOT,
+): { dataSource: string; [key: string]: unknown } {
   return JSON.parse(readFileSync(resolve(root, COMPACTION_SPEC_FILES[dataSource]), 'utf8')) as { dataSource: string };
 }

@@ -66,30 +66,76 @@ export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
   const { values: v } = parseFlags(argv, FLAGS);
   if (v.help) return { rate: 1, help: true };
   const out: Record<string, unknown> = {};
-  if (v.rate === undefined) throw new UsageError('--rate is required: the mean number of orders per second, e.g. --rate 50.');
-  out.rate = numberFlag('--rate', v.rate, { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number of orders per second > 0' });
-  if (v.orders !== undefined) out.orders = numberFlag('--orders', v.orders, { integer: true, min: 1, what: 'an integer ≥ 1' });
+  if (v.rate === undefined)
+    throw new UsageError('--rate is required: the mean number of orders per second, e.g. --rate 50.');
+  out.rate = numberFlag('--rate', v.rate, {
+    min: 0,
+    exclusiveMin: true,
+    max: 1_000_000,
+    what: 'a number of orders per second > 0',
+  });
+  if (v.orders !== undefined)
+    out.orders = numberFlag('--orders', v.orders, { integer: true, min: 1, what: 'an integer ≥ 1' });
   if (v.duration !== undefined) out.durationMs = parseDuration(v.duration);
   if (v.seed !== undefined) {
     if (!v.seed) throw new UsageError('--seed needs a value (any text or number).');
     out.seed = v.seed;
   }
-  if (v.speedup !== undefined) out.speedup = numberFlag('--speedup', v.speedup, { min: 0, exclusiveMin: true, max: 1_000_000, what: 'a number > 0 (1 = real time, 60 = an hour a minute)' });
+  if (v.speedup !== undefined)
+    out.speedup = numberFlag('--speedup', v.speedup, {
+      min: 0,
+      exclusiveMin: true,
+      max: 1_000_000,
+      what: 'a number > 0 (1 = real time, 60 = an hour a minute)',
+    });
   if (v.start !== undefined) {
     const d = Date.parse(v.start);
-    if (Number.isNaN(d)) throw new UsageError(`--start ${JSON.stringify(v.start)} is not a date: use ISO-8601, e.g. 2025-03-14T11:00:00-03:00.`);
+    if (Number.isNaN(d))
+      throw new UsageError(
+        `--start ${JSON.stringify(v.start)} is not a date: use ISO-8601, e.g. 2025-03-14T11:00:00-03:00.`,
+      );
     out.start = new Date(d);
   }
   if (v.curve !== undefined) {
-    if (v.curve !== 'daily' && v.curve !== 'flat') throw new UsageError(`--curve ${JSON.stringify(v.curve)} is not valid: expected daily or flat.`);
+    if (v.curve !== 'daily' && v.curve !== 'flat')
+      throw new UsageError(`--curve ${JSON.stringify(v.curve)} is not valid: expected daily or flat.`);
     out.curve = v.curve;
   }
-  if (v.connections !== undefined) out.connections = numberFlag('--connections', v.connections, { integer: true, min: 1, max: 32, what: 'an integer from 1 to 32' });
-  if (v.batch !== undefined) out.maxEventsPerTransaction = numberFlag('--batch', v.batch, { integer: true, min: 1, max: 5000, what: 'an integer from 1 to 5000' });
+  if (v.connections !== undefined)
+    out.connections = numberFlag('--connections', v.connections, {
+      integer: true,
+      min: 1,
+      max: 32,
+      what: 'an integer from 1 to 32',
+    });
+  if (v.batch !== undefined)
+    out.maxEventsPerTransaction = numberFlag('--batch', v.batch, {
+      integer: true,
+      min: 1,
+      max: 5000,
+      what: 'an integer from 1 to 5000',
+    });
   if (v['no-drain']) out.drain = false;
-  const stores = v.stores === undefined ? undefined : numberFlag('--stores', v.stores, { integer: true, min: 10, max: 1_000_000, what: 'an integer from 10 to 1000000' });
-  const customers = v.customers === undefined ? undefined : numberFlag('--customers', v.customers, { integer: true, min: 100, max: 10_000_000, what: 'an integer from 100 to 10000000' });
-  if (out.orders !== undefined && out.durationMs !== undefined) throw new UsageError('Use either --orders or --duration, not both.');
+  const stores =
+    v.stores === undefined
+      ? undefined
+      : numberFlag('--stores', v.stores, {
+          integer: true,
+          min: 10,
+          max: 1_000_000,
+          what: 'an integer from 10 to 1000000',
+        });
+  const customers =
+    v.customers === undefined
+      ? undefined
+      : numberFlag('--customers', v.customers, {
+          integer: true,
+          min: 100,
+          max: 10_000_000,
+          what: 'an integer from 100 to 10000000',
+        });
+  if (out.orders !== undefined && out.durationMs !== undefined)
+    throw new UsageError('Use either --orders or --duration, not both.');
   const speedup = out.speedup as number | undefined;
   if (speedup !== undefined && speedup > 1 && out.start === undefined) {
     throw new UsageError(
@@ -98,7 +144,10 @@ export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
         'for a live view use npm start, which backfills history at speed and then follows the wall clock.',
     );
   }
-  const scale = stores !== undefined || customers !== undefined ? { stores: stores ?? 1200, customers: customers ?? 20_000 } : undefined;
+  const scale =
+    stores !== undefined || customers !== undefined
+      ? { stores: stores ?? 1200, customers: customers ?? 20_000 }
+      : undefined;
   return { ...(out as unknown as CliOptions), ...(scale ? { scale } : {}) };
 }
 

@@ -5,7 +5,14 @@
 import { demandShape, localTime, MAX_DEMAND_SHAPE, zoneOffsetMs } from './dailyCurve.ts';
 import { drawBasketLines, drawQuantity, localShelfPrice, MARKETS, orderNote } from './catalog.ts';
 import { buildOrderTotals, mulDivRound, roundToStep, type Cents, type OrderTotals } from './money.ts';
-import { INITIAL_STATE, nextLifecycleState, planLifecycle, type LifecycleEvent, type LifecycleState, type PlannedStep } from './lifecycle.ts';
+import {
+  INITIAL_STATE,
+  nextLifecycleState,
+  planLifecycle,
+  type LifecycleEvent,
+  type LifecycleState,
+  type PlannedStep,
+} from './lifecycle.ts';
 import { PaymentMixSampler, type PaymentProfile } from './paymentMix.ts';
 import { AliasTable, Rng, clamp } from './random.ts';
 import { drawPhone, type CustomerModel, type ProductModel, type StoreModel, type World } from './world.ts';
@@ -41,12 +48,34 @@ export interface LiveOrder {
 export type GenEvent =
   | { readonly kind: 'create'; readonly atMs: number; readonly order: LiveOrder }
   | {
-      readonly kind: 'step'; readonly atMs: number; readonly order: LiveOrder; readonly events: readonly LifecycleEvent[];
-      readonly from: LifecycleState; readonly to: LifecycleState;
+      readonly kind: 'step';
+      readonly atMs: number;
+      readonly order: LiveOrder;
+      readonly events: readonly LifecycleEvent[];
+      readonly from: LifecycleState;
+      readonly to: LifecycleState;
     }
-  | { readonly kind: 'customer_update'; readonly atMs: number; readonly customer: CustomerModel; readonly email: string; readonly phone: string }
-  | { readonly kind: 'store_update'; readonly atMs: number; readonly store: StoreModel; readonly rating: number; readonly isActive: boolean }
-  | { readonly kind: 'price_update'; readonly atMs: number; readonly store: StoreModel; readonly product: ProductModel; readonly priceCents: Cents }
+  | {
+      readonly kind: 'customer_update';
+      readonly atMs: number;
+      readonly customer: CustomerModel;
+      readonly email: string;
+      readonly phone: string;
+    }
+  | {
+      readonly kind: 'store_update';
+      readonly atMs: number;
+      readonly store: StoreModel;
+      readonly rating: number;
+      readonly isActive: boolean;
+    }
+  | {
+      readonly kind: 'price_update';
+      readonly atMs: number;
+      readonly store: StoreModel;
+      readonly product: ProductModel;
+      readonly priceCents: Cents;
+    }
   | { readonly kind: 'purge'; readonly atMs: number; readonly order: LiveOrder };
 
 /** Occasional changes to other rows, as a fraction of the order rate. */
@@ -57,7 +86,12 @@ export interface MaintenanceRates {
   /** Deletes of cancelled orders (support purging test and fraudulent orders). */
   readonly purges: number;
 }
-export const DEFAULT_MAINTENANCE: MaintenanceRates = { customerUpdates: 0.02, storeUpdates: 0.004, priceUpdates: 0.01, purges: 0.0005 };
+export const DEFAULT_MAINTENANCE: MaintenanceRates = {
+  customerUpdates: 0.02,
+  storeUpdates: 0.004,
+  priceUpdates: 0.01,
+  purges: 0.0005,
+};
 
 export interface StreamOptions {
   readonly seed: string;
@@ -81,7 +115,8 @@ class StepHeap {
     return this.items.length ? this.items[0]!.at : Infinity;
   }
   private less(i: number, j: number): boolean {
-    const a = this.items[i]!, b = this.items[j]!;
+    const a = this.items[i]!,
+      b = this.items[j]!;
     return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
   push(at: number, order: LiveOrder): void {
@@ -104,7 +139,8 @@ class StepHeap {
       it[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < it.length && this.less(l, m)) m = l;
         if (r < it.length && this.less(r, m)) m = r;
@@ -142,7 +178,10 @@ export class EventStream {
   /** Orders placed whose lifecycle has steps still to come. */
   inLifecycle = 0;
 
-  constructor(private readonly world: World, private readonly opts: StreamOptions) {
+  constructor(
+    private readonly world: World,
+    private readonly opts: StreamOptions,
+  ) {
     if (!(opts.ordersPerSimSecond > 0)) throw new RangeError('ordersPerSimSecond must be > 0');
     this.arrivalsRng = Rng.derive(opts.seed, 'arrivals');
     this.ordersRng = Rng.derive(opts.seed, 'orders');
@@ -150,14 +189,20 @@ export class EventStream {
     this.maintenance = opts.maintenance ?? DEFAULT_MAINTENANCE;
     const kinds = Object.keys(this.maintenance) as (keyof MaintenanceRates)[];
     const totalMaintenance = kinds.reduce((s, k) => s + this.maintenance[k], 0);
-    this.maintenanceKinds = new AliasTable(kinds, kinds.map((k) => this.maintenance[k] || 0) .map((w) => (totalMaintenance > 0 ? w : 1)));
+    this.maintenanceKinds = new AliasTable(
+      kinds,
+      kinds.map((k) => this.maintenance[k] || 0).map((w) => (totalMaintenance > 0 ? w : 1)),
+    );
     const perMs = opts.ordersPerSimSecond / 1000;
     this.maintenanceRatePerMs = perMs * totalMaintenance;
     // Thinning: candidates at the envelope rate, each accepted with probability demand/envelope.
     this.candidateRatePerMs = opts.curve === 'daily' ? perMs * MAX_DEMAND_SHAPE : perMs;
     this.cityBaseWeights = world.cities.map((c) => (c.stores.length && c.customers.length ? c.city.population : 0));
     this.nextArrivalMs = opts.startMs + this.arrivalsRng.exponential(1 / this.candidateRatePerMs);
-    this.nextMaintenanceMs = this.maintenanceRatePerMs > 0 ? opts.startMs + this.maintenanceRng.exponential(1 / this.maintenanceRatePerMs) : Infinity;
+    this.nextMaintenanceMs =
+      this.maintenanceRatePerMs > 0
+        ? opts.startMs + this.maintenanceRng.exponential(1 / this.maintenanceRatePerMs)
+        : Infinity;
   }
 
   /** No more arrivals or maintenance; lifecycles of placed orders continue. */
@@ -225,7 +270,10 @@ export class EventStream {
       const baseSum = this.cityBaseWeights.reduce((s, w) => s + w, 0);
       const sum = weights.reduce((s, w) => s + w, 0);
       this.cityDemandRatio = this.opts.curve === 'flat' ? 1 : sum / (baseSum * MAX_DEMAND_SHAPE);
-      this.cityPicker = new AliasTable(weights.map((_, i) => i), weights);
+      this.cityPicker = new AliasTable(
+        weights.map((_, i) => i),
+        weights,
+      );
       this.cityPickerMinute = minute;
     }
     return this.cityPicker;
@@ -247,7 +295,8 @@ export class EventStream {
 
     const wanted = Math.min(drawBasketLines(rng, store.category), store.products.length);
     const chosen = new Set<ProductModel>();
-    for (let tries = 0; chosen.size < wanted && tries < wanted * 4; tries++) chosen.add(store.productPicker.sample(rng));
+    for (let tries = 0; chosen.size < wanted && tries < wanted * 4; tries++)
+      chosen.add(store.productPicker.sample(rng));
     const picked = [...chosen];
     const quantities = picked.map(() => drawQuantity(rng, store.category));
 
@@ -256,7 +305,10 @@ export class EventStream {
     const deliveryFeeCents =
       subtotalGuess >= freeDeliveryOver && rng.chance(0.5)
         ? 0
-        : localShelfPrice(Math.round(clamp(rng.lognormal(market.deliveryFeeUsdCents, 0.3), 40, market.deliveryFeeUsdCents * 4)), market);
+        : localShelfPrice(
+            Math.round(clamp(rng.lognormal(market.deliveryFeeUsdCents, 0.3), 40, market.deliveryFeeUsdCents * 4)),
+            market,
+          );
     // Promotions: ~15 % of orders carry a percentage promo (capped), ~5 % a fixed coupon.
     const promo = rng.next();
     const discountBp = promo < 0.15 ? rng.int(2, 6) * 500 : 0;
@@ -271,12 +323,18 @@ export class EventStream {
       roundingStepCents: market.roundingStepCents,
     });
     const lines: OrderLineModel[] = picked.map((p, i) => ({
-      product: p, productName: p.name, quantity: quantities[i]!, unitPriceCents: p.priceCents, lineTotalCents: totals.lineTotalsCents[i]!,
+      product: p,
+      productName: p.name,
+      quantity: quantities[i]!,
+      unitPriceCents: p.priceCents,
+      lineTotalCents: totals.lineTotalsCents[i]!,
     }));
     const order: LiveOrder = {
       seq: ++this.ordersCreated,
       dbId: undefined,
-      store, customer, addressId,
+      store,
+      customer,
+      addressId,
       createdAtMs: atMs,
       businessDate: localDate(cityModel.city.timezone, atMs),
       payment,
@@ -340,8 +398,13 @@ export class EventStream {
         const market = MARKETS[this.world.cities[store.cityIndex]!.city.countryCode];
         // Price changes lean upwards (inflation), a few are promotions.
         const bp = Math.round(rng.normal(300, 600));
-        const stepped = Math.max(market.priceStepCents, roundToStep(mulDivRound(product.priceCents, 10_000 + bp, 10_000), market.priceStepCents));
-        product.priceCents = market.priceEndingCents ? stepped - market.priceStepCents + market.priceEndingCents : stepped;
+        const stepped = Math.max(
+          market.priceStepCents,
+          roundToStep(mulDivRound(product.priceCents, 10_000 + bp, 10_000), market.priceStepCents),
+        );
+        product.priceCents = market.priceEndingCents
+          ? stepped - market.priceStepCents + market.priceEndingCents
+          : stepped;
         return { kind: 'price_update', atMs, store, product, priceCents: product.priceCents };
       }
       case 'purges': {

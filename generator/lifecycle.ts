@@ -8,7 +8,14 @@ import type { StoreCategory } from './catalog.ts';
 
 export type OrderStatus = 'placed' | 'accepted' | 'preparing' | 'picked_up' | 'delivered' | 'cancelled';
 export type PaymentStatus = 'pending' | 'paid' | 'refunded' | 'failed';
-export const ORDER_STATUSES: readonly OrderStatus[] = ['placed', 'accepted', 'preparing', 'picked_up', 'delivered', 'cancelled'];
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+  'placed',
+  'accepted',
+  'preparing',
+  'picked_up',
+  'delivered',
+  'cancelled',
+];
 export const PAYMENT_STATUSES: readonly PaymentStatus[] = ['pending', 'paid', 'refunded', 'failed'];
 
 export interface LifecycleState {
@@ -29,7 +36,10 @@ export type LifecycleEvent =
 export const INITIAL_STATE: LifecycleState = { status: 'placed', paymentStatus: 'pending' };
 
 export class InvalidTransitionError extends Error {
-  constructor(readonly state: LifecycleState, readonly event: LifecycleEvent) {
+  constructor(
+    readonly state: LifecycleState,
+    readonly event: LifecycleEvent,
+  ) {
     super(`cannot ${event} an order that is ${state.status} with payment ${state.paymentStatus}`);
     this.name = 'InvalidTransitionError';
   }
@@ -50,7 +60,9 @@ export function nextLifecycleState(state: LifecycleState, event: LifecycleEvent)
     case 'payment_failed':
       return paymentStatus === 'pending' && status === 'placed' ? { status, paymentStatus: 'failed' } : fail();
     case 'accept':
-      return status === 'placed' && (paymentStatus === 'paid' || paymentStatus === 'pending') ? { status: 'accepted', paymentStatus } : fail();
+      return status === 'placed' && (paymentStatus === 'paid' || paymentStatus === 'pending')
+        ? { status: 'accepted', paymentStatus }
+        : fail();
     case 'start_preparing':
       return status === 'accepted' ? { status: 'preparing', paymentStatus } : fail();
     case 'pick_up':
@@ -60,7 +72,9 @@ export function nextLifecycleState(state: LifecycleState, event: LifecycleEvent)
     case 'cancel':
       return CANCELLABLE.has(status) ? { status: 'cancelled', paymentStatus } : fail();
     case 'refund':
-      return paymentStatus === 'paid' && (status === 'cancelled' || status === 'delivered') ? { status, paymentStatus: 'refunded' } : fail();
+      return paymentStatus === 'paid' && (status === 'cancelled' || status === 'delivered')
+        ? { status, paymentStatus: 'refunded' }
+        : fail();
   }
 }
 
@@ -88,7 +102,13 @@ export const LIFECYCLE_RATES = {
 
 // Preparation time median (minutes) by store category.
 const PREP_MINUTES: Record<StoreCategory, number> = {
-  restaurant: 16, market: 14, pharmacy: 6, liquor: 5, convenience: 6, pet: 8, electronics: 10,
+  restaurant: 16,
+  market: 14,
+  pharmacy: 6,
+  liquor: 5,
+  convenience: 6,
+  pet: 8,
+  electronics: 10,
 };
 
 const MIN = 60_000;

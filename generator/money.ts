@@ -30,13 +30,20 @@ export function decimalToCents(text: string): Cents {
 export function mulDivRound(amount: Cents, numerator: number, denominator: number): Cents {
   const product = amount * numerator;
   assertCents(product, 'amount × numerator');
-  if (!Number.isSafeInteger(denominator) || denominator <= 0) throw new RangeError('denominator must be a positive integer');
+  if (!Number.isSafeInteger(denominator) || denominator <= 0)
+    throw new RangeError('denominator must be a positive integer');
   const sign = product < 0 ? -1 : 1;
   const abs = Math.abs(product);
   let q = Math.floor(abs / denominator);
   let r = abs - q * denominator; // exact: both terms are safe integers
   // Guard against the float division landing one off near an integer boundary.
-  if (r < 0) { q -= 1; r += denominator; } else if (r >= denominator) { q += 1; r -= denominator; }
+  if (r < 0) {
+    q -= 1;
+    r += denominator;
+  } else if (r >= denominator) {
+    q += 1;
+    r -= denominator;
+  }
   return sign * (2 * r >= denominator ? q + 1 : q);
 }
 
@@ -86,7 +93,8 @@ export function buildOrderTotals(input: TotalsInput): OrderTotals {
   let itemCount = 0;
   const lineTotals: Cents[] = [];
   for (const line of input.lines) {
-    if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0) throw new RangeError(`quantity must be a positive integer, got ${line.quantity}`);
+    if (!Number.isSafeInteger(line.quantity) || line.quantity <= 0)
+      throw new RangeError(`quantity must be a positive integer, got ${line.quantity}`);
     assertCents(line.unitPriceCents, 'unit price');
     if (line.unitPriceCents < 0) throw new RangeError('unit price must be ≥ 0');
     const lineTotal = line.quantity * line.unitPriceCents;

@@ -6,8 +6,20 @@ import type { CountryCode } from './geo/gazetteer.ts';
 import { AliasTable, type Rng } from './random.ts';
 
 export type PaymentMethod =
-  | 'credit_card' | 'debit_card' | 'cash' | 'pix' | 'meal_voucher' | 'oxxo' | 'spei' | 'pse' | 'nequi'
-  | 'yape' | 'plin' | 'khipu' | 'mach' | 'mercado_pago';
+  | 'credit_card'
+  | 'debit_card'
+  | 'cash'
+  | 'pix'
+  | 'meal_voucher'
+  | 'oxxo'
+  | 'spei'
+  | 'pse'
+  | 'nequi'
+  | 'yape'
+  | 'plin'
+  | 'khipu'
+  | 'mach'
+  | 'mercado_pago';
 
 export interface PaymentProfile {
   readonly method: PaymentMethod;
@@ -19,8 +31,12 @@ export interface PaymentProfile {
   readonly failureRate: number;
 }
 
-const P = (method: PaymentMethod, settlement: PaymentProfile['settlement'], confirmMedianSec: number, failureRate: number): PaymentProfile =>
-  ({ method, settlement, confirmMedianSec, failureRate });
+const P = (
+  method: PaymentMethod,
+  settlement: PaymentProfile['settlement'],
+  confirmMedianSec: number,
+  failureRate: number,
+): PaymentProfile => ({ method, settlement, confirmMedianSec, failureRate });
 
 export const PAYMENT_PROFILES: Record<PaymentMethod, PaymentProfile> = {
   credit_card: P('credit_card', 'online', 4, 0.03),
@@ -53,9 +69,18 @@ export class PaymentMixSampler {
   private readonly tables = new Map<CountryCode, AliasTable<PaymentProfile>>();
 
   constructor() {
-    for (const [country, mix] of Object.entries(PAYMENT_MIX) as [CountryCode, Partial<Record<PaymentMethod, number>>][]) {
+    for (const [country, mix] of Object.entries(PAYMENT_MIX) as [
+      CountryCode,
+      Partial<Record<PaymentMethod, number>>,
+    ][]) {
       const methods = Object.keys(mix) as PaymentMethod[];
-      this.tables.set(country, new AliasTable(methods.map((m) => PAYMENT_PROFILES[m]), methods.map((m) => mix[m]!)));
+      this.tables.set(
+        country,
+        new AliasTable(
+          methods.map((m) => PAYMENT_PROFILES[m]),
+          methods.map((m) => mix[m]!),
+        ),
+      );
     }
   }
 

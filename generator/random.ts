@@ -3,7 +3,10 @@
 
 /** cyrb128: hashes a seed string into four 32-bit words to initialise sfc32. */
 function cyrb128(str: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < str.length; i++) {
     const k = str.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -125,11 +128,15 @@ export class AliasTable<T> {
   private readonly prob: Float64Array;
   private readonly alias: Int32Array;
 
-  constructor(readonly items: readonly T[], weights: readonly number[]) {
+  constructor(
+    readonly items: readonly T[],
+    weights: readonly number[],
+  ) {
     const n = items.length;
     if (n === 0 || weights.length !== n) throw new Error('AliasTable needs as many positive weights as items');
     const total = weights.reduce((s, w) => s + w, 0);
-    if (!(total > 0) || weights.some((w) => w < 0 || !Number.isFinite(w))) throw new Error('AliasTable weights must be finite, ≥ 0, not all 0');
+    if (!(total > 0) || weights.some((w) => w < 0 || !Number.isFinite(w)))
+      throw new Error('AliasTable weights must be finite, ≥ 0, not all 0');
     this.prob = new Float64Array(n);
     this.alias = new Int32Array(n);
     const scaled = weights.map((w) => (w * n) / total);

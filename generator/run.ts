@@ -15,7 +15,10 @@ import { LaneWriter, laneOf, planRounds, WRITER_SESSION } from './writer.ts';
 import { sleep } from '../lib/poll.ts';
 
 export class SchemaNotReadyError extends Error {
-  constructor(message: string, readonly missing: string[]) {
+  constructor(
+    message: string,
+    readonly missing: string[],
+  ) {
     super(message);
     this.name = 'SchemaNotReadyError';
   }
@@ -104,7 +107,9 @@ const pause = (ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signa
 
 function count(stats: GeneratorStats, ev: GenEvent): void {
   switch (ev.kind) {
-    case 'create': stats.ordersCreated++; break;
+    case 'create':
+      stats.ordersCreated++;
+      break;
     case 'step':
       if (ev.from.status !== ev.to.status) stats.statusChanges++;
       if (ev.to.status === 'delivered' && ev.from.status !== 'delivered') stats.delivered++;
@@ -112,10 +117,18 @@ function count(stats: GeneratorStats, ev: GenEvent): void {
       if (ev.to.paymentStatus === 'refunded' && ev.from.paymentStatus !== 'refunded') stats.refunded++;
       if (ev.to.paymentStatus === 'failed' && ev.from.paymentStatus !== 'failed') stats.paymentsFailed++;
       break;
-    case 'customer_update': stats.customerUpdates++; break;
-    case 'store_update': stats.storeUpdates++; break;
-    case 'price_update': stats.priceUpdates++; break;
-    case 'purge': stats.ordersPurged++; break;
+    case 'customer_update':
+      stats.customerUpdates++;
+      break;
+    case 'store_update':
+      stats.storeUpdates++;
+      break;
+    case 'price_update':
+      stats.priceUpdates++;
+      break;
+    case 'purge':
+      stats.ordersPurged++;
+      break;
   }
 }
 
@@ -125,7 +138,8 @@ export function formatProgress(s: GeneratorStats, ratePerSec: number, rowsPerSec
   return (
     `sim ${s.simNow.slice(0, 16).replace('T', ' ')}Z · ${fmt(ratePerSec)} orders/s · ${fmt(rowsPerSec)} rows/s · ` +
     `orders ${fmt(s.ordersCreated)} (delivered ${fmt(s.delivered)}, cancelled ${fmt(s.cancelled)}, refunded ${fmt(s.refunded)}) · ` +
-    `in lifecycle ${fmt(s.inLifecycle)} · tx ${fmt(s.transactions)}` + (s.behindMs > 1000 ? ` · behind ${(s.behindMs / 1000).toFixed(1)}s` : '')
+    `in lifecycle ${fmt(s.inLifecycle)} · tx ${fmt(s.transactions)}` +
+    (s.behindMs > 1000 ? ` · behind ${(s.behindMs / 1000).toFixed(1)}s` : '')
   );
 }
 
@@ -145,9 +159,17 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const lanes: LaneWriter[] = [];
   try {
     // All lanes first, so a wrong URL or a missing schema fails before any work.
-    for (let i = 0; i < connections; i++) clients.push(await connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}`, sessionSettings: WRITER_SESSION }));
+    for (let i = 0; i < connections; i++)
+      clients.push(
+        await connectWithRetry(databaseUrl, {
+          log,
+          applicationName: `pulso-generator-${i}`,
+          sessionSettings: WRITER_SESSION,
+        }),
+      );
     const schema = await checkSchema(databaseUrl);
-    if (!schema.ok) throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
+    if (!schema.ok)
+      throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
     // Commits stay synchronous (the server default): an acknowledged round is durable, so after a server
     // crash the only round whose fate is unknown is the one in flight, and the lane looks it up (writer.ts).
 
@@ -156,28 +178,64 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     const live = opts.clock === 'live';
     const startMs = live ? Date.now() - (opts.backfillMs ?? 0) : (opts.start ?? new Date()).getTime();
     const simClock = liveClock(live, startMs, speedup);
-    const { world, created: worldCreated } = await ensureWorld(clients[0]!, { seed, scale: opts.scale ?? DEFAULT_SCALE, geocoder, startMs, log });
+    const { world, created: worldCreated } = await ensureWorld(clients[0]!, {
+      seed,
+      scale: opts.scale ?? DEFAULT_SCALE,
+      geocoder,
+      startMs,
+      log,
+    });
     const stream = new EventStream(world, {
-      seed, startMs, ordersPerSimSecond: live ? opts.rate : opts.rate / speedup, curve: opts.curve ?? 'daily', maxOrders: opts.orders, maintenance: opts.maintenance,
+      seed,
+      startMs,
+      ordersPerSimSecond: live ? opts.rate : opts.rate / speedup,
+      curve: opts.curve ?? 'daily',
+      maxOrders: opts.orders,
+      maintenance: opts.maintenance,
     });
     const stats: GeneratorStats = {
-      ordersCreated: 0, statusChanges: 0, delivered: 0, cancelled: 0, refunded: 0, paymentsFailed: 0, customerUpdates: 0, storeUpdates: 0,
-      priceUpdates: 0, ordersPurged: 0, rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, ordersVanished: 0, transactions: 0, inLifecycle: 0, behindMs: 0, wallMs: 0,
-      reconnects: 0, longestOutageMs: 0,
+      ordersCreated: 0,
+      statusChanges: 0,
+      delivered: 0,
+      cancelled: 0,
+      refunded: 0,
+      paymentsFailed: 0,
+      customerUpdates: 0,
+      storeUpdates: 0,
+      priceUpdates: 0,
+      ordersPurged: 0,
+      rowsInserted: 0,
+      rowsUpdated: 0,
+      rowsDeleted: 0,
+      ordersVanished: 0,
+      transactions: 0,
+      inLifecycle: 0,
+      behindMs: 0,
+      wallMs: 0,
+      reconnects: 0,
+      longestOutageMs: 0,
       simNow: new Date(startMs).toISOString(),
     };
-    lanes.push(...clients.map(
-      (c, i) =>
-        new LaneWriter(c, {
-          // A PostgreSQL restart or crash: wait it out (about 3 minutes), then carry on where the database is.
-          reconnect: () => connectWithRetry(databaseUrl, { log, applicationName: `pulso-generator-${i}`, attempts: 40, sessionSettings: WRITER_SESSION }),
-          log,
-          onReconnect: (outageMs) => {
-            stats.reconnects++;
-            stats.longestOutageMs = Math.max(stats.longestOutageMs, outageMs);
-          },
-        }),
-    ));
+    lanes.push(
+      ...clients.map(
+        (c, i) =>
+          new LaneWriter(c, {
+            // A PostgreSQL restart or crash: wait it out (about 3 minutes), then carry on where the database is.
+            reconnect: () =>
+              connectWithRetry(databaseUrl, {
+                log,
+                applicationName: `pulso-generator-${i}`,
+                attempts: 40,
+                sessionSettings: WRITER_SESSION,
+              }),
+            log,
+            onReconnect: (outageMs) => {
+              stats.reconnects++;
+              stats.longestOutageMs = Math.max(stats.longestOutageMs, outageMs);
+            },
+          }),
+      ),
+    );
 
     const writeBatch = async (events: GenEvent[]) => {
       const perLane: GenEvent[][] = lanes.map(() => []);
@@ -189,7 +247,11 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
             stats.rowsInserted += c.inserted;
             stats.rowsUpdated += c.updated;
             stats.rowsDeleted += c.deleted;
-            if (c.vanished > 0 && stats.ordersVanished === 0) log.warn('orders this run placed are gone from the database (deleted or truncated by someone else): their lifecycles end here', { orders: c.vanished });
+            if (c.vanished > 0 && stats.ordersVanished === 0)
+              log.warn(
+                'orders this run placed are gone from the database (deleted or truncated by someone else): their lifecycles end here',
+                { orders: c.vanished },
+              );
             stats.ordersVanished += c.vanished;
             stats.transactions++;
           }
@@ -213,7 +275,11 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       if (mode === 'off' || (!force && now - lastPrint.at < printEveryMs)) return;
       const secs = Math.max(0.001, (now - lastPrint.at) / 1000);
       const rows = stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted;
-      const line = formatProgress(stats, (stats.ordersCreated - lastPrint.orders) / secs, (rows - lastPrint.rows) / secs);
+      const line = formatProgress(
+        stats,
+        (stats.ordersCreated - lastPrint.orders) / secs,
+        (rows - lastPrint.rows) / secs,
+      );
       process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       lastPrint = { at: now, orders: stats.ordersCreated, rows };
     };
@@ -223,7 +289,10 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     let stoppedBy: GeneratorSummary['stoppedBy'] = 'orders';
     let inflight: Promise<void> | undefined;
     for (;;) {
-      if (opts.signal?.aborted) { stoppedBy = 'signal'; break; }
+      if (opts.signal?.aborted) {
+        stoppedBy = 'signal';
+        break;
+      }
       const wallNow = Date.now();
       if (opts.durationMs !== undefined && wallNow - wallStart >= opts.durationMs) {
         stoppedBy = 'duration';
@@ -266,7 +335,9 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   } catch (err) {
     if (err instanceof SchemaNotReadyError) throw err;
     if ((err as Error).name === 'DatabaseUnreachableError') throw err;
-    throw Object.assign(new Error(`generator failed against ${redactUrl(databaseUrl)}: ${(err as Error).message}`), { cause: err });
+    throw Object.assign(new Error(`generator failed against ${redactUrl(databaseUrl)}: ${(err as Error).message}`), {
+      cause: err,
+    });
   } finally {
     await Promise.all([...clients, ...lanes.map((l) => l.client)].map((c) => c.end().catch(() => undefined)));
   }
@@ -277,7 +348,11 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
  * reaches the wall clock, then the wall clock itself: min(start + elapsed × speedup, wall). Monotonic and
  * continuous, so no event is ever written twice or skipped at the hand-over.
  */
-export function liveClock(live: boolean, startMs: number, speedup: number): (wallNow: number, wallStart: number) => number {
+export function liveClock(
+  live: boolean,
+  startMs: number,
+  speedup: number,
+): (wallNow: number, wallStart: number) => number {
   return (wallNow, wallStart) => {
     const sim = startMs + (wallNow - wallStart) * speedup;
     return live ? Math.min(sim, wallNow) : sim;

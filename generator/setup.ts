@@ -18,14 +18,21 @@ const WORLD_LOCK_KEY = 0x70756c736f01;
 
 async function allocateIds(client: pg.ClientBase, table: string, n: number): Promise<string[]> {
   if (n === 0) return [];
-  const res = await client.query<{ id: string }>(`SELECT nextval(pg_get_serial_sequence($1, 'id'))::text AS id FROM generate_series(1, $2)`, [table, n]);
+  const res = await client.query<{ id: string }>(
+    `SELECT nextval(pg_get_serial_sequence($1, 'id'))::text AS id FROM generate_series(1, $2)`,
+    [table, n],
+  );
   return res.rows.map((r) => r.id);
 }
 
 const ts = (ms: number) => new Date(ms).toISOString();
 const CHUNK = 5000;
 
-async function insertChunked(client: pg.ClientBase, n: number, insert: (from: number, to: number) => Promise<unknown>): Promise<void> {
+async function insertChunked(
+  client: pg.ClientBase,
+  n: number,
+  insert: (from: number, to: number) => Promise<unknown>,
+): Promise<void> {
   for (let i = 0; i < n; i += CHUNK) await insert(i, Math.min(n, i + CHUNK));
 }
 
@@ -39,10 +46,21 @@ export async function ensureWorld(
     await client.query('SELECT pulso_align_sequences()');
     const usable = await hasUsableWorld(client);
     if (!usable.ok) {
-      if (usable.found) opts.log.info('the database holds rows the generator cannot simulate with alone; adding its marketplace beside them', usable.found);
-      const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [CITIES.map((c) => c.id)]);
+      if (usable.found)
+        opts.log.info(
+          'the database holds rows the generator cannot simulate with alone; adding its marketplace beside them',
+          usable.found,
+        );
+      const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [
+        CITIES.map((c) => c.id),
+      ]);
       if (cityIds.rowCount !== CITIES.length) throw new Error('reference cities are missing: run `npm run migrate`');
-      opts.log.info('creating the marketplace', { seed: opts.seed, stores: opts.scale.stores, customers: opts.scale.customers, geocoder: opts.geocoder.provider });
+      opts.log.info('creating the marketplace', {
+        seed: opts.seed,
+        stores: opts.scale.stores,
+        customers: opts.scale.customers,
+        geocoder: opts.geocoder.provider,
+      });
       const anchors = await geocodeAnchors(opts.geocoder);
       const seed = buildWorldSeed(opts.seed, opts.scale, anchors, opts.startMs);
       await client.query('BEGIN');
@@ -55,9 +73,17 @@ export async function ensureWorld(
              SELECT id, name, category, city_id, lat, lon, description, rating, true, created_at, created_at
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::numeric[], $9::timestamptz[])
                AS t(id, name, category, city_id, lat, lon, description, rating, created_at)`,
-            [plainArray(storeIds.slice(a, b)), textArray(s.map((x) => x.name)), plainArray(s.map((x) => x.category)), plainArray(s.map((x) => x.cityId)),
-              plainArray(s.map((x) => x.latitude)), plainArray(s.map((x) => x.longitude)), textArray(s.map((x) => x.description)),
-              plainArray(s.map((x) => x.rating)), textArray(s.map((x) => ts(x.createdAtMs)))],
+            [
+              plainArray(storeIds.slice(a, b)),
+              textArray(s.map((x) => x.name)),
+              plainArray(s.map((x) => x.category)),
+              plainArray(s.map((x) => x.cityId)),
+              plainArray(s.map((x) => x.latitude)),
+              plainArray(s.map((x) => x.longitude)),
+              textArray(s.map((x) => x.description)),
+              plainArray(s.map((x) => x.rating)),
+              textArray(s.map((x) => ts(x.createdAtMs))),
+            ],
           );
         });
         const productIds = await allocateIds(client, 'products', seed.products.length);
@@ -67,8 +93,14 @@ export async function ensureWorld(
             `INSERT INTO products (id, store_id, name, category, price, updated_at)
              SELECT id, store_id, name, category, price, $6::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::numeric[])
                AS t(id, store_id, name, category, price)`,
-            [plainArray(productIds.slice(a, b)), plainArray(p.map((x) => storeIds[x.storeIndex]!)), textArray(p.map((x) => x.name)),
-              plainArray(p.map((x) => x.category)), plainArray(p.map((x) => centsToDecimal(x.priceCents))), ts(opts.startMs)],
+            [
+              plainArray(productIds.slice(a, b)),
+              plainArray(p.map((x) => storeIds[x.storeIndex]!)),
+              textArray(p.map((x) => x.name)),
+              plainArray(p.map((x) => x.category)),
+              plainArray(p.map((x) => centsToDecimal(x.priceCents))),
+              ts(opts.startMs),
+            ],
           );
         });
         const customerIds = await allocateIds(client, 'customers', seed.customers.length);
@@ -78,8 +110,14 @@ export async function ensureWorld(
             `INSERT INTO customers (id, full_name, email, phone, city_id, created_at, updated_at)
              SELECT id, full_name, email, phone, city_id, created_at, created_at
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS t(id, full_name, email, phone, city_id, created_at)`,
-            [plainArray(customerIds.slice(a, b)), textArray(c.map((x) => x.fullName)), textArray(c.map((x) => x.email)), textArray(c.map((x) => x.phone)),
-              plainArray(c.map((x) => x.cityId)), textArray(c.map((x) => ts(x.createdAtMs)))],
+            [
+              plainArray(customerIds.slice(a, b)),
+              textArray(c.map((x) => x.fullName)),
+              textArray(c.map((x) => x.email)),
+              textArray(c.map((x) => x.phone)),
+              plainArray(c.map((x) => x.cityId)),
+              textArray(c.map((x) => ts(x.createdAtMs))),
+            ],
           );
         });
         await insertChunked(client, seed.addresses.length, (a, b) => {
@@ -87,8 +125,13 @@ export async function ensureWorld(
           return client.query(
             `INSERT INTO addresses (customer_id, city_id, street, latitude, longitude)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[], $5::numeric[])`,
-            [plainArray(ad.map((x) => customerIds[x.customerIndex]!)), plainArray(ad.map((x) => x.cityId)), textArray(ad.map((x) => x.street)),
-              plainArray(ad.map((x) => x.latitude)), plainArray(ad.map((x) => x.longitude))],
+            [
+              plainArray(ad.map((x) => customerIds[x.customerIndex]!)),
+              plainArray(ad.map((x) => x.cityId)),
+              textArray(ad.map((x) => x.street)),
+              plainArray(ad.map((x) => x.latitude)),
+              plainArray(ad.map((x) => x.longitude)),
+            ],
           );
         });
         await client.query('COMMIT');
@@ -97,7 +140,12 @@ export async function ensureWorld(
         throw err;
       }
       created = true;
-      opts.log.info('marketplace created', { stores: seed.stores.length, products: seed.products.length, customers: seed.customers.length, addresses: seed.addresses.length });
+      opts.log.info('marketplace created', {
+        stores: seed.stores.length,
+        products: seed.products.length,
+        customers: seed.customers.length,
+        addresses: seed.addresses.length,
+      });
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [WORLD_LOCK_KEY]);
@@ -111,7 +159,12 @@ export async function ensureWorld(
  */
 async function hasUsableWorld(client: pg.ClientBase): Promise<{ ok: boolean; found?: Record<string, number> }> {
   const cities = CITIES.map((c) => c.id);
-  const { rows } = await client.query<{ stores: string; usable_stores: boolean; customers: string; usable_customers: boolean }>(
+  const { rows } = await client.query<{
+    stores: string;
+    usable_stores: boolean;
+    customers: string;
+    usable_customers: boolean;
+  }>(
     `SELECT (SELECT count(*) FROM stores) AS stores,
             EXISTS (SELECT 1 FROM stores s WHERE s.city_id = ANY($1::bigint[]) AND EXISTS (SELECT 1 FROM products p WHERE p.store_id = s.id)) AS usable_stores,
             (SELECT count(*) FROM customers) AS customers,
@@ -126,15 +179,40 @@ async function hasUsableWorld(client: pg.ClientBase): Promise<{ ok: boolean; fou
 
 export async function loadWorld(client: pg.ClientBase, seed: string): Promise<World> {
   // One connection runs one query at a time: read the tables one after the other.
-  const stores = await client.query<{ id: string; city_id: string; category: StoreCategory; is_active: boolean; rating: string | null }>(
-    'SELECT id, city_id, category, is_active, rating FROM stores');
-  const products = await client.query<{ id: string; store_id: string; name: string; price: string }>('SELECT id, store_id, name, price FROM products');
-  const customers = await client.query<{ id: string; city_id: string; email: string; phone: string | null }>('SELECT id, city_id, email, phone FROM customers');
+  const stores = await client.query<{
+    id: string;
+    city_id: string;
+    category: StoreCategory;
+    is_active: boolean;
+    rating: string | null;
+  }>('SELECT id, city_id, category, is_active, rating FROM stores');
+  const products = await client.query<{ id: string; store_id: string; name: string; price: string }>(
+    'SELECT id, store_id, name, price FROM products',
+  );
+  const customers = await client.query<{ id: string; city_id: string; email: string; phone: string | null }>(
+    'SELECT id, city_id, email, phone FROM customers',
+  );
   const addresses = await client.query<{ id: string; customer_id: string }>('SELECT id, customer_id FROM addresses');
   return buildWorldModel(seed, {
-    stores: stores.rows.map((s) => ({ id: s.id, cityId: Number(s.city_id), category: s.category, isActive: s.is_active, rating: s.rating === null ? 4.5 : Number(s.rating) })),
-    products: products.rows.map((p) => ({ id: p.id, storeId: p.store_id, name: p.name, priceCents: decimalToCents(p.price) })),
-    customers: customers.rows.map((c) => ({ id: c.id, cityId: Number(c.city_id), email: c.email, phone: c.phone ?? '' })),
+    stores: stores.rows.map((s) => ({
+      id: s.id,
+      cityId: Number(s.city_id),
+      category: s.category,
+      isActive: s.is_active,
+      rating: s.rating === null ? 4.5 : Number(s.rating),
+    })),
+    products: products.rows.map((p) => ({
+      id: p.id,
+      storeId: p.store_id,
+      name: p.name,
+      priceCents: decimalToCents(p.price),
+    })),
+    customers: customers.rows.map((c) => ({
+      id: c.id,
+      cityId: Number(c.city_id),
+      email: c.email,
+      phone: c.phone ?? '',
+    })),
     addresses: addresses.rows.map((a) => ({ id: a.id, customerId: a.customer_id })),
   });
 }

@@ -5,7 +5,13 @@ import { Faker, base, en, es, es_MX, pt_BR } from '@faker-js/faker';
 import { CITIES, countryOf, placeQuery, type City, type CountryCode } from './geo/gazetteer.ts';
 import type { PulsoGeocoder } from './geo/geocoder.ts';
 import {
-  CATEGORY_PROFILES, MARKETS, STORE_CATEGORIES, drawProductPriceUsdCents, localShelfPrice, productName, storeName,
+  CATEGORY_PROFILES,
+  MARKETS,
+  STORE_CATEGORIES,
+  drawProductPriceUsdCents,
+  localShelfPrice,
+  productName,
+  storeName,
   type StoreCategory,
 } from './catalog.ts';
 import { AliasTable, Rng, clamp } from './random.ts';
@@ -74,9 +80,26 @@ export interface NewStoreRow {
   readonly rating: string;
   readonly createdAtMs: number;
 }
-export interface NewProductRow { readonly storeIndex: number; readonly name: string; readonly category: StoreCategory; readonly priceCents: Cents }
-export interface NewCustomerRow { readonly fullName: string; readonly email: string; readonly phone: string; readonly cityId: number; readonly createdAtMs: number }
-export interface NewAddressRow { readonly customerIndex: number; readonly cityId: number; readonly street: string; readonly latitude: string; readonly longitude: string }
+export interface NewProductRow {
+  readonly storeIndex: number;
+  readonly name: string;
+  readonly category: StoreCategory;
+  readonly priceCents: Cents;
+}
+export interface NewCustomerRow {
+  readonly fullName: string;
+  readonly email: string;
+  readonly phone: string;
+  readonly cityId: number;
+  readonly createdAtMs: number;
+}
+export interface NewAddressRow {
+  readonly customerIndex: number;
+  readonly cityId: number;
+  readonly street: string;
+  readonly latitude: string;
+  readonly longitude: string;
+}
 
 export interface WorldSeed {
   readonly stores: NewStoreRow[];
@@ -110,7 +133,11 @@ function fakerFor(country: CountryCode, seed: number): Faker {
 }
 
 /** A point within about `radiusKm` of one of the anchors (denser near the anchor, like a real city). */
-function scatter(rng: Rng, anchors: readonly { latitude: number; longitude: number }[], radiusKm: number): [string, string] {
+function scatter(
+  rng: Rng,
+  anchors: readonly { latitude: number; longitude: number }[],
+  radiusKm: number,
+): [string, string] {
   const a = rng.pick(anchors);
   const r = Math.abs(rng.normal(0, radiusKm / 2.5));
   const theta = rng.uniform(0, 2 * Math.PI);
@@ -139,7 +166,12 @@ export function drawPhone(rng: Rng, country: CountryCode): string {
 
 const EMAIL_DOMAINS = ['gmail.com', 'hotmail.com', 'outlook.com', 'yahoo.com', 'icloud.com'];
 function emailFor(fullName: string, rng: Rng): string {
-  const local = fullName.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase().replace(/[^a-z]+/g, '.').replace(/^\.|\.$/g, '');
+  const local = fullName
+    .normalize('NFD')
+    .replace(/\p{Diacritic}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z]+/g, '.')
+    .replace(/^\.|\.$/g, '');
   return `${local}${rng.int(1, 999)}@${rng.pick(EMAIL_DOMAINS)}`;
 }
 
@@ -152,7 +184,10 @@ export function buildWorldSeed(seed: string, scale: WorldScale, anchors: Anchors
     if (!f) fakers.set(c, (f = fakerFor(c, rng.nextUint32())));
     return f;
   };
-  const categoryPicker = new AliasTable(STORE_CATEGORIES, STORE_CATEGORIES.map((c) => CATEGORY_PROFILES[c].storeShare));
+  const categoryPicker = new AliasTable(
+    STORE_CATEGORIES,
+    STORE_CATEGORIES.map((c) => CATEGORY_PROFILES[c].storeShare),
+  );
   const stores: NewStoreRow[] = [];
   const products: NewProductRow[] = [];
   const storesPerCity = apportion(scale.stores, 3);
@@ -167,12 +202,21 @@ export function buildWorldSeed(seed: string, scale: WorldScale, anchors: Anchors
       const names = new Set<string>();
       const count = rng.int(minP, maxP);
       for (let p = 0; p < count * 3 && names.size < count; p++) names.add(productName(rng, category, city.countryCode));
-      const storeProducts = [...names].map((name) => ({ storeIndex, name, category, priceCents: localShelfPrice(drawProductPriceUsdCents(rng, category), market) }));
+      const storeProducts = [...names].map((name) => ({
+        storeIndex,
+        name,
+        category,
+        priceCents: localShelfPrice(drawProductPriceUsdCents(rng, category), market),
+      }));
       products.push(...storeProducts);
       // About a fifth of stores publish a long menu/description (several kB): it is stored out of line
       // (TOAST), which exercises Debezium's unavailable-value placeholder on store updates.
       const description = rng.chance(0.2)
-        ? storeProducts.map((p) => `${p.name} — ${f.lorem.sentence({ min: 8, max: 16 })}`).join('\n').padEnd(3000, ` ${f.lorem.paragraph()}`).repeat(2)
+        ? storeProducts
+            .map((p) => `${p.name} — ${f.lorem.sentence({ min: 8, max: 16 })}`)
+            .join('\n')
+            .padEnd(3000, ` ${f.lorem.paragraph()}`)
+            .repeat(2)
         : f.lorem.sentence({ min: 6, max: 14 });
       stores.push({
         name: storeName(rng, category, city.countryCode, f.person.lastName()),
@@ -181,7 +225,7 @@ export function buildWorldSeed(seed: string, scale: WorldScale, anchors: Anchors
         latitude,
         longitude,
         description,
-        rating: (clamp(rng.normal(4.4, 0.35), 2.5, 5) ).toFixed(1),
+        rating: clamp(rng.normal(4.4, 0.35), 2.5, 5).toFixed(1),
         createdAtMs: startMs - rng.int(30, 900) * 86_400_000,
       });
     }
@@ -194,7 +238,13 @@ export function buildWorldSeed(seed: string, scale: WorldScale, anchors: Anchors
     for (let i = 0; i < customersPerCity[ci]!; i++) {
       const fullName = f.person.fullName();
       const customerIndex = customers.length;
-      customers.push({ fullName, email: emailFor(fullName, rng), phone: drawPhone(rng, city.countryCode), cityId: city.id, createdAtMs: startMs - rng.int(1, 1500) * 86_400_000 });
+      customers.push({
+        fullName,
+        email: emailFor(fullName, rng),
+        phone: drawPhone(rng, city.countryCode),
+        cityId: city.id,
+        createdAtMs: startMs - rng.int(1, 1500) * 86_400_000,
+      });
       const nAddresses = rng.chance(0.25) ? 2 : 1; // home, and for some a work address
       for (let a = 0; a < nAddresses; a++) {
         const [latitude, longitude] = scatter(rng, anchors.get(city.id) ?? [city], city.radiusKm);
@@ -207,17 +257,40 @@ export function buildWorldSeed(seed: string, scale: WorldScale, anchors: Anchors
 
 // --- the in-memory model the event stream draws from ------------------------------------------------
 
-export interface LoadedStore { id: string; cityId: number; category: StoreCategory; isActive: boolean; rating: number }
-export interface LoadedProduct { id: string; storeId: string; name: string; priceCents: Cents }
-export interface LoadedCustomer { id: string; cityId: number; email: string; phone: string }
-export interface LoadedAddress { id: string; customerId: string }
+export interface LoadedStore {
+  id: string;
+  cityId: number;
+  category: StoreCategory;
+  isActive: boolean;
+  rating: number;
+}
+export interface LoadedProduct {
+  id: string;
+  storeId: string;
+  name: string;
+  priceCents: Cents;
+}
+export interface LoadedCustomer {
+  id: string;
+  cityId: number;
+  email: string;
+  phone: string;
+}
+export interface LoadedAddress {
+  id: string;
+  customerId: string;
+}
 
 /**
  * The model from database rows (sorted by id, so it does not depend on the order rows come back in).
  * Popularity weights are drawn from the seed: a few stores and customers account for much of the demand.
  */
-export function buildWorldModel(seed: string, rows: { stores: LoadedStore[]; products: LoadedProduct[]; customers: LoadedCustomer[]; addresses: LoadedAddress[] }): World {
-  const byId = (a: { id: string }, b: { id: string }) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
+export function buildWorldModel(
+  seed: string,
+  rows: { stores: LoadedStore[]; products: LoadedProduct[]; customers: LoadedCustomer[]; addresses: LoadedAddress[] },
+): World {
+  const byId = (a: { id: string }, b: { id: string }) =>
+    BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0;
   const rng = Rng.derive(seed, 'popularity');
   const cityIndex = new Map(CITIES.map((c, i) => [c.id, i]));
   const cities: CityModel[] = CITIES.map((city) => ({ city, stores: [], customers: [] }));
@@ -236,9 +309,17 @@ export function buildWorldModel(seed: string, rows: { stores: LoadedStore[]; pro
     const storeProducts = productsByStore.get(s.id);
     if (ci === undefined || !storeProducts?.length) continue; // a city we do not simulate, or an empty store
     const store: StoreModel = {
-      dbId: s.id, index: stores.length, cityIndex: ci, category: s.category, products: storeProducts,
-      productPicker: new AliasTable(storeProducts, storeProducts.map(() => rng.lognormal(1, 0.9))),
-      isActive: s.isActive, rating: s.rating,
+      dbId: s.id,
+      index: stores.length,
+      cityIndex: ci,
+      category: s.category,
+      products: storeProducts,
+      productPicker: new AliasTable(
+        storeProducts,
+        storeProducts.map(() => rng.lognormal(1, 0.9)),
+      ),
+      isActive: s.isActive,
+      rating: s.rating,
     };
     stores.push(store);
     cities[ci]!.stores.push(store);
@@ -255,15 +336,28 @@ export function buildWorldModel(seed: string, rows: { stores: LoadedStore[]; pro
     const addressIds = addressesByCustomer.get(c.id);
     if (ci === undefined || !addressIds?.length) continue;
     const customer: CustomerModel = {
-      dbId: c.id, index: customers.length, cityIndex: ci, addressIds, email: c.email, phone: c.phone,
+      dbId: c.id,
+      index: customers.length,
+      cityIndex: ci,
+      addressIds,
+      email: c.email,
+      phone: c.phone,
       lang: CITIES[ci]!.countryCode === 'BR' ? 'pt' : 'es',
     };
     customers.push(customer);
     cities[ci]!.customers.push(customer);
   }
   for (const cm of cities) {
-    if (cm.stores.length) cm.storePicker = new AliasTable(cm.stores, cm.stores.map(() => rng.lognormal(1, 1)));
-    if (cm.customers.length) cm.customerPicker = new AliasTable(cm.customers, cm.customers.map(() => rng.lognormal(1, 1.2)));
+    if (cm.stores.length)
+      cm.storePicker = new AliasTable(
+        cm.stores,
+        cm.stores.map(() => rng.lognormal(1, 1)),
+      );
+    if (cm.customers.length)
+      cm.customerPicker = new AliasTable(
+        cm.customers,
+        cm.customers.map(() => rng.lognormal(1, 1.2)),
+      );
   }
   if (!stores.length || !customers.length) {
     throw new Error(

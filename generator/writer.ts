@@ -140,12 +140,24 @@ export class Round {
   add(ev: GenEvent): void {
     this.size++;
     switch (ev.kind) {
-      case 'create': this.orders.push(ev.order); break;
-      case 'step': this.steps.push(ev); break;
-      case 'customer_update': this.customers.push(ev); break;
-      case 'store_update': this.stores.push(ev); break;
-      case 'price_update': this.prices.push(ev); break;
-      case 'purge': this.purges.push(ev.order); break;
+      case 'create':
+        this.orders.push(ev.order);
+        break;
+      case 'step':
+        this.steps.push(ev);
+        break;
+      case 'customer_update':
+        this.customers.push(ev);
+        break;
+      case 'store_update':
+        this.stores.push(ev);
+        break;
+      case 'price_update':
+        this.prices.push(ev);
+        break;
+      case 'purge':
+        this.purges.push(ev.order);
+        break;
     }
   }
 }
@@ -154,7 +166,10 @@ export class Round {
 class IdPool {
   private ids: string[] = [];
   private next = 0;
-  constructor(private readonly client: () => pg.ClientBase, private readonly block: number) {}
+  constructor(
+    private readonly client: () => pg.ClientBase,
+    private readonly block: number,
+  ) {}
   async take(n: number): Promise<string[]> {
     if (n === 0) return [];
     if (this.ids.length - this.next < n) {
@@ -182,7 +197,8 @@ function must(id: string | undefined, order: LiveOrder): string {
  */
 export function isConnectionLost(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(57P0[123]|08\d{3}|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)$/.test(code)) return true;
+  if (typeof code === 'string' && /^(57P0[123]|08\d{3}|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT)$/.test(code))
+    return true;
   const msg = err instanceof Error ? err.message : '';
   return /Connection terminated|connection error|not queryable|Client was closed/i.test(msg);
 }
@@ -196,19 +212,28 @@ const MS = (col: string) => `(extract(epoch FROM ${col}) * 1000)::bigint::text`;
  * that instant, or a purged order is gone, or an updated row carries that update's instant.
  */
 export async function roundCommitted(client: pg.ClientBase, round: Round): Promise<boolean> {
-  const one = async (sql: string, values: unknown[]) => (await client.query<{ ok: boolean }>(sql, values)).rows[0]?.ok === true;
+  const one = async (sql: string, values: unknown[]) =>
+    (await client.query<{ ok: boolean }>(sql, values)).rows[0]?.ok === true;
   const order = round.orders[0];
   if (order) return one('SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1) AS ok', [order.dbId]);
   const step = round.steps[0];
-  if (step) return one(`SELECT (status::text = $2 AND ${MS('updated_at')} = $3) AS ok FROM orders WHERE id = $1`, [step.order.dbId, step.to.status, String(step.atMs)]);
+  if (step)
+    return one(`SELECT (status::text = $2 AND ${MS('updated_at')} = $3) AS ok FROM orders WHERE id = $1`, [
+      step.order.dbId,
+      step.to.status,
+      String(step.atMs),
+    ]);
   const purge = round.purges[0];
   if (purge) return one('SELECT NOT EXISTS (SELECT 1 FROM orders WHERE id = $1) AS ok', [purge.dbId]);
   const c = round.customers[0];
-  if (c) return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM customers WHERE id = $1`, [c.customer.dbId, String(c.atMs)]);
+  if (c)
+    return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM customers WHERE id = $1`, [c.customer.dbId, String(c.atMs)]);
   const st = round.stores[0];
-  if (st) return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM stores WHERE id = $1`, [st.store.dbId, String(st.atMs)]);
+  if (st)
+    return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM stores WHERE id = $1`, [st.store.dbId, String(st.atMs)]);
   const pr = round.prices[0];
-  if (pr) return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM products WHERE id = $1`, [pr.product.dbId, String(pr.atMs)]);
+  if (pr)
+    return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM products WHERE id = $1`, [pr.product.dbId, String(pr.atMs)]);
   return true; // an empty round writes nothing
 }
 
@@ -255,14 +280,19 @@ export class LaneWriter {
       } catch (err) {
         if (!this.resilience || !isConnectionLost(err)) throw err;
         const lostAt = Date.now();
-        this.resilience.log?.warn('lost the PostgreSQL connection; reconnecting', { error: (err as Error).message, code: (err as { code?: string }).code });
+        this.resilience.log?.warn('lost the PostgreSQL connection; reconnecting', {
+          error: (err as Error).message,
+          code: (err as { code?: string }).code,
+        });
         await this.client.end().catch(() => undefined);
         this.client = await this.resilience.reconnect();
         const committed = await roundCommitted(this.client, round);
         const outageMs = Date.now() - lostAt;
         this.resilience.onReconnect?.(outageMs, committed);
         this.resilience.log?.warn(
-          committed ? 'reconnected: the round in flight had committed, so it is not written again' : 'reconnected: the round in flight had not committed; writing it again',
+          committed
+            ? 'reconnected: the round in flight had committed, so it is not written again'
+            : 'reconnected: the round in flight had not committed; writing it again',
           { outageMs, orders: round.orders.length, steps: round.steps.length },
         );
         if (committed) {
@@ -329,12 +359,21 @@ export class LaneWriter {
       // purges
       plainArray(round.purges.map((x) => must(x.dbId, x))),
     ];
-    const res = await this.client.query<{ orders_inserted: number; other_inserted: number; orders_updated: number; other_updated: number; deleted: number }>(
-      { name: 'pulso_generator_round', text: ROUND_SQL, values },
-    );
+    const res = await this.client.query<{
+      orders_inserted: number;
+      other_inserted: number;
+      orders_updated: number;
+      other_updated: number;
+      deleted: number;
+    }>({ name: 'pulso_generator_round', text: ROUND_SQL, values });
     this.transactions++;
     const r = res.rows[0]!;
-    return { inserted: r.orders_inserted + r.other_inserted, updated: r.orders_updated + r.other_updated, deleted: r.deleted, vanished: s.length - r.orders_updated };
+    return {
+      inserted: r.orders_inserted + r.other_inserted,
+      updated: r.orders_updated + r.other_updated,
+      deleted: r.deleted,
+      vanished: s.length - r.orders_updated,
+    };
   }
 }
 

@@ -9,8 +9,15 @@ export class UsageError extends Error {
   }
 }
 
-type FlagSpec = { readonly type: 'string' | 'boolean'; readonly short?: string; readonly multiple?: false; readonly default?: string | boolean };
-type FlagValues<O extends Record<string, FlagSpec>> = { -readonly [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+type FlagSpec = {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: false;
+  readonly default?: string | boolean;
+};
+type FlagValues<O extends Record<string, FlagSpec>> = {
+  -readonly [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 /**
  * Parses `argv` against `options` (strict: unknown flags are errors). Node's own errors become UsageErrors
@@ -25,24 +32,35 @@ export function parseFlags<O extends Record<string, FlagSpec>>(
     const r = parseArgs({ args: [...argv], options, strict: true, allowPositionals: opts.positionals ?? false });
     return { values: r.values as FlagValues<O>, positionals: r.positionals };
   } catch (e) {
-    const valid = Object.keys(options).map((k) => `--${k}`).join(', ');
+    const valid = Object.keys(options)
+      .map((k) => `--${k}`)
+      .join(', ');
     const msg = (e as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(msg);
     if (unknown) throw new UsageError(`Unknown option ${JSON.stringify(unknown[1])}. Valid options: ${valid}.`);
     const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(msg);
     if (missing) throw new UsageError(`${missing[1]} needs a value.`);
     const positional = /Unexpected argument '([^']+)'/.exec(msg);
-    if (positional) throw new UsageError(`Unexpected argument ${JSON.stringify(positional[1])}. Valid options: ${valid}.`);
+    if (positional)
+      throw new UsageError(`Unexpected argument ${JSON.stringify(positional[1])}. Valid options: ${valid}.`);
     throw new UsageError(msg);
   }
 }
 
 /** A flag's number, validated: the error says which flag and what it accepts. */
-export function numberFlag(flag: string, raw: string | undefined, opts: { integer?: boolean; min: number; max?: number; exclusiveMin?: boolean; what: string }): number {
+export function numberFlag(
+  flag: string,
+  raw: string | undefined,
+  opts: { integer?: boolean; min: number; max?: number; exclusiveMin?: boolean; what: string },
+): number {
   if (raw === undefined || raw.startsWith('--')) throw new UsageError(`${flag} needs a value: ${opts.what}.`);
   const n = Number(raw.replace(/_/g, ''));
   const ok =
-    raw.trim() !== '' && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (opts.exclusiveMin ? n > opts.min : n >= opts.min) && (opts.max === undefined || n <= opts.max);
+    raw.trim() !== '' &&
+    Number.isFinite(n) &&
+    (!opts.integer || Number.isInteger(n)) &&
+    (opts.exclusiveMin ? n > opts.min : n >= opts.min) &&
+    (opts.max === undefined || n <= opts.max);
   if (!ok) throw new UsageError(`${flag} ${JSON.stringify(raw)} is not valid: expected ${opts.what}.`);
   return n;
 }

@@ -38,16 +38,41 @@ interface VarSpec {
  */
 export const CONFIG_VARS = [
   { name: 'PULSO_HOME', doc: 'Folder for local stack state (data, logs, jars, secrets)', defaultDoc: '<repo>/.pulso' },
-  { name: 'PULSO_MIN_FREE_MB', doc: 'Free space under PULSO_HOME below which `up` refuses to start and `status` warns (naming what uses the space)', default: '1024' },
-  { name: 'PULSO_LOG_MAX_MB', doc: 'Size at which a service log under `$PULSO_HOME/logs` is rotated (by the supervisor, checked every few seconds)', default: '64' },
-  { name: 'PULSO_LOG_KEEP', doc: 'Rotated files kept per service log (`<service>.log.1` … `.N`, oldest dropped)', default: '3' },
-  { name: 'DATABASE_URL', doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL', defaultDoc: '(embedded)', secret: true },
+  {
+    name: 'PULSO_MIN_FREE_MB',
+    doc: 'Free space under PULSO_HOME below which `up` refuses to start and `status` warns (naming what uses the space)',
+    default: '1024',
+  },
+  {
+    name: 'PULSO_LOG_MAX_MB',
+    doc: 'Size at which a service log under `$PULSO_HOME/logs` is rotated (by the supervisor, checked every few seconds)',
+    default: '64',
+  },
+  {
+    name: 'PULSO_LOG_KEEP',
+    doc: 'Rotated files kept per service log (`<service>.log.1` … `.N`, oldest dropped)',
+    default: '3',
+  },
+  {
+    name: 'DATABASE_URL',
+    doc: 'Use an external PostgreSQL (wal_level=logical) instead of the embedded one; superuser/owner URL',
+    defaultDoc: '(embedded)',
+    secret: true,
+  },
   { name: 'PG_PORT', doc: 'Port of the embedded PostgreSQL', default: '55432' },
   { name: 'PG_DATABASE', doc: 'Database name of the marketplace', default: 'pulso' },
   { name: 'KAFKA_PORT', doc: 'Kafka broker (PLAINTEXT) port', default: '9092' },
   { name: 'KAFKA_CONTROLLER_PORT', doc: 'Kafka KRaft controller port', default: '9093' },
-  { name: 'KAFKA_BROKERS', doc: 'Bootstrap servers for clients (overrides host:KAFKA_PORT)', defaultDoc: '127.0.0.1:<KAFKA_PORT>' },
-  { name: 'CONNECT_PORT', doc: 'Kafka Connect REST port (moved off 8083, which is the Druid historical)', default: '18083' },
+  {
+    name: 'KAFKA_BROKERS',
+    doc: 'Bootstrap servers for clients (overrides host:KAFKA_PORT)',
+    defaultDoc: '127.0.0.1:<KAFKA_PORT>',
+  },
+  {
+    name: 'CONNECT_PORT',
+    doc: 'Kafka Connect REST port (moved off 8083, which is the Druid historical)',
+    default: '18083',
+  },
   { name: 'CONNECT_URL', doc: 'Kafka Connect REST URL for bootstrap', defaultDoc: 'http://127.0.0.1:<CONNECT_PORT>' },
   { name: 'ZK_PORT', doc: 'ZooKeeper client port (Druid only)', default: '2181' },
   { name: 'DERBY_PORT', doc: 'Druid metadata store (Derby) port', default: '1527' },
@@ -55,40 +80,153 @@ export const CONFIG_VARS = [
   { name: 'DRUID_BROKER_PORT', doc: 'Druid broker (SQL) port', default: '8082' },
   { name: 'DRUID_HISTORICAL_PORT', doc: 'Druid historical port', default: '8083' },
   { name: 'DRUID_INDEXER_PORT', doc: 'Druid indexer port', default: '8091' },
-  { name: 'DRUID_ROUTER_PORT', doc: 'Druid router port (SQL at /druid/v2/sql; the web console comes with compose only)', default: '8888' },
-  { name: 'DRUID_URL', doc: 'Druid router (or broker) URL used for SQL and supervisors', defaultDoc: 'http://127.0.0.1:<DRUID_ROUTER_PORT>' },
-  { name: 'DRUID_KAFKA_BOOTSTRAP', doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: `kafka:29092`)', defaultDoc: 'KAFKA_BROKERS' },
-  { name: 'TRANSFORMER_METRICS_PORT', doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`', default: '9464' },
-  { name: 'TRANSFORMER_INSTANCE_ID', doc: 'Names a transformer instance in logs, metrics and transformer_stats (letters, digits, `._-`); instances of one group share the work, whatever their names', defaultDoc: '(the host name)' },
-  { name: 'TRANSFORMER_SESSION_TIMEOUT_MS', doc: 'Consumer group session timeout: how long a transformer instance that stopped heartbeating keeps its partitions before the others take them over (or its own restart gets them back): the floor of its recovery after a SIGKILL', default: '10000' },
-  { name: 'TRANSFORMER_CONCURRENCY', doc: 'Input partitions one transformer instance works on at once, each in its own Kafka transaction (kafkajs `partitionsConsumedConcurrently`); 1 works on one batch at a time, more than the CDC input partitions (6) adds nothing; on the saturated 2-core box 6 did not move bench:throughput (docs/benchmarks.md)', default: '1' },
-  { name: 'TRANSFORMER_METRICS_PORT_LAST', doc: 'Compose only: the last host port of the range the scaled transformer replicas publish their metrics on (`--scale transformer=N`)', default: '9473' },
-  { name: 'TRANSFORMER_STATE_DIR', doc: 'Folder of the transformer\'s local state store (LMDB, one sub-folder per instance): a cache of its state topic, rebuilt from the topic when missing or foreign; `none` keeps it in memory (tests)', defaultDoc: '$PULSO_HOME/transformer-state' },
-  { name: 'TRANSFORMER_HEAP_MB', doc: 'V8 old-space limit of the transformer process (`--max-old-space-size`, set by `npm run up` and compose): its history lives in the local state store on disk, so the heap holds only the batch in flight; the limit keeps V8 from growing its heap lazily during a state rebuild', default: '512' },
-  { name: 'TRANSFORMER_CRASH_AT', doc: 'Tests only: `<point>[:<nth>]` makes the transformer SIGKILL itself the nth time it passes a crash point (`before-commit`, `after-commit`, `store-write`), for the crash-point tests of its state store', defaultDoc: '(unset)' },
-  { name: 'TRANSFORMER_METRICS_HOST', doc: 'Address the transformer\'s metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)', default: '127.0.0.1' },
-  { name: 'DASHBOARDS_PORT', doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)', default: '3300' },
-  { name: 'PULSO_CDC_PASSWORD', doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)', defaultDoc: '(generated)', secret: true },
+  {
+    name: 'DRUID_ROUTER_PORT',
+    doc: 'Druid router port (SQL at /druid/v2/sql; the web console comes with compose only)',
+    default: '8888',
+  },
+  {
+    name: 'DRUID_URL',
+    doc: 'Druid router (or broker) URL used for SQL and supervisors',
+    defaultDoc: 'http://127.0.0.1:<DRUID_ROUTER_PORT>',
+  },
+  {
+    name: 'DRUID_KAFKA_BOOTSTRAP',
+    doc: 'Kafka address as Druid sees it, written into the supervisor specs (compose: `kafka:29092`)',
+    defaultDoc: 'KAFKA_BROKERS',
+  },
+  {
+    name: 'TRANSFORMER_METRICS_PORT',
+    doc: 'Transformer HTTP port for `/metrics` (Prometheus), `/metrics.json` and `/health`',
+    default: '9464',
+  },
+  {
+    name: 'TRANSFORMER_INSTANCE_ID',
+    doc: 'Names a transformer instance in logs, metrics and transformer_stats (letters, digits, `._-`); instances of one group share the work, whatever their names',
+    defaultDoc: '(the host name)',
+  },
+  {
+    name: 'TRANSFORMER_SESSION_TIMEOUT_MS',
+    doc: 'Consumer group session timeout: how long a transformer instance that stopped heartbeating keeps its partitions before the others take them over (or its own restart gets them back): the floor of its recovery after a SIGKILL',
+    default: '10000',
+  },
+  {
+    name: 'TRANSFORMER_CONCURRENCY',
+    doc: 'Input partitions one transformer instance works on at once, each in its own Kafka transaction (kafkajs `partitionsConsumedConcurrently`); 1 works on one batch at a time, more than the CDC input partitions (6) adds nothing; on the saturated 2-core box 6 did not move bench:throughput (docs/benchmarks.md)',
+    default: '1',
+  },
+  {
+    name: 'TRANSFORMER_METRICS_PORT_LAST',
+    doc: 'Compose only: the last host port of the range the scaled transformer replicas publish their metrics on (`--scale transformer=N`)',
+    default: '9473',
+  },
+  {
+    name: 'TRANSFORMER_STATE_DIR',
+    doc: "Folder of the transformer's local state store (LMDB, one sub-folder per instance): a cache of its state topic, rebuilt from the topic when missing or foreign; `none` keeps it in memory (tests)",
+    defaultDoc: '$PULSO_HOME/transformer-state',
+  },
+  {
+    name: 'TRANSFORMER_HEAP_MB',
+    doc: 'V8 old-space limit of the transformer process (`--max-old-space-size`, set by `npm run up` and compose): its history lives in the local state store on disk, so the heap holds only the batch in flight; the limit keeps V8 from growing its heap lazily during a state rebuild',
+    default: '512',
+  },
+  {
+    name: 'TRANSFORMER_CRASH_AT',
+    doc: 'Tests only: `<point>[:<nth>]` makes the transformer SIGKILL itself the nth time it passes a crash point (`before-commit`, `after-commit`, `store-write`), for the crash-point tests of its state store',
+    defaultDoc: '(unset)',
+  },
+  {
+    name: 'TRANSFORMER_METRICS_HOST',
+    doc: "Address the transformer's metrics server binds (compose: `0.0.0.0` inside the container, published on 127.0.0.1)",
+    default: '127.0.0.1',
+  },
+  {
+    name: 'DASHBOARDS_PORT',
+    doc: 'Local dashboards server (the provisioned dashboards rendered without Grafana)',
+    default: '3300',
+  },
+  {
+    name: 'PULSO_CDC_PASSWORD',
+    doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)',
+    defaultDoc: '(generated)',
+    secret: true,
+  },
   { name: 'GRAFANA_URL', doc: 'Grafana URL; bootstrap provisions it when set and reachable', defaultDoc: '(unset)' },
   { name: 'GRAFANA_USER', doc: 'Grafana admin user for bootstrap provisioning', default: 'admin' },
-  { name: 'GRAFANA_PASSWORD', doc: 'Grafana admin password for bootstrap provisioning', defaultDoc: '(unset)', secret: true },
-  { name: 'DRUID_EVENT_RETENTION_DAYS', doc: 'Days of history the event datasources (orders, order_items, transformer_stats) keep in Druid (coordinator retention rules, druid-specs/*.retention.json); the rollups keep everything', default: '30' },
-  { name: 'BOOTSTRAP_WAIT_S', doc: 'How long bootstrap waits for each service before naming it as down', default: '120' },
-  { name: 'TOPIC_PREFIX', doc: 'Debezium topic.prefix; CDC topics are `<prefix>.public.<table>` (must equal `topic.prefix` in connect/pulso-postgres.json)', default: 'pulso' },
+  {
+    name: 'GRAFANA_PASSWORD',
+    doc: 'Grafana admin password for bootstrap provisioning',
+    defaultDoc: '(unset)',
+    secret: true,
+  },
+  {
+    name: 'DRUID_EVENT_RETENTION_DAYS',
+    doc: 'Days of history the event datasources (orders, order_items, transformer_stats) keep in Druid (coordinator retention rules, druid-specs/*.retention.json); the rollups keep everything',
+    default: '30',
+  },
+  {
+    name: 'BOOTSTRAP_WAIT_S',
+    doc: 'How long bootstrap waits for each service before naming it as down',
+    default: '120',
+  },
+  {
+    name: 'TOPIC_PREFIX',
+    doc: 'Debezium topic.prefix; CDC topics are `<prefix>.public.<table>` (must equal `topic.prefix` in connect/pulso-postgres.json)',
+    default: 'pulso',
+  },
   { name: 'ORDERS_TOPIC', doc: 'Clean order-events topic', default: 'orders' },
   { name: 'ORDER_ITEMS_TOPIC', doc: 'Clean order-items topic', default: 'order_items' },
   { name: 'DLQ_TOPIC', doc: 'Dead-letter topic for records the transformer cannot decode', default: 'pulso.dlq' },
-  { name: 'ORDER_DELTAS_TOPIC', doc: 'Signed order deltas (−1 old state, +1 new state) for the rollup datasources', default: 'order_deltas' },
-  { name: 'ORDER_ITEM_DELTAS_TOPIC', doc: 'Signed order-item deltas for the product rollup', default: 'order_item_deltas' },
-  { name: 'DELIVERIES_TOPIC', doc: 'Delivery facts, one per delivered order (delivery-time sketches)', default: 'order_deliveries' },
-  { name: 'TRANSFORMER_STATS_TOPIC', doc: 'Per-transaction transformer counters (events, duplicates, dead letters, latency) for pipeline health', default: 'transformer_stats' },
-  { name: 'GEOCODER_PROVIDER', doc: '`offline` (bundled gazetteer) or `openstreetmap` (Nominatim)', default: 'offline' },
-  { name: 'GEOCODER_URL', doc: 'Nominatim server URL when GEOCODER_PROVIDER=openstreetmap', default: 'https://nominatim.openstreetmap.org' },
+  {
+    name: 'ORDER_DELTAS_TOPIC',
+    doc: 'Signed order deltas (−1 old state, +1 new state) for the rollup datasources',
+    default: 'order_deltas',
+  },
+  {
+    name: 'ORDER_ITEM_DELTAS_TOPIC',
+    doc: 'Signed order-item deltas for the product rollup',
+    default: 'order_item_deltas',
+  },
+  {
+    name: 'DELIVERIES_TOPIC',
+    doc: 'Delivery facts, one per delivered order (delivery-time sketches)',
+    default: 'order_deliveries',
+  },
+  {
+    name: 'TRANSFORMER_STATS_TOPIC',
+    doc: 'Per-transaction transformer counters (events, duplicates, dead letters, latency) for pipeline health',
+    default: 'transformer_stats',
+  },
+  {
+    name: 'GEOCODER_PROVIDER',
+    doc: '`offline` (bundled gazetteer) or `openstreetmap` (Nominatim)',
+    default: 'offline',
+  },
+  {
+    name: 'GEOCODER_URL',
+    doc: 'Nominatim server URL when GEOCODER_PROVIDER=openstreetmap',
+    default: 'https://nominatim.openstreetmap.org',
+  },
   { name: 'JAVA_HOME', doc: 'JDK used for Kafka/Connect/Druid (17+)', defaultDoc: '(java on PATH)' },
   { name: 'LOG_LEVEL', doc: 'debug, info, warn or error', default: 'info' },
-  { name: 'PULSO_TEST_PROVIDER', doc: 'Tests: `local` (the stack from Maven jars) or `compose` (docker compose)', default: 'local', scope: 'tests' },
-  { name: 'PULSO_KEEP_STACK', doc: 'Tests: `1` leaves a stack the suite started running afterwards', default: '0', scope: 'tests' },
-  { name: 'UPDATE_GOLDEN', doc: 'Tests: `1` rewrites the recorded replay goldens instead of comparing against them', default: '0', scope: 'tests' },
+  {
+    name: 'PULSO_TEST_PROVIDER',
+    doc: 'Tests: `local` (the stack from Maven jars) or `compose` (docker compose)',
+    default: 'local',
+    scope: 'tests',
+  },
+  {
+    name: 'PULSO_KEEP_STACK',
+    doc: 'Tests: `1` leaves a stack the suite started running afterwards',
+    default: '0',
+    scope: 'tests',
+  },
+  {
+    name: 'UPDATE_GOLDEN',
+    doc: 'Tests: `1` rewrites the recorded replay goldens instead of comparing against them',
+    default: '0',
+    scope: 'tests',
+  },
 ] as const satisfies readonly VarSpec[];
 
 type VarName = (typeof CONFIG_VARS)[number]['name'];
@@ -103,7 +241,9 @@ function defaultOf(name: VarName): string {
 
 /** The README's configuration table, generated from CONFIG_VARS. */
 export function configTableMarkdown(): string {
-  const rows = CONFIG_VARS.map((v) => `| \`${v.name}\` | ${v.doc} | \`${'default' in v ? v.default : v.defaultDoc}\` |`);
+  const rows = CONFIG_VARS.map(
+    (v) => `| \`${v.name}\` | ${v.doc} | \`${'default' in v ? v.default : v.defaultDoc}\` |`,
+  );
   return ['| variable | meaning | default |', '|---|---|---|', ...rows].join('\n');
 }
 
@@ -112,7 +252,9 @@ function int(env: Env, name: VarName, def = Number(defaultOf(name)), min = 1, ma
   if (raw === undefined || raw === '') return def;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a valid value: expected an integer between ${min} and ${max}. Fix or unset ${name}.`);
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is not a valid value: expected an integer between ${min} and ${max}. Fix or unset ${name}.`,
+    );
   }
   return n;
 }
@@ -138,7 +280,8 @@ function url(env: Env, name: VarName, def = defaultOf(name)): string {
 
 function ipAddress(env: Env, name: VarName): string {
   const v = str(env, name);
-  if (!isIP(v)) throw new ConfigError(`${name}=${JSON.stringify(v)} is not an IP address (example: ${defaultOf(name)}).`);
+  if (!isIP(v))
+    throw new ConfigError(`${name}=${JSON.stringify(v)} is not an IP address (example: ${defaultOf(name)}).`);
   return v;
 }
 
@@ -186,7 +329,8 @@ export interface PulsoConfig {
     /** V8 old-space limit for the transformer process, MiB (applied by whoever starts it: the stack, compose, bench). */
     readonly heapMb: number;
     /** Tests only: the crash point armed (transformer/crashPoints.ts). */
-    readonly crashAt: { readonly point: 'before-commit' | 'after-commit' | 'store-write'; readonly nth: number } | undefined;
+    readonly crashAt:
+      { readonly point: 'before-commit' | 'after-commit' | 'store-write'; readonly nth: number } | undefined;
   };
   readonly dashboards: { readonly port: number };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
@@ -216,7 +360,11 @@ export interface PulsoConfig {
   /** Disk guards under PULSO_HOME: the free-space floor of `up` and `status`, and service-log rotation. */
   readonly disk: { readonly minFreeBytes: number; readonly logMaxBytes: number; readonly logKeep: number };
   /** Read by the test suite only. */
-  readonly test: { readonly provider: 'local' | 'compose'; readonly keepStack: boolean; readonly updateGolden: boolean };
+  readonly test: {
+    readonly provider: 'local' | 'compose';
+    readonly keepStack: boolean;
+    readonly updateGolden: boolean;
+  };
 }
 
 /** Local secrets are generated on first `up` into $PULSO_HOME/secrets.json, never committed. */
@@ -232,7 +380,10 @@ function crashAtOf(env: Env): PulsoConfig['transformer']['crashAt'] {
   const raw = env.TRANSFORMER_CRASH_AT;
   if (!raw) return undefined;
   const m = /^(before-commit|after-commit|store-write)(?::(\d+))?$/.exec(raw);
-  if (!m) throw new ConfigError(`TRANSFORMER_CRASH_AT=${raw} must be before-commit, after-commit or store-write, optionally with :<nth> (tests only; unset it otherwise).`);
+  if (!m)
+    throw new ConfigError(
+      `TRANSFORMER_CRASH_AT=${raw} must be before-commit, after-commit or store-write, optionally with :<nth> (tests only; unset it otherwise).`,
+    );
   return { point: m[1] as 'before-commit', nth: Math.max(1, Number(m[2] ?? 1)) };
 }
 
@@ -253,7 +404,10 @@ export function readSecrets(home: string): LocalSecrets | undefined {
 
 function instanceIdOf(env: Env): string {
   const id = env.TRANSFORMER_INSTANCE_ID || hostname();
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) throw new ConfigError(`TRANSFORMER_INSTANCE_ID=${id} must be 1–100 letters, digits, '.', '_' or '-'; set it to a plain name such as transformer-1.`);
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id))
+    throw new ConfigError(
+      `TRANSFORMER_INSTANCE_ID=${id} must be 1–100 letters, digits, '.', '_' or '-'; set it to a plain name such as transformer-1.`,
+    );
   return id;
 }
 
@@ -261,15 +415,21 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
   const home = resolve(str(env, 'PULSO_HOME', resolve(PROJECT_ROOT, '.pulso')));
   const pgPort = int(env, 'PG_PORT');
   const database = str(env, 'PG_DATABASE');
-  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new ConfigError(`PG_DATABASE=${database} must be a simple lower-case identifier.`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(database))
+    throw new ConfigError(`PG_DATABASE=${database} must be a simple lower-case identifier.`);
   const external = Boolean(env.DATABASE_URL);
-  const pgUrls = external ? sameUrlForEveryRole(url(env, 'DATABASE_URL', 'postgres://user:pass@127.0.0.1:5432/pulso')) : localRoleUrls(home, pgPort, database);
+  const pgUrls = external
+    ? sameUrlForEveryRole(url(env, 'DATABASE_URL', 'postgres://user:pass@127.0.0.1:5432/pulso'))
+    : localRoleUrls(home, pgPort, database);
   const kafkaPort = int(env, 'KAFKA_PORT');
   const connectPort = int(env, 'CONNECT_PORT');
   const coordinatorPort = int(env, 'DRUID_COORDINATOR_PORT');
   const brokerPort = int(env, 'DRUID_BROKER_PORT');
   const routerPort = int(env, 'DRUID_ROUTER_PORT');
-  const brokers = str(env, 'KAFKA_BROKERS', `127.0.0.1:${kafkaPort}`).split(',').map((s) => s.trim()).filter(Boolean);
+  const brokers = str(env, 'KAFKA_BROKERS', `127.0.0.1:${kafkaPort}`)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const cfg: PulsoConfig = {
     home,
     pg: { external, port: pgPort, database, ...pgUrls },
@@ -291,7 +451,16 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
       brokerUrl: `http://127.0.0.1:${brokerPort}`,
     },
-    transformer: { instanceId: instanceIdOf(env), sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000), concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64), metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'), metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'), stateDir: stateDirOf(env, home), heapMb: int(env, 'TRANSFORMER_HEAP_MB', undefined, 128, 65_536), crashAt: crashAtOf(env) },
+    transformer: {
+      instanceId: instanceIdOf(env),
+      sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000),
+      concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64),
+      metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'),
+      metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'),
+      stateDir: stateDirOf(env, home),
+      heapMb: int(env, 'TRANSFORMER_HEAP_MB', undefined, 128, 65_536),
+      crashAt: crashAtOf(env),
+    },
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,
@@ -374,8 +543,13 @@ function sameUrlForEveryRole(u: string): RoleUrls {
 /** The embedded PostgreSQL: one role per purpose, with the passwords generated into the local secrets. */
 function localRoleUrls(home: string, port: number, database: string): RoleUrls {
   const s = readSecrets(home);
-  const at = (user: string, pw: string | undefined) => `postgres://${user}:${encodeURIComponent(pw ?? '')}@127.0.0.1:${port}/${database}`;
-  return { url: at('postgres', s?.postgresPassword), appUrl: at('pulso_app', s?.appPassword), monitorUrl: at('pulso_monitor', s?.monitorPassword) };
+  const at = (user: string, pw: string | undefined) =>
+    `postgres://${user}:${encodeURIComponent(pw ?? '')}@127.0.0.1:${port}/${database}`;
+  return {
+    url: at('postgres', s?.postgresPassword),
+    appUrl: at('pulso_app', s?.appPassword),
+    monitorUrl: at('pulso_monitor', s?.monitorPassword),
+  };
 }
 
 /** The replication role's password: PULSO_CDC_PASSWORD, else the locally generated one. */
@@ -389,7 +563,9 @@ export function envLogLevel(env: Env = process.env): LogLevel {
 }
 
 /** The environment a child process inherits, plus `extra`: the one place the whole environment is passed on. */
-export function inheritedEnv(extra: Readonly<Record<string, string | undefined>> = {}): Record<string, string | undefined> {
+export function inheritedEnv(
+  extra: Readonly<Record<string, string | undefined>> = {},
+): Record<string, string | undefined> {
   return { ...process.env, ...extra };
 }
 
@@ -402,11 +578,16 @@ const BASE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as c
  * service definition names one by one. Never the caller's whole environment: a token in the shell that ran
  * `npm run up` stays there.
  */
-export function serviceEnv(scope: 'pulso' | 'minimal', extra: Readonly<Record<string, string | undefined>> = {}, from: Env = process.env): Record<string, string | undefined> {
+export function serviceEnv(
+  scope: 'pulso' | 'minimal',
+  extra: Readonly<Record<string, string | undefined>> = {},
+  from: Env = process.env,
+): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const k of BASE_ENV) if (from[k] !== undefined) out[k] = from[k];
   if (scope === 'pulso') {
-    for (const v of CONFIG_VARS as readonly VarSpec[]) if (!v.secret && v.scope !== 'tests' && from[v.name] !== undefined) out[v.name] = from[v.name];
+    for (const v of CONFIG_VARS as readonly VarSpec[])
+      if (!v.secret && v.scope !== 'tests' && from[v.name] !== undefined) out[v.name] = from[v.name];
   }
   return { ...out, ...extra };
 }

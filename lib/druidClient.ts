@@ -2,11 +2,22 @@
 import axios from 'axios';
 import type { PulsoConfig } from './config.ts';
 
-export async function queryDruidSql<T = Record<string, unknown>>(cfg: PulsoConfig, query: string, context: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T[]> {
-  const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query, resultFormat: 'object', context: { sqlTimeZone: 'UTC', ...context } }, { validateStatus: () => true, timeout: timeoutMs });
+export async function queryDruidSql<T = Record<string, unknown>>(
+  cfg: PulsoConfig,
+  query: string,
+  context: Record<string, unknown> = {},
+  timeoutMs = 60_000,
+): Promise<T[]> {
+  const res = await axios.post(
+    `${cfg.druid.url}/druid/v2/sql`,
+    { query, resultFormat: 'object', context: { sqlTimeZone: 'UTC', ...context } },
+    { validateStatus: () => true, timeout: timeoutMs },
+  );
   if (res.status !== 200) {
     const d = res.data ?? {};
-    throw new Error(`Druid SQL failed (HTTP ${res.status}): ${d.errorMessage ?? d.error ?? JSON.stringify(d)}\n${query}`);
+    throw new Error(
+      `Druid SQL failed (HTTP ${res.status}): ${d.errorMessage ?? d.error ?? JSON.stringify(d)}\n${query}`,
+    );
   }
   return res.data as T[];
 }
@@ -38,13 +49,27 @@ export async function queryDruidTable(
   timeoutMs = 30_000,
 ): Promise<DruidTable> {
   const res = await axios
-    .post(`${cfg.druid.url}/druid/v2/sql`, { query, parameters, resultFormat: 'array', header: true, sqlTypesHeader: true, context: { sqlTimeZone: 'UTC', ...context } }, { validateStatus: () => true, timeout: timeoutMs })
+    .post(
+      `${cfg.druid.url}/druid/v2/sql`,
+      {
+        query,
+        parameters,
+        resultFormat: 'array',
+        header: true,
+        sqlTypesHeader: true,
+        context: { sqlTimeZone: 'UTC', ...context },
+      },
+      { validateStatus: () => true, timeout: timeoutMs },
+    )
     .catch((e: unknown) => {
       throw new DruidQueryError(`Druid at ${cfg.druid.url} did not answer: ${(e as Error).message}`, 502);
     });
   if (res.status !== 200) {
     const d = res.data ?? {};
-    throw new DruidQueryError(`Druid SQL failed (HTTP ${res.status}): ${d.errorMessage ?? d.error ?? JSON.stringify(d)}`, res.status);
+    throw new DruidQueryError(
+      `Druid SQL failed (HTTP ${res.status}): ${d.errorMessage ?? d.error ?? JSON.stringify(d)}`,
+      res.status,
+    );
   }
   const [names, sqlTypes, ...rows] = res.data as unknown[][];
   return { columns: (names ?? []).map((n, i) => ({ name: String(n), sqlType: String(sqlTypes?.[i] ?? '') })), rows };

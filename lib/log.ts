@@ -20,12 +20,25 @@ function clip(s: string, max: number): string {
 }
 
 /** One log line, bounded: long strings are clipped, and a line still over the limit keeps only its head. */
-export function formatLogLine(lvl: LogLevel, component: string, msg: string, fields?: Record<string, unknown>, now = new Date()): string {
-  const line = JSON.stringify({ ts: now.toISOString(), level: lvl, component, msg: clip(msg, MAX_LOG_STRING), ...fields }, (_k, v: unknown) =>
-    typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? clip(v, MAX_LOG_STRING) : v,
+export function formatLogLine(
+  lvl: LogLevel,
+  component: string,
+  msg: string,
+  fields?: Record<string, unknown>,
+  now = new Date(),
+): string {
+  const line = JSON.stringify(
+    { ts: now.toISOString(), level: lvl, component, msg: clip(msg, MAX_LOG_STRING), ...fields },
+    (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? clip(v, MAX_LOG_STRING) : v),
   );
   if (line.length <= MAX_LOG_LINE) return line;
-  return JSON.stringify({ ts: now.toISOString(), level: lvl, component, msg: clip(msg, MAX_LOG_STRING), truncated: clip(line, MAX_LOG_LINE - MAX_LOG_STRING - 200) });
+  return JSON.stringify({
+    ts: now.toISOString(),
+    level: lvl,
+    component,
+    msg: clip(msg, MAX_LOG_STRING),
+    truncated: clip(line, MAX_LOG_LINE - MAX_LOG_STRING - 200),
+  });
 }
 
 /** Writing a log line never throws: a full disk or a closed stderr must not take the process down. */
@@ -49,7 +62,13 @@ export function createLogger(component: string, level: LogLevel = envLogLevel())
       line = formatLogLine(lvl, component, msg, fields);
     } catch (e) {
       // A field that cannot be serialised (a cycle) still leaves a line.
-      line = JSON.stringify({ ts: new Date().toISOString(), level: lvl, component, msg: clip(msg, MAX_LOG_STRING), unserialisable: String(e) });
+      line = JSON.stringify({
+        ts: new Date().toISOString(),
+        level: lvl,
+        component,
+        msg: clip(msg, MAX_LOG_STRING),
+        unserialisable: String(e),
+      });
     }
     writeLine(line);
   };

@@ -85,7 +85,11 @@ export function transformerTopics(topics: TopicConfig): TransformerTopics {
   return {
     cdcOrders: cdcTopic(topics, 'orders'),
     cdcOrderItems: cdcTopic(topics, 'order_items'),
-    dimensions: { countries: cdcTopic(topics, 'countries'), cities: cdcTopic(topics, 'cities'), stores: cdcTopic(topics, 'stores') },
+    dimensions: {
+      countries: cdcTopic(topics, 'countries'),
+      cities: cdcTopic(topics, 'cities'),
+      stores: cdcTopic(topics, 'stores'),
+    },
     orders: topics.orders,
     orderItems: topics.orderItems,
     orderDeltas: topics.orderDeltas,

@@ -11,7 +11,9 @@ export class PollTimeoutError extends Error {
     readonly waitedMs: number,
     readonly lastError: unknown,
   ) {
-    super(`timed out after ${(waitedMs / 1000).toFixed(1)} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message ?? String(lastError)})` : ''}`);
+    super(
+      `timed out after ${(waitedMs / 1000).toFixed(1)} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message ?? String(lastError)})` : ''}`,
+    );
     this.name = 'PollTimeoutError';
   }
 }
@@ -41,7 +43,10 @@ type NotYet = undefined | null | false;
  * Probes until it returns a value, then returns it. A probe that throws counts as "not yet" and its error is
  * kept for the timeout message, unless `isFatal` says it ends the wait. Throws PollTimeoutError at the deadline, or the signal's reason when aborted.
  */
-export async function pollUntil<T>(probe: () => Promise<T | NotYet> | T | NotYet, opts: PollOptions): Promise<Exclude<T, NotYet>> {
+export async function pollUntil<T>(
+  probe: () => Promise<T | NotYet> | T | NotYet,
+  opts: PollOptions,
+): Promise<Exclude<T, NotYet>> {
   const t0 = Date.now();
   let pause = opts.intervalMs ?? 250;
   let lastError: unknown;

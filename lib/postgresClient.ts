@@ -26,7 +26,16 @@ export interface ConnectOptions {
 }
 
 // Errors worth waiting out: nothing listening yet, DNS not ready, server starting or shutting down.
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '53300']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P03',
+  '53300',
+]);
 
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -51,8 +60,15 @@ export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions
   const attempts = opts.attempts ?? 6;
   const shown = redactUrl(databaseUrl);
   const connectOnce = async () => {
-    const options = Object.entries(opts.sessionSettings ?? {}).map(([k, v]) => `-c ${k}=${v}`).join(' ') || undefined;
-    const client = new pg.Client({ connectionString: databaseUrl, application_name: opts.applicationName ?? 'pulso', options });
+    const options =
+      Object.entries(opts.sessionSettings ?? {})
+        .map(([k, v]) => `-c ${k}=${v}`)
+        .join(' ') || undefined;
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: opts.applicationName ?? 'pulso',
+      options,
+    });
     // A server-side disconnect while idle must not crash the process; the next query reports it.
     client.on('error', (err) => opts.log?.warn('postgres connection error', { url: shown, error: describe(err) }));
     try {
@@ -68,10 +84,17 @@ export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions
       attempts,
       initialDelayMs: opts.initialDelayMs ?? 250,
       isRetryable: isTransientConnectError,
-      onRetry: ({ attempt, delayMs, error }) => opts.log?.warn('postgres not reachable yet, retrying', { url: shown, attempt, retryInMs: delayMs, error: describe(error) }),
+      onRetry: ({ attempt, delayMs, error }) =>
+        opts.log?.warn('postgres not reachable yet, retrying', {
+          url: shown,
+          attempt,
+          retryInMs: delayMs,
+          error: describe(error),
+        }),
     });
   } catch (err) {
-    if (!isTransientConnectError(err)) throw new DatabaseUnreachableError(`Cannot connect to PostgreSQL at ${shown}: ${describe(err)}`, { cause: err });
+    if (!isTransientConnectError(err))
+      throw new DatabaseUnreachableError(`Cannot connect to PostgreSQL at ${shown}: ${describe(err)}`, { cause: err });
     throw new DatabaseUnreachableError(
       `PostgreSQL at ${shown} is unreachable after ${attempts} attempts (${describe(err)}). ` +
         'Is it running? Start the stack with `npm run up`, or point DATABASE_URL at a PostgreSQL with wal_level=logical.',

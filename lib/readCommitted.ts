@@ -5,15 +5,28 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { pollUntil } from './poll.ts';
 
-export async function readCommitted(kafka: Kafka, topic: string, each: (partition: number, message: KafkaMessage) => void, timeoutMs = 120_000): Promise<void> {
+export async function readCommitted(
+  kafka: Kafka,
+  topic: string,
+  each: (partition: number, message: KafkaMessage) => void,
+  timeoutMs = 120_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]),
+  );
   await admin.disconnect();
   const position = new Map<number, bigint>();
-  const consumer = kafka.consumer({ groupId: `pulso-reader-${randomUUID()}`, readUncommitted: false, maxBytes: 16 * 1048576 });
+  const consumer = kafka.consumer({
+    groupId: `pulso-reader-${randomUUID()}`,
+    readUncommitted: false,
+    maxBytes: 16 * 1048576,
+  });
   await consumer.connect();
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => position.set(payload.partition, BigInt(payload.lastOffset) + 1n));
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+    position.set(payload.partition, BigInt(payload.lastOffset) + 1n),
+  );
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,

@@ -11,7 +11,14 @@ import { inspectPidFile } from '../stack/processes.ts';
 import { readSupervisorState } from '../stack/supervisorState.ts';
 import type { ServiceName } from '../stack/services.ts';
 import { pipelineStatus } from './status.ts';
-import { GROUPINGS, eventDatasources, eventIntegrity, reconcileGrouping, type EventIntegrity, type GroupingDiff } from './reconcile.ts';
+import {
+  GROUPINGS,
+  eventDatasources,
+  eventIntegrity,
+  reconcileGrouping,
+  type EventIntegrity,
+  type GroupingDiff,
+} from './reconcile.ts';
 
 /** The drill's default order: each one a different kind of failure for the pipeline. */
 export const DEFAULT_FAULTS: readonly ServiceName[] = ['connect', 'kafka', 'transformer', 'druid-indexer', 'postgres'];
@@ -47,14 +54,31 @@ export interface ChaosResult {
 }
 
 const latestCommitInDruid = async (cfg: PulsoConfig, sinceMs: number): Promise<number | null> =>
-  (await queryDruidSql<{ m: number | null }>(cfg, `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${sinceMs - 7 * 24 * 3600_000})`, {}, 5000))[0]?.m ?? null;
+  (
+    await queryDruidSql<{ m: number | null }>(
+      cfg,
+      `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${sinceMs - 7 * 24 * 3600_000})`,
+      {},
+      5000,
+    )
+  )[0]?.m ?? null;
 
-export async function runChaosDrill(cfg: PulsoConfig, opts: ChaosOptions, say: (line: string) => void): Promise<ChaosResult> {
+export async function runChaosDrill(
+  cfg: PulsoConfig,
+  opts: ChaosOptions,
+  say: (line: string) => void,
+): Promise<ChaosResult> {
   const p = paths(cfg);
   const supervisor = inspectPidFile(p, 'supervisor');
-  if (supervisor.kind !== 'running') throw new Error('the supervisor is not running, so nothing would bring a killed service back: start the stack with `npm run up` first.');
+  if (supervisor.kind !== 'running')
+    throw new Error(
+      'the supervisor is not running, so nothing would bring a killed service back: start the stack with `npm run up` first.',
+    );
   for (const name of opts.faults) {
-    if (inspectPidFile(p, name).kind !== 'running') throw new Error(`${name} is not running: start the stack with \`npm run up\` first (services: ${DEFAULT_FAULTS.join(', ')}, …).`);
+    if (inspectPidFile(p, name).kind !== 'running')
+      throw new Error(
+        `${name} is not running: start the stack with \`npm run up\` first (services: ${DEFAULT_FAULTS.join(', ')}, …).`,
+      );
   }
 
   // A fault must hit a pipeline that keeps up, or its recovery time is the backlog's: after `up`, Druid's new
@@ -66,15 +90,26 @@ export async function runChaosDrill(cfg: PulsoConfig, opts: ChaosOptions, say: (
       const druidLag = Object.values(st.druid ?? {}).reduce((a, d) => a + d.lag, 0);
       return st.transformer !== null && st.druid !== null && st.transformer.consumerLag < 5000 && druidLag < 5000;
     },
-    { what: 'the pipeline to catch up before the drill', timeoutMs: 1_200_000, intervalMs: 2000, onProgress: ({ leftMs }) => say(`  still catching up… (${Math.round(leftMs / 1000)} s left)`), progressEveryMs: 30_000 },
+    {
+      what: 'the pipeline to catch up before the drill',
+      timeoutMs: 1_200_000,
+      intervalMs: 2000,
+      onProgress: ({ leftMs }) => say(`  still catching up… (${Math.round(leftMs / 1000)} s left)`),
+      progressEveryMs: 30_000,
+    },
   );
   const stop = new AbortController();
   const speedup = 60;
   // Dated in the past (status changes flow at 60× while every timestamp stays before now).
   const horizonMs = (opts.settleMs + opts.recoverTimeoutMs) * (opts.faults.length + 1);
   const generator = runGenerator({
-    rate: opts.rate, speedup, start: new Date(Date.now() - horizonMs * speedup - 3 * 3600_000), curve: 'flat', seed: opts.seed ?? `chaos-${Date.now()}`,
-    signal: stop.signal, progress: 'off',
+    rate: opts.rate,
+    speedup,
+    start: new Date(Date.now() - horizonMs * speedup - 3 * 3600_000),
+    curve: 'flat',
+    seed: opts.seed ?? `chaos-${Date.now()}`,
+    signal: stop.signal,
+    progress: 'off',
   });
   const generatorDied = generator.then(
     () => undefined,
@@ -96,8 +131,13 @@ export async function runChaosDrill(cfg: PulsoConfig, opts: ChaosOptions, say: (
       await pollUntil(
         async () => {
           const rec = readSupervisorState(p)?.services[service];
-          if (serviceBackMs === null && rec && rec.restarts > before && rec.state === 'running') serviceBackMs = Date.now() - killedAt;
-          if (pipelineFreshMs === null && ((await latestCommitInDruid(cfg, killedAt).catch(() => null)) ?? 0) > killedAt) pipelineFreshMs = Date.now() - killedAt;
+          if (serviceBackMs === null && rec && rec.restarts > before && rec.state === 'running')
+            serviceBackMs = Date.now() - killedAt;
+          if (
+            pipelineFreshMs === null &&
+            ((await latestCommitInDruid(cfg, killedAt).catch(() => null)) ?? 0) > killedAt
+          )
+            pipelineFreshMs = Date.now() - killedAt;
           if (rec?.state === 'gave-up') return true;
           return serviceBackMs !== null && pipelineFreshMs !== null;
         },
@@ -106,7 +146,9 @@ export async function runChaosDrill(cfg: PulsoConfig, opts: ChaosOptions, say: (
       const reason = readSupervisorState(p)?.services[service]?.lastReason ?? null;
       results.push({ service, pid: state.pid, serviceBackMs, pipelineFreshMs, reason });
       const fmt = (ms: number | null) => (ms === null ? 'NOT RECOVERED' : `${(ms / 1000).toFixed(1)} s`);
-      say(`${service}: back in ${fmt(serviceBackMs)}, fresh rows in Druid after ${fmt(pipelineFreshMs)} (${reason ?? 'no restart recorded'})`);
+      say(
+        `${service}: back in ${fmt(serviceBackMs)}, fresh rows in Druid after ${fmt(pipelineFreshMs)} (${reason ?? 'no restart recorded'})`,
+      );
       const died = await Promise.race([generatorDied, sleep(opts.settleMs).then(() => undefined)]);
       if (died) throw new Error(`the generator failed during the drill: ${died.message}`);
     }
@@ -114,27 +156,37 @@ export async function runChaosDrill(cfg: PulsoConfig, opts: ChaosOptions, say: (
     stop.abort();
   }
   const summary = await generator;
-  say(`load stopped: ${summary.ordersCreated} orders (${Math.round(summary.ordersPerSecond)}/s), ${summary.reconnects} generator reconnections; reconciling…`);
+  say(
+    `load stopped: ${summary.ordersCreated} orders (${Math.round(summary.ordersPerSecond)}/s), ${summary.reconnects} generator reconnections; reconciling…`,
+  );
 
   const groupings: GroupingDiff[] = [];
   for (const g of GROUPINGS.slice(0, 2)) {
     let last: GroupingDiff | undefined;
-    await pollUntil(async () => {
-      last = await reconcileGrouping(cfg, g);
-      return last.onlyDruid.length === 0 && last.onlyPostgres.length === 0;
-    }, { what: `${g.name} to reconcile`, timeoutMs: 300_000, intervalMs: 2000 }).catch(() => undefined);
+    await pollUntil(
+      async () => {
+        last = await reconcileGrouping(cfg, g);
+        return last.onlyDruid.length === 0 && last.onlyPostgres.length === 0;
+      },
+      { what: `${g.name} to reconcile`, timeoutMs: 300_000, intervalMs: 2000 },
+    ).catch(() => undefined);
     groupings.push(last!);
     say(`reconcile ${g.name}: ${last!.groups} groups, drift ${last!.orderDrift} orders and ${last!.centsDrift} cents`);
   }
   const events: EventIntegrity[] = [];
   for (const { datasource, topic } of eventDatasources(cfg)) {
     let last: EventIntegrity | undefined;
-    await pollUntil(async () => {
-      last = await eventIntegrity(cfg, datasource, topic);
-      return last.druidRows >= last.topicRecords;
-    }, { what: `${datasource} to catch up`, timeoutMs: 300_000, intervalMs: 2000 }).catch(() => undefined);
+    await pollUntil(
+      async () => {
+        last = await eventIntegrity(cfg, datasource, topic);
+        return last.druidRows >= last.topicRecords;
+      },
+      { what: `${datasource} to catch up`, timeoutMs: 300_000, intervalMs: 2000 },
+    ).catch(() => undefined);
     events.push(last!);
-    say(`${datasource}: ${last!.druidRows} rows for ${last!.topicRecords} records in ${topic}, ${last!.duplicateEventIds} duplicate event ids`);
+    say(
+      `${datasource}: ${last!.druidRows} rows for ${last!.topicRecords} records in ${topic}, ${last!.duplicateEventIds} duplicate event ids`,
+    );
   }
   const ok =
     results.every((r) => r.serviceBackMs !== null && r.pipelineFreshMs !== null) &&

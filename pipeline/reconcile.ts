@@ -23,7 +23,8 @@ export const GROUPINGS: readonly Grouping[] = [
   },
   {
     name: '(city, currency)',
-    postgres: 'SELECT ci.name AS k1, o.currency::text AS k2, o.total FROM orders o JOIN stores s ON s.id = o.store_id JOIN cities ci ON ci.id = s.city_id',
+    postgres:
+      'SELECT ci.name AS k1, o.currency::text AS k2, o.total FROM orders o JOIN stores s ON s.id = o.store_id JOIN cities ci ON ci.id = s.city_id',
     druid: `SELECT city AS k1, currency AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM order_rollup_market GROUP BY 1, 2 ${NONZERO}`,
   },
   {
@@ -119,9 +120,14 @@ export function eventDatasources(cfg: PulsoConfig): { datasource: string; topic:
 export async function countTopicRecords(cfg: PulsoConfig, topic: string): Promise<number> {
   const kafka = new Kafka({ clientId: 'pulso-reconcile', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
   let n = 0;
-  await readCommitted(kafka, topic, () => {
-    n += 1;
-  }, 600_000);
+  await readCommitted(
+    kafka,
+    topic,
+    () => {
+      n += 1;
+    },
+    600_000,
+  );
   return n;
 }
 
@@ -129,7 +135,10 @@ export async function eventIntegrity(cfg: PulsoConfig, datasource: string, topic
   const [topicRecords, [rows], [dups]] = await Promise.all([
     countTopicRecords(cfg, topic),
     queryDruidSql<{ n: number }>(cfg, `SELECT COUNT(*) AS n FROM "${datasource}"`),
-    queryDruidSql<{ n: number }>(cfg, `SELECT COUNT(*) AS n FROM (SELECT event_id FROM "${datasource}" GROUP BY event_id HAVING COUNT(*) > 1)`),
+    queryDruidSql<{ n: number }>(
+      cfg,
+      `SELECT COUNT(*) AS n FROM (SELECT event_id FROM "${datasource}" GROUP BY event_id HAVING COUNT(*) > 1)`,
+    ),
   ]);
   return { datasource, topicRecords, druidRows: rows?.n ?? 0, duplicateEventIds: dups?.n ?? 0 };
 }

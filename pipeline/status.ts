@@ -29,7 +29,10 @@ export interface PipelineStatus {
   druid: Record<string, { state: string; lag: number; healthy: boolean }> | null;
   druidRows: { orders: number; latestCommitMs: number | null } | null;
   /** The coordinator's last auto-compaction run, per datasource with a compaction config. */
-  compaction: Record<string, { compactedSegments: number; awaitingSegments: number; skippedSegments: number; awaitingBytes: number }> | null;
+  compaction: Record<
+    string,
+    { compactedSegments: number; awaitingSegments: number; skippedSegments: number; awaitingBytes: number }
+  > | null;
   errors: string[];
 }
 
@@ -37,7 +40,10 @@ export interface PipelineStatus {
  * The transformer group's position over its two CDC input topics, whichever instances hold them: input records
  * committed (offsets are committed only inside the transformer's transactions) and records still to do.
  */
-export async function transformerGroupProgress(admin: Admin, cfg: Pick<PulsoConfig, 'topics'>): Promise<{ committed: number; lag: number }> {
+export async function transformerGroupProgress(
+  admin: Admin,
+  cfg: Pick<PulsoConfig, 'topics'>,
+): Promise<{ committed: number; lag: number }> {
   const t = transformerTopics(cfg.topics);
   const inputs = [t.cdcOrders, t.cdcOrderItems];
   const byTopic = await admin.fetchOffsets({ groupId: transformerGroupId(cfg.topics), topics: inputs });
@@ -45,7 +51,12 @@ export async function transformerGroupProgress(admin: Admin, cfg: Pick<PulsoConf
   let lag = 0;
   for (const topic of inputs) {
     for (const e of await admin.fetchTopicOffsets(topic)) {
-      const at = Math.max(0, Number(byTopic.find((x) => x.topic === topic)?.partitions.find((p) => p.partition === e.partition)?.offset ?? 0));
+      const at = Math.max(
+        0,
+        Number(
+          byTopic.find((x) => x.topic === topic)?.partitions.find((p) => p.partition === e.partition)?.offset ?? 0,
+        ),
+      );
       committed += at;
       lag += Math.max(0, Number(e.high) - at);
     }
@@ -70,7 +81,10 @@ export async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot
 }
 
 async function connectorStatus(cfg: PulsoConfig): Promise<PipelineStatus['connector']> {
-  const r = await axios.get(`${cfg.connect.url}/connectors/${CONNECTOR_NAME}/status`, { timeout: 2000, validateStatus: () => true });
+  const r = await axios.get(`${cfg.connect.url}/connectors/${CONNECTOR_NAME}/status`, {
+    timeout: 2000,
+    validateStatus: () => true,
+  });
   if (r.status !== 200) return null;
   return { state: r.data.connector?.state ?? 'UNKNOWN', task: r.data.tasks?.[0]?.state ?? 'NO TASK' };
 }
@@ -97,20 +111,40 @@ export async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['dru
   // Every supervisor Pulso defines (events, rollups, counters), asked in parallel.
   await Promise.all(
     Object.keys(SUPERVISOR_SPEC_FILES).map(async (ds) => {
-      const r = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, { timeout: 3000, validateStatus: () => true });
-      if (r.status === 200) out[ds] = { state: r.data.payload.state, lag: r.data.payload.aggregateLag ?? 0, healthy: r.data.payload.healthy };
+      const r = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, {
+        timeout: 3000,
+        validateStatus: () => true,
+      });
+      if (r.status === 200)
+        out[ds] = {
+          state: r.data.payload.state,
+          lag: r.data.payload.aggregateLag ?? 0,
+          healthy: r.data.payload.healthy,
+        };
     }),
   );
-  return Object.fromEntries(Object.keys(SUPERVISOR_SPEC_FILES).filter((ds) => out[ds]).map((ds) => [ds, out[ds]!]));
+  return Object.fromEntries(
+    Object.keys(SUPERVISOR_SPEC_FILES)
+      .filter((ds) => out[ds])
+      .map((ds) => [ds, out[ds]!]),
+  );
 }
 
 async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']> {
-  const [row] = await queryDruidSql<{ n: number; latest: number | null }>(cfg, 'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders', {}, 5000);
+  const [row] = await queryDruidSql<{ n: number; latest: number | null }>(
+    cfg,
+    'SELECT COUNT(*) AS n, MAX(source_ts_ms) AS latest FROM orders',
+    {},
+    5000,
+  );
   return { orders: row?.n ?? 0, latestCommitMs: row?.latest ?? null };
 }
 
 async function compactionStatus(cfg: PulsoConfig): Promise<PipelineStatus['compaction']> {
-  const r = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/compaction/status`, { timeout: 3000, validateStatus: () => true });
+  const r = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/compaction/status`, {
+    timeout: 3000,
+    validateStatus: () => true,
+  });
   if (r.status !== 200) return null;
   const out: NonNullable<PipelineStatus['compaction']> = {};
   for (const c of (r.data?.latestStatus ?? []) as Record<string, unknown>[]) {
@@ -150,7 +184,10 @@ const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${
 
 export function formatPipelineStatus(p: PipelineStatus): string[] {
   const lines: string[] = [];
-  if (p.slot) lines.push(`postgres → debezium   slot ${REPLICATION_SLOT} ${p.slot.active ? 'active' : 'INACTIVE'}, lag ${kb(p.slot.lagBytes)}, wal ${p.slot.walStatus}`);
+  if (p.slot)
+    lines.push(
+      `postgres → debezium   slot ${REPLICATION_SLOT} ${p.slot.active ? 'active' : 'INACTIVE'}, lag ${kb(p.slot.lagBytes)}, wal ${p.slot.walStatus}`,
+    );
   if (p.connector) lines.push(`debezium connector   ${p.connector.state} (task ${p.connector.task})`);
   if (p.transformer) {
     const t = p.transformer;
@@ -158,15 +195,28 @@ export function formatPipelineStatus(p: PipelineStatus): string[] {
       `transformer          consumed ${t.consumed}, produced ${t.produced}, dead-lettered ${t.deadLettered}, lag ${t.consumerLag}, aborted transactions ${t.abortedTransactions}` +
         (t.latencyP50Ms !== null ? `, commit→produced p50 ${t.latencyP50Ms} ms p95 ${t.latencyP95Ms} ms` : ''),
     );
-    if (t.restore?.active) lines.push(`transformer          RESTORING its state: ${t.restore.read} of ${t.restore.total} records read (busy, not stuck, while this grows)`);
+    if (t.restore?.active)
+      lines.push(
+        `transformer          RESTORING its state: ${t.restore.read} of ${t.restore.total} records read (busy, not stuck, while this grows)`,
+      );
     else if (t.status !== 'running') lines.push(`transformer          ${t.status.toUpperCase()}`);
-    else if (t.restore?.ms != null) lines.push(`transformer          last state re-read: ${t.restore.total} records in ${(t.restore.ms / 1000).toFixed(1)} s`);
+    else if (t.restore?.ms != null)
+      lines.push(
+        `transformer          last state re-read: ${t.restore.total} records in ${(t.restore.ms / 1000).toFixed(1)} s`,
+      );
   }
-  if (p.druid) for (const [ds, s] of Object.entries(p.druid)) lines.push(`druid supervisor     ${ds}: ${s.state}, lag ${s.lag}${s.healthy ? '' : ' (UNHEALTHY)'}`);
-  if (p.druidRows) lines.push(`druid orders         ${p.druidRows.orders} event rows, latest commit ${p.druidRows.latestCommitMs ? new Date(p.druidRows.latestCommitMs).toISOString() : '-'}`);
+  if (p.druid)
+    for (const [ds, s] of Object.entries(p.druid))
+      lines.push(`druid supervisor     ${ds}: ${s.state}, lag ${s.lag}${s.healthy ? '' : ' (UNHEALTHY)'}`);
+  if (p.druidRows)
+    lines.push(
+      `druid orders         ${p.druidRows.orders} event rows, latest commit ${p.druidRows.latestCommitMs ? new Date(p.druidRows.latestCommitMs).toISOString() : '-'}`,
+    );
   // Skipped: inside skipOffsetFromLatest (the newest hour may still change) or already compact.
   for (const [ds, c] of Object.entries(p.compaction ?? {})) {
-    lines.push(`druid compaction     ${ds}: ${c.compactedSegments} segments compacted, ${c.awaitingSegments} awaiting${c.awaitingBytes ? ` (${kb(c.awaitingBytes)})` : ''}, ${c.skippedSegments} skipped`);
+    lines.push(
+      `druid compaction     ${ds}: ${c.compactedSegments} segments compacted, ${c.awaitingSegments} awaiting${c.awaitingBytes ? ` (${kb(c.awaitingBytes)})` : ''}, ${c.skippedSegments} skipped`,
+    );
   }
   for (const e of p.errors) lines.push(`unavailable          ${e}`);
   return lines;

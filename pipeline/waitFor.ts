@@ -7,7 +7,9 @@ export class ServiceDownError extends Error {
     waitedS: number,
     lastError?: string,
   ) {
-    super(`${service} at ${url} did not answer within ${waitedS}s${lastError ? ` (last error: ${lastError})` : ''}. Is it running? Locally: npm run up; with compose: docker compose ... up -d.`);
+    super(
+      `${service} at ${url} did not answer within ${waitedS}s${lastError ? ` (last error: ${lastError})` : ''}. Is it running? Locally: npm run up; with compose: docker compose ... up -d.`,
+    );
     this.name = 'ServiceDownError';
   }
 }
@@ -19,7 +21,12 @@ export interface WaitOptions {
 }
 
 /** Polls `probe` until it returns true; prints "waiting for X at URL… Ns left" every 5 s. */
-export async function waitForService(service: string, url: string, probe: () => Promise<boolean>, opts: WaitOptions): Promise<number> {
+export async function waitForService(
+  service: string,
+  url: string,
+  probe: () => Promise<boolean>,
+  opts: WaitOptions,
+): Promise<number> {
   const t0 = Date.now();
   try {
     await pollUntil(probe, {
@@ -29,7 +36,8 @@ export async function waitForService(service: string, url: string, probe: () => 
       onProgress: ({ leftMs }) => opts.log(`waiting for ${service} at ${url}… ${Math.ceil(leftMs / 1000)}s left`),
     });
   } catch (e) {
-    if (e instanceof PollTimeoutError) throw new ServiceDownError(service, url, opts.timeoutS, (e.lastError as Error | undefined)?.message);
+    if (e instanceof PollTimeoutError)
+      throw new ServiceDownError(service, url, opts.timeoutS, (e.lastError as Error | undefined)?.message);
     throw e;
   }
   return Date.now() - t0;

@@ -14,8 +14,10 @@ try {
   const cfg = loadConfig();
   const report = await bootstrapPipeline(cfg, { log: (line) => echo(chalk.dim(`[bootstrap] `) + line) });
   echo(chalk.green(`bootstrap done in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${report.changed.length} change(s)`));
-  echo(`Druid SQL: ${cfg.druid.url}/druid/v2/sql   Connect: ${cfg.connect.url}/connectors   Kafka: ${cfg.kafka.brokers.join(',')}`);
+  echo(
+    `Druid SQL: ${cfg.druid.url}/druid/v2/sql   Connect: ${cfg.connect.url}/connectors   Kafka: ${cfg.kafka.brokers.join(',')}`,
+  );
 } catch (e) {
-  echo(chalk.red(`bootstrap failed: ${e instanceof ConfigError ? e.message : e.message ?? e}`));
+  echo(chalk.red(`bootstrap failed: ${e instanceof ConfigError ? e.message : (e.message ?? e)}`));
   process.exit(1);
 }

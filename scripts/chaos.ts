@@ -18,9 +18,15 @@ const opts = flagsOrExit('chaos', USAGE, () => {
     settle: { type: 'string', default: '20' },
     timeout: { type: 'string', default: '600' },
   });
-  const faults = values.faults!.split(',').map((f) => f.trim()).filter(Boolean);
-  for (const f of faults) if (!known.includes(f as ServiceName)) throw new UsageError(`--faults: unknown service ${JSON.stringify(f)}; services: ${known.join(', ')}`);
-  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+  const faults = values
+    .faults!.split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  for (const f of faults)
+    if (!known.includes(f as ServiceName))
+      throw new UsageError(`--faults: unknown service ${JSON.stringify(f)}; services: ${known.join(', ')}`);
+  const positive = (flag: string, raw: string) =>
+    numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
   return {
     rate: positive('--rate', values.rate!),
     faults: faults as ServiceName[],
@@ -34,11 +40,24 @@ try {
   const r = await runChaosDrill(cfg, opts, say);
   const s = (ms: number | null) => (ms === null ? 'NOT RECOVERED' : `${(ms / 1000).toFixed(1)} s`);
   process.stdout.write('\nfault           service back    fresh rows in Druid   how it died (supervisor)\n');
-  for (const f of r.faults) process.stdout.write(`${f.service.padEnd(16)}${s(f.serviceBackMs).padEnd(16)}${s(f.pipelineFreshMs).padEnd(22)}${f.reason ?? '-'}\n`);
-  for (const g of r.groupings) process.stdout.write(`drift ${g.grouping}: ${g.orderDrift} orders, ${g.centsDrift} cents over ${g.groups} groups\n`);
-  for (const e of r.events) process.stdout.write(`${e.datasource}: ${e.druidRows} rows / ${e.topicRecords} records, ${e.duplicateEventIds} duplicate event ids\n`);
-  process.stdout.write('restarts: ' + (await status(cfg)).map((x) => `${x.name} ${x.supervision?.restarts ?? 0}`).join(', ') + '\n');
-  process.stdout.write(r.ok ? 'every fault recovered with no human involved; 0 drift, 0 duplicates\n' : 'FAILED: see above\n');
+  for (const f of r.faults)
+    process.stdout.write(
+      `${f.service.padEnd(16)}${s(f.serviceBackMs).padEnd(16)}${s(f.pipelineFreshMs).padEnd(22)}${f.reason ?? '-'}\n`,
+    );
+  for (const g of r.groupings)
+    process.stdout.write(
+      `drift ${g.grouping}: ${g.orderDrift} orders, ${g.centsDrift} cents over ${g.groups} groups\n`,
+    );
+  for (const e of r.events)
+    process.stdout.write(
+      `${e.datasource}: ${e.druidRows} rows / ${e.topicRecords} records, ${e.duplicateEventIds} duplicate event ids\n`,
+    );
+  process.stdout.write(
+    'restarts: ' + (await status(cfg)).map((x) => `${x.name} ${x.supervision?.restarts ?? 0}`).join(', ') + '\n',
+  );
+  process.stdout.write(
+    r.ok ? 'every fault recovered with no human involved; 0 drift, 0 duplicates\n' : 'FAILED: see above\n',
+  );
   process.exit(r.ok ? 0 : 1);
 } catch (e) {
   process.stderr.write(`chaos: ${e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`);

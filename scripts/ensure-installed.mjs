@@ -26,11 +26,19 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 
 const java = process.env.JAVA_HOME ? resolve(process.env.JAVA_HOME, 'bin/java') : 'java';
 const jv = spawnSync(java, ['-version'], { encoding: 'utf8' });
-if (jv.error) fail(`java not found (${java}). Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`);
+if (jv.error)
+  fail(
+    `java not found (${java}). Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`,
+  );
 const m = /version "(\d+)(?:\.(\d+))?/.exec(`${jv.stdout}${jv.stderr}`);
 const javaMajor = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : 0;
-if (javaMajor < 17) fail(`Java ${javaMajor || '?'} found at ${java}; Kafka 4 and Druid need Java 17+. Install a JDK 17+ or set JAVA_HOME.`);
+if (javaMajor < 17)
+  fail(
+    `Java ${javaMajor || '?'} found at ${java}; Kafka 4 and Druid need Java 17+. Install a JDK 17+ or set JAVA_HOME.`,
+  );
 
 if (!existsSync(resolve(root, '.pulso/lib/druid/.resolved')) && spawnSync('mvn', ['-v'], { stdio: 'ignore' }).error) {
-  fail('mvn (Apache Maven 3.8+) not found; it resolves the Kafka, Connect and Druid jars from Maven Central on first start. Install it (Debian: apt-get install maven).');
+  fail(
+    'mvn (Apache Maven 3.8+) not found; it resolves the Kafka, Connect and Druid jars from Maven Central on first start. Install it (Debian: apt-get install maven).',
+  );
 }

@@ -24,7 +24,6 @@ const BIG_ORDER_ID = '9007199254740993';
 const FIXTURE_DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
 const ADDED_COLUMN = 'fixture_promised_at';
 
-
 const cfg = loadConfig();
 const topic = (table: string) => cdcTopic(cfg.topics, table);
 const kafka = new Kafka({ clientId: 'pulso-record-fixtures', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
@@ -33,7 +32,8 @@ async function endOffsets(topics: string[]): Promise<Map<string, Map<number, big
   const admin = kafka.admin();
   await admin.connect();
   const out = new Map<string, Map<number, bigint>>();
-  for (const t of topics) out.set(t, new Map((await admin.fetchTopicOffsets(t)).map((p) => [p.partition, BigInt(p.high)])));
+  for (const t of topics)
+    out.set(t, new Map((await admin.fetchTopicOffsets(t)).map((p) => [p.partition, BigInt(p.high)])));
   await admin.disconnect();
   return out;
 }
@@ -41,7 +41,14 @@ async function endOffsets(topics: string[]): Promise<Map<string, Map<number, big
 function toFixture(t: string, partition: number, m: KafkaMessage): FixtureRecord {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-  return { topic: t, partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers };
+  return {
+    topic: t,
+    partition,
+    offset: m.offset,
+    key: m.key?.toString() ?? null,
+    value: m.value?.toString() ?? null,
+    headers,
+  };
 }
 
 /** Reads the topics from the given start offsets until `done` says the collected records are complete. */
@@ -59,28 +66,35 @@ async function collect(
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ topic: t, partition, message }) => {
-      const start = from === 'beginning' ? 0n : from.get(t)?.get(partition) ?? 0n;
+      const start = from === 'beginning' ? 0n : (from.get(t)?.get(partition) ?? 0n);
       if (BigInt(message.offset) < start) return;
       const r = toFixture(t, partition, message);
       if (keep(r)) out.push(r);
     },
   });
   try {
-    await pollUntil(() => done(out), { what: `records from ${topics.join(', ')} (have ${out.length})`, timeoutMs, intervalMs: 200 });
+    await pollUntil(() => done(out), {
+      what: `records from ${topics.join(', ')} (have ${out.length})`,
+      timeoutMs,
+      intervalMs: 200,
+    });
   } finally {
     await consumer.disconnect();
   }
   return out;
 }
 
-const keyId = (r: FixtureRecord) => (r.key ? /"(?:id|code)":"?([^,"}]+)"?/.exec(r.key)?.[1] ?? null : null);
-const op = (r: FixtureRecord) => (r.value ? /"op":"(\w)"/.exec(r.value.slice(-200))?.[1] ?? /"op":"(\w)"/.exec(r.value)?.[1] : 'tombstone');
+const keyId = (r: FixtureRecord) => (r.key ? (/"(?:id|code)":"?([^,"}]+)"?/.exec(r.key)?.[1] ?? null) : null);
+const op = (r: FixtureRecord) =>
+  r.value ? (/"op":"(\w)"/.exec(r.value.slice(-200))?.[1] ?? /"op":"(\w)"/.exec(r.value)?.[1]) : 'tombstone';
 
 function write(name: string, description: string, records: FixtureRecord[]): void {
   mkdirSync(FIXTURE_DIR, { recursive: true });
   const file = resolve(FIXTURE_DIR, `${name}.json`);
   writeFileSync(file, JSON.stringify({ description, recorded_at: new Date().toISOString(), records }, null, 2) + '\n');
-  console.log(`wrote ${file}: ${records.length} records (${records.map((r) => `${r.topic.split('.').pop()}:${op(r)}`).join(' ')})`);
+  console.log(
+    `wrote ${file}: ${records.length} records (${records.map((r) => `${r.topic.split('.').pop()}:${op(r)}`).join(' ')})`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -96,7 +110,13 @@ async function main(): Promise<void> {
     await db.query('DELETE FROM payments WHERE order_id = $1', [BIG_ORDER_ID]);
     await db.query('DELETE FROM orders WHERE id = $1', [BIG_ORDER_ID]);
 
-    const ref = await db.query<{ city_id: string; customer_id: string; address_id: string; product_id: string; currency: string }>(
+    const ref = await db.query<{
+      city_id: string;
+      customer_id: string;
+      address_id: string;
+      product_id: string;
+      currency: string;
+    }>(
       `SELECT a.city_id::text, a.customer_id::text, a.id::text AS address_id,
               (SELECT id::text FROM products ORDER BY id LIMIT 1) AS product_id,
               (SELECT co.currency FROM cities ci JOIN countries co ON co.code = ci.country_code WHERE ci.id = a.city_id) AS currency
@@ -133,9 +153,13 @@ async function main(): Promise<void> {
       "status = 'picked_up'",
       "status = 'delivered', delivered_at = created_at + interval '35 minutes 29.123456 seconds'",
     ];
-    for (const set of lifecycle) await db.query(`UPDATE orders SET ${set}, updated_at = now() WHERE id = $1`, [BIG_ORDER_ID]);
+    for (const set of lifecycle)
+      await db.query(`UPDATE orders SET ${set}, updated_at = now() WHERE id = $1`, [BIG_ORDER_ID]);
     await db.query(`ALTER TABLE orders ADD COLUMN ${ADDED_COLUMN} timestamp(6)`);
-    await db.query(`UPDATE orders SET ${ADDED_COLUMN} = '2026-11-27 20:00:00.123456', notes = 'ring twice', updated_at = now() WHERE id = $1`, [BIG_ORDER_ID]);
+    await db.query(
+      `UPDATE orders SET ${ADDED_COLUMN} = '2026-11-27 20:00:00.123456', notes = 'ring twice', updated_at = now() WHERE id = $1`,
+      [BIG_ORDER_ID],
+    );
     await db.query(`UPDATE orders SET payment_status = 'refunded', updated_at = now() WHERE id = $1`, [BIG_ORDER_ID]);
     // Incremental snapshot (op r) of just this order and its items, through the signal table.
     await db.query(`INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)`, [
@@ -149,7 +173,14 @@ async function main(): Promise<void> {
         ],
       }),
     ]);
-    const snapshotSeen = await collect(start, [topic('orders'), topic('order_items')], (r) => op(r) === 'r' && (r.value?.includes(`"id":${BIG_ORDER_ID}`) || r.value?.includes(`"order_id":${BIG_ORDER_ID}`)) === true, (rs) => rs.length >= 3).catch((e: unknown) => {
+    const snapshotSeen = await collect(
+      start,
+      [topic('orders'), topic('order_items')],
+      (r) =>
+        op(r) === 'r' &&
+        (r.value?.includes(`"id":${BIG_ORDER_ID}`) || r.value?.includes(`"order_id":${BIG_ORDER_ID}`)) === true,
+      (rs) => rs.length >= 3,
+    ).catch((e: unknown) => {
       console.warn(`incremental snapshot not captured (${(e as Error).message}); continuing without it`);
       return [];
     });
@@ -175,10 +206,27 @@ async function main(): Promise<void> {
       },
       (rs) => rs.filter((r) => r.value === null).length >= 3, // tombstones of the order and both items
     );
-    const storeRecords = await collect(start, [topic('stores')], (r) => keyId(r) === storeId, (rs) => rs.some((r) => r.value === null));
-    write('orders-lifecycle', `orders ${BIG_ORDER_ID} (> 2^53): insert, status/payment updates, delivered (timestamptz(6)), ADD COLUMN ${ADDED_COLUMN} timestamp(6) + update, refunded, incremental snapshot, delete + tombstone`, orderRecords.filter((r) => r.topic === topic('orders')));
-    write('order-items', `order_items of order ${BIG_ORDER_ID}: inserts with cents, incremental snapshot, deletes + tombstones`, orderRecords.filter((r) => r.topic === topic('order_items')));
-    write('stores-toast', `store ${storeId}: insert with a ${description.length}-byte description (TOAST), rating-only update (placeholder), delete + tombstone`, storeRecords);
+    const storeRecords = await collect(
+      start,
+      [topic('stores')],
+      (r) => keyId(r) === storeId,
+      (rs) => rs.some((r) => r.value === null),
+    );
+    write(
+      'orders-lifecycle',
+      `orders ${BIG_ORDER_ID} (> 2^53): insert, status/payment updates, delivered (timestamptz(6)), ADD COLUMN ${ADDED_COLUMN} timestamp(6) + update, refunded, incremental snapshot, delete + tombstone`,
+      orderRecords.filter((r) => r.topic === topic('orders')),
+    );
+    write(
+      'order-items',
+      `order_items of order ${BIG_ORDER_ID}: inserts with cents, incremental snapshot, deletes + tombstones`,
+      orderRecords.filter((r) => r.topic === topic('order_items')),
+    );
+    write(
+      'stores-toast',
+      `store ${storeId}: insert with a ${description.length}-byte description (TOAST), rating-only update (placeholder), delete + tombstone`,
+      storeRecords,
+    );
 
     // Initial-snapshot rows of the dimensions (op r, source.snapshot first/true/last), and a heartbeat.
     const dims: FixtureRecord[] = [];
@@ -188,8 +236,17 @@ async function main(): Promise<void> {
       const want = table === 'stores' ? (r: FixtureRecord) => r.value !== null : (r: FixtureRecord) => op(r) === 'r';
       dims.push(...(await collect('beginning', [topic(table)], want, (rs) => rs.length >= 3)).slice(0, 3));
     }
-    write('dimensions-snapshot', 'initial snapshot reads (op r) of countries and cities, and the first store rows', dims);
-    const hb = await collect('beginning', [debeziumHeartbeatTopic(cfg.topics)], () => true, (rs) => rs.length >= 1);
+    write(
+      'dimensions-snapshot',
+      'initial snapshot reads (op r) of countries and cities, and the first store rows',
+      dims,
+    );
+    const hb = await collect(
+      'beginning',
+      [debeziumHeartbeatTopic(cfg.topics)],
+      () => true,
+      (rs) => rs.length >= 1,
+    );
     write('heartbeat', 'a Debezium heartbeat record', hb.slice(0, 1));
   } finally {
     await db.query(`ALTER TABLE orders DROP COLUMN IF EXISTS ${ADDED_COLUMN}`).catch(() => undefined);

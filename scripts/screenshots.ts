@@ -11,7 +11,10 @@ import { readDashboards } from '../dashboards/panelQueries.ts';
 const USAGE = 'usage: npm run screenshots [-- --range 6h --out docs/img]';
 
 runCommand('screenshots', USAGE, async () => {
-  const { values } = parseFlags(process.argv.slice(2), { range: { type: 'string', default: '6h' }, out: { type: 'string', default: 'docs/img' } });
+  const { values } = parseFlags(process.argv.slice(2), {
+    range: { type: 'string', default: '6h' },
+    out: { type: 'string', default: 'docs/img' },
+  });
   const rangeMs = parseDuration(values.range!);
   const out = resolve(PROJECT_ROOT, values.out!);
   mkdirSync(out, { recursive: true });
@@ -25,7 +28,9 @@ runCommand('screenshots', USAGE, async () => {
       const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));
       const path = resolve(out, file.replace('.json', '.png'));
       await page.screenshot({ path, fullPage: true });
-      process.stdout.write(`${path}: ${states.length} panels (${states.filter((s) => s === 'ok').length} with data, ${states.filter((s) => s === 'error').length} errors)\n`);
+      process.stdout.write(
+        `${path}: ${states.length} panels (${states.filter((s) => s === 'ok').length} with data, ${states.filter((s) => s === 'error').length} errors)\n`,
+      );
     }
   } finally {
     await browser.close();

@@ -38,17 +38,44 @@ async function printStatus(json: boolean): Promise<boolean> {
   const disk = diskReport(cfg.home);
   const lowDisk = lowDiskMessage(disk, cfg.disk.minFreeBytes);
   if (json) {
-    say(JSON.stringify({ services: rows, totalRssBytes: total, supervisor, pipeline, disk: { ...disk, minFreeBytes: cfg.disk.minFreeBytes, low: lowDisk ?? null } }, null, 2));
+    say(
+      JSON.stringify(
+        {
+          services: rows,
+          totalRssBytes: total,
+          supervisor,
+          pipeline,
+          disk: { ...disk, minFreeBytes: cfg.disk.minFreeBytes, low: lowDisk ?? null },
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     const w = Math.max(...rows.map((r) => r.name.length));
     say(`${'SERVICE'.padEnd(w)}  HEALTH      PID      RSS        RESTARTS  URL`);
     for (const r of rows) {
       const sup = r.supervision;
-      const health = sup?.state === 'gave-up' ? 'GAVE UP' : r.healthy ? 'healthy' : sup?.state === 'restarting' || sup?.state === 'waiting-for-dependencies' ? 'restarting' : r.running ? 'starting' : 'down';
-      say(`${r.name.padEnd(w)}  ${health.padEnd(10)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${String(sup?.restarts ?? 0).padStart(8)}  ${r.url}`);
+      const health =
+        sup?.state === 'gave-up'
+          ? 'GAVE UP'
+          : r.healthy
+            ? 'healthy'
+            : sup?.state === 'restarting' || sup?.state === 'waiting-for-dependencies'
+              ? 'restarting'
+              : r.running
+                ? 'starting'
+                : 'down';
+      say(
+        `${r.name.padEnd(w)}  ${health.padEnd(10)}  ${String(r.pid ?? '-').padEnd(7)}  ${mb(r.rssBytes).padStart(9)}  ${String(sup?.restarts ?? 0).padStart(8)}  ${r.url}`,
+      );
     }
     say(`total resident memory: ${mb(total)}`);
-    say(lowDisk ? `DISK LOW: ${lowDisk}` : `disk: ${mb(disk.freeBytes)} free under ${cfg.home}; Pulso uses ${mb(disk.uses.reduce((a, u) => a + u.bytes, 0))} there`);
+    say(
+      lowDisk
+        ? `DISK LOW: ${lowDisk}`
+        : `disk: ${mb(disk.freeBytes)} free under ${cfg.home}; Pulso uses ${mb(disk.uses.reduce((a, u) => a + u.bytes, 0))} there`,
+    );
     say(
       supervisor.running
         ? `supervisor: running (pid ${supervisor.pid}), restarts a service that dies (${supervisor.watching.length} watched)`
@@ -57,9 +84,17 @@ async function printStatus(json: boolean): Promise<boolean> {
     for (const r of rows) {
       const sup = r.supervision;
       if (!sup?.lastReason) continue;
-      const recovered = sup.state === 'running' && sup.lastRecoveryMs !== null ? `, back in ${(sup.lastRecoveryMs / 1000).toFixed(1)} s` : '';
-      say(`  ${r.name}: ${sup.restarts} restart${sup.restarts === 1 ? '' : 's'}; last death ${sup.lastDeathAt}: ${sup.lastReason}${recovered}`);
-      if (sup.state === 'gave-up') say(`  ${r.name}: given up on (restart budget spent). Fix the cause, then npm run up. Its log ends:\n${(sup.logTail ?? '').replace(/^/gm, '    | ')}`);
+      const recovered =
+        sup.state === 'running' && sup.lastRecoveryMs !== null
+          ? `, back in ${(sup.lastRecoveryMs / 1000).toFixed(1)} s`
+          : '';
+      say(
+        `  ${r.name}: ${sup.restarts} restart${sup.restarts === 1 ? '' : 's'}; last death ${sup.lastDeathAt}: ${sup.lastReason}${recovered}`,
+      );
+      if (sup.state === 'gave-up')
+        say(
+          `  ${r.name}: given up on (restart budget spent). Fix the cause, then npm run up. Its log ends:\n${(sup.logTail ?? '').replace(/^/gm, '    | ')}`,
+        );
     }
     if (pipeline) for (const line of formatPipelineStatus(pipeline)) say(line);
   }
@@ -71,7 +106,9 @@ async function main(): Promise<number> {
     case 'up': {
       const cfg = loadConfig();
       const r = await up(cfg, say, { pipeline: !flags['infra-only'] });
-      say(`stack up in ${(r.elapsedMs / 1000).toFixed(1)}s (started: ${r.started.join(', ') || 'none'}; already running: ${r.alreadyRunning.join(', ') || 'none'})`);
+      say(
+        `stack up in ${(r.elapsedMs / 1000).toFixed(1)}s (started: ${r.started.join(', ') || 'none'}; already running: ${r.alreadyRunning.join(', ') || 'none'})`,
+      );
       await printStatus(false);
       return 0;
     }
@@ -86,7 +123,9 @@ async function main(): Promise<number> {
     case 'logs': {
       const name = parsed.positionals[0];
       if (!name) {
-        say('usage: npm run logs -- <service> [-f]   (services: postgres, zookeeper, kafka, connect, druid-coordinator, druid-broker, druid-historical, druid-indexer, druid-router, transformer)');
+        say(
+          'usage: npm run logs -- <service> [-f]   (services: postgres, zookeeper, kafka, connect, druid-coordinator, druid-broker, druid-historical, druid-indexer, druid-router, transformer)',
+        );
         return 2;
       }
       const cfg = loadConfig();

@@ -12,7 +12,8 @@ import { sleep } from '../lib/poll.ts';
 import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
 import { parseDuration } from '../generator/cli.ts';
 
-const USAGE = 'usage: npm start [-- --rate <orders/s> --backfill <duration, 0 for none> --speedup <x, backfill only> --seed <s>]';
+const USAGE =
+  'usage: npm start [-- --rate <orders/s> --backfill <duration, 0 for none> --speedup <x, backfill only> --seed <s>]';
 const { rate, backfillMs, speedup, seed } = flagsOrExit('npm start', USAGE, () => {
   const { values } = parseFlags(process.argv.slice(2), {
     rate: { type: 'string', default: '1' },
@@ -20,7 +21,8 @@ const { rate, backfillMs, speedup, seed } = flagsOrExit('npm start', USAGE, () =
     speedup: { type: 'string', default: '180' },
     seed: { type: 'string' },
   });
-  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+  const positive = (flag: string, raw: string) =>
+    numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
   return {
     rate: positive('--rate', values.rate!),
     backfillMs: values.backfill === '0' ? 0 : parseDuration(values.backfill!),
@@ -45,7 +47,12 @@ class FreshnessProbe {
   private recent: number[] = [];
   latestMs: number | null = null;
   async poll(): Promise<void> {
-    const [row] = await queryDruidSql<{ m: number | null }>(cfg, `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`, {}, 3000);
+    const [row] = await queryDruidSql<{ m: number | null }>(
+      cfg,
+      `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`,
+      {},
+      3000,
+    );
     const m = row?.m ?? null;
     if (m && m > this.lastMax) {
       this.lastMax = m;
@@ -76,12 +83,20 @@ function render(prev: Sample | undefined, cur: Sample, probe: FreshnessProbe, st
     g
       ? `generator     ${fmt(rateOf(g.ordersCreated, prev?.gen?.ordersCreated))} orders/s  ${fmt(rateOf(g.rowsInserted + g.rowsUpdated + g.rowsDeleted, (prev?.gen?.rowsInserted ?? 0) + (prev?.gen?.rowsUpdated ?? 0) + (prev?.gen?.rowsDeleted ?? 0)))} row changes/s   total ${fmt(g.ordersCreated)} orders, delivered ${fmt(g.delivered)}, cancelled ${fmt(g.cancelled)}, in lifecycle ${fmt(g.inLifecycle)}   sim ${g.simNow.slice(0, 16).replace('T', ' ')}Z`
       : 'generator     stopped',
-    p.slot ? `postgres      replication slot lag ${(p.slot.lagBytes / 1024).toFixed(1)} kB (${p.slot.active ? 'active' : 'INACTIVE'})` : 'postgres      slot: unavailable',
-    p.connector ? `debezium      connector ${p.connector.state}, task ${p.connector.task}` : 'debezium      unavailable',
+    p.slot
+      ? `postgres      replication slot lag ${(p.slot.lagBytes / 1024).toFixed(1)} kB (${p.slot.active ? 'active' : 'INACTIVE'})`
+      : 'postgres      slot: unavailable',
+    p.connector
+      ? `debezium      connector ${p.connector.state}, task ${p.connector.task}`
+      : 'debezium      unavailable',
     p.transformer
       ? `transformer   ${fmt(rateOf(p.transformer.consumed, pg?.transformer?.consumed))} in/s  ${fmt(rateOf(p.transformer.produced, pg?.transformer?.produced))} out/s   kafka lag ${fmt(p.transformer.consumerLag)}   dead-lettered ${fmt(p.transformer.deadLettered)}${Object.keys(p.transformer.deadLetteredByReason).length ? ' ' + JSON.stringify(p.transformer.deadLetteredByReason) : ''}`
       : 'transformer   unavailable',
-    p.druid ? `druid         ${Object.entries(p.druid).map(([ds, s]) => `${ds} ${s.state} lag ${fmt(s.lag)}`).join('   ')}   rows ${fmt(p.druidRows?.orders ?? 0)}` : 'druid         unavailable',
+    p.druid
+      ? `druid         ${Object.entries(p.druid)
+          .map(([ds, s]) => `${ds} ${s.state} lag ${fmt(s.lag)}`)
+          .join('   ')}   rows ${fmt(p.druidRows?.orders ?? 0)}`
+      : 'druid         unavailable',
     `freshness     commit → queryable in Druid: ${probe.latestMs === null ? 'waiting for data' : `last ${fmt(probe.latestMs)} ms, p50 ${fmt(probe.p50() ?? 0)} ms`}${probe.idleForMs() > 10_000 ? `   (no new commits for ${Math.round(probe.idleForMs() / 1000)}s)` : ''}`,
     '',
     `open          dashboards http://127.0.0.1:${cfg.dashboards.port}/   ·   Druid SQL ${cfg.druid.url}/druid/v2/sql   ·   Connect ${cfg.connect.url}/connectors   ·   transformer http://127.0.0.1:${cfg.transformer.metricsPort}/metrics`,
@@ -111,7 +126,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const generator = runGenerator({ rate, speedup, clock: 'live', backfillMs, seed, signal: abort.signal, progress: 'off', onProgress: (s) => (gen = { ...s }) });
+  const generator = runGenerator({
+    rate,
+    speedup,
+    clock: 'live',
+    backfillMs,
+    seed,
+    signal: abort.signal,
+    progress: 'off',
+    onProgress: (s) => (gen = { ...s }),
+  });
   const probe = new FreshnessProbe();
   const startedAt = Date.now();
   let prev: Sample | undefined;
@@ -142,7 +166,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stderr.write(`error: ${e instanceof StackError || e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`);
+    process.stderr.write(
+      `error: ${e instanceof StackError || e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`,
+    );
     process.exit(1);
   },
 );

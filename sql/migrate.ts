@@ -47,10 +47,17 @@ export function readMigrationFiles(dir: string = SQL_DIR): MigrationFile[] {
     const m = FILE_PATTERN.exec(f)!;
     const version = Number(m[1]);
     const other = seen.get(version);
-    if (other) throw new MigrationError(`sql/${f} and sql/${other} share version ${m[1]}; give each migration its own number.`);
+    if (other)
+      throw new MigrationError(`sql/${f} and sql/${other} share version ${m[1]}; give each migration its own number.`);
     seen.set(version, f);
     const sql = readFileSync(join(dir, f), 'utf8').replace(/\r\n/g, '\n');
-    return { version, name: f.replace(/\.sql$/, ''), file: `sql/${f}`, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    return {
+      version,
+      name: f.replace(/\.sql$/, ''),
+      file: `sql/${f}`,
+      sql,
+      checksum: createHash('sha256').update(sql).digest('hex'),
+    };
   });
 }
 
@@ -126,7 +133,11 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
       await client.query('BEGIN');
       try {
         await client.query(f.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [f.version, f.name, f.checksum]);
+        await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          f.version,
+          f.name,
+          f.checksum,
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -136,7 +147,8 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
       log.info('migration applied', { migration: f.name });
     }
     await applyDeclaredPrivileges(client, opts.dir ?? SQL_DIR);
-    if (opts.replicationPassword !== undefined) await setRolePassword(client, REPLICATION_ROLE, opts.replicationPassword, log);
+    if (opts.replicationPassword !== undefined)
+      await setRolePassword(client, REPLICATION_ROLE, opts.replicationPassword, log);
     if (opts.appPassword !== undefined) await setRolePassword(client, APP_ROLE, opts.appPassword, log);
     if (opts.monitorPassword !== undefined) await setRolePassword(client, MONITOR_ROLE, opts.monitorPassword, log);
     return { applied };
@@ -170,9 +182,16 @@ export interface SchemaCheck {
 }
 
 /** Is the database at the schema of this checkout? Never changes anything. */
-export async function checkSchema(databaseUrl: string, opts: { connect?: ConnectOptions; dir?: string } = {}): Promise<SchemaCheck> {
+export async function checkSchema(
+  databaseUrl: string,
+  opts: { connect?: ConnectOptions; dir?: string } = {},
+): Promise<SchemaCheck> {
   const files = readMigrationFiles(opts.dir);
-  const client = await connectWithRetry(databaseUrl, { attempts: 1, applicationName: 'pulso-check-schema', ...opts.connect });
+  const client = await connectWithRetry(databaseUrl, {
+    attempts: 1,
+    applicationName: 'pulso-check-schema',
+    ...opts.connect,
+  });
   try {
     const applied = await readApplied(client);
     if (!applied) {
@@ -199,7 +218,11 @@ export async function checkSchema(databaseUrl: string, opts: { connect?: Connect
       };
     }
     if (pending.length > 0) {
-      return { ok: false, missing, hint: `The schema is out of date (missing ${missing.join(', ')}). Run \`${MIGRATE_COMMAND}\`.` };
+      return {
+        ok: false,
+        missing,
+        hint: `The schema is out of date (missing ${missing.join(', ')}). Run \`${MIGRATE_COMMAND}\`.`,
+      };
     }
     return { ok: true, missing: [], hint: 'The schema is up to date.' };
   } finally {
@@ -236,7 +259,9 @@ async function setRolePassword(client: pg.Client, role: string, password: string
     .then((r) => r.rows[0]?.rolpassword ?? null)
     .catch(() => null);
   if (current && verifierMatches(current, password)) return;
-  await client.query(`ALTER ROLE ${client.escapeIdentifier(role)} PASSWORD ${client.escapeLiteral(scramVerifier(password))}`);
+  await client.query(
+    `ALTER ROLE ${client.escapeIdentifier(role)} PASSWORD ${client.escapeLiteral(scramVerifier(password))}`,
+  );
   log.info(role === REPLICATION_ROLE ? 'replication role password set' : 'role password set', { role });
 }
 
@@ -254,7 +279,9 @@ async function main(): Promise<void> {
     log,
   });
   process.stdout.write(
-    applied.length ? `Applied ${applied.join(', ')} to ${redactUrl(cfg.pg.url)}\n` : `Schema already up to date at ${redactUrl(cfg.pg.url)}\n`,
+    applied.length
+      ? `Applied ${applied.join(', ')} to ${redactUrl(cfg.pg.url)}\n`
+      : `Schema already up to date at ${redactUrl(cfg.pg.url)}\n`,
   );
 }
 

@@ -1,7 +1,20 @@
 // The disk under PULSO_HOME: how much is free and what uses it, service-log rotation, and reading a log from
 // its end. A full disk must end in a clear message before anything starts, never in an untracked process, a
 // crash inside a logger, or a log that outgrows the disk.
-import { closeSync, copyFileSync, existsSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statfsSync, truncateSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  truncateSync,
+} from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Bytes under a folder (files only, links not followed); 0 when it does not exist. */
@@ -51,7 +64,12 @@ export function diskReport(home: string, withUses = true): DiskReport {
   let folder = home;
   while (!existsSync(folder) && resolve(folder, '..') !== folder) folder = resolve(folder, '..');
   const fs = statfsSync(folder);
-  const uses = withUses ? spaceUsers(home).map((u) => ({ ...u, bytes: folderBytes(u.path) })).filter((u) => u.bytes > 0).sort((a, b) => b.bytes - a.bytes) : [];
+  const uses = withUses
+    ? spaceUsers(home)
+        .map((u) => ({ ...u, bytes: folderBytes(u.path) }))
+        .filter((u) => u.bytes > 0)
+        .sort((a, b) => b.bytes - a.bytes)
+    : [];
   return { folder: home, freeBytes: fs.bavail * fs.bsize, uses };
 }
 
@@ -60,10 +78,12 @@ const mib = (b: number) => `${Math.round(b / 1048576).toLocaleString('en-US')} M
 /** The message for a disk below the floor, naming the folder, what uses it and what to do; undefined when fine. */
 export function lowDiskMessage(report: DiskReport, minFreeBytes: number): string | undefined {
   if (report.freeBytes >= minFreeBytes) return undefined;
-  const uses = report.uses.length ? report.uses.map((u) => `  ${mib(u.bytes).padStart(10)}  ${u.what} (${u.path})`).join('\n') : '  (nothing of Pulso\'s yet)';
+  const uses = report.uses.length
+    ? report.uses.map((u) => `  ${mib(u.bytes).padStart(10)}  ${u.what} (${u.path})`).join('\n')
+    : "  (nothing of Pulso's yet)";
   return (
     `only ${mib(report.freeBytes)} free under ${report.folder} (the floor is ${mib(minFreeBytes)}, PULSO_MIN_FREE_MB). What Pulso keeps there:\n${uses}\n` +
-    'Free space on that disk, or `npm run down -- --reset` to wipe the stack\'s data, or move the stack with PULSO_HOME=<a folder on a bigger disk>.'
+    "Free space on that disk, or `npm run down -- --reset` to wipe the stack's data, or move the stack with PULSO_HOME=<a folder on a bigger disk>."
   );
 }
 
@@ -94,7 +114,10 @@ export function tailFile(path: string, lines: number, maxBytes = 256 * 1024): st
     const text = buf.toString('utf8');
     // A read that starts mid-file drops its first, partial line.
     const whole = length < size ? text.slice(text.indexOf('\n') + 1) : text;
-    return whole.split('\n').slice(-lines - (whole.endsWith('\n') ? 1 : 0)).join('\n');
+    return whole
+      .split('\n')
+      .slice(-lines - (whole.endsWith('\n') ? 1 : 0))
+      .join('\n');
   } finally {
     closeSync(fd);
   }

@@ -1,7 +1,18 @@
 // Resolves each JVM component's classpath from Maven Central with mvn into $PULSO_HOME/lib/<component>,
 // one folder per JVM so their dependency versions never mix. Versions come from stack/versions.env.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, rmSync, renameSync, mkdirSync, readdirSync, openSync, closeSync, writeSync } from 'node:fs';
+import {
+  existsSync,
+  readFileSync,
+  writeFileSync,
+  rmSync,
+  renameSync,
+  mkdirSync,
+  readdirSync,
+  openSync,
+  closeSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PROJECT_ROOT, readVersions } from '../lib/config.ts';
 
@@ -44,7 +55,12 @@ export interface ResolveProgress {
  * Runs `mvn dependency:copy-dependencies` for one component into a fresh folder, then swaps it in,
  * so an interrupted download never leaves a half-filled classpath behind.
  */
-export async function resolveJars(home: string, component: JvmComponent, logPath: string, onProgress?: ResolveProgress): Promise<void> {
+export async function resolveJars(
+  home: string,
+  component: JvmComponent,
+  logPath: string,
+  onProgress?: ResolveProgress,
+): Promise<void> {
   if (isResolved(home, component)) return;
   const target = libDir(home, component);
   const staging = `${target}.staging`;
@@ -79,7 +95,9 @@ export async function resolveJars(home: string, component: JvmComponent, logPath
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
-      child.on('error', (e) => fail(new Error(`could not run mvn (${e.message}). Install Apache Maven 3.8+ (Debian: apt-get install maven).`)));
+      child.on('error', (e) =>
+        fail(new Error(`could not run mvn (${e.message}). Install Apache Maven 3.8+ (Debian: apt-get install maven).`)),
+      );
       child.on('close', (code) => {
         if (code === 0) ok();
         else fail(new Error(`mvn failed to resolve the ${component} classpath (exit ${code}); see ${logPath}`));
@@ -88,7 +106,8 @@ export async function resolveJars(home: string, component: JvmComponent, logPath
   } finally {
     closeSync(fd);
   }
-  if (readdirSync(staging).filter((f) => f.endsWith('.jar')).length === 0) throw new Error(`mvn produced no jars for ${component}; see ${logPath}`);
+  if (readdirSync(staging).filter((f) => f.endsWith('.jar')).length === 0)
+    throw new Error(`mvn produced no jars for ${component}; see ${logPath}`);
   writeFileSync(resolve(staging, '.resolved'), fingerprint(component));
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);

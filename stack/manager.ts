@@ -11,10 +11,26 @@ import type { ServiceDef, ServiceName } from './services.ts';
 import { JVM_COMPONENTS, isResolved, resolveJars } from './jars.ts';
 import { renderAllConfig } from './render.ts';
 import { diskReport, lowDiskMessage, tailFile } from './disk.ts';
-import { groupRssBytes, pidFile, portInUse, runningPid, spawnDetached, stopGroup, tailLog, logFile, isAlive } from './processes.ts';
+import {
+  groupRssBytes,
+  pidFile,
+  portInUse,
+  runningPid,
+  spawnDetached,
+  stopGroup,
+  tailLog,
+  logFile,
+  isAlive,
+} from './processes.ts';
 import type { ProcessPaths } from './processes.ts';
 import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
-import { readDesiredServices, readSupervisorState, writeDesiredServices, desiredServicesFile, type SupervisedService } from './supervisorState.ts';
+import {
+  readDesiredServices,
+  readSupervisorState,
+  writeDesiredServices,
+  desiredServicesFile,
+  type SupervisedService,
+} from './supervisorState.ts';
 
 export class StackError extends Error {
   constructor(message: string) {
@@ -31,8 +47,13 @@ export function paths(cfg: PulsoConfig): ProcessPaths {
   return { runDir: resolve(cfg.home, 'run'), logDir: resolve(cfg.home, 'logs') };
 }
 
-export function activeServices(cfg: PulsoConfig, stages: readonly ('infra' | 'pipeline')[] = ['infra', 'pipeline']): ServiceDef[] {
-  return buildServices(cfg, PROJECT_ROOT).filter((s) => !(s.name === 'postgres' && cfg.pg.external) && stages.includes(s.stage));
+export function activeServices(
+  cfg: PulsoConfig,
+  stages: readonly ('infra' | 'pipeline')[] = ['infra', 'pipeline'],
+): ServiceDef[] {
+  return buildServices(cfg, PROJECT_ROOT).filter(
+    (s) => !(s.name === 'postgres' && cfg.pg.external) && stages.includes(s.stage),
+  );
 }
 
 /** Generates the local passwords on first `up`, and any a newer version added since (the roles' ones). */
@@ -55,7 +76,9 @@ function ensureSecrets(cfg: PulsoConfig): LocalSecrets {
 export function checkJava(cfg: PulsoConfig): number {
   const r = spawnSync(javaBin(cfg), ['-version'], { encoding: 'utf8' });
   if (r.error) {
-    throw new StackError(`java not found (${javaBin(cfg)}): ${r.error.message}. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`);
+    throw new StackError(
+      `java not found (${javaBin(cfg)}): ${r.error.message}. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME.`,
+    );
   }
   const out = `${r.stdout}${r.stderr}`;
   return parseJavaMajor(out, javaBin(cfg));
@@ -63,10 +86,13 @@ export function checkJava(cfg: PulsoConfig): number {
 
 export function parseJavaMajor(versionOutput: string, bin = 'java'): number {
   const m = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
-  if (!m) throw new StackError(`could not read the Java version from \`${bin} -version\`: ${versionOutput.slice(0, 200)}`);
+  if (!m)
+    throw new StackError(`could not read the Java version from \`${bin} -version\`: ${versionOutput.slice(0, 200)}`);
   const major = m[1] === '1' ? Number(m[2]) : Number(m[1]);
   if (major < 17) {
-    throw new StackError(`Java ${major} found at ${bin}, but Kafka 4 and Druid need Java 17 or newer. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) and/or set JAVA_HOME to it.`);
+    throw new StackError(
+      `Java ${major} found at ${bin}, but Kafka 4 and Druid need Java 17 or newer. Install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless) and/or set JAVA_HOME to it.`,
+    );
   }
   return major;
 }
@@ -75,7 +101,9 @@ function checkMaven(): void {
   try {
     execFileSync('mvn', ['-v'], { stdio: 'ignore' });
   } catch {
-    throw new StackError('mvn (Apache Maven 3.8+) not found; it resolves the Kafka, Connect, Debezium and Druid jars from Maven Central. Install it (Debian: apt-get install maven).');
+    throw new StackError(
+      'mvn (Apache Maven 3.8+) not found; it resolves the Kafka, Connect, Debezium and Druid jars from Maven Central. Install it (Debian: apt-get install maven).',
+    );
   }
 }
 
@@ -84,7 +112,6 @@ const SERVICES_BY_COMPONENT: Record<(typeof JVM_COMPONENTS)[number], ServiceName
   connect: ['connect'],
   druid: ['druid-router', 'druid-indexer', 'druid-broker', 'druid-historical', 'druid-coordinator', 'zookeeper'],
 };
-
 
 export interface ServiceStatus {
   name: ServiceName;
@@ -108,7 +135,16 @@ export async function status(cfg: PulsoConfig): Promise<ServiceStatus[]> {
     activeServices(cfg).map(async (s) => {
       const pid = runningPid(p, s.name) ?? null;
       const healthy = await s.health();
-      return { name: s.name, healthy, running: pid !== null, pid, port: s.port, url: s.url, rssBytes: pid ? groupRssBytes(pid) : 0, supervision: supervised[s.name] ?? null };
+      return {
+        name: s.name,
+        healthy,
+        running: pid !== null,
+        pid,
+        port: s.port,
+        url: s.url,
+        rssBytes: pid ? groupRssBytes(pid) : 0,
+        supervision: supervised[s.name] ?? null,
+      };
     }),
   );
 }
@@ -144,8 +180,14 @@ async function startSupervisor(cfg: PulsoConfig, p: ProcessPaths, names: readonl
     environment: 'pulso',
     env: { PULSO_HOME: cfg.home },
   });
-  await pollUntil(() => readSupervisorState(p)?.pid === pid, { what: 'the supervisor to start', timeoutMs: 30_000, intervalMs: 200 }).catch(() => {
-    throw new StackError(`the supervisor did not start.\n--- last lines of ${logFile(p, SUPERVISOR)} ---\n${tailLog(p, SUPERVISOR, 20)}\n---`);
+  await pollUntil(() => readSupervisorState(p)?.pid === pid, {
+    what: 'the supervisor to start',
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  }).catch(() => {
+    throw new StackError(
+      `the supervisor did not start.\n--- last lines of ${logFile(p, SUPERVISOR)} ---\n${tailLog(p, SUPERVISOR, 20)}\n---`,
+    );
   });
   return pid;
 }
@@ -156,7 +198,11 @@ export interface UpResult {
   elapsedMs: number;
 }
 
-export async function up(given: PulsoConfig, progress: Progress = () => undefined, opts: { pipeline?: boolean } = {}): Promise<UpResult> {
+export async function up(
+  given: PulsoConfig,
+  progress: Progress = () => undefined,
+  opts: { pipeline?: boolean } = {},
+): Promise<UpResult> {
   const t0 = Date.now();
   const el = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
   const say = (m: string) => progress(`${el()} ${m}`);
@@ -174,7 +220,9 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
   // Fail fast, before any download or start: every port a not-yet-running service needs must be free.
   for (const s of activeServices(cfg)) {
     if (runningPid(p, s.name) === undefined && (await portInUse(s.port))) {
-      throw new StackError(`port ${s.port} on 127.0.0.1 is already taken, so ${s.name} cannot start. Stop whatever uses it, or move ${s.name} with ${s.portVar}=<free port>.`);
+      throw new StackError(
+        `port ${s.port} on 127.0.0.1 is already taken, so ${s.name} cannot start. Stop whatever uses it, or move ${s.name} with ${s.portVar}=<free port>.`,
+      );
     }
   }
 
@@ -231,7 +279,9 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
   };
   const failed = async (s: ServiceDef, why: string): Promise<never> => {
     aborted = true;
-    throw new StackError(`${s.name} ${why}.\n--- last lines of ${logFile(p, s.name)} ---\n${tailLog(p, s.name, 40)}\n---`);
+    throw new StackError(
+      `${s.name} ${why}.\n--- last lines of ${logFile(p, s.name)} ---\n${tailLog(p, s.name, 40)}\n---`,
+    );
   };
 
   const startOne = async (s: ServiceDef): Promise<void> => {
@@ -244,7 +294,11 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
       existing = undefined;
     }
     if (existing === undefined) {
-      if (await portInUse(s.port)) await failed(s, `cannot start: port ${s.port} on 127.0.0.1 was taken meanwhile (move it with ${s.portVar}=<free port>)`);
+      if (await portInUse(s.port))
+        await failed(
+          s,
+          `cannot start: port ${s.port} on 127.0.0.1 was taken meanwhile (move it with ${s.portVar}=<free port>)`,
+        );
       const prepared = await s.prepare?.().catch((e: Error) => failed(s, `could not be prepared: ${e.message}`));
       if (prepared) say(`${s.name}: ${prepared}`);
       if (aborted) return;
@@ -289,19 +343,23 @@ export async function up(given: PulsoConfig, progress: Progress = () => undefine
           );
         }
       }
-      if (inFlight.size === 0 && pending.size > 0) throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
+      if (inFlight.size === 0 && pending.size > 0)
+        throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
       await Promise.race(inFlight.values());
       if (firstError) {
         aborted = true;
         await Promise.allSettled(inFlight.values());
         await stopStarted();
-        if (firstError instanceof StackError) firstError.message += `\nStopped what this run started (${started.join(', ') || 'nothing'}).`;
+        if (firstError instanceof StackError)
+          firstError.message += `\nStopped what this run started (${started.join(', ') || 'nothing'}).`;
         throw firstError;
       }
     }
   };
   const superviseWhatIsUp = async () => {
-    const supervised = services.filter((s) => healthy.has(s.name) && runningPid(p, s.name) !== undefined).map((s) => s.name);
+    const supervised = services
+      .filter((s) => healthy.has(s.name) && runningPid(p, s.name) !== undefined)
+      .map((s) => s.name);
     if (supervised.length === 0) return undefined;
     const pid = await startSupervisor(cfg, p, supervised);
     say(`supervisor: watching ${supervised.length} services (pid ${pid}); a service that dies is restarted`);
@@ -337,10 +395,16 @@ const INFRA_STOP_WAVES: readonly (readonly ServiceName[])[] = [
 export function stopOrder(services: readonly ServiceDef[]): ServiceName[][] {
   const infra = new Set(INFRA_STOP_WAVES.flat());
   const first = services.filter((s) => !infra.has(s.name)).map((s) => s.name);
-  return [first, ...INFRA_STOP_WAVES.map((w) => w.filter((n) => services.some((s) => s.name === n)))].filter((w) => w.length > 0);
+  return [first, ...INFRA_STOP_WAVES.map((w) => w.filter((n) => services.some((s) => s.name === n)))].filter(
+    (w) => w.length > 0,
+  );
 }
 
-export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, progress: Progress = () => undefined): Promise<ServiceName[]> {
+export async function down(
+  cfg: PulsoConfig,
+  opts: { reset?: boolean } = {},
+  progress: Progress = () => undefined,
+): Promise<ServiceName[]> {
   const p = paths(cfg);
   const services = buildServices(cfg, PROJECT_ROOT);
   const stopped: ServiceName[] = [];
@@ -354,7 +418,11 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
         const pid = runningPid(p, name);
         if (pid === undefined) return;
         const signal = services.find((s) => s.name === name)?.stopSignal ?? 'SIGTERM';
-        const how = await stopGroup(pid, signal, ['kafka', 'postgres', 'druid-indexer'].includes(name) ? 30_000 : 20_000);
+        const how = await stopGroup(
+          pid,
+          signal,
+          ['kafka', 'postgres', 'druid-indexer'].includes(name) ? 30_000 : 20_000,
+        );
         rmSync(pidFile(p, name), { force: true });
         stopped.push(name);
         progress(`${name}: ${how}`);
@@ -376,7 +444,10 @@ export async function down(cfg: PulsoConfig, opts: { reset?: boolean } = {}, pro
 /** Stops one service and keeps it down: the supervisor no longer restarts it until the next `up`. */
 export async function stopService(cfg: PulsoConfig, name: ServiceName): Promise<'stopped' | 'killed' | 'not running'> {
   const p = paths(cfg);
-  writeDesiredServices(p, readDesiredServices(p).filter((n) => n !== name));
+  writeDesiredServices(
+    p,
+    readDesiredServices(p).filter((n) => n !== name),
+  );
   const pid = runningPid(p, name);
   if (pid === undefined) return 'not running';
   const def = buildServices(cfg, PROJECT_ROOT).find((s) => s.name === name);
@@ -388,6 +459,11 @@ export async function stopService(cfg: PulsoConfig, name: ServiceName): Promise<
 /** The end of a service's log (read from the end: a log can be hundreds of MB). */
 export function logsOf(cfg: PulsoConfig, name: string, lines = 200): string {
   const f = logFile(paths(cfg), name);
-  if (!existsSync(f)) throw new StackError(`no log for "${name}". Services: ${buildServices(cfg, PROJECT_ROOT).map((s) => s.name).join(', ')}`);
+  if (!existsSync(f))
+    throw new StackError(
+      `no log for "${name}". Services: ${buildServices(cfg, PROJECT_ROOT)
+        .map((s) => s.name)
+        .join(', ')}`,
+    );
   return tailFile(f, lines);
 }

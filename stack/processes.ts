@@ -69,7 +69,9 @@ export function processIdentity(pid: number): ProcessIdentity | undefined {
   if (!stat || stat[0] === 'Z') return undefined;
   let cmdline: string[];
   try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a, i, all) => a !== '' || i < all.length - 1);
   } catch {
     return undefined;
   }
@@ -102,7 +104,13 @@ export function inspectPidFile(paths: ProcessPaths, name: string): PidFileState 
   let recorded: ProcessIdentity | undefined;
   try {
     const parsed = JSON.parse(text) as Partial<ProcessIdentity>;
-    if (typeof parsed === 'object' && parsed !== null && Number.isInteger(parsed.pid) && typeof parsed.startTicks === 'string' && Array.isArray(parsed.cmdline)) {
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      Number.isInteger(parsed.pid) &&
+      typeof parsed.startTicks === 'string' &&
+      Array.isArray(parsed.cmdline)
+    ) {
       recorded = parsed as ProcessIdentity;
     }
   } catch {
@@ -110,12 +118,22 @@ export function inspectPidFile(paths: ProcessPaths, name: string): PidFileState 
   }
   if (!recorded) {
     const pid = Number(text);
-    return { kind: 'stale', pid: Number.isInteger(pid) ? pid : 0, why: 'the pid file records no start time and command line (older format), so the process cannot be identified', processGone: false };
+    return {
+      kind: 'stale',
+      pid: Number.isInteger(pid) ? pid : 0,
+      why: 'the pid file records no start time and command line (older format), so the process cannot be identified',
+      processGone: false,
+    };
   }
   const current = processIdentity(recorded.pid);
   if (!current) return { kind: 'stale', pid: recorded.pid, why: `process ${recorded.pid} is gone`, processGone: true };
   if (!sameProcess(recorded, current)) {
-    return { kind: 'stale', pid: recorded.pid, why: `pid ${recorded.pid} now belongs to another process (${current.cmdline.slice(0, 3).join(' ').slice(0, 120)})`, processGone: false };
+    return {
+      kind: 'stale',
+      pid: recorded.pid,
+      why: `pid ${recorded.pid} now belongs to another process (${current.cmdline.slice(0, 3).join(' ').slice(0, 120)})`,
+      processGone: false,
+    };
   }
   return { kind: 'running', pid: recorded.pid };
 }
@@ -174,7 +192,12 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: numb
     child.unref();
     // libuv returns once the child has exec'd, so /proc already shows the service's own command line.
     // One that died at once is recorded as such: whoever waits for its health sees it exited.
-    const identity = processIdentity(child.pid) ?? { pid: child.pid, startTicks: 'exited', bootId: bootId(), cmdline: [] };
+    const identity = processIdentity(child.pid) ?? {
+      pid: child.pid,
+      startTicks: 'exited',
+      bootId: bootId(),
+      cmdline: [],
+    };
     try {
       writeFileSync(pidFile(paths, spec.name), JSON.stringify(identity));
     } catch (e) {
@@ -184,7 +207,9 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: numb
       } catch {
         /* already gone */
       }
-      throw new Error(`could not write ${pidFile(paths, spec.name)} (${(e as Error).message}), so ${spec.name} was stopped again: a process without its pid file cannot be stopped by \`down\`. Is the disk under ${paths.runDir} full?`);
+      throw new Error(
+        `could not write ${pidFile(paths, spec.name)} (${(e as Error).message}), so ${spec.name} was stopped again: a process without its pid file cannot be stopped by \`down\`. Is the disk under ${paths.runDir} full?`,
+      );
     }
     return { pid: child.pid, child };
   } finally {
@@ -235,20 +260,31 @@ export function groupRssBytes(pgid: number): number {
 }
 
 /** Stops a process group: the given signal first, SIGKILL after the grace period. */
-export async function stopGroup(pgid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<'stopped' | 'killed'> {
+export async function stopGroup(
+  pgid: number,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 20_000,
+): Promise<'stopped' | 'killed'> {
   try {
     process.kill(-pgid, signal);
   } catch {
     return 'stopped';
   }
   const gone = () => groupPids(pgid).length === 0;
-  if (await pollUntil(gone, { what: `process group ${pgid} to exit`, timeoutMs: graceMs, intervalMs: 200 }).catch(() => false)) return 'stopped';
+  if (
+    await pollUntil(gone, { what: `process group ${pgid} to exit`, timeoutMs: graceMs, intervalMs: 200 }).catch(
+      () => false,
+    )
+  )
+    return 'stopped';
   try {
     process.kill(-pgid, 'SIGKILL');
   } catch {
     /* already gone */
   }
-  await pollUntil(gone, { what: `process group ${pgid} to die`, timeoutMs: 5000, intervalMs: 200 }).catch(() => undefined);
+  await pollUntil(gone, { what: `process group ${pgid} to die`, timeoutMs: 5000, intervalMs: 200 }).catch(
+    () => undefined,
+  );
   return 'killed';
 }
 

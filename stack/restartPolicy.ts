@@ -10,7 +10,12 @@ export interface RestartPolicy {
   readonly windowMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { firstDelayMs: 500, maxDelayMs: 30_000, budget: 5, windowMs: 10 * 60_000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  firstDelayMs: 500,
+  maxDelayMs: 30_000,
+  budget: 5,
+  windowMs: 10 * 60_000,
+};
 
 export type RestartDecision =
   | { readonly action: 'restart'; readonly delayMs: number; readonly attempt: number }
@@ -21,10 +26,17 @@ export type RestartDecision =
  * the window are forgiven: a service that crashes once a day is restarted every time, promptly; one that
  * crash-loops is given up on after `budget` tries instead of being restarted forever.
  */
-export function decideRestart(earlierRestarts: readonly number[], now: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): RestartDecision {
+export function decideRestart(
+  earlierRestarts: readonly number[],
+  now: number,
+  policy: RestartPolicy = DEFAULT_RESTART_POLICY,
+): RestartDecision {
   const recent = earlierRestarts.filter((t) => now - t < policy.windowMs).length;
   if (recent >= policy.budget) {
-    return { action: 'give-up', why: `${recent} restarts within ${Math.round(policy.windowMs / 60_000)} min (budget ${policy.budget})` };
+    return {
+      action: 'give-up',
+      why: `${recent} restarts within ${Math.round(policy.windowMs / 60_000)} min (budget ${policy.budget})`,
+    };
   }
   const delayMs = Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** recent);
   return { action: 'restart', delayMs, attempt: recent + 1 };
@@ -51,9 +63,20 @@ export interface TransformerHealthBody {
  * while it makes progress (records read went up since the previous look) and stuck when it does not; anything
  * else is left to the health check. The supervisor restarts a service judged stuck for a whole minute.
  */
-export function judgeTransformer(body: TransformerHealthBody | undefined, previous: TransformerHealthBody | undefined): { ok: true } | { ok: false; why: string } {
-  if (body?.status === 'crash-looping') return { ok: false, why: `its consumer keeps crashing (${body.consumer_crashes} crashes, last: ${String(body.last_error).slice(0, 200)})` };
-  if (body?.status === 'restoring' && previous?.status === 'restoring' && (body.restored ?? 0) <= (previous.restored ?? 0)) {
+export function judgeTransformer(
+  body: TransformerHealthBody | undefined,
+  previous: TransformerHealthBody | undefined,
+): { ok: true } | { ok: false; why: string } {
+  if (body?.status === 'crash-looping')
+    return {
+      ok: false,
+      why: `its consumer keeps crashing (${body.consumer_crashes} crashes, last: ${String(body.last_error).slice(0, 200)})`,
+    };
+  if (
+    body?.status === 'restoring' &&
+    previous?.status === 'restoring' &&
+    (body.restored ?? 0) <= (previous.restored ?? 0)
+  ) {
     return { ok: false, why: `its state re-read makes no progress (${body.restored} of ${body.to_restore} records)` };
   }
   return { ok: true };

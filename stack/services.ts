@@ -1,7 +1,17 @@
 // What each local service is: how to start it, where it listens, how to tell it is healthy.
 // The order of SERVICES is the start order; `after` names what must be healthy first.
 import { dirname, resolve } from 'node:path';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chownSync, chmodSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  chownSync,
+  chmodSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
 import axios from 'axios';
@@ -95,22 +105,36 @@ async function httpOk(url: string, check?: (data: unknown) => boolean): Promise<
 }
 
 export const PG_FLAGS = (cfg: PulsoConfig) => [
-  '-c', 'listen_addresses=127.0.0.1',
-  '-c', 'unix_socket_directories=',
-  '-c', 'wal_level=logical',
-  '-c', 'max_replication_slots=10',
-  '-c', 'max_wal_senders=10',
+  '-c',
+  'listen_addresses=127.0.0.1',
+  '-c',
+  'unix_socket_directories=',
+  '-c',
+  'wal_level=logical',
+  '-c',
+  'max_replication_slots=10',
+  '-c',
+  'max_wal_senders=10',
   // A stuck or forgotten slot can never fill the disk: past this it is invalidated instead.
-  '-c', 'max_slot_wal_keep_size=4GB',
-  '-c', 'wal_writer_delay=10ms',
-  '-c', 'shared_buffers=256MB',
-  '-c', 'max_connections=100',
-  '-c', 'synchronous_commit=on',
-  '-c', 'timezone=UTC',
-  '-c', 'log_timezone=UTC',
-  '-c', `port=${cfg.pg.port}`,
+  '-c',
+  'max_slot_wal_keep_size=4GB',
+  '-c',
+  'wal_writer_delay=10ms',
+  '-c',
+  'shared_buffers=256MB',
+  '-c',
+  'max_connections=100',
+  '-c',
+  'synchronous_commit=on',
+  '-c',
+  'timezone=UTC',
+  '-c',
+  'log_timezone=UTC',
+  '-c',
+  `port=${cfg.pg.port}`,
   // Our own pg_hba.conf (stack/conf/postgres): logical replication for the CDC role only, scram everywhere.
-  '-c', `hba_file=${resolve(cfg.home, 'conf/postgres/pg_hba.conf')}`,
+  '-c',
+  `hba_file=${resolve(cfg.home, 'conf/postgres/pg_hba.conf')}`,
 ];
 
 function pgIds(): { uid: number; gid: number } | undefined {
@@ -198,7 +222,16 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
   });
 
   /** A Node service of ours: `node --import tsx <script>`, healthy when its /health answers 200. */
-  const nodeService = (name: ServiceName, script: string, port: number, portVar: string, urlPath: string, after: ServiceName[], startTimeoutS: number, nodeArgs: string[] = []): ServiceDef => ({
+  const nodeService = (
+    name: ServiceName,
+    script: string,
+    port: number,
+    portVar: string,
+    urlPath: string,
+    after: ServiceName[],
+    startTimeoutS: number,
+    nodeArgs: string[] = [],
+  ): ServiceDef => ({
     name,
     stage: 'pipeline',
     portVar,
@@ -207,16 +240,36 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     after,
     startTimeoutS,
     stopSignal: 'SIGTERM',
-    spawnSpec: () => ({ name, command: process.execPath, args: [...nodeArgs, '--import', 'tsx', resolve(root, script)], cwd: root, environment: 'pulso', env: { PULSO_HOME: cfg.home } }),
+    spawnSpec: () => ({
+      name,
+      command: process.execPath,
+      args: [...nodeArgs, '--import', 'tsx', resolve(root, script)],
+      cwd: root,
+      environment: 'pulso',
+      env: { PULSO_HOME: cfg.home },
+    }),
     health: () => httpOk(`http://127.0.0.1:${port}/health`),
   });
   // The transformer re-reads its state after every group join, for as long as that takes: alive while it does
   // (its /health says "restoring", with progress), stuck when that progress stops or its consumer crash-loops.
   let lastTransformerHealth: TransformerHealthBody | undefined;
   const transformerHealth = async (): Promise<TransformerHealthBody | undefined> =>
-    (await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 2000, validateStatus: () => true }).catch(() => undefined))?.data as TransformerHealthBody | undefined;
+    (
+      await axios
+        .get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 2000, validateStatus: () => true })
+        .catch(() => undefined)
+    )?.data as TransformerHealthBody | undefined;
   const transformer: ServiceDef = {
-    ...nodeService('transformer', 'transformer/main.ts', cfg.transformer.metricsPort, 'TRANSFORMER_METRICS_PORT', '/metrics', ['kafka'], 90, [`--max-old-space-size=${cfg.transformer.heapMb}`]),
+    ...nodeService(
+      'transformer',
+      'transformer/main.ts',
+      cfg.transformer.metricsPort,
+      'TRANSFORMER_METRICS_PORT',
+      '/metrics',
+      ['kafka'],
+      90,
+      [`--max-old-space-size=${cfg.transformer.heapMb}`],
+    ),
     health: async () => ['running', 'restoring'].includes((await transformerHealth())?.status ?? ''),
     working: async () => {
       const now = await transformerHealth();
@@ -256,13 +309,17 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
             chownSync(pwDir, 0, ids.gid);
             chmodSync(pwDir, 0o2750);
           }
-          const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(root, 'stack/initPostgres.ts'), dir, String(cfg.pg.port)], {
-            cwd: root,
-            env: serviceEnv('minimal', { TMPDIR: pwDir }),
-            // The password on stdin, not in the environment: a child's environment is readable in /proc.
-            input: s.postgresPassword,
-            encoding: 'utf8',
-          });
+          const r = spawnSync(
+            process.execPath,
+            ['--import', 'tsx', resolve(root, 'stack/initPostgres.ts'), dir, String(cfg.pg.port)],
+            {
+              cwd: root,
+              env: serviceEnv('minimal', { TMPDIR: pwDir }),
+              // The password on stdin, not in the environment: a child's environment is readable in /proc.
+              input: s.postgresPassword,
+              encoding: 'utf8',
+            },
+          );
           if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
         } finally {
           rmSync(pwDir, { recursive: true, force: true });
@@ -348,13 +405,29 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         mkdirSync(dir, { recursive: true });
         const idFile = resolve(data, 'kafka-cluster-id');
         if (!existsSync(idFile)) {
-          const id = execFileSync(java, ['-Xmx128m', '-cp', kafkaLib, 'kafka.tools.StorageTool', 'random-uuid']).toString().trim().split('\n').pop()!;
+          const id = execFileSync(java, ['-Xmx128m', '-cp', kafkaLib, 'kafka.tools.StorageTool', 'random-uuid'])
+            .toString()
+            .trim()
+            .split('\n')
+            .pop()!;
           writeFileSync(idFile, id);
         }
         const id = readFileSync(idFile, 'utf8').trim();
         execFileSync(
           java,
-          ['-Xmx256m', `-Dlog4j2.configurationFile=${conf}/kafka/log4j2.yaml`, '-cp', kafkaLib, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', `${conf}/kafka/server.properties`, '--ignore-formatted'],
+          [
+            '-Xmx256m',
+            `-Dlog4j2.configurationFile=${conf}/kafka/log4j2.yaml`,
+            '-cp',
+            kafkaLib,
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            id,
+            '-c',
+            `${conf}/kafka/server.properties`,
+            '--ignore-formatted',
+          ],
           { stdio: 'pipe' },
         );
         return 'formatted storage';
@@ -377,7 +450,14 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
       // ("state machine of the coordinator __consumer_offsets-2 is out of sync with the underlying log"),
       // failing every join of Connect's group for minutes; a clean restart healed it.
       working: async () => {
-        const kafka = new Kafka({ clientId: 'pulso-health', brokers: [`127.0.0.1:${cfg.kafka.port}`], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 200 }, connectionTimeout: 1500, requestTimeout: 5000 });
+        const kafka = new Kafka({
+          clientId: 'pulso-health',
+          brokers: [`127.0.0.1:${cfg.kafka.port}`],
+          logLevel: logLevel.NOTHING,
+          retry: { retries: 2, initialRetryTime: 200 },
+          connectionTimeout: 1500,
+          requestTimeout: 5000,
+        });
         const admin = kafka.admin();
         try {
           await admin.connect();
@@ -390,7 +470,13 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
         }
       },
       health: async () => {
-        const kafka = new Kafka({ clientId: 'pulso-health', brokers: [`127.0.0.1:${cfg.kafka.port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1500 });
+        const kafka = new Kafka({
+          clientId: 'pulso-health',
+          brokers: [`127.0.0.1:${cfg.kafka.port}`],
+          logLevel: logLevel.NOTHING,
+          retry: { retries: 0 },
+          connectionTimeout: 1500,
+        });
         const admin = kafka.admin();
         try {
           await admin.connect();
@@ -439,26 +525,48 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
       // Alive and answering is not enough: after a Kafka restart a worker was seen answering REST for minutes
       // with its connector UNASSIGNED and the replication slot idle.
       working: async () => {
-        const r = await axios.get(`http://127.0.0.1:${cfg.connect.port}/connectors/${CONNECTOR_NAME}/status`, { timeout: 5000, validateStatus: () => true }).catch(() => undefined);
+        const r = await axios
+          .get(`http://127.0.0.1:${cfg.connect.port}/connectors/${CONNECTOR_NAME}/status`, {
+            timeout: 5000,
+            validateStatus: () => true,
+          })
+          .catch(() => undefined);
         if (!r) return { ok: false, why: 'the REST API does not answer' };
         if (r.status === 404) return undefined; // not registered yet: bootstrap's job
         const connector = r.data?.connector?.state as string | undefined;
         const task = r.data?.tasks?.[0]?.state as string | undefined;
-        return connector === 'RUNNING' && task === 'RUNNING' ? { ok: true } : { ok: false, why: `connector ${connector ?? '?'}, task ${task ?? 'none'}` };
+        return connector === 'RUNNING' && task === 'RUNNING'
+          ? { ok: true }
+          : { ok: false, why: `connector ${connector ?? '?'}, task ${task ?? 'none'}` };
       },
       health: () =>
-        httpOk(`http://127.0.0.1:${cfg.connect.port}/connector-plugins`, (d) =>
-          Array.isArray(d) && d.some((p: { class?: string }) => p.class === 'io.debezium.connector.postgresql.PostgresConnector'),
+        httpOk(
+          `http://127.0.0.1:${cfg.connect.port}/connector-plugins`,
+          (d) =>
+            Array.isArray(d) &&
+            d.some((p: { class?: string }) => p.class === 'io.debezium.connector.postgresql.PostgresConnector'),
         ),
     },
-    druid('druid-coordinator', 'coordinator', cfg.druid.coordinatorPort, 'DRUID_COORDINATOR_PORT', 256, 64, ['zookeeper']),
+    druid('druid-coordinator', 'coordinator', cfg.druid.coordinatorPort, 'DRUID_COORDINATOR_PORT', 256, 64, [
+      'zookeeper',
+    ]),
     druid('druid-broker', 'broker', cfg.druid.brokerPort, 'DRUID_BROKER_PORT', 384, 288, ['druid-coordinator']),
-    druid('druid-historical', 'historical', cfg.druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 288, ['druid-coordinator']),
+    druid('druid-historical', 'historical', cfg.druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 288, [
+      'druid-coordinator',
+    ]),
     druid('druid-indexer', 'indexer', cfg.druid.indexerPort, 'DRUID_INDEXER_PORT', 1536, 512, ['druid-coordinator']),
     druid('druid-router', 'router', cfg.druid.routerPort, 'DRUID_ROUTER_PORT', 128, 64, ['druid-coordinator']),
     // SIGTERM: the transformer finishes the transaction in flight, then exits.
     transformer,
-    nodeService('dashboards', 'dashboards/server.ts', cfg.dashboards.port, 'DASHBOARDS_PORT', '/', ['druid-router'], 60),
+    nodeService(
+      'dashboards',
+      'dashboards/server.ts',
+      cfg.dashboards.port,
+      'DASHBOARDS_PORT',
+      '/',
+      ['druid-router'],
+      60,
+    ),
   ];
   return services;
 }

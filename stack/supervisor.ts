@@ -7,10 +7,28 @@ import type { ChildProcess } from 'node:child_process';
 import { createLogger } from '../lib/log.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
 import { rotateLog } from './disk.ts';
-import { groupPids, inspectPidFile, logFile, pidFile, processIdentity, portInUse, spawnDetached, stopGroup, tailLog, type ProcessPaths } from './processes.ts';
+import {
+  groupPids,
+  inspectPidFile,
+  logFile,
+  pidFile,
+  processIdentity,
+  portInUse,
+  spawnDetached,
+  stopGroup,
+  tailLog,
+  type ProcessPaths,
+} from './processes.ts';
 import type { ServiceDef, ServiceName } from './services.ts';
 import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.ts';
-import { newServiceRecord, readDesiredServices, readSupervisorState, writeSupervisorState, type SupervisorState, type SupervisedService } from './supervisorState.ts';
+import {
+  newServiceRecord,
+  readDesiredServices,
+  readSupervisorState,
+  writeSupervisorState,
+  type SupervisorState,
+  type SupervisedService,
+} from './supervisorState.ts';
 
 export interface SuperviseOptions {
   readonly services: readonly ServiceDef[];
@@ -29,7 +47,8 @@ export interface SuperviseOptions {
 function rotateLogs(paths: ProcessPaths, names: readonly string[], limits: { maxBytes: number; keep: number }): void {
   for (const name of names) {
     try {
-      if (rotateLog(logFile(paths, name), limits.maxBytes, limits.keep)) log.info('rotated a service log', { service: name, keep: limits.keep });
+      if (rotateLog(logFile(paths, name), limits.maxBytes, limits.keep))
+        log.info('rotated a service log', { service: name, keep: limits.keep });
     } catch (e) {
       log.warn('could not rotate a service log', { service: name, error: (e as Error).message });
     }
@@ -74,11 +93,20 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
 
   const healthy = async (s: ServiceDef) => s.health().catch(() => false);
 
-  const restart = async (s: ServiceDef, rec: SupervisedService, pid: number, why: string, processGone: boolean): Promise<void> => {
+  const restart = async (
+    s: ServiceDef,
+    rec: SupervisedService,
+    pid: number,
+    why: string,
+    processGone: boolean,
+  ): Promise<void> => {
     const diedAt = Date.now();
     const own = exits.get(s.name);
     // One of its own children: the exit event (status, signal) may trail the check that found it gone.
-    if (own?.pid === pid && !own.how) await pollUntil(() => own.how, { what: 'the exit status', timeoutMs: 1000, intervalMs: 10 }).catch(() => undefined);
+    if (own?.pid === pid && !own.how)
+      await pollUntil(() => own.how, { what: 'the exit status', timeoutMs: 1000, intervalMs: 10 }).catch(
+        () => undefined,
+      );
     const reason = stuckReasons.get(s.name) ?? (own?.pid === pid && own.how ? own.how : why);
     stuckReasons.delete(s.name);
     rec.lastReason = reason;
@@ -89,12 +117,21 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       rec.state = 'gave-up';
       rec.logTail = tailLog(paths, s.name, 30);
       save();
-      log.error('giving up on a service that keeps dying; run `npm run logs -- <name>`, fix the cause, then `npm run up`', { service: s.name, reason, why: decision.why });
+      log.error(
+        'giving up on a service that keeps dying; run `npm run logs -- <name>`, fix the cause, then `npm run up`',
+        { service: s.name, reason, why: decision.why },
+      );
       return;
     }
     rec.state = 'restarting';
     save();
-    log.warn('service died; restarting', { service: s.name, pid, reason, attempt: decision.attempt, inMs: decision.delayMs });
+    log.warn('service died; restarting', {
+      service: s.name,
+      pid,
+      reason,
+      attempt: decision.attempt,
+      inMs: decision.delayMs,
+    });
     // What the dead leader left in its process group (PostgreSQL backends, say) would hold its port and
     // memory. While any member lives the group id cannot be handed to a new process, so this signals only them.
     if (processGone && groupPids(pid).length > 0) await stopGroup(pid, 'SIGKILL', 10_000);
@@ -104,9 +141,19 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     if (!(await allHealthy(deps))) {
       rec.state = 'waiting-for-dependencies';
       save();
-      await pollUntil(() => allHealthy(deps), { what: `${s.name}'s dependencies`, timeoutMs: 24 * 3600_000, intervalMs: 500, signal });
+      await pollUntil(() => allHealthy(deps), {
+        what: `${s.name}'s dependencies`,
+        timeoutMs: 24 * 3600_000,
+        intervalMs: 500,
+        signal,
+      });
     }
-    await pollUntil(async () => !(await portInUse(s.port)), { what: `port ${s.port} to be free`, timeoutMs: 30_000, intervalMs: 250, signal }).catch(() => undefined);
+    await pollUntil(async () => !(await portInUse(s.port)), {
+      what: `port ${s.port} to be free`,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      signal,
+    }).catch(() => undefined);
     const prepared = await s.prepare?.().catch((e: Error) => `prepare failed: ${e.message}`);
     if (prepared) log.info('prepared', { service: s.name, step: prepared });
     signal.throwIfAborted();
@@ -115,20 +162,33 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     rec.restarts += 1;
     rec.restartTimes = [...rec.restartTimes.filter((t) => diedAt - t < policy.windowMs), diedAt];
     save();
-    const ok = await pollUntil(async () => ((await healthy(s)) ? 'healthy' : inspectPidFile(paths, s.name).kind === 'running' ? undefined : 'died'), {
-      what: `${s.name} to become healthy`,
-      timeoutMs: s.startTimeoutS * 1000,
-      intervalMs: 250,
-      signal,
-    }).catch(() => 'timed out' as const);
+    const ok = await pollUntil(
+      async () =>
+        (await healthy(s)) ? 'healthy' : inspectPidFile(paths, s.name).kind === 'running' ? undefined : 'died',
+      {
+        what: `${s.name} to become healthy`,
+        timeoutMs: s.startTimeoutS * 1000,
+        intervalMs: 250,
+        signal,
+      },
+    ).catch(() => 'timed out' as const);
     if (ok === 'healthy') {
       rec.state = 'running';
       rec.lastRecoveryMs = Date.now() - diedAt;
       save();
-      log.info('service recovered', { service: s.name, pid: newPid, recoveryMs: rec.lastRecoveryMs, restarts: rec.restarts });
+      log.info('service recovered', {
+        service: s.name,
+        pid: newPid,
+        recoveryMs: rec.lastRecoveryMs,
+        restarts: rec.restarts,
+      });
     } else if (ok === 'timed out') {
       // Alive but never healthy: stopped, so the next check counts it as a death and the budget applies.
-      log.warn('restarted service never became healthy; stopping it', { service: s.name, pid: newPid, waitedS: s.startTimeoutS });
+      log.warn('restarted service never became healthy; stopping it', {
+        service: s.name,
+        pid: newPid,
+        waitedS: s.startTimeoutS,
+      });
       await stopGroup(newPid, s.stopSignal, 15_000);
     }
   };
@@ -148,9 +208,14 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
       // No pid file: another command (status, say) found the process dead and removed its stale file first.
       const seen = lastSeen.get(s.name);
       const pid = pidState.kind === 'stale' ? pidState.pid : (seen ?? 0);
-      const gone = pidState.kind === 'stale' ? pidState.processGone : seen !== undefined && processIdentity(seen) === undefined;
+      const gone =
+        pidState.kind === 'stale' ? pidState.processGone : seen !== undefined && processIdentity(seen) === undefined;
       const why =
-        pidState.kind === 'stale' ? pidState.why : seen !== undefined ? `process ${seen} is gone` : 'its pid file is missing';
+        pidState.kind === 'stale'
+          ? pidState.why
+          : seen !== undefined
+            ? `process ${seen} is gone`
+            : 'its pid file is missing';
       restarting.add(s.name);
       void restart(s, rec, pid, `${why} (exit status unknown: it was started before this supervisor)`, gone)
         .catch((e: unknown) => {
@@ -169,7 +234,12 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
     while (!signal.aborted) {
       const desired = new Set(readDesiredServices(paths));
       for (const s of opts.services) {
-        if (!s.working || !desired.has(s.name) || restarting.has(s.name) || state.services[s.name]?.state !== 'running') {
+        if (
+          !s.working ||
+          !desired.has(s.name) ||
+          restarting.has(s.name) ||
+          state.services[s.name]?.state !== 'running'
+        ) {
           badSince.delete(s.name);
           continue;
         }
@@ -200,7 +270,9 @@ export async function supervise(opts: SuperviseOptions): Promise<void> {
   while (!signal.aborted) {
     check();
     if (opts.logs && checks++ % 10 === 0) rotateLogs(paths, [...byName.keys(), 'supervisor'], opts.logs);
-    await sleep(opts.checkEveryMs ?? 1000, undefined, { signal: AbortSignal.any([signal, wakeUp.signal]) }).catch(() => undefined);
+    await sleep(opts.checkEveryMs ?? 1000, undefined, { signal: AbortSignal.any([signal, wakeUp.signal]) }).catch(
+      () => undefined,
+    );
     wakeUp = new AbortController();
   }
   await watching;

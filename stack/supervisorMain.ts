@@ -11,7 +11,12 @@ const stop = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => stop.abort());
 onStalePidFile((message) => log.info(message));
 
-supervise({ services: activeServices(cfg), paths: paths(cfg), signal: stop.signal, logs: { maxBytes: cfg.disk.logMaxBytes, keep: cfg.disk.logKeep } }).then(
+supervise({
+  services: activeServices(cfg),
+  paths: paths(cfg),
+  signal: stop.signal,
+  logs: { maxBytes: cfg.disk.logMaxBytes, keep: cfg.disk.logKeep },
+}).then(
   () => process.exit(0),
   (e: unknown) => {
     log.error('supervisor failed', { error: (e as Error).stack ?? String(e) });

@@ -19,7 +19,12 @@ import type { Server } from 'node:http';
 import type { Admin } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { transformerGroupId, transformerTopics, transformerTransactionalId, type TransformerTopics } from '../lib/names.ts';
+import {
+  transformerGroupId,
+  transformerTopics,
+  transformerTransactionalId,
+  type TransformerTopics,
+} from '../lib/names.ts';
 import { ensureTopics } from './ensureTopics.ts';
 import { DimensionTables } from './dimensions.ts';
 import { CONSUMER_FETCH_SIZES, createKafka, ProducerFencedError } from './kafkaClient.ts';
@@ -65,18 +70,26 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
   const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
   const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, log);
-  const producers = new PartitionProducers(kafka, (topic, partition) => transformerTransactionalId(groupId, topic, partition), log);
+  const producers = new PartitionProducers(
+    kafka,
+    (topic, partition) => transformerTransactionalId(groupId, topic, partition),
+    log,
+  );
 
   const dims = new DimensionTables();
   // Opened once the CDC topics' partitions are known (openState); until then no partition is owned.
   let state: { layout: StateLayout; store: StateStore } | undefined;
   let ownedParts: number[] = [];
-  const metrics = new TransformerMetrics({ instance: instanceId, groupId, transactionalIds: () => producers.transactionalIds() }, () => ({
-    dimensions: dims.stats().rows,
-    state: { partitions: ownedParts, rows: ownedParts.reduce((n, p) => n + (state?.store.rows(p) ?? 0), 0) },
-  }));
+  const metrics = new TransformerMetrics(
+    { instance: instanceId, groupId, transactionalIds: () => producers.transactionalIds() },
+    () => ({
+      dimensions: dims.stats().rows,
+      state: { partitions: ownedParts, rows: ownedParts.reduce((n, p) => n + (state?.store.rows(p) ?? 0), 0) },
+    }),
+  );
   const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
-  const server: Server | null = metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
+  const server: Server | null =
+    metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
   const admin = kafka.admin();
   let dimReader: TopicReader | undefined;
   // Session timeout 10 s by default: after a SIGKILL the group waits that long for the dead member before its
@@ -85,8 +98,12 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   // topic's tail from the local checkpoints (~0.1 s), heartbeating throughout. Tests shorten it.
   const sessionTimeout = cfg.transformer.sessionTimeoutMs;
   const consumer = kafka.consumer({
-    groupId, readUncommitted: false, allowAutoTopicCreation: false, ...CONSUMER_FETCH_SIZES,
-    sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    ...CONSUMER_FETCH_SIZES,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
   });
 
   const cleanup = async () => {
@@ -100,15 +117,48 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const existing = await ensureTopics(cfg, admin, topics, log);
     dimReader = await startDimensionReader({ kafka, topics, existingTopics: existing, dims, log });
     log.info('dimension tables rebuilt', dims.stats().rows);
-    const { layout, store } = (state = await openState({ kafka, admin, topics, groupId, instanceId, stateDir: cfg.transformer.stateDir, log }));
-    const chunkContext: ChunkContext = { dims, dimReader: () => dimReader, store, layout, topics, producers, metrics, groupId, instanceId, log };
+    const { layout, store } = (state = await openState({
+      kafka,
+      admin,
+      topics,
+      groupId,
+      instanceId,
+      stateDir: cfg.transformer.stateDir,
+      log,
+    }));
+    const chunkContext: ChunkContext = {
+      dims,
+      dimReader: () => dimReader,
+      store,
+      layout,
+      topics,
+      producers,
+      metrics,
+      groupId,
+      instanceId,
+      log,
+    };
 
     let assignment: Assignment = {};
     let stateStale = true;
     let ownership: Promise<void> | undefined;
     const takeOwnership = async (heartbeat: () => Promise<void>) => {
-      await takeOverAssignment({ kafka, admin, producers, assignment, stateTopic: topics.state, store, layout, maxCheckpointAgeMs: MAX_CHECKPOINT_AGE_MS, log, heartbeat, progress: metrics.restore });
-      ownedParts = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => statePartitionOf(layout, topic, p)));
+      await takeOverAssignment({
+        kafka,
+        admin,
+        producers,
+        assignment,
+        stateTopic: topics.state,
+        store,
+        layout,
+        maxCheckpointAgeMs: MAX_CHECKPOINT_AGE_MS,
+        log,
+        heartbeat,
+        progress: metrics.restore,
+      });
+      ownedParts = Object.entries(assignment).flatMap(([topic, ps]) =>
+        ps.map((p) => statePartitionOf(layout, topic, p)),
+      );
     };
     let joinedAt: number | undefined; // until the first commit after a join: how long the partitions sat idle
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -122,11 +172,19 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     // Lag from kafkajs' batch bookkeeping: it also fires for batches holding only transaction markers
     // (Connect writes exactly-once, so every partition ends with a commit marker that is never a message).
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      metrics.setLag(payload.topic, payload.partition, Math.max(0, Number(BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n)));
+      metrics.setLag(
+        payload.topic,
+        payload.partition,
+        Math.max(0, Number(BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n)),
+      );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       metrics.recordCrash(payload.error.message); // a crash loop turns /health to 503: the supervisor restarts the process
-      log.error('consumer crashed', { error: payload.error.message, restart: payload.restart, health: metrics.health().status });
+      log.error('consumer crashed', {
+        error: payload.error.message,
+        restart: payload.restart,
+        health: metrics.health().status,
+      });
       if (!payload.restart) {
         metrics.status = 'failed';
         opts.onFatal?.(payload.error);
@@ -155,7 +213,11 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
           if (!payload.isRunning() || payload.isStale()) return;
           try {
             await processChunk(chunkContext, payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
-            if (joinedAt !== undefined) log.info('first batch committed after joining', { ms: Date.now() - joinedAt, restoreMs: metrics.restore.snapshot().ms });
+            if (joinedAt !== undefined)
+              log.info('first batch committed after joining', {
+                ms: Date.now() - joinedAt,
+                restoreMs: metrics.restore.snapshot().ms,
+              });
             joinedAt = undefined;
           } catch (e) {
             // Fenced, or no producer: usually the group dropped this instance while it was paused. A heartbeat

@@ -21,7 +21,18 @@
 // committed; an aborted batch leaves the state untouched. The batch also yields the state records that the
 // loop writes to the compacted state topic inside the same transaction, so a restart resumes exactly.
 import type { ChangeOp, ChangeRecord } from './decode/decodeEnvelope.ts';
-import { checkDedupeRecord, OFFSET_PREFIX, parseOffset, parseSnapshot, parseTruncation, parseWatermark, SNAPSHOT_PREFIX, topicPartitionKey, TRUNCATE_PREFIX, WATERMARK_PREFIX } from './dedupeRecords.ts';
+import {
+  checkDedupeRecord,
+  OFFSET_PREFIX,
+  parseOffset,
+  parseSnapshot,
+  parseTruncation,
+  parseWatermark,
+  SNAPSHOT_PREFIX,
+  topicPartitionKey,
+  TRUNCATE_PREFIX,
+  WATERMARK_PREFIX,
+} from './dedupeRecords.ts';
 import { MemoryStateTable, type StateTable } from './state/stateTable.ts';
 
 export interface SourcePosition {
@@ -93,7 +104,11 @@ export class DedupeState {
     return [...this.table.scan(OFFSET_PREFIX)].map(([key, raw]) => {
       const tp = key.slice(OFFSET_PREFIX.length);
       const at = tp.lastIndexOf('|');
-      return { topic: tp.slice(0, at), partition: Number(tp.slice(at + 1)), offset: BigInt(parseOffset(key, raw).offset) };
+      return {
+        topic: tp.slice(0, at),
+        partition: Number(tp.slice(at + 1)),
+        offset: BigInt(parseOffset(key, raw).offset),
+      };
     });
   }
 
@@ -186,10 +201,17 @@ export class DedupeBatch {
   }
 
   /** How far (bytes of WAL, by commit LSN) a position is below this partition's watermark (0n if not below), and the watermark. */
-  behindWatermark(topic: string, partition: number, pos: SourcePosition): { bytes: bigint; watermark: SourcePosition | undefined } {
+  behindWatermark(
+    topic: string,
+    partition: number,
+    pos: SourcePosition,
+  ): { bytes: bigint; watermark: SourcePosition | undefined } {
     const tp = topicPartitionKey(topic, partition);
     const wm = this.pendingWatermarks.get(tp) ?? this.state.watermark(topic, partition);
-    return { bytes: wm !== undefined && pos.commitLsn < wm.commitLsn ? wm.commitLsn - pos.commitLsn : 0n, watermark: wm };
+    return {
+      bytes: wm !== undefined && pos.commitLsn < wm.commitLsn ? wm.commitLsn - pos.commitLsn : 0n,
+      watermark: wm,
+    };
   }
 
   markEmitted(topic: string, partition: number, pos: SourcePosition): void {
@@ -215,9 +237,15 @@ export class DedupeBatch {
         value: JSON.stringify({ commit_lsn: p.commitLsn.toString(), lsn: p.lsn.toString(), rank: p.rank }),
       });
     }
-    for (const [id, version] of this.pendingSnapshots) out.push({ key: SNAPSHOT_PREFIX + id, value: JSON.stringify({ version }) });
-    for (const [tp, offset] of this.pendingOffsets) out.push({ key: OFFSET_PREFIX + tp, value: JSON.stringify({ offset: offset.toString() }) });
-    for (const [table, p] of this.pendingTruncations) out.push({ key: TRUNCATE_PREFIX + table, value: JSON.stringify({ commit_lsn: p.commitLsn.toString(), lsn: p.lsn.toString() }) });
+    for (const [id, version] of this.pendingSnapshots)
+      out.push({ key: SNAPSHOT_PREFIX + id, value: JSON.stringify({ version }) });
+    for (const [tp, offset] of this.pendingOffsets)
+      out.push({ key: OFFSET_PREFIX + tp, value: JSON.stringify({ offset: offset.toString() }) });
+    for (const [table, p] of this.pendingTruncations)
+      out.push({
+        key: TRUNCATE_PREFIX + table,
+        value: JSON.stringify({ commit_lsn: p.commitLsn.toString(), lsn: p.lsn.toString() }),
+      });
     return out;
   }
 }

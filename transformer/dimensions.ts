@@ -28,7 +28,9 @@ export interface CityInfo {
 
 /** Primary key text from a Debezium key object ({"id":…} or {"code":"BR"}); multi-column keys joined by '|'. */
 export function keyText(key: Readonly<Record<string, unknown>>): string {
-  const parts = Object.values(key).map((v) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v)));
+  const parts = Object.values(key).map((v) =>
+    typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v),
+  );
   return parts.join('|');
 }
 
@@ -147,7 +149,10 @@ export class DimensionTables {
   }
 }
 
-function pkFromRow(table: DimensionTable, columns: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | null {
+function pkFromRow(
+  table: DimensionTable,
+  columns: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> | null {
   if (!columns) return null;
   const pk = table === 'countries' ? 'code' : 'id';
   return columns[pk] === undefined ? null : { [pk]: columns[pk] };

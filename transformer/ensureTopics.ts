@@ -8,19 +8,39 @@ import type { TransformerTopics } from '../lib/names.ts';
 import { topicSpecs, type TopicSpec } from '../pipeline/topics.ts';
 
 /** Output topics are bootstrap's, created here only on a bare broker, as pipeline/topics.ts declares them (partitions, retention, compaction): one spec for both. */
-export async function ensureTopics(cfg: PulsoConfig, admin: Admin, topics: TransformerTopics, log: Logger): Promise<Set<string>> {
+export async function ensureTopics(
+  cfg: PulsoConfig,
+  admin: Admin,
+  topics: TransformerTopics,
+  log: Logger,
+): Promise<Set<string>> {
   const existing = new Set(await admin.listTopics());
   const specs = new Map(topicSpecs(cfg).map((s) => [s.topic, s]));
   const declared = (topic: string, fallback: TopicSpec) => ({ ...(specs.get(topic) ?? fallback), topic });
   const wanted = [
-    ...[topics.orders, topics.orderItems, topics.orderDeltas, topics.itemDeltas, topics.deliveries, topics.stats, topics.dlq].map((t) => declared(t, { topic: '', partitions: 1, config: {}, why: 'output' })),
+    ...[
+      topics.orders,
+      topics.orderItems,
+      topics.orderDeltas,
+      topics.itemDeltas,
+      topics.deliveries,
+      topics.stats,
+      topics.dlq,
+    ].map((t) => declared(t, { topic: '', partitions: 1, config: {}, why: 'output' })),
   ].filter((s) => !existing.has(s.topic));
   if (wanted.length) {
-    await admin.createTopics({ waitForLeaders: true, topics: wanted.map((s) => ({ topic: s.topic, numPartitions: s.partitions, configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })) })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: wanted.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+      })),
+    });
   }
   for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
-    if (!existing.has(t)) log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
+    if (!existing.has(t))
+      log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
   }
   return existing;
 }
-

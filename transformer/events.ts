@@ -1,5 +1,6 @@
 // The clean events, exactly as docs/contracts.md defines them (OrderEvent, OrderItemEvent).
-export type OrderEventType = 'created' | 'status_changed' | 'paid' | 'refunded' | 'updated' | 'deleted' | 'snapshot' | 'truncated';
+export type OrderEventType =
+  'created' | 'status_changed' | 'paid' | 'refunded' | 'updated' | 'deleted' | 'snapshot' | 'truncated';
 export type OrderItemEventType = 'created' | 'updated' | 'deleted' | 'snapshot' | 'truncated';
 
 export interface OrderEvent {

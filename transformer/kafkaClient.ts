@@ -13,7 +13,11 @@ export const TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 2000, mult
  */
 export const CONSUMER_FETCH_SIZES = { maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 } as const;
 
-const EXPECTED_NOISE = ['concurrent operation on the same transaction', 'The group is rebalancing, so a rejoin is needed', 'Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+const EXPECTED_NOISE = [
+  'concurrent operation on the same transaction',
+  'The group is rebalancing, so a rejoin is needed',
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+];
 
 /** kafkajs' log entries as our structured lines: warnings and errors only, the expected retry at debug. */
 export function kafkaLogCreator(log: Logger) {
@@ -32,7 +36,12 @@ export function kafkaLogCreator(log: Logger) {
 }
 
 export function createKafka(cfg: PulsoConfig, clientId: string, log: Logger): Kafka {
-  return new Kafka({ clientId, brokers: cfg.kafka.brokers, logLevel: KafkaLogLevel.WARN, logCreator: kafkaLogCreator(log) });
+  return new Kafka({
+    clientId,
+    brokers: cfg.kafka.brokers,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: kafkaLogCreator(log),
+  });
 }
 
 /**
@@ -59,7 +68,11 @@ export function createTransactionalProducer(kafka: Kafka, transactionalId: strin
  * (INVALID_PRODUCER_EPOCH, 47), which brokers return to its request versions instead of PRODUCER_FENCED (90).
  */
 export function isProducerFenced(e: unknown): boolean {
-  for (let cur = e as { type?: unknown; cause?: unknown } | undefined, depth = 0; cur && depth < 8; cur = cur.cause as typeof cur, depth++) {
+  for (
+    let cur = e as { type?: unknown; cause?: unknown } | undefined, depth = 0;
+    cur && depth < 8;
+    cur = cur.cause as typeof cur, depth++
+  ) {
     if (cur.type === 'INVALID_PRODUCER_EPOCH' || cur.type === 'PRODUCER_FENCED') return true;
   }
   return false;
@@ -75,7 +88,10 @@ export class ProducerFencedError extends kafkajs.KafkaJSError {
     readonly partition: number,
     cause: unknown,
   ) {
-    super(`the transactional producer for ${topic}[${partition}] was fenced by a newer owner of the partition; its transaction is void (${(cause as Error).message})`, { retriable: true });
+    super(
+      `the transactional producer for ${topic}[${partition}] was fenced by a newer owner of the partition; its transaction is void (${(cause as Error).message})`,
+      { retriable: true },
+    );
     Object.defineProperty(this, 'name', { value: 'ProducerFencedError' });
   }
 }

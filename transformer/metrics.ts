@@ -26,7 +26,13 @@ export interface MetricsSnapshot {
   readonly consumer_lag: Record<string, number>;
   readonly consumer_lag_total: number;
   /** Source commit (source.ts_ms) → our transaction commit, streaming events only (snapshots are old by nature). */
-  readonly latency_ms: { readonly count: number; readonly last: number | null; readonly p50: number | null; readonly p95: number | null; readonly max: number | null };
+  readonly latency_ms: {
+    readonly count: number;
+    readonly last: number | null;
+    readonly p50: number | null;
+    readonly p95: number | null;
+    readonly max: number | null;
+  };
   readonly dimensions: Record<string, number>;
   /** The local state store's partitions this instance owns and the records it holds for them (ledger and dedupe). */
   readonly state: { readonly partitions: readonly number[]; readonly rows: number };
@@ -42,7 +48,12 @@ export interface MetricsSnapshot {
   /** Consumer crashes kafkajs restarted from: since the last committed transaction, since start, the last error. */
   readonly consumer_crashes: { readonly recent: number; readonly total: number; readonly last_error: string | null };
   /** The state re-read after the last group join: records read of those held, whether it is still going, how long it took. */
-  readonly restore: { readonly active: boolean; readonly read: number; readonly total: number; readonly ms: number | null };
+  readonly restore: {
+    readonly active: boolean;
+    readonly read: number;
+    readonly total: number;
+    readonly ms: number | null;
+  };
 }
 
 export type TransactionPhase = 'transform' | 'produce' | 'commit';
@@ -82,15 +93,56 @@ export class TransformerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'pulso_transformer_' });
     const self = this;
     this.prom = {
-      consumed: new Counter({ name: 'pulso_transformer_consumed_records_total', help: 'CDC records consumed and committed', registers }),
-      produced: new Counter({ name: 'pulso_transformer_produced_messages_total', help: 'Messages produced in committed transactions, by topic', labelNames: ['topic'], registers }),
-      deadLettered: new Counter({ name: 'pulso_transformer_dead_lettered_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers }),
-      skipped: new Counter({ name: 'pulso_transformer_skipped_total', help: 'Records deliberately skipped (duplicates, replays, tombstones…), by reason', labelNames: ['reason'], registers }),
-      transactions: new Counter({ name: 'pulso_transformer_transactions_total', help: 'Kafka transactions, by result', labelNames: ['result'], registers }),
-      producedBytes: new Counter({ name: 'pulso_transformer_produced_bytes_total', help: 'Bytes of the messages produced in committed transactions (keys, values, headers)', registers }),
-      phaseSeconds: new Counter({ name: 'pulso_transformer_phase_seconds_total', help: 'Wall time of committed chunks by phase: transform, produce (requests), commit (offsets and commit)', labelNames: ['phase'], registers }),
-      crashes: new Counter({ name: 'pulso_transformer_consumer_crashes_total', help: 'Consumer crashes that kafkajs restarted from inside the process', registers }),
-      ledgerMismatches: new Counter({ name: 'pulso_transformer_ledger_mismatches_total', help: 'Before images that disagreed with the rollup ledger', registers }),
+      consumed: new Counter({
+        name: 'pulso_transformer_consumed_records_total',
+        help: 'CDC records consumed and committed',
+        registers,
+      }),
+      produced: new Counter({
+        name: 'pulso_transformer_produced_messages_total',
+        help: 'Messages produced in committed transactions, by topic',
+        labelNames: ['topic'],
+        registers,
+      }),
+      deadLettered: new Counter({
+        name: 'pulso_transformer_dead_lettered_total',
+        help: 'Records sent to the dead-letter topic, by reason',
+        labelNames: ['reason'],
+        registers,
+      }),
+      skipped: new Counter({
+        name: 'pulso_transformer_skipped_total',
+        help: 'Records deliberately skipped (duplicates, replays, tombstones…), by reason',
+        labelNames: ['reason'],
+        registers,
+      }),
+      transactions: new Counter({
+        name: 'pulso_transformer_transactions_total',
+        help: 'Kafka transactions, by result',
+        labelNames: ['result'],
+        registers,
+      }),
+      producedBytes: new Counter({
+        name: 'pulso_transformer_produced_bytes_total',
+        help: 'Bytes of the messages produced in committed transactions (keys, values, headers)',
+        registers,
+      }),
+      phaseSeconds: new Counter({
+        name: 'pulso_transformer_phase_seconds_total',
+        help: 'Wall time of committed chunks by phase: transform, produce (requests), commit (offsets and commit)',
+        labelNames: ['phase'],
+        registers,
+      }),
+      crashes: new Counter({
+        name: 'pulso_transformer_consumer_crashes_total',
+        help: 'Consumer crashes that kafkajs restarted from inside the process',
+        registers,
+      }),
+      ledgerMismatches: new Counter({
+        name: 'pulso_transformer_ledger_mismatches_total',
+        help: 'Before images that disagreed with the rollup ledger',
+        registers,
+      }),
       latency: new Histogram({
         name: 'pulso_transformer_commit_latency_seconds',
         help: 'Source commit (Debezium source.ts_ms) to our transaction commit, streaming events only',
@@ -197,7 +249,8 @@ export class TransformerMetrics {
    * the state otherwise ("restoring" is busy, not stuck: its progress says which).
    */
   health(): { healthy: boolean; status: string } {
-    if (this.status === 'running' && this.crashes.looping(Date.now())) return { healthy: false, status: 'crash-looping' };
+    if (this.status === 'running' && this.crashes.looping(Date.now()))
+      return { healthy: false, status: 'crash-looping' };
     if (this.status === 'running' && this.restore.active) return { healthy: false, status: 'restoring' };
     return { healthy: this.status === 'running', status: this.status };
   }
@@ -213,7 +266,8 @@ export class TransformerMetrics {
 
   snapshot(): MetricsSnapshot {
     const sorted = [...this.latencies].sort((a, b) => a - b);
-    const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null);
+    const pct = (p: number) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null;
     const extra = this.extra();
     const crashes = this.crashes.counts(Date.now());
     return {
@@ -232,11 +286,21 @@ export class TransformerMetrics {
       transactions: { committed: this.committed, aborted: this.aborted },
       consumer_lag: Object.fromEntries(this.lag),
       consumer_lag_total: [...this.lag.values()].reduce((a, b) => a + b, 0),
-      latency_ms: { count: this.latencyCount, last: this.lastLatency, p50: pct(0.5), p95: pct(0.95), max: sorted.length ? sorted[sorted.length - 1]! : null },
+      latency_ms: {
+        count: this.latencyCount,
+        last: this.lastLatency,
+        p50: pct(0.5),
+        p95: pct(0.95),
+        max: sorted.length ? sorted[sorted.length - 1]! : null,
+      },
       dimensions: extra.dimensions,
       state: extra.state,
       produced_bytes: this.producedBytes,
-      phase_ms: { transform: Math.round(this.phaseMs.transform), produce: Math.round(this.phaseMs.produce), commit: Math.round(this.phaseMs.commit) },
+      phase_ms: {
+        transform: Math.round(this.phaseMs.transform),
+        produce: Math.round(this.phaseMs.produce),
+        commit: Math.round(this.phaseMs.commit),
+      },
       rollup: { ledger_mismatches: this.ledgerMismatches },
       consumer_crashes: { ...crashes, last_error: this.crashes.lastError },
       restore: this.restore.snapshot(),

@@ -28,9 +28,13 @@ export function serveMetrics(metrics: TransformerMetrics, port: number, host = '
       const h = metrics.health();
       const { consumer_crashes: c, restore } = metrics.snapshot();
       const restoring = h.status === 'restoring' ? { restored: restore.read, to_restore: restore.total } : {};
-      send(h.healthy ? 200 : 503, { status: h.status, consumer_crashes: c.recent, last_error: c.last_error, ...restoring });
-    }
-    else send(404, { error: 'not found', paths: Object.values(METRICS_PATHS) });
+      send(h.healthy ? 200 : 503, {
+        status: h.status,
+        consumer_crashes: c.recent,
+        last_error: c.last_error,
+        ...restoring,
+      });
+    } else send(404, { error: 'not found', paths: Object.values(METRICS_PATHS) });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -12,9 +12,14 @@ import { createTransactionalProducer } from './kafkaClient.ts';
 export type Assignment = Readonly<Record<string, readonly number[]>>;
 
 /** The topic-partitions of an assignment, each with the transactional id that fences its earlier owners. */
-export function assignedPartitions(assignment: Assignment, transactionalIdOf: (topic: string, partition: number) => string): { topic: string; partition: number; transactionalId: string }[] {
+export function assignedPartitions(
+  assignment: Assignment,
+  transactionalIdOf: (topic: string, partition: number) => string,
+): { topic: string; partition: number; transactionalId: string }[] {
   return Object.entries(assignment)
-    .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition, transactionalId: transactionalIdOf(topic, partition) })))
+    .flatMap(([topic, partitions]) =>
+      partitions.map((partition) => ({ topic, partition, transactionalId: transactionalIdOf(topic, partition) })),
+    )
     .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 }
 
@@ -37,7 +42,10 @@ async function fenceEarlierOwners(producer: Producer): Promise<void> {
  */
 export class PartitionNotOwnedError extends kafkajs.KafkaJSError {
   constructor(topic: string, partition: number) {
-    super(`no transactional producer for ${topic}[${partition}]: the partition was revoked or its producer fenced; waiting for the group to rebalance`, { retriable: true });
+    super(
+      `no transactional producer for ${topic}[${partition}]: the partition was revoked or its producer fenced; waiting for the group to rebalance`,
+      { retriable: true },
+    );
     Object.defineProperty(this, 'name', { value: 'PartitionNotOwnedError' });
   }
 }
@@ -63,13 +71,16 @@ export class PartitionProducers {
         return { ...w, producer };
       }),
     );
-    for (const s of started) if (s.status === 'fulfilled') this.producers.set(topicPartitionKey(s.value.topic, s.value.partition), s.value);
+    for (const s of started)
+      if (s.status === 'fulfilled') this.producers.set(topicPartitionKey(s.value.topic, s.value.partition), s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await this.disconnectAll();
       throw failed.reason;
     }
-    this.log.info('transactional producers started for the assigned partitions', { transactionalIds: wanted.map((w) => w.transactionalId) });
+    this.log.info('transactional producers started for the assigned partitions', {
+      transactionalIds: wanted.map((w) => w.transactionalId),
+    });
   }
 
   /**
@@ -77,7 +88,9 @@ export class PartitionProducers {
    * even before the next batch; the producers of the ones kept are replaced on that batch (reassign).
    */
   async release(assignment: Assignment): Promise<void> {
-    const kept = new Set(assignedPartitions(assignment, this.transactionalIdOf).map((p) => topicPartitionKey(p.topic, p.partition)));
+    const kept = new Set(
+      assignedPartitions(assignment, this.transactionalIdOf).map((p) => topicPartitionKey(p.topic, p.partition)),
+    );
     const gone = [...this.producers].filter(([key]) => !kept.has(key));
     for (const [key] of gone) this.producers.delete(key);
     await Promise.allSettled(gone.map(([, e]) => e.producer.disconnect()));

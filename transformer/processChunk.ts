@@ -40,17 +40,38 @@ export interface ChunkContext {
 
 /** The chunk's records as the pure transform reads them (a forwarded TRUNCATE is told by its header). */
 export function inputRecords(topic: string, partition: number, chunk: readonly KafkaMessage[]): InputRecord[] {
-  return chunk.map((m) => ({ topic, partition, offset: m.offset, key: m.key, value: m.value, ...(m.headers?.[FORWARDED_TRUNCATE_HEADER] !== undefined && { forwardedTruncate: true }) }));
+  return chunk.map((m) => ({
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key,
+    value: m.value,
+    ...(m.headers?.[FORWARDED_TRUNCATE_HEADER] !== undefined && { forwardedTruncate: true }),
+  }));
 }
 
 /** Transforms the chunk against one state partition; its changes stay in the returned batches until committed. */
-export function transformChunk(ctx: Pick<ChunkContext, 'dims' | 'topics' | 'layout'>, state: { dedupe: DedupeState; ledger: RollupLedger }, inputs: readonly InputRecord[], nowMs: number) {
+export function transformChunk(
+  ctx: Pick<ChunkContext, 'dims' | 'topics' | 'layout'>,
+  state: { dedupe: DedupeState; ledger: RollupLedger },
+  inputs: readonly InputRecord[],
+  nowMs: number,
+) {
   const dedupeBatch = state.dedupe.beginBatch();
   const ledgerBatch = state.ledger.beginBatch();
   const inputPartitions = (topic: string) => ctx.layout.inputs.find((i) => i.topic === topic)?.partitions ?? 1;
   // A replayed record (group reset) was fully handled by a committed transaction: it is counted, not redone.
   const outcomes = inputs.map((r): Outcome =>
-    state.dedupe.isReplayed(r.topic, r.partition, r.offset) ? { kind: 'skip', reason: 'replayed' } : transformRecord(r, { dims: ctx.dims, dedupe: dedupeBatch, ledger: ledgerBatch, topics: ctx.topics, nowMs, inputPartitions }),
+    state.dedupe.isReplayed(r.topic, r.partition, r.offset)
+      ? { kind: 'skip', reason: 'replayed' }
+      : transformRecord(r, {
+          dims: ctx.dims,
+          dedupe: dedupeBatch,
+          ledger: ledgerBatch,
+          topics: ctx.topics,
+          nowMs,
+          inputPartitions,
+        }),
   );
   const last = inputs[inputs.length - 1]!;
   dedupeBatch.markConsumed(last.topic, last.partition, last.offset);
@@ -71,23 +92,46 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
   // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
   const dimReader = ctx.dimReader();
   if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
-    if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS)) ({ outcomes, stateRecords } = transformChunk(ctx, state, inputs, (nowMs = Date.now())));
+    if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS))
+      ({ outcomes, stateRecords } = transformChunk(ctx, state, inputs, (nowMs = Date.now())));
     const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
-    if (stillMissing) log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
+    if (stillMissing)
+      log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
   }
-  const out = chunkMessages({ inputs, messages: chunk, outcomes, topics: ctx.topics, instanceId: ctx.instanceId, nowMs, stateRecords, statePartition: part });
+  const out = chunkMessages({
+    inputs,
+    messages: chunk,
+    outcomes,
+    topics: ctx.topics,
+    instanceId: ctx.instanceId,
+    nowMs,
+    stateRecords,
+    statePartition: part,
+  });
   for (const w of out.warnings) log.warn(w.message, w.fields);
   const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
   const transformMs = performance.now() - started; // the dimension wait included: time spent before the transaction
   let timings: CommitTimings;
   try {
-    timings = await commitChunk(ctx.producers.get(batch.topic, batch.partition), { requests: out.requests, groupId: ctx.groupId, topic: batch.topic, partition: batch.partition, nextOffset, isStale: payload.isStale, log, stateTopic: ctx.topics.state });
+    timings = await commitChunk(ctx.producers.get(batch.topic, batch.partition), {
+      requests: out.requests,
+      groupId: ctx.groupId,
+      topic: batch.topic,
+      partition: batch.partition,
+      nextOffset,
+      isStale: payload.isStale,
+      log,
+      stateTopic: ctx.topics.state,
+    });
   } catch (e) {
     metrics.recordAbort();
     if (e instanceof ProducerFencedError) {
       // A newer owner has the partition: write nothing more for it. The consumer's retries end in a rejoin,
       // which brings this instance's true assignment.
-      log.warn('fenced: another instance owns this partition now; leaving it', { topic: e.topic, partition: e.partition });
+      log.warn('fenced: another instance owns this partition now; leaving it', {
+        topic: e.topic,
+        partition: e.partition,
+      });
       await ctx.producers.drop(e.topic, e.partition);
     }
     throw e;
@@ -95,13 +139,25 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
   crashPoint('after-commit');
   if (stateRecords.length) {
     // (A chunk of replayed records changes no state: it writes none, and the store has nothing to learn.)
-    if (timings.stateEnd === undefined) throw new Error(`the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`);
+    if (timings.stateEnd === undefined)
+      throw new Error(
+        `the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`,
+      );
     // The checkpoint is past the transaction's commit marker, which follows the last state record: only this input
     // partition's producer writes its state partition. A restart then finds nothing after it and reads nothing.
     ctx.store.write(part, stateRecords, timings.stateEnd + 1n);
   }
   const committedAt = Date.now();
-  metrics.recordBatch({ consumed: chunk.length, produced: out.produced, bytes: out.bytes, phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs }, deadLettered: out.deadLettered, skipped: out.skipped, latenciesMs: out.sourceTimes.map((t) => committedAt - t), ledgerMismatches: out.ledgerMismatches });
+  metrics.recordBatch({
+    consumed: chunk.length,
+    produced: out.produced,
+    bytes: out.bytes,
+    phasesMs: { transform: transformMs, produce: timings.produceMs, commit: timings.commitMs },
+    deadLettered: out.deadLettered,
+    skipped: out.skipped,
+    latenciesMs: out.sourceTimes.map((t) => committedAt - t),
+    ledgerMismatches: out.ledgerMismatches,
+  });
   payload.resolveOffset(chunk[chunk.length - 1]!.offset);
   metrics.setLag(batch.topic, batch.partition, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
   await payload.heartbeat();

@@ -31,7 +31,14 @@ function byteLength(v: Buffer | string | null | undefined): number {
  * too large to be written whole keeps the head of its value that fits, with its original size and SHA-256 in
  * headers, so it can still be found at its source offset and matched.
  */
-export function dlqMessage(m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>, topic: string, partition: number, reason: string, error: string, failedAt = new Date()): Message {
+export function dlqMessage(
+  m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'offset'>,
+  topic: string,
+  partition: number,
+  reason: string,
+  error: string,
+  failedAt = new Date(),
+): Message {
   const dlq: IHeaders = {
     'dlq.reason': reason.slice(0, MAX_DLQ_HEADER),
     'dlq.error': error.slice(0, MAX_DLQ_HEADER),
@@ -46,8 +53,14 @@ export function dlqMessage(m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | '
   const size = () => messageBytes({ key, value, headers });
   if (size() <= MAX_DEAD_LETTER_BYTES) return { key, value, headers };
   const original = value ?? Buffer.alloc(0);
-  headers = { ...dlq, 'dlq.truncated': 'true', 'dlq.original.value.bytes': String(original.length), 'dlq.original.value.sha256': createHash('sha256').update(original).digest('hex') };
-  if (m.headers && Object.keys(m.headers).length) headers['dlq.original.headers.dropped'] = String(Object.keys(m.headers).length);
+  headers = {
+    ...dlq,
+    'dlq.truncated': 'true',
+    'dlq.original.value.bytes': String(original.length),
+    'dlq.original.value.sha256': createHash('sha256').update(original).digest('hex'),
+  };
+  if (m.headers && Object.keys(m.headers).length)
+    headers['dlq.original.headers.dropped'] = String(Object.keys(m.headers).length);
   if (byteLength(key) > MAX_DLQ_HEADER) {
     headers['dlq.original.key.bytes'] = String(byteLength(key));
     key = Buffer.from(key!).subarray(0, MAX_DLQ_HEADER);
@@ -59,7 +72,8 @@ export function dlqMessage(m: Pick<KafkaMessage, 'key' | 'value' | 'headers' | '
 
 /** A message's key, value and header bytes plus a record's framing (an estimate of its wire size). */
 function messageBytes(m: Message): number {
-  const size = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length);
+  const size = (v: unknown) =>
+    v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length;
   let headerBytes = 0;
   for (const [k, v] of Object.entries(m.headers ?? {})) headerBytes += k.length + size(v);
   return size(m.key) + size(m.value) + headerBytes + 64;
@@ -151,27 +165,48 @@ export function chunkMessages(args: {
   outcomes.forEach((o, i) => {
     const at = { topic: inputs[i]!.topic, partition: inputs[i]!.partition, offset: inputs[i]!.offset };
     if (o.kind === 'event') {
-      for (const out of o.outputs) emit(out.topic, out.partition === undefined ? { key: out.key, value: out.value } : { key: out.key, value: out.value, partition: out.partition, headers: { ...out.headers } });
+      for (const out of o.outputs)
+        emit(
+          out.topic,
+          out.partition === undefined
+            ? { key: out.key, value: out.value }
+            : { key: out.key, value: out.value, partition: out.partition, headers: { ...out.headers } },
+        );
       for (const out of o.rollup) emit(out.topic, { key: out.key, value: out.value });
       if (o.ledgerMismatch) {
         ledgerMismatches++;
-        warnings.push({ message: 'before image disagrees with the rollup ledger; retracting what the ledger asserted', fields: at });
+        warnings.push({
+          message: 'before image disagrees with the rollup ledger; retracting what the ledger asserted',
+          fields: at,
+        });
       }
       if (!o.isSnapshot) sourceTimes.push(o.sourceTsMs);
-      if (o.eventType === 'truncated') warnings.push({ message: `TRUNCATE of ${o.table}: every row asserted in the rollups retracted`, fields: { ...at, retracted: o.outputs.length } });
+      if (o.eventType === 'truncated')
+        warnings.push({
+          message: `TRUNCATE of ${o.table}: every row asserted in the rollups retracted`,
+          fields: { ...at, retracted: o.outputs.length },
+        });
     } else if (o.kind === 'skip') {
       bump(skipped, o.reason);
-      if (o.reason === 'truncate') warnings.push({ message: 'TRUNCATE of a table the rollups do not read: nothing to retract', fields: at });
+      if (o.reason === 'truncate')
+        warnings.push({ message: 'TRUNCATE of a table the rollups do not read: nothing to retract', fields: at });
     } else {
       // Dead letters are not counted as produced events: they have their own counter.
       if (!byTopic.has(topics.dlq)) byTopic.set(topics.dlq, []);
-      byTopic.get(topics.dlq)!.push(dlqMessage(messages[i]!, at.topic, at.partition, o.reason, o.error, new Date(args.nowMs)));
+      byTopic
+        .get(topics.dlq)!
+        .push(dlqMessage(messages[i]!, at.topic, at.partition, o.reason, o.error, new Date(args.nowMs)));
       bump(deadLettered, o.reason);
       warnings.push({ message: 'dead-lettered a record', fields: { ...at, reason: o.reason, error: o.error } });
     }
   });
-  for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs)) emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
-  if (args.stateRecords.length) byTopic.set(topics.state, args.stateRecords.map((r) => ({ key: r.key, value: r.value, partition: args.statePartition })));
+  for (const row of statsRows(inputs, outcomes, args.instanceId, args.nowMs))
+    emit(topics.stats, { key: args.instanceId, value: JSON.stringify(row) });
+  if (args.stateRecords.length)
+    byTopic.set(
+      topics.state,
+      args.stateRecords.map((r) => ({ key: r.key, value: r.value, partition: args.statePartition })),
+    );
   const { requests, bytes } = splitUnderLimit(byTopic);
   return { byTopic, requests, produced, bytes, deadLettered, skipped, sourceTimes, ledgerMismatches, warnings };
 }
@@ -185,7 +220,11 @@ export interface CommitTimings {
 }
 
 /** The offset after the last record written to `topic` by these produce requests, from the broker's answers. */
-export function endOffsetOf(topic: string, requests: readonly ProduceRequest[], answers: readonly (readonly RecordMetadata[])[]): bigint | undefined {
+export function endOffsetOf(
+  topic: string,
+  requests: readonly ProduceRequest[],
+  answers: readonly (readonly RecordMetadata[])[],
+): bigint | undefined {
   let end: bigint | undefined;
   requests.forEach((request, i) => {
     const count = request.filter((t) => t.topic === topic).reduce((n, t) => n + t.messages.length, 0);
@@ -222,7 +261,10 @@ export async function commitChunk(
     const answers: RecordMetadata[][] = [];
     for (const topicMessages of args.requests) answers.push(await tx.sendBatch({ topicMessages }));
     const produced = performance.now();
-    await tx.sendOffsets({ consumerGroupId: args.groupId, topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }] });
+    await tx.sendOffsets({
+      consumerGroupId: args.groupId,
+      topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }],
+    });
     if (args.isStale()) throw new Error('partition revoked during the batch');
     crashPoint('before-commit');
     await tx.commit();
@@ -242,7 +284,10 @@ export async function commitChunk(
     // kafkajs cannot leave a transaction whose abort failed (it stays ABORTING, and the next begin throws), so
     // limping on through a consumer restart only delays the inevitable: end the process now, non-retriably,
     // and let the supervisor start a fresh producer once Kafka is healthy (measured: ~2 minutes saved).
-    if (!aborted) throw new kafkajs.KafkaJSNonRetriableError(`the transaction could not be aborted after: ${(e as Error).message}; exiting so that a fresh producer takes over`);
+    if (!aborted)
+      throw new kafkajs.KafkaJSNonRetriableError(
+        `the transaction could not be aborted after: ${(e as Error).message}; exiting so that a fresh producer takes over`,
+      );
     throw e;
   }
 }

@@ -23,12 +23,20 @@ import { startTopicReader, type TopicReader } from './topicReader.ts';
 async function impossibleOffsetWatermarks(admin: Admin, dedupe: DedupeState, log: Logger): Promise<StaleWatermark[]> {
   const stale: StaleWatermark[] = [];
   for (const w of dedupe.offsetWatermarks()) {
-    const ends = new Map((await admin.fetchTopicOffsets(w.topic).catch(() => [])).map((p) => [p.partition, BigInt(p.high)]));
+    const ends = new Map(
+      (await admin.fetchTopicOffsets(w.topic).catch(() => [])).map((p) => [p.partition, BigInt(p.high)]),
+    );
     const end = ends.get(w.partition);
     if (end !== undefined && w.offset < end) continue;
-    log.warn('offset watermark beyond the end of its partition: the topic was recreated; forgetting it (source-position dedupe still applies)', {
-      topic: w.topic, partition: w.partition, watermark: w.offset.toString(), partitionEnd: end?.toString() ?? 'no such partition',
-    });
+    log.warn(
+      'offset watermark beyond the end of its partition: the topic was recreated; forgetting it (source-position dedupe still applies)',
+      {
+        topic: w.topic,
+        partition: w.partition,
+        watermark: w.offset.toString(),
+        partitionEnd: end?.toString() ?? 'no such partition',
+      },
+    );
     stale.push({ topic: w.topic, partition: w.partition, tombstone: dedupe.dropOffsetWatermark(w.topic, w.partition) });
   }
   return stale;
@@ -67,9 +75,15 @@ export async function takeOverAssignment(deps: {
   deps.progress.started();
   try {
     await deps.producers.reassign(deps.assignment);
-    const inputs = Object.entries(deps.assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition, part: statePartitionOf(deps.layout, topic, partition) })));
+    const inputs = Object.entries(deps.assignment).flatMap(([topic, partitions]) =>
+      partitions.map((partition) => ({ topic, partition, part: statePartitionOf(deps.layout, topic, partition) })),
+    );
     const started = Date.now();
-    const result = await restorePartitions({ ...deps, parts: inputs.map((i) => i.part), onProgress: (p) => deps.progress.progressed(p) });
+    const result = await restorePartitions({
+      ...deps,
+      parts: inputs.map((i) => i.part),
+      onProgress: (p) => deps.progress.progressed(p),
+    });
     deps.log.info('state partitions restored', {
       ms: Date.now() - started,
       read: Object.fromEntries(result.readByPartition),
@@ -78,8 +92,13 @@ export async function takeOverAssignment(deps: {
       unreadable: result.unreadable,
     });
     for (const input of inputs) {
-      const stale = await impossibleOffsetWatermarks(deps.admin, new DedupeState(deps.store.table(input.part)), deps.log);
-      for (const s of stale.filter((w) => deps.producers.owns(w.topic, w.partition))) await writeTombstone(deps, input.part, s);
+      const stale = await impossibleOffsetWatermarks(
+        deps.admin,
+        new DedupeState(deps.store.table(input.part)),
+        deps.log,
+      );
+      for (const s of stale.filter((w) => deps.producers.owns(w.topic, w.partition)))
+        await writeTombstone(deps, input.part, s);
     }
     return result;
   } finally {
@@ -89,7 +108,11 @@ export async function takeOverAssignment(deps: {
 }
 
 /** One tombstone in a transaction of its own, then in the local store with the checkpoint after it. */
-async function writeTombstone(deps: { readonly producers: PartitionProducers; readonly stateTopic: string; readonly store: StateStore }, part: number, s: StaleWatermark): Promise<void> {
+async function writeTombstone(
+  deps: { readonly producers: PartitionProducers; readonly stateTopic: string; readonly store: StateStore },
+  part: number,
+  s: StaleWatermark,
+): Promise<void> {
   const tx = await deps.producers.get(s.topic, s.partition).transaction();
   try {
     const [meta] = await tx.send({ topic: deps.stateTopic, messages: [{ ...s.tombstone, partition: part }] });
@@ -125,11 +148,18 @@ export async function startDimensionReader(deps: {
         const record = decodeEnvelope({ topic, key: m.key, value: m.value });
         dims.apply(topicToTable.get(topic)!, record);
         if (record.kind === 'truncate') {
-          log.warn('TRUNCATE of a dimension table: it is empty now; orders of its stores carry null store, city and country fields until rows come back', { table: topicToTable.get(topic), offset: m.offset });
+          log.warn(
+            'TRUNCATE of a dimension table: it is empty now; orders of its stores carry null store, city and country fields until rows come back',
+            { table: topicToTable.get(topic), offset: m.offset },
+          );
         }
       } catch (e) {
         // A dimension row we cannot read is logged, not fatal: orders still flow with that row missing.
-        log.warn('skipping unreadable dimension record', { topic, offset: m.offset, error: isDecodeError(e) ? `${e.reason}: ${e.message}` : String(e) });
+        log.warn('skipping unreadable dimension record', {
+          topic,
+          offset: m.offset,
+          error: isDecodeError(e) ? `${e.reason}: ${e.message}` : String(e),
+        });
       }
     },
   });

@@ -26,7 +26,12 @@ function tableOf(topic: string): string {
   return topic.slice(topic.lastIndexOf('.') + 1);
 }
 
-export function statsRows(inputs: readonly InputRecord[], outcomes: readonly Outcome[], instance: string, nowMs: number): StatsRow[] {
+export function statsRows(
+  inputs: readonly InputRecord[],
+  outcomes: readonly Outcome[],
+  instance: string,
+  nowMs: number,
+): StatsRow[] {
   const rows = new Map<string, StatsRow>();
   const row = (table: string, kind: StatsRow['kind'], type: string): StatsRow => {
     const key = `${table}|${kind}|${type}`;

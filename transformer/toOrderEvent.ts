@@ -9,9 +9,26 @@ import type { OrderEvent, OrderEventType } from './events.ts';
 
 /** Columns of `orders` that the contract maps explicitly; any other column is passed through. */
 const KNOWN_ORDER_COLUMNS = new Set([
-  'id', 'customer_id', 'store_id', 'address_id', 'status', 'payment_method', 'payment_status', 'currency',
-  'subtotal', 'delivery_fee', 'discount', 'tax', 'total', 'item_count', 'business_date', 'created_at',
-  'updated_at', 'delivered_at', 'version', 'notes',
+  'id',
+  'customer_id',
+  'store_id',
+  'address_id',
+  'status',
+  'payment_method',
+  'payment_status',
+  'currency',
+  'subtotal',
+  'delivery_fee',
+  'discount',
+  'tax',
+  'total',
+  'item_count',
+  'business_date',
+  'created_at',
+  'updated_at',
+  'delivered_at',
+  'version',
+  'notes',
 ]);
 const MONEY_COLUMNS = ['subtotal', 'delivery_fee', 'discount', 'tax', 'total'] as const;
 
@@ -84,7 +101,8 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
     : instantFromEpochMs(change.source.tsMs);
   const store = dims.store(storeId);
   const city = store?.cityId ? dims.city(store.cityId) : undefined;
-  const previousStatus = change.op === 'u' ? decodeOptionalString(change.before?.columns.status, 'before.status') : null;
+  const previousStatus =
+    change.op === 'u' ? decodeOptionalString(change.before?.columns.status, 'before.status') : null;
 
   const event: OrderEvent = {
     event_id: changeEventId('orders', orderId, change, String(version)),
@@ -107,7 +125,10 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
     tax_cents: centsToJsonNumber(amounts.tax.cents),
     total_cents: centsToJsonNumber(amounts.total.cents),
     item_count: decodeInt(row.item_count, 'orders.item_count'),
-    customer_id: row.customer_id === null || row.customer_id === undefined ? null : decodeId(row.customer_id, 'orders.customer_id'),
+    customer_id:
+      row.customer_id === null || row.customer_id === undefined
+        ? null
+        : decodeId(row.customer_id, 'orders.customer_id'),
     store_id: storeId,
     city_id: store?.cityId ?? null,
     store_name: store?.name ?? null,

@@ -52,4 +52,3 @@ export function toOrderItemEvent(change: ChangeRecord): OrderItemEvent {
     is_deleted: isDelete ? 1 : 0,
   };
 }
-

@@ -82,7 +82,8 @@ export async function startTopicReader(
   };
   const reached = (ends: EndOffsets) => [...ends].every(([tp, end]) => (position.get(tp) ?? -1n) >= end);
   // Every partition with readable records yields a first batch (and its high watermark) before `reached`.
-  const reachedHighWatermarks = (ends: EndOffsets) => [...ends.keys()].every((tp) => firstHighWatermark.has(tp) && position.get(tp)! >= firstHighWatermark.get(tp)!);
+  const reachedHighWatermarks = (ends: EndOffsets) =>
+    [...ends.keys()].every((tp) => firstHighWatermark.has(tp) && position.get(tp)! >= firstHighWatermark.get(tp)!);
 
   const consumer: Consumer = kafka.consumer({
     ...(opts.maxWaitTimeInMs !== undefined && { maxWaitTimeInMs: opts.maxWaitTimeInMs }),
@@ -105,7 +106,9 @@ export async function startTopicReader(
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      const messages = opts.from ? batch.messages.filter((m) => wanted(batch.topic, batch.partition, m.offset)) : batch.messages;
+      const messages = opts.from
+        ? batch.messages.filter((m) => wanted(batch.topic, batch.partition, m.offset))
+        : batch.messages;
       if (opts.onBatch) opts.onBatch(batch.topic, batch.partition, messages);
       else for (const m of messages) opts.onMessage?.(batch.topic, batch.partition, m);
     },
@@ -124,17 +127,38 @@ export async function startTopicReader(
   }
 
   let stopped = false;
-  const waitFor = async (ends: EndOffsets, timeoutMs: number, done = reached, onProgress?: () => void): Promise<boolean> => {
-    await pollUntil(() => stopped || done(ends), { what: `${opts.name} reader to reach its end offsets`, timeoutMs, intervalMs: 25, onProgress, progressEveryMs: 5000 }).catch(() => undefined);
+  const waitFor = async (
+    ends: EndOffsets,
+    timeoutMs: number,
+    done = reached,
+    onProgress?: () => void,
+  ): Promise<boolean> => {
+    await pollUntil(() => stopped || done(ends), {
+      what: `${opts.name} reader to reach its end offsets`,
+      timeoutMs,
+      intervalMs: 25,
+      onProgress,
+      progressEveryMs: 5000,
+    }).catch(() => undefined);
     return done(ends);
   };
   const started = Date.now();
   opts.onProgress?.(progress(initialEnds));
-  const caughtUp = waitFor(initialEnds, Infinity, (ends) => reached(ends) && reachedHighWatermarks(ends), () => opts.onProgress?.(progress(initialEnds))).then((ok) => {
+  const caughtUp = waitFor(
+    initialEnds,
+    Infinity,
+    (ends) => reached(ends) && reachedHighWatermarks(ends),
+    () => opts.onProgress?.(progress(initialEnds)),
+  ).then((ok) => {
     if (!ok) throw new Error(`${opts.name} reader was stopped before it reached the end of ${opts.topics.join(', ')}`);
     const p = progress(initialEnds);
     opts.onProgress?.(p);
-    opts.log.info('reader caught up', { reader: opts.name, partitions: initialEnds.size, records: p.total, ms: Date.now() - started });
+    opts.log.info('reader caught up', {
+      reader: opts.name,
+      partitions: initialEnds.size,
+      records: p.total,
+      ms: Date.now() - started,
+    });
   });
 
   return {

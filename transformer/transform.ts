@@ -75,7 +75,10 @@ export type Outcome =
   | { readonly kind: 'dlq'; readonly reason: DeadLetterReason; readonly error: string };
 
 /** The topics one record's mapping reads or writes (a subset of lib/names.ts' TransformerTopics). */
-export type TransformTopics = Pick<TransformerTopics, 'cdcOrders' | 'cdcOrderItems' | 'orders' | 'orderItems' | 'orderDeltas' | 'itemDeltas' | 'deliveries'>;
+export type TransformTopics = Pick<
+  TransformerTopics,
+  'cdcOrders' | 'cdcOrderItems' | 'orders' | 'orderItems' | 'orderDeltas' | 'itemDeltas' | 'deliveries'
+>;
 
 export interface TransformContext {
   readonly dims: DimensionTables;
@@ -140,16 +143,24 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
     const delta = orderRollupChange(pk, event.event_id, previous, change.op === 'd' ? null : event);
     for (const d of delta.deltas) rollup.push({ topic: topics.orderDeltas, key: pk, value: JSON.stringify(d) });
     for (const d of delta.deliveries) rollup.push({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) });
-    ledger.setOrder(pk, delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next);
+    ledger.setOrder(
+      pk,
+      delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next,
+    );
   } else {
     const event = toOrderItemEvent(change);
     eventType = event.event_type;
     output = { topic: topics.orderItems, key: event.order_id, value: JSON.stringify(event) };
     const previous = ledger.item(pk);
-    if (previous && change.before) ledgerMismatch = String(previous.quantity) !== String(change.before.columns.quantity);
+    if (previous && change.before)
+      ledgerMismatch = String(previous.quantity) !== String(change.before.columns.quantity);
     const delta = itemRollupChange(pk, event.event_id, previous, event);
-    for (const d of delta.deltas) rollup.push({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) });
-    ledger.setItem(pk, delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next);
+    for (const d of delta.deltas)
+      rollup.push({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) });
+    ledger.setItem(
+      pk,
+      delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next,
+    );
   }
   // Marked only once the event exists: a record that dead-letters does not move the watermark.
   if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
@@ -167,8 +178,15 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
   };
 }
 
-function lateForTruncate(rec: InputRecord, change: ChangeRecord, ctx: TransformContext, table: 'orders' | 'order_items', position: SourcePosition): Outcome {
-  const event: { event_id: string; event_type: string; order_id: string | null } = table === 'orders' ? toOrderEvent(change, ctx.dims, ctx.nowMs) : toOrderItemEvent(change);
+function lateForTruncate(
+  rec: InputRecord,
+  change: ChangeRecord,
+  ctx: TransformContext,
+  table: 'orders' | 'order_items',
+  position: SourcePosition,
+): Outcome {
+  const event: { event_id: string; event_type: string; order_id: string | null } =
+    table === 'orders' ? toOrderEvent(change, ctx.dims, ctx.nowMs) : toOrderItemEvent(change);
   const topic = table === 'orders' ? ctx.topics.orders : ctx.topics.orderItems;
   const marker = { ...event, event_id: `${event.event_id}:truncated`, event_type: 'truncated', is_deleted: 1 };
   ctx.dedupe.markEmitted(rec.topic, rec.partition, position);
@@ -176,7 +194,10 @@ function lateForTruncate(rec: InputRecord, change: ChangeRecord, ctx: TransformC
     kind: 'event',
     table,
     eventType: event.event_type,
-    outputs: [{ topic, key: event.order_id, value: JSON.stringify(event) }, { topic, key: event.order_id, value: JSON.stringify(marker) }],
+    outputs: [
+      { topic, key: event.order_id, value: JSON.stringify(event) },
+      { topic, key: event.order_id, value: JSON.stringify(marker) },
+    ],
     rollup: [],
     ledgerMismatch: false,
     sourceTsMs: change.source.tsMs,
@@ -196,11 +217,25 @@ function lateForTruncate(rec: InputRecord, change: ChangeRecord, ctx: TransformC
 function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContext): Outcome {
   const table = rec.topic === ctx.topics.cdcOrders ? 'orders' : 'order_items';
   if (source.commitLsn === null || source.lsn === null) {
-    throw new DecodeError('source_position_missing', `TRUNCATE of ${table} has no source position (commit LSN ${source.commitLsn ?? 'null'}, LSN ${source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate`);
+    throw new DecodeError(
+      'source_position_missing',
+      `TRUNCATE of ${table} has no source position (commit LSN ${source.commitLsn ?? 'null'}, LSN ${source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate`,
+    );
   }
   const position: SourcePosition = { commitLsn: BigInt(source.commitLsn), lsn: BigInt(source.lsn), rank: 1 };
-  if (rec.forwardedTruncate ? ctx.dedupe.isTruncatedSince(table, position) : ctx.dedupe.isDuplicate(rec.topic, rec.partition, position)) return { kind: 'skip', reason: 'duplicate' };
-  const truncation = truncateTable(table, ctx.ledger, { commitLsn: source.commitLsn, lsn: source.lsn, txId: source.txId, tsMs: source.tsMs }, ctx.topics, ctx.nowMs);
+  if (
+    rec.forwardedTruncate
+      ? ctx.dedupe.isTruncatedSince(table, position)
+      : ctx.dedupe.isDuplicate(rec.topic, rec.partition, position)
+  )
+    return { kind: 'skip', reason: 'duplicate' };
+  const truncation = truncateTable(
+    table,
+    ctx.ledger,
+    { commitLsn: source.commitLsn, lsn: source.lsn, txId: source.txId, tsMs: source.tsMs },
+    ctx.topics,
+    ctx.nowMs,
+  );
   ctx.dedupe.markTruncated(table, position);
   const outputs = [...truncation.outputs];
   if (!rec.forwardedTruncate) {
@@ -208,10 +243,26 @@ function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContex
     const partitions = ctx.inputPartitions?.(rec.topic) ?? 1;
     for (let p = 0; p < partitions; p++) {
       if (p === rec.partition) continue;
-      outputs.push({ topic: rec.topic, partition: p, key: rec.key?.toString() ?? null, value: rec.value!.toString(), headers: { [FORWARDED_TRUNCATE_HEADER]: `${rec.topic}/${rec.partition}/${rec.offset}` } });
+      outputs.push({
+        topic: rec.topic,
+        partition: p,
+        key: rec.key?.toString() ?? null,
+        value: rec.value!.toString(),
+        headers: { [FORWARDED_TRUNCATE_HEADER]: `${rec.topic}/${rec.partition}/${rec.offset}` },
+      });
     }
   }
-  return { kind: 'event', table, eventType: 'truncated', outputs, rollup: truncation.rollup, ledgerMismatch: false, sourceTsMs: source.tsMs, isSnapshot: false, missingStore: false };
+  return {
+    kind: 'event',
+    table,
+    eventType: 'truncated',
+    outputs,
+    rollup: truncation.rollup,
+    ledgerMismatch: false,
+    sourceTsMs: source.tsMs,
+    isSnapshot: false,
+    missingStore: false,
+  };
 }
 
 export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {
@@ -223,7 +274,8 @@ export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcom
       case 'tombstone':
         return { kind: 'skip', reason: 'tombstone' };
       case 'truncate':
-        if (rec.topic === ctx.topics.cdcOrders || rec.topic === ctx.topics.cdcOrderItems) return toTruncation(rec, decoded.source, ctx);
+        if (rec.topic === ctx.topics.cdcOrders || rec.topic === ctx.topics.cdcOrderItems)
+          return toTruncation(rec, decoded.source, ctx);
         return { kind: 'skip', reason: 'truncate' };
       case 'message':
         return { kind: 'skip', reason: 'logical_message' };

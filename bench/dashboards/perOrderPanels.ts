@@ -16,13 +16,11 @@ export interface BaselineQuery {
 export const PER_ORDER_SALES_PANELS: readonly BaselineQuery[] = [
   {
     title: 'Total orders',
-    sql:
-      `SELECT COUNT(*) AS total_orders FROM (${currentOrders([])})`,
+    sql: `SELECT COUNT(*) AS total_orders FROM (${currentOrders([])})`,
   },
   {
     title: 'Completed orders',
-    sql:
-      `SELECT ${countWhere(DELIVERED)} AS completed_orders FROM (${currentOrders(['current_status'])})`,
+    sql: `SELECT ${countWhere(DELIVERED)} AS completed_orders FROM (${currentOrders(['current_status'])})`,
   },
   {
     title: '% completed',
@@ -159,13 +157,11 @@ const NOW_MS = 'TIMESTAMP_TO_MILLIS(CURRENT_TIMESTAMP)';
 export const PER_EVENT_PIPELINE_PANELS: readonly BaselineQuery[] = [
   {
     title: 'Seconds since the newest commit reached Druid',
-    sql:
-      `SELECT (${NOW_MS} - MAX(source_ts_ms)) / 1000.0 AS seconds_since_last_commit FROM orders WHERE ${IN_RANGE}`,
+    sql: `SELECT (${NOW_MS} - MAX(source_ts_ms)) / 1000.0 AS seconds_since_last_commit FROM orders WHERE ${IN_RANGE}`,
   },
   {
     title: 'Seconds since the transformer last produced',
-    sql:
-      `SELECT (${NOW_MS} - MAX(transformed_at_ms)) / 1000.0 AS seconds_since_last_transform FROM orders WHERE ${IN_RANGE}`,
+    sql: `SELECT (${NOW_MS} - MAX(transformed_at_ms)) / 1000.0 AS seconds_since_last_transform FROM orders WHERE ${IN_RANGE}`,
   },
   {
     title: 'Events produced in range',

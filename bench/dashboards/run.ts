@@ -9,13 +9,26 @@
 //
 //   npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--keep]
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { createGzip, type Gzip } from 'node:zlib';
 import axios from 'axios';
 import { loadConfig } from '../../lib/config.ts';
-import { readSupervisorSpec, SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec, type SupervisorDataSource } from '../../druid-specs/renderSpec.ts';
+import {
+  readSupervisorSpec,
+  SUPERVISOR_SPEC_FILES,
+  type KafkaSupervisorSpec,
+  type SupervisorDataSource,
+} from '../../druid-specs/renderSpec.ts';
 import { listPanelQueries, substituteRange } from '../../test/static/dashboardQueries.ts';
 import { PER_EVENT_PIPELINE_PANELS, PER_ORDER_SALES_PANELS } from './perOrderPanels.ts';
 import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
@@ -102,7 +115,9 @@ class NdjsonGz {
 
 const DELTA_CUBES: SupervisorDataSource[] = ['order_rollup_status', 'order_rollup_market', 'order_rollup_store'];
 /** Datasources Druid builds from another one's raw rows (they read the same topic live). */
-const READS_FILE_OF: Partial<Record<SupervisorDataSource, SupervisorDataSource>> = { order_delivery_sketches: 'order_deliveries' };
+const READS_FILE_OF: Partial<Record<SupervisorDataSource, SupervisorDataSource>> = {
+  order_delivery_sketches: 'order_deliveries',
+};
 const inputFileOf = (ds: SupervisorDataSource) => READS_FILE_OF[ds] ?? ds;
 /** Every bench datasource the written files feed. */
 const datasourcesFed = (files: ReadonlyMap<SupervisorDataSource, number>): SupervisorDataSource[] => [
@@ -118,10 +133,18 @@ interface HistoryFiles {
 }
 
 /** Part `part.index` of the orders, into gzipped NDJSON files `<datasource>.part<i>.json.gz`, one per datasource. */
-async function writeHistory(orders: number, dir: string, withEvents: boolean, part: { index: number; count: number }): Promise<HistoryFiles> {
+async function writeHistory(
+  orders: number,
+  dir: string,
+  withEvents: boolean,
+  part: { index: number; count: number },
+): Promise<HistoryFiles> {
   const t0 = Date.now();
   const cubes = new Map<SupervisorDataSource, CubeAccumulator>(
-    [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats'].map((ds) => [ds as SupervisorDataSource, new CubeAccumulator(readSupervisorSpec(ds as SupervisorDataSource))]),
+    [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats'].map((ds) => [
+      ds as SupervisorDataSource,
+      new CubeAccumulator(readSupervisorSpec(ds as SupervisorDataSource)),
+    ]),
   );
   const out = new Map<SupervisorDataSource, NdjsonGz>();
   const writer = (ds: SupervisorDataSource) => {
@@ -165,14 +188,21 @@ async function writeHistory(orders: number, dir: string, withEvents: boolean, pa
         }
         if (placed - lastReport >= orders / 10) {
           lastReport = placed;
-          log(`  part ${part.index + 1}/${part.count}: ${placed.toLocaleString('en')} / ${orders.toLocaleString('en')} orders generated (${Math.round((Date.now() - t0) / 1000)} s)`);
+          log(
+            `  part ${part.index + 1}/${part.count}: ${placed.toLocaleString('en')} / ${orders.toLocaleString('en')} orders generated (${Math.round((Date.now() - t0) / 1000)} s)`,
+          );
         }
       },
     },
   });
   await flush(Infinity);
   for (const w of out.values()) await w.close();
-  return { files: new Map([...out].map(([ds, w]) => [ds, w.rows])), orders: result.orders, changes: result.changes, ms: Date.now() - t0 };
+  return {
+    files: new Map([...out].map(([ds, w]) => [ds, w.rows])),
+    orders: result.orders,
+    changes: result.changes,
+    ms: Date.now() - t0,
+  };
 }
 
 /**
@@ -183,25 +213,52 @@ async function generateHistory(orders: number, dir: string, withEvents: boolean,
   const t0 = Date.now();
   const share = (i: number) => Math.floor(orders / parts) + (i < orders % parts ? 1 : 0);
   const results = await Promise.all(
-    Array.from({ length: parts }, (_, i) =>
-      new Promise<HistoryFiles>((resolvePart, reject) => {
-        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--orders', String(share(i)), '--generate-part', `${i}/${parts}`, '--dir', dir, ...(withEvents ? ['--with-events'] : [])], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-        child.once('error', reject);
-        child.once('exit', (code, signal) => {
-          if (code !== 0) return reject(new Error(`generation part ${i + 1}/${parts} failed (${signal ?? `status ${code}`})`));
-          const r = JSON.parse(out.trim().split('\n').pop()!) as { files: Record<string, number>; orders: number; changes: number; ms: number };
-          resolvePart({ ...r, files: new Map(Object.entries(r.files) as [SupervisorDataSource, number][]) });
-        });
-      }),
+    Array.from(
+      { length: parts },
+      (_, i) =>
+        new Promise<HistoryFiles>((resolvePart, reject) => {
+          const child = spawn(
+            process.execPath,
+            [
+              ...process.execArgv,
+              process.argv[1]!,
+              '--orders',
+              String(share(i)),
+              '--generate-part',
+              `${i}/${parts}`,
+              '--dir',
+              dir,
+              ...(withEvents ? ['--with-events'] : []),
+            ],
+            {
+              stdio: ['ignore', 'pipe', 'inherit'],
+            },
+          );
+          let out = '';
+          child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+          child.once('error', reject);
+          child.once('exit', (code, signal) => {
+            if (code !== 0)
+              return reject(new Error(`generation part ${i + 1}/${parts} failed (${signal ?? `status ${code}`})`));
+            const r = JSON.parse(out.trim().split('\n').pop()!) as {
+              files: Record<string, number>;
+              orders: number;
+              changes: number;
+              ms: number;
+            };
+            resolvePart({ ...r, files: new Map(Object.entries(r.files) as [SupervisorDataSource, number][]) });
+          });
+        }),
     ),
   );
   const files = new Map<SupervisorDataSource, number>();
   for (const r of results) for (const [ds, n] of r.files) files.set(ds, (files.get(ds) ?? 0) + n);
-  return { files, orders: results.reduce((a, r) => a + r.orders, 0), changes: results.reduce((a, r) => a + r.changes, 0), ms: Date.now() - t0 };
+  return {
+    files,
+    orders: results.reduce((a, r) => a + r.orders, 0),
+    changes: results.reduce((a, r) => a + r.changes, 0),
+    ms: Date.now() - t0,
+  };
 }
 
 /**
@@ -213,7 +270,9 @@ function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, querie
   const live = readSupervisorSpec(ds) as KafkaSupervisorSpec;
   const schema = live.spec.dataSchema;
   const events = !schema.granularitySpec.rollup;
-  const dimensions = events ? schema.dimensionsSpec.dimensions.filter((d) => queriedColumns.has(d.name)) : schema.dimensionsSpec.dimensions;
+  const dimensions = events
+    ? schema.dimensionsSpec.dimensions.filter((d) => queriedColumns.has(d.name))
+    : schema.dimensionsSpec.dimensions;
   return {
     type: 'index_parallel',
     spec: {
@@ -223,7 +282,12 @@ function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, querie
         dimensionsSpec: { ...schema.dimensionsSpec, dimensions },
         granularitySpec: { ...schema.granularitySpec, segmentGranularity: 'day' },
       },
-      ioConfig: { type: 'index_parallel', inputSource: { type: 'local', baseDir: dir, filter: `${inputFileOf(ds)}.part*.json.gz` }, inputFormat: live.spec.ioConfig.inputFormat, appendToExisting: false },
+      ioConfig: {
+        type: 'index_parallel',
+        inputSource: { type: 'local', baseDir: dir, filter: `${inputFileOf(ds)}.part*.json.gz` },
+        inputFormat: live.spec.ioConfig.inputFormat,
+        appendToExisting: false,
+      },
       // maxColumnsToMerge bounds how many persisted spills one merge phase opens: each column of each spill
       // holds direct-memory buffers, and a one-phase merge of the 40-column event rows exhausted 512 MiB.
       tuningConfig: {
@@ -237,29 +301,51 @@ function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, querie
   };
 }
 
-async function ingest(ds: SupervisorDataSource, prefix: string, dir: string, queriedColumns: ReadonlySet<string>): Promise<number> {
+async function ingest(
+  ds: SupervisorDataSource,
+  prefix: string,
+  dir: string,
+  queriedColumns: ReadonlySet<string>,
+): Promise<number> {
   const t0 = Date.now();
-  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir, queriedColumns), { validateStatus: () => true });
+  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir, queriedColumns), {
+    validateStatus: () => true,
+  });
   if (res.status !== 200) throw new Error(`Druid rejected the batch task for ${ds}: ${JSON.stringify(res.data)}`);
   const task = res.data.task as string;
   const ingestionFailed = (e: unknown) => e instanceof Error && e.message.startsWith('batch ingestion');
-  await pollUntil(async () => {
-    const s = await axios.get(`${cfg.druid.url}/druid/indexer/v1/task/${task}/status`, { validateStatus: () => true });
-    const st = s.data?.status?.statusCode ?? s.data?.status?.status;
-    if (st === 'FAILED') throw new Error(`batch ingestion of ${ds} failed: ${s.data?.status?.errorMsg}`);
-    return st === 'SUCCESS';
-  }, { what: `batch task ${task}`, timeoutMs: 3 * 3600_000, intervalMs: 2000, isFatal: ingestionFailed });
+  await pollUntil(
+    async () => {
+      const s = await axios.get(`${cfg.druid.url}/druid/indexer/v1/task/${task}/status`, {
+        validateStatus: () => true,
+      });
+      const st = s.data?.status?.statusCode ?? s.data?.status?.status;
+      if (st === 'FAILED') throw new Error(`batch ingestion of ${ds} failed: ${s.data?.status?.errorMsg}`);
+      return st === 'SUCCESS';
+    },
+    { what: `batch task ${task}`, timeoutMs: 3 * 3600_000, intervalMs: 2000, isFatal: ingestionFailed },
+  );
   // Published is not yet queryable: wait until the historical serves every segment.
-  await pollUntil(async () => {
-    const l = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true });
-    return l.data?.[`${prefix}${ds}`] === 100;
-  }, { what: `${prefix}${ds} segments to load`, timeoutMs: 3600_000, intervalMs: 1000 });
+  await pollUntil(
+    async () => {
+      const l = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true });
+      return l.data?.[`${prefix}${ds}`] === 100;
+    },
+    { what: `${prefix}${ds} segments to load`, timeoutMs: 3600_000, intervalMs: 1000 },
+  );
   return Date.now() - t0;
 }
 
-async function sql(query: string, context: Record<string, unknown> = {}): Promise<{ ms: number; rows: number; error?: string }> {
+async function sql(
+  query: string,
+  context: Record<string, unknown> = {},
+): Promise<{ ms: number; rows: number; error?: string }> {
   const t0 = performance.now();
-  const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query, resultFormat: 'array', context: { sqlTimeZone: 'Etc/UTC', ...NO_CACHE, ...context } }, { validateStatus: () => true, timeout: 600_000 });
+  const res = await axios.post(
+    `${cfg.druid.url}/druid/v2/sql`,
+    { query, resultFormat: 'array', context: { sqlTimeZone: 'Etc/UTC', ...NO_CACHE, ...context } },
+    { validateStatus: () => true, timeout: 600_000 },
+  );
   const ms = performance.now() - t0;
   if (res.status !== 200) return { ms, rows: 0, error: String(res.data?.errorMessage ?? res.status).slice(0, 160) };
   return { ms, rows: (res.data as unknown[]).length };
@@ -273,17 +359,23 @@ interface Timing {
   readonly error?: string;
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]!;
 
 /** The panel's SQL with the bench datasources in place of the live ones and the range bound. */
 function benchSql(panelSql: string, prefix: string): string {
   let s = substituteRange(panelSql, START_MS, START_MS + SPAN_MS + 4 * 3600_000);
-  for (const ds of Object.keys(SUPERVISOR_SPEC_FILES)) s = s.replace(new RegExp(`\\bFROM ${ds}\\b`, 'g'), `FROM ${prefix}${ds}`);
+  for (const ds of Object.keys(SUPERVISOR_SPEC_FILES))
+    s = s.replace(new RegExp(`\\bFROM ${ds}\\b`, 'g'), `FROM ${prefix}${ds}`);
   return s;
 }
 
-
-async function time(queries: { title: string; sql: string }[], prefix: string, runs: number, context: Record<string, unknown> = {}): Promise<Timing[]> {
+async function time(
+  queries: { title: string; sql: string }[],
+  prefix: string,
+  runs: number,
+  context: Record<string, unknown> = {},
+): Promise<Timing[]> {
   const out: Timing[] = [];
   for (const q of queries) {
     const query = benchSql(q.sql, prefix);
@@ -301,7 +393,8 @@ async function time(queries: { title: string; sql: string }[], prefix: string, r
   return out;
 }
 
-const fmt = (ms: number) => (Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const fmt = (ms: number) =>
+  Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 
 async function main(): Promise<void> {
   if (args['generate-part'] !== undefined) {
@@ -310,11 +403,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ ...r, files: Object.fromEntries(r.files) })}\n`);
     return;
   }
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Druid at ${cfg.druid.url}`);
-  const health = await axios.get(`${cfg.druid.url}/status/health`, { validateStatus: () => true, timeout: 3000 }).catch(() => undefined);
-  if (health?.data !== true && !args['generate-only']) usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
+  log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Druid at ${cfg.druid.url}`,
+  );
+  const health = await axios
+    .get(`${cfg.druid.url}/status/health`, { validateStatus: () => true, timeout: 3000 })
+    .catch(() => undefined);
+  if (health?.data !== true && !args['generate-only'])
+    usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
   // Every query panel of both provisioned dashboards, from the very files Grafana loads.
-  const allRollup = listPanelQueries().map((q) => ({ title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`, sql: q.sql }));
+  const allRollup = listPanelQueries().map((q) => ({
+    title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`,
+    sql: q.sql,
+  }));
   const perOrder = [
     ...PER_ORDER_SALES_PANELS.map((q) => ({ title: `sales / ${q.title}`, sql: q.sql })),
     ...PER_EVENT_PIPELINE_PANELS.map((q) => ({ title: `pipeline-health / ${q.title}`, sql: q.sql })),
@@ -330,23 +431,45 @@ async function main(): Promise<void> {
     const manifest = resolve(dir, 'manifest.json');
     let h: { files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number };
     if (args['reuse-files'] && existsSync(manifest)) {
-      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { files: Record<string, number>; orders?: number; changes: number; ms: number };
-      h = { files: new Map(Object.entries(m.files) as [SupervisorDataSource, number][]), orders: m.orders ?? NaN, changes: m.changes, ms: m.ms };
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
+        files: Record<string, number>;
+        orders?: number;
+        changes: number;
+        ms: number;
+      };
+      h = {
+        files: new Map(Object.entries(m.files) as [SupervisorDataSource, number][]),
+        orders: m.orders ?? NaN,
+        changes: m.changes,
+        ms: m.ms,
+      };
       log(`${label}: reusing the files in ${dir}`);
     } else {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      log(`${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`);
+      log(
+        `${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`,
+      );
       h = await generateHistory(orders, dir, withEvents, PARTS);
-      writeFileSync(manifest, JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }));
+      writeFileSync(
+        manifest,
+        JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }),
+      );
     }
     if (args['generate-only']) {
-      log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; files in ${dir}`);
+      log(
+        `${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; files in ${dir}`,
+      );
       continue;
     }
-    log(`${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
+    log(
+      `${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`,
+    );
     const ingestMs: Record<string, number> = {};
-    const loaded = args['reuse-datasources'] ? ((await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true })).data ?? {}) as Record<string, number> : {};
+    const loaded = args['reuse-datasources']
+      ? (((await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true })).data ??
+          {}) as Record<string, number>)
+      : {};
     for (const ds of datasourcesFed(h.files)) {
       if (loaded[`${prefix}${ds}`] === 100) {
         log(`${label}: ${prefix}${ds} already loaded (--reuse-datasources): not ingested again`);
@@ -355,7 +478,9 @@ async function main(): Promise<void> {
       ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
       log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
     }
-    const segRows = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query: `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1` });
+    const segRows = await axios.post(`${cfg.druid.url}/druid/v2/sql`, {
+      query: `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1`,
+    });
     log(`${label}: segments ${JSON.stringify(segRows.data)}`);
 
     const rollup = await time(allRollup, prefix, RUNS);
@@ -371,15 +496,18 @@ async function main(): Promise<void> {
     const lines = [
       `### ${orders.toLocaleString('en')} orders asked (${label}), ${h.orders.toLocaleString('en')} generated${h.orders === orders ? '' : ' — NOT the load asked for'}, one day, ${h.changes.toLocaleString('en')} row changes`,
       '',
-      `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000 | 0} s.`,
+      `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${(Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000) | 0} s.`,
       '',
       `| panel | rollup p50 | rollup p95 | ${withEvents ? 'per-order p50 | per-order max (of 3) | ratio (p50) |' : ''}`,
       `|---|---|---|${withEvents ? '---|---|---|' : ''}`,
     ];
     for (const r of rollup) {
       const b = baseline.find((x) => x.title === r.title);
-      const ratio = b && !b.error && !r.error ? `${(b.p50 / r.p50).toFixed(0)}×` : b?.error ? `baseline failed: ${b.error}` : '';
-      lines.push(`| ${r.title} | ${r.error ? `failed: ${r.error}` : fmt(r.p50)} | ${fmt(r.p95)} |${withEvents ? ` ${b ? fmt(b.p50) : 'n/a'} | ${b ? fmt(b.p95) : ''} | ${ratio} |` : ''}`);
+      const ratio =
+        b && !b.error && !r.error ? `${(b.p50 / r.p50).toFixed(0)}×` : b?.error ? `baseline failed: ${b.error}` : '';
+      lines.push(
+        `| ${r.title} | ${r.error ? `failed: ${r.error}` : fmt(r.p50)} | ${fmt(r.p95)} |${withEvents ? ` ${b ? fmt(b.p50) : 'n/a'} | ${b ? fmt(b.p95) : ''} | ${ratio} |` : ''}`,
+      );
     }
     for (const b of baseline.filter((x) => !rollup.some((r) => r.title === x.title))) {
       lines.push(`| ${b.title} (removed: now counted by the transformer) | — | — | ${fmt(b.p50)} | ${fmt(b.p95)} | |`);
@@ -389,16 +517,25 @@ async function main(): Promise<void> {
     const sumRollup = rollup.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
     const sumBaseline = baseline.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
     lines.push('');
-    lines.push(`Every panel p95 ≤ 300 ms: ${over.length === 0 ? `met (worst ${fmt(worstP95)})` : `NOT met: ${over.join(', ')}`}. Failed queries: ${rollup.filter((r) => r.error).length}.`);
-    lines.push(`Full refresh of both dashboards (${allRollup.length} queries at once): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`);
+    lines.push(
+      `Every panel p95 ≤ 300 ms: ${over.length === 0 ? `met (worst ${fmt(worstP95)})` : `NOT met: ${over.join(', ')}`}. Failed queries: ${rollup.filter((r) => r.error).length}.`,
+    );
+    lines.push(
+      `Full refresh of both dashboards (${allRollup.length} queries at once): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`,
+    );
     if (withEvents) {
       const failed = baseline.filter((b) => b.error).length;
-      lines.push(`Sum of panel p50s: rollup ${fmt(sumRollup)}, per-order ${fmt(sumBaseline)} (${failed} per-order queries failed) → ${(sumBaseline / sumRollup).toFixed(0)}× faster; target ≥ 20× ${sumBaseline / sumRollup >= 20 && failed === 0 ? 'met' : 'NOT met'}.`);
+      lines.push(
+        `Sum of panel p50s: rollup ${fmt(sumRollup)}, per-order ${fmt(sumBaseline)} (${failed} per-order queries failed) → ${(sumBaseline / sumRollup).toFixed(0)}× faster; target ≥ 20× ${sumBaseline / sumRollup >= 20 && failed === 0 ? 'met' : 'NOT met'}.`,
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n\n`);
     report.push(...lines, '');
     if (!args.keep) {
-      for (const ds of datasourcesFed(h.files)) await axios.delete(`${cfg.druid.url}/druid/coordinator/v1/datasources/${prefix}${ds}`, { validateStatus: () => true });
+      for (const ds of datasourcesFed(h.files))
+        await axios.delete(`${cfg.druid.url}/druid/coordinator/v1/datasources/${prefix}${ds}`, {
+          validateStatus: () => true,
+        });
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -33,7 +33,8 @@ export class CubeAccumulator {
     this.timeField = ds.timestampSpec.column;
     this.dims = ds.dimensionsSpec.dimensions.map((d) => d.name);
     this.metrics = (ds.metricsSpec ?? []).map((m) => {
-      if (m.type !== 'longSum' && m.type !== 'longMax') throw new Error(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
+      if (m.type !== 'longSum' && m.type !== 'longMax')
+        throw new Error(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
       return { name: m.name, field: m.fieldName, max: m.type === 'longMax' };
     });
   }
@@ -88,19 +89,65 @@ export interface HistorySink {
 async function benchWorld(seed: string, startMs: number): Promise<{ world: World; dims: DimensionTables }> {
   const anchors = await geocodeAnchors(createGeocoder({ provider: 'offline' }));
   const s = buildWorldSeed(seed, DEFAULT_SCALE, anchors, startMs);
-  const stores = s.stores.map((x, i) => ({ id: String(i + 1), cityId: x.cityId, category: x.category, isActive: true, rating: Number(x.rating) }));
-  const products = s.products.map((p, i) => ({ id: String(i + 1), storeId: String(p.storeIndex + 1), name: p.name, priceCents: p.priceCents }));
-  const customers = s.customers.map((c, i) => ({ id: String(i + 1), cityId: c.cityId, email: c.email, phone: c.phone }));
+  const stores = s.stores.map((x, i) => ({
+    id: String(i + 1),
+    cityId: x.cityId,
+    category: x.category,
+    isActive: true,
+    rating: Number(x.rating),
+  }));
+  const products = s.products.map((p, i) => ({
+    id: String(i + 1),
+    storeId: String(p.storeIndex + 1),
+    name: p.name,
+    priceCents: p.priceCents,
+  }));
+  const customers = s.customers.map((c, i) => ({
+    id: String(i + 1),
+    cityId: c.cityId,
+    email: c.email,
+    phone: c.phone,
+  }));
   let addressId = 0;
   const addresses = s.addresses.map((a) => ({ id: String(++addressId), customerId: String(a.customerIndex + 1) }));
   const world = buildWorldModel(seed, { stores, products, customers, addresses });
   const dims = new DimensionTables();
   const snap = (table: string, key: string, after: string) =>
-    decodeEnvelope({ topic: `pulso.public.${table}`, key, value: `{"before":null,"after":${after},"source":{"schema":"public","table":"${table}","ts_ms":${startMs}},"op":"r"}` });
-  for (const c of COUNTRIES) dims.apply('countries', snap('countries', `{"code":"${c.code}"}`, JSON.stringify({ code: c.code, name: c.name, currency: c.currency, timezone: c.timezone })));
-  for (const c of CITIES) dims.apply('cities', snap('cities', `{"id":${c.id}}`, JSON.stringify({ id: c.id, country_code: c.countryCode, name: c.name })));
+    decodeEnvelope({
+      topic: `pulso.public.${table}`,
+      key,
+      value: `{"before":null,"after":${after},"source":{"schema":"public","table":"${table}","ts_ms":${startMs}},"op":"r"}`,
+    });
+  for (const c of COUNTRIES)
+    dims.apply(
+      'countries',
+      snap(
+        'countries',
+        `{"code":"${c.code}"}`,
+        JSON.stringify({ code: c.code, name: c.name, currency: c.currency, timezone: c.timezone }),
+      ),
+    );
+  for (const c of CITIES)
+    dims.apply(
+      'cities',
+      snap('cities', `{"id":${c.id}}`, JSON.stringify({ id: c.id, country_code: c.countryCode, name: c.name })),
+    );
   s.stores.forEach((x, i) =>
-    dims.apply('stores', snap('stores', `{"id":${i + 1}}`, JSON.stringify({ id: i + 1, name: x.name, category: x.category, city_id: x.cityId, latitude: x.latitude, longitude: x.longitude }))),
+    dims.apply(
+      'stores',
+      snap(
+        'stores',
+        `{"id":${i + 1}}`,
+        JSON.stringify({
+          id: i + 1,
+          name: x.name,
+          category: x.category,
+          city_id: x.cityId,
+          latitude: x.latitude,
+          longitude: x.longitude,
+        }),
+      ),
+    ),
   );
   return { world, dims };
 }
@@ -141,7 +188,14 @@ function orderColumns(o: LiveOrder, id: number, s: OrderRowState): Record<string
   };
 }
 
-function change(table: string, op: 'c' | 'u' | 'd', atMs: number, before: RowImage | null, after: RowImage | null, lsn: number): ChangeRecord {
+function change(
+  table: string,
+  op: 'c' | 'u' | 'd',
+  atMs: number,
+  before: RowImage | null,
+  after: RowImage | null,
+  lsn: number,
+): ChangeRecord {
   return {
     kind: 'change',
     op,
@@ -149,7 +203,17 @@ function change(table: string, op: 'c' | 'u' | 'd', atMs: number, before: RowIma
     before,
     after,
     isSnapshot: false,
-    source: { connectorName: 'pulso', db: 'pulso', schema: 'public', table, tsMs: atMs, txId: String(lsn), lsn: String(lsn), commitLsn: String(lsn), snapshot: null },
+    source: {
+      connectorName: 'pulso',
+      db: 'pulso',
+      schema: 'public',
+      table,
+      tsMs: atMs,
+      txId: String(lsn),
+      lsn: String(lsn),
+      commitLsn: String(lsn),
+      snapshot: null,
+    },
   };
 }
 
@@ -170,7 +234,13 @@ export async function buildHistory(opts: {
   // The same world (stores, products, customers) in every part; only the order stream differs.
   const { world, dims } = await benchWorld(opts.seed, opts.startMs);
   const streamSeed = parts === 1 ? opts.seed : `${opts.seed}/part-${part + 1}-of-${parts}`;
-  const stream = new EventStream(world, { seed: streamSeed, startMs: opts.startMs, ordersPerSimSecond: opts.orders / (opts.spanMs / 1000), curve: 'daily', maxOrders: opts.orders });
+  const stream = new EventStream(world, {
+    seed: streamSeed,
+    startMs: opts.startMs,
+    ordersPerSimSecond: opts.orders / (opts.spanMs / 1000),
+    curve: 'daily',
+    maxOrders: opts.orders,
+  });
   const ids = new Map<LiveOrder, { id: number; row: OrderRowState; itemIds: number[] }>();
   const ledger = new Map<number, AssertedOrder>();
   const itemLedger = new Map<number, AssertedItem>();
@@ -195,8 +265,17 @@ export async function buildHistory(opts: {
     for (const [k, s] of stats) {
       if (s.minute >= beforeMinute) continue;
       opts.sink.stats({
-        produced_at: iso(s.minute * 60_000), instance: 'bench', table: s.table, kind: 'event', type: s.type, count: s.count,
-        latency_count: s.count, latency_ms_sum: s.latency, latency_ms_max: 250, max_source_ts_ms: s.minute * 60_000, produced_ms: s.minute * 60_000 + 250,
+        produced_at: iso(s.minute * 60_000),
+        instance: 'bench',
+        table: s.table,
+        kind: 'event',
+        type: s.type,
+        count: s.count,
+        latency_count: s.count,
+        latency_ms_sum: s.latency,
+        latency_ms_max: 250,
+        max_source_ts_ms: s.minute * 60_000,
+        produced_ms: s.minute * 60_000 + 250,
       });
       stats.delete(k);
     }
@@ -228,7 +307,13 @@ export async function buildHistory(opts: {
     if (ev.kind === 'create') {
       const o = ev.order;
       const id = takeOrderId();
-      const row: OrderRowState = { status: 'placed', paymentStatus: 'pending', version: 1, deliveredAtMs: null, updatedAtMs: o.createdAtMs };
+      const row: OrderRowState = {
+        status: 'placed',
+        paymentStatus: 'pending',
+        version: 1,
+        deliveredAtMs: null,
+        updatedAtMs: o.createdAtMs,
+      };
       const itemIds: number[] = [];
       ids.set(o, { id, row, itemIds });
       lsn++;
@@ -237,8 +322,13 @@ export async function buildHistory(opts: {
         const itemId = takeItemId();
         itemIds.push(itemId);
         const cols = {
-          id: itemId, order_id: id, product_id: Number(line.product.dbId), product_name: line.productName, quantity: line.quantity,
-          unit_price: centsToDecimal(line.unitPriceCents), line_total: centsToDecimal(line.lineTotalCents),
+          id: itemId,
+          order_id: id,
+          product_id: Number(line.product.dbId),
+          product_name: line.productName,
+          quantity: line.quantity,
+          unit_price: centsToDecimal(line.unitPriceCents),
+          line_total: centsToDecimal(line.lineTotalCents),
         };
         emitItem(change('order_items', 'c', ev.atMs, null, image(cols), ++lsn), itemId);
       }
@@ -250,10 +340,14 @@ export async function buildHistory(opts: {
         status: ev.to.status,
         paymentStatus: ev.to.paymentStatus,
         version: known.row.version + 1,
-        deliveredAtMs: ev.to.status === 'delivered' && known.row.status !== 'delivered' ? ev.atMs : known.row.deliveredAtMs,
+        deliveredAtMs:
+          ev.to.status === 'delivered' && known.row.status !== 'delivered' ? ev.atMs : known.row.deliveredAtMs,
         updatedAtMs: ev.atMs,
       };
-      emitOrder(change('orders', 'u', ev.atMs, before, image(orderColumns(ev.order, known.id, known.row)), ++lsn), known.id);
+      emitOrder(
+        change('orders', 'u', ev.atMs, before, image(orderColumns(ev.order, known.id, known.row)), ++lsn),
+        known.id,
+      );
       // Settled orders change no more (purges take cancelled ones only): forget them to bound memory.
       if (ev.order.nextStep >= ev.order.plan.length && known.row.status !== 'cancelled') {
         ids.delete(ev.order);
@@ -267,12 +361,20 @@ export async function buildHistory(opts: {
       ev.order.lines.forEach((line, i) => {
         const itemId = known.itemIds[i]!;
         const cols = {
-          id: itemId, order_id: known.id, product_id: Number(line.product.dbId), product_name: line.productName, quantity: line.quantity,
-          unit_price: centsToDecimal(line.unitPriceCents), line_total: centsToDecimal(line.lineTotalCents),
+          id: itemId,
+          order_id: known.id,
+          product_id: Number(line.product.dbId),
+          product_name: line.productName,
+          quantity: line.quantity,
+          unit_price: centsToDecimal(line.unitPriceCents),
+          line_total: centsToDecimal(line.lineTotalCents),
         };
         emitItem(change('order_items', 'd', ev.atMs, image(cols), null, ++lsn), itemId);
       });
-      emitOrder(change('orders', 'd', ev.atMs, image(orderColumns(ev.order, known.id, known.row)), null, ++lsn), known.id);
+      emitOrder(
+        change('orders', 'd', ev.atMs, image(orderColumns(ev.order, known.id, known.row)), null, ++lsn),
+        known.id,
+      );
     }
   };
 

@@ -26,13 +26,22 @@ import { druidStatus, slotStatus, transformerGroupProgress, transformerStatus } 
 import { activeServices, paths } from '../../stack/manager.ts';
 import { isCdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { groupCpuSeconds, runningPid } from '../../stack/processes.ts';
-import { cpuCostPerRowChange, judgeStep, lagTrend, percentile, sustainableCeiling, type JudgedStep, type LagTrend, type Point } from './saturation.ts';
+import {
+  cpuCostPerRowChange,
+  judgeStep,
+  lagTrend,
+  percentile,
+  sustainableCeiling,
+  type JudgedStep,
+  type LagTrend,
+  type Point,
+} from './saturation.ts';
 
 const USAGE =
   'usage: npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--speedup 120] [--connections 3] [--batch 400] [--continue]\n' +
   '  --steps        orders per second to ask for, one step each, in order\n' +
   '  --hold         seconds each step writes; --warmup: its first seconds, left out of the trends and rates\n' +
-  '  --transformers N  run N transformer instances in the group (the stack\'s and N − 1 more, started and stopped here)\n' +
+  "  --transformers N  run N transformer instances in the group (the stack's and N − 1 more, started and stopped here)\n" +
   '  --cpu-prof-dir D   the extra instances write a V8 CPU profile (.cpuprofile) into D when they stop\n' +
   '  --continue     keep stepping up after a step that is not sustainable (default: stop there)';
 
@@ -48,11 +57,14 @@ const opts = flagsOrExit('bench:throughput', USAGE, () => {
     transformers: { type: 'string', default: '1' },
     'cpu-prof-dir': { type: 'string' },
   });
-  const positive = (flag: string, raw: string) => numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
-  const int = (flag: string, raw: string, min: number, max: number) => numberFlag(flag, raw, { integer: true, min, max, what: `an integer ${min}–${max}` });
+  const positive = (flag: string, raw: string) =>
+    numberFlag(flag, raw, { min: 0, exclusiveMin: true, what: 'a positive number' });
+  const int = (flag: string, raw: string, min: number, max: number) =>
+    numberFlag(flag, raw, { integer: true, min, max, what: `an integer ${min}–${max}` });
   const holdS = positive('--hold', values.hold!);
   const warmupS = numberFlag('--warmup', values.warmup!, { min: 0, what: 'seconds ≥ 0' });
-  if (warmupS >= holdS - 20) throw new UsageError(`--warmup ${warmupS} leaves under 20 s of --hold ${holdS} to measure`);
+  if (warmupS >= holdS - 20)
+    throw new UsageError(`--warmup ${warmupS} leaves under 20 s of --hold ${holdS} to measure`);
   return {
     steps: values.steps!.split(',').map((v) => positive('--steps', v.trim())),
     holdS,
@@ -86,12 +98,17 @@ interface Sample {
   readonly druidLag: number;
 }
 
-const kafka = new kafkajs.Kafka({ clientId: 'pulso-bench-throughput', brokers: cfg.kafka.brokers, logLevel: kafkajs.logLevel.NOTHING });
+const kafka = new kafkajs.Kafka({
+  clientId: 'pulso-bench-throughput',
+  brokers: cfg.kafka.brokers,
+  logLevel: kafkajs.logLevel.NOTHING,
+});
 const admin = kafka.admin();
 const monitor = new pg.Client({ connectionString: cfg.pg.monitorUrl });
 
 /** Records every Druid supervisor still has to ingest. */
-const totalLag = (druid: Awaited<ReturnType<typeof druidStatus>>) => Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0);
+const totalLag = (druid: Awaited<ReturnType<typeof druidStatus>>) =>
+  Object.values(druid ?? {}).reduce((a, s) => a + s.lag, 0);
 
 async function endOffsets(topics: readonly string[]): Promise<number> {
   let sum = 0;
@@ -127,7 +144,8 @@ function cpuSnapshot(): Map<string, number> {
     const pid = runningPid(paths(cfg), name);
     if (pid !== undefined) out.set(name, groupCpuSeconds(pid));
   }
-  for (const x of extraTransformers) if (x.child.pid !== undefined) out.set(`transformer ${x.name}`, groupCpuSeconds(x.child.pid));
+  for (const x of extraTransformers)
+    if (x.child.pid !== undefined) out.set(`transformer ${x.name}`, groupCpuSeconds(x.child.pid));
   const self = process.cpuUsage();
   out.set('generator (this process)', (self.user + self.system) / 1e6);
   return out;
@@ -158,7 +176,10 @@ function startProber(sinceMs: number, every: number): { stop: () => Promise<Prob
         const observed = Date.now();
         for (const r of rows) {
           if (seen.has(r.order_id)) continue;
-          seen.set(r.order_id, { queryable: observed - r.source_ts_ms, transformer: r.transformed_at_ms - r.source_ts_ms });
+          seen.set(r.order_id, {
+            queryable: observed - r.source_ts_ms,
+            transformer: r.transformed_at_ms - r.source_ts_ms,
+          });
           newest = Math.max(newest, r.source_ts_ms);
         }
       } catch (e) {
@@ -172,7 +193,8 @@ function startProber(sinceMs: number, every: number): { stop: () => Promise<Prob
     stop: async () => {
       stopped = true;
       await loop;
-      const sorted = (f: (x: { queryable: number; transformer: number }) => number) => [...seen.values()].map(f).sort((a, b) => a - b);
+      const sorted = (f: (x: { queryable: number; transformer: number }) => number) =>
+        [...seen.values()].map(f).sort((a, b) => a - b);
       return { queryable: sorted((x) => x.queryable), transformer: sorted((x) => x.transformer) };
     },
   };
@@ -181,8 +203,10 @@ function startProber(sinceMs: number, every: number): { stop: () => Promise<Prob
 const rate = (a: Sample, b: Sample, f: (s: Sample) => number) => ((f(b) - f(a)) * 1000) / (b.t - a.t);
 const points = (xs: readonly Sample[], f: (s: Sample) => number): Point[] => xs.map((s) => ({ t: s.t, value: f(s) }));
 const n0 = (x: number) => Math.round(x).toLocaleString('en');
-const fmtMs = (x: number) => (Number.isNaN(x) ? '—' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
-const fmtLag = (l: LagTrend, unit = '') => `${l.trend}${l.trend === 'flat' ? '' : ` ${l.slopePerS > 0 ? '+' : ''}${n0(l.slopePerS)}${unit}/s`}, end ${n0(l.last)}${unit}`;
+const fmtMs = (x: number) =>
+  Number.isNaN(x) ? '—' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`;
+const fmtLag = (l: LagTrend, unit = '') =>
+  `${l.trend}${l.trend === 'flat' ? '' : ` ${l.slopePerS > 0 ? '+' : ''}${n0(l.slopePerS)}${unit}/s`}, end ${n0(l.last)}${unit}`;
 
 /** Transformer (the group's committed offsets) and Druid (every supervisor) lag, in records. */
 async function pipelineLag(): Promise<{ transformer: number; druid: number }> {
@@ -232,7 +256,11 @@ async function startExtraTransformers(n: number): Promise<void> {
     const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
     const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'transformer/main.ts'], {
       cwd: PROJECT_ROOT,
-      env: inheritedEnv({ TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }),
+      env: inheritedEnv({
+        TRANSFORMER_INSTANCE_ID: name,
+        TRANSFORMER_METRICS_PORT: String(port),
+        LOG_LEVEL: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel,
+      }),
       stdio: ['ignore', 'ignore', 'inherit'],
       detached: true,
     });
@@ -240,9 +268,13 @@ async function startExtraTransformers(n: number): Promise<void> {
   }
   for (const x of extraTransformers) {
     for (let t0 = Date.now(); ; await sleep(500)) {
-      const ok = await axios.get(`http://127.0.0.1:${x.port}/health`, { timeout: 2000 }).then(() => true, () => false);
+      const ok = await axios.get(`http://127.0.0.1:${x.port}/health`, { timeout: 2000 }).then(
+        () => true,
+        () => false,
+      );
       if (ok) break;
-      if (Date.now() - t0 > 120_000) throw new Error(`transformer ${x.name} did not come up on port ${x.port} within 120 s`);
+      if (Date.now() - t0 > 120_000)
+        throw new Error(`transformer ${x.name} did not come up on port ${x.port} within 120 s`);
     }
   }
   // Let the group settle: every instance owns partitions before the first step.
@@ -280,20 +312,35 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function waitUntilCaughtUp(): Promise<void> {
   const t0 = Date.now();
   const before = (await transformerStatus(cfg))?.consumed ?? 0;
-  await runGenerator({ rate: 50, orders: 5, seed: `throughput-prime-${t0}`, speedup: opts.speedup, start: new Date(t0 - 3 * 3600_000), curve: 'flat', drain: true, progress: 'off' });
+  await runGenerator({
+    rate: 50,
+    orders: 5,
+    seed: `throughput-prime-${t0}`,
+    speedup: opts.speedup,
+    start: new Date(t0 - 3 * 3600_000),
+    curve: 'flat',
+    drain: true,
+    progress: 'off',
+  });
   await pollUntil(async () => ((await transformerStatus(cfg))?.consumed ?? 0) > before, {
     what: 'the transformer to take its first records (it re-reads its state first)',
     timeoutMs: 20 * 60_000,
     intervalMs: 2000,
     progressEveryMs: 15_000,
-    onProgress: ({ leftMs }) => note(`waiting for the transformer to reload its state and take new records (${Math.round(leftMs / 1000)} s left)`),
+    onProgress: ({ leftMs }) =>
+      note(
+        `waiting for the transformer to reload its state and take new records (${Math.round(leftMs / 1000)} s left)`,
+      ),
   });
   await untilCaughtUp(CAUGHT_UP_LAG, 'the pipeline to catch up before the first step', 20 * 60_000);
   note(`pipeline caught up after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 async function main(): Promise<void> {
-  const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(() => true, () => false);
+  const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(
+    () => true,
+    () => false,
+  );
   if (!health) {
     process.stderr.write('bench:throughput: the transformer does not answer; start the pipeline first: npm run up\n');
     process.exit(1);
@@ -301,7 +348,9 @@ async function main(): Promise<void> {
   await admin.connect();
   await monitor.connect();
   const cdcTopics = (await admin.listTopics()).filter((t) => isCdcTopic(cfg.topics, t)).sort();
-  say(`bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`);
+  say(
+    `bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`,
+  );
   say(`CDC topics: ${cdcTopics.join(', ')}; transformer instances: ${opts.transformers}`);
   if (opts.transformers > 1) await startExtraTransformers(opts.transformers);
   await waitUntilCaughtUp();
@@ -361,14 +410,32 @@ async function main(): Promise<void> {
     const cdcPerS = rate(a, b, (s) => s.cdcEnd);
     const walPerS = rate(a, b, (s) => s.walBytes);
     const lags = {
-      'replication slot': lagTrend(points(samples, (s) => s.slotLagBytes), { throughputPerS: walPerS, floor: 8 * 2 ** 20 }),
-      transformer: lagTrend(points(samples, (s) => s.transformerLag), { throughputPerS: cdcPerS, floor: 5000 }),
-      Druid: lagTrend(points(samples, (s) => s.druidLag), { throughputPerS: outPerS, floor: 5000 }),
+      'replication slot': lagTrend(
+        points(samples, (s) => s.slotLagBytes),
+        { throughputPerS: walPerS, floor: 8 * 2 ** 20 },
+      ),
+      transformer: lagTrend(
+        points(samples, (s) => s.transformerLag),
+        { throughputPerS: cdcPerS, floor: 5000 },
+      ),
+      Druid: lagTrend(
+        points(samples, (s) => s.druidLag),
+        { throughputPerS: outPerS, floor: 5000 },
+      ),
     };
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
-    const verdict = judgeStep({ askedOrdersPerS: asked, achievedOrdersPerS: summary.ordersPerSecond, lags, latencyCount: latencies.length, p99Ms: p99 });
-    const cpu = [...cpuB].map(([name, s]) => [name, ((s - (cpuA!.get(name) ?? s)) / wallS) * 100] as const).filter(([, pct]) => pct >= 1).sort((x, y) => y[1] - x[1]);
+    const verdict = judgeStep({
+      askedOrdersPerS: asked,
+      achievedOrdersPerS: summary.ordersPerSecond,
+      lags,
+      latencyCount: latencies.length,
+      p99Ms: p99,
+    });
+    const cpu = [...cpuB]
+      .map(([name, s]) => [name, ((s - (cpuA!.get(name) ?? s)) / wallS) * 100] as const)
+      .filter(([, pct]) => pct >= 1)
+      .sort((x, y) => y[1] - x[1]);
     const rowChangesPerS = summary.rowChangesPerSecond;
     const line =
       `| ${asked} | ${summary.ordersPerSecond.toFixed(0)} | ${n0(rowChangesPerS)} | ${n0(cdcPerS)} | ${n0(consumedPerS)} | ${n0(outPerS)} | ` +
@@ -381,15 +448,21 @@ async function main(): Promise<void> {
         `CDC ${n0(cdcPerS)}/s, transformer ${n0(consumedPerS)}/s in, ${n0(outPerS)}/s events out; WAL ${(walPerS / 2 ** 20).toFixed(1)} MiB/s; ` +
         `commit→queryable p50 ${fmtMs(p50)} p99 ${fmtMs(p99)} (${latencies.length} orders); ${verdict.sustainable ? 'SUSTAINABLE' : `not sustainable: ${verdict.reasons.join('; ')}`}`,
     );
-    say(`  lag: slot ${fmtLag(lags['replication slot'], ' B')}; transformer ${fmtLag(lags.transformer)}; Druid ${fmtLag(lags.Druid)}`);
-    say(`  of which commit → transformer output: p50 ${fmtMs(percentile(probed.transformer, 50))} p99 ${fmtMs(percentile(probed.transformer, 99))}`);
+    say(
+      `  lag: slot ${fmtLag(lags['replication slot'], ' B')}; transformer ${fmtLag(lags.transformer)}; Druid ${fmtLag(lags.Druid)}`,
+    );
+    say(
+      `  of which commit → transformer output: p50 ${fmtMs(percentile(probed.transformer, 50))} p99 ${fmtMs(percentile(probed.transformer, 99))}`,
+    );
     say(`  CPU (% of one core): ${cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ')}`);
     const cost = cpuCostPerRowChange(cpu, rowChangesPerS, cpus().length);
     const costLine =
       `CPU per row change: ${cost.perProcessUs.map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')} — ${cost.totalUs.toFixed(0)} µs in all, ` +
       `so ${cpus().length} cores carry at most ≈ ${n0(cost.ceilingRowChangesPerS)} row changes/s at this cost` +
       ` (20,000/s leaves ${cost.budgetUsAt(20_000).toFixed(0)} µs, 12,000/s ${cost.budgetUsAt(12_000).toFixed(0)} µs)` +
-      (lags.transformer.trend === 'growing' || lags.Druid.trend === 'growing' ? '; a stage fell behind, so its cost here is under-counted' : '');
+      (lags.transformer.trend === 'growing' || lags.Druid.trend === 'growing'
+        ? '; a stage fell behind, so its cost here is under-counted'
+        : '');
     rows.push(`|  | ${costLine} |`);
     say(`  ${costLine}`);
     const drainMs = await drain();
@@ -397,7 +470,9 @@ async function main(): Promise<void> {
     if (!verdict.sustainable && !opts.continue) break;
   }
   say('');
-  say('| asked orders/s | achieved orders/s | row changes/s written | CDC records/s | transformer in/s | events out/s | slot lag | transformer lag | Druid lag | commit→queryable p50 / p99 (samples) | sustainable |');
+  say(
+    '| asked orders/s | achieved orders/s | row changes/s written | CDC records/s | transformer in/s | events out/s | slot lag | transformer lag | Druid lag | commit→queryable p50 / p99 (samples) | sustainable |',
+  );
   say('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) say(r);
   const best = sustainableCeiling(judged);
@@ -408,7 +483,8 @@ async function main(): Promise<void> {
       : 'No step was sustainable: see the reasons above.',
   );
   const first = judged.find((s) => !s.verdict.sustainable);
-  if (first) say(`First step not sustainable: ${first.askedOrdersPerS} orders/s — ${first.verdict.reasons.join('; ')}.`);
+  if (first)
+    say(`First step not sustainable: ${first.askedOrdersPerS} orders/s — ${first.verdict.reasons.join('; ')}.`);
   await stopExtraTransformers();
   await admin.disconnect();
   await monitor.end();

@@ -86,12 +86,19 @@ export const P99_TARGET_MS = 2000;
 export function judgeStep(f: StepFacts): StepVerdict {
   const reasons: string[] = [];
   const loadProduced = f.achievedOrdersPerS >= LOAD_PRODUCED_SHARE * f.askedOrdersPerS;
-  if (!loadProduced) reasons.push(`load NOT produced: ${f.achievedOrdersPerS.toFixed(0)} of ${f.askedOrdersPerS} orders/s asked (< ${LOAD_PRODUCED_SHARE * 100} %)`);
+  if (!loadProduced)
+    reasons.push(
+      `load NOT produced: ${f.achievedOrdersPerS.toFixed(0)} of ${f.askedOrdersPerS} orders/s asked (< ${LOAD_PRODUCED_SHARE * 100} %)`,
+    );
   for (const [stage, l] of Object.entries(f.lags)) {
-    if (l.trend === 'growing') reasons.push(`${stage} lag growing (+${Math.round(l.slopePerS).toLocaleString('en')}/s, ends at ${Math.round(l.last).toLocaleString('en')})`);
+    if (l.trend === 'growing')
+      reasons.push(
+        `${stage} lag growing (+${Math.round(l.slopePerS).toLocaleString('en')}/s, ends at ${Math.round(l.last).toLocaleString('en')})`,
+      );
   }
   if (f.latencyCount === 0) reasons.push('no commit → queryable sample reached Druid during the step');
-  else if (f.p99Ms > P99_TARGET_MS) reasons.push(`p99 commit → queryable ${Math.round(f.p99Ms)} ms > ${P99_TARGET_MS} ms`);
+  else if (f.p99Ms > P99_TARGET_MS)
+    reasons.push(`p99 commit → queryable ${Math.round(f.p99Ms)} ms > ${P99_TARGET_MS} ms`);
   return { loadProduced, sustainable: reasons.length === 0, reasons };
 }
 
@@ -103,7 +110,12 @@ export interface JudgedStep {
 
 /** The highest achieved row-change rate among sustainable steps, or undefined when none was. */
 export function sustainableCeiling(steps: readonly JudgedStep[]): JudgedStep | undefined {
-  return steps.filter((s) => s.verdict.sustainable).reduce<JudgedStep | undefined>((best, s) => (!best || s.achievedRowChangesPerS > best.achievedRowChangesPerS ? s : best), undefined);
+  return steps
+    .filter((s) => s.verdict.sustainable)
+    .reduce<JudgedStep | undefined>(
+      (best, s) => (!best || s.achievedRowChangesPerS > best.achievedRowChangesPerS ? s : best),
+      undefined,
+    );
 }
 
 export interface CpuCost {
@@ -121,9 +133,16 @@ export interface CpuCost {
  * that every stage kept up with, its total bounds the rate the box can carry (cores ÷ cost), and set against a
  * target's budget (cores ÷ target) it names where the CPU goes.
  */
-export function cpuCostPerRowChange(cpuPctOfCore: readonly (readonly [string, number])[], rowChangesPerS: number, cores: number): CpuCost {
-  if (!(rowChangesPerS > 0)) throw new RangeError(`cpuCostPerRowChange: rowChangesPerS must be > 0, got ${rowChangesPerS}`);
-  const perProcessUs = cpuPctOfCore.map(([name, pct]) => [name, (pct / 100) * 1e6 / rowChangesPerS] as const).sort((a, b) => b[1] - a[1]);
+export function cpuCostPerRowChange(
+  cpuPctOfCore: readonly (readonly [string, number])[],
+  rowChangesPerS: number,
+  cores: number,
+): CpuCost {
+  if (!(rowChangesPerS > 0))
+    throw new RangeError(`cpuCostPerRowChange: rowChangesPerS must be > 0, got ${rowChangesPerS}`);
+  const perProcessUs = cpuPctOfCore
+    .map(([name, pct]) => [name, ((pct / 100) * 1e6) / rowChangesPerS] as const)
+    .sort((a, b) => b[1] - a[1]);
   const totalUs = perProcessUs.reduce((sum, [, us]) => sum + us, 0);
   return {
     perProcessUs,

@@ -7,7 +7,15 @@
 
 // The range comes from the URL the Grafana way (timeRange.js): ?from=now-6h&to=now follows the clock,
 // ?from=<ms|ISO>&to=<ms|ISO> pins it (tests, shared links); the picker writes it back.
-const state = { dashboard: null, rangeMs: 3600000, fixed: null, refreshMs: undefined, range: { from: 0, to: 0 }, timer: null, charts: new Map() };
+const state = {
+  dashboard: null,
+  rangeMs: 3600000,
+  fixed: null,
+  refreshMs: undefined,
+  range: { from: 0, to: 0 },
+  timer: null,
+  charts: new Map(),
+};
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -21,7 +29,11 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 /** Text from data (store names, cities, anything a row holds) made safe to put where ECharts expects HTML. */
-const escapeHtml = (s) => String(s).replace(/[&<>"'`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c]);
+const escapeHtml = (s) =>
+  String(s).replace(
+    /[&<>"'`]/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c],
+  );
 
 // ---- values and units (the subset of Grafana's units these dashboards use) ----
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
@@ -32,12 +44,18 @@ function formatValue(v, field) {
   const d = field.decimals ?? (Number.isInteger(v) ? 0 : 2);
   const n = (x, dd = d) => x.toLocaleString('en-US', { minimumFractionDigits: dd, maximumFractionDigits: dd });
   switch (unit) {
-    case 'percent': return `${n(v)}%`;
-    case 'percentunit': return `${n(v * 100)}%`;
-    case 'ms': return v >= 1000 ? `${n(v / 1000, 2)} s` : `${n(v)} ms`;
-    case 's': return v >= 3600 ? `${n(v / 3600, 1)} h` : v >= 60 ? `${n(v / 60, 1)} min` : `${n(v)} s`;
-    case 'm': return `${n(v)} min`;
-    default: return n(v);
+    case 'percent':
+      return `${n(v)}%`;
+    case 'percentunit':
+      return `${n(v * 100)}%`;
+    case 'ms':
+      return v >= 1000 ? `${n(v / 1000, 2)} s` : `${n(v)} ms`;
+    case 's':
+      return v >= 3600 ? `${n(v / 3600, 1)} h` : v >= 60 ? `${n(v / 60, 1)} min` : `${n(v)} s`;
+    case 'm':
+      return `${n(v)} min`;
+    default:
+      return n(v);
   }
 }
 function fieldConfig(panel, column) {
@@ -61,7 +79,8 @@ const isNumType = (t) => ['BIGINT', 'INTEGER', 'DOUBLE', 'FLOAT', 'DECIMAL', 'RE
 /** Columns a Grafana "organize" transformation hides. */
 function hiddenColumns(panel) {
   const hidden = new Set();
-  for (const t of panel.transformations ?? []) if (t.id === 'organize') for (const [k, v] of Object.entries(t.options?.excludeByName ?? {})) if (v) hidden.add(k);
+  for (const t of panel.transformations ?? [])
+    if (t.id === 'organize') for (const [k, v] of Object.entries(t.options?.excludeByName ?? {})) if (v) hidden.add(k);
   return hidden;
 }
 
@@ -81,14 +100,21 @@ function chart(body, option) {
  */
 function reducedValues(panel, t) {
   const nums = t.columns.map((c, i) => [c, i]).filter(([c]) => isNumType(c.sqlType) || c.sqlType === '');
-  const strings = t.columns.map((c, i) => [c, i]).filter(([c]) => !(isNumType(c.sqlType) || c.sqlType === '') && !isTimeType(c.sqlType));
+  const strings = t.columns
+    .map((c, i) => [c, i])
+    .filter(([c]) => !(isNumType(c.sqlType) || c.sqlType === '') && !isTimeType(c.sqlType));
   if (panel.options?.reduceOptions?.values !== true) {
     const row = t.rows[0];
     return nums.map(([c, i]) => ({ column: c.name, row: '', name: label(panel, c.name), v: row ? row[i] : null }));
   }
   return t.rows.flatMap((r) => {
     const rowName = strings.map(([, i]) => String(r[i] ?? '')).join(' ');
-    return nums.map(([c, i]) => ({ column: c.name, row: rowName, name: [rowName, nums.length > 1 || !rowName ? label(panel, c.name) : ''].filter(Boolean).join(' · '), v: r[i] }));
+    return nums.map(([c, i]) => ({
+      column: c.name,
+      row: rowName,
+      name: [rowName, nums.length > 1 || !rowName ? label(panel, c.name) : ''].filter(Boolean).join(' · '),
+      v: r[i],
+    }));
   });
 }
 
@@ -98,7 +124,17 @@ const RENDERERS = {
     const box = el('div', { class: 'stat' });
     for (const { column, row, name, v } of values) {
       const f = fieldConfig(panel, column);
-      const cell = el('div', {}, el('div', { class: 'value', 'data-column': column, 'data-row': row, 'data-value': v === null || v === undefined ? '' : String(v), text: formatValue(v, f) }));
+      const cell = el(
+        'div',
+        {},
+        el('div', {
+          class: 'value',
+          'data-column': column,
+          'data-row': row,
+          'data-value': v === null || v === undefined ? '' : String(v),
+          text: formatValue(v, f),
+        }),
+      );
       if (values.length > 1 || row) cell.append(el('div', { class: 'label', text: name }));
       box.append(cell);
     }
@@ -121,15 +157,30 @@ const RENDERERS = {
     }
     if (t.rows.length === 0) return 'empty';
     const f = fieldConfig(panel, nums[0]?.[0].name ?? '');
-    state.charts.set(panel.id, chart(body, {
-      grid: { left: 56, right: 12, top: 12, bottom: 40 },
-      tooltip: { trigger: 'axis', valueFormatter: (v) => formatValue(v, f) },
-      legend: { bottom: 0, type: 'scroll', textStyle: { color: '#ccc' } },
-      // The x axis is the dashboard's time range, as in Grafana (ECharts would otherwise pad a lone point by days).
-      xAxis: { type: 'time', min: state.range.from, max: state.range.to },
-      yAxis: { type: 'value', minInterval: f.decimals === 0 ? 1 : 0, axisLabel: { formatter: (v) => formatValue(v, { ...f, decimals: f.decimals === 0 || Number.isInteger(v) ? 0 : 2 }) } },
-      series: [...series].map(([name, data]) => ({ name, type: 'line', showSymbol: data.length < 3, data, areaStyle: { opacity: 0.08 } })),
-    }));
+    state.charts.set(
+      panel.id,
+      chart(body, {
+        grid: { left: 56, right: 12, top: 12, bottom: 40 },
+        tooltip: { trigger: 'axis', valueFormatter: (v) => formatValue(v, f) },
+        legend: { bottom: 0, type: 'scroll', textStyle: { color: '#ccc' } },
+        // The x axis is the dashboard's time range, as in Grafana (ECharts would otherwise pad a lone point by days).
+        xAxis: { type: 'time', min: state.range.from, max: state.range.to },
+        yAxis: {
+          type: 'value',
+          minInterval: f.decimals === 0 ? 1 : 0,
+          axisLabel: {
+            formatter: (v) => formatValue(v, { ...f, decimals: f.decimals === 0 || Number.isInteger(v) ? 0 : 2 }),
+          },
+        },
+        series: [...series].map(([name, data]) => ({
+          name,
+          type: 'line',
+          showSymbol: data.length < 3,
+          data,
+          areaStyle: { opacity: 0.08 },
+        })),
+      }),
+    );
     return 'ok';
   },
 
@@ -140,29 +191,49 @@ const RENDERERS = {
     const x = cols.find(([c]) => c.name === xName) ?? cols.find(([c]) => !isNumType(c.sqlType)) ?? cols[0];
     const ys = cols.filter(([c]) => c !== x[0] && isNumType(c.sqlType));
     if (t.rows.length === 0) return 'empty';
-    state.charts.set(panel.id, chart(body, {
-      grid: { left: 56, right: 12, top: 12, bottom: 44 },
-      tooltip: { trigger: 'axis' },
-      legend: { show: ys.length > 1, bottom: 0, textStyle: { color: '#ccc' } },
-      xAxis: { type: 'category', data: t.rows.map((r) => String(r[x[1]])), axisLabel: { hideOverlap: true } },
-      yAxis: { type: 'value' },
-      series: ys.map(([c, i]) => ({ name: label(panel, c.name), type: 'bar', stack: panel.options?.stacking === 'normal' ? 'all' : undefined, data: t.rows.map((r) => r[i]) })),
-    }));
+    state.charts.set(
+      panel.id,
+      chart(body, {
+        grid: { left: 56, right: 12, top: 12, bottom: 44 },
+        tooltip: { trigger: 'axis' },
+        legend: { show: ys.length > 1, bottom: 0, textStyle: { color: '#ccc' } },
+        xAxis: { type: 'category', data: t.rows.map((r) => String(r[x[1]])), axisLabel: { hideOverlap: true } },
+        yAxis: { type: 'value' },
+        series: ys.map(([c, i]) => ({
+          name: label(panel, c.name),
+          type: 'bar',
+          stack: panel.options?.stacking === 'normal' ? 'all' : undefined,
+          data: t.rows.map((r) => r[i]),
+        })),
+      }),
+    );
     return 'ok';
   },
 
   piechart(panel, t, body) {
     const name = t.columns.findIndex((c) => !isNumType(c.sqlType));
     const value = t.columns.findIndex((c) => isNumType(c.sqlType));
-    const data = panel.options?.reduceOptions?.values === false && t.rows.length === 1
-      ? t.columns.map((c, i) => ({ name: label(panel, c.name), value: t.rows[0][i] })).filter((d) => isNum(d.value))
-      : t.rows.map((r) => ({ name: String(r[name]), value: r[value] }));
+    const data =
+      panel.options?.reduceOptions?.values === false && t.rows.length === 1
+        ? t.columns.map((c, i) => ({ name: label(panel, c.name), value: t.rows[0][i] })).filter((d) => isNum(d.value))
+        : t.rows.map((r) => ({ name: String(r[name]), value: r[value] }));
     if (data.length === 0) return 'empty';
-    state.charts.set(panel.id, chart(body, {
-      tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
-      legend: { orient: 'vertical', right: 0, top: 'middle', type: 'scroll', textStyle: { color: '#ccc' } },
-      series: [{ type: 'pie', radius: panel.options?.pieType === 'donut' ? ['45%', '75%'] : '75%', center: ['38%', '50%'], data, label: { formatter: '{b} {d}%', color: '#ccc' } }],
-    }));
+    state.charts.set(
+      panel.id,
+      chart(body, {
+        tooltip: { trigger: 'item', formatter: '{b}: {c} ({d}%)' },
+        legend: { orient: 'vertical', right: 0, top: 'middle', type: 'scroll', textStyle: { color: '#ccc' } },
+        series: [
+          {
+            type: 'pie',
+            radius: panel.options?.pieType === 'donut' ? ['45%', '75%'] : '75%',
+            center: ['38%', '50%'],
+            data,
+            label: { formatter: '{b} {d}%', color: '#ccc' },
+          },
+        ],
+      }),
+    );
     return 'ok';
   },
 
@@ -173,7 +244,17 @@ const RENDERERS = {
     const g = el('div', { class: 'gauge' });
     for (const { column, row, name, v } of items) {
       const track = el('div', { class: 'track' }, el('div', { class: 'bar', style: `width:${(100 * v) / max}%` }));
-      g.append(el('div', { text: name }), track, el('div', { class: 'num', 'data-column': column, 'data-row': row, 'data-value': String(v), text: formatValue(v, fieldConfig(panel, column)) }));
+      g.append(
+        el('div', { text: name }),
+        track,
+        el('div', {
+          class: 'num',
+          'data-column': column,
+          'data-row': row,
+          'data-value': String(v),
+          text: formatValue(v, fieldConfig(panel, column)),
+        }),
+      );
     }
     body.append(g);
     return 'ok';
@@ -183,14 +264,28 @@ const RENDERERS = {
     if (t.rows.length === 0) return 'empty';
     const hidden = hiddenColumns(panel);
     const cols = t.columns.map((c, i) => [c, i]).filter(([c]) => !hidden.has(c.name));
-    const table = el('table', {}, el('thead', {}, el('tr', {}, ...cols.map(([c]) => el('th', { text: label(panel, c.name) })))));
+    const table = el(
+      'table',
+      {},
+      el('thead', {}, el('tr', {}, ...cols.map(([c]) => el('th', { text: label(panel, c.name) })))),
+    );
     const tbody = el('tbody');
     for (const r of t.rows) {
-      tbody.append(el('tr', {}, ...cols.map(([c, i]) => {
-        const v = r[i];
-        const text = isTimeType(c.sqlType) ? String(v).replace('T', ' ').replace(/\.000Z$/, 'Z') : formatValue(v, fieldConfig(panel, c.name));
-        return el('td', { class: isNum(v) ? 'num' : '', text });
-      })));
+      tbody.append(
+        el(
+          'tr',
+          {},
+          ...cols.map(([c, i]) => {
+            const v = r[i];
+            const text = isTimeType(c.sqlType)
+              ? String(v)
+                  .replace('T', ' ')
+                  .replace(/\.000Z$/, 'Z')
+              : formatValue(v, fieldConfig(panel, c.name));
+            return el('td', { class: isNum(v) ? 'num' : '', text });
+          }),
+        ),
+      );
     }
     table.append(tbody);
     body.append(table);
@@ -208,28 +303,46 @@ const RENDERERS = {
     const points = t.rows.filter((r) => isNum(r[lat]) && isNum(r[lon]));
     if (points.length === 0) return 'empty';
     const maxSize = Math.max(1, ...points.map((r) => (size >= 0 ? r[size] : 1)));
-    state.charts.set(panel.id, chart(body, {
-      grid: { left: 48, right: 12, top: 12, bottom: 28 },
-      // A function formatter's return value is HTML to ECharts: every value from data is escaped.
-      tooltip: { formatter: (p) => `${escapeHtml(p.data.name)}<br>${escapeHtml(sizeName ?? '')} ${escapeHtml(p.data.size ?? '')}` },
-      xAxis: { type: 'value', name: 'longitude', nameLocation: 'middle', nameGap: 20, scale: true },
-      yAxis: { type: 'value', name: 'latitude', scale: true },
-      series: [{
-        type: 'scatter',
-        data: points.map((r) => ({ name: String(r[nameCol] ?? ''), value: [r[lon], r[lat]], size: size >= 0 ? r[size] : undefined })),
-        symbolSize: (_v, p) => (size >= 0 ? 6 + 30 * Math.sqrt(p.data.size / maxSize) : 8),
-        itemStyle: { color: '#73bf69', opacity: 0.75 },
-      }],
-    }));
+    state.charts.set(
+      panel.id,
+      chart(body, {
+        grid: { left: 48, right: 12, top: 12, bottom: 28 },
+        // A function formatter's return value is HTML to ECharts: every value from data is escaped.
+        tooltip: {
+          formatter: (p) =>
+            `${escapeHtml(p.data.name)}<br>${escapeHtml(sizeName ?? '')} ${escapeHtml(p.data.size ?? '')}`,
+        },
+        xAxis: { type: 'value', name: 'longitude', nameLocation: 'middle', nameGap: 20, scale: true },
+        yAxis: { type: 'value', name: 'latitude', scale: true },
+        series: [
+          {
+            type: 'scatter',
+            data: points.map((r) => ({
+              name: String(r[nameCol] ?? ''),
+              value: [r[lon], r[lat]],
+              size: size >= 0 ? r[size] : undefined,
+            })),
+            symbolSize: (_v, p) => (size >= 0 ? 6 + 30 * Math.sqrt(p.data.size / maxSize) : 8),
+            itemStyle: { color: '#73bf69', opacity: 0.75 },
+          },
+        ],
+      }),
+    );
     return 'ok';
   },
 };
 
 /** The markdown subset the text panels use: paragraphs, list items, **bold** and `code`. */
 function renderText(panel, body) {
-  const inline = (s) => escapeHtml(s).replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>').replace(/`([^`]+)`/g, '<code>$1</code>');
+  const inline = (s) =>
+    escapeHtml(s)
+      .replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>')
+      .replace(/`([^`]+)`/g, '<code>$1</code>');
   const div = el('div', { class: 'text' });
-  div.innerHTML = String(panel.options?.content ?? '').split('\n').map((l) => (l.startsWith('- ') ? `<div>• ${inline(l.slice(2))}</div>` : l.trim() ? `<p>${inline(l)}</p>` : '')).join('');
+  div.innerHTML = String(panel.options?.content ?? '')
+    .split('\n')
+    .map((l) => (l.startsWith('- ') ? `<div>• ${inline(l.slice(2))}</div>` : l.trim() ? `<p>${inline(l)}</p>` : ''))
+    .join('');
   body.append(div);
 }
 
@@ -245,8 +358,18 @@ function layout(d) {
   for (const p of panelsOf(d)) {
     if (p.type === 'row') continue;
     const g = p.gridPos ?? { x: 0, y: 0, w: 12, h: 8 };
-    const box = el('section', { class: 'panel', 'data-panel-id': String(p.id), 'data-panel-type': p.type, 'data-state': 'loading', style: `grid-column:${g.x + 1} / span ${g.w};grid-row:${g.y + 1} / span ${g.h}` },
-      el('h2', { text: p.title ?? '', title: p.description ?? '' }), el('div', { class: 'body' }));
+    const box = el(
+      'section',
+      {
+        class: 'panel',
+        'data-panel-id': String(p.id),
+        'data-panel-type': p.type,
+        'data-state': 'loading',
+        style: `grid-column:${g.x + 1} / span ${g.w};grid-row:${g.y + 1} / span ${g.h}`,
+      },
+      el('h2', { text: p.title ?? '', title: p.description ?? '' }),
+      el('div', { class: 'body' }),
+    );
     grid.append(box);
   }
   main.append(grid);
@@ -264,12 +387,21 @@ async function refreshPanel(d, p, fromMs, toMs) {
   }
   const render = RENDERERS[p.type];
   if (!render) {
-    body.replaceChildren(el('div', { class: 'nodata', text: `Panel type "${p.type}" is not rendered by the local dashboards server; Grafana (docker compose) shows it.` }));
+    body.replaceChildren(
+      el('div', {
+        class: 'nodata',
+        text: `Panel type "${p.type}" is not rendered by the local dashboards server; Grafana (docker compose) shows it.`,
+      }),
+    );
     return setState('unsupported');
   }
   const target = (p.targets ?? [])[0];
   try {
-    const res = await fetch('/api/query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uid: d.uid, panelId: p.id, refId: target?.refId ?? 'A', from: fromMs, to: toMs }) });
+    const res = await fetch('/api/query', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uid: d.uid, panelId: p.id, refId: target?.refId ?? 'A', from: fromMs, to: toMs }),
+    });
     const data = await res.json();
     state.charts.get(p.id)?.dispose();
     state.charts.delete(p.id);
@@ -295,7 +427,11 @@ async function refreshAll() {
   const fromMs = state.fixed ? state.fixed.from : toMs - state.rangeMs;
   state.range = { from: fromMs, to: toMs };
   // Each panel on its own: one failing query never stops the others.
-  await Promise.allSettled(panelsOf(d).filter((p) => p.type !== 'row').map((p) => refreshPanel(d, p, fromMs, toMs)));
+  await Promise.allSettled(
+    panelsOf(d)
+      .filter((p) => p.type !== 'row')
+      .map((p) => refreshPanel(d, p, fromMs, toMs)),
+  );
   $('#updated').textContent = `updated ${new Date(toMs).toLocaleTimeString()}`;
   document.body.setAttribute('data-refreshed', String(toMs));
 }
@@ -310,7 +446,12 @@ function schedule() {
 
 /** The range and refresh in the address bar, Grafana's way, so that a copied link reproduces the view. */
 function writeUrl() {
-  const q = PulsoTimeRange.rangeQuery({ relativeMs: state.rangeMs, fixed: state.fixed, refreshMs: state.refreshMs, refreshOff: !$('#auto').checked });
+  const q = PulsoTimeRange.rangeQuery({
+    relativeMs: state.rangeMs,
+    fixed: state.fixed,
+    refreshMs: state.refreshMs,
+    refreshOff: !$('#auto').checked,
+  });
   history.replaceState(null, '', `${location.pathname}?${q}`);
 }
 
@@ -323,7 +464,9 @@ function applyUrlRange() {
   if (r.refreshOff) $('#auto').checked = false;
   const select = $('#range');
   if (!r.fixed && ![...select.options].some((o) => Number(o.value) === r.relativeMs)) {
-    select.append(el('option', { value: String(r.relativeMs), text: `Last ${PulsoTimeRange.durationText(r.relativeMs)}` }));
+    select.append(
+      el('option', { value: String(r.relativeMs), text: `Last ${PulsoTimeRange.durationText(r.relativeMs)}` }),
+    );
   }
   if (!r.fixed) select.value = String(r.relativeMs);
   $('#note').textContent = r.notes.join('; ');
@@ -333,10 +476,18 @@ function applyUrlRange() {
 async function main() {
   const list = await (await fetch('/api/dashboards')).json();
   const uid = /^\/d\/([\w-]+)$/.exec(location.pathname)?.[1];
-  $('#dashboards').replaceChildren(...list.map((x) => el('a', { href: `/d/${x.uid}`, class: x.uid === uid ? 'active' : '', text: x.title })));
+  $('#dashboards').replaceChildren(
+    ...list.map((x) => el('a', { href: `/d/${x.uid}`, class: x.uid === uid ? 'active' : '', text: x.title })),
+  );
   applyUrlRange();
   if (!uid) {
-    $('#main').replaceChildren(el('div', { class: 'list' }, ...list.map((x) => el('a', { href: `/d/${x.uid}`, text: `${x.title} — grafana/dashboards/${x.file}` }))));
+    $('#main').replaceChildren(
+      el(
+        'div',
+        { class: 'list' },
+        ...list.map((x) => el('a', { href: `/d/${x.uid}`, text: `${x.title} — grafana/dashboards/${x.file}` })),
+      ),
+    );
     return;
   }
   const res = await fetch(`/api/dashboards/${uid}`);

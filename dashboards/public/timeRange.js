@@ -48,7 +48,9 @@
       const f = from === null ? null : parseTime(from);
       const t = to === null ? { offsetMs: 0 } : parseTime(to);
       if (!f || !t) {
-        notes.push(`could not read from=${JSON.stringify(from)} to=${JSON.stringify(to)} (use now-6h, now, epoch ms or an ISO date): showing the last ${durationText(DEFAULT_RANGE_MS)}`);
+        notes.push(
+          `could not read from=${JSON.stringify(from)} to=${JSON.stringify(to)} (use now-6h, now, epoch ms or an ISO date): showing the last ${durationText(DEFAULT_RANGE_MS)}`,
+        );
       } else if (t.offsetMs === 0 && f.offsetMs !== undefined) {
         out.relativeMs = f.offsetMs;
       } else {
@@ -58,12 +60,17 @@
       }
     } else if (range !== null) {
       const ms = parseDuration(range);
-      if (ms === null) notes.push(`could not read range=${JSON.stringify(range)} (use 6h, 15m or milliseconds): showing the last ${durationText(DEFAULT_RANGE_MS)}`);
+      if (ms === null)
+        notes.push(
+          `could not read range=${JSON.stringify(range)} (use 6h, 15m or milliseconds): showing the last ${durationText(DEFAULT_RANGE_MS)}`,
+        );
       else out.relativeMs = ms;
     }
     const span = out.fixed ? out.fixed.to - out.fixed.from : out.relativeMs;
     if (!(span > 0) || span > MAX_RANGE_MS) {
-      notes.push(`the range ${out.fixed ? `${new Date(out.fixed.from).toISOString()} – ${new Date(out.fixed.to).toISOString()}` : durationText(out.relativeMs)} is empty, reversed or longer than 31 days: showing the last ${durationText(DEFAULT_RANGE_MS)}`);
+      notes.push(
+        `the range ${out.fixed ? `${new Date(out.fixed.from).toISOString()} – ${new Date(out.fixed.to).toISOString()}` : durationText(out.relativeMs)} is empty, reversed or longer than 31 days: showing the last ${durationText(DEFAULT_RANGE_MS)}`,
+      );
       out.relativeMs = DEFAULT_RANGE_MS;
       out.fixed = null;
     }
@@ -71,7 +78,10 @@
     if (refresh === 'off' || refresh === '') out.refreshOff = true;
     else if (refresh !== null) {
       const ms = parseDuration(refresh);
-      if (ms === null || ms < 1000) notes.push(`could not read refresh=${JSON.stringify(refresh)} (use 5s, 1m or off): the dashboard's own refresh applies`);
+      if (ms === null || ms < 1000)
+        notes.push(
+          `could not read refresh=${JSON.stringify(refresh)} (use 5s, 1m or off): the dashboard's own refresh applies`,
+        );
       else out.refreshMs = ms;
     }
     return out;

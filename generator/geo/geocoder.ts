@@ -54,8 +54,13 @@ const FetchAdapter = require('node-geocoder/lib/httpadapter/fetchadapter.js') as
 
 function nominatimProvider(url: string): NodeGeocoder.Provider {
   const identifiedFetch: typeof fetch = (input, init) =>
-    fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), 'user-agent': USER_AGENT, accept: 'application/json' } });
-  const osm = new OpenStreetMapGeocoder(new FetchAdapter({ fetch: identifiedFetch }), { osmServer: url.replace(/\/+$/, '') });
+    fetch(input, {
+      ...init,
+      headers: { ...(init?.headers as Record<string, string>), 'user-agent': USER_AGENT, accept: 'application/json' },
+    });
+  const osm = new OpenStreetMapGeocoder(new FetchAdapter({ fetch: identifiedFetch }), {
+    osmServer: url.replace(/\/+$/, ''),
+  });
   osm._getCommonParams = () => ({});
   return osm;
 }
@@ -110,16 +115,21 @@ export function createGeocoder(opts: GeocoderOptions): PulsoGeocoder {
     stats,
     async geocode(query) {
       if (cache) {
-        const hit = await cache.query<{ latitude: string | null; longitude: string | null; display_name: string | null }>(
-          'SELECT latitude, longitude, display_name FROM geocode_cache WHERE query = $1',
-          [query],
-        );
+        const hit = await cache.query<{
+          latitude: string | null;
+          longitude: string | null;
+          display_name: string | null;
+        }>('SELECT latitude, longitude, display_name FROM geocode_cache WHERE query = $1', [query]);
         const row = hit.rows[0];
         if (row) {
           stats.cacheHits++;
           return row.latitude === null || row.longitude === null
             ? null
-            : { latitude: Number(row.latitude), longitude: Number(row.longitude), displayName: row.display_name ?? query };
+            : {
+                latitude: Number(row.latitude),
+                longitude: Number(row.longitude),
+                displayName: row.display_name ?? query,
+              };
         }
       }
       const results = await limit(async () => {
@@ -130,14 +140,24 @@ export function createGeocoder(opts: GeocoderOptions): PulsoGeocoder {
       const point: GeoPoint | null =
         first?.latitude !== undefined && first.longitude !== undefined && Number.isFinite(first.latitude)
           ? // numeric(9,6), as stored: a fresh answer and a cached one are the same point.
-            { latitude: round6(first.latitude), longitude: round6(first.longitude), displayName: first.formattedAddress ?? query }
+            {
+              latitude: round6(first.latitude),
+              longitude: round6(first.longitude),
+              displayName: first.formattedAddress ?? query,
+            }
           : null;
       opts.log?.debug('geocoded', { query, found: point !== null });
       if (cache) {
         await cache.query(
           `INSERT INTO geocode_cache (query, provider, latitude, longitude, display_name, raw)
            VALUES ($1, 'openstreetmap', $2, $3, $4, $5) ON CONFLICT (query) DO NOTHING`,
-          [query, point?.latitude ?? null, point?.longitude ?? null, point?.displayName ?? null, JSON.stringify(results.raw ?? [])],
+          [
+            query,
+            point?.latitude ?? null,
+            point?.longitude ?? null,
+            point?.displayName ?? null,
+            JSON.stringify(results.raw ?? []),
+          ],
         );
       }
       return point;

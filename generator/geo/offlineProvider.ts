@@ -6,7 +6,12 @@ import { CITIES, countryOf, type City, type Place } from './gazetteer.ts';
 
 /** Lower case, no accents, single spaces: "São  Paulo" → "sao paulo". */
 export function normalizePlaceName(s: string): string {
-  return s.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+  return s
+    .normalize('NFD')
+    .replace(/\p{Diacritic}/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function entry(city: City, place?: Place): NodeGeocoder.Entry {
@@ -25,21 +30,30 @@ function entry(city: City, place?: Place): NodeGeocoder.Entry {
 
 /** Matches a free-text query against the gazetteer; most specific match first. */
 export function lookupGazetteer(query: string): NodeGeocoder.Entry[] {
-  const parts = normalizePlaceName(query).split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = normalizePlaceName(query)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) return [];
   const countryPart = parts.length > 1 ? parts[parts.length - 1] : undefined;
   const results: NodeGeocoder.Entry[] = [];
   for (const city of CITIES) {
     const country = countryOf(city.countryCode);
-    const countryMatches = (p: string | undefined) => p === undefined || p === normalizePlaceName(country.name) || p === city.countryCode.toLowerCase();
+    const countryMatches = (p: string | undefined) =>
+      p === undefined || p === normalizePlaceName(country.name) || p === city.countryCode.toLowerCase();
     const cityName = normalizePlaceName(city.name);
     // "neighbourhood, city[, country]"
-    if (parts.length >= 2 && normalizePlaceName(parts[1]!) === cityName && countryMatches(parts.length > 2 ? countryPart : undefined)) {
+    if (
+      parts.length >= 2 &&
+      normalizePlaceName(parts[1]!) === cityName &&
+      countryMatches(parts.length > 2 ? countryPart : undefined)
+    ) {
       const hood = city.neighbourhoods.find((h) => normalizePlaceName(h.name) === parts[0]);
       if (hood) results.push(entry(city, hood));
     }
     // "city[, country]"
-    if (parts[0] === cityName && (parts.length === 1 || (parts.length === 2 && countryMatches(countryPart)))) results.push(entry(city));
+    if (parts[0] === cityName && (parts.length === 1 || (parts.length === 2 && countryMatches(countryPart))))
+      results.push(entry(city));
   }
   return results;
 }
@@ -54,7 +68,10 @@ function haversineKm(aLat: number, aLon: number, bLat: number, bLon: number): nu
 
 export const offlineProvider: NodeGeocoder.Provider = {
   geocode(value, callback) {
-    const query = typeof value === 'string' ? value : String((value as { address?: unknown; q?: unknown }).address ?? (value as { q?: unknown }).q ?? '');
+    const query =
+      typeof value === 'string'
+        ? value
+        : String((value as { address?: unknown; q?: unknown }).address ?? (value as { q?: unknown }).q ?? '');
     const results = lookupGazetteer(query);
     callback(false, Object.assign(results, { raw: { provider: 'offline', query } }));
   },

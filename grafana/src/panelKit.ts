@@ -66,7 +66,12 @@ function fieldConfig(unit?: string, decimals?: number, extra: Record<string, unk
   };
 }
 
-function queryPanel(type: string, c: Common, options: Record<string, unknown>, extraDefaults: Record<string, unknown> = {}): QueryPanel {
+function queryPanel(
+  type: string,
+  c: Common,
+  options: Record<string, unknown>,
+  extraDefaults: Record<string, unknown> = {},
+): QueryPanel {
   return {
     reads: c.reads,
     panel: {
@@ -115,7 +120,10 @@ export function timeseries(c: Common & { readonly stacked?: boolean }): QueryPan
   return queryPanel(
     'timeseries',
     c,
-    { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } },
+    {
+      legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    },
     {
       custom: {
         drawStyle: 'line',
@@ -206,7 +214,10 @@ export interface BuiltDashboard {
 
 /** Assigns sequential panel ids (stable across builds) and assembles the dashboard. */
 /** What every Pulso dashboard shares: read-only, shared crosshair, 5 s refresh, last hour, UTC. */
-export const DASHBOARD_DEFAULTS: Pick<Dashboard, 'editable' | 'graphTooltip' | 'refresh' | 'time' | 'timezone' | 'timepicker'> = {
+export const DASHBOARD_DEFAULTS: Pick<
+  Dashboard,
+  'editable' | 'graphTooltip' | 'refresh' | 'time' | 'timezone' | 'timepicker'
+> = {
   editable: false,
   graphTooltip: 1,
   refresh: '5s',
@@ -217,7 +228,18 @@ export const DASHBOARD_DEFAULTS: Pick<Dashboard, 'editable' | 'graphTooltip' | '
 
 /** A header link to another Pulso dashboard, keeping the time range. */
 export function dashboardLink(title: string, uid: string) {
-  return { title, type: 'link' as const, url: `/d/${uid}`, icon: 'dashboard', tags: [], asDropdown: false, includeVars: false, keepTime: true, targetBlank: false, tooltip: '' };
+  return {
+    title,
+    type: 'link' as const,
+    url: `/d/${uid}`,
+    icon: 'dashboard',
+    tags: [],
+    asDropdown: false,
+    includeVars: false,
+    keepTime: true,
+    targetBlank: false,
+    tooltip: '',
+  };
 }
 
 export function assemble(

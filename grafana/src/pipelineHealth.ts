@@ -4,7 +4,18 @@
 // Debezium repeats it dropped, dead letters by reason, commit → transformer latency. No panel scans or
 // groups the event rows themselves. What Druid cannot see (slot lag, Kafka lag) is listed in a text panel.
 import { IN_RANGE, ROLLUP_IN_RANGE, sumOrZero } from './sqlFragments.ts';
-import { LONG_TO_SERIES, assemble, DASHBOARD_DEFAULTS, dashboardLink, stat, table, text, timeseries, type BuiltDashboard, type PanelDef } from './panelKit.ts';
+import {
+  LONG_TO_SERIES,
+  assemble,
+  DASHBOARD_DEFAULTS,
+  dashboardLink,
+  stat,
+  table,
+  text,
+  timeseries,
+  type BuiltDashboard,
+  type PanelDef,
+} from './panelKit.ts';
 
 const NOW_MS = 'TIMESTAMP_TO_MILLIS(CURRENT_TIMESTAMP)';
 const FRESHNESS_THRESHOLDS = [
@@ -92,7 +103,8 @@ const panels: PanelDef[] = [
   }),
   timeseries({
     title: 'Dead-lettered records per minute by reason',
-    description: 'CDC records the transformer sent to the dead-letter topic (pulso.dlq), by the dlq.reason it wrote in their headers.',
+    description:
+      'CDC records the transformer sent to the dead-letter topic (pulso.dlq), by the dlq.reason it wrote in their headers.',
     gridPos: { x: 0, y: 21, w: 12, h: 6 },
     sql: `SELECT __time AS "time", type AS reason, SUM(records) AS dead_lettered ${STATS} AND kind = 'dlq' GROUP BY 1, 2 ORDER BY 1`,
     reads: ['time', 'reason', 'dead_lettered'],

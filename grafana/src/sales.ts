@@ -3,7 +3,9 @@
 import { HAVING_ORDERS, ROLLUP_IN_RANGE, money, sumOrZero } from './sqlFragments.ts';
 import {
   LONG_TO_SERIES,
-  assemble, DASHBOARD_DEFAULTS, dashboardLink,
+  assemble,
+  DASHBOARD_DEFAULTS,
+  dashboardLink,
   barChart,
   barGauge,
   geomap,
@@ -49,7 +51,8 @@ const panels: PanelDef[] = [
   }),
   stat({
     title: '% completed',
-    description: 'Completed (delivered) orders as a share of all orders placed in the range, including those still in progress.',
+    description:
+      'Completed (delivered) orders as a share of all orders placed in the range, including those still in progress.',
     gridPos: { x: 8, y: 0, w: 4, h: 4 },
     sql: `SELECT ${pct('delivered_orders', 'orders')} AS completed_pct ${ROLLUP}`,
     reads: ['completed_pct'],
@@ -113,7 +116,8 @@ const panels: PanelDef[] = [
   }),
   table({
     title: 'Revenue by payment method',
-    description: 'Revenue = totals of completed (delivered) orders placed in the range, per payment method and currency.',
+    description:
+      'Revenue = totals of completed (delivered) orders placed in the range, per payment method and currency.',
     gridPos: { x: 8, y: 12, w: 8, h: 7 },
     sql:
       `SELECT payment_method, currency, SUM(delivered_orders) AS orders, ${money('revenue_cents')} AS revenue ${BY_MARKET} ` +
@@ -134,7 +138,8 @@ const panels: PanelDef[] = [
   // ── Row 4: stores and categories ─────────────────────────────────────────────────────────
   table({
     title: 'Top stores',
-    description: 'The 10 stores with the most non-cancelled orders placed in the range, with their GMV in the store currency.',
+    description:
+      'The 10 stores with the most non-cancelled orders placed in the range, with their GMV in the store currency.',
     gridPos: { x: 0, y: 19, w: 12, h: 9 },
     sql:
       `SELECT store_name, city, currency, SUM(live_orders) AS orders, ${money('live_total_cents')} AS gmv ${BY_STORE} ` +
@@ -251,7 +256,8 @@ export const salesDashboard: BuiltDashboard = assemble(
   {
     uid: 'pulso-sales',
     title: 'Pulso · Sales',
-    description: 'Real-time sales from the CDC pipeline, read from exact signed-delta rollups: each order counted once, in its current state; money per currency.',
+    description:
+      'Real-time sales from the CDC pipeline, read from exact signed-delta rollups: each order counted once, in its current state; money per currency.',
     tags: ['pulso', 'sales', 'druid'],
     ...DASHBOARD_DEFAULTS,
     links: [dashboardLink('Pipeline health', 'pulso-pipeline-health')],

@@ -11,7 +11,9 @@ describe('moduleGroup', () => {
   it('tells our folders, kafkajs, other packages, Node and the VM apart', () => {
     expect(moduleGroup(ours, 'transformRecord')).toBe('transformer');
     expect(moduleGroup(kafkajs, 'send')).toBe('kafkajs');
-    expect(moduleGroup(`file://${resolve(PROJECT_ROOT, 'node_modules/prom-client/lib/a.js')}`, 'f')).toBe('npm: prom-client');
+    expect(moduleGroup(`file://${resolve(PROJECT_ROOT, 'node_modules/prom-client/lib/a.js')}`, 'f')).toBe(
+      'npm: prom-client',
+    );
     expect(moduleGroup('node:internal/streams', 'f')).toBe('Node internals');
     expect(moduleGroup('', '(garbage collector)')).toBe('GC');
     expect(moduleGroup('', '(idle)')).toBe('idle');
@@ -19,7 +21,7 @@ describe('moduleGroup', () => {
 });
 
 describe('summariseCpuProfile', () => {
-  it('sums each sample\'s time delta into its node\'s function and group, largest first', () => {
+  it("sums each sample's time delta into its node's function and group, largest first", () => {
     const s = summariseCpuProfile({
       nodes: [
         { id: 1, callFrame: { functionName: 'transformRecord', url: ours, lineNumber: 9 } },
@@ -33,6 +35,10 @@ describe('summariseCpuProfile', () => {
     });
     expect(s.totalMs).toBe(10.5);
     expect(s.byFunction[0]).toEqual(['transformRecord transformer/transform.ts:10', 4.5]);
-    expect(s.byGroup).toEqual([['transformer', 4.5], ['idle', 4], ['kafkajs', 2]]);
+    expect(s.byGroup).toEqual([
+      ['transformer', 4.5],
+      ['idle', 4],
+      ['kafkajs', 2],
+    ]);
   });
 });

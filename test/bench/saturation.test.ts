@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { cpuCostPerRowChange, judgeStep, lagTrend, percentile, slopePerSecond, sustainableCeiling, type LagTrend, type Point } from '../../bench/throughput/saturation.ts';
+import {
+  cpuCostPerRowChange,
+  judgeStep,
+  lagTrend,
+  percentile,
+  slopePerSecond,
+  sustainableCeiling,
+  type LagTrend,
+  type Point,
+} from '../../bench/throughput/saturation.ts';
 
-const series = (values: number[], everyMs = 5000): Point[] => values.map((value, i) => ({ t: 1_000_000 + i * everyMs, value }));
+const series = (values: number[], everyMs = 5000): Point[] =>
+  values.map((value, i) => ({ t: 1_000_000 + i * everyMs, value }));
 const flat: LagTrend = { trend: 'flat', slopePerS: 0, last: 10, max: 10 };
 
 describe('slopePerSecond', () => {
@@ -27,17 +37,33 @@ describe('lagTrend', () => {
   });
 
   it('a lag draining faster than 2 % of the throughput is shrinking', () => {
-    expect(lagTrend(series([40_000, 30_000, 20_000, 10_000]), { throughputPerS: 5000, floor: 5000 }).trend).toBe('shrinking');
+    expect(lagTrend(series([40_000, 30_000, 20_000, 10_000]), { throughputPerS: 5000, floor: 5000 }).trend).toBe(
+      'shrinking',
+    );
   });
 });
 
 describe('judgeStep', () => {
   it('sustainable: load produced, every lag flat, p99 within 2 s', () => {
-    expect(judgeStep({ askedOrdersPerS: 500, achievedOrdersPerS: 497, lags: { transformer: flat }, latencyCount: 900, p99Ms: 1400 })).toEqual({ loadProduced: true, sustainable: true, reasons: [] });
+    expect(
+      judgeStep({
+        askedOrdersPerS: 500,
+        achievedOrdersPerS: 497,
+        lags: { transformer: flat },
+        latencyCount: 900,
+        p99Ms: 1400,
+      }),
+    ).toEqual({ loadProduced: true, sustainable: true, reasons: [] });
   });
 
   it('a load not produced is never sustainable, and says so with both rates', () => {
-    const v = judgeStep({ askedOrdersPerS: 1000, achievedOrdersPerS: 154, lags: { transformer: flat }, latencyCount: 900, p99Ms: 300 });
+    const v = judgeStep({
+      askedOrdersPerS: 1000,
+      achievedOrdersPerS: 154,
+      lags: { transformer: flat },
+      latencyCount: 900,
+      p99Ms: 300,
+    });
     expect(v.loadProduced).toBe(false);
     expect(v.sustainable).toBe(false);
     expect(v.reasons[0]).toMatch(/load NOT produced: 154 of 1000 orders\/s/);
@@ -45,13 +71,24 @@ describe('judgeStep', () => {
 
   it('names every stage whose lag grows, and a p99 over target', () => {
     const growing: LagTrend = { trend: 'growing', slopePerS: 812.4, last: 48_000, max: 48_000 };
-    const v = judgeStep({ askedOrdersPerS: 1300, achievedOrdersPerS: 1290, lags: { transformer: growing, Druid: flat }, latencyCount: 50, p99Ms: 31_000 });
+    const v = judgeStep({
+      askedOrdersPerS: 1300,
+      achievedOrdersPerS: 1290,
+      lags: { transformer: growing, Druid: flat },
+      latencyCount: 50,
+      p99Ms: 31_000,
+    });
     expect(v.sustainable).toBe(false);
-    expect(v.reasons).toEqual(['transformer lag growing (+812/s, ends at 48,000)', 'p99 commit → queryable 31000 ms > 2000 ms']);
+    expect(v.reasons).toEqual([
+      'transformer lag growing (+812/s, ends at 48,000)',
+      'p99 commit → queryable 31000 ms > 2000 ms',
+    ]);
   });
 
   it('no latency sample at all is not a pass', () => {
-    expect(judgeStep({ askedOrdersPerS: 100, achievedOrdersPerS: 100, lags: {}, latencyCount: 0, p99Ms: NaN }).reasons).toEqual(['no commit → queryable sample reached Druid during the step']);
+    expect(
+      judgeStep({ askedOrdersPerS: 100, achievedOrdersPerS: 100, lags: {}, latencyCount: 0, p99Ms: NaN }).reasons,
+    ).toEqual(['no commit → queryable sample reached Druid during the step']);
   });
 });
 
@@ -78,8 +115,18 @@ describe('sustainableCeiling and percentile', () => {
 describe('cpuCostPerRowChange', () => {
   it('turns CPU shares into µs per row change, sums them and bounds the rate the cores carry', () => {
     // 4,000 row changes/s; postgres 40 % of a core = 100 µs each, transformer 20 % = 50 µs.
-    const cost = cpuCostPerRowChange([['transformer', 20], ['postgres', 40]], 4000, 2);
-    expect(cost.perProcessUs).toEqual([['postgres', 100], ['transformer', 50]]);
+    const cost = cpuCostPerRowChange(
+      [
+        ['transformer', 20],
+        ['postgres', 40],
+      ],
+      4000,
+      2,
+    );
+    expect(cost.perProcessUs).toEqual([
+      ['postgres', 100],
+      ['transformer', 50],
+    ]);
     expect(cost.totalUs).toBe(150);
     expect(cost.ceilingRowChangesPerS).toBeCloseTo(2e6 / 150, 6);
     expect(cost.budgetUsAt(20_000)).toBe(100);

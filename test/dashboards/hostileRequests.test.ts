@@ -14,7 +14,11 @@ let port = 0;
 let host = '';
 
 /** One raw HTTP/1.1 exchange: the bytes as given (no client normalises the path), the status line's code (0: none). */
-function raw(request: string | Buffer, timeoutMs = 5000, halfClose = false): Promise<{ status: number; text: string; closed: boolean }> {
+function raw(
+  request: string | Buffer,
+  timeoutMs = 5000,
+  halfClose = false,
+): Promise<{ status: number; text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let text = '';
@@ -35,19 +39,35 @@ function raw(request: string | Buffer, timeoutMs = 5000, halfClose = false): Pro
 }
 
 const get = (path: string, headers: Record<string, string> = {}) =>
-  raw(`GET ${path} HTTP/1.1\r\n${Object.entries({ host, connection: 'close', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+  raw(
+    `GET ${path} HTTP/1.1\r\n${Object.entries({ host, connection: 'close', ...headers })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`,
+  );
 const post = (body: string, headers: Record<string, string> = {}) =>
   raw(
-    `POST /api/query HTTP/1.1\r\n${Object.entries({ host, connection: 'close', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers })
+    `POST /api/query HTTP/1.1\r\n${Object.entries({
+      host,
+      connection: 'close',
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      ...headers,
+    })
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('')}\r\n${body}`,
   );
 const health = async () => (await get('/health')).status;
-const errorOf = (r: { text: string }) => (JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { error: string }).error;
+const errorOf = (r: { text: string }) =>
+  (JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)) as { error: string }).error;
 
 beforeAll(async () => {
   const down = { ...cfg, druid: { ...cfg.druid, url: 'http://127.0.0.1:9' } };
-  server = createDashboardsServer(down, createLogger('dashboards-test', 'error'), { ...SERVER_LIMITS, headersTimeoutMs: 1000, requestTimeoutMs: 2000, checkEveryMs: 250 });
+  server = createDashboardsServer(down, createLogger('dashboards-test', 'error'), {
+    ...SERVER_LIMITS,
+    headersTimeoutMs: 1000,
+    requestTimeoutMs: 2000,
+    checkEveryMs: 250,
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   port = (server.address() as AddressInfo).port;
   host = `127.0.0.1:${port}`;
@@ -60,7 +80,16 @@ afterAll(async () => {
 
 describe('static files', () => {
   it('serves only its own files: dot paths, traversal and directories are 404, and the server lives on', async () => {
-    for (const path of ['/static/.', '/static/..', '/static/../server.ts', '/static/%2e%2e/server.ts', '/static/', '/static', '/static/index.html/', '/static/app.js/..']) {
+    for (const path of [
+      '/static/.',
+      '/static/..',
+      '/static/../server.ts',
+      '/static/%2e%2e/server.ts',
+      '/static/',
+      '/static',
+      '/static/index.html/',
+      '/static/app.js/..',
+    ]) {
       expect((await get(path)).status, path).toBe(404);
       expect(await health(), `after ${path}`).toBe(200);
     }
@@ -114,7 +143,9 @@ describe('malformed bodies', () => {
     expect(declared.status).toBe(413);
     expect(errorOf(declared)).toMatch(/over the 16384-byte limit/);
     const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
-    const streamed = await raw(`POST /api/query HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${chunk(big.slice(0, 9000))}${chunk(big.slice(9000))}0\r\n\r\n`);
+    const streamed = await raw(
+      `POST /api/query HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${chunk(big.slice(0, 9000))}${chunk(big.slice(9000))}0\r\n\r\n`,
+    );
     expect(streamed.status).toBe(413);
     expect(await health()).toBe(200);
   });
@@ -137,28 +168,74 @@ describe('fuzz', () => {
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-    const junk = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256))).toString('latin1');
-    const paths = ['/', '/static/.', '/static/..', '/static/%00', '/static/app.js%00.html', '/d/..', '/d/<script>', '/api/dashboards/..', '/api/query', '/api/dashboards/%2e%2e', '//etc/passwd', '/static/' + 'a'.repeat(3000), '/health?x=' + junk(20)];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const junk = (n: number) =>
+      Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256))).toString('latin1');
+    const paths = [
+      '/',
+      '/static/.',
+      '/static/..',
+      '/static/%00',
+      '/static/app.js%00.html',
+      '/d/..',
+      '/d/<script>',
+      '/api/dashboards/..',
+      '/api/query',
+      '/api/dashboards/%2e%2e',
+      '//etc/passwd',
+      '/static/' + 'a'.repeat(3000),
+      '/health?x=' + junk(20),
+    ];
     const methods = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH', 'HEAD', 'G\u00e9T', 'CONNECT'];
-    const bodies = () => pick(['', 'null', '{}', '[]', '{"uid":null}', '{"uid":"pulso-sales","panelId":-1,"from":0,"to":1}', '{"uid":"pulso-sales","panelId":1,"refId":[],"from":0,"to":1}', junk(64), '{"a":' + '['.repeat(5000), JSON.stringify({ uid: 'pulso-sales', panelId: 1e21, from: 0, to: 1 })]);
+    const bodies = () =>
+      pick([
+        '',
+        'null',
+        '{}',
+        '[]',
+        '{"uid":null}',
+        '{"uid":"pulso-sales","panelId":-1,"from":0,"to":1}',
+        '{"uid":"pulso-sales","panelId":1,"refId":[],"from":0,"to":1}',
+        junk(64),
+        '{"a":' + '['.repeat(5000),
+        JSON.stringify({ uid: 'pulso-sales', panelId: 1e21, from: 0, to: 1 }),
+      ]);
     const counts = new Map<number, number>();
     const total = 2500;
     for (let i = 0; i < total; i++) {
       const method = pick(methods);
       const body = bodies();
-      const headers: Record<string, string> = { host: pick([host, host, host, 'evil.example', `localhost:${port}`, '']), connection: 'close' };
-      if (rand() < 0.6) headers['content-type'] = pick(['application/json', 'text/plain', 'application/json; charset=utf-8', junk(8).replace(/[\r\n]/g, '')]);
+      const headers: Record<string, string> = {
+        host: pick([host, host, host, 'evil.example', `localhost:${port}`, '']),
+        connection: 'close',
+      };
+      if (rand() < 0.6)
+        headers['content-type'] = pick([
+          'application/json',
+          'text/plain',
+          'application/json; charset=utf-8',
+          junk(8).replace(/[\r\n]/g, ''),
+        ]);
       if (rand() < 0.3) headers.origin = pick(['null', 'http://evil.example', `http://${host}`]);
-      if (rand() < 0.8) headers['content-length'] = String(rand() < 0.9 ? Buffer.byteLength(body, 'latin1') : Math.floor(rand() * 1e9));
-      const request = rand() < 0.05 ? junk(200) : `${method} ${pick(paths)} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
+      if (rand() < 0.8)
+        headers['content-length'] = String(rand() < 0.9 ? Buffer.byteLength(body, 'latin1') : Math.floor(rand() * 1e9));
+      const request =
+        rand() < 0.05
+          ? junk(200)
+          : `${method} ${pick(paths)} HTTP/1.1\r\n${Object.entries(headers)
+              .map(([k, v]) => `${k}: ${v}\r\n`)
+              .join('')}\r\n${body}`;
       const r = await raw(request, 5000, true).catch(() => ({ status: -1 }));
       counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-      expect((r.status >= 200 && r.status < 500) || r.status === 502, `request ${i}: ${request.slice(0, 120)}`).toBe(true);
+      expect((r.status >= 200 && r.status < 500) || r.status === 502, `request ${i}: ${request.slice(0, 120)}`).toBe(
+        true,
+      );
       if (i % 100 === 0) expect(await health(), `after request ${i}`).toBe(200);
     }
     expect(await health()).toBe(200);
-    process.stderr.write(`[fuzz] ${total} requests, status codes ${JSON.stringify(Object.fromEntries([...counts].sort((a, b) => a[0] - b[0])))}, /health 200 at every 100th and at the end\n`);
+    process.stderr.write(
+      `[fuzz] ${total} requests, status codes ${JSON.stringify(Object.fromEntries([...counts].sort((a, b) => a[0] - b[0])))}, /health 200 at every 100th and at the end\n`,
+    );
     expect(counts.get(-1) ?? 0).toBe(0);
   });
 });

@@ -27,8 +27,14 @@ describe('the range in the URL', () => {
 
   it('epoch milliseconds and ISO dates pin it; a relative end pins it too', () => {
     expect(read('from=1764900000000&to=1764903600000').fixed).toEqual({ from: 1764900000000, to: 1764903600000 });
-    expect(read('from=2026-12-05T06:00:00Z&to=2026-12-05T12:00:00Z').fixed).toEqual({ from: NOW - 21_600_000, to: NOW });
-    expect(read('from=2026-12-04&to=2026-12-05').fixed).toEqual({ from: Date.parse('2026-12-04T00:00:00Z'), to: Date.parse('2026-12-05T00:00:00Z') });
+    expect(read('from=2026-12-05T06:00:00Z&to=2026-12-05T12:00:00Z').fixed).toEqual({
+      from: NOW - 21_600_000,
+      to: NOW,
+    });
+    expect(read('from=2026-12-04&to=2026-12-05').fixed).toEqual({
+      from: Date.parse('2026-12-04T00:00:00Z'),
+      to: Date.parse('2026-12-05T00:00:00Z'),
+    });
     expect(read('from=now-7h&to=now-1h').fixed).toEqual({ from: NOW - 25_200_000, to: NOW - 3_600_000 });
   });
 
@@ -38,7 +44,13 @@ describe('the range in the URL', () => {
   });
 
   it('anything unreadable, reversed or too long falls back to the last hour with a note saying why', () => {
-    for (const q of ['from=yesterday&to=now', 'range=six-hours', 'from=1764903600000&to=1764900000000', 'from=now-90d&to=now', 'from=now-6h&to=tomorrow']) {
+    for (const q of [
+      'from=yesterday&to=now',
+      'range=six-hours',
+      'from=1764903600000&to=1764900000000',
+      'from=now-90d&to=now',
+      'from=now-6h&to=tomorrow',
+    ]) {
       const r = read(q);
       expect(r, q).toMatchObject({ relativeMs: 3_600_000, fixed: null });
       expect(r.notes.join(' '), q).toMatch(/showing the last 1h/);
@@ -56,7 +68,9 @@ describe('the range in the URL', () => {
 
   it('writes back what reproduces the view', () => {
     expect(tr.rangeQuery({ relativeMs: 21_600_000, fixed: null })).toBe('from=now-6h&to=now');
-    expect(tr.rangeQuery({ relativeMs: 900_000, fixed: null, refreshOff: true })).toBe('from=now-15m&to=now&refresh=off');
+    expect(tr.rangeQuery({ relativeMs: 900_000, fixed: null, refreshOff: true })).toBe(
+      'from=now-15m&to=now&refresh=off',
+    );
     expect(tr.rangeQuery({ fixed: { from: 1, to: 2 } })).toBe('from=1&to=2');
     const back = read(tr.rangeQuery({ relativeMs: 86_400_000, fixed: null, refreshMs: 30_000 }));
     expect(back).toMatchObject({ relativeMs: 86_400_000, fixed: null, refreshMs: 30_000, notes: [] });

@@ -33,7 +33,13 @@ function delta(day: string, minute: number, status: string, sign: 1 | -1, totalC
     furthest_stage: status === 'placed' ? 'placed' : 'delivered',
   };
   for (const m of METRICS) row[m] = 0;
-  Object.assign(row, { orders: sign, live_orders: sign, total_cents: sign * totalCents, live_total_cents: sign * totalCents, items: sign * 2 });
+  Object.assign(row, {
+    orders: sign,
+    live_orders: sign,
+    total_cents: sign * totalCents,
+    live_total_cents: sign * totalCents,
+    items: sign * 2,
+  });
   if (status === 'delivered') Object.assign(row, { delivered_orders: sign, revenue_cents: sign * totalCents });
   return row;
 }
@@ -43,11 +49,17 @@ const ORDERS = Array.from({ length: 20 }, (_, i) => ({ minute: i, totalCents: 12
 const BATCHES: Row[][] = [
   [...ORDERS.map((o) => delta(OLD_DAY, o.minute, 'placed', 1, o.totalCents)), delta(LATEST_DAY, 0, 'placed', 1, 100)],
   [
-    ...ORDERS.flatMap((o) => [delta(OLD_DAY, o.minute, 'placed', -1, o.totalCents), delta(OLD_DAY, o.minute, 'delivered', 1, o.totalCents)]),
+    ...ORDERS.flatMap((o) => [
+      delta(OLD_DAY, o.minute, 'placed', -1, o.totalCents),
+      delta(OLD_DAY, o.minute, 'delivered', 1, o.totalCents),
+    ]),
     delta(LATEST_DAY, 1, 'placed', 1, 200),
   ],
   [
-    ...ORDERS.slice(0, 5).flatMap((o) => [delta(OLD_DAY, o.minute, 'delivered', -1, o.totalCents), delta(OLD_DAY, o.minute, 'refunded', 1, o.totalCents)]),
+    ...ORDERS.slice(0, 5).flatMap((o) => [
+      delta(OLD_DAY, o.minute, 'delivered', -1, o.totalCents),
+      delta(OLD_DAY, o.minute, 'refunded', 1, o.totalCents),
+    ]),
     delta(LATEST_DAY, 2, 'placed', 1, 300),
   ],
 ];
@@ -64,7 +76,8 @@ function expectedByStatus(): Record<string, { orders: number; total_cents: numbe
 }
 
 type Sums = Record<string, { orders: number; total_cents: number }>;
-const sameSums = (a: Sums, b: Sums) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+const sameSums = (a: Sums, b: Sums) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 async function runBatch(rows: Row[], append: boolean): Promise<void> {
   const schema = live.spec.dataSchema;
@@ -72,18 +85,28 @@ async function runBatch(rows: Row[], append: boolean): Promise<void> {
     type: 'index_parallel',
     spec: {
       dataSchema: { ...schema, dataSource: DS },
-      ioConfig: { type: 'index_parallel', inputSource: { type: 'inline', data: rows.map((r) => JSON.stringify(r)).join('\n') }, inputFormat: { type: 'json' }, appendToExisting: append },
+      ioConfig: {
+        type: 'index_parallel',
+        inputSource: { type: 'inline', data: rows.map((r) => JSON.stringify(r)).join('\n') },
+        inputFormat: { type: 'json' },
+        appendToExisting: append,
+      },
       tuningConfig: { type: 'index_parallel', maxNumConcurrentSubTasks: 1, partitionsSpec: { type: 'dynamic' } },
     },
   });
   expect(res.status, JSON.stringify(res.data)).toBe(200);
   const task = res.data.task as string;
-  await eventually(`batch task ${task}`, async () => {
-    const s = await druid.get(`/druid/indexer/v1/task/${task}/status`);
-    const st = s.data?.status?.statusCode;
-    if (st === 'FAILED') throw new Error(`batch task ${task} failed: ${s.data?.status?.errorMsg}`);
-    return st === 'SUCCESS' ? true : undefined;
-  }, 180_000, 1000);
+  await eventually(
+    `batch task ${task}`,
+    async () => {
+      const s = await druid.get(`/druid/indexer/v1/task/${task}/status`);
+      const st = s.data?.status?.statusCode;
+      if (st === 'FAILED') throw new Error(`batch task ${task} failed: ${s.data?.status?.errorMsg}`);
+      return st === 'SUCCESS' ? true : undefined;
+    },
+    180_000,
+    1000,
+  );
 }
 
 const oldDaySegments = () =>
@@ -95,7 +118,13 @@ const oldDaySegments = () =>
 
 /** Stored rows of the old day (COUNT(*) on a rollup datasource counts rolled-up rows, not input rows). */
 const oldDayRows = async () =>
-  (await queryDruidSql<{ n: number }>(cfg, `SELECT COUNT(*) AS n FROM "${DS}" WHERE __time >= TIMESTAMP '${OLD_DAY} 00:00:00' AND __time < TIMESTAMP '${LATEST_DAY} 00:00:00'`, { useCache: false, populateCache: false }))[0]?.n ?? 0;
+  (
+    await queryDruidSql<{ n: number }>(
+      cfg,
+      `SELECT COUNT(*) AS n FROM "${DS}" WHERE __time >= TIMESTAMP '${OLD_DAY} 00:00:00' AND __time < TIMESTAMP '${LATEST_DAY} 00:00:00'`,
+      { useCache: false, populateCache: false },
+    )
+  )[0]?.n ?? 0;
 
 async function byStatus(): Promise<Record<string, { orders: number; total_cents: number }>> {
   const rows = await queryDruidSql<{ status: string; orders: number; total_cents: number }>(
@@ -115,16 +144,26 @@ afterAll(async () => {
 describe('auto-compaction of a rollup datasource (the committed config)', () => {
   it('merges the appended segments of an old day into one, rolls the signed rows up, and keeps every sum exact', async () => {
     for (const [i, rows] of BATCHES.entries()) await runBatch(rows, i > 0);
-    const { value: before } = await eventually('the three appended segments of the old day to be served', async () => {
-      const s = await oldDaySegments();
-      return s.length === BATCHES.length ? s : undefined;
-    }, 120_000, 1000);
+    const { value: before } = await eventually(
+      'the three appended segments of the old day to be served',
+      async () => {
+        const s = await oldDaySegments();
+        return s.length === BATCHES.length ? s : undefined;
+      },
+      120_000,
+      1000,
+    );
     // The broker serves a new segment some time after sys.segments lists it: wait for all three batches' sums.
     const expected = expectedByStatus();
-    const sumsBefore = await eventually('the old day to be queryable with every batch', async () => {
-      const b = await byStatus();
-      return sameSums(b, expected) ? b : undefined;
-    }, 120_000, 1000);
+    const sumsBefore = await eventually(
+      'the old day to be queryable with every batch',
+      async () => {
+        const b = await byStatus();
+        return sameSums(b, expected) ? b : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(sumsBefore.value).toEqual(expected);
     const rowsBefore = await oldDayRows();
     log(`before: ${before.length} segments, ${rowsBefore} rows; ${JSON.stringify(sumsBefore.value)}`);
@@ -136,24 +175,39 @@ describe('auto-compaction of a rollup datasource (the committed config)', () => 
     const t0 = Date.now();
     // Published is not served: until a historical loads the compacted segment, the broker (whose view sys.segments'
     // is_available reports) still answers from the three it replaces, with the same sums and the unmerged rows.
-    const { value: after } = await eventually('the old day to be one compacted segment, served', async () => {
-      await druid.post('/druid/coordinator/v1/compaction/compact');
-      const s = await oldDaySegments();
-      return s.length === 1 && s[0]!.compacted === 1 && s[0]!.is_available === 1 ? s : undefined;
-    }, 420_000, 5000);
-    const sumsAfter = await eventually('the compacted day to be served', async () => {
-      const b = await byStatus();
-      return sameSums(b, sumsBefore.value) ? b : undefined;
-    }, 120_000, 1000);
+    const { value: after } = await eventually(
+      'the old day to be one compacted segment, served',
+      async () => {
+        await druid.post('/druid/coordinator/v1/compaction/compact');
+        const s = await oldDaySegments();
+        return s.length === 1 && s[0]!.compacted === 1 && s[0]!.is_available === 1 ? s : undefined;
+      },
+      420_000,
+      5000,
+    );
+    const sumsAfter = await eventually(
+      'the compacted day to be served',
+      async () => {
+        const b = await byStatus();
+        return sameSums(b, sumsBefore.value) ? b : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(sumsAfter.value).toEqual(expectedByStatus());
     // Rows of the same (minute, dimensions) from different batches are now one row.
     const rowsAfter = await oldDayRows();
-    log(`after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${after.length} segment, ${rowsAfter} rows (from ${rowsBefore})`);
+    log(
+      `after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${after.length} segment, ${rowsAfter} rows (from ${rowsBefore})`,
+    );
     expect(rowsAfter).toBeLessThan(rowsBefore);
     const status = await druid.get(`/druid/coordinator/v1/compaction/status?dataSource=${DS}`);
     log(`compaction status: ${JSON.stringify(status.data?.latestStatus?.[0] ?? status.data)}`);
     // The latest day stays as ingested: skipOffsetFromLatest keeps compaction off what may still be written.
-    const latest = await queryDruidSql<{ n: number }>(cfg, `SELECT COUNT(*) AS n FROM sys.segments WHERE datasource = '${DS}' AND "start" = '${LATEST_DAY}T00:00:00.000Z' AND is_overshadowed = 0 AND last_compaction_state IS NULL`);
+    const latest = await queryDruidSql<{ n: number }>(
+      cfg,
+      `SELECT COUNT(*) AS n FROM sys.segments WHERE datasource = '${DS}' AND "start" = '${LATEST_DAY}T00:00:00.000Z' AND is_overshadowed = 0 AND last_compaction_state IS NULL`,
+    );
     expect(latest[0]!.n).toBe(BATCHES.length);
   }, 900_000);
 });

@@ -48,7 +48,12 @@ async function render(uid: string, url = base): Promise<PanelView[]> {
         state: p.getAttribute('data-state') ?? '',
         text: (p.querySelector('.body')?.textContent ?? '').slice(0, 300),
         // Keyed by row (a stat or gauge with reduceOptions.values shows one value per row) and column.
-        values: Object.fromEntries([...p.querySelectorAll('[data-column]')].map((v) => [[v.getAttribute('data-row'), v.getAttribute('data-column')].filter(Boolean).join('|'), v.getAttribute('data-value') ?? ''])),
+        values: Object.fromEntries(
+          [...p.querySelectorAll('[data-column]')].map((v) => [
+            [v.getAttribute('data-row'), v.getAttribute('data-column')].filter(Boolean).join('|'),
+            v.getAttribute('data-value') ?? '',
+          ]),
+        ),
       })),
     );
   } finally {
@@ -59,7 +64,15 @@ async function render(uid: string, url = base): Promise<PanelView[]> {
 beforeAll(async () => {
   browser = await launchChromium();
   // Five hours back, fast: every lifecycle (under 3 h) ends before now, so deliveries exist and nothing is dated in the future.
-  const s = await runGenerator({ rate: 400, orders: 1200, seed: `dashboards-browser-${toMs}`, speedup: 900, start: new Date(toMs - 5 * 3600_000), drain: true, progress: 'off' });
+  const s = await runGenerator({
+    rate: 400,
+    orders: 1200,
+    seed: `dashboards-browser-${toMs}`,
+    speedup: 900,
+    start: new Date(toMs - 5 * 3600_000),
+    drain: true,
+    progress: 'off',
+  });
   log(`generator: ${s.ordersCreated} orders, ${s.delivered} delivered, ${s.cancelled} cancelled`);
   // Until Druid holds all of it (at least this run's deliveries, and nothing changing for 3 s): the page and
   // the test must read the same data.
@@ -68,8 +81,16 @@ beforeAll(async () => {
     async () => {
       const range = [{ type: 'BIGINT', value: fromMs }];
       const [d, o] = await Promise.all([
-        queryDruidTable(cfg, 'SELECT COALESCE(SUM(deliveries), 0) FROM order_deliveries WHERE __time >= MILLIS_TO_TIMESTAMP(?)', range),
-        queryDruidTable(cfg, 'SELECT COALESCE(SUM(orders), 0), COALESCE(SUM(delivered_orders), 0) FROM order_rollup_status WHERE __time >= MILLIS_TO_TIMESTAMP(?)', range),
+        queryDruidTable(
+          cfg,
+          'SELECT COALESCE(SUM(deliveries), 0) FROM order_deliveries WHERE __time >= MILLIS_TO_TIMESTAMP(?)',
+          range,
+        ),
+        queryDruidTable(
+          cfg,
+          'SELECT COALESCE(SUM(orders), 0), COALESCE(SUM(delivered_orders), 0) FROM order_rollup_status WHERE __time >= MILLIS_TO_TIMESTAMP(?)',
+          range,
+        ),
       ]);
       const now = JSON.stringify([d.rows, o.rows]);
       const settled = now === last && Number(d.rows[0]?.[0]) >= s.delivered;
@@ -78,7 +99,10 @@ beforeAll(async () => {
     },
     { what: `this run's ${s.delivered} deliveries in Druid, settled`, timeoutMs: 180_000, intervalMs: 3000 },
   );
-  await pollUntil(() => axios.get(`${base}/health`).then((r) => r.status === 200), { what: `the dashboards server at ${base}`, timeoutMs: 30_000 });
+  await pollUntil(() => axios.get(`${base}/health`).then((r) => r.status === 200), {
+    what: `the dashboards server at ${base}`,
+    timeoutMs: 30_000,
+  });
 });
 
 afterAll(async () => {
@@ -109,14 +133,35 @@ describe('local dashboards in Chromium', () => {
           // The number shown is the number Druid returned for that panel's own query, column by column.
           // Every value Druid returned for the panel's own query, with its label: per row (values: true, named by
           // the row's text fields, as Grafana draws it) or the first row's columns.
-          const perRow = (p as { options?: { reduceOptions?: { values?: boolean } } }).options?.reduceOptions?.values === true;
-          const textCols = truth.columns.map((c, i) => [c, i] as const).filter(([c]) => !['BIGINT', 'INTEGER', 'DOUBLE', 'FLOAT', 'DECIMAL', 'REAL', 'SMALLINT', 'TINYINT', 'TIMESTAMP', 'DATE', ''].includes(c.sqlType ?? ''));
+          const perRow =
+            (p as { options?: { reduceOptions?: { values?: boolean } } }).options?.reduceOptions?.values === true;
+          const textCols = truth.columns
+            .map((c, i) => [c, i] as const)
+            .filter(
+              ([c]) =>
+                ![
+                  'BIGINT',
+                  'INTEGER',
+                  'DOUBLE',
+                  'FLOAT',
+                  'DECIMAL',
+                  'REAL',
+                  'SMALLINT',
+                  'TINYINT',
+                  'TIMESTAMP',
+                  'DATE',
+                  '',
+                ].includes(c.sqlType ?? ''),
+            );
           const expected = Object.fromEntries(
             (perRow ? truth.rows : truth.rows.slice(0, 1)).flatMap((row) =>
               truth.columns
                 .map((c, i) => [c.name, row[i]] as const)
                 .filter(([, v]) => typeof v === 'number')
-                .map(([n, v]) => [[perRow ? textCols.map(([, i]) => String(row[i] ?? '')).join(' ') : '', n].filter(Boolean).join('|'), String(v)]),
+                .map(([n, v]) => [
+                  [perRow ? textCols.map(([, i]) => String(row[i] ?? '')).join(' ') : '', n].filter(Boolean).join('|'),
+                  String(v),
+                ]),
             ),
           );
           if (perRow) expect(Object.keys(expected).length, `${what}: one value per row`).toBe(truth.rows.length);
@@ -125,37 +170,53 @@ describe('local dashboards in Chromium', () => {
             // A quantiles sketch is randomised: two merges of the same segments differ (its rank error is ≈ 1.7 % at
             // k=128). So the shown value is checked against the exact distribution instead: its rank is the quantile's.
             expect(Object.keys(shown).sort(), what).toEqual(Object.keys(expected).sort());
-            const hist = await queryDruidTable(cfg, 'SELECT delivery_minute, SUM(deliveries) FROM order_deliveries WHERE __time >= TIME_FLOOR(MILLIS_TO_TIMESTAMP(?), \'PT1M\') AND __time <= MILLIS_TO_TIMESTAMP(?) GROUP BY 1', q.parameters);
+            const hist = await queryDruidTable(
+              cfg,
+              "SELECT delivery_minute, SUM(deliveries) FROM order_deliveries WHERE __time >= TIME_FLOOR(MILLIS_TO_TIMESTAMP(?), 'PT1M') AND __time <= MILLIS_TO_TIMESTAMP(?) GROUP BY 1",
+              q.parameters,
+            );
             const total = hist.rows.reduce((a, r) => a + Number(r[1]), 0);
-            const share = (pred: (minute: number) => boolean) => hist.rows.filter((r) => pred(Number(r[0]))).reduce((a, r) => a + Number(r[1]), 0) / total;
+            const share = (pred: (minute: number) => boolean) =>
+              hist.rows.filter((r) => pred(Number(r[0]))).reduce((a, r) => a + Number(r[1]), 0) / total;
             for (const [n, v] of Object.entries(shown)) {
               const quantile = Number(/^p(\d+)_/.exec(n)![1]) / 100;
               const minutes = Number(v);
               // delivery_minute is the delivery time rounded up: a value v sits between ranks F(⌈v⌉ − 1) and F(⌈v⌉).
-              expect(quantile, `${what}: ${n} = ${v}`).toBeGreaterThanOrEqual(share((m) => m < Math.ceil(minutes)) - 0.03);
-              expect(quantile, `${what}: ${n} = ${v}`).toBeLessThanOrEqual(share((m) => m <= Math.ceil(minutes)) + 0.03);
+              expect(quantile, `${what}: ${n} = ${v}`).toBeGreaterThanOrEqual(
+                share((m) => m < Math.ceil(minutes)) - 0.03,
+              );
+              expect(quantile, `${what}: ${n} = ${v}`).toBeLessThanOrEqual(
+                share((m) => m <= Math.ceil(minutes)) + 0.03,
+              );
             }
           } else {
             expect(shown, what).toEqual(expected);
           }
         }
       }
-      log(`${file}: ${views.length} panels, states ${JSON.stringify(views.reduce<Record<string, number>>((m, v) => ({ ...m, [v.state]: (m[v.state] ?? 0) + 1 }), {}))}`);
+      log(
+        `${file}: ${views.length} panels, states ${JSON.stringify(views.reduce<Record<string, number>>((m, v) => ({ ...m, [v.state]: (m[v.state] ?? 0) + 1 }), {}))}`,
+      );
     });
   }
 
-  it("opens Grafana-style links: from=now-6h&to=now and range=6h render every panel, and writes the range back to the URL; an unreadable one falls back with a note", async () => {
+  it('opens Grafana-style links: from=now-6h&to=now and range=6h render every panel, and writes the range back to the URL; an unreadable one falls back with a note', async () => {
     for (const query of ['from=now-6h&to=now', 'range=6h', 'from=now-6h&to=now&refresh=off']) {
       const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
       try {
         await page.goto(`${base}/d/pulso-sales?${query}`);
         await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
         const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));
-        expect(states.filter((st) => st === 'error'), query).toEqual([]);
+        expect(
+          states.filter((st) => st === 'error'),
+          query,
+        ).toEqual([]);
         expect(await page.$eval('#range', (e) => (e as HTMLSelectElement).value), query).toBe('21600000');
         expect(await page.$eval('#note', (e) => (e as HTMLElement).hidden), query).toBe(true);
         await page.selectOption('#range', '900000');
-        expect(new URL(page.url()).search, query).toBe(query.includes('refresh=off') ? '?from=now-15m&to=now&refresh=off' : '?from=now-15m&to=now');
+        expect(new URL(page.url()).search, query).toBe(
+          query.includes('refresh=off') ? '?from=now-15m&to=now&refresh=off' : '?from=now-15m&to=now',
+        );
       } finally {
         await page.close();
       }
@@ -165,7 +226,9 @@ describe('local dashboards in Chromium', () => {
       const res = await page.goto(`${base}/d/pulso-sales?from=yesterday&to=now`);
       expect(res?.status()).toBe(200);
       await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
-      expect(await page.$eval('#note', (e) => e.textContent)).toMatch(/could not read from="yesterday".*showing the last 1h/);
+      expect(await page.$eval('#note', (e) => e.textContent)).toMatch(
+        /could not read from="yesterday".*showing the last 1h/,
+      );
       const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));
       expect(states.filter((st) => st === 'error')).toEqual([]);
     } finally {
@@ -179,8 +242,13 @@ describe('local dashboards in Chromium', () => {
     const c = new pg.Client({ connectionString: cfg.pg.url });
     await c.connect();
     try {
-      const { rows } = await c.query<{ id: string; customer_id: string }>('SELECT a.id, a.customer_id FROM addresses a JOIN customers cu ON cu.id = a.customer_id WHERE cu.city_id = 3001 LIMIT 1');
-      const store = await c.query<{ id: string }>("INSERT INTO stores (name, category, city_id, latitude, longitude) VALUES ($1, 'restaurant', 3001, 4.65, -74.06) RETURNING id", [name]);
+      const { rows } = await c.query<{ id: string; customer_id: string }>(
+        'SELECT a.id, a.customer_id FROM addresses a JOIN customers cu ON cu.id = a.customer_id WHERE cu.city_id = 3001 LIMIT 1',
+      );
+      const store = await c.query<{ id: string }>(
+        "INSERT INTO stores (name, category, city_id, latitude, longitude) VALUES ($1, 'restaurant', 3001, 4.65, -74.06) RETURNING id",
+        [name],
+      );
       await c.query(
         `INSERT INTO orders (customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total, item_count, business_date, created_at)
          VALUES ($1, $2, $3, 'nequi', 'COP', 100.00, 0.00, 0.00, 0.00, 100.00, 1, current_date, $4)`,
@@ -189,7 +257,15 @@ describe('local dashboards in Chromium', () => {
     } finally {
       await c.end();
     }
-    await pollUntil(async () => (await queryDruidTable(cfg, 'SELECT COUNT(*) FROM order_rollup_store WHERE store_name = ?', [{ type: 'VARCHAR', value: name }])).rows[0]?.[0] === 1 || undefined, { what: 'the store with a script in its name in Druid', timeoutMs: 120_000, intervalMs: 1000 });
+    await pollUntil(
+      async () =>
+        (
+          await queryDruidTable(cfg, 'SELECT COUNT(*) FROM order_rollup_store WHERE store_name = ?', [
+            { type: 'VARCHAR', value: name },
+          ])
+        ).rows[0]?.[0] === 1 || undefined,
+      { what: 'the store with a script in its name in Druid', timeoutMs: 120_000, intervalMs: 1000 },
+    );
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     try {
       await page.goto(`${base}/d/pulso-sales?from=${fromMs}&to=${toMs}`);
@@ -198,7 +274,16 @@ describe('local dashboards in Chromium', () => {
       const shown = await page.evaluate(async () => {
         const texts: string[] = [];
         for (const div of document.querySelectorAll('.panel[data-panel-type="geomap"] .chart')) {
-          const chart = (window as unknown as { echarts: { getInstanceByDom(d: Element): { getOption(): { series: { data: unknown[] }[] }; dispatchAction(a: unknown): void } } }).echarts.getInstanceByDom(div);
+          const chart = (
+            window as unknown as {
+              echarts: {
+                getInstanceByDom(d: Element): {
+                  getOption(): { series: { data: unknown[] }[] };
+                  dispatchAction(a: unknown): void;
+                };
+              };
+            }
+          ).echarts.getInstanceByDom(div);
           const n = chart.getOption().series[0]!.data.length;
           for (let i = 0; i < n; i++) {
             chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: i });
@@ -212,17 +297,25 @@ describe('local dashboards in Chromium', () => {
       await sleep(300); // an injected onerror fires once the broken image fails to load
       expect(await page.evaluate(() => (window as unknown as { __pulsoXss?: number }).__pulsoXss ?? 0)).toBe(0);
       // Our store's own tooltip shows its name as the text it is, markup and all.
-      await page.waitForFunction((storeName) => {
-        type Chart = { getOption(): { series: { data: { name: string }[] }[] }; dispatchAction(a: unknown): void };
-        for (const div of document.querySelectorAll('.panel[data-panel-type="geomap"] .chart')) {
-          const chart = (window as unknown as { echarts: { getInstanceByDom(d: Element): Chart } }).echarts.getInstanceByDom(div);
-          const i = chart.getOption().series[0]!.data.findIndex((d) => d.name === storeName);
-          if (i < 0) continue;
-          chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: i });
-          return [...div.querySelectorAll('div')].some((d) => d.style.position === 'absolute' && (d.textContent ?? '').includes(storeName));
-        }
-        return false;
-      }, name, { timeout: 15_000, polling: 250 });
+      await page.waitForFunction(
+        (storeName) => {
+          type Chart = { getOption(): { series: { data: { name: string }[] }[] }; dispatchAction(a: unknown): void };
+          for (const div of document.querySelectorAll('.panel[data-panel-type="geomap"] .chart')) {
+            const chart = (
+              window as unknown as { echarts: { getInstanceByDom(d: Element): Chart } }
+            ).echarts.getInstanceByDom(div);
+            const i = chart.getOption().series[0]!.data.findIndex((d) => d.name === storeName);
+            if (i < 0) continue;
+            chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: i });
+            return [...div.querySelectorAll('div')].some(
+              (d) => d.style.position === 'absolute' && (d.textContent ?? '').includes(storeName),
+            );
+          }
+          return false;
+        },
+        name,
+        { timeout: 15_000, polling: 250 },
+      );
       expect(await page.evaluate(() => (window as unknown as { __pulsoXss?: number }).__pulsoXss ?? 0)).toBe(0);
       log(`geomap tooltips: ${shown.length} shown, none ran a script`);
     } finally {
@@ -235,7 +328,10 @@ describe('local dashboards in Chromium', () => {
     const sql = await post('SELECT * FROM orders');
     expect(sql.status).toBe(415);
     expect(sql.data.error).toMatch(/content-type must be application\/json/);
-    const sqlAsJson = await axios.post(`${base}/api/query`, '"SELECT * FROM orders"', { headers: { 'content-type': 'application/json' }, validateStatus: () => true });
+    const sqlAsJson = await axios.post(`${base}/api/query`, '"SELECT * FROM orders"', {
+      headers: { 'content-type': 'application/json' },
+      validateStatus: () => true,
+    });
     expect(sqlAsJson.status).toBe(400);
     expect(sqlAsJson.data.error).toMatch(/body must be a JSON object/);
     const unknown = await post({ uid: 'pulso-sales', panelId: 999, refId: 'A', from: fromMs, to: toMs });

@@ -12,14 +12,42 @@ import { pipelineStatus } from '../../pipeline/status.ts';
 const cfg = loadConfig();
 // Ids past 2^53 on purpose: they must survive PostgreSQL → Debezium JSON → transformer → Druid intact.
 const base = 9007199254740993n + BigInt(randomInt(1, 1_000_000)) * 1000n;
-const ids = { store: base, customer: base + 1n, address: base + 2n, product: base + 3n, order: base + 4n, item1: base + 5n, item2: base + 6n };
+const ids = {
+  store: base,
+  customer: base + 1n,
+  address: base + 2n,
+  product: base + 3n,
+  order: base + 4n,
+  item1: base + 5n,
+  item2: base + 6n,
+};
 
 function psql(sql: string): string {
   const u = new URL(cfg.pg.url);
-  return execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-X', '-q', '-At', '-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', u.pathname.slice(1), '-c', sql], {
-    env: inheritedEnv({ PGPASSWORD: decodeURIComponent(u.password) }),
-    encoding: 'utf8',
-  });
+  return execFileSync(
+    'psql',
+    [
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-X',
+      '-q',
+      '-At',
+      '-h',
+      u.hostname,
+      '-p',
+      u.port,
+      '-U',
+      decodeURIComponent(u.username),
+      '-d',
+      u.pathname.slice(1),
+      '-c',
+      sql,
+    ],
+    {
+      env: inheritedEnv({ PGPASSWORD: decodeURIComponent(u.password) }),
+      encoding: 'utf8',
+    },
+  );
 }
 
 interface OrderRow {
@@ -59,7 +87,11 @@ describe('psql insert → Druid (order lifecycle)', () => {
         const druidLag = Object.values(st.druid ?? {}).reduce((n, d) => n + d.lag, 0);
         return st.transformer !== null && st.druid !== null && st.transformer.consumerLag === 0 && druidLag < 100;
       },
-      { what: 'the pipeline to catch up (transformer lag 0, Druid lag under 100) before the timed insert', timeoutMs: 240_000, intervalMs: 500 },
+      {
+        what: 'the pipeline to catch up (transformer lag 0, Druid lag under 100) before the timed insert',
+        timeoutMs: 240_000,
+        intervalMs: 500,
+      },
     );
     process.stderr.write(`[e2e] pipeline caught up after ${Date.now() - waitStarted} ms\n`);
   }, 300_000);
@@ -86,10 +118,14 @@ describe('psql insert → Druid (order lifecycle)', () => {
         (${ids.item1}, ${ids.order}, ${ids.product}, 'Arepa de choclo', 2, 12345.67, 24691.34),
         (${ids.item2}, ${ids.order}, ${ids.product}, 'Banquete', 1, 999999.99, 999999.99);
       COMMIT;`);
-    const { value: rows, ms } = await eventually('order in Druid', async () => {
-      const r = await queryDruidSql<OrderRow>(cfg, `SELECT * FROM orders WHERE order_id = '${ids.order}'`);
-      return r.length > 0 ? r : undefined;
-    }, 30_000);
+    const { value: rows, ms } = await eventually(
+      'order in Druid',
+      async () => {
+        const r = await queryDruidSql<OrderRow>(cfg, `SELECT * FROM orders WHERE order_id = '${ids.order}'`);
+        return r.length > 0 ? r : undefined;
+      },
+      30_000,
+    );
     const queryableAt = Date.now();
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
@@ -113,32 +149,55 @@ describe('psql insert → Druid (order lifecycle)', () => {
       country: 'CO',
     });
     expect(row.total).toBe(1223882.67);
-    const items = await eventually('items in Druid', async () => {
-      const r = await queryDruidSql<{ n: number; cents: number }>(cfg, `SELECT COUNT(*) AS n, SUM(line_total_cents) AS cents FROM order_items WHERE order_id = '${ids.order}'`);
-      return r[0] && r[0].n === 2 ? r[0] : undefined;
-    }, 30_000);
+    const items = await eventually(
+      'items in Druid',
+      async () => {
+        const r = await queryDruidSql<{ n: number; cents: number }>(
+          cfg,
+          `SELECT COUNT(*) AS n, SUM(line_total_cents) AS cents FROM order_items WHERE order_id = '${ids.order}'`,
+        );
+        return r[0] && r[0].n === 2 ? r[0] : undefined;
+      },
+      30_000,
+    );
     expect(items.value.cents).toBe(102469133);
   });
 
   it('shows the new status through LATEST_BY after an update', async () => {
     psql(`UPDATE orders SET status = 'accepted', updated_at = now() WHERE id = ${ids.order}`);
-    const { value } = await eventually('accepted in Druid', async () => {
-      const r = await latest();
-      return r[0]?.status === 'accepted' ? r[0] : undefined;
-    }, 30_000);
+    const { value } = await eventually(
+      'accepted in Druid',
+      async () => {
+        const r = await latest();
+        return r[0]?.status === 'accepted' ? r[0] : undefined;
+      },
+      30_000,
+    );
     expect(value.versions).toBe(2);
-    const changes = await queryDruidSql<{ event_type: string; previous_status: string }>(cfg, `SELECT event_type, previous_status FROM orders WHERE order_id = '${ids.order}' AND status = 'accepted'`);
+    const changes = await queryDruidSql<{ event_type: string; previous_status: string }>(
+      cfg,
+      `SELECT event_type, previous_status FROM orders WHERE order_id = '${ids.order}' AND status = 'accepted'`,
+    );
     expect(changes).toEqual([{ event_type: 'status_changed', previous_status: 'placed' }]);
   });
 
   it('shows the order as deleted after a delete', async () => {
-    psql(`BEGIN; DELETE FROM order_items WHERE order_id = ${ids.order}; DELETE FROM orders WHERE id = ${ids.order}; COMMIT;`);
-    const { value } = await eventually('deleted in Druid', async () => {
-      const r = await latest();
-      return r[0]?.is_deleted === 1 ? r[0] : undefined;
-    }, 30_000);
+    psql(
+      `BEGIN; DELETE FROM order_items WHERE order_id = ${ids.order}; DELETE FROM orders WHERE id = ${ids.order}; COMMIT;`,
+    );
+    const { value } = await eventually(
+      'deleted in Druid',
+      async () => {
+        const r = await latest();
+        return r[0]?.is_deleted === 1 ? r[0] : undefined;
+      },
+      30_000,
+    );
     expect(value.is_deleted).toBe(1);
-    const del = await queryDruidSql<{ event_type: string; total_cents: number }>(cfg, `SELECT event_type, total_cents FROM orders WHERE order_id = '${ids.order}' AND is_deleted = 1`);
+    const del = await queryDruidSql<{ event_type: string; total_cents: number }>(
+      cfg,
+      `SELECT event_type, total_cents FROM orders WHERE order_id = '${ids.order}' AND is_deleted = 1`,
+    );
     // The delete carries the whole last row (REPLICA IDENTITY FULL), so it still knows what was deleted.
     expect(del).toEqual([{ event_type: 'deleted', total_cents: 122388267 }]);
   });

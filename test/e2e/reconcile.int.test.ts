@@ -38,11 +38,18 @@ async function expectRollupsEqualPostgres(stage: string): Promise<void> {
     const truth = await postgresGroups(cfg, g);
     expect(truth.length, `${g.name} groups in PostgreSQL`).toBeGreaterThan(3);
     let last: GroupingDiff | undefined;
-    await eventually(`${g.name} in Druid to equal PostgreSQL (${stage})`, async () => {
-      last = diffGroups(g.name, truth, await druidGroups(cfg, g));
-      return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
-    }, 180_000, 1000).catch((e: Error) => {
-      throw new Error(`${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`);
+    await eventually(
+      `${g.name} in Druid to equal PostgreSQL (${stage})`,
+      async () => {
+        last = diffGroups(g.name, truth, await druidGroups(cfg, g));
+        return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
+      },
+      180_000,
+      1000,
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`,
+      );
     });
     log(`${stage}: ${g.name} equal, ${truth.length} groups`);
   }
@@ -75,7 +82,12 @@ interface TransformerMetrics {
 }
 
 async function transformerMetrics(): Promise<TransformerMetrics | undefined> {
-  const r = await axios.get<TransformerMetrics>(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, { validateStatus: () => true, timeout: 2000 }).catch(() => undefined);
+  const r = await axios
+    .get<TransformerMetrics>(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, {
+      validateStatus: () => true,
+      timeout: 2000,
+    })
+    .catch(() => undefined);
   return r?.status === 200 ? r.data : undefined;
 }
 
@@ -87,16 +99,30 @@ function transformerPid(): number {
 }
 
 async function transformerRunning(): Promise<void> {
-  await eventually('transformer to run again', async () => ((await transformerMetrics())?.status === 'running' ? true : undefined), 120_000, 250);
+  await eventually(
+    'transformer to run again',
+    async () => ((await transformerMetrics())?.status === 'running' ? true : undefined),
+    120_000,
+    250,
+  );
 }
 
 describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
   let summary: GeneratorSummary;
 
   beforeAll(async () => {
-    summary = await runGenerator({ rate: 1000, orders: 3000, seed: 'reconcile-e2e', speedup: 600, drain: true, progress: 'off' });
+    summary = await runGenerator({
+      rate: 1000,
+      orders: 3000,
+      seed: 'reconcile-e2e',
+      speedup: 600,
+      drain: true,
+      progress: 'off',
+    });
     const edits = await editTotalsAndDelete();
-    log(`generator: ${summary.ordersCreated} orders, ${summary.rowsInserted + summary.rowsUpdated + summary.rowsDeleted} row changes in ${summary.wallMs} ms; then ${edits.edited} totals edited, ${edits.deleted} orders deleted`);
+    log(
+      `generator: ${summary.ordersCreated} orders, ${summary.rowsInserted + summary.rowsUpdated + summary.rowsDeleted} row changes in ${summary.wallMs} ms; then ${edits.edited} totals edited, ${edits.deleted} orders deleted`,
+    );
     expect(edits.edited).toBe(120);
     expect(edits.deleted).toBe(25);
   }, 300_000);
@@ -109,23 +135,42 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
 
   it('the same after the transformer is SIGKILLed mid-stream and restarted', async () => {
     const before = await transformerMetrics();
-    const run = runGenerator({ rate: 300, orders: 1500, seed: 'reconcile-e2e-kill', speedup: 600, drain: true, progress: 'off' });
+    const run = runGenerator({
+      rate: 300,
+      orders: 1500,
+      seed: 'reconcile-e2e-kill',
+      speedup: 600,
+      drain: true,
+      progress: 'off',
+    });
     // Kill it while it is busy: once it has consumed some of this run's changes, not at a quiet moment.
-    await eventually('the transformer to be consuming the new run', async () => {
-      const m = await transformerMetrics();
-      return m && before && m.consumed > before.consumed + 500 ? true : undefined;
-    }, 120_000, 100);
+    await eventually(
+      'the transformer to be consuming the new run',
+      async () => {
+        const m = await transformerMetrics();
+        return m && before && m.consumed > before.consumed + 500 ? true : undefined;
+      },
+      120_000,
+      100,
+    );
     const pid = transformerPid();
     const restartsBefore = readSupervisorState(paths(cfg))?.services.transformer?.restarts ?? 0;
     process.kill(-pid, 'SIGKILL');
     log(`SIGKILLed the transformer (process group ${pid}) mid-stream; the supervisor brings it back, nobody runs up`);
-    await eventually('the supervisor to restart the transformer', async () => {
-      const p = runningPid(paths(cfg), 'transformer');
-      return p !== undefined && p !== pid ? p : undefined;
-    }, 60_000, 200);
+    await eventually(
+      'the supervisor to restart the transformer',
+      async () => {
+        const p = runningPid(paths(cfg), 'transformer');
+        return p !== undefined && p !== pid ? p : undefined;
+      },
+      60_000,
+      200,
+    );
     await transformerRunning();
     const sup = readSupervisorState(paths(cfg))?.services.transformer;
-    log(`transformer restarted by the supervisor as ${transformerPid()}: ${sup?.restarts} restarts, last reason "${sup?.lastReason}", back in ${sup?.lastRecoveryMs} ms`);
+    log(
+      `transformer restarted by the supervisor as ${transformerPid()}: ${sup?.restarts} restarts, last reason "${sup?.lastReason}", back in ${sup?.lastRecoveryMs} ms`,
+    );
     expect(sup?.restarts).toBe(restartsBefore + 1);
     const s = await run;
     expect(s.ordersCreated).toBe(1500);
@@ -153,17 +198,28 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     await up(cfg, () => undefined);
     await transformerRunning();
     let previous = -1;
-    const m = await eventually('the replay to finish (no lag, nothing more consumed for 3 s)', async () => {
-      const x = await transformerMetrics();
-      const done = x && x.consumer_lag_total === 0 && x.consumed > records / 2 && x.consumed === previous;
-      previous = x?.consumed ?? -1;
-      return done ? x : undefined;
-    }, 600_000, 3000);
-    const repeats = (m.value.skipped_by_reason.replayed ?? 0) + (m.value.skipped_by_reason.duplicate ?? 0) + (m.value.skipped_by_reason.snapshot_duplicate ?? 0);
-    log(`replayed ${m.value.consumed} records in ${m.ms} ms: ${repeats} recognised as already emitted; produced ${JSON.stringify(m.value.produced)}`);
+    const m = await eventually(
+      'the replay to finish (no lag, nothing more consumed for 3 s)',
+      async () => {
+        const x = await transformerMetrics();
+        const done = x && x.consumer_lag_total === 0 && x.consumed > records / 2 && x.consumed === previous;
+        previous = x?.consumed ?? -1;
+        return done ? x : undefined;
+      },
+      600_000,
+      3000,
+    );
+    const repeats =
+      (m.value.skipped_by_reason.replayed ?? 0) +
+      (m.value.skipped_by_reason.duplicate ?? 0) +
+      (m.value.skipped_by_reason.snapshot_duplicate ?? 0);
+    log(
+      `replayed ${m.value.consumed} records in ${m.ms} ms: ${repeats} recognised as already emitted; produced ${JSON.stringify(m.value.produced)}`,
+    );
     expect(repeats).toBeGreaterThan(m.value.consumed / 2);
     // Nothing already counted is counted again: the replay produced no rollup rows at all.
-    for (const t of [cfg.topics.orderDeltas, cfg.topics.itemDeltas, cfg.topics.deliveries, cfg.topics.orders]) expect(m.value.produced[t] ?? 0, t).toBe(0);
+    for (const t of [cfg.topics.orderDeltas, cfg.topics.itemDeltas, cfg.topics.deliveries, cfg.topics.orders])
+      expect(m.value.produced[t] ?? 0, t).toBe(0);
     await expectRollupsEqualPostgres('after a consumer-group reset and replay');
   });
 
@@ -171,16 +227,29 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     // Everything written so far is in the rollups, so the transformer is idle before the baseline is taken.
     await expectRollupsEqualPostgres('before the incremental snapshot');
     const before = await transformerMetrics();
-    const orders = await withPg(async (c) => Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM orders')).rows[0]!.n));
+    const orders = await withPg(async (c) =>
+      Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM orders')).rows[0]!.n),
+    );
     const id = `reconcile-${Date.now()}`;
-    await withPg((c) => c.query("INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)", [id, JSON.stringify({ 'data-collections': ['public.orders'], type: 'incremental' })]));
+    await withPg((c) =>
+      c.query("INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)", [
+        id,
+        JSON.stringify({ 'data-collections': ['public.orders'], type: 'incremental' }),
+      ]),
+    );
     log(`signalled incremental snapshot ${id} of public.orders (${orders} rows)`);
     // Each re-read row becomes a snapshot event, or is skipped when an earlier snapshot emitted that version.
-    const reread = (x: TransformerMetrics | undefined) => (x?.produced[cfg.topics.orders] ?? 0) + (x?.skipped_by_reason.snapshot_duplicate ?? 0);
-    const m = await eventually('the incremental snapshot to reach the transformer', async () => {
-      const x = await transformerMetrics();
-      return x && reread(x) - reread(before) >= orders && x.consumer_lag_total === 0 ? x : undefined;
-    }, 300_000, 1000);
+    const reread = (x: TransformerMetrics | undefined) =>
+      (x?.produced[cfg.topics.orders] ?? 0) + (x?.skipped_by_reason.snapshot_duplicate ?? 0);
+    const m = await eventually(
+      'the incremental snapshot to reach the transformer',
+      async () => {
+        const x = await transformerMetrics();
+        return x && reread(x) - reread(before) >= orders && x.consumer_lag_total === 0 ? x : undefined;
+      },
+      300_000,
+      1000,
+    );
     const deltas = (m.value.produced[cfg.topics.orderDeltas] ?? 0) - (before?.produced[cfg.topics.orderDeltas] ?? 0);
     log(`incremental snapshot: ${reread(m.value) - reread(before)} rows re-read, ${deltas} order deltas`);
     // Every order re-read at the state already asserted: snapshot events for drill-down, no rollup rows.
@@ -191,20 +260,29 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
   it('REPLICA IDENTITY DEFAULT: the update is dead-lettered with the fix, never half-applied; FULL + an incremental snapshot heal it', async () => {
     await expectRollupsEqualPostgres('before REPLICA IDENTITY DEFAULT');
     const id = await withPg(async (c) => {
-      const r = await c.query<{ id: string }>("SELECT id::text FROM orders WHERE status = 'delivered' AND total >= 2.00 ORDER BY random() LIMIT 1");
+      const r = await c.query<{ id: string }>(
+        "SELECT id::text FROM orders WHERE status = 'delivered' AND total >= 2.00 ORDER BY random() LIMIT 1",
+      );
       await c.query('ALTER TABLE orders REPLICA IDENTITY DEFAULT');
       try {
-        await c.query('UPDATE orders SET discount = discount + 2.00, total = total - 2.00 WHERE id = $1', [r.rows[0]!.id]);
+        await c.query('UPDATE orders SET discount = discount + 2.00, total = total - 2.00 WHERE id = $1', [
+          r.rows[0]!.id,
+        ]);
       } finally {
         await c.query('ALTER TABLE orders REPLICA IDENTITY FULL');
       }
       return r.rows[0]!.id;
     });
     const kafka = testKafka();
-    const dead = await eventually('the update to reach the dead-letter topic', async () => {
-      const msgs = await readAll(kafka, cfg.topics.dlq);
-      return msgs.find((m) => m.headers['dlq.reason'] === 'before_image_incomplete' && m.key === `{"id":${id}}`);
-    }, 120_000, 2000);
+    const dead = await eventually(
+      'the update to reach the dead-letter topic',
+      async () => {
+        const msgs = await readAll(kafka, cfg.topics.dlq);
+        return msgs.find((m) => m.headers['dlq.reason'] === 'before_image_incomplete' && m.key === `{"id":${id}}`);
+      },
+      120_000,
+      2000,
+    );
     log(`dead-lettered: ${dead.value.headers['dlq.error']}`);
     expect(dead.value.headers['dlq.error']).toContain(`orders update of id ${id} has no full before image`);
     expect(dead.value.headers['dlq.error']).toContain('ALTER TABLE public.orders REPLICA IDENTITY FULL');
@@ -215,7 +293,11 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     await withPg((c) =>
       c.query("INSERT INTO debezium_signal (id, type, data) VALUES ($1, 'execute-snapshot', $2)", [
         `heal-${id}-${Date.now()}`,
-        JSON.stringify({ 'data-collections': ['public.orders'], type: 'incremental', 'additional-conditions': [{ 'data-collection': 'public.orders', filter: `id = ${id}` }] }),
+        JSON.stringify({
+          'data-collections': ['public.orders'],
+          type: 'incremental',
+          'additional-conditions': [{ 'data-collection': 'public.orders', filter: `id = ${id}` }],
+        }),
       ]),
     );
     await expectRollupsEqualPostgres('after REPLICA IDENTITY FULL and an incremental snapshot of the row');
@@ -230,10 +312,15 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
                LATEST_BY(total_cents, MILLIS_TO_TIMESTAMP(order_version)) AS total_cents, MAX(is_deleted) AS deleted
         FROM orders GROUP BY order_id) WHERE deleted = 0 GROUP BY 1, 2`;
     let last: string[] = [];
-    await eventually('per-order reconstruction to equal PostgreSQL', async () => {
-      last = await druidGroups(cfg, { name: 'per-order (city, currency)', postgres: '', druid: perOrder });
-      return last.join('\n') === truth.join('\n') ? true : undefined;
-    }, 120_000, 1000);
+    await eventually(
+      'per-order reconstruction to equal PostgreSQL',
+      async () => {
+        last = await druidGroups(cfg, { name: 'per-order (city, currency)', postgres: '', druid: perOrder });
+        return last.join('\n') === truth.join('\n') ? true : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(last).toEqual(truth);
   });
 
@@ -246,14 +333,23 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     expect(queries.length).toBeGreaterThan(20);
     for (const q of queries) {
       const sql = substituteRange(q.sql, from, to);
-      const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query: sql, resultFormat: 'array', header: true, context: q.context }, { validateStatus: () => true, timeout: 60_000 });
+      const res = await axios.post(
+        `${cfg.druid.url}/druid/v2/sql`,
+        { query: sql, resultFormat: 'array', header: true, context: q.context },
+        { validateStatus: () => true, timeout: 60_000 },
+      );
       if (res.status !== 200) {
-        failures.push(`${q.dashboard} / ${q.panelTitle}: HTTP ${res.status} ${res.data?.errorMessage ?? JSON.stringify(res.data)}`);
+        failures.push(
+          `${q.dashboard} / ${q.panelTitle}: HTTP ${res.status} ${res.data?.errorMessage ?? JSON.stringify(res.data)}`,
+        );
         continue;
       }
       const [header, ...rows] = res.data as unknown[][];
       const missing = q.expectedColumns.filter((c) => !(header ?? []).includes(c));
-      if (missing.length) failures.push(`${q.dashboard} / ${q.panelTitle}: missing columns ${missing.join(', ')} (got ${JSON.stringify(header)})`);
+      if (missing.length)
+        failures.push(
+          `${q.dashboard} / ${q.panelTitle}: missing columns ${missing.join(', ')} (got ${JSON.stringify(header)})`,
+        );
       if (rows.length > 0) withRows++;
     }
     log(`${queries.length} panel queries ran, ${withRows} returned rows`);

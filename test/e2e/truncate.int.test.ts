@@ -18,11 +18,18 @@ const log = (msg: string) => process.stderr.write(`[truncate.int ${new Date().to
 async function expectRollupsEqualPostgres(stage: string): Promise<void> {
   for (const g of GROUPINGS) {
     let last: GroupingDiff | undefined;
-    await eventually(`${g.name} in Druid to equal PostgreSQL (${stage})`, async () => {
-      last = diffGroups(g.name, await postgresGroups(cfg, g), await druidGroups(cfg, g));
-      return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
-    }, 180_000, 1000).catch((e: Error) => {
-      throw new Error(`${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`);
+    await eventually(
+      `${g.name} in Druid to equal PostgreSQL (${stage})`,
+      async () => {
+        last = diffGroups(g.name, await postgresGroups(cfg, g), await druidGroups(cfg, g));
+        return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
+      },
+      180_000,
+      1000,
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`,
+      );
     });
   }
   log(`${stage}: every grouping equals PostgreSQL`);
@@ -32,7 +39,15 @@ describe('TRUNCATE of orders reaches Druid exactly', () => {
   it('under generator load: rollups equal PostgreSQL after it, and every truncated order has its truncated event', async () => {
     // Load that is still writing (new orders and lifecycle steps) when the truncate lands.
     // Live clock: ten minutes of history at 60× (lifecycles move), then real time; nothing dated in the future.
-    const load = runGenerator({ rate: 20, durationMs: 40_000, seed: `truncate-${Date.now()}`, clock: 'live', backfillMs: 600_000, speedup: 60, progress: 'off' });
+    const load = runGenerator({
+      rate: 20,
+      durationMs: 40_000,
+      seed: `truncate-${Date.now()}`,
+      clock: 'live',
+      backfillMs: 600_000,
+      speedup: 60,
+      progress: 'off',
+    });
     await sleep(15_000);
     const client = new pg.Client({ connectionString: cfg.pg.url });
     await client.connect();
@@ -56,20 +71,41 @@ describe('TRUNCATE of orders reaches Druid exactly', () => {
     // Every truncated order that reached the event datasource is marked, exactly once.
     const ids = new Set(truncatedIds);
     const perOrder = async () => {
-      const t = await queryDruidTable(cfg, "SELECT order_id, SUM(CASE WHEN event_type = 'truncated' THEN 1 ELSE 0 END), COUNT(*) FROM orders GROUP BY 1", []);
-      return t.rows.filter((r) => ids.has(String(r[0]))).map((r) => ({ id: String(r[0]), truncated: Number(r[1]), events: Number(r[2]) }));
+      const t = await queryDruidTable(
+        cfg,
+        "SELECT order_id, SUM(CASE WHEN event_type = 'truncated' THEN 1 ELSE 0 END), COUNT(*) FROM orders GROUP BY 1",
+        [],
+      );
+      return t.rows
+        .filter((r) => ids.has(String(r[0])))
+        .map((r) => ({ id: String(r[0]), truncated: Number(r[1]), events: Number(r[2]) }));
     };
     // Every change keeps its event; an order the ledger held gets one truncated event from the retraction, and a
     // change that was still on its way through another partition gets its own truncated marker after it.
-    const { value: marked } = await eventually('a truncated event for every truncated order in Druid', async () => {
-      const rows = await perOrder();
-      return rows.length === truncatedIds.length && rows.every((r) => r.truncated >= 1) ? rows : undefined;
-    }, 120_000, 1000);
+    const { value: marked } = await eventually(
+      'a truncated event for every truncated order in Druid',
+      async () => {
+        const rows = await perOrder();
+        return rows.length === truncatedIds.length && rows.every((r) => r.truncated >= 1) ? rows : undefined;
+      },
+      120_000,
+      1000,
+    );
     const once = marked.filter((r) => r.truncated === 1).length;
-    log(`all ${marked.length} truncated orders are marked in Druid: ${once} by the ledger's retraction alone, ${marked.length - once} with changes that arrived after the truncate too`);
-    const dup = await queryDruidTable(cfg, 'SELECT COUNT(*) FROM (SELECT event_id FROM orders GROUP BY event_id HAVING COUNT(*) > 1)', []);
+    log(
+      `all ${marked.length} truncated orders are marked in Druid: ${once} by the ledger's retraction alone, ${marked.length - once} with changes that arrived after the truncate too`,
+    );
+    const dup = await queryDruidTable(
+      cfg,
+      'SELECT COUNT(*) FROM (SELECT event_id FROM orders GROUP BY event_id HAVING COUNT(*) > 1)',
+      [],
+    );
     expect(Number(dup.rows[0]![0])).toBe(0);
-    const m = (await axios.get<{ skipped_by_reason: Record<string, number> }>(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`)).data;
+    const m = (
+      await axios.get<{ skipped_by_reason: Record<string, number> }>(
+        `http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`,
+      )
+    ).data;
     log(`transformer skipped by reason: ${JSON.stringify(m.skipped_by_reason)}`);
   });
 });

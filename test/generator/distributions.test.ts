@@ -13,7 +13,9 @@ const draw = (f: () => number) => Array.from({ length: N }, f);
 
 describe('Rng', () => {
   it('repeats its sequence for a seed and differs between seeds', () => {
-    const a = new Rng('seed-1'), b = new Rng('seed-1'), c = new Rng('seed-2');
+    const a = new Rng('seed-1'),
+      b = new Rng('seed-1'),
+      c = new Rng('seed-2');
     const sa = draw(() => a.nextUint32()).slice(0, 50);
     expect(draw(() => b.nextUint32()).slice(0, 50)).toEqual(sa);
     expect(draw(() => c.nextUint32()).slice(0, 50)).not.toEqual(sa);
@@ -94,8 +96,13 @@ describe('AliasTable', () => {
 
 describe('daily demand curve', () => {
   it('averages 1 over the week, so the asked rate is the mean rate', () => {
-    let sum = 0, n = 0;
-    for (let d = 0; d < 7; d++) for (let m = 0; m < 24 * 60; m += 5) { sum += demandShape(d, m / 60); n++; }
+    let sum = 0,
+      n = 0;
+    for (let d = 0; d < 7; d++)
+      for (let m = 0; m < 24 * 60; m += 5) {
+        sum += demandShape(d, m / 60);
+        n++;
+      }
     expect(sum / n).toBeCloseTo(1, 3);
   });
 

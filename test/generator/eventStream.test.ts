@@ -3,7 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { CITIES } from '../../generator/geo/gazetteer.ts';
 import { EventStream, type GenEvent } from '../../generator/eventStream.ts';
-import { buildWorldModel, type LoadedAddress, type LoadedCustomer, type LoadedProduct, type LoadedStore, type World } from '../../generator/world.ts';
+import {
+  buildWorldModel,
+  type LoadedAddress,
+  type LoadedCustomer,
+  type LoadedProduct,
+  type LoadedStore,
+  type World,
+} from '../../generator/world.ts';
 import { STORE_CATEGORIES } from '../../generator/catalog.ts';
 import { PAYMENT_MIX } from '../../generator/paymentMix.ts';
 import { Rng } from '../../generator/random.ts';
@@ -11,14 +18,24 @@ import { Rng } from '../../generator/random.ts';
 /** A small marketplace: a few stores and customers in every city, ids as a database would give. */
 function syntheticWorld(seed: string): World {
   const rng = new Rng(`world-${seed}`);
-  const stores: LoadedStore[] = [], products: LoadedProduct[] = [], customers: LoadedCustomer[] = [], addresses: LoadedAddress[] = [];
+  const stores: LoadedStore[] = [],
+    products: LoadedProduct[] = [],
+    customers: LoadedCustomer[] = [],
+    addresses: LoadedAddress[] = [];
   let id = 2n ** 53n + 1000n; // beyond 2^53: ids must stay exact strings
   const next = () => String(id++);
   for (const city of CITIES) {
     for (let s = 0; s < 4; s++) {
       const storeId = next();
-      stores.push({ id: storeId, cityId: city.id, category: STORE_CATEGORIES[s % STORE_CATEGORIES.length]!, isActive: true, rating: 4.5 });
-      for (let p = 0; p < 12; p++) products.push({ id: next(), storeId, name: `Producto ${p}`, priceCents: rng.int(5, 300) * 100 });
+      stores.push({
+        id: storeId,
+        cityId: city.id,
+        category: STORE_CATEGORIES[s % STORE_CATEGORIES.length]!,
+        isActive: true,
+        rating: 4.5,
+      });
+      for (let p = 0; p < 12; p++)
+        products.push({ id: next(), storeId, name: `Producto ${p}`, priceCents: rng.int(5, 300) * 100 });
     }
     for (let c = 0; c < 10; c++) {
       const customerId = next();
@@ -32,12 +49,18 @@ function syntheticWorld(seed: string): World {
 const START = Date.UTC(2025, 2, 14, 15, 0); // a Friday, lunch time in most of LatAm
 const describeEvent = (e: GenEvent) => {
   switch (e.kind) {
-    case 'create': return `${e.atMs} create #${e.order.seq} ${e.order.store.dbId} ${e.order.customer.dbId} ${e.order.payment.method} ${e.order.totals.totalCents} ${e.order.lines.map((l) => `${l.product.dbId}x${l.quantity}`).join(',')}`;
-    case 'step': return `${e.atMs} step #${e.order.seq} ${e.events.join('+')} → ${e.to.status}/${e.to.paymentStatus}`;
-    case 'customer_update': return `${e.atMs} customer ${e.customer.dbId} ${e.email} ${e.phone}`;
-    case 'store_update': return `${e.atMs} store ${e.store.dbId} ${e.rating} ${e.isActive}`;
-    case 'price_update': return `${e.atMs} price ${e.product.dbId} ${e.priceCents}`;
-    case 'purge': return `${e.atMs} purge #${e.order.seq}`;
+    case 'create':
+      return `${e.atMs} create #${e.order.seq} ${e.order.store.dbId} ${e.order.customer.dbId} ${e.order.payment.method} ${e.order.totals.totalCents} ${e.order.lines.map((l) => `${l.product.dbId}x${l.quantity}`).join(',')}`;
+    case 'step':
+      return `${e.atMs} step #${e.order.seq} ${e.events.join('+')} → ${e.to.status}/${e.to.paymentStatus}`;
+    case 'customer_update':
+      return `${e.atMs} customer ${e.customer.dbId} ${e.email} ${e.phone}`;
+    case 'store_update':
+      return `${e.atMs} store ${e.store.dbId} ${e.rating} ${e.isActive}`;
+    case 'price_update':
+      return `${e.atMs} price ${e.product.dbId} ${e.priceCents}`;
+    case 'purge':
+      return `${e.atMs} purge #${e.order.seq}`;
   }
 };
 const run = (seed: string, slices: number[]) => {
@@ -58,7 +81,12 @@ describe('EventStream', () => {
   });
 
   it('keeps time order, and every order’s steps come after its creation', () => {
-    const stream = new EventStream(syntheticWorld('w'), { seed: 's', startMs: START, ordersPerSimSecond: 2, curve: 'flat' });
+    const stream = new EventStream(syntheticWorld('w'), {
+      seed: 's',
+      startMs: START,
+      ordersPerSimSecond: 2,
+      curve: 'flat',
+    });
     const events = stream.take(START + 7_200_000);
     const created = new Set<number>();
     let last = -Infinity;
@@ -73,7 +101,13 @@ describe('EventStream', () => {
   });
 
   it('arrives at the asked mean rate with a flat curve, and stops after maxOrders, then drains', () => {
-    const stream = new EventStream(syntheticWorld('w'), { seed: 'r', startMs: START, ordersPerSimSecond: 5, curve: 'flat', maxOrders: 3000 });
+    const stream = new EventStream(syntheticWorld('w'), {
+      seed: 'r',
+      startMs: START,
+      ordersPerSimSecond: 5,
+      curve: 'flat',
+      maxOrders: 3000,
+    });
     const firstHalf = stream.take(START + 300_000).filter((e) => e.kind === 'create').length; // 5/s × 300 s = 1500
     expect(firstHalf).toBeGreaterThan(1350);
     expect(firstHalf).toBeLessThan(1650);
@@ -85,7 +119,12 @@ describe('EventStream', () => {
 
   it('follows the daily curve: far more orders at dinner than before dawn', () => {
     const count = (startUtcHour: number) => {
-      const s = new EventStream(syntheticWorld('w'), { seed: 'c', startMs: Date.UTC(2025, 2, 12, startUtcHour), ordersPerSimSecond: 1, curve: 'daily' });
+      const s = new EventStream(syntheticWorld('w'), {
+        seed: 'c',
+        startMs: Date.UTC(2025, 2, 12, startUtcHour),
+        ordersPerSimSecond: 1,
+        curve: 'daily',
+      });
       return s.take(Date.UTC(2025, 2, 12, startUtcHour + 1)).filter((e) => e.kind === 'create').length;
     };
     // 23:00–24:00 UTC is 20:00 in São Paulo/Buenos Aires, 18:00 in Bogotá/Lima; 08:00 UTC is 03:00–05:00 local.
@@ -94,7 +133,13 @@ describe('EventStream', () => {
 
   it('uses each country’s currency and payment methods, with totals that add up', () => {
     const world = syntheticWorld('w');
-    const stream = new EventStream(world, { seed: 'm', startMs: START, ordersPerSimSecond: 5, curve: 'flat', maxOrders: 20_000 });
+    const stream = new EventStream(world, {
+      seed: 'm',
+      startMs: START,
+      ordersPerSimSecond: 5,
+      curve: 'flat',
+      maxOrders: 20_000,
+    });
     const orders = stream.take(START + 86_400_000).flatMap((e) => (e.kind === 'create' ? [e.order] : []));
     const methodsBy = new Map<string, Set<string>>();
     for (const o of orders) {
@@ -108,7 +153,8 @@ describe('EventStream', () => {
       expect(t.totalCents).toBe(t.subtotalCents + t.deliveryFeeCents - t.discountCents + t.taxCents);
       if (country === 'CL' || country === 'CO') expect(t.totalCents % 100).toBe(0); // whole pesos
     }
-    for (const [country, methods] of methodsBy) expect([...methods].sort()).toEqual(Object.keys(PAYMENT_MIX[country as 'BR']).sort());
+    for (const [country, methods] of methodsBy)
+      expect([...methods].sort()).toEqual(Object.keys(PAYMENT_MIX[country as 'BR']).sort());
     expect(methodsBy.get('BR')!.has('pix')).toBe(true);
     expect(methodsBy.get('MX')!.has('oxxo')).toBe(true);
     expect(methodsBy.get('CO')!.has('nequi')).toBe(true);
@@ -116,8 +162,16 @@ describe('EventStream', () => {
   });
 
   it('keeps ids beyond 2^53 exact', () => {
-    const stream = new EventStream(syntheticWorld('w'), { seed: 'ids', startMs: START, ordersPerSimSecond: 1, curve: 'flat', maxOrders: 50 });
-    const ids = stream.take(START + 3_600_000).flatMap((e) => (e.kind === 'create' ? [e.order.store.dbId, e.order.customer.dbId, e.order.addressId] : []));
+    const stream = new EventStream(syntheticWorld('w'), {
+      seed: 'ids',
+      startMs: START,
+      ordersPerSimSecond: 1,
+      curve: 'flat',
+      maxOrders: 50,
+    });
+    const ids = stream
+      .take(START + 3_600_000)
+      .flatMap((e) => (e.kind === 'create' ? [e.order.store.dbId, e.order.customer.dbId, e.order.addressId] : []));
     expect(ids.length).toBeGreaterThan(0);
     for (const id of ids) {
       expect(BigInt(id)).toBeGreaterThan(2n ** 53n);

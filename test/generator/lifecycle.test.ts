@@ -1,26 +1,42 @@
 // The order lifecycle state machine and the planner that draws each order's path.
 import { describe, expect, it } from 'vitest';
 import {
-  INITIAL_STATE, InvalidTransitionError, isTerminal, nextLifecycleState, planLifecycle, type LifecycleEvent, type LifecycleState,
+  INITIAL_STATE,
+  InvalidTransitionError,
+  isTerminal,
+  nextLifecycleState,
+  planLifecycle,
+  type LifecycleEvent,
+  type LifecycleState,
 } from '../../generator/lifecycle.ts';
 import { PAYMENT_PROFILES } from '../../generator/paymentMix.ts';
 import { STORE_CATEGORIES } from '../../generator/catalog.ts';
 import { Rng } from '../../generator/random.ts';
 
-const S = (status: LifecycleState['status'], paymentStatus: LifecycleState['paymentStatus']): LifecycleState => ({ status, paymentStatus });
+const S = (status: LifecycleState['status'], paymentStatus: LifecycleState['paymentStatus']): LifecycleState => ({
+  status,
+  paymentStatus,
+});
 
 describe('nextLifecycleState', () => {
   it('walks the happy path placed → accepted → preparing → picked_up → delivered', () => {
     let s = INITIAL_STATE;
     const path: LifecycleEvent[] = ['payment_confirmed', 'accept', 'start_preparing', 'pick_up', 'deliver'];
     const seen = path.map((e) => (s = nextLifecycleState(s, e)));
-    expect(seen).toEqual([S('placed', 'paid'), S('accepted', 'paid'), S('preparing', 'paid'), S('picked_up', 'paid'), S('delivered', 'paid')]);
+    expect(seen).toEqual([
+      S('placed', 'paid'),
+      S('accepted', 'paid'),
+      S('preparing', 'paid'),
+      S('picked_up', 'paid'),
+      S('delivered', 'paid'),
+    ]);
     expect(isTerminal(s)).toBe(true);
   });
 
   it('lets cash be collected at delivery', () => {
     let s = INITIAL_STATE;
-    for (const e of ['accept', 'start_preparing', 'pick_up', 'deliver', 'payment_confirmed'] as const) s = nextLifecycleState(s, e);
+    for (const e of ['accept', 'start_preparing', 'pick_up', 'deliver', 'payment_confirmed'] as const)
+      s = nextLifecycleState(s, e);
     expect(s).toEqual(S('delivered', 'paid'));
   });
 
@@ -52,7 +68,8 @@ describe('planLifecycle', () => {
     const category = STORE_CATEGORIES[i % STORE_CATEGORIES.length]!;
     return { payment, category, steps: planLifecycle(rng, payment, category) };
   });
-  const replay = (steps: { events: readonly LifecycleEvent[] }[]) => steps.reduce((s, step) => step.events.reduce(nextLifecycleState, s), INITIAL_STATE);
+  const replay = (steps: { events: readonly LifecycleEvent[] }[]) =>
+    steps.reduce((s, step) => step.events.reduce(nextLifecycleState, s), INITIAL_STATE);
 
   it('always plans valid transitions, in increasing time, ending in a terminal state', () => {
     for (const p of plans) {
@@ -70,7 +87,8 @@ describe('planLifecycle', () => {
     expect(cancelled).toBeLessThan(0.12);
     expect(delivered).toBeGreaterThan(0.88);
     expect(ends.some((e) => e.status === 'cancelled' && e.paymentStatus === 'paid')).toBe(false); // every paid cancellation is refunded
-    const refundedDeliveries = ends.filter((e) => e.status === 'delivered' && e.paymentStatus === 'refunded').length / ends.length;
+    const refundedDeliveries =
+      ends.filter((e) => e.status === 'delivered' && e.paymentStatus === 'refunded').length / ends.length;
     expect(refundedDeliveries).toBeGreaterThan(0.005);
     expect(refundedDeliveries).toBeLessThan(0.03);
   });

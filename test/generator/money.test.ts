@@ -40,18 +40,34 @@ describe('cents and decimal text', () => {
 describe('buildOrderTotals', () => {
   it('adds up a known order to the cent', () => {
     const t = buildOrderTotals({
-      lines: [{ quantity: 2, unitPriceCents: 2990 }, { quantity: 1, unitPriceCents: 1550 }],
-      deliveryFeeCents: 690, discountBp: 1000, taxBp: 1600,
+      lines: [
+        { quantity: 2, unitPriceCents: 2990 },
+        { quantity: 1, unitPriceCents: 1550 },
+      ],
+      deliveryFeeCents: 690,
+      discountBp: 1000,
+      taxBp: 1600,
     });
     // subtotal 75.30; discount 10 % = 7.53; tax 16 % of 67.77 = 10.8432 → 10.84; total 75.30 + 6.90 − 7.53 + 10.84
-    expect(t).toEqual({ lineTotalsCents: [5980, 1550], itemCount: 3, subtotalCents: 7530, deliveryFeeCents: 690, discountCents: 753, taxCents: 1084, totalCents: 8551 });
+    expect(t).toEqual({
+      lineTotalsCents: [5980, 1550],
+      itemCount: 3,
+      subtotalCents: 7530,
+      deliveryFeeCents: 690,
+      discountCents: 753,
+      taxCents: 1084,
+      totalCents: 8551,
+    });
   });
 
   it('keeps every contract invariant for random orders in every currency style', () => {
     const rng = new Rng('totals');
     for (let i = 0; i < 20_000; i++) {
       const step = rng.pick([1, 100]);
-      const lines = Array.from({ length: rng.int(1, 12) }, () => ({ quantity: rng.int(1, 6), unitPriceCents: rng.int(1, 50_000) * step }));
+      const lines = Array.from({ length: rng.int(1, 12) }, () => ({
+        quantity: rng.int(1, 6),
+        unitPriceCents: rng.int(1, 50_000) * step,
+      }));
       const input = {
         lines,
         deliveryFeeCents: rng.int(0, 2000) * step,
@@ -70,13 +86,18 @@ describe('buildOrderTotals', () => {
       expect(t.discountCents).toBeLessThanOrEqual(t.subtotalCents);
       expect(t.taxCents % step).toBe(0);
       expect(t.totalCents % step).toBe(0);
-      for (const v of [t.subtotalCents, t.discountCents, t.taxCents, t.totalCents]) expect(Number.isSafeInteger(v)).toBe(true);
+      for (const v of [t.subtotalCents, t.discountCents, t.taxCents, t.totalCents])
+        expect(Number.isSafeInteger(v)).toBe(true);
     }
   });
 
   it('rejects empty orders and non-integer quantities or prices', () => {
     expect(() => buildOrderTotals({ lines: [], deliveryFeeCents: 0, taxBp: 0 })).toThrow(RangeError);
-    expect(() => buildOrderTotals({ lines: [{ quantity: 1.5, unitPriceCents: 100 }], deliveryFeeCents: 0, taxBp: 0 })).toThrow(RangeError);
-    expect(() => buildOrderTotals({ lines: [{ quantity: 1, unitPriceCents: 99.9 }], deliveryFeeCents: 0, taxBp: 0 })).toThrow(RangeError);
+    expect(() =>
+      buildOrderTotals({ lines: [{ quantity: 1.5, unitPriceCents: 100 }], deliveryFeeCents: 0, taxBp: 0 }),
+    ).toThrow(RangeError);
+    expect(() =>
+      buildOrderTotals({ lines: [{ quantity: 1, unitPriceCents: 99.9 }], deliveryFeeCents: 0, taxBp: 0 }),
+    ).toThrow(RangeError);
   });
 });

@@ -21,8 +21,17 @@ beforeAll(async () => {
     requests.push({ at: Date.now(), path: u.pathname, query: u.searchParams, headers: req.headers });
     const q = u.searchParams.get('q') ?? '';
     const body = q.startsWith('Palermo')
-      ? [{ place_id: 1, lat: '-34.5880556', lon: '-58.4305556', display_name: 'Palermo, Buenos Aires, Argentina', class: 'place', type: 'suburb',
-           address: { suburb: 'Palermo', city: 'Buenos Aires', country: 'Argentina', country_code: 'ar' } }]
+      ? [
+          {
+            place_id: 1,
+            lat: '-34.5880556',
+            lon: '-58.4305556',
+            display_name: 'Palermo, Buenos Aires, Argentina',
+            class: 'place',
+            type: 'suburb',
+            address: { suburb: 'Palermo', city: 'Buenos Aires', country: 'Argentina', country_code: 'ar' },
+          },
+        ]
       : [];
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -45,7 +54,11 @@ describe('openstreetmap geocoder', () => {
   it('asks Nominatim /search in JSON, identifies itself, caches, and spaces requests by a second', async () => {
     const geocoder = createGeocoder({ provider: 'openstreetmap', url: nominatimUrl, cache: db, log: quiet });
     const first = await geocoder.geocode('Palermo, Buenos Aires, Argentina');
-    expect(first).toEqual({ latitude: -34.588056, longitude: -58.430556, displayName: 'Palermo, Buenos Aires, Argentina' });
+    expect(first).toEqual({
+      latitude: -34.588056,
+      longitude: -58.430556,
+      displayName: 'Palermo, Buenos Aires, Argentina',
+    });
     expect(requests).toHaveLength(1);
     expect(requests[0]!.path).toBe('/search');
     expect(requests[0]!.query.get('format')).toBe('json');
@@ -56,15 +69,26 @@ describe('openstreetmap geocoder', () => {
     expect(await geocoder.geocode('Palermo, Buenos Aires, Argentina')).toEqual(first);
     expect(requests).toHaveLength(1);
     expect(geocoder.stats).toEqual({ requests: 1, cacheHits: 1 });
-    const cached = await db.query('SELECT provider, latitude, longitude, display_name FROM geocode_cache WHERE query = $1', ['Palermo, Buenos Aires, Argentina']);
-    expect(cached.rows).toEqual([{ provider: 'openstreetmap', latitude: '-34.588056', longitude: '-58.430556', display_name: 'Palermo, Buenos Aires, Argentina' }]);
+    const cached = await db.query(
+      'SELECT provider, latitude, longitude, display_name FROM geocode_cache WHERE query = $1',
+      ['Palermo, Buenos Aires, Argentina'],
+    );
+    expect(cached.rows).toEqual([
+      {
+        provider: 'openstreetmap',
+        latitude: '-34.588056',
+        longitude: '-58.430556',
+        display_name: 'Palermo, Buenos Aires, Argentina',
+      },
+    ]);
 
     // Unknown places: null, cached as "not found" too; and no two requests within a second.
     expect(await geocoder.geocode('Atlantis, Argentina')).toBeNull();
     expect(await geocoder.geocode('El Dorado, Colombia')).toBeNull();
     expect(await geocoder.geocode('Atlantis, Argentina')).toBeNull();
     expect(requests).toHaveLength(3);
-    for (let i = 1; i < requests.length; i++) expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(1000);
+    for (let i = 1; i < requests.length; i++)
+      expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(1000);
   }, 30_000);
 
   it('shares the cache across geocoder instances (one query asked once per database)', async () => {

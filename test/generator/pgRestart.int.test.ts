@@ -16,17 +16,36 @@ const quiet = QUIET;
 const SMALL = SMALL_WORLD;
 let server: ThrowawayPostgres;
 
-
 const generate = (databaseUrl: string, log: Logger) =>
   runGenerator({
-    databaseUrl, rate: 250, orders: 2500, seed: 'pg-restart', speedup: 3600, start: new Date('2025-03-14T15:00:00Z'), connections: 3,
-    scale: SMALL, geocoder: { provider: 'offline' }, progress: 'off', log,
+    databaseUrl,
+    rate: 250,
+    orders: 2500,
+    seed: 'pg-restart',
+    speedup: 3600,
+    start: new Date('2025-03-14T15:00:00Z'),
+    connections: 3,
+    scale: SMALL,
+    geocoder: { provider: 'offline' },
+    progress: 'off',
+    log,
     maintenance: { customerUpdates: 0.05, storeUpdates: 0.03, priceUpdates: 0.05, purges: 0.01 },
   });
 
 /** Everything the generator wrote, independent of the ids it was handed (they come from per-lane blocks). */
 const digest = async (url: string) =>
-  (await rows<{ orders: string; items: string; history: string; payments: string; customers: string; stores: string; products: string }>(url, `
+  (
+    await rows<{
+      orders: string;
+      items: string;
+      history: string;
+      payments: string;
+      customers: string;
+      stores: string;
+      products: string;
+    }>(
+      url,
+      `
     SELECT
       (SELECT md5(string_agg(concat_ws('|', store_id, customer_id, address_id, status, payment_method, payment_status, total, created_at, updated_at, delivered_at, item_count, version),
                   ',' ORDER BY created_at, store_id, customer_id, total)) FROM orders) AS orders,
@@ -38,7 +57,9 @@ const digest = async (url: string) =>
          FROM payments p JOIN orders o ON o.id = p.order_id) AS payments,
       (SELECT md5(string_agg(concat_ws('|', id, email, phone, updated_at), ',' ORDER BY id)) FROM customers) AS customers,
       (SELECT md5(string_agg(concat_ws('|', id, rating, is_active, updated_at), ',' ORDER BY id)) FROM stores) AS stores,
-      (SELECT md5(string_agg(concat_ws('|', id, price, updated_at), ',' ORDER BY id)) FROM products) AS products`))[0]!;
+      (SELECT md5(string_agg(concat_ws('|', id, price, updated_at), ',' ORDER BY id)) FROM products) AS products`,
+    )
+  )[0]!;
 
 let interrupted: GeneratorSummary;
 let undisturbed: GeneratorSummary;
@@ -56,10 +77,23 @@ beforeAll(async () => {
 
   const log: Logger = { ...quiet, warn: (msg, f) => warnings.push(`${msg} ${JSON.stringify(f ?? {})}`) };
   const run = generate(interruptedUrl, log);
-  const placed = async () => Number((await rows<{ n: string }>(interruptedUrl, 'SELECT count(*) AS n FROM orders').catch(() => [{ n: '0' }]))[0]!.n);
-  await eventually('a third of the orders to be placed', async () => ((await placed()) > 800 ? true : undefined), 120_000, 50);
+  const placed = async () =>
+    Number(
+      (await rows<{ n: string }>(interruptedUrl, 'SELECT count(*) AS n FROM orders').catch(() => [{ n: '0' }]))[0]!.n,
+    );
+  await eventually(
+    'a third of the orders to be placed',
+    async () => ((await placed()) > 800 ? true : undefined),
+    120_000,
+    50,
+  );
   await server.restart('crash', 1500);
-  await eventually('two thirds of the orders to be placed', async () => ((await placed()) > 1700 ? true : undefined), 180_000, 50);
+  await eventually(
+    'two thirds of the orders to be placed',
+    async () => ((await placed()) > 1700 ? true : undefined),
+    180_000,
+    50,
+  );
   await server.restart('fast', 1000);
   interrupted = await run;
 }, 400_000);
@@ -67,7 +101,9 @@ afterAll(async () => server?.stop(), 60_000);
 
 describe('the generator across a PostgreSQL crash and a restart', () => {
   it('finishes the run: every order placed, every lifecycle finished, and it says it reconnected', () => {
-    process.stderr.write(`[pg-restart] ${interrupted.ordersCreated} orders, ${interrupted.reconnects} lane reconnections, longest outage ${interrupted.longestOutageMs} ms\n${warnings.filter((w) => w.startsWith('reconnected')).join('\n')}\n`);
+    process.stderr.write(
+      `[pg-restart] ${interrupted.ordersCreated} orders, ${interrupted.reconnects} lane reconnections, longest outage ${interrupted.longestOutageMs} ms\n${warnings.filter((w) => w.startsWith('reconnected')).join('\n')}\n`,
+    );
     expect(interrupted).toMatchObject({ ordersCreated: 2500, inLifecycle: 0, stoppedBy: 'orders' });
     expect(interrupted.reconnects).toBeGreaterThanOrEqual(2);
     expect(interrupted.longestOutageMs).toBeGreaterThan(900);
@@ -79,21 +115,32 @@ describe('the generator across a PostgreSQL crash and a restart', () => {
     expect(undisturbed.reconnects).toBe(0);
     const [a, b] = await Promise.all([digest(interruptedUrl), digest(undisturbedUrl)]);
     expect(a).toEqual(b);
-    const [counts] = await rows<{ orders: number; payments: number; dup_history: number }>(interruptedUrl, `
+    const [counts] = await rows<{ orders: number; payments: number; dup_history: number }>(
+      interruptedUrl,
+      `
       SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM payments) AS payments,
-             (SELECT count(*)::int FROM (SELECT order_id, to_status FROM order_status_history GROUP BY 1, 2 HAVING count(*) > 1) d) AS dup_history`);
-    expect(counts).toEqual({ orders: 2500 - interrupted.ordersPurged, payments: 2500 - interrupted.ordersPurged, dup_history: 0 });
+             (SELECT count(*)::int FROM (SELECT order_id, to_status FROM order_status_history GROUP BY 1, 2 HAVING count(*) > 1) d) AS dup_history`,
+    );
+    expect(counts).toEqual({
+      orders: 2500 - interrupted.ordersPurged,
+      payments: 2500 - interrupted.ordersPurged,
+      dup_history: 0,
+    });
   });
 
   it('tells a committed round from one that did not commit, by what the database holds', async () => {
-    const [o] = await rows<{ id: string; status: string; ms: string }>(interruptedUrl,
-      "SELECT id::text, status::text, (extract(epoch FROM updated_at) * 1000)::bigint::text AS ms FROM orders ORDER BY id DESC LIMIT 1");
+    const [o] = await rows<{ id: string; status: string; ms: string }>(
+      interruptedUrl,
+      'SELECT id::text, status::text, (extract(epoch FROM updated_at) * 1000)::bigint::text AS ms FROM orders ORDER BY id DESC LIMIT 1',
+    );
     const c = new pg.Client({ connectionString: interruptedUrl });
     await c.connect();
     try {
       const created = (id: string) => Object.assign(new Round(), { orders: [{ dbId: id }] }) as unknown as Round;
       const stepped = (status: string, atMs: number) =>
-        Object.assign(new Round(), { steps: [{ kind: 'step', order: { dbId: o!.id }, to: { status }, atMs }] }) as unknown as Round;
+        Object.assign(new Round(), {
+          steps: [{ kind: 'step', order: { dbId: o!.id }, to: { status }, atMs }],
+        }) as unknown as Round;
       expect(await roundCommitted(c, created(o!.id))).toBe(true);
       expect(await roundCommitted(c, created('999999999999'))).toBe(false);
       expect(await roundCommitted(c, stepped(o!.status, Number(o!.ms)))).toBe(true);

@@ -36,26 +36,47 @@ afterAll(async () => server?.stop(), 60_000);
 describe('the generator beside a user’s own rows', () => {
   it('creates its marketplace beside them, writes its orders, and leaves the user’s rows as they were', async () => {
     const s = await runGenerator({
-      databaseUrl: url, rate: 400, orders: 300, seed: 'user-rows', speedup: 7200, start: new Date('2025-03-14T15:00:00Z'),
-      scale: SMALL_WORLD, geocoder: { provider: 'offline' }, progress: 'off', log: QUIET,
+      databaseUrl: url,
+      rate: 400,
+      orders: 300,
+      seed: 'user-rows',
+      speedup: 7200,
+      start: new Date('2025-03-14T15:00:00Z'),
+      scale: SMALL_WORLD,
+      geocoder: { provider: 'offline' },
+      progress: 'off',
+      log: QUIET,
     });
     expect(s.worldCreated).toBe(true);
     expect(s.ordersCreated).toBe(300);
-    const [db] = await rows<{ orders: number; stores: number; mine: string }>(url,
-      "SELECT count(*)::int AS orders, (SELECT count(*)::int FROM stores) AS stores, (SELECT status::text FROM orders WHERE id = 900001) AS mine FROM orders");
+    const [db] = await rows<{ orders: number; stores: number; mine: string }>(
+      url,
+      'SELECT count(*)::int AS orders, (SELECT count(*)::int FROM stores) AS stores, (SELECT status::text FROM orders WHERE id = 900001) AS mine FROM orders',
+    );
     expect(db!.orders).toBe(301 - s.ordersPurged);
     expect(db!.stores).toBeGreaterThan(SMALL_WORLD.stores / 2);
     storesAfterFirstRun = db!.stores;
     expect(db!.mine).toBe('accepted');
     // The identity sequences were moved past the explicit ids: the generator's rows come after them.
-    const [ids] = await rows<{ min_generated: string }>(url, 'SELECT min(id)::text AS min_generated FROM orders WHERE id <> 900001');
+    const [ids] = await rows<{ min_generated: string }>(
+      url,
+      'SELECT min(id)::text AS min_generated FROM orders WHERE id <> 900001',
+    );
     expect(BigInt(ids!.min_generated)).toBeGreaterThan(900001n);
   }, 120_000);
 
   it('a second run keeps the same marketplace (no second world)', async () => {
     const s = await runGenerator({
-      databaseUrl: url, rate: 400, orders: 50, seed: 'user-rows', speedup: 7200, start: new Date('2025-03-14T16:00:00Z'),
-      scale: SMALL_WORLD, geocoder: { provider: 'offline' }, progress: 'off', log: QUIET,
+      databaseUrl: url,
+      rate: 400,
+      orders: 50,
+      seed: 'user-rows',
+      speedup: 7200,
+      start: new Date('2025-03-14T16:00:00Z'),
+      scale: SMALL_WORLD,
+      geocoder: { provider: 'offline' },
+      progress: 'off',
+      log: QUIET,
     });
     expect(s.worldCreated).toBe(false);
     const [db] = await rows<{ stores: number }>(url, 'SELECT count(*)::int AS stores FROM stores');

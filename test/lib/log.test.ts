@@ -4,7 +4,10 @@ import { formatLogLine, MAX_LOG_LINE, MAX_LOG_STRING } from '../../lib/log.ts';
 
 describe('formatLogLine', () => {
   it('clips long strings and keeps the line parseable JSON under the limit', () => {
-    const line = formatLogLine('warn', 'transformer', 'dead-lettered a record', { error: 'x'.repeat(100_000_000 / 100), offset: '7' });
+    const line = formatLogLine('warn', 'transformer', 'dead-lettered a record', {
+      error: 'x'.repeat(100_000_000 / 100),
+      offset: '7',
+    });
     expect(line.length).toBeLessThanOrEqual(MAX_LOG_LINE);
     const parsed = JSON.parse(line) as { error: string; offset: string; msg: string };
     expect(parsed.offset).toBe('7');
@@ -21,6 +24,8 @@ describe('formatLogLine', () => {
 
   it('leaves ordinary lines as they are, bigints as decimal text', () => {
     const line = formatLogLine('info', 'c', 'm', { n: 12345678901234567890n }, new Date(0));
-    expect(line).toBe('{"ts":"1970-01-01T00:00:00.000Z","level":"info","component":"c","msg":"m","n":"12345678901234567890"}');
+    expect(line).toBe(
+      '{"ts":"1970-01-01T00:00:00.000Z","level":"info","component":"c","msg":"m","n":"12345678901234567890"}',
+    );
   });
 });

@@ -41,7 +41,9 @@ describe('migrations', () => {
   it('migrates from empty, then a second run applies nothing and changes nothing', async () => {
     const first = await migrate(url, { log: quiet });
     expect(first.applied).toEqual(['001_schema', '002_cdc', '003_reference_data', '004_roles', '005_align_sequences']);
-    const before = await query<{ version: number; checksum: string; applied_at: Date }>('SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version');
+    const before = await query<{ version: number; checksum: string; applied_at: Date }>(
+      'SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version',
+    );
     const second = await migrate(url, { log: quiet });
     expect(second.applied).toEqual([]);
     expect(await query('SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version')).toEqual(before);
@@ -70,15 +72,31 @@ describe('migrations', () => {
   });
 
   it('creates every table and enum of the contract', async () => {
-    const tables = (await query<{ table_name: string }>(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")).map((r) => r.table_name);
+    const tables = (
+      await query<{ table_name: string }>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+      )
+    ).map((r) => r.table_name);
     expect(tables).toEqual([
-      'addresses', 'cities', 'countries', 'customers', 'dbz_heartbeat', 'debezium_signal', 'geocode_cache', 'order_items',
-      'order_status_history', 'orders', 'payments', 'products', 'schema_migrations', 'stores',
+      'addresses',
+      'cities',
+      'countries',
+      'customers',
+      'dbz_heartbeat',
+      'debezium_signal',
+      'geocode_cache',
+      'order_items',
+      'order_status_history',
+      'orders',
+      'payments',
+      'products',
+      'schema_migrations',
+      'stores',
     ]);
     const enums = await query<{ typname: string; labels: string[] }>(
       `SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text[] AS labels
-       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname ORDER BY t.typname`);
+       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname ORDER BY t.typname`,
+    );
     expect(enums).toEqual([
       { typname: 'order_status', labels: ['placed', 'accepted', 'preparing', 'picked_up', 'delivered', 'cancelled'] },
       { typname: 'payment_status', labels: ['pending', 'paid', 'refunded', 'failed'] },
@@ -86,44 +104,90 @@ describe('migrations', () => {
   });
 
   it('publishes exactly the captured tables in pulso_pub', async () => {
-    const rows = await query<{ tablename: string }>("SELECT tablename FROM pg_publication_tables WHERE pubname = 'pulso_pub' ORDER BY tablename");
+    const rows = await query<{ tablename: string }>(
+      "SELECT tablename FROM pg_publication_tables WHERE pubname = 'pulso_pub' ORDER BY tablename",
+    );
     expect(rows.map((r) => r.tablename)).toEqual([
-      'cities', 'countries', 'customers', 'dbz_heartbeat', 'debezium_signal', 'order_items', 'order_status_history', 'orders', 'payments', 'products', 'stores',
+      'cities',
+      'countries',
+      'customers',
+      'dbz_heartbeat',
+      'debezium_signal',
+      'order_items',
+      'order_status_history',
+      'orders',
+      'payments',
+      'products',
+      'stores',
     ]);
   });
 
   it('sets the replica identity per table as designed', async () => {
     const rows = await query<{ relname: string; relreplident: string }>(
-      "SELECT relname, relreplident FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname");
+      "SELECT relname, relreplident FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY relname",
+    );
     const identity = Object.fromEntries(rows.map((r) => [r.relname, r.relreplident]));
-    expect(identity).toMatchObject({ orders: 'f', order_items: 'f', payments: 'f', stores: 'd', customers: 'd', products: 'd', order_status_history: 'd' });
+    expect(identity).toMatchObject({
+      orders: 'f',
+      order_items: 'f',
+      payments: 'f',
+      stores: 'd',
+      customers: 'd',
+      products: 'd',
+      order_status_history: 'd',
+    });
   });
 
   it('bumps orders.version on every update', async () => {
     const [cust] = await query<{ id: string }>(
-      "INSERT INTO customers (full_name, email, city_id) VALUES ('Ana Souza', 'ana@example.com', 1001) RETURNING id");
+      "INSERT INTO customers (full_name, email, city_id) VALUES ('Ana Souza', 'ana@example.com', 1001) RETURNING id",
+    );
     const [store] = await query<{ id: string }>(
-      "INSERT INTO stores (name, category, city_id, latitude, longitude) VALUES ('Pizzaria Teste', 'restaurant', 1001, -23.55, -46.63) RETURNING id");
+      "INSERT INTO stores (name, category, city_id, latitude, longitude) VALUES ('Pizzaria Teste', 'restaurant', 1001, -23.55, -46.63) RETURNING id",
+    );
     const [addr] = await query<{ id: string }>(
-      'INSERT INTO addresses (customer_id, city_id, street, latitude, longitude) VALUES ($1, 1001, $2, -23.56, -46.64) RETURNING id', [cust!.id, 'Rua Augusta, 100']);
+      'INSERT INTO addresses (customer_id, city_id, street, latitude, longitude) VALUES ($1, 1001, $2, -23.56, -46.64) RETURNING id',
+      [cust!.id, 'Rua Augusta, 100'],
+    );
     const [order] = await query<{ id: string; version: number }>(
       `INSERT INTO orders (customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total, item_count, business_date)
-       VALUES ($1, $2, $3, 'pix', 'BRL', 10.00, 5.00, 0, 0, 15.00, 1, '2025-03-14') RETURNING id, version`, [cust!.id, store!.id, addr!.id]);
+       VALUES ($1, $2, $3, 'pix', 'BRL', 10.00, 5.00, 0, 0, 15.00, 1, '2025-03-14') RETURNING id, version`,
+      [cust!.id, store!.id, addr!.id],
+    );
     expect(order!.version).toBe(1);
     await query("UPDATE orders SET status = 'accepted' WHERE id = $1", [order!.id]);
     await query("UPDATE orders SET status = 'preparing' WHERE id = $1", [order!.id]);
-    expect((await query<{ version: number }>('SELECT version FROM orders WHERE id = $1', [order!.id]))[0]!.version).toBe(3);
+    expect(
+      (await query<{ version: number }>('SELECT version FROM orders WHERE id = $1', [order!.id]))[0]!.version,
+    ).toBe(3);
     // The money invariant is a constraint too.
-    await expect(query('UPDATE orders SET total = 99.99 WHERE id = $1', [order!.id])).rejects.toThrow(/orders_total_adds_up/);
+    await expect(query('UPDATE orders SET total = 99.99 WHERE id = $1', [order!.id])).rejects.toThrow(
+      /orders_total_adds_up/,
+    );
     await query('DELETE FROM orders WHERE id = $1', [order!.id]);
   });
 
   it('seeds the countries and cities of the gazetteer, with their real coordinates', async () => {
-    const countries = await query<{ code: string; currency: string; timezone: string }>('SELECT code, currency, timezone FROM countries ORDER BY code');
-    expect(countries).toEqual(COUNTRIES.map((c) => ({ code: c.code, currency: c.currency, timezone: c.timezone })).sort((a, b) => a.code.localeCompare(b.code)));
+    const countries = await query<{ code: string; currency: string; timezone: string }>(
+      'SELECT code, currency, timezone FROM countries ORDER BY code',
+    );
+    expect(countries).toEqual(
+      COUNTRIES.map((c) => ({ code: c.code, currency: c.currency, timezone: c.timezone })).sort((a, b) =>
+        a.code.localeCompare(b.code),
+      ),
+    );
     const cities = await query<{ id: string; name: string; latitude: string; longitude: string; timezone: string }>(
-      'SELECT id, name, latitude, longitude, timezone FROM cities ORDER BY id');
-    expect(cities).toEqual(CITIES.map((c) => ({ id: String(c.id), name: c.name, latitude: c.latitude.toFixed(6), longitude: c.longitude.toFixed(6), timezone: c.timezone })));
+      'SELECT id, name, latitude, longitude, timezone FROM cities ORDER BY id',
+    );
+    expect(cities).toEqual(
+      CITIES.map((c) => ({
+        id: String(c.id),
+        name: c.name,
+        latitude: c.latitude.toFixed(6),
+        longitude: c.longitude.toFixed(6),
+        timezone: c.timezone,
+      })),
+    );
     // Spot-check against well-known coordinates: São Paulo, Ciudad de México, Bogotá within ~0.1°.
     const near = (id: number, lat: number, lon: number) => {
       const c = cities.find((x) => x.id === String(id))!;
@@ -133,6 +197,9 @@ describe('migrations', () => {
     near(1001, -23.55, -46.63);
     near(2001, 19.43, -99.13);
     near(3001, 4.71, -74.07);
-    for (const code of ['BR', 'MX', 'CO', 'PE', 'CL', 'AR']) expect(cities.filter((c) => CITIES.find((g) => String(g.id) === c.id)!.countryCode === code).length).toBeGreaterThanOrEqual(4);
+    for (const code of ['BR', 'MX', 'CO', 'PE', 'CL', 'AR'])
+      expect(
+        cities.filter((c) => CITIES.find((g) => String(g.id) === c.id)!.countryCode === code).length,
+      ).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,7 +1,19 @@
 // A full disk and logs that grow (issue "Hardening"): nothing untracked, no crash in a logger, logs rotated,
 // read from their end, and `up` refusing to start below the free-space floor with what uses the space.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,7 +64,9 @@ describe('pid files', () => {
     const paths = { runDir: resolve(dir, 'run2'), logDir: resolve(dir, 'logs2') };
     mkdirSync(pidFile(paths, 'sleeper'), { recursive: true }); // a directory where the pid file goes: the write fails
     const marker = `${300 + Math.floor(Math.random() * 1000)}.25`;
-    expect(() => spawnDetached(paths, { name: 'sleeper', command: 'sleep', args: [marker], cwd: dir })).toThrow(/could not write .*sleeper\.pid.*was stopped again/);
+    expect(() => spawnDetached(paths, { name: 'sleeper', command: 'sleep', args: [marker], cwd: dir })).toThrow(
+      /could not write .*sleeper\.pid.*was stopped again/,
+    );
     const left = spawnSync('pgrep', ['-f', `^sleep ${marker}$`], { encoding: 'utf8' });
     expect(left.stdout.trim()).toBe('');
   });
@@ -66,7 +80,12 @@ describe('logging on a full disk', () => {
       log.error('first', { n: 1 });
       Promise.reject(new Error('boom')).catch((e) => log.error('failed', { error: e.message }));
       setTimeout(() => { log.info('later'); process.stdout.write('alive\\n'); }, 200);`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', openSync('/dev/full', 'w')], encoding: 'utf8', timeout: 15_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', openSync('/dev/full', 'w')],
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('alive\n');
   });
@@ -78,7 +97,11 @@ describe('free space', () => {
     mkdirSync(resolve(home, 'data/kafka'), { recursive: true });
     writeFileSync(resolve(home, 'data/kafka/segment.log'), Buffer.alloc(3 * 1048576));
     const cfg = loadConfig({ PULSO_HOME: home, PULSO_MIN_FREE_MB: '10000000' });
-    await expect(up(cfg)).rejects.toThrow(new RegExp(`not starting: only [\\d,]+ MiB free under ${home.replace(/[/.-]/g, '\\$&')} .*PULSO_MIN_FREE_MB[\\s\\S]*3 MiB  Kafka topics[\\s\\S]*PULSO_HOME=`));
+    await expect(up(cfg)).rejects.toThrow(
+      new RegExp(
+        `not starting: only [\\d,]+ MiB free under ${home.replace(/[/.-]/g, '\\$&')} .*PULSO_MIN_FREE_MB[\\s\\S]*3 MiB  Kafka topics[\\s\\S]*PULSO_HOME=`,
+      ),
+    );
     // Nothing was written or started: no secrets, no run folder.
     expect(existsSync(resolve(home, 'secrets.json'))).toBe(false);
     expect(existsSync(resolve(home, 'run'))).toBe(false);

@@ -22,16 +22,31 @@ describe('up with a port already taken', () => {
     // ephemeral range: a client socket of the running suite can hold any port up there for a moment (seen in CI).
     const env = {
       PULSO_HOME: home,
-      PG_PORT: '25432', KAFKA_PORT: '29092', KAFKA_CONTROLLER_PORT: '29093', CONNECT_PORT: '28083',
-      DERBY_PORT: '21527', DRUID_COORDINATOR_PORT: '28081', DRUID_BROKER_PORT: '28082', DRUID_HISTORICAL_PORT: '28084',
-      DRUID_INDEXER_PORT: '28091', DRUID_ROUTER_PORT: '28888', TRANSFORMER_METRICS_PORT: '29464', ZK_PORT: '22181', DASHBOARDS_PORT: '23300',
+      PG_PORT: '25432',
+      KAFKA_PORT: '29092',
+      KAFKA_CONTROLLER_PORT: '29093',
+      CONNECT_PORT: '28083',
+      DERBY_PORT: '21527',
+      DRUID_COORDINATOR_PORT: '28081',
+      DRUID_BROKER_PORT: '28082',
+      DRUID_HISTORICAL_PORT: '28084',
+      DRUID_INDEXER_PORT: '28091',
+      DRUID_ROUTER_PORT: '28888',
+      TRANSFORMER_METRICS_PORT: '29464',
+      ZK_PORT: '22181',
+      DASHBOARDS_PORT: '23300',
     };
     blocker = createServer();
     await new Promise<void>((r) => blocker!.listen(22181, '127.0.0.1', () => r()));
     const cfg = loadConfig(env);
-    const err = await up(cfg, () => undefined).then(() => undefined, (e: unknown) => e);
+    const err = await up(cfg, () => undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StackError);
-    expect((err as Error).message).toMatch(/port 22181 on 127\.0\.0\.1 is already taken, so zookeeper cannot start.*ZK_PORT=<free port>/);
+    expect((err as Error).message).toMatch(
+      /port 22181 on 127\.0\.0\.1 is already taken, so zookeeper cannot start.*ZK_PORT=<free port>/,
+    );
   });
 });
 
@@ -52,9 +67,19 @@ describe('up with a service that dies while starting', () => {
       writeFileSync(join(home2, 'data/kafka/meta.properties'), 'version=1\n');
       const cfg = loadConfig({
         PULSO_HOME: home2,
-        PG_PORT: '25532', KAFKA_PORT: '29192', KAFKA_CONTROLLER_PORT: '29193', CONNECT_PORT: '28183',
-        DERBY_PORT: '21627', DRUID_COORDINATOR_PORT: '28181', DRUID_BROKER_PORT: '28182', DRUID_HISTORICAL_PORT: '28184',
-        DRUID_INDEXER_PORT: '28191', DRUID_ROUTER_PORT: '28988', TRANSFORMER_METRICS_PORT: '29564', ZK_PORT: '22281', DASHBOARDS_PORT: '23400',
+        PG_PORT: '25532',
+        KAFKA_PORT: '29192',
+        KAFKA_CONTROLLER_PORT: '29193',
+        CONNECT_PORT: '28183',
+        DERBY_PORT: '21627',
+        DRUID_COORDINATOR_PORT: '28181',
+        DRUID_BROKER_PORT: '28182',
+        DRUID_HISTORICAL_PORT: '28184',
+        DRUID_INDEXER_PORT: '28191',
+        DRUID_ROUTER_PORT: '28988',
+        TRANSFORMER_METRICS_PORT: '29564',
+        ZK_PORT: '22281',
+        DASHBOARDS_PORT: '23400',
       });
       // And stale pid files, left by a reboot, naming an unrelated process: up must never signal it.
       const { spawn } = await import('node:child_process');
@@ -63,11 +88,17 @@ describe('up with a service that dies while starting', () => {
       const id = processIdentity(other.pid!)!;
       mkdirSync(join(home2, 'run'), { recursive: true });
       for (const name of ['postgres', 'zookeeper', 'kafka', 'druid-coordinator']) {
-        writeFileSync(join(home2, 'run', `${name}.pid`), JSON.stringify({ ...id, startTicks: String(Number(id.startTicks) + 1) }));
+        writeFileSync(
+          join(home2, 'run', `${name}.pid`),
+          JSON.stringify({ ...id, startTicks: String(Number(id.startTicks) + 1) }),
+        );
       }
       const stale: string[] = [];
       onStalePidFile((m) => stale.push(m));
-      const err = await up(cfg, () => undefined, { pipeline: false }).then(() => undefined, (e: unknown) => e);
+      const err = await up(cfg, () => undefined, { pipeline: false }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isAlive(other.pid!)).toBe(true);
       other.kill('SIGKILL');
       expect(stale.join('\n')).toMatch(/zookeeper: removed a stale pid file \(pid \d+ now belongs to another process/);
@@ -79,7 +110,7 @@ describe('up with a service that dies while starting', () => {
       expect(msg).toMatch(/Stopped what this run started/);
       // Nothing is left running: no live pid behind any pid file (PostgreSQL had started and was stopped).
       const runDir = join(home2, 'run');
-      const pids = existsSync(runDir) ? readdirSync(runDir).map((f) => Number((readText(join(runDir, f))).trim())) : [];
+      const pids = existsSync(runDir) ? readdirSync(runDir).map((f) => Number(readText(join(runDir, f)).trim())) : [];
       expect(pids.filter((p) => isAlive(p))).toEqual([]);
     } finally {
       rmSync(home2, { recursive: true, force: true });

@@ -12,7 +12,9 @@ describe('parseJavaMajor', () => {
   });
   it('refuses Java older than 17 and says what to install', () => {
     expect(() => parseJavaMajor('java version "1.8.0_392"')).toThrow(StackError);
-    expect(() => parseJavaMajor('openjdk version "11.0.2" 2019-01-15')).toThrow(/Java 11 .*need Java 17 or newer.*Install a JDK 17\+/);
+    expect(() => parseJavaMajor('openjdk version "11.0.2" 2019-01-15')).toThrow(
+      /Java 11 .*need Java 17 or newer.*Install a JDK 17\+/,
+    );
   });
   it('explains output it cannot read', () => {
     expect(() => parseJavaMajor('command not found')).toThrow(/could not read the Java version/);
@@ -27,7 +29,9 @@ describe('renderTemplate', () => {
     );
   });
   it('fails on an unknown placeholder instead of writing an empty value', () => {
-    expect(() => renderTemplate('x=${NOPE}', {}, 'kafka/server.properties')).toThrow(/kafka\/server.properties: unknown placeholder \$\{NOPE\}/);
+    expect(() => renderTemplate('x=${NOPE}', {}, 'kafka/server.properties')).toThrow(
+      /kafka\/server.properties: unknown placeholder \$\{NOPE\}/,
+    );
   });
   it('leaves Connect config-provider references alone', () => {
     expect(renderTemplate('p=${env:PULSO_CDC_PASSWORD}', {})).toBe('p=${env:PULSO_CDC_PASSWORD}');

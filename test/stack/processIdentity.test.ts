@@ -5,7 +5,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectPidFile, isAlive, processIdentity, runningPid, onStalePidFile, pidFile, spawnDetached, stopGroup } from '../../stack/processes.ts';
+import {
+  inspectPidFile,
+  isAlive,
+  processIdentity,
+  runningPid,
+  onStalePidFile,
+  pidFile,
+  spawnDetached,
+  stopGroup,
+} from '../../stack/processes.ts';
 import { loadConfig, serviceEnv } from '../../lib/config.ts';
 import { down } from '../../stack/manager.ts';
 
@@ -49,11 +58,16 @@ describe('process identity', () => {
     const id = processIdentity(other.pid!)!;
     mkdirSync(paths.runDir, { recursive: true });
     // What a reboot or a pid wrap-around leaves: the right pid, another program's start time and command.
-    writeFileSync(pidFile(paths, 'kafka'), JSON.stringify({ ...id, startTicks: '1', cmdline: ['java', '-cp', 'kafka.jar', 'kafka.Kafka'] }));
+    writeFileSync(
+      pidFile(paths, 'kafka'),
+      JSON.stringify({ ...id, startTicks: '1', cmdline: ['java', '-cp', 'kafka.jar', 'kafka.Kafka'] }),
+    );
     const messages: string[] = [];
     onStalePidFile((m) => messages.push(m));
     expect(runningPid(paths, 'kafka')).toBeUndefined();
-    expect(messages.join('\n')).toMatch(/kafka: removed a stale pid file \(pid \d+ now belongs to another process \(sleep 300\)\); that process is left alone/);
+    expect(messages.join('\n')).toMatch(
+      /kafka: removed a stale pid file \(pid \d+ now belongs to another process \(sleep 300\)\); that process is left alone/,
+    );
     expect(existsSync(pidFile(paths, 'kafka'))).toBe(false);
     expect(isAlive(other.pid!)).toBe(true);
   });
@@ -82,23 +96,57 @@ describe('process identity', () => {
 });
 
 describe('the environment a service gets', () => {
-  const shell = { PATH: '/usr/bin:/bin', HOME: '/root', LANG: 'C.UTF-8', DATABASE_URL: 'postgres://owner:s3cret@db/pulso', GRAFANA_PASSWORD: 'g', SOME_CLOUD_TOKEN: 'tok', KAFKA_PORT: '19092', LOG_LEVEL: 'warn', PULSO_KEEP_STACK: '1' };
+  const shell = {
+    PATH: '/usr/bin:/bin',
+    HOME: '/root',
+    LANG: 'C.UTF-8',
+    DATABASE_URL: 'postgres://owner:s3cret@db/pulso',
+    GRAFANA_PASSWORD: 'g',
+    SOME_CLOUD_TOKEN: 'tok',
+    KAFKA_PORT: '19092',
+    LOG_LEVEL: 'warn',
+    PULSO_KEEP_STACK: '1',
+  };
 
   it('our Node services: the Pulso variables that are set, but none that carries a password, and nothing else of the shell', () => {
-    expect(serviceEnv('pulso', { PULSO_HOME: '/h' }, shell)).toEqual({ PATH: '/usr/bin:/bin', HOME: '/root', LANG: 'C.UTF-8', KAFKA_PORT: '19092', LOG_LEVEL: 'warn', PULSO_HOME: '/h' });
+    expect(serviceEnv('pulso', { PULSO_HOME: '/h' }, shell)).toEqual({
+      PATH: '/usr/bin:/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      KAFKA_PORT: '19092',
+      LOG_LEVEL: 'warn',
+      PULSO_HOME: '/h',
+    });
   });
 
   it('JVMs and PostgreSQL: paths and locale only, plus what their definition names', () => {
-    expect(serviceEnv('minimal', { PULSO_CDC_PASSWORD: 'p' }, shell)).toEqual({ PATH: '/usr/bin:/bin', HOME: '/root', LANG: 'C.UTF-8', PULSO_CDC_PASSWORD: 'p' });
+    expect(serviceEnv('minimal', { PULSO_CDC_PASSWORD: 'p' }, shell)).toEqual({
+      PATH: '/usr/bin:/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      PULSO_CDC_PASSWORD: 'p',
+    });
   });
 
   it('is what a spawned service really runs with (/proc/<pid>/environ)', async () => {
     const { paths } = home();
-    const { pid } = spawnDetached(paths, { name: 'env-check', command: 'sleep', args: ['30'], cwd: tmpdir(), environment: 'minimal', env: { ONLY_THIS: '1' } });
+    const { pid } = spawnDetached(paths, {
+      name: 'env-check',
+      command: 'sleep',
+      args: ['30'],
+      cwd: tmpdir(),
+      environment: 'minimal',
+      env: { ONLY_THIS: '1' },
+    });
     try {
-      const names = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => kv.slice(0, kv.indexOf('=')));
+      const names = readFileSync(`/proc/${pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => kv.slice(0, kv.indexOf('=')));
       expect(names).toContain('ONLY_THIS');
-      expect(names.filter((n) => !['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'ONLY_THIS'].includes(n))).toEqual([]);
+      expect(
+        names.filter((n) => !['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'ONLY_THIS'].includes(n)),
+      ).toEqual([]);
     } finally {
       await stopGroup(pid, 'SIGTERM', 5000);
     }

@@ -1,6 +1,12 @@
 // When the supervisor restarts a dead service and when it gives up (pure decision, no processes).
 import { describe, it, expect } from 'vitest';
-import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, judgeTransformer, type RestartPolicy } from '../../stack/restartPolicy.ts';
+import {
+  decideRestart,
+  describeExit,
+  DEFAULT_RESTART_POLICY,
+  judgeTransformer,
+  type RestartPolicy,
+} from '../../stack/restartPolicy.ts';
 
 const policy: RestartPolicy = { firstDelayMs: 500, maxDelayMs: 8000, budget: 5, windowMs: 600_000 };
 const now = 10_000_000;
@@ -11,8 +17,16 @@ describe('decideRestart', () => {
   });
   it('doubles the delay with each recent restart, up to the cap', () => {
     expect(decideRestart([now - 1000], now, policy)).toEqual({ action: 'restart', delayMs: 1000, attempt: 2 });
-    expect(decideRestart([now - 3000, now - 2000, now - 1000], now, policy)).toEqual({ action: 'restart', delayMs: 4000, attempt: 4 });
-    expect(decideRestart([now - 4000, now - 3000, now - 2000, now - 1000], now, policy)).toEqual({ action: 'restart', delayMs: 8000, attempt: 5 });
+    expect(decideRestart([now - 3000, now - 2000, now - 1000], now, policy)).toEqual({
+      action: 'restart',
+      delayMs: 4000,
+      attempt: 4,
+    });
+    expect(decideRestart([now - 4000, now - 3000, now - 2000, now - 1000], now, policy)).toEqual({
+      action: 'restart',
+      delayMs: 8000,
+      attempt: 5,
+    });
   });
   it('gives up once the budget is spent within the window, and says why', () => {
     const five = [1, 2, 3, 4, 5].map((i) => now - i * 1000);
@@ -39,13 +53,19 @@ describe('describeExit', () => {
 
 describe('judgeTransformer: busy or stuck', () => {
   it('a consumer crash loop is stuck, with the crash count and the last error', () => {
-    expect(judgeTransformer({ status: 'crash-looping', consumer_crashes: 3, last_error: 'boom' }, undefined)).toEqual({ ok: false, why: 'its consumer keeps crashing (3 crashes, last: boom)' });
+    expect(judgeTransformer({ status: 'crash-looping', consumer_crashes: 3, last_error: 'boom' }, undefined)).toEqual({
+      ok: false,
+      why: 'its consumer keeps crashing (3 crashes, last: boom)',
+    });
   });
   it('a state re-read that progresses is busy, one that stopped progressing is stuck', () => {
     const at = (restored: number) => ({ status: 'restoring', restored, to_restore: 1_000_000 });
     expect(judgeTransformer(at(10), undefined)).toEqual({ ok: true });
     expect(judgeTransformer(at(5000), at(10))).toEqual({ ok: true });
-    expect(judgeTransformer(at(5000), at(5000))).toEqual({ ok: false, why: 'its state re-read makes no progress (5000 of 1000000 records)' });
+    expect(judgeTransformer(at(5000), at(5000))).toEqual({
+      ok: false,
+      why: 'its state re-read makes no progress (5000 of 1000000 records)',
+    });
   });
   it('running, or not answering, is left to the health check', () => {
     expect(judgeTransformer({ status: 'running' }, { status: 'restoring', restored: 1 })).toEqual({ ok: true });

@@ -33,7 +33,13 @@ async function timed<T>(stage: string, fn: () => Promise<T>): Promise<T> {
 function superuserClient(database = 'postgres'): pg.Client {
   const s = readSecrets(cfg.home);
   if (cfg.pg.external) return new pg.Client({ connectionString: cfg.pg.url });
-  return new pg.Client({ host: '127.0.0.1', port: cfg.pg.port, user: 'postgres', password: s?.postgresPassword, database });
+  return new pg.Client({
+    host: '127.0.0.1',
+    port: cfg.pg.port,
+    user: 'postgres',
+    password: s?.postgresPassword,
+    database,
+  });
 }
 
 describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', () => {
@@ -41,19 +47,27 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
 
   afterAll(async () => {
     await axios.delete(`${cfg.connect.url}/connectors/${connector}`, { validateStatus: () => true });
-    await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor/${datasource}/terminate`, null, { validateStatus: () => true });
-    await axios.delete(`${cfg.druid.coordinatorUrl}/druid/coordinator/v1/datasources/${datasource}`, { validateStatus: () => true });
+    await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor/${datasource}/terminate`, null, {
+      validateStatus: () => true,
+    });
+    await axios.delete(`${cfg.druid.coordinatorUrl}/druid/coordinator/v1/datasources/${datasource}`, {
+      validateStatus: () => true,
+    });
     const db = superuserClient();
     await db.connect();
-    await eventually('slot release', async () => {
-      const r = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [table]);
-      if (r.rowCount === 0) return true;
-      if (!r.rows[0].active) {
-        await db.query('SELECT pg_drop_replication_slot($1)', [table]);
-        return true;
-      }
-      return undefined;
-    }, 30_000).catch(() => undefined);
+    await eventually(
+      'slot release',
+      async () => {
+        const r = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [table]);
+        if (r.rowCount === 0) return true;
+        if (!r.rows[0].active) {
+          await db.query('SELECT pg_drop_replication_slot($1)', [table]);
+          return true;
+        }
+        return undefined;
+      },
+      30_000,
+    ).catch(() => undefined);
     await db.query(`DROP PUBLICATION IF EXISTS ${table}`);
     await db.query(`DROP TABLE IF EXISTS ${table}`);
     await db.query(`DROP ROLE IF EXISTS ${role}`);
@@ -70,7 +84,9 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
     const db = superuserClient();
     await db.connect();
     await timed('postgres: create table, publication, role', async () => {
-      await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+      await db.query(
+        `CREATE TABLE ${table} (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      );
       await db.query(`CREATE PUBLICATION ${table} FOR TABLE ${table}`);
       await db.query(`CREATE ROLE ${role} LOGIN REPLICATION PASSWORD '${rolePassword}'`);
       await db.query(`GRANT SELECT ON ${table} TO ${role}`);
@@ -104,17 +120,25 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
         { validateStatus: () => true },
       );
       expect(res.status, JSON.stringify(res.data)).toBeLessThan(300);
-      await eventually('connector task RUNNING', async () => {
-        const s = await axios.get(`${cfg.connect.url}/connectors/${connector}/status`);
-        const task = s.data.tasks?.[0];
-        if (task?.state === 'FAILED') throw new Error(task.trace);
-        return s.data.connector.state === 'RUNNING' && task?.state === 'RUNNING' ? true : undefined;
-      }, 60_000);
+      await eventually(
+        'connector task RUNNING',
+        async () => {
+          const s = await axios.get(`${cfg.connect.url}/connectors/${connector}/status`);
+          const task = s.data.tasks?.[0];
+          if (task?.state === 'FAILED') throw new Error(task.trace);
+          return s.data.connector.state === 'RUNNING' && task?.state === 'RUNNING' ? true : undefined;
+        },
+        60_000,
+      );
       // The slot exists once streaming starts; only then are inserts guaranteed to be captured.
-      await eventually('replication slot active', async () => {
-        const r = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [table]);
-        return r.rows[0]?.active ? true : undefined;
-      }, 60_000);
+      await eventually(
+        'replication slot active',
+        async () => {
+          const r = await db.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [table]);
+          return r.rows[0]?.active ? true : undefined;
+        },
+        60_000,
+      );
     });
 
     const insertedAt = Date.now();
@@ -126,13 +150,17 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
     const event = await timed('kafka: change event read with kafkajs', async () => {
       const consumer = kafka.consumer({ groupId: `smoke-${suffix}` });
       await consumer.connect();
-      await eventually('topic exists', async () => {
-        const admin = kafka.admin();
-        await admin.connect();
-        const topics = await admin.listTopics();
-        await admin.disconnect();
-        return topics.includes(topic) ? true : undefined;
-      }, 30_000);
+      await eventually(
+        'topic exists',
+        async () => {
+          const admin = kafka.admin();
+          await admin.connect();
+          const topics = await admin.listTopics();
+          await admin.disconnect();
+          return topics.includes(topic) ? true : undefined;
+        },
+        30_000,
+      );
       await consumer.subscribe({ topic, fromBeginning: true });
       const value = await new Promise<string>((resolveValue, reject) => {
         const timer = setTimeout(() => reject(new Error('no change event within 30s')), 30_000);
@@ -187,15 +215,27 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
           tuningConfig: { type: 'kafka' },
         },
       };
-      const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor`, spec, { validateStatus: () => true });
+      const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor`, spec, {
+        validateStatus: () => true,
+      });
       expect(res.status, JSON.stringify(res.data)).toBe(200);
     });
 
     const { value: rows } = await timed('druid: row visible through SQL', () =>
-      eventually('row in Druid', async () => {
-        const res = await axios.post(`${cfg.druid.url}/druid/v2/sql`, { query: `SELECT op, after_id, after_amount FROM "${datasource}"` }, { validateStatus: () => true });
-        return res.status === 200 && Array.isArray(res.data) && res.data.length > 0 ? (res.data as Record<string, string>[]) : undefined;
-      }, 120_000),
+      eventually(
+        'row in Druid',
+        async () => {
+          const res = await axios.post(
+            `${cfg.druid.url}/druid/v2/sql`,
+            { query: `SELECT op, after_id, after_amount FROM "${datasource}"` },
+            { validateStatus: () => true },
+          );
+          return res.status === 200 && Array.isArray(res.data) && res.data.length > 0
+            ? (res.data as Record<string, string>[])
+            : undefined;
+        },
+        120_000,
+      ),
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ op: 'c', after_amount: '1234.56' });

@@ -32,11 +32,23 @@ function fixture() {
 }
 
 /** A stand-in service: a program (a shell script when it starts with "sh:"); healthy while its process runs. */
-function service(name: ServiceName, program: string, paths: { runDir: string; logDir: string }, after: ServiceName[] = []): ServiceDef {
+function service(
+  name: ServiceName,
+  program: string,
+  paths: { runDir: string; logDir: string },
+  after: ServiceName[] = [],
+): ServiceDef {
   // No `exec` in a script: a process that replaces its program no longer matches the command line recorded.
   const [command, ...args] = program.startsWith('sh:') ? ['sh', '-c', program.slice(3)] : program.split(' ');
   return {
-    name, portVar: 'X', port: 1, url: '-', after, stage: 'infra', startTimeoutS: 10, stopSignal: 'SIGTERM',
+    name,
+    portVar: 'X',
+    port: 1,
+    url: '-',
+    after,
+    stage: 'infra',
+    startTimeoutS: 10,
+    stopSignal: 'SIGTERM',
     spawnSpec: () => ({ name, command: command!, args, cwd: tmpdir() }),
     health: async () => inspectPidFile(paths, name).kind === 'running',
   };
@@ -55,12 +67,33 @@ describe('the supervisor', () => {
     const running = supervise({ services: [svc], paths, signal: stop.signal, policy, checkEveryMs: 100 });
 
     process.kill(-first, 'SIGKILL');
-    const second = await pollUntil(() => { const p = inspectPidFile(paths, 'kafka'); return p.kind === 'running' && p.pid !== first ? p.pid : undefined; }, { what: 'a restart', timeoutMs: 10_000, intervalMs: 50 });
-    await pollUntil(() => readSupervisorState(paths)?.services.kafka?.state === 'running', { what: 'recovered', timeoutMs: 5000, intervalMs: 50 });
-    expect(readSupervisorState(paths)?.services.kafka).toMatchObject({ restarts: 1, state: 'running', lastReason: expect.stringMatching(/process \d+ is gone/) });
+    const second = await pollUntil(
+      () => {
+        const p = inspectPidFile(paths, 'kafka');
+        return p.kind === 'running' && p.pid !== first ? p.pid : undefined;
+      },
+      { what: 'a restart', timeoutMs: 10_000, intervalMs: 50 },
+    );
+    await pollUntil(() => readSupervisorState(paths)?.services.kafka?.state === 'running', {
+      what: 'recovered',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
+    expect(readSupervisorState(paths)?.services.kafka).toMatchObject({
+      restarts: 1,
+      state: 'running',
+      lastReason: expect.stringMatching(/process \d+ is gone/),
+    });
 
     process.kill(-second, 'SIGKILL'); // this one the supervisor started: it sees the signal
-    await pollUntil(() => (readSupervisorState(paths)?.services.kafka?.restarts === 2 && readSupervisorState(paths)?.services.kafka?.state === 'running' ? true : undefined), { what: 'second restart', timeoutMs: 10_000, intervalMs: 50 });
+    await pollUntil(
+      () =>
+        readSupervisorState(paths)?.services.kafka?.restarts === 2 &&
+        readSupervisorState(paths)?.services.kafka?.state === 'running'
+          ? true
+          : undefined,
+      { what: 'second restart', timeoutMs: 10_000, intervalMs: 50 },
+    );
     expect(readSupervisorState(paths)?.services.kafka?.lastReason).toBe('killed by SIGKILL');
     expect(readSupervisorState(paths)?.services.kafka?.lastRecoveryMs).toBeLessThan(5000);
     stop.abort();
@@ -77,7 +110,11 @@ describe('the supervisor', () => {
     const stop = new AbortController();
     stops.push(stop);
     const running = supervise({ services: [svc], paths, signal: stop.signal, policy, checkEveryMs: 50 });
-    await pollUntil(() => readSupervisorState(paths)?.services.transformer?.state === 'gave-up', { what: 'give up', timeoutMs: 20_000, intervalMs: 50 });
+    await pollUntil(() => readSupervisorState(paths)?.services.transformer?.state === 'gave-up', {
+      what: 'give up',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
     const rec = readSupervisorState(paths)!.services.transformer!;
     expect(rec.restarts).toBe(3);
     expect(rec.lastReason).toBe('exited with status 3');
@@ -97,11 +134,19 @@ describe('the supervisor', () => {
     stops.push(stop);
     const running = supervise({ services: [kafka, transformer], paths, signal: stop.signal, policy, checkEveryMs: 50 });
     process.kill(-t, 'SIGKILL');
-    await pollUntil(() => readSupervisorState(paths)?.services.transformer?.state === 'waiting-for-dependencies', { what: 'waiting', timeoutMs: 5000, intervalMs: 20 });
+    await pollUntil(() => readSupervisorState(paths)?.services.transformer?.state === 'waiting-for-dependencies', {
+      what: 'waiting',
+      timeoutMs: 5000,
+      intervalMs: 20,
+    });
     expect(runningPid(paths, 'transformer')).toBeUndefined();
     // Kafka comes back (started by someone else): the transformer follows.
     spawnDetached(paths, kafka.spawnSpec());
-    await pollUntil(() => readSupervisorState(paths)?.services.transformer?.state === 'running', { what: 'transformer back', timeoutMs: 10_000, intervalMs: 50 });
+    await pollUntil(() => readSupervisorState(paths)?.services.transformer?.state === 'running', {
+      what: 'transformer back',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     expect(readSupervisorState(paths)?.services.kafka?.restarts).toBe(0);
     stop.abort();
     await running;
@@ -110,18 +155,40 @@ describe('the supervisor', () => {
   it('restarts a service that is alive but stuck (its `working` check fails) for long enough, and says so', async () => {
     const { paths } = fixture();
     let stuck = true;
-    const svc = { ...service('kafka', 'sleep 300', paths), working: async () => (stuck ? { ok: false as const, why: 'connector UNASSIGNED, task RUNNING' } : { ok: true as const }) };
+    const svc = {
+      ...service('kafka', 'sleep 300', paths),
+      working: async () =>
+        stuck ? { ok: false as const, why: 'connector UNASSIGNED, task RUNNING' } : { ok: true as const },
+    };
     const first = spawnDetached(paths, svc.spawnSpec()).pid;
     writeDesiredServices(paths, ['kafka']);
     const stop = new AbortController();
     stops.push(stop);
-    const running = supervise({ services: [svc], paths, signal: stop.signal, policy, checkEveryMs: 50, stuckAfterMs: 300 });
-    await pollUntil(() => { const p = inspectPidFile(paths, 'kafka'); return p.kind === 'running' && p.pid !== first ? true : undefined; }, { what: 'a restart of the stuck service', timeoutMs: 20_000, intervalMs: 50 });
+    const running = supervise({
+      services: [svc],
+      paths,
+      signal: stop.signal,
+      policy,
+      checkEveryMs: 50,
+      stuckAfterMs: 300,
+    });
+    await pollUntil(
+      () => {
+        const p = inspectPidFile(paths, 'kafka');
+        return p.kind === 'running' && p.pid !== first ? true : undefined;
+      },
+      { what: 'a restart of the stuck service', timeoutMs: 20_000, intervalMs: 50 },
+    );
     stuck = false;
-    await pollUntil(() => readSupervisorState(paths)?.services.kafka?.state === 'running', { what: 'running again', timeoutMs: 5000, intervalMs: 50 });
-    expect(readSupervisorState(paths)?.services.kafka?.lastReason).toMatch(/^alive but stuck for \d+ s \(connector UNASSIGNED, task RUNNING\)$/);
+    await pollUntil(() => readSupervisorState(paths)?.services.kafka?.state === 'running', {
+      what: 'running again',
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
+    expect(readSupervisorState(paths)?.services.kafka?.lastReason).toMatch(
+      /^alive but stuck for \d+ s \(connector UNASSIGNED, task RUNNING\)$/,
+    );
     stop.abort();
     await running;
   }, 30_000);
 });
-

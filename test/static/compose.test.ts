@@ -9,7 +9,10 @@ import { COMPACTION_SPEC_FILES, SUPERVISOR_SPEC_FILES } from '../../druid-specs/
 import { readVersions } from '../../lib/config.ts';
 import { REPO_ROOT } from './dashboardQueries.ts';
 
-interface Healthcheck { test?: string[] | string; disable?: boolean }
+interface Healthcheck {
+  test?: string[] | string;
+  disable?: boolean;
+}
 interface Service {
   image?: string;
   command?: string[] | string;
@@ -21,7 +24,10 @@ interface Service {
   healthcheck?: Healthcheck;
   depends_on?: Record<string, { condition: string }> | string[];
 }
-interface Compose { services: Record<string, Service>; volumes?: Record<string, unknown> }
+interface Compose {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
 
 const COMPOSE_TEXT = readFileSync(resolve(REPO_ROOT, 'docker-compose.cdc.yml'), 'utf8');
 const compose = parseYaml(COMPOSE_TEXT, { merge: true }) as Compose;
@@ -31,7 +37,11 @@ const versions = readVersions();
 /** Variables whose pin is still being added to stack/versions.env; each must carry a default equal to the pin it stands for. */
 const PENDING_VERSION_VARS: Record<string, () => string> = {
   // The Node image for our own code; package.json engines says ">=20".
-  NODE_VERSION: () => /(\d+)/.exec((JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node)![1]!,
+  NODE_VERSION: () =>
+    /(\d+)/.exec(
+      (JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines
+        .node,
+    )![1]!,
 };
 
 const IMAGE_VERSION_VAR: Record<string, string> = {
@@ -46,9 +56,12 @@ const IMAGE_VERSION_VAR: Record<string, string> = {
 
 function bindMounts(svc: Service): Array<{ source: string; target: string; readOnly: boolean }> {
   return (svc.volumes ?? []).flatMap((v) => {
-    if (typeof v !== 'string') return v.type === 'bind' ? [{ source: v.source, target: v.target, readOnly: false }] : [];
+    if (typeof v !== 'string')
+      return v.type === 'bind' ? [{ source: v.source, target: v.target, readOnly: false }] : [];
     const [source, target, mode] = v.split(':');
-    return source!.startsWith('.') || source!.startsWith('/') ? [{ source: source!, target: target!, readOnly: mode === 'ro' }] : [];
+    return source!.startsWith('.') || source!.startsWith('/')
+      ? [{ source: source!, target: target!, readOnly: mode === 'ro' }]
+      : [];
   });
 }
 function namedVolumes(svc: Service): string[] {
@@ -58,7 +71,9 @@ function namedVolumes(svc: Service): string[] {
   });
 }
 function mountOf(service: string, hostPath: string): { target: string; readOnly: boolean } | undefined {
-  const m = bindMounts(compose.services[service]!).find((b) => resolve(REPO_ROOT, b.source) === resolve(REPO_ROOT, hostPath));
+  const m = bindMounts(compose.services[service]!).find(
+    (b) => resolve(REPO_ROOT, b.source) === resolve(REPO_ROOT, hostPath),
+  );
   return m && { target: m.target, readOnly: m.readOnly };
 }
 function listFiles(dir: string): string[] {
@@ -72,29 +87,44 @@ describe('docker-compose.cdc.yml', () => {
   it('has the services of the pipeline', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
       [
-        'bootstrap', 'connect', 'druid-broker', 'druid-coordinator', 'druid-historical', 'druid-indexer',
-        'druid-router', 'grafana', 'kafka', 'postgres', 'transformer', 'zookeeper',
+        'bootstrap',
+        'connect',
+        'druid-broker',
+        'druid-coordinator',
+        'druid-historical',
+        'druid-indexer',
+        'druid-router',
+        'grafana',
+        'kafka',
+        'postgres',
+        'transformer',
+        'zookeeper',
       ].sort(),
     );
   });
 
-  it.each(services)('%s: image tag is a variable pinned in stack/versions.env, never a literal version', (_name, svc) => {
-    const m = /^([\w./-]+):\$\{([A-Z0-9_]+)(?::-([^}]*))?\}$/.exec(svc.image ?? '');
-    expect(m, `image ${svc.image}`).not.toBeNull();
-    const [, repo, variable, fallback] = m!;
-    expect(IMAGE_VERSION_VAR[repo!], `known image ${repo}`).toBe(variable);
-    if (variable! in versions) {
-      expect(fallback, `${variable} is pinned in versions.env: no inline default`).toBeUndefined();
-    } else {
-      const pending = PENDING_VERSION_VARS[variable!];
-      expect(pending, `${variable} must be defined in stack/versions.env`).toBeDefined();
-      expect(fallback).toBe(pending!());
-    }
-  });
+  it.each(services)(
+    '%s: image tag is a variable pinned in stack/versions.env, never a literal version',
+    (_name, svc) => {
+      const m = /^([\w./-]+):\$\{([A-Z0-9_]+)(?::-([^}]*))?\}$/.exec(svc.image ?? '');
+      expect(m, `image ${svc.image}`).not.toBeNull();
+      const [, repo, variable, fallback] = m!;
+      expect(IMAGE_VERSION_VAR[repo!], `known image ${repo}`).toBe(variable);
+      if (variable! in versions) {
+        expect(fallback, `${variable} is pinned in versions.env: no inline default`).toBeUndefined();
+      } else {
+        const pending = PENDING_VERSION_VARS[variable!];
+        expect(pending, `${variable} must be defined in stack/versions.env`).toBeDefined();
+        expect(fallback).toBe(pending!());
+      }
+    },
+  );
 
   it('pins the Grafana Druid plugin version from stack/versions.env', () => {
     expect(versions['GRAFANA_DRUID_PLUGIN_VERSION']).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(compose.services['grafana']!.environment!['GF_PLUGINS_PREINSTALL_SYNC']).toBe('grafadruid-druid-datasource@${GRAFANA_DRUID_PLUGIN_VERSION}');
+    expect(compose.services['grafana']!.environment!['GF_PLUGINS_PREINSTALL_SYNC']).toBe(
+      'grafadruid-druid-datasource@${GRAFANA_DRUID_PLUGIN_VERSION}',
+    );
     expect(compose.services['grafana']!.environment!['GF_INSTALL_PLUGINS']).toBeUndefined();
   });
 
@@ -106,7 +136,8 @@ describe('docker-compose.cdc.yml', () => {
 
   it.each(services)('%s: every published port is bound to 127.0.0.1', (_name, svc) => {
     for (const p of svc.ports ?? []) {
-      if (typeof p === 'string') expect(p).toMatch(/^127\.0\.0\.1:(\d+|\$\{[A-Z_]+:-\d+\})(-(\d+|\$\{[A-Z_]+:-\d+\}))?:\d+$/);
+      if (typeof p === 'string')
+        expect(p).toMatch(/^127\.0\.0\.1:(\d+|\$\{[A-Z_]+:-\d+\})(-(\d+|\$\{[A-Z_]+:-\d+\}))?:\d+$/);
       else expect(p.host_ip).toBe('127.0.0.1');
     }
   });
@@ -125,24 +156,32 @@ describe('docker-compose.cdc.yml', () => {
     expect(new Set(published.map((p) => p.port)).size).toBe(published.length);
   });
 
-  it.each(services.filter(([, s]) => s.restart !== 'no'))('%s: long-running service has a health check', (_name, svc) => {
-    expect(svc.healthcheck?.disable).not.toBe(true);
-    const test = svc.healthcheck?.test;
-    expect(Array.isArray(test) ? test.length : (test ?? '').length).toBeGreaterThan(1);
-  });
+  it.each(services.filter(([, s]) => s.restart !== 'no'))(
+    '%s: long-running service has a health check',
+    (_name, svc) => {
+      expect(svc.healthcheck?.disable).not.toBe(true);
+      const test = svc.healthcheck?.test;
+      expect(Array.isArray(test) ? test.length : (test ?? '').length).toBeGreaterThan(1);
+    },
+  );
 
   it('one-shot services run to completion before their dependants start', () => {
     for (const [name, s] of services) {
-      for (const [dep, { condition }] of Object.entries((s.depends_on ?? {}) as Record<string, { condition: string }>)) {
+      for (const [dep, { condition }] of Object.entries(
+        (s.depends_on ?? {}) as Record<string, { condition: string }>,
+      )) {
         expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined();
-        expect(condition).toBe(compose.services[dep]!.restart === 'no' ? 'service_completed_successfully' : 'service_healthy');
+        expect(condition).toBe(
+          compose.services[dep]!.restart === 'no' ? 'service_completed_successfully' : 'service_healthy',
+        );
       }
     }
   });
 
   it('declares every named volume it uses', () => {
     const declared = new Set(Object.keys(compose.volumes ?? {}));
-    for (const [name, s] of services) for (const v of namedVolumes(s)) expect(declared.has(v), `${name}: ${v}`).toBe(true);
+    for (const [name, s] of services)
+      for (const v of namedVolumes(s)) expect(declared.has(v), `${name}: ${v}`).toBe(true);
   });
 
   it('takes every secret from .env, and .env.example names each one with a placeholder', () => {
@@ -150,7 +189,8 @@ describe('docker-compose.cdc.yml', () => {
     for (const [name, s] of services) {
       for (const [k, v] of Object.entries(s.environment ?? {})) {
         if (/PASSWORD|SECRET|TOKEN/.test(k)) expect(String(v), `${name}.${k}`).toMatch(/^\$\{[A-Z_]+(:\?[^}]*)?\}$/);
-        if (typeof v === 'string' && /:\/\/[^/\s]*:[^@/\s]+@/.test(v)) expect(v, `${name}.${k} embeds a password`).toMatch(/:\/\/[^:]+:\$\{[A-Z_]+\}@/);
+        if (typeof v === 'string' && /:\/\/[^/\s]*:[^@/\s]+@/.test(v))
+          expect(v, `${name}.${k} embeds a password`).toMatch(/:\/\/[^:]+:\$\{[A-Z_]+\}@/);
       }
     }
     const required = [...COMPOSE_TEXT.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!);
@@ -178,7 +218,9 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     expect(mountOf('connect', './connect')).toEqual({ target: '/opt/pulso/connect', readOnly: true });
     const env = compose.services['connect']!.environment!;
     expect(env['CONNECT_CONFIG_PROVIDERS']).toBe('env');
-    expect(env['CONNECT_CONFIG_PROVIDERS_ENV_CLASS']).toBe('org.apache.kafka.common.config.provider.EnvVarConfigProvider');
+    expect(env['CONNECT_CONFIG_PROVIDERS_ENV_CLASS']).toBe(
+      'org.apache.kafka.common.config.provider.EnvVarConfigProvider',
+    );
     const connectorText = readFileSync(resolve(REPO_ROOT, 'connect/pulso-postgres.json'), 'utf8');
     const refs = [...connectorText.matchAll(/\$\{(\w+):([^}]+)\}/g)];
     expect(refs.length).toBeGreaterThan(0);
@@ -188,7 +230,8 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     }
     expect(env['PULSO_CDC_PASSWORD']).toMatch(/^\$\{PULSO_CDC_PASSWORD:\?/);
     const connector = JSON.parse(connectorText) as { config: Record<string, string> };
-    if (connector.config['exactly.once.support'] === 'required') expect(env['CONNECT_EXACTLY_ONCE_SOURCE_SUPPORT']).toBe('enabled');
+    if (connector.config['exactly.once.support'] === 'required')
+      expect(env['CONNECT_EXACTLY_ONCE_SOURCE_SUPPORT']).toBe('enabled');
   });
 
   it('bootstrap and transformer run the repo itself (druid-specs, migrations, scripts)', () => {
@@ -196,15 +239,24 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
       expect(mountOf(name, '.')).toEqual({ target: '/app', readOnly: false });
       expect(compose.services[name]!.environment!['DRUID_URL']).toBe('http://druid-router:8888');
     }
-    for (const file of [...Object.values(SUPERVISOR_SPEC_FILES), ...Object.values(COMPACTION_SPEC_FILES)]) expect(existsSync(resolve(REPO_ROOT, file)), file).toBe(true);
+    for (const file of [...Object.values(SUPERVISOR_SPEC_FILES), ...Object.values(COMPACTION_SPEC_FILES)])
+      expect(existsSync(resolve(REPO_ROOT, file)), file).toBe(true);
     expect(String(compose.services['bootstrap']!.command)).toContain('scripts/bootstrap.mjs');
     expect(String(compose.services['transformer']!.command)).toContain('transformer');
   });
 
   it('Grafana gets grafana/provisioning and grafana/dashboards, where the provisioning looks for them', () => {
-    expect(mountOf('grafana', './grafana/provisioning')).toEqual({ target: '/etc/grafana/provisioning', readOnly: true });
-    expect(mountOf('grafana', './grafana/dashboards')).toEqual({ target: '/var/lib/grafana/dashboards', readOnly: true });
-    const mounted = listFiles(resolve(REPO_ROOT, 'grafana/provisioning')).map((f) => f.slice(resolve(REPO_ROOT, 'grafana/provisioning').length + 1)).sort();
+    expect(mountOf('grafana', './grafana/provisioning')).toEqual({
+      target: '/etc/grafana/provisioning',
+      readOnly: true,
+    });
+    expect(mountOf('grafana', './grafana/dashboards')).toEqual({
+      target: '/var/lib/grafana/dashboards',
+      readOnly: true,
+    });
+    const mounted = listFiles(resolve(REPO_ROOT, 'grafana/provisioning'))
+      .map((f) => f.slice(resolve(REPO_ROOT, 'grafana/provisioning').length + 1))
+      .sort();
     expect(mounted).toEqual(['dashboards/pulso.yaml', 'datasources/druid.yaml']);
     const env = compose.services['grafana']!.environment!;
     expect(env['DRUID_URL']).toBe('http://druid-router:8888');
@@ -215,7 +267,9 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     for (const name of ['druid-coordinator', 'druid-broker', 'druid-historical', 'druid-indexer', 'druid-router']) {
       const env = compose.services[name]!.environment!;
       expect(String(env['druid_extensions_loadList'])).toContain('druid-kafka-indexing-service');
-      expect(String(env['druid_extensions_loadList']), 'quantiles sketches of order_deliveries').toContain('druid-datasketches');
+      expect(String(env['druid_extensions_loadList']), 'quantiles sketches of order_deliveries').toContain(
+        'druid-datasketches',
+      );
       expect(env['druid_zk_service_host']).toBe('zookeeper');
     }
     expect(compose.services['druid-coordinator']!.environment!['druid_coordinator_asOverlord_enabled']).toBe('true');
@@ -242,21 +296,36 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     for (const [name, svc] of services) {
       if (svc.restart === 'no') continue; // one-shot jobs (bootstrap)
       expect(svc.restart, `${name} restart policy`).toMatch(/^(unless-stopped|always|on-failure)/);
-      const deps = Array.isArray(svc.depends_on) ? svc.depends_on.map((d) => [d, { condition: 'service_started' }] as const) : Object.entries(svc.depends_on ?? {});
-      for (const [dep, { condition }] of deps) expect(condition, `${name} → ${dep}`).toMatch(/^service_(healthy|completed_successfully)$/);
+      const deps = Array.isArray(svc.depends_on)
+        ? svc.depends_on.map((d) => [d, { condition: 'service_started' }] as const)
+        : Object.entries(svc.depends_on ?? {});
+      for (const [dep, { condition }] of deps)
+        expect(condition, `${name} → ${dep}`).toMatch(/^service_(healthy|completed_successfully)$/);
     }
   });
 
   it("Connect's config provider resolves only the variables the connector JSON references, in both stacks", () => {
-    const referenced = [...new Set([...readFileSync(resolve(REPO_ROOT, 'connect/pulso-postgres.json'), 'utf8').matchAll(/\$\{env:([A-Z0-9_]+)\}/g)].map((m) => m[1]!))];
-    const local = /^config\.providers\.env\.param\.allowlist\.pattern=(.+)$/m.exec(readFileSync(resolve(REPO_ROOT, 'stack/conf/connect/connect-distributed.properties'), 'utf8'))?.[1];
+    const referenced = [
+      ...new Set(
+        [
+          ...readFileSync(resolve(REPO_ROOT, 'connect/pulso-postgres.json'), 'utf8').matchAll(
+            /\$\{env:([A-Z0-9_]+)\}/g,
+          ),
+        ].map((m) => m[1]!),
+      ),
+    ];
+    const local = /^config\.providers\.env\.param\.allowlist\.pattern=(.+)$/m.exec(
+      readFileSync(resolve(REPO_ROOT, 'stack/conf/connect/connect-distributed.properties'), 'utf8'),
+    )?.[1];
     // compose writes a literal $ as $$
-    const composed = String(compose.services['connect']!.environment!['CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN']).replaceAll('$$', '$');
+    const composed = String(
+      compose.services['connect']!.environment!['CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN'],
+    ).replaceAll('$$', '$');
     expect(composed).toBe(local);
     const allow = new RegExp(local!);
     expect(referenced.length).toBeGreaterThan(0);
     for (const v of referenced) expect(v, v).toMatch(allow);
-    for (const v of ['PATH', 'HOME', 'DATABASE_URL', 'POSTGRES_PASSWORD', 'PULSO_CDC_PASSWORD_OLD', 'XPULSO_PG_HOST']) expect(allow.test(v), v).toBe(false);
+    for (const v of ['PATH', 'HOME', 'DATABASE_URL', 'POSTGRES_PASSWORD', 'PULSO_CDC_PASSWORD_OLD', 'XPULSO_PG_HOST'])
+      expect(allow.test(v), v).toBe(false);
   });
 });
-

@@ -6,7 +6,9 @@ import { parse } from 'yaml';
 import { PROJECT_ROOT, loadConfig } from '../../lib/config.ts';
 import { composeClientEnv } from '../support/composeProvider.ts';
 
-const compose = parse(readFileSync(resolve(PROJECT_ROOT, 'docker-compose.cdc.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
+const compose = parse(readFileSync(resolve(PROJECT_ROOT, 'docker-compose.cdc.yml'), 'utf8')) as {
+  services: Record<string, { ports?: string[] }>;
+};
 
 function publishedDefault(service: string): string {
   const spec = compose.services[service]!.ports![0]!; // e.g. 127.0.0.1:${PG_PORT:-55432}:5432

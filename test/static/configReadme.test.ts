@@ -3,7 +3,14 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CONFIG_VARS, ConfigError, PROJECT_ROOT, configTableMarkdown, loadConfig, redactUrl } from '../../lib/config.ts';
+import {
+  CONFIG_VARS,
+  ConfigError,
+  PROJECT_ROOT,
+  configTableMarkdown,
+  loadConfig,
+  redactUrl,
+} from '../../lib/config.ts';
 
 const readme = readFileSync(resolve(PROJECT_ROOT, 'README.md'), 'utf8');
 const configSource = readFileSync(resolve(PROJECT_ROOT, 'lib/config.ts'), 'utf8');
@@ -20,7 +27,11 @@ describe('configuration', () => {
   });
 
   it('declares every env variable the config module reads', () => {
-    const read = new Set([...configSource.matchAll(/(?:int|str|url|flag|ipAddress)\(env, '([A-Z_]+)'|env\.([A-Z_]+)/g)].map((m) => m[1] ?? m[2]));
+    const read = new Set(
+      [...configSource.matchAll(/(?:int|str|url|flag|ipAddress)\(env, '([A-Z_]+)'|env\.([A-Z_]+)/g)].map(
+        (m) => m[1] ?? m[2],
+      ),
+    );
     expect(read.size).toBeGreaterThan(30);
     const declared = new Set<string>(CONFIG_VARS.map((v) => v.name));
     expect([...read].filter((n) => !declared.has(n!))).toEqual([]);
@@ -32,7 +43,9 @@ describe('configuration', () => {
   });
 
   it('rejects two services on one port', () => {
-    expect(() => loadConfig({ CONNECT_PORT: '8083' })).toThrow(/DRUID_HISTORICAL_PORT and CONNECT_PORT are both 8083|CONNECT_PORT and DRUID_HISTORICAL_PORT are both 8083/);
+    expect(() => loadConfig({ CONNECT_PORT: '8083' })).toThrow(
+      /DRUID_HISTORICAL_PORT and CONNECT_PORT are both 8083|CONNECT_PORT and DRUID_HISTORICAL_PORT are both 8083/,
+    );
   });
 
   it('rejects an unknown geocoder provider listing the valid ones', () => {
@@ -40,7 +53,9 @@ describe('configuration', () => {
   });
 
   it('never prints a password', () => {
-    expect(redactUrl('postgres://postgres:s3cret@127.0.0.1:55432/pulso')).toBe('postgres://postgres:***@127.0.0.1:55432/pulso');
+    expect(redactUrl('postgres://postgres:s3cret@127.0.0.1:55432/pulso')).toBe(
+      'postgres://postgres:***@127.0.0.1:55432/pulso',
+    );
   });
 
   it('moves Connect off the Druid historical port by default', () => {

@@ -68,7 +68,10 @@ export function listPanelQueries(): PanelQuery[] {
       for (const target of panel.targets ?? []) {
         const sql = target.builder?.query ?? '';
         const reads = panel.id === undefined ? undefined : readsByFile.get(file)?.get(panel.id);
-        if (!reads) throw new Error(`${file}: panel ${panel.id} "${panel.title}" has a query but no declared columns in grafana/src.`);
+        if (!reads)
+          throw new Error(
+            `${file}: panel ${panel.id} "${panel.title}" has a query but no declared columns in grafana/src.`,
+          );
         out.push({
           dashboard: file,
           dashboardUid: json.uid ?? '',

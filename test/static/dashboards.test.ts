@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
 import { ALL_DASHBOARDS, renderDashboardJson } from '../../grafana/src/build.ts';
 import { DRUID_DATASOURCE, SCHEMA_VERSION } from '../../grafana/src/panelKit.ts';
-import { DASHBOARDS_DIR, REPO_ROOT, listPanelQueries, readDashboardFiles, substituteRange } from './dashboardQueries.ts';
+import {
+  DASHBOARDS_DIR,
+  REPO_ROOT,
+  listPanelQueries,
+  readDashboardFiles,
+  substituteRange,
+} from './dashboardQueries.ts';
 import {
   SYSTEM_TABLE_COLUMNS,
   aliasesOf,
@@ -25,13 +31,20 @@ const DATASOURCE_COLUMNS: Record<string, Set<string>> = Object.fromEntries(
   Object.entries(SUPERVISOR_SPEC_FILES).map(([ds, file]) => {
     const spec = JSON.parse(readFileSync(resolve(REPO_ROOT, file), 'utf8')) as KafkaSupervisorSpec;
     const { dimensionsSpec, metricsSpec = [] } = spec.spec.dataSchema;
-    return [ds, new Set(['__time', ...dimensionsSpec.dimensions.map((d) => d.name), ...metricsSpec.map((m) => m.name)])];
+    return [
+      ds,
+      new Set(['__time', ...dimensionsSpec.dimensions.map((d) => d.name), ...metricsSpec.map((m) => m.name)]),
+    ];
   }),
 );
 /** Datasources whose rows are signed deltas or counters rolled up at ingestion. */
 const ROLLUP_DATASOURCES = new Set(
   Object.entries(SUPERVISOR_SPEC_FILES)
-    .filter(([, file]) => (JSON.parse(readFileSync(resolve(REPO_ROOT, file), 'utf8')) as KafkaSupervisorSpec).spec.dataSchema.granularitySpec.rollup)
+    .filter(
+      ([, file]) =>
+        (JSON.parse(readFileSync(resolve(REPO_ROOT, file), 'utf8')) as KafkaSupervisorSpec).spec.dataSchema
+          .granularitySpec.rollup,
+    )
     .map(([ds]) => ds),
 );
 const TABLE_COLUMNS: Record<string, Set<string>> = {
@@ -47,7 +60,9 @@ describe('dashboard files', () => {
   it('are exactly what grafana/src renders (run `npx tsx grafana/src/build.ts` after editing)', () => {
     expect(files.map((f) => f.file).sort()).toEqual(ALL_DASHBOARDS.map((d) => d.fileName).sort());
     for (const built of ALL_DASHBOARDS) {
-      expect(readFileSync(resolve(DASHBOARDS_DIR, built.fileName), 'utf8'), built.fileName).toBe(renderDashboardJson(built));
+      expect(readFileSync(resolve(DASHBOARDS_DIR, built.fileName), 'utf8'), built.fileName).toBe(
+        renderDashboardJson(built),
+      );
     }
     expect(typedDashboards.length).toBe(files.length);
   });
@@ -63,28 +78,33 @@ describe('dashboard files', () => {
     }
   });
 
-  it.each(files.map((f) => [f.file, f.json as Dashboard] as const))('%s: panels have unique ids and a valid, non-overlapping grid', (_file, d) => {
-    const panels = (d.panels ?? []) as Panel[];
-    expect(panels.length).toBeGreaterThan(0);
-    const ids = panels.map((p) => p.id);
-    expect(ids.every((id) => Number.isInteger(id) && id! > 0)).toBe(true);
-    expect(new Set(ids).size).toBe(ids.length);
-    const cells = new Map<string, string>();
-    for (const p of panels) {
-      const g = p.gridPos!;
-      expect(g, p.title).toBeDefined();
-      expect(g.x >= 0 && g.y >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24, `${p.title} ${JSON.stringify(g)}`).toBe(true);
-      for (let x = g.x; x < g.x + g.w; x++) {
-        for (let y = g.y; y < g.y + g.h; y++) {
-          const other = cells.get(`${x},${y}`);
-          expect(other, `${p.title} overlaps ${other}`).toBeUndefined();
-          cells.set(`${x},${y}`, p.title ?? '');
+  it.each(files.map((f) => [f.file, f.json as Dashboard] as const))(
+    '%s: panels have unique ids and a valid, non-overlapping grid',
+    (_file, d) => {
+      const panels = (d.panels ?? []) as Panel[];
+      expect(panels.length).toBeGreaterThan(0);
+      const ids = panels.map((p) => p.id);
+      expect(ids.every((id) => Number.isInteger(id) && id! > 0)).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+      const cells = new Map<string, string>();
+      for (const p of panels) {
+        const g = p.gridPos!;
+        expect(g, p.title).toBeDefined();
+        expect(g.x >= 0 && g.y >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24, `${p.title} ${JSON.stringify(g)}`).toBe(
+          true,
+        );
+        for (let x = g.x; x < g.x + g.w; x++) {
+          for (let y = g.y; y < g.y + g.h; y++) {
+            const other = cells.get(`${x},${y}`);
+            expect(other, `${p.title} overlaps ${other}`).toBeUndefined();
+            cells.set(`${x},${y}`, p.title ?? '');
+          }
         }
+        expect(p.title, `panel ${p.id}`).toBeTruthy();
+        expect(p.type).toBeTruthy();
       }
-      expect(p.title, `panel ${p.id}`).toBeTruthy();
-      expect(p.type).toBeTruthy();
-    }
-  });
+    },
+  );
 
   it('every query target uses the Druid datasource with a non-empty SQL query in long format, in UTC', () => {
     let targets = 0;
@@ -174,8 +194,13 @@ describe('panel queries', () => {
     });
 
     it('sums money only as integer cents, and only per currency', () => {
-      expect(q.sql, 'no SUM/AVG over decimal money columns').not.toMatch(/\b(SUM|AVG)\((subtotal|delivery_fee|discount|tax|total|unit_price|line_total)\)/i);
-      if (/SUM\((total|subtotal|delivery_fee|discount|tax|line_total|unit_price)_cents\)/i.test(q.sql) && /FROM \(?SELECT order_id/.test(q.sql)) {
+      expect(q.sql, 'no SUM/AVG over decimal money columns').not.toMatch(
+        /\b(SUM|AVG)\((subtotal|delivery_fee|discount|tax|total|unit_price|line_total)\)/i,
+      );
+      if (
+        /SUM\((total|subtotal|delivery_fee|discount|tax|line_total|unit_price)_cents\)/i.test(q.sql) &&
+        /FROM \(?SELECT order_id/.test(q.sql)
+      ) {
         expect(q.expectedColumns, 'a money column is shown per currency').toContain('currency');
       }
     });
@@ -190,7 +215,10 @@ describe('panel queries', () => {
     });
 
     it('reads rollup datasources (or Druid system tables) only: a scan of the event rows would grow with history', () => {
-      for (const s of scopes) expect(ROLLUP_DATASOURCES.has(s.table) || s.table.startsWith('sys.'), `${s.table} is a rollup datasource`).toBe(true);
+      for (const s of scopes)
+        expect(ROLLUP_DATASOURCES.has(s.table) || s.table.startsWith('sys.'), `${s.table} is a rollup datasource`).toBe(
+          true,
+        );
     });
   });
 });
@@ -203,9 +231,15 @@ describe('panel options refer to returned columns', () => {
       const opts = (p.options ?? {}) as Record<string, unknown>;
       if (p.type === 'geomap') {
         it(`${file} / ${p.title}: marker layer uses latitude, longitude and size columns of the query`, () => {
-          const layer = (opts['layers'] as Array<{ location: { mode: string; latitude: string; longitude: string }; config: { style: { size: { field: string } } } }>)[0]!;
+          const layer = (
+            opts['layers'] as Array<{
+              location: { mode: string; latitude: string; longitude: string };
+              config: { style: { size: { field: string } } };
+            }>
+          )[0]!;
           expect(layer.location.mode).toBe('coords');
-          for (const c of [layer.location.latitude, layer.location.longitude, layer.config.style.size.field]) expect(q!.expectedColumns).toContain(c);
+          for (const c of [layer.location.latitude, layer.location.longitude, layer.config.style.size.field])
+            expect(q!.expectedColumns).toContain(c);
         });
       }
       if (p.type === 'barchart') {
@@ -226,7 +260,11 @@ describe('provisioning', () => {
     expect(ds.apiVersion).toBe(1);
     expect(ds.datasources).toHaveLength(1);
     const d = ds.datasources[0]!;
-    expect({ uid: d.uid, type: d.type, access: d.access }).toEqual({ uid: DRUID_DATASOURCE.uid, type: DRUID_DATASOURCE.type, access: 'proxy' });
+    expect({ uid: d.uid, type: d.type, access: d.access }).toEqual({
+      uid: DRUID_DATASOURCE.uid,
+      type: DRUID_DATASOURCE.type,
+      access: 'proxy',
+    });
     // Dotted keys, as the plugin reads them (a nested {connection: {url}} object would be ignored).
     expect(d.jsonData['connection.url']).toBe('$DRUID_URL');
     expect(d.jsonData['connection']).toBeUndefined();
@@ -248,7 +286,9 @@ describe('provisioning', () => {
 
   it('no column a panel reads has "time_" in its name: the Druid plugin would render it as a 1970 timestamp', () => {
     // grafadruid druid-grafana v1.4.1, pkg/druid.go: any numeric column whose name contains "time_" is typed as a time.
-    const offenders = queries.flatMap((q) => q.expectedColumns.filter((c) => c.includes('time_')).map((c) => `${q.dashboard} / ${q.panelTitle}: ${c}`));
+    const offenders = queries.flatMap((q) =>
+      q.expectedColumns.filter((c) => c.includes('time_')).map((c) => `${q.dashboard} / ${q.panelTitle}: ${c}`),
+    );
     expect(offenders).toEqual([]);
   });
 });

@@ -8,7 +8,13 @@ import { join, relative } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config.ts';
 
 /** Entry points run something when imported; every other module only defines. */
-const ENTRY_POINTS = new Set(['transformer/main.ts', 'stack/supervisorMain.ts', 'stack/initPostgres.ts', 'dashboards/server.ts', 'sql/migrate.ts']);
+const ENTRY_POINTS = new Set([
+  'transformer/main.ts',
+  'stack/supervisorMain.ts',
+  'stack/initPostgres.ts',
+  'dashboards/server.ts',
+  'sql/migrate.ts',
+]);
 
 function modules(dir: string): string[] {
   return readdirSync(join(PROJECT_ROOT, dir)).flatMap((f) => {
@@ -20,10 +26,16 @@ function modules(dir: string): string[] {
 
 describe('modules under plain Node', () => {
   it('every module of lib, stack, pipeline, transformer, generator and dashboards loads', () => {
-    const files = ['lib', 'stack', 'pipeline', 'transformer', 'generator', 'dashboards'].flatMap(modules).filter((f) => !ENTRY_POINTS.has(f));
+    const files = ['lib', 'stack', 'pipeline', 'transformer', 'generator', 'dashboards']
+      .flatMap(modules)
+      .filter((f) => !ENTRY_POINTS.has(f));
     expect(files.length).toBeGreaterThan(40);
     const script = `for (const f of ${JSON.stringify(files)}) await import(${JSON.stringify(PROJECT_ROOT + '/')} + f);`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr.split('\n').find((l) => /Error/.test(l)) ?? '', r.stderr.slice(0, 2000)).toBe('');
     expect(r.status).toBe(0);
   }, 90_000);

@@ -15,7 +15,21 @@ const SQL_WORDS = new Set(
 /** Druid system tables and the columns of them our panels may read. */
 export const SYSTEM_TABLE_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   'sys.supervisors': ['supervisor_id', 'state', 'detailed_state', 'healthy', 'type', 'source', 'suspended'],
-  'sys.segments': ['segment_id', 'datasource', 'start', 'end', 'size', 'version', 'partition_num', 'num_replicas', 'num_rows', 'is_published', 'is_available', 'is_realtime', 'is_overshadowed'],
+  'sys.segments': [
+    'segment_id',
+    'datasource',
+    'start',
+    'end',
+    'size',
+    'version',
+    'partition_num',
+    'num_replicas',
+    'num_rows',
+    'is_published',
+    'is_available',
+    'is_realtime',
+    'is_overshadowed',
+  ],
 };
 
 /** Removes comments, string literals and Grafana variables so that only SQL structure is left. */
@@ -133,7 +147,8 @@ export function datasourceScopes(sql: string): DatasourceScope[] {
     while (start > 0) {
       start--;
       if (depthAt[start]! < depth) break;
-      if (depthAt[start] === depth && /^select\b/i.test(s.slice(start, start + 7)) && !/\w/.test(s[start - 1] ?? ' ')) break;
+      if (depthAt[start] === depth && /^select\b/i.test(s.slice(start, start + 7)) && !/\w/.test(s[start - 1] ?? ' '))
+        break;
     }
     let end = at;
     while (end < s.length && depthAt[end]! >= depth) {

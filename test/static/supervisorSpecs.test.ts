@@ -19,12 +19,45 @@ import { REPO_ROOT } from './dashboardQueries.ts';
 
 function sampleOrderEvent(): OrderEvent {
   return {
-    event_id: 'orders:1:1:1', event_type: 'created', order_id: '1', order_version: 1, status: 'placed', previous_status: null,
-    payment_status: 'pending', payment_method: 'pix', currency: 'BRL', subtotal: 1, delivery_fee: 0, discount: 0, tax: 0, total: 1,
-    subtotal_cents: 100, delivery_fee_cents: 0, discount_cents: 0, tax_cents: 0, total_cents: 100, item_count: 1, customer_id: '1',
-    store_id: '1', city_id: '1', store_name: 's', store_category: 'market', city: 'c', country: 'BR', latitude: 0, longitude: 0,
-    event_time: '2025-01-01T00:00:00.000Z', created_at: '2025-01-01T00:00:00.000Z', delivered_at: null, delivery_minutes: null,
-    is_deleted: 0, source_lsn: '1', source_commit_lsn: '1', source_tx_id: '1', source_ts_ms: 0, transformed_at_ms: 0,
+    event_id: 'orders:1:1:1',
+    event_type: 'created',
+    order_id: '1',
+    order_version: 1,
+    status: 'placed',
+    previous_status: null,
+    payment_status: 'pending',
+    payment_method: 'pix',
+    currency: 'BRL',
+    subtotal: 1,
+    delivery_fee: 0,
+    discount: 0,
+    tax: 0,
+    total: 1,
+    subtotal_cents: 100,
+    delivery_fee_cents: 0,
+    discount_cents: 0,
+    tax_cents: 0,
+    total_cents: 100,
+    item_count: 1,
+    customer_id: '1',
+    store_id: '1',
+    city_id: '1',
+    store_name: 's',
+    store_category: 'market',
+    city: 'c',
+    country: 'BR',
+    latitude: 0,
+    longitude: 0,
+    event_time: '2025-01-01T00:00:00.000Z',
+    created_at: '2025-01-01T00:00:00.000Z',
+    delivered_at: null,
+    delivery_minutes: null,
+    is_deleted: 0,
+    source_lsn: '1',
+    source_commit_lsn: '1',
+    source_tx_id: '1',
+    source_ts_ms: 0,
+    transformed_at_ms: 0,
   };
 }
 
@@ -49,7 +82,18 @@ function contractFields(heading: string): string[] {
 }
 
 const LONG_FIELDS = /(_cents|^order_version|^item_count|^quantity|^source_ts_ms|^transformed_at_ms|^is_deleted)$/;
-const DOUBLE_FIELDS = new Set(['subtotal', 'delivery_fee', 'discount', 'tax', 'total', 'unit_price', 'line_total', 'latitude', 'longitude', 'delivery_minutes']);
+const DOUBLE_FIELDS = new Set([
+  'subtotal',
+  'delivery_fee',
+  'discount',
+  'tax',
+  'total',
+  'unit_price',
+  'line_total',
+  'latitude',
+  'longitude',
+  'delivery_minutes',
+]);
 function expectedType(name: string): string {
   if (LONG_FIELDS.test(name)) return 'long';
   if (DOUBLE_FIELDS.has(name)) return 'double';
@@ -103,10 +147,16 @@ describe.each(CASES)('supervisor spec $file', ({ dataSource, file, contract }) =
 });
 
 it('every supervisor fits the indexer: reading + publishing task per supervisor, plus room for compaction', () => {
-  const slots = Object.values(SUPERVISOR_SPEC_FILES).map((f) => readSpec(f).spec.ioConfig).reduce((n, io) => n + 2 * io.taskCount * io.replicas, 0);
+  const slots = Object.values(SUPERVISOR_SPEC_FILES)
+    .map((f) => readSpec(f).spec.ioConfig)
+    .reduce((n, io) => n + 2 * io.taskCount * io.replicas, 0);
   const compose = readFileSync(resolve(REPO_ROOT, 'docker-compose.cdc.yml'), 'utf8');
   const capacity = Number(/druid_worker_capacity:\s*'(\d+)'/.exec(compose)?.[1]);
-  const local = Number(/druid\.worker\.capacity=(\d+)/.exec(readFileSync(resolve(REPO_ROOT, 'stack/conf/druid/indexer/runtime.properties'), 'utf8'))?.[1]);
+  const local = Number(
+    /druid\.worker\.capacity=(\d+)/.exec(
+      readFileSync(resolve(REPO_ROOT, 'stack/conf/druid/indexer/runtime.properties'), 'utf8'),
+    )?.[1],
+  );
   expect(local).toBe(capacity);
   expect(slots + 1).toBeLessThanOrEqual(capacity);
 });
@@ -116,11 +166,44 @@ it('every supervisor fits the indexer: reading + publishing task per supervisor,
 const ORDER_DELTA = orderDeltaRow('1', assertedOrder(sampleOrderEvent(), undefined), 1, 'x');
 const ROW_FIELDS: Record<string, readonly string[]> = {
   order_deltas: Object.keys(ORDER_DELTA),
-  order_item_deltas: ['first_seen', 'item_id', 'order_id', 'delta_id', 'sign', 'product_id', 'product_name', 'items', 'units', 'line_total_cents'],
-  order_deliveries: ['created_at', 'order_id', 'delta_id', 'sign', 'delivered_at', 'delivery_minutes', 'delivery_minute', 'currency', 'city', 'country', 'store_category', 'deliveries'],
-  transformer_stats: Object.keys(statsRows([{ topic: 'pulso.public.orders', partition: 0, offset: '0', key: null, value: null }], [{ kind: 'skip', reason: 'tombstone' }], 'main', 0)[0]!),
+  order_item_deltas: [
+    'first_seen',
+    'item_id',
+    'order_id',
+    'delta_id',
+    'sign',
+    'product_id',
+    'product_name',
+    'items',
+    'units',
+    'line_total_cents',
+  ],
+  order_deliveries: [
+    'created_at',
+    'order_id',
+    'delta_id',
+    'sign',
+    'delivered_at',
+    'delivery_minutes',
+    'delivery_minute',
+    'currency',
+    'city',
+    'country',
+    'store_category',
+    'deliveries',
+  ],
+  transformer_stats: Object.keys(
+    statsRows(
+      [{ topic: 'pulso.public.orders', partition: 0, offset: '0', key: null, value: null }],
+      [{ kind: 'skip', reason: 'tombstone' }],
+      'main',
+      0,
+    )[0]!,
+  ),
 };
-const ROLLUPS = (Object.keys(SUPERVISOR_SPEC_FILES) as (keyof typeof SUPERVISOR_SPEC_FILES)[]).filter((ds) => readSpec(SUPERVISOR_SPEC_FILES[ds]).spec.dataSchema.granularitySpec.rollup);
+const ROLLUPS = (Object.keys(SUPERVISOR_SPEC_FILES) as (keyof typeof SUPERVISOR_SPEC_FILES)[]).filter(
+  (ds) => readSpec(SUPERVISOR_SPEC_FILES[ds]).spec.dataSchema.granularitySpec.rollup,
+);
 
 describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
   const spec = readSpec(SUPERVISOR_SPEC_FILES[ds]);
@@ -129,7 +212,11 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
 
   it('reads a topic the transformer writes, rolled up per minute in day segments', () => {
     expect(fields, ioConfig.topic).toBeDefined();
-    expect(dataSchema.granularitySpec).toMatchObject({ rollup: true, queryGranularity: 'minute', segmentGranularity: 'day' });
+    expect(dataSchema.granularitySpec).toMatchObject({
+      rollup: true,
+      queryGranularity: 'minute',
+      segmentGranularity: 'day',
+    });
     expect(fields).toContain(dataSchema.timestampSpec.column);
     expect(ioConfig.consumerProperties['isolation.level']).toBe('read_committed');
     expect(ioConfig.useEarliestOffset).toBe(true);
@@ -150,14 +237,21 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
       expect(fields).toContain(m.fieldName);
       expect(['longSum', 'longMax', 'quantilesDoublesSketch']).toContain(m.type);
     }
-    if (ioConfig.topic === 'order_deltas') expect(metrics.filter((m) => m.type === 'longSum').map((m) => m.name)).toEqual(expect.arrayContaining(['orders', 'total_cents']));
+    if (ioConfig.topic === 'order_deltas')
+      expect(metrics.filter((m) => m.type === 'longSum').map((m) => m.name)).toEqual(
+        expect.arrayContaining(['orders', 'total_cents']),
+      );
   });
 
   it('has an auto-compaction config beside it when late changes can reach old days', () => {
     const file = (COMPACTION_SPEC_FILES as Record<string, string>)[ds];
     if (ds === 'transformer_stats') return; // counters are written once, at the time they are produced
     expect(file, `druid-specs/${ds}.compaction.json`).toBeDefined();
-    const c = JSON.parse(readFileSync(resolve(REPO_ROOT, file!), 'utf8')) as { dataSource: string; skipOffsetFromLatest: string; granularitySpec: { segmentGranularity: string } };
+    const c = JSON.parse(readFileSync(resolve(REPO_ROOT, file!), 'utf8')) as {
+      dataSource: string;
+      skipOffsetFromLatest: string;
+      granularitySpec: { segmentGranularity: string };
+    };
     expect(c.dataSource).toBe(ds);
     expect(c.granularitySpec.segmentGranularity).toBe('DAY');
     expect(c.skipOffsetFromLatest).toMatch(/^PT\d+[HM]$/);
@@ -223,7 +317,9 @@ describe('renderSupervisorSpec', () => {
     const out = renderSupervisorSpec(spec, { kafkaBootstrap: '127.0.0.1:9092', topic: 'orders_v2' });
     expect(out.spec.ioConfig.topic).toBe('orders_v2');
     expect(out.spec.dataSchema.dataSource).toBe('orders');
-    expect(() => renderSupervisorSpec(spec, { kafkaBootstrap: '127.0.0.1:9092', topic: 'bad topic' })).toThrow(SupervisorSpecError);
+    expect(() => renderSupervisorSpec(spec, { kafkaBootstrap: '127.0.0.1:9092', topic: 'bad topic' })).toThrow(
+      SupervisorSpecError,
+    );
   });
 
   it('rejects a malformed bootstrap list', () => {

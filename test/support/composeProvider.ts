@@ -29,7 +29,10 @@ export function composeClientEnv(secrets: Record<string, string>): Record<string
 }
 
 export async function startComposeStack(): Promise<{ env: Record<string, string>; stop: () => Promise<void> }> {
-  const secrets = { ...readDotEnv(resolve(PROJECT_ROOT, '.env.example')), ...readDotEnv(resolve(PROJECT_ROOT, '.env')) };
+  const secrets = {
+    ...readDotEnv(resolve(PROJECT_ROOT, '.env.example')),
+    ...readDotEnv(resolve(PROJECT_ROOT, '.env')),
+  };
   const started = await new DockerComposeEnvironment(PROJECT_ROOT, 'docker-compose.cdc.yml')
     .withEnvironment({ ...readVersions(), ...secrets })
     .withDefaultWaitStrategy(Wait.forHealthCheck())

@@ -49,7 +49,15 @@ export async function startThrowawayPostgres(opts: { extraFlags?: string[] } = {
     persistent: false,
     createPostgresUser: true,
     authMethod: 'scram-sha-256',
-    postgresFlags: ['-c', 'wal_level=logical', '-c', 'max_wal_senders=4', '-c', 'max_replication_slots=4', ...(opts.extraFlags ?? [])],
+    postgresFlags: [
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'max_wal_senders=4',
+      '-c',
+      'max_replication_slots=4',
+      ...(opts.extraFlags ?? []),
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -69,7 +77,11 @@ export async function startThrowawayPostgres(opts: { extraFlags?: string[] } = {
       const postmaster = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
       process.kill(postmaster, how === 'fast' ? 'SIGINT' : 'SIGKILL');
       // After SIGKILL its backends notice and exit on their own; a new postmaster starts once they let go of shared memory.
-      await pollUntil(() => !isAlive(postmaster), { what: 'the postmaster to exit', timeoutMs: 30_000, intervalMs: 50 });
+      await pollUntil(() => !isAlive(postmaster), {
+        what: 'the postmaster to exit',
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
       await sleep(downForMs);
       await retry(() => pgServer.start(), { attempts: 10, initialDelayMs: 300, isRetryable: () => true });
     },

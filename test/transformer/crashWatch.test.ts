@@ -33,7 +33,10 @@ describe('CrashWatch', () => {
 
 describe('/health of a crash-looping transformer', () => {
   it('answers 503 with the crash count and the last error, and 200 again after a committed transaction', async () => {
-    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, state: { partitions: [], rows: 0 } }));
+    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({
+      dimensions: {},
+      state: { partitions: [], rows: 0 },
+    }));
     m.status = 'running';
     const server = await serveMetrics(m, 0);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
@@ -43,10 +46,24 @@ describe('/health of a crash-looping transformer', () => {
       for (let i = 0; i < 3; i++) m.recordCrash(`The group coordinator is not available (${i})`);
       const r = await get(url);
       expect(r.status).toBe(503);
-      expect(r.data).toEqual({ status: 'crash-looping', consumer_crashes: 3, last_error: 'The group coordinator is not available (2)' });
+      expect(r.data).toEqual({
+        status: 'crash-looping',
+        consumer_crashes: 3,
+        last_error: 'The group coordinator is not available (2)',
+      });
       expect(m.snapshot().status).toBe('crash-looping');
-      expect((await get(url.replace('/health', '/metrics'))).data).toMatch(/pulso_transformer_consumer_crashes_total\{instance="t"\} 3/);
-      m.recordBatch({ consumed: 1, produced: new Map(), bytes: 1, phasesMs: { transform: 0, produce: 0, commit: 0 }, deadLettered: new Map(), skipped: new Map(), latenciesMs: [] });
+      expect((await get(url.replace('/health', '/metrics'))).data).toMatch(
+        /pulso_transformer_consumer_crashes_total\{instance="t"\} 3/,
+      );
+      m.recordBatch({
+        consumed: 1,
+        produced: new Map(),
+        bytes: 1,
+        phasesMs: { transform: 0, produce: 0, commit: 0 },
+        deadLettered: new Map(),
+        skipped: new Map(),
+        latenciesMs: [],
+      });
       expect((await get(url)).status).toBe(200);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
@@ -56,7 +73,10 @@ describe('/health of a crash-looping transformer', () => {
 
 describe('/health of a transformer re-reading its state', () => {
   it('answers 503 "restoring" with its progress while the re-read runs, 200 once it ended', async () => {
-    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({ dimensions: {}, state: { partitions: [], rows: 0 } }));
+    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({
+      dimensions: {},
+      state: { partitions: [], rows: 0 },
+    }));
     m.status = 'running';
     const server = await serveMetrics(m, 0);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
@@ -67,7 +87,9 @@ describe('/health of a transformer re-reading its state', () => {
       const r = await get(url);
       expect(r.status).toBe(503);
       expect(r.data).toMatchObject({ status: 'restoring', restored: 250_000, to_restore: 1_000_000 });
-      expect((await get(url.replace('/health', '/metrics'))).data).toMatch(/pulso_transformer_restore_records\{kind="read",instance="t"\} 250000/);
+      expect((await get(url.replace('/health', '/metrics'))).data).toMatch(
+        /pulso_transformer_restore_records\{kind="read",instance="t"\} 250000/,
+      );
       m.restore.progressed({ read: 1_000_000, total: 1_000_000 });
       m.restore.ended();
       expect((await get(url)).status).toBe(200);

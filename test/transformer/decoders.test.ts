@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonLossless, quoteLongIntegers } from '../../transformer/decode/parseJsonLossless.ts';
-import { decodeDecimal, decodeMoney, rescale, twosComplementToBigInt, decimalToJsonNumber } from '../../transformer/decode/decodeDecimal.ts';
+import {
+  decodeDecimal,
+  decodeMoney,
+  rescale,
+  twosComplementToBigInt,
+  decimalToJsonNumber,
+} from '../../transformer/decode/decodeDecimal.ts';
 import {
   decodeDateDays,
   decodeMicroTime,
@@ -23,11 +29,14 @@ function reasonOf(fn: () => unknown): string | undefined {
 
 describe('parseJsonLossless', () => {
   it('keeps integers past 2^53 exact as decimal strings', () => {
-    const v = parseJsonLossless('{"id":9007199254740993,"ts_ns":1764284400123456789,"small":42,"neg":-9223372036854775808}') as Record<string, unknown>;
+    const v = parseJsonLossless(
+      '{"id":9007199254740993,"ts_ns":1764284400123456789,"small":42,"neg":-9223372036854775808}',
+    ) as Record<string, unknown>;
     expect(v).toEqual({ id: '9007199254740993', ts_ns: '1764284400123456789', small: 42, neg: '-9223372036854775808' });
   });
   it('leaves digits inside strings, fractions and exponents alone', () => {
-    const text = '{"s":"12345678901234567890","esc":"a\\"1234567890123456789\\"","f":1.12345678901234567,"e":1e1234567890123456}';
+    const text =
+      '{"s":"12345678901234567890","esc":"a\\"1234567890123456789\\"","f":1.12345678901234567,"e":1e1234567890123456}';
     expect(quoteLongIntegers(text)).toBe(text);
   });
   it('quotes 16-digit integers but not 15-digit ones', () => {
@@ -68,7 +77,14 @@ describe('decodeDecimal', () => {
   });
   it('refuses a scale or a length PostgreSQL cannot store before doing any work that grows with it', () => {
     // Poison records seen on a running stack: scale 5e7 took 6.4 s of CPU and a 50 MB error; 1e8, 31 s.
-    for (const poison of [{ scale: 5e7, value: 'AQ==' }, { scale: 1e8, value: 'AQ==' }, { scale: 16_384, value: 'AQ==' }, '1.' + '0'.repeat(16_384), '9'.repeat(200_000), { scale: 2, value: 'A'.repeat(400_000) }]) {
+    for (const poison of [
+      { scale: 5e7, value: 'AQ==' },
+      { scale: 1e8, value: 'AQ==' },
+      { scale: 16_384, value: 'AQ==' },
+      '1.' + '0'.repeat(16_384),
+      '9'.repeat(200_000),
+      { scale: 2, value: 'A'.repeat(400_000) },
+    ]) {
       let error: unknown;
       try {
         decodeMoney(poison);

@@ -54,7 +54,13 @@ export function orderRow(over: Record<string, string> = {}): string {
     notes: 'null',
     ...over,
   };
-  return '{' + Object.entries(cols).map(([k, v]) => `"${k}":${v}`).join(',') + '}';
+  return (
+    '{' +
+    Object.entries(cols)
+      .map(([k, v]) => `"${k}":${v}`)
+      .join(',') +
+    '}'
+  );
 }
 
 export function itemRow(over: Record<string, string> = {}): string {
@@ -68,7 +74,13 @@ export function itemRow(over: Record<string, string> = {}): string {
     line_total: '"39.98"',
     ...over,
   };
-  return '{' + Object.entries(cols).map(([k, v]) => `"${k}":${v}`).join(',') + '}';
+  return (
+    '{' +
+    Object.entries(cols)
+      .map(([k, v]) => `"${k}":${v}`)
+      .join(',') +
+    '}'
+  );
 }
 
 export const STORE_ROW =
@@ -81,8 +93,29 @@ export const COUNTRY_ROW = '{"code":"BR","name":"Brasil","currency":"BRL","timez
 /** Dimension tables holding the fixture country, city and store (store 42 in city 7, BR). */
 export function loadedDims(): DimensionTables {
   const dims = new DimensionTables();
-  dims.apply('countries', decodeEnvelope({ topic: 'pulso.public.countries', key: '{"code":"BR"}', value: envelope({ op: 'r', table: 'countries', after: COUNTRY_ROW, snapshot: 'true' }) }));
-  dims.apply('cities', decodeEnvelope({ topic: 'pulso.public.cities', key: '{"id":7}', value: envelope({ op: 'r', table: 'cities', after: CITY_ROW, snapshot: 'true' }) }));
-  dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'c', table: 'stores', after: STORE_ROW }) }));
+  dims.apply(
+    'countries',
+    decodeEnvelope({
+      topic: 'pulso.public.countries',
+      key: '{"code":"BR"}',
+      value: envelope({ op: 'r', table: 'countries', after: COUNTRY_ROW, snapshot: 'true' }),
+    }),
+  );
+  dims.apply(
+    'cities',
+    decodeEnvelope({
+      topic: 'pulso.public.cities',
+      key: '{"id":7}',
+      value: envelope({ op: 'r', table: 'cities', after: CITY_ROW, snapshot: 'true' }),
+    }),
+  );
+  dims.apply(
+    'stores',
+    decodeEnvelope({
+      topic: 'pulso.public.stores',
+      key: '{"id":42}',
+      value: envelope({ op: 'c', table: 'stores', after: STORE_ROW }),
+    }),
+  );
   return dims;
 }

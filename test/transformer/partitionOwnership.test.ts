@@ -12,7 +12,11 @@ describe('assignedPartitions', () => {
   it('names one transactional id per input topic-partition, the same whichever instance owns it', () => {
     const owned = assignedPartitions({ 'pulso.public.orders': [2, 0], 'pulso.public.order_items': [1] }, idOf);
     expect(owned).toEqual([
-      { topic: 'pulso.public.order_items', partition: 1, transactionalId: 'pulso-transformer-pulso.public.order_items-1' },
+      {
+        topic: 'pulso.public.order_items',
+        partition: 1,
+        transactionalId: 'pulso-transformer-pulso.public.order_items-1',
+      },
       { topic: 'pulso.public.orders', partition: 0, transactionalId: 'pulso-transformer-pulso.public.orders-0' },
       { topic: 'pulso.public.orders', partition: 2, transactionalId: 'pulso-transformer-pulso.public.orders-2' },
     ]);
@@ -26,7 +30,9 @@ describe('assignedPartitions', () => {
   });
 
   it('keeps ids apart across pipelines (TOPIC_PREFIX)', () => {
-    expect(transformerTransactionalId(transformerGroupId({ prefix: 'it-x' }), 'it-x.public.orders', 0)).not.toBe(idOf('it-x.public.orders', 0));
+    expect(transformerTransactionalId(transformerGroupId({ prefix: 'it-x' }), 'it-x.public.orders', 0)).not.toBe(
+      idOf('it-x.public.orders', 0),
+    );
   });
 
   it('keeps ids apart across consumer groups on the same input: a replay group never fences the live one', () => {
@@ -40,7 +46,9 @@ describe('isProducerFenced', () => {
   it('recognises the epoch errors, also wrapped as a cause by kafkajs retries', () => {
     expect(isProducerFenced({ type: 'INVALID_PRODUCER_EPOCH' })).toBe(true);
     expect(isProducerFenced({ type: 'PRODUCER_FENCED' })).toBe(true);
-    expect(isProducerFenced(Object.assign(new Error('retries exceeded'), { cause: { type: 'INVALID_PRODUCER_EPOCH' } }))).toBe(true);
+    expect(
+      isProducerFenced(Object.assign(new Error('retries exceeded'), { cause: { type: 'INVALID_PRODUCER_EPOCH' } })),
+    ).toBe(true);
   });
 
   it('does not take other failures for fencing', () => {

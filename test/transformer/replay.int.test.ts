@@ -21,7 +21,12 @@ const cfg = loadConfig();
 const run = `it-replay-${randomUUID().slice(0, 8)}`;
 const kafka = testKafka();
 // Every output is the test's own (its isolated names), while the input stays the real CDC topics.
-const { cdcOrders: _o, cdcOrderItems: _i, dimensions: _d, ...ownTopics } = transformerTopics(loadConfig(inheritedEnv(isolatedTopicEnv(run))).topics);
+const {
+  cdcOrders: _o,
+  cdcOrderItems: _i,
+  dimensions: _d,
+  ...ownTopics
+} = transformerTopics(loadConfig(inheritedEnv(isolatedTopicEnv(run))).topics);
 const groupId = transformerGroupId({ prefix: run });
 const opts: TransformerOptions = {
   instanceId: run,
@@ -46,7 +51,8 @@ async function endOffsets(): Promise<Map<string, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   const out = new Map<string, bigint>();
-  for (const t of cdcTopics) for (const p of await admin.fetchTopicOffsets(t)) out.set(`${t}/${p.partition}`, BigInt(p.high));
+  for (const t of cdcTopics)
+    for (const p of await admin.fetchTopicOffsets(t)) out.set(`${t}/${p.partition}`, BigInt(p.high));
   await admin.disconnect();
   return out;
 }
@@ -61,20 +67,24 @@ async function runUntil(ends: Map<string, bigint>) {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await waitFor('transformer to consume up to the recorded ends', async () => {
-      const lag = handle.metrics().consumer_lag;
-      if (Object.values(lag).some((l) => l > 0)) return undefined;
-      // A partition that never held a record has no batch, hence no lag entry and no committed offset:
-      // only partitions with records must show the group's committed offset at (or past) their end.
-      for (const t of cdcTopics) {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [t] });
-        for (const p of committed?.partitions ?? []) {
-          const end = ends.get(`${t}/${p.partition}`) ?? 0n;
-          if (end > 0n && BigInt(p.offset) < end - 1n) return undefined;
+    await waitFor(
+      'transformer to consume up to the recorded ends',
+      async () => {
+        const lag = handle.metrics().consumer_lag;
+        if (Object.values(lag).some((l) => l > 0)) return undefined;
+        // A partition that never held a record has no batch, hence no lag entry and no committed offset:
+        // only partitions with records must show the group's committed offset at (or past) their end.
+        for (const t of cdcTopics) {
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [t] });
+          for (const p of committed?.partitions ?? []) {
+            const end = ends.get(`${t}/${p.partition}`) ?? 0n;
+            if (end > 0n && BigInt(p.offset) < end - 1n) return undefined;
+          }
         }
-      }
-      return true;
-    }, 600_000);
+        return true;
+      },
+      600_000,
+    );
     return handle.metrics();
   } finally {
     await admin.disconnect();
@@ -99,17 +109,21 @@ describe('replay of the real CDC topics (real stack)', () => {
     let last = '';
     // On a fresh stack the generator first creates its world (stores, customers, products): Debezium streams
     // those before the orders, so wait for order records to exist, then for the end offsets to settle.
-    await waitFor('Debezium to deliver the generated changes (end offsets non-zero and stable for 2 s)', async () => {
-      const ends = await endOffsets();
-      if ([...ends.values()].reduce((a, b) => a + b, 0n) === 0n) return undefined;
-      const now = [...ends].map(([k, v]) => `${k}=${v}`).join(',');
-      if (now !== last) {
-        last = now;
-        await sleep(2000);
-        return undefined;
-      }
-      return true;
-    }, 240_000);
+    await waitFor(
+      'Debezium to deliver the generated changes (end offsets non-zero and stable for 2 s)',
+      async () => {
+        const ends = await endOffsets();
+        if ([...ends.values()].reduce((a, b) => a + b, 0n) === 0n) return undefined;
+        const now = [...ends].map(([k, v]) => `${k}=${v}`).join(',');
+        if (now !== last) {
+          last = now;
+          await sleep(2000);
+          return undefined;
+        }
+        return true;
+      },
+      240_000,
+    );
     const ends = await endOffsets();
     // What a correct transformer emits for the CDC records up to `ends`: the pure transform, in partition order.
     const expected = new Set<string>();
@@ -119,9 +133,16 @@ describe('replay of the real CDC topics (real stack)', () => {
     for (const t of cdcTopics) {
       for (const m of await readAll(kafka, t)) {
         if (BigInt(m.offset) >= (ends.get(`${t}/${m.partition}`) ?? 0n)) continue;
-        const rec = { topic: t, partition: m.partition, offset: m.offset, key: m.key === null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) };
+        const rec = {
+          topic: t,
+          partition: m.partition,
+          offset: m.offset,
+          key: m.key === null ? null : Buffer.from(m.key),
+          value: m.value === null ? null : Buffer.from(m.value),
+        };
         const o = transformRecord(rec, { dims: new DimensionTables(), dedupe: batch, ledger, topics, nowMs: 0 });
-        if (o.kind === 'event') for (const out of o.outputs) expected.add((JSON.parse(out.value) as { event_id: string }).event_id);
+        if (o.kind === 'event')
+          for (const out of o.outputs) expected.add((JSON.parse(out.value) as { event_id: string }).event_id);
       }
     }
     // Which orders a TRUNCATE in the history marks, and by which truncated event, depends on how the input
@@ -144,7 +165,9 @@ describe('replay of the real CDC topics (real stack)', () => {
     await admin.disconnect();
     const second = await runUntil(await endOffsets());
 
-    progress(`replay: ${JSON.stringify({ consumed: second.consumed, skipped: second.skipped_by_reason, produced: second.produced_total })}`);
+    progress(
+      `replay: ${JSON.stringify({ consumed: second.consumed, skipped: second.skipped_by_reason, produced: second.produced_total })}`,
+    );
     const afterReplay = await outputIds();
     expect(duplicates(afterReplay)).toEqual([]);
     expect(new Set(afterReplay.slice(0, afterFirst.length).sort())).toEqual(new Set([...afterFirst].sort()));
@@ -168,7 +191,9 @@ describe('replay of the real CDC topics (real stack)', () => {
       },
       { what: 'the live transformer to take the new traffic', timeoutMs: 60_000, intervalMs: 250 },
     );
-    progress(`live transformer: consumed ${liveAfter.consumed - liveBefore.consumed} new records, aborted ${liveBefore.abortedTransactions} → ${liveAfter.abortedTransactions}`);
+    progress(
+      `live transformer: consumed ${liveAfter.consumed - liveBefore.consumed} new records, aborted ${liveBefore.abortedTransactions} → ${liveAfter.abortedTransactions}`,
+    );
     expect(liveAfter.abortedTransactions).toBe(liveBefore.abortedTransactions);
   }, 900_000);
 });

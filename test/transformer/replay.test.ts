@@ -16,8 +16,15 @@ import type { FixtureRecord } from './support/fixtureRecord.ts';
 const DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
 const UPDATE = loadConfig().test.updateGolden;
 
-const load = (name: string) => (JSON.parse(readFileSync(resolve(DIR, `${name}.json`), 'utf8')) as { records: FixtureRecord[] }).records;
-const input = (r: FixtureRecord) => ({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) });
+const load = (name: string) =>
+  (JSON.parse(readFileSync(resolve(DIR, `${name}.json`), 'utf8')) as { records: FixtureRecord[] }).records;
+const input = (r: FixtureRecord) => ({
+  topic: r.topic,
+  partition: r.partition,
+  offset: r.offset,
+  key: r.key === null ? null : Buffer.from(r.key),
+  value: r.value === null ? null : Buffer.from(r.value),
+});
 
 function golden(name: string, actual: unknown): void {
   const file = resolve(DIR, `${name}.golden.json`);
@@ -41,17 +48,31 @@ function dimensionsBeforeOrders(): DimensionTables {
   return dims;
 }
 
-function replay(records: FixtureRecord[], dims: DimensionTables, state = new DedupeState(), ledger = new RollupLedger()): unknown[] {
+function replay(
+  records: FixtureRecord[],
+  dims: DimensionTables,
+  state = new DedupeState(),
+  ledger = new RollupLedger(),
+): unknown[] {
   const batch = state.beginBatch();
   const ledgerBatch = ledger.beginBatch();
   const topics = transformerTopics(loadConfig({}).topics);
-  const outcomes: Outcome[] = records.map((r) => transformRecord(input(r), { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 }));
+  const outcomes: Outcome[] = records.map((r) =>
+    transformRecord(input(r), { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 }),
+  );
   state.commit(batch);
   ledger.commit(ledgerBatch);
   return outcomes.map((o, i) => ({
     source: `${records[i]!.topic}/${records[i]!.partition}@${records[i]!.offset}`,
     ...(o.kind === 'event'
-      ? { kind: 'event', outputs: o.outputs.map((out) => ({ topic: out.topic, key: out.key, value: JSON.parse(out.value) as unknown })) }
+      ? {
+          kind: 'event',
+          outputs: o.outputs.map((out) => ({
+            topic: out.topic,
+            key: out.key,
+            value: JSON.parse(out.value) as unknown,
+          })),
+        }
       : o),
   }));
 }
@@ -62,10 +83,25 @@ describe('replay of recorded Debezium envelopes', () => {
     const out = replay(records, dimensionsBeforeOrders());
     golden('orders-lifecycle', out);
     // Invariants worth stating outright, independent of the golden file:
-    const events = out.flatMap((o) => ((o as { outputs?: { value: Record<string, unknown> }[] }).outputs ?? []).map((x) => x.value));
-    expect(events.map((e) => e.event_type)).toEqual(['created', 'status_changed', 'paid', 'status_changed', 'status_changed', 'status_changed', 'updated', 'refunded', 'snapshot', 'deleted']);
+    const events = out.flatMap((o) =>
+      ((o as { outputs?: { value: Record<string, unknown> }[] }).outputs ?? []).map((x) => x.value),
+    );
+    expect(events.map((e) => e.event_type)).toEqual([
+      'created',
+      'status_changed',
+      'paid',
+      'status_changed',
+      'status_changed',
+      'status_changed',
+      'updated',
+      'refunded',
+      'snapshot',
+      'deleted',
+    ]);
     expect(new Set(events.map((e) => e.order_id))).toEqual(new Set(['9007199254740993']));
-    expect(events.every((e) => e.total_cents === 7925 && e.subtotal_cents === 5997 && e.discount_cents === 1)).toBe(true);
+    expect(events.every((e) => e.total_cents === 7925 && e.subtotal_cents === 5997 && e.discount_cents === 1)).toBe(
+      true,
+    );
     expect(events.every((e) => e.store_name === 'Fixture Padaria')).toBe(true);
     expect(events.filter((e) => 'fixture_promised_at' in e).length).toBeGreaterThan(0); // column added while running
     expect(JSON.stringify(events)).not.toContain(UNAVAILABLE_PLACEHOLDER);
@@ -82,7 +118,14 @@ describe('replay of recorded Debezium envelopes', () => {
     const records = [...load('orders-lifecycle'), ...load('order-items')];
     const rollup = records.flatMap((r) => {
       const o = transformRecord(input(r), { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: 0 });
-      return o.kind === 'event' ? o.rollup.map((x) => ({ source: `${r.topic}/${r.partition}@${r.offset}`, topic: x.topic, key: x.key, value: JSON.parse(x.value) as Record<string, number | string> })) : [];
+      return o.kind === 'event'
+        ? o.rollup.map((x) => ({
+            source: `${r.topic}/${r.partition}@${r.offset}`,
+            topic: x.topic,
+            key: x.key,
+            value: JSON.parse(x.value) as Record<string, number | string>,
+          }))
+        : [];
     });
     golden('orders-lifecycle.rollup', rollup);
     const orderRows = rollup.filter((r) => r.topic === topics.orderDeltas).map((r) => r.value);
@@ -96,10 +139,14 @@ describe('replay of recorded Debezium envelopes', () => {
     expect(orderRows.reduce((a, r) => a + (r.total_cents as number), 0)).toBe(0);
     // The incremental snapshot of the live order re-read the state already asserted: no rows for it.
     const sources = new Set(rollup.map((r) => r.source));
-    const snapshotSources = records.filter((r) => r.value?.includes('"snapshot":"incremental"') && r.topic.endsWith('.orders')).map((r) => `${r.topic}/${r.partition}@${r.offset}`);
+    const snapshotSources = records
+      .filter((r) => r.value?.includes('"snapshot":"incremental"') && r.topic.endsWith('.orders'))
+      .map((r) => `${r.topic}/${r.partition}@${r.offset}`);
     expect(snapshotSources.length).toBeGreaterThan(0);
     for (const s of snapshotSources) expect(sources.has(s)).toBe(false);
-    expect(rollup.filter((r) => r.topic === topics.itemDeltas).reduce((a, r) => a + (r.value.units as number), 0)).toBe(0);
+    expect(rollup.filter((r) => r.topic === topics.itemDeltas).reduce((a, r) => a + (r.value.units as number), 0)).toBe(
+      0,
+    );
   });
 
   it('order items (cents, incremental snapshot, deletes + tombstones) match golden', () => {
@@ -113,7 +160,11 @@ describe('replay of recorded Debezium envelopes', () => {
     applyDimension(dims, records[0]!);
     const description = dims.row('stores', id)!.description as string;
     expect(description.length).toBeGreaterThan(8192);
-    const update = decodeEnvelope({ topic: records[1]!.topic, key: records[1]!.key, value: records[1]!.value }) as ChangeRecord;
+    const update = decodeEnvelope({
+      topic: records[1]!.topic,
+      key: records[1]!.key,
+      value: records[1]!.value,
+    }) as ChangeRecord;
     expect(update.after!.unavailable).toEqual(['description']); // the real connector did send the placeholder
     applyDimension(dims, records[1]!);
     expect(dims.row('stores', id)).toMatchObject({ description, rating: '4.7' });
@@ -147,6 +198,8 @@ describe('replay of recorded Debezium envelopes', () => {
 
   it('heartbeats are skipped, never events', () => {
     const [hb] = load('heartbeat');
-    expect(replay([hb!], new DimensionTables())).toEqual([{ source: `${hb!.topic}/0@${hb!.offset}`, kind: 'skip', reason: 'heartbeat' }]);
+    expect(replay([hb!], new DimensionTables())).toEqual([
+      { source: `${hb!.topic}/0@${hb!.offset}`, kind: 'skip', reason: 'heartbeat' },
+    ]);
   });
 });

@@ -10,16 +10,26 @@ import type { DeliveryFactRow, OrderDeltaRow } from '../../transformer/rollup/or
 import type { ItemDeltaRow } from '../../transformer/rollup/itemDeltas.ts';
 import { statsRows } from '../../transformer/statsRows.ts';
 import { transformerTopics } from '../../lib/names.ts';
-import { FORWARDED_TRUNCATE_HEADER, transformRecord, type InputRecord, type Outcome } from '../../transformer/transform.ts';
+import {
+  FORWARDED_TRUNCATE_HEADER,
+  transformRecord,
+  type InputRecord,
+  type Outcome,
+} from '../../transformer/transform.ts';
 import { envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformerTopics(loadConfig({}).topics);
 const NOW = 1764284401000;
 
 function rec(table: 'orders' | 'order_items', id: string, value: string | null, offset = 0): InputRecord {
-  return { topic: `pulso.public.${table}`, partition: 0, offset: String(offset), key: Buffer.from(`{"id":${id}}`), value: value === null ? null : Buffer.from(value) };
+  return {
+    topic: `pulso.public.${table}`,
+    partition: 0,
+    offset: String(offset),
+    key: Buffer.from(`{"id":${id}}`),
+    value: value === null ? null : Buffer.from(value),
+  };
 }
-
 
 /** A pipeline's state in miniature: dimension tables, dedupe state and rollup ledger, committed per batch. */
 class Pipeline {
@@ -32,7 +42,16 @@ class Pipeline {
   run(records: InputRecord[]): Outcome[] {
     const batch = this.dedupe.beginBatch();
     const ledgerBatch = this.ledger.beginBatch();
-    const out = records.map((r) => transformRecord(r, { dims: this.dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: NOW, inputPartitions: this.inputPartitions }));
+    const out = records.map((r) =>
+      transformRecord(r, {
+        dims: this.dims,
+        dedupe: batch,
+        ledger: ledgerBatch,
+        topics,
+        nowMs: NOW,
+        inputPartitions: this.inputPartitions,
+      }),
+    );
     for (const r of [...batch.stateRecords(), ...ledgerBatch.stateRecords()]) this.stateTopic.set(r.key, r.value);
     this.dedupe.commit(batch);
     this.ledger.commit(ledgerBatch);
@@ -47,14 +66,19 @@ class Pipeline {
 }
 
 function rows<T>(outcomes: Outcome[], topic: string): T[] {
-  return outcomes.flatMap((o) => (o.kind === 'event' ? o.rollup.filter((r) => r.topic === topic).map((r) => JSON.parse(r.value) as T) : []));
+  return outcomes.flatMap((o) =>
+    o.kind === 'event' ? o.rollup.filter((r) => r.topic === topic).map((r) => JSON.parse(r.value) as T) : [],
+  );
 }
 const deltas = (o: Outcome[]) => rows<OrderDeltaRow>(o, topics.orderDeltas);
 const deliveries = (o: Outcome[]) => rows<DeliveryFactRow>(o, topics.deliveries);
 const itemDeltas = (o: Outcome[]) => rows<ItemDeltaRow>(o, topics.itemDeltas);
 
 /** What Druid's rollup holds after these rows: sums per group, zero groups dropped (HAVING SUM(orders) <> 0). */
-function sumBy(all: OrderDeltaRow[], key: (r: OrderDeltaRow) => string): Record<string, { orders: number; total_cents: number }> {
+function sumBy(
+  all: OrderDeltaRow[],
+  key: (r: OrderDeltaRow) => string,
+): Record<string, { orders: number; total_cents: number }> {
   const out: Record<string, { orders: number; total_cents: number }> = {};
   for (const r of all) {
     const g = (out[key(r)] ??= { orders: 0, total_cents: 0 });
@@ -66,11 +90,37 @@ function sumBy(all: OrderDeltaRow[], key: (r: OrderDeltaRow) => string): Record<
 }
 
 let lsn = 1000;
-const insert = (id: string, over: Record<string, string> = {}) => rec('orders', id, envelope({ op: 'c', table: 'orders', after: orderRow({ id, ...over }), lsn: ++lsn, commitLsn: lsn }));
+const insert = (id: string, over: Record<string, string> = {}) =>
+  rec(
+    'orders',
+    id,
+    envelope({ op: 'c', table: 'orders', after: orderRow({ id, ...over }), lsn: ++lsn, commitLsn: lsn }),
+  );
 const update = (id: string, before: Record<string, string>, after: Record<string, string>) =>
-  rec('orders', id, envelope({ op: 'u', table: 'orders', before: orderRow({ id, ...before }), after: orderRow({ id, ...after }), lsn: ++lsn, commitLsn: lsn }));
-const remove = (id: string, before: Record<string, string>) => rec('orders', id, envelope({ op: 'd', table: 'orders', before: orderRow({ id, ...before }), lsn: ++lsn, commitLsn: lsn }));
-const snapshot = (id: string, over: Record<string, string>, kind = 'incremental') => rec('orders', id, envelope({ op: 'r', table: 'orders', after: orderRow({ id, ...over }), snapshot: kind, commitLsn: null }));
+  rec(
+    'orders',
+    id,
+    envelope({
+      op: 'u',
+      table: 'orders',
+      before: orderRow({ id, ...before }),
+      after: orderRow({ id, ...after }),
+      lsn: ++lsn,
+      commitLsn: lsn,
+    }),
+  );
+const remove = (id: string, before: Record<string, string>) =>
+  rec(
+    'orders',
+    id,
+    envelope({ op: 'd', table: 'orders', before: orderRow({ id, ...before }), lsn: ++lsn, commitLsn: lsn }),
+  );
+const snapshot = (id: string, over: Record<string, string>, kind = 'incremental') =>
+  rec(
+    'orders',
+    id,
+    envelope({ op: 'r', table: 'orders', after: orderRow({ id, ...over }), snapshot: kind, commitLsn: null }),
+  );
 
 describe('order deltas', () => {
   it('an insert asserts one +1 row with exact cents, joined dimensions and the business time', () => {
@@ -113,7 +163,13 @@ describe('order deltas', () => {
     const out = [
       ...p.run([insert('1001')]),
       ...p.run([update('1001', { version: '1' }, { status: '"accepted"', version: '2' })]),
-      ...p.run([update('1001', { status: '"accepted"', version: '2' }, { status: '"accepted"', discount: '"0.01"', total: '"120.39"', version: '3' })]),
+      ...p.run([
+        update(
+          '1001',
+          { status: '"accepted"', version: '2' },
+          { status: '"accepted"', discount: '"0.01"', total: '"120.39"', version: '3' },
+        ),
+      ]),
     ];
     const all = deltas(out);
     expect(all.map((r) => [r.sign, r.status, r.total_cents])).toEqual([
@@ -123,17 +179,23 @@ describe('order deltas', () => {
       [-1, 'accepted', -12040],
       [1, 'accepted', 12039],
     ]);
-    expect(sumBy(all, (r) => `${r.currency}|${r.status}`)).toEqual({ 'BRL|accepted': { orders: 1, total_cents: 12039 } });
+    expect(sumBy(all, (r) => `${r.currency}|${r.status}`)).toEqual({
+      'BRL|accepted': { orders: 1, total_cents: 12039 },
+    });
   });
 
   it('an update that moves nothing a panel uses gives no rows', () => {
     const p = new Pipeline();
     p.run([insert('1001')]);
-    const out = p.run([update('1001', { version: '1' }, { notes: '"ring twice"', updated_at: '"2025-11-27T23:10:00Z"', version: '2' })]);
+    const out = p.run([
+      update('1001', { version: '1' }, { notes: '"ring twice"', updated_at: '"2025-11-27T23:10:00Z"', version: '2' }),
+    ]);
     expect(out[0]!.kind).toBe('event');
     expect(deltas(out)).toEqual([]);
     // The ledger follows the version, so the next change is checked against it.
-    const next = p.run([update('1001', { notes: '"ring twice"', version: '2' }, { status: '"accepted"', version: '3' })]);
+    const next = p.run([
+      update('1001', { notes: '"ring twice"', version: '2' }, { status: '"accepted"', version: '3' }),
+    ]);
     expect(next[0]!.kind === 'event' && next[0]!.ledgerMismatch).toBe(false);
   });
 
@@ -153,13 +215,26 @@ describe('order deltas', () => {
       ...p.run([update('1001', { status: '"preparing"', version: '2' }, { status: '"cancelled"', version: '3' })]),
     ];
     const last = deltas(out).at(-1)!;
-    expect([last.status, last.furthest_stage, last.live_orders, last.cancelled_orders, last.live_total_cents]).toEqual(['cancelled', 3, 0, 1, 0]);
+    expect([last.status, last.furthest_stage, last.live_orders, last.cancelled_orders, last.live_total_cents]).toEqual([
+      'cancelled',
+      3,
+      0,
+      1,
+      0,
+    ]);
   });
 
   it('retracts the dimensions that were asserted, even after the store moved to another category', () => {
     const p = new Pipeline();
     p.run([insert('1001')]);
-    p.dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'u', table: 'stores', after: STORE_ROW.replace('"restaurant"', '"market"') }) }));
+    p.dims.apply(
+      'stores',
+      decodeEnvelope({
+        topic: 'pulso.public.stores',
+        key: '{"id":42}',
+        value: envelope({ op: 'u', table: 'stores', after: STORE_ROW.replace('"restaurant"', '"market"') }),
+      }),
+    );
     const out = p.run([update('1001', { version: '1' }, { status: '"accepted"', version: '2' })]);
     expect(deltas(out).map((r) => [r.sign, r.store_category])).toEqual([
       [-1, 'restaurant'],
@@ -170,7 +245,10 @@ describe('order deltas', () => {
   it('an incremental snapshot of an order already asserted adds nothing; an order it has never seen is asserted once', () => {
     const p = new Pipeline();
     p.run([insert('1001'), update('1001', { version: '1' }, { status: '"accepted"', version: '2' })]);
-    const out = p.run([snapshot('1001', { status: '"accepted"', version: '2' }), snapshot('1002', { status: '"delivered"', delivered_at: '"2025-11-27T23:30:00Z"', version: '4' })]);
+    const out = p.run([
+      snapshot('1001', { status: '"accepted"', version: '2' }),
+      snapshot('1002', { status: '"delivered"', delivered_at: '"2025-11-27T23:30:00Z"', version: '4' }),
+    ]);
     expect(out.map((o) => o.kind)).toEqual(['event', 'event']);
     expect(deltas(out).map((r) => [r.order_id, r.sign, r.status])).toEqual([['1002', 1, 'delivered']]);
     expect(deliveries(out).map((r) => [r.order_id, r.sign, r.delivery_minute])).toEqual([['1002', 1, 30]]);
@@ -179,29 +257,49 @@ describe('order deltas', () => {
   it('a snapshot re-run after a crash, with the order changed in between, replaces the first snapshot state exactly', () => {
     const p = new Pipeline();
     const first = p.run([snapshot('1001', { version: '1' }, 'first')]);
-    const rerun = p.run([snapshot('1001', { version: '1' }, 'first'), snapshot('1001', { status: '"accepted"', version: '2' }, 'first')]);
+    const rerun = p.run([
+      snapshot('1001', { version: '1' }, 'first'),
+      snapshot('1001', { status: '"accepted"', version: '2' }, 'first'),
+    ]);
     expect(rerun.map((o) => (o.kind === 'skip' ? o.reason : o.kind))).toEqual(['snapshot_duplicate', 'event']);
-    expect(sumBy(deltas([...first, ...rerun]), (r) => r.status)).toEqual({ accepted: { orders: 1, total_cents: 12040 } });
+    expect(sumBy(deltas([...first, ...rerun]), (r) => r.status)).toEqual({
+      accepted: { orders: 1, total_cents: 12040 },
+    });
   });
 
   it('repeats (Debezium after a crash) and a consumer-group reset replay produce no rows, before and after a restart', () => {
     const p = new Pipeline();
     lsn = 5000;
-    const stream = [insert('1001'), update('1001', { version: '1' }, { status: '"accepted"', version: '2' }), insert('1002'), remove('1002', {})];
+    const stream = [
+      insert('1001'),
+      update('1001', { version: '1' }, { status: '"accepted"', version: '2' }),
+      insert('1002'),
+      remove('1002', {}),
+    ];
     const first = p.run(stream);
     expect(deltas(first)).toHaveLength(5);
     expect(deltas(p.run(stream))).toEqual([]);
     p.restart();
     expect(deltas(p.run(stream))).toEqual([]);
     // … and the restored ledger retracts exactly what was asserted before the restart.
-    const after = p.run([update('1001', { status: '"accepted"', version: '2' }, { status: '"preparing"', version: '3' })]);
-    expect(sumBy([...deltas(first), ...deltas(after)], (r) => r.status)).toEqual({ preparing: { orders: 1, total_cents: 12040 } });
+    const after = p.run([
+      update('1001', { status: '"accepted"', version: '2' }, { status: '"preparing"', version: '3' }),
+    ]);
+    expect(sumBy([...deltas(first), ...deltas(after)], (r) => r.status)).toEqual({
+      preparing: { orders: 1, total_cents: 12040 },
+    });
   });
 
   it('an aborted transaction leaves the ledger untouched', () => {
     const ledger = new RollupLedger();
     const batch = ledger.beginBatch();
-    transformRecord(insert('1001'), { dims: loadedDims(), dedupe: new DedupeState().beginBatch(), ledger: batch, topics, nowMs: NOW });
+    transformRecord(insert('1001'), {
+      dims: loadedDims(),
+      dedupe: new DedupeState().beginBatch(),
+      ledger: batch,
+      topics,
+      nowMs: NOW,
+    });
     expect(batch.stateRecords()).toHaveLength(1);
     expect(ledger.size()).toBe(0);
   });
@@ -209,9 +307,24 @@ describe('order deltas', () => {
   it('dead-letters an update without a full before image (REPLICA IDENTITY DEFAULT) and leaves the ledger as it was', () => {
     const p = new Pipeline();
     p.run([insert('1001')]);
-    const out = p.run([rec('orders', '1001', envelope({ op: 'u', table: 'orders', before: null, after: orderRow({ status: '"accepted"', version: '2' }), lsn: ++lsn, commitLsn: lsn }))]);
+    const out = p.run([
+      rec(
+        'orders',
+        '1001',
+        envelope({
+          op: 'u',
+          table: 'orders',
+          before: null,
+          after: orderRow({ status: '"accepted"', version: '2' }),
+          lsn: ++lsn,
+          commitLsn: lsn,
+        }),
+      ),
+    ]);
     expect(out[0]).toMatchObject({ kind: 'dlq', reason: 'before_image_incomplete' });
-    expect(out[0]!.kind === 'dlq' && out[0]!.error).toMatch(/orders update of id 1001 has no full before image \(missing: status, .*ALTER TABLE public\.orders REPLICA IDENTITY FULL/);
+    expect(out[0]!.kind === 'dlq' && out[0]!.error).toMatch(
+      /orders update of id 1001 has no full before image \(missing: status, .*ALTER TABLE public\.orders REPLICA IDENTITY FULL/,
+    );
     // The DLQ'd change is healed by an incremental snapshot of the row: −placed +accepted, one order.
     const healed = p.run([snapshot('1001', { status: '"accepted"', version: '2' })]);
     expect(deltas(healed).map((r) => [r.sign, r.status])).toEqual([
@@ -223,7 +336,9 @@ describe('order deltas', () => {
   it('flags a before image that disagrees with the ledger (a missed change) and retracts what the ledger asserted', () => {
     const p = new Pipeline();
     p.run([insert('1001')]);
-    const out = p.run([update('1001', { status: '"accepted"', version: '2' }, { status: '"preparing"', version: '3' })]);
+    const out = p.run([
+      update('1001', { status: '"accepted"', version: '2' }, { status: '"preparing"', version: '3' }),
+    ]);
     expect(out[0]!.kind === 'event' && out[0]!.ledgerMismatch).toBe(true);
     expect(deltas(out).map((r) => [r.sign, r.status])).toEqual([
       [-1, 'placed'],
@@ -233,7 +348,7 @@ describe('order deltas', () => {
 
   it('random lifecycles, edits, deletes, snapshots and repeats: the sums always equal the final states', () => {
     let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
     const statuses = ['placed', 'accepted', 'preparing', 'picked_up', 'delivered', 'cancelled'];
     const methods = ['pix', 'card', 'cash'];
     const p = new Pipeline();
@@ -245,7 +360,16 @@ describe('order deltas', () => {
       const cur = truth.get(id);
       let r: InputRecord;
       if (!cur) {
-        const row: Record<string, string> = { status: '"placed"', payment_method: `"${methods[rand(3)]}"`, total: `"${100 + rand(50)}.40"`, subtotal: '"0.00"', tax: '"0.00"', delivery_fee: '"0.00"', discount: '"0.00"', version: '1' };
+        const row: Record<string, string> = {
+          status: '"placed"',
+          payment_method: `"${methods[rand(3)]}"`,
+          total: `"${100 + rand(50)}.40"`,
+          subtotal: '"0.00"',
+          tax: '"0.00"',
+          delivery_fee: '"0.00"',
+          discount: '"0.00"',
+          version: '1',
+        };
         row.subtotal = row.total!;
         truth.set(id, row);
         r = insert(id, row);
@@ -256,7 +380,11 @@ describe('order deltas', () => {
         r = snapshot(id, cur); // incremental snapshot of the current row
       } else {
         const status = statuses[rand(6)]!;
-        const next: Record<string, string> = { ...cur, status: `"${status}"`, version: String(Number(cur.version) + 1) };
+        const next: Record<string, string> = {
+          ...cur,
+          status: `"${status}"`,
+          version: String(Number(cur.version) + 1),
+        };
         if (status === 'delivered') next.delivered_at = '"2025-11-27T23:40:00Z"';
         else delete next.delivered_at;
         if (rand(4) === 0) next.payment_method = `"${methods[rand(3)]}"`;
@@ -283,7 +411,19 @@ describe('order deltas', () => {
 
 describe('order item deltas', () => {
   const item = (op: 'c' | 'u' | 'd', before: Record<string, string> | null, after: Record<string, string> | null) =>
-    rec('order_items', '7001', envelope({ op, table: 'order_items', before: before && itemRow(before), after: after && itemRow(after), lsn: ++lsn, commitLsn: lsn, tsMs: 1764284400000 + lsn }));
+    rec(
+      'order_items',
+      '7001',
+      envelope({
+        op,
+        table: 'order_items',
+        before: before && itemRow(before),
+        after: after && itemRow(after),
+        lsn: ++lsn,
+        commitLsn: lsn,
+        tsMs: 1764284400000 + lsn,
+      }),
+    );
 
   it('asserts units, retracts the old quantity on an update, keeps the first-seen time, and retracts on delete', () => {
     const p = new Pipeline();
@@ -310,27 +450,76 @@ describe('transformer stats rows', () => {
     const out = p.run(inputs);
     const stats = statsRows(inputs, out, 'main', NOW);
     const byKey = Object.fromEntries(stats.map((s) => [`${s.table}|${s.kind}|${s.type}`, s]));
-    expect(Object.keys(byKey).sort()).toEqual(['orders|delta|order_deltas', 'orders|dlq|invalid_json', 'orders|event|created', 'orders|skip|duplicate', 'orders|skip|tombstone']);
-    expect(byKey['orders|event|created']).toMatchObject({ count: 1, latency_count: 1, latency_ms_sum: NOW - 1764284400123, latency_ms_max: NOW - 1764284400123, max_source_ts_ms: 1764284400123, produced_ms: NOW });
+    expect(Object.keys(byKey).sort()).toEqual([
+      'orders|delta|order_deltas',
+      'orders|dlq|invalid_json',
+      'orders|event|created',
+      'orders|skip|duplicate',
+      'orders|skip|tombstone',
+    ]);
+    expect(byKey['orders|event|created']).toMatchObject({
+      count: 1,
+      latency_count: 1,
+      latency_ms_sum: NOW - 1764284400123,
+      latency_ms_max: NOW - 1764284400123,
+      max_source_ts_ms: 1764284400123,
+      produced_ms: NOW,
+    });
     expect(byKey['orders|skip|duplicate']!.count).toBe(1);
   });
 });
 
 describe('TRUNCATE', () => {
-  const truncate = (table: 'orders' | 'order_items', partition = 0) => ({ ...rec(table, '0', envelope({ op: 't', table, lsn: ++lsn, commitLsn: lsn })), key: null, partition });
-  const insertItem = (id: string, orderId: string) => rec('order_items', id, envelope({ op: 'c', table: 'order_items', after: itemRow({ id, order_id: orderId }), lsn: ++lsn, commitLsn: lsn }));
+  const truncate = (table: 'orders' | 'order_items', partition = 0) => ({
+    ...rec(table, '0', envelope({ op: 't', table, lsn: ++lsn, commitLsn: lsn })),
+    key: null,
+    partition,
+  });
+  const insertItem = (id: string, orderId: string) =>
+    rec(
+      'order_items',
+      id,
+      envelope({
+        op: 'c',
+        table: 'order_items',
+        after: itemRow({ id, order_id: orderId }),
+        lsn: ++lsn,
+        commitLsn: lsn,
+      }),
+    );
 
   it('retracts every asserted order exactly (rollups sum to nothing) and marks each with a truncated event', () => {
     const p = new Pipeline();
-    const before = p.run([insert('1'), insert('2', { status: '"delivered"', delivered_at: '"2025-11-27T23:30:00Z"' }), update('1', {}, { status: '"accepted"', version: '2' }), insert('3'), remove('3', {})]);
+    const before = p.run([
+      insert('1'),
+      insert('2', { status: '"delivered"', delivered_at: '"2025-11-27T23:30:00Z"' }),
+      update('1', {}, { status: '"accepted"', version: '2' }),
+      insert('3'),
+      remove('3', {}),
+    ]);
     const out = p.run([truncate('orders')]);
     const all = [...deltas(before), ...deltas(out)];
     expect(sumBy(all, (r) => `${r.status}|${r.currency}|${r.store_id}`)).toEqual({});
     expect(deliveries([...before, ...out]).reduce((n, d) => n + d.deliveries, 0)).toBe(0);
     const o = out[0]!;
     expect(o.kind).toBe('event');
-    const events = o.kind === 'event' ? o.outputs.map((e) => JSON.parse(e.value) as { order_id: string; event_type: string; is_deleted: number; total_cents: number; event_id: string }) : [];
-    expect(events.map((e) => [e.order_id, e.event_type, e.is_deleted]).sort()).toEqual([['1', 'truncated', 1], ['2', 'truncated', 1]]);
+    const events =
+      o.kind === 'event'
+        ? o.outputs.map(
+            (e) =>
+              JSON.parse(e.value) as {
+                order_id: string;
+                event_type: string;
+                is_deleted: number;
+                total_cents: number;
+                event_id: string;
+              },
+          )
+        : [];
+    expect(events.map((e) => [e.order_id, e.event_type, e.is_deleted]).sort()).toEqual([
+      ['1', 'truncated', 1],
+      ['2', 'truncated', 1],
+    ]);
     expect(new Set(events.map((e) => e.event_id)).size).toBe(2);
     expect(events[0]!.total_cents).toBe(12040);
     expect(p.ledger.size()).toBe(0);
@@ -344,8 +533,17 @@ describe('TRUNCATE', () => {
     p.run([t]);
     const late = p.run([early]);
     expect(late[0]).toMatchObject({ kind: 'event', eventType: 'created', rollup: [] });
-    const events = late[0]!.kind === 'event' ? late[0]!.outputs.map((o) => JSON.parse(o.value) as { order_id: string; event_type: string; is_deleted: number; event_id: string }) : [];
-    expect(events.map((e) => [e.order_id, e.event_type, e.is_deleted])).toEqual([['2', 'created', 0], ['2', 'truncated', 1]]);
+    const events =
+      late[0]!.kind === 'event'
+        ? late[0]!.outputs.map(
+            (o) =>
+              JSON.parse(o.value) as { order_id: string; event_type: string; is_deleted: number; event_id: string },
+          )
+        : [];
+    expect(events.map((e) => [e.order_id, e.event_type, e.is_deleted])).toEqual([
+      ['2', 'created', 0],
+      ['2', 'truncated', 1],
+    ]);
     expect(events[1]!.event_id).toBe(`${events[0]!.event_id}:truncated`);
     expect(p.ledger.size()).toBe(0);
     expect(p.run([t])[0]).toEqual({ kind: 'skip', reason: 'duplicate' });
@@ -367,10 +565,28 @@ describe('TRUNCATE', () => {
     const o0 = out0[0]!;
     if (o0.kind !== 'event') throw new Error(`expected an event, got ${o0.kind}`);
     const forwarded = o0.outputs.filter((o) => o.topic === 'pulso.public.orders');
-    expect(forwarded).toEqual([{ topic: 'pulso.public.orders', partition: 1, key: null, value: t.value!.toString(), headers: { [FORWARDED_TRUNCATE_HEADER]: 'pulso.public.orders/0/0' } }]);
-    const copy: InputRecord = { topic: 'pulso.public.orders', partition: 1, offset: '2', key: null, value: Buffer.from(forwarded[0]!.value), forwardedTruncate: true };
+    expect(forwarded).toEqual([
+      {
+        topic: 'pulso.public.orders',
+        partition: 1,
+        key: null,
+        value: t.value!.toString(),
+        headers: { [FORWARDED_TRUNCATE_HEADER]: 'pulso.public.orders/0/0' },
+      },
+    ]);
+    const copy: InputRecord = {
+      topic: 'pulso.public.orders',
+      partition: 1,
+      offset: '2',
+      key: null,
+      value: Buffer.from(forwarded[0]!.value),
+      forwardedTruncate: true,
+    };
     const out1 = p1.run([copy]);
-    const retracted = out1[0]!.kind === 'event' ? out1[0]!.outputs.map((e) => (JSON.parse(e.value) as { order_id: string }).order_id) : [];
+    const retracted =
+      out1[0]!.kind === 'event'
+        ? out1[0]!.outputs.map((e) => (JSON.parse(e.value) as { order_id: string }).order_id)
+        : [];
     expect(retracted).toEqual(['2']); // not order 5, committed after the truncate
     expect(p1.dedupe.watermark('pulso.public.orders', 1)).toEqual(watermark); // a copy never moves the partition's watermark back
     expect(p1.run([{ ...copy, offset: '3' }])[0]).toEqual({ kind: 'skip', reason: 'duplicate' });

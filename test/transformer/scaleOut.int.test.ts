@@ -14,7 +14,16 @@ import { DedupeState } from '../../transformer/dedupe.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformRecord } from '../../transformer/transform.ts';
-import { createTopics, deletePipelineOfPrefix, freePort, readAll, testKafka, testPrefix, waitFor, waitForGroupToCommitInput } from './support/kafkaHarness.ts';
+import {
+  createTopics,
+  deletePipelineOfPrefix,
+  freePort,
+  readAll,
+  testKafka,
+  testPrefix,
+  waitFor,
+  waitForGroupToCommitInput,
+} from './support/kafkaHarness.ts';
 
 const t = testPrefix('scale');
 const kafka = testKafka();
@@ -36,7 +45,13 @@ async function startInstance(name: string): Promise<Instance> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: inheritedEnv({ ...t.env, TRANSFORMER_INSTANCE_ID: name, TRANSFORMER_METRICS_PORT: String(port), TRANSFORMER_SESSION_TIMEOUT_MS: String(SESSION_MS), LOG_LEVEL: 'warn' }),
+    env: inheritedEnv({
+      ...t.env,
+      TRANSFORMER_INSTANCE_ID: name,
+      TRANSFORMER_METRICS_PORT: String(port),
+      TRANSFORMER_SESSION_TIMEOUT_MS: String(SESSION_MS),
+      LOG_LEVEL: 'warn',
+    }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[transformer ${name}] ${d.toString()}`));
@@ -61,10 +76,14 @@ async function metrics(i: Instance): Promise<Snapshot | undefined> {
 
 /** Resolves once the instance has committed work for at least one partition of its own. */
 function owningAndWorking(i: Instance, minConsumed: number) {
-  return waitFor(`${i.name} to own partitions and commit`, async () => {
-    const m = await metrics(i);
-    return m && m.transactional_ids.length > 0 && m.consumed >= minConsumed ? m : undefined;
-  }, 120_000);
+  return waitFor(
+    `${i.name} to own partitions and commit`,
+    async () => {
+      const m = await metrics(i);
+      return m && m.transactional_ids.length > 0 && m.consumed >= minConsumed ? m : undefined;
+    },
+    120_000,
+  );
 }
 
 describe('transformer scale-out (real Kafka, several instances in one group)', () => {
@@ -86,7 +105,9 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
       const o = transformRecord(r, { dims, dedupe: batch, ledger, topics, nowMs: 0 });
       if (o.kind !== 'event') continue;
       for (const out of o.outputs) expectedEvents.add((JSON.parse(out.value) as { event_id: string }).event_id);
-      for (const out of o.rollup) if (out.topic === topics.orderDeltas || out.topic === topics.itemDeltas) expectedDeltas.add((JSON.parse(out.value) as { delta_id: string }).delta_id);
+      for (const out of o.rollup)
+        if (out.topic === topics.orderDeltas || out.topic === topics.itemDeltas)
+          expectedDeltas.add((JSON.parse(out.value) as { delta_id: string }).delta_id);
     }
     expect(expectedEvents.size).toBe(TOTAL);
 
@@ -113,12 +134,16 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
     const b = await startInstance('b');
     await Promise.all([owningAndWorking(a, 200), owningAndWorking(b, 200)]);
     // The group split the six partitions between them: each owned by exactly one instance, none missing.
-    const split = await waitFor('a and b to split the six partitions', async () => {
-      const [ma, mb] = await Promise.all([metrics(a), metrics(b)]);
-      if (!ma || !mb || !ma.transactional_ids.length || !mb.transactional_ids.length) return undefined;
-      const owned = [...ma.transactional_ids, ...mb.transactional_ids];
-      return owned.length === 6 ? { a: ma.transactional_ids, b: mb.transactional_ids, owned } : undefined;
-    }, 60_000);
+    const split = await waitFor(
+      'a and b to split the six partitions',
+      async () => {
+        const [ma, mb] = await Promise.all([metrics(a), metrics(b)]);
+        if (!ma || !mb || !ma.transactional_ids.length || !mb.transactional_ids.length) return undefined;
+        const owned = [...ma.transactional_ids, ...mb.transactional_ids];
+        return owned.length === 6 ? { a: ma.transactional_ids, b: mb.transactional_ids, owned } : undefined;
+      },
+      60_000,
+    );
     process.stderr.write(`[scale-out] a owns ${split.a.join(', ')}; b owns ${split.b.join(', ')}\n`);
     expect(new Set(split.owned).size).toBe(6);
 
@@ -138,9 +163,18 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
     await producer.disconnect();
     await waitForGroupToCommitInput(kafka, t, 'the group to commit the whole input', 180_000);
     const [finalB, finalC] = await Promise.all([metrics(b), metrics(c)]);
-    process.stderr.write(`[scale-out] after the pause: b ${JSON.stringify(finalB?.transactions)} owns ${finalB?.transactional_ids.join(', ')}; c ${JSON.stringify(finalC?.transactions)} owns ${finalC?.transactional_ids.join(', ')}\n`);
+    process.stderr.write(
+      `[scale-out] after the pause: b ${JSON.stringify(finalB?.transactions)} owns ${finalB?.transactional_ids.join(', ')}; c ${JSON.stringify(finalC?.transactions)} owns ${finalC?.transactional_ids.join(', ')}\n`,
+    );
     for (const i of [b, c]) i.child.kill('SIGTERM');
-    const exits = await Promise.all([b, c].map((i) => new Promise<number | null>((r) => (i.child.exitCode !== null ? r(i.child.exitCode) : i.child.once('exit', (code) => r(code))))));
+    const exits = await Promise.all(
+      [b, c].map(
+        (i) =>
+          new Promise<number | null>((r) =>
+            i.child.exitCode !== null ? r(i.child.exitCode) : i.child.once('exit', (code) => r(code)),
+          ),
+      ),
+    );
     expect(exits).toEqual([0, 0]); // both stop gracefully
 
     const exactlyOnce = (ids: string[], expected: Set<string>) => {
@@ -151,8 +185,14 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
       expect(new Set(ids)).toEqual(expected);
     };
     const events = [...(await readAll(kafka, t.topics.orders)), ...(await readAll(kafka, t.topics.orderItems))];
-    exactlyOnce(events.map((m) => (JSON.parse(m.value!) as { event_id: string }).event_id), expectedEvents);
+    exactlyOnce(
+      events.map((m) => (JSON.parse(m.value!) as { event_id: string }).event_id),
+      expectedEvents,
+    );
     const deltas = [...(await readAll(kafka, t.topics.orderDeltas)), ...(await readAll(kafka, t.topics.itemDeltas))];
-    exactlyOnce(deltas.map((m) => (JSON.parse(m.value!) as { delta_id: string }).delta_id), expectedDeltas);
+    exactlyOnce(
+      deltas.map((m) => (JSON.parse(m.value!) as { delta_id: string }).delta_id),
+      expectedDeltas,
+    );
   }, 420_000);
 });

@@ -10,7 +10,16 @@ import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformerTopics } from '../../lib/names.ts';
 import { transformRecord } from '../../transformer/transform.ts';
-import { createTopics, deletePipelineOfPrefix, freePort, readAll, testKafka, testPrefix, waitFor, waitForGroupToCommitInput } from './support/kafkaHarness.ts';
+import {
+  createTopics,
+  deletePipelineOfPrefix,
+  freePort,
+  readAll,
+  testKafka,
+  testPrefix,
+  waitFor,
+  waitForGroupToCommitInput,
+} from './support/kafkaHarness.ts';
 import { sleep } from '../../lib/poll.ts';
 import axios from 'axios';
 
@@ -28,7 +37,12 @@ function startChild(port: number): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
     cwd: PROJECT_ROOT,
     // Six partitions in flight at once: the kill then leaves several open transactions for the restart to fence.
-    env: inheritedEnv({ ...t.env, TRANSFORMER_METRICS_PORT: String(port), LOG_LEVEL: 'warn', TRANSFORMER_CONCURRENCY: '6' }),
+    env: inheritedEnv({
+      ...t.env,
+      TRANSFORMER_METRICS_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      TRANSFORMER_CONCURRENCY: '6',
+    }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[transformer child] ${d.toString()}`));
@@ -38,7 +52,9 @@ function startChild(port: number): ChildProcess {
 
 async function metrics(port: number): Promise<{ consumed: number; status: string } | undefined> {
   try {
-    const res = await axios.get<{ consumed: number; status: string }>(`http://127.0.0.1:${port}/metrics.json`, { timeout: 2000 });
+    const res = await axios.get<{ consumed: number; status: string }>(`http://127.0.0.1:${port}/metrics.json`, {
+      timeout: 2000,
+    });
     return res.data;
   } catch {
     return undefined;
@@ -61,7 +77,8 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
     const expectedIds = new Set<string>();
     for (const r of records) {
       const o = transformRecord(r, { dims, dedupe: batch, ledger, topics: transformerTopics(t.cfg.topics), nowMs: 0 });
-      if (o.kind === 'event') for (const out of o.outputs) expectedIds.add((JSON.parse(out.value) as { event_id: string }).event_id);
+      if (o.kind === 'event')
+        for (const out of o.outputs) expectedIds.add((JSON.parse(out.value) as { event_id: string }).event_id);
     }
     expect(expectedIds.size).toBe(TOTAL);
 
@@ -115,6 +132,8 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
     expect(ids.length).toBe(TOTAL);
     expect(new Set(ids)).toEqual(expectedIds);
     // The restarted instance saw the repeated slice and dropped it by source position.
-    expect((m2 as unknown as { skipped_by_reason: Record<string, number> }).skipped_by_reason.duplicate ?? 0).toBeGreaterThan(0);
+    expect(
+      (m2 as unknown as { skipped_by_reason: Record<string, number> }).skipped_by_reason.duplicate ?? 0,
+    ).toBeGreaterThan(0);
   });
 });

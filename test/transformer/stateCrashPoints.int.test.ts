@@ -16,7 +16,16 @@ import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import type { InputRecord } from '../../transformer/transform.ts';
 import { transformRecord } from '../../transformer/transform.ts';
-import { createTopics, deletePipelineOfPrefix, freePort, readAll, testKafka, testPrefix, waitForGroupToCommitInput, type TestPrefix } from './support/kafkaHarness.ts';
+import {
+  createTopics,
+  deletePipelineOfPrefix,
+  freePort,
+  readAll,
+  testKafka,
+  testPrefix,
+  waitForGroupToCommitInput,
+  type TestPrefix,
+} from './support/kafkaHarness.ts';
 
 const kafka = testKafka();
 const children: ChildProcess[] = [];
@@ -33,7 +42,13 @@ afterAll(async () => {
 function startChild(t: TestPrefix, extraEnv: Record<string, string>, stderr: string[]): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'transformer/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: inheritedEnv({ ...t.env, LOG_LEVEL: 'info', TRANSFORMER_INSTANCE_ID: 'crash', TRANSFORMER_SESSION_TIMEOUT_MS: '6000', ...extraEnv }),
+    env: inheritedEnv({
+      ...t.env,
+      LOG_LEVEL: 'info',
+      TRANSFORMER_INSTANCE_ID: 'crash',
+      TRANSFORMER_SESSION_TIMEOUT_MS: '6000',
+      ...extraEnv,
+    }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => stderr.push(...d.toString().split('\n').filter(Boolean)));
@@ -41,7 +56,12 @@ function startChild(t: TestPrefix, extraEnv: Record<string, string>, stderr: str
   return child;
 }
 
-const exited = (c: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => (c.exitCode !== null || c.signalCode !== null ? r({ code: c.exitCode, signal: c.signalCode }) : c.once('exit', (code, signal) => r({ code, signal }))));
+const exited = (c: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    c.exitCode !== null || c.signalCode !== null
+      ? r({ code: c.exitCode, signal: c.signalCode })
+      : c.once('exit', (code, signal) => r({ code, signal })),
+  );
 
 /** What a correct pipeline writes for these records: event ids, and the rollup's sums by status. */
 function expected(t: TestPrefix, records: InputRecord[]) {
@@ -116,15 +136,24 @@ describe('the local state store at every crash point (real Kafka, child process,
       const stderr: string[] = [];
       // Killed at the 4th pass: the first half of the input takes 3 transactions (one per input partition), all
       // committed and in the local store; the crash is in the middle of the second half.
-      const first = startChild(t, { TRANSFORMER_METRICS_PORT: String(await freePort()), TRANSFORMER_CRASH_AT: `${point}:4` }, stderr);
+      const first = startChild(
+        t,
+        { TRANSFORMER_METRICS_PORT: String(await freePort()), TRANSFORMER_CRASH_AT: `${point}:4` },
+        stderr,
+      );
       await waitForGroupToCommitInput(kafka, t, 'the first half committed', 90_000);
       await produce(t, records.slice(half));
-      await pollUntil(() => first.exitCode !== null || first.signalCode !== null, { what: `the transformer to reach crash point ${point}`, timeoutMs: 90_000 });
+      await pollUntil(() => first.exitCode !== null || first.signalCode !== null, {
+        what: `the transformer to reach crash point ${point}`,
+        timeoutMs: 90_000,
+      });
       expect(await exited(first)).toEqual({ code: null, signal: 'SIGKILL' });
       expect(stderr.some((l) => l.includes(`"point":"${point}"`))).toBe(true);
       const restored: string[] = [];
       await runToEnd(t, restored);
-      const tail = restored.filter((l) => l.includes('state partitions restored')).map((l) => JSON.parse(l) as { read: Record<string, number>; rebuilt: number[] });
+      const tail = restored
+        .filter((l) => l.includes('state partitions restored'))
+        .map((l) => JSON.parse(l) as { read: Record<string, number>; rebuilt: number[] });
       expect(tail.length).toBeGreaterThan(0);
       // The partitions the first run had checkpointed are read from their checkpoints, not rebuilt.
       expect(tail[0]!.rebuilt.length).toBeLessThan(3);
@@ -144,11 +173,16 @@ describe('the local state store at every crash point (real Kafka, child process,
     const afterDelete: string[] = [];
     await runToEnd(t, afterDelete);
     expect(afterDelete.filter((l) => l.includes('rebuilding a state partition from the state topic')).length).toBe(3);
-    for (const f of readdirSync(storeDir)) if (f === 'data.mdb') writeFileSync(join(storeDir, f), Buffer.alloc(64 * 1024, 0x5a));
+    for (const f of readdirSync(storeDir))
+      if (f === 'data.mdb') writeFileSync(join(storeDir, f), Buffer.alloc(64 * 1024, 0x5a));
     await produce(t, records.slice(2 * third));
     const afterCorruption: string[] = [];
     await runToEnd(t, afterCorruption);
-    expect(afterCorruption.some((l) => l.includes('the local state store is unreadable; deleting it and rebuilding it from the state topic'))).toBe(true);
+    expect(
+      afterCorruption.some((l) =>
+        l.includes('the local state store is unreadable; deleting it and rebuilding it from the state topic'),
+      ),
+    ).toBe(true);
     await checkOutput(t, expected(t, records));
   });
 });

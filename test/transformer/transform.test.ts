@@ -14,14 +14,26 @@ const topics = transformerTopics(loadConfig({}).topics);
 const NOW = 1764284401000;
 
 function rec(topic: string, key: string | null, value: string | null, offset = 0, partition = 0): InputRecord {
-  return { topic, partition, offset: String(offset), key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value) };
+  return {
+    topic,
+    partition,
+    offset: String(offset),
+    key: key === null ? null : Buffer.from(key),
+    value: value === null ? null : Buffer.from(value),
+  };
 }
 
-
-function run(records: InputRecord[], dims = loadedDims(), state = new DedupeState(), ledger = new RollupLedger()): Outcome[] {
+function run(
+  records: InputRecord[],
+  dims = loadedDims(),
+  state = new DedupeState(),
+  ledger = new RollupLedger(),
+): Outcome[] {
   const batch = state.beginBatch();
   const ledgerBatch = ledger.beginBatch();
-  const outcomes = records.map((r) => transformRecord(r, { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: NOW }));
+  const outcomes = records.map((r) =>
+    transformRecord(r, { dims, dedupe: batch, ledger: ledgerBatch, topics, nowMs: NOW }),
+  );
   state.commit(batch);
   ledger.commit(ledgerBatch);
   return outcomes;
@@ -39,7 +51,9 @@ function orderEvent(o: Outcome): OrderEvent {
 
 describe('orders envelope → OrderEvent', () => {
   it('maps an insert with exact money, joined dimensions and UTC times', () => {
-    const [o] = run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'c', table: 'orders', after: orderRow() }))]);
+    const [o] = run([
+      rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'c', table: 'orders', after: orderRow() })),
+    ]);
     expect(firstOutput(o).topic).toBe('orders');
     expect(firstOutput(o).key).toBe('1001');
     expect(orderEvent(o!)).toEqual({
@@ -87,7 +101,9 @@ describe('orders envelope → OrderEvent', () => {
 
   it('keeps a bigint id past 2^53 exact in the event and the key', () => {
     const id = '9007199254740993';
-    const [o] = run([rec('pulso.public.orders', `{"id":${id}}`, envelope({ op: 'c', table: 'orders', after: orderRow({ id }) }))]);
+    const [o] = run([
+      rec('pulso.public.orders', `{"id":${id}}`, envelope({ op: 'c', table: 'orders', after: orderRow({ id }) })),
+    ]);
     expect(orderEvent(o!).order_id).toBe(id);
     expect(firstOutput(o).key).toBe(id);
     expect(firstOutput(o).value).toContain(`"order_id":"${id}"`);
@@ -95,7 +111,13 @@ describe('orders envelope → OrderEvent', () => {
 
   it('classifies updates from before/after (REPLICA IDENTITY FULL)', () => {
     const u = (before: Record<string, string>, after: Record<string, string>) =>
-      orderEventType(decodeEnvelope({ topic: 'pulso.public.orders', key: null, value: envelope({ op: 'u', table: 'orders', before: orderRow(before), after: orderRow(after) }) }) as ChangeRecord);
+      orderEventType(
+        decodeEnvelope({
+          topic: 'pulso.public.orders',
+          key: null,
+          value: envelope({ op: 'u', table: 'orders', before: orderRow(before), after: orderRow(after) }),
+        }) as ChangeRecord,
+      );
     expect(u({}, { status: '"accepted"' })).toBe('status_changed');
     expect(u({}, { payment_status: '"paid"' })).toBe('paid');
     expect(u({ payment_status: '"paid"' }, { payment_status: '"refunded"' })).toBe('refunded');
@@ -105,15 +127,31 @@ describe('orders envelope → OrderEvent', () => {
 
   it('carries the previous status and delivery minutes', () => {
     const after = orderRow({ status: '"delivered"', delivered_at: '"2025-11-27T23:35:29.987654Z"', version: '5' });
-    const [o] = run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'u', table: 'orders', before: orderRow({ status: '"picked_up"', version: '4' }), after }))]);
+    const [o] = run([
+      rec(
+        'pulso.public.orders',
+        '{"id":1001}',
+        envelope({ op: 'u', table: 'orders', before: orderRow({ status: '"picked_up"', version: '4' }), after }),
+      ),
+    ]);
     const e = orderEvent(o!);
-    expect([e.event_type, e.status, e.previous_status, e.order_version]).toEqual(['status_changed', 'delivered', 'picked_up', 5]);
+    expect([e.event_type, e.status, e.previous_status, e.order_version]).toEqual([
+      'status_changed',
+      'delivered',
+      'picked_up',
+      5,
+    ]);
     expect(e.delivery_minutes).toBe(35.5);
   });
 
   it('emits deletes from the full before image, then skips the tombstone', () => {
     const outcomes = run([
-      rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'd', table: 'orders', before: orderRow({ status: '"cancelled"' }) }), 0),
+      rec(
+        'pulso.public.orders',
+        '{"id":1001}',
+        envelope({ op: 'd', table: 'orders', before: orderRow({ status: '"cancelled"' }) }),
+        0,
+      ),
       rec('pulso.public.orders', '{"id":1001}', null, 1),
     ]);
     const e = orderEvent(outcomes[0]!);
@@ -122,37 +160,77 @@ describe('orders envelope → OrderEvent', () => {
   });
 
   it('uses updated_at as event time and a version-based id for snapshot rows', () => {
-    const [o] = run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'r', table: 'orders', after: orderRow({ version: '3' }), snapshot: 'first', commitLsn: null }))]);
+    const [o] = run([
+      rec(
+        'pulso.public.orders',
+        '{"id":1001}',
+        envelope({ op: 'r', table: 'orders', after: orderRow({ version: '3' }), snapshot: 'first', commitLsn: null }),
+      ),
+    ]);
     const e = orderEvent(o!);
-    expect([e.event_type, e.event_id, e.event_time, e.source_commit_lsn]).toEqual(['snapshot', 'orders:1001:snapshot:3', '2025-11-27T23:00:00.500Z', null]);
+    expect([e.event_type, e.event_id, e.event_time, e.source_commit_lsn]).toEqual([
+      'snapshot',
+      'orders:1001:snapshot:3',
+      '2025-11-27T23:00:00.500Z',
+      null,
+    ]);
   });
 
   it('passes through a column added by ALTER TABLE, without shadowing contract fields', () => {
     const after = orderRow({ promo_code: '"BLACKFRIDAY"', status: '"placed"', city: '"shadow"' });
-    const e = orderEvent(run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'c', table: 'orders', after }))])[0]!);
+    const e = orderEvent(
+      run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'c', table: 'orders', after }))])[0]!,
+    );
     expect(e.promo_code).toBe('BLACKFRIDAY');
     expect(e.src_city).toBe('shadow');
     expect(e.city).toBe('São Paulo');
   });
 
   it('leaves dimension fields null (not invented) when the store is unknown', () => {
-    const e = orderEvent(run([rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'c', table: 'orders', after: orderRow({ store_id: '999' }) }))])[0]!);
+    const e = orderEvent(
+      run([
+        rec(
+          'pulso.public.orders',
+          '{"id":1001}',
+          envelope({ op: 'c', table: 'orders', after: orderRow({ store_id: '999' }) }),
+        ),
+      ])[0]!,
+    );
     expect([e.store_id, e.store_name, e.city, e.latitude]).toEqual(['999', null, null, null]);
   });
 });
 
 describe('order_items envelope → OrderItemEvent', () => {
   it('maps an item with exact cents, keyed by order id', () => {
-    const [o] = run([rec('pulso.public.order_items', '{"id":7001}', envelope({ op: 'c', table: 'order_items', after: itemRow() }))]);
+    const [o] = run([
+      rec('pulso.public.order_items', '{"id":7001}', envelope({ op: 'c', table: 'order_items', after: itemRow() })),
+    ]);
     expect(firstOutput(o).topic).toBe('order_items');
     expect(firstOutput(o).key).toBe('1001');
     const e = JSON.parse(firstOutput(o).value) as OrderItemEvent;
-    expect(e).toMatchObject({ event_type: 'created', item_id: '7001', quantity: 2, unit_price: 19.99, unit_price_cents: 1999, line_total_cents: 3998, product_name: 'Pão de queijo', is_deleted: 0 });
+    expect(e).toMatchObject({
+      event_type: 'created',
+      item_id: '7001',
+      quantity: 2,
+      unit_price: 19.99,
+      unit_price_cents: 1999,
+      line_total_cents: 3998,
+      product_name: 'Pão de queijo',
+      is_deleted: 0,
+    });
   });
   it('dead-letters a key-only delete (REPLICA IDENTITY DEFAULT): no event, no one-sided delta, the fix named', () => {
-    const [o] = run([rec('pulso.public.order_items', '{"id":7001}', envelope({ op: 'd', table: 'order_items', before: '{"id":7001}' }))]);
+    const [o] = run([
+      rec(
+        'pulso.public.order_items',
+        '{"id":7001}',
+        envelope({ op: 'd', table: 'order_items', before: '{"id":7001}' }),
+      ),
+    ]);
     expect(o).toMatchObject({ kind: 'dlq', reason: 'before_image_incomplete' });
-    expect(o!.kind === 'dlq' && o!.error).toMatch(/order_items delete of id 7001 .*missing: order_id, product_id, product_name, quantity, line_total.*ALTER TABLE public\.order_items REPLICA IDENTITY FULL/);
+    expect(o!.kind === 'dlq' && o!.error).toMatch(
+      /order_items delete of id 7001 .*missing: order_id, product_id, product_name, quantity, line_total.*ALTER TABLE public\.order_items REPLICA IDENTITY FULL/,
+    );
   });
 });
 
@@ -178,38 +256,94 @@ describe('skips and dead letters', () => {
       rec('pulso.public.orders', '{"id":1}', '{not json'),
       rec('pulso.public.orders', '{"id":1}', '[1,2]'),
       rec('pulso.public.orders', '{"id":1}', envelope({ op: 'x' as 'c', table: 'orders', after: orderRow() })),
-      rec('pulso.public.orders', '{"id":1}', envelope({ op: 'c', table: 'orders', after: orderRow({ total: 'null' }) })),
-      rec('pulso.public.orders', '{"id":1}', envelope({ op: 'c', table: 'orders', after: orderRow({ total: '"12.345"' }) })),
-      rec('pulso.public.orders', '{"id":1}', envelope({ op: 'c', table: 'orders', after: orderRow({ created_at: '"not a time"' }) })),
+      rec(
+        'pulso.public.orders',
+        '{"id":1}',
+        envelope({ op: 'c', table: 'orders', after: orderRow({ total: 'null' }) }),
+      ),
+      rec(
+        'pulso.public.orders',
+        '{"id":1}',
+        envelope({ op: 'c', table: 'orders', after: orderRow({ total: '"12.345"' }) }),
+      ),
+      rec(
+        'pulso.public.orders',
+        '{"id":1}',
+        envelope({ op: 'c', table: 'orders', after: orderRow({ created_at: '"not a time"' }) }),
+      ),
       rec('pulso.public.orders', '{"id":1}', envelope({ op: 'c', table: 'orders', after: orderRow({ id: '"abc"' }) })),
     ]).map((o) => (o.kind === 'dlq' ? o.reason : o.kind));
-    expect(reasons).toEqual(['invalid_json', 'not_an_envelope', 'unknown_op', 'missing_field', 'bad_decimal', 'bad_timestamp', 'bad_id']);
+    expect(reasons).toEqual([
+      'invalid_json',
+      'not_an_envelope',
+      'unknown_op',
+      'missing_field',
+      'bad_decimal',
+      'bad_timestamp',
+      'bad_id',
+    ]);
   });
   it('never emits the TOAST placeholder: the dimension keeps the previous value', () => {
     const dims = loadedDims();
     const storeUpdate = STORE_ROW.replace('"Fresh bread"', '"__debezium_unavailable_value"').replace('"4.5"', '"4.8"');
-    dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'u', table: 'stores', after: storeUpdate }) }));
+    dims.apply(
+      'stores',
+      decodeEnvelope({
+        topic: 'pulso.public.stores',
+        key: '{"id":42}',
+        value: envelope({ op: 'u', table: 'stores', after: storeUpdate }),
+      }),
+    );
     expect(dims.row('stores', '42')).toMatchObject({ description: 'Fresh bread', rating: '4.8' });
-    const decoded = decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'u', table: 'stores', after: storeUpdate }) }) as ChangeRecord;
+    const decoded = decodeEnvelope({
+      topic: 'pulso.public.stores',
+      key: '{"id":42}',
+      value: envelope({ op: 'u', table: 'stores', after: storeUpdate }),
+    }) as ChangeRecord;
     expect(decoded.after!.unavailable).toEqual(['description']);
     expect(Object.values(decoded.after!.columns)).not.toContain('__debezium_unavailable_value');
   });
   it('applies dimension deletes, tombstones and truncates', () => {
     const dims = loadedDims();
-    dims.apply('stores', decodeEnvelope({ topic: 'pulso.public.stores', key: '{"id":42}', value: envelope({ op: 'd', table: 'stores', before: '{"id":42}' }) }));
+    dims.apply(
+      'stores',
+      decodeEnvelope({
+        topic: 'pulso.public.stores',
+        key: '{"id":42}',
+        value: envelope({ op: 'd', table: 'stores', before: '{"id":42}' }),
+      }),
+    );
     expect(dims.store('42')).toBeUndefined();
-    dims.apply('cities', decodeEnvelope({ topic: 'pulso.public.cities', key: null, value: envelope({ op: 't', table: 'cities' }) }));
+    dims.apply(
+      'cities',
+      decodeEnvelope({ topic: 'pulso.public.cities', key: null, value: envelope({ op: 't', table: 'cities' }) }),
+    );
     expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0 });
   });
 });
 
 describe('dedupe', () => {
   const change = (lsn: number, commitLsn: number, id = '1001') =>
-    rec('pulso.public.orders', `{"id":${id}}`, envelope({ op: 'u', table: 'orders', before: orderRow({ id }), after: orderRow({ id, status: '"accepted"' }), lsn, commitLsn }));
+    rec(
+      'pulso.public.orders',
+      `{"id":${id}}`,
+      envelope({
+        op: 'u',
+        table: 'orders',
+        before: orderRow({ id }),
+        after: orderRow({ id, status: '"accepted"' }),
+        lsn,
+        commitLsn,
+      }),
+    );
 
   it('drops repeats of already-emitted positions, also across batches and restarts', () => {
     const state = new DedupeState();
-    expect(run([change(100, 50), change(110, 50), change(200, 120)], undefined, state).map((o) => o.kind)).toEqual(['event', 'event', 'event']);
+    expect(run([change(100, 50), change(110, 50), change(200, 120)], undefined, state).map((o) => o.kind)).toEqual([
+      'event',
+      'event',
+      'event',
+    ]);
     // Debezium re-sends from an older offset after a crash: the first three are repeats, the last is new.
     const replay = run([change(110, 50), change(200, 120), change(300, 250)], undefined, state);
     expect(replay.map((o) => (o.kind === 'skip' ? o.reason : o.kind))).toEqual(['duplicate', 'duplicate', 'event']);
@@ -219,26 +353,48 @@ describe('dedupe', () => {
     const batch = state.beginBatch();
     batch.markEmitted('pulso.public.orders', 0, { commitLsn: 250n, lsn: 300n, rank: 1 });
     for (const r of batch.stateRecords()) restored.loadStateRecord(r.key, r.value);
-    expect(run([change(300, 250), change(301, 300)], undefined, restored).map((o) => o.kind)).toEqual(['skip', 'event']);
+    expect(run([change(300, 250), change(301, 300)], undefined, restored).map((o) => o.kind)).toEqual([
+      'skip',
+      'event',
+    ]);
   });
 
   it('never skips a streamed change whose position it cannot read: it is dead-lettered with the reason', () => {
     const state = new DedupeState();
     expect(run([change(5000, 4000)], undefined, state)[0]!.kind).toBe('event');
-    const noCommitLsn = rec('pulso.public.orders', '{"id":1002}', envelope({ op: 'u', table: 'orders', before: orderRow({ id: '1002' }), after: orderRow({ id: '1002', status: '"accepted"' }), lsn: 6000, commitLsn: null }));
+    const noCommitLsn = rec(
+      'pulso.public.orders',
+      '{"id":1002}',
+      envelope({
+        op: 'u',
+        table: 'orders',
+        before: orderRow({ id: '1002' }),
+        after: orderRow({ id: '1002', status: '"accepted"' }),
+        lsn: 6000,
+        commitLsn: null,
+      }),
+    );
     const [o] = run([noCommitLsn], undefined, state);
     expect(o).toMatchObject({ kind: 'dlq', reason: 'source_position_missing' });
-    expect((o as { error: string }).error).toMatch(/orders u of id 1002 has no source position \(commit LSN null, LSN 6000\).*dead-lettered instead of guessed/);
+    expect((o as { error: string }).error).toMatch(
+      /orders u of id 1002 has no source position \(commit LSN null, LSN 6000\).*dead-lettered instead of guessed/,
+    );
   });
 
   it('an LSN far below the watermark (database reset or restored) is dead-lettered loudly; a crash replay just below it is a duplicate', () => {
     const GiB = 1024 ** 3;
     const state = new DedupeState();
     expect(run([change(5 * GiB + 100, 5 * GiB)], undefined, state)[0]!.kind).toBe('event');
-    const outcomes = run([change(5 * GiB - 10_000, 5 * GiB - 20_000), change(2 * GiB, 2 * GiB - 100)], undefined, state);
+    const outcomes = run(
+      [change(5 * GiB - 10_000, 5 * GiB - 20_000), change(2 * GiB, 2 * GiB - 100)],
+      undefined,
+      state,
+    );
     expect(outcomes[0]).toMatchObject({ kind: 'skip', reason: 'duplicate' });
     expect(outcomes[1]).toMatchObject({ kind: 'dlq', reason: 'source_position_rewound' });
-    expect((outcomes[1] as { error: string }).error).toMatch(/3072 MiB of WAL below the last change emitted from pulso\.public\.orders\[0\].*reset or restored/);
+    expect((outcomes[1] as { error: string }).error).toMatch(
+      /3072 MiB of WAL below the last change emitted from pulso\.public\.orders\[0\].*reset or restored/,
+    );
   });
 
   it('orders by commit LSN first: a later transaction with lower change LSNs is not a duplicate', () => {
@@ -253,15 +409,27 @@ describe('dedupe', () => {
   });
 
   it('drops snapshot rows already emitted at the same version, but not newer versions', () => {
-    const snap = (version: string) => rec('pulso.public.orders', '{"id":1001}', envelope({ op: 'r', table: 'orders', after: orderRow({ version }), snapshot: 'true' }));
+    const snap = (version: string) =>
+      rec(
+        'pulso.public.orders',
+        '{"id":1001}',
+        envelope({ op: 'r', table: 'orders', after: orderRow({ version }), snapshot: 'true' }),
+      );
     const state = new DedupeState();
     expect(run([snap('1')], undefined, state)[0]!.kind).toBe('event');
-    expect(run([snap('1'), snap('2')], undefined, state).map((o) => (o.kind === 'skip' ? o.reason : o.kind))).toEqual(['snapshot_duplicate', 'event']);
+    expect(run([snap('1'), snap('2')], undefined, state).map((o) => (o.kind === 'skip' ? o.reason : o.kind))).toEqual([
+      'snapshot_duplicate',
+      'event',
+    ]);
   });
 
   it('does not move the watermark for a record that dead-letters', () => {
     const state = new DedupeState();
-    const bad = rec('pulso.public.orders', '{"id":1}', envelope({ op: 'c', table: 'orders', after: orderRow({ total: '"x"' }), lsn: 900, commitLsn: 800 }));
+    const bad = rec(
+      'pulso.public.orders',
+      '{"id":1}',
+      envelope({ op: 'c', table: 'orders', after: orderRow({ total: '"x"' }), lsn: 900, commitLsn: 800 }),
+    );
     expect(run([bad], undefined, state)[0]!.kind).toBe('dlq');
     expect(state.watermark('pulso.public.orders', 0)).toBeUndefined();
   });
@@ -272,7 +440,11 @@ describe('dedupe', () => {
     batch.markConsumed('pulso.public.orders', 2, '41');
     expect(state.isReplayed('pulso.public.orders', 2, '41')).toBe(false); // not committed yet
     state.commit(batch);
-    expect([state.isReplayed('pulso.public.orders', 2, '41'), state.isReplayed('pulso.public.orders', 2, '42'), state.isReplayed('pulso.public.orders', 1, '0')]).toEqual([true, false, false]);
+    expect([
+      state.isReplayed('pulso.public.orders', 2, '41'),
+      state.isReplayed('pulso.public.orders', 2, '42'),
+      state.isReplayed('pulso.public.orders', 1, '0'),
+    ]).toEqual([true, false, false]);
     // A replay re-reads from offset 0 chunk by chunk: a re-read chunk never lowers the watermark.
     const replay = state.beginBatch();
     replay.markConsumed('pulso.public.orders', 2, '9');
@@ -293,7 +465,13 @@ describe('dedupe', () => {
   it('leaves the state untouched when a batch is not committed (aborted transaction)', () => {
     const state = new DedupeState();
     const batch = state.beginBatch();
-    transformRecord(change(100, 50), { dims: loadedDims(), dedupe: batch, ledger: new RollupLedger().beginBatch(), topics, nowMs: NOW });
+    transformRecord(change(100, 50), {
+      dims: loadedDims(),
+      dedupe: batch,
+      ledger: new RollupLedger().beginBatch(),
+      topics,
+      nowMs: NOW,
+    });
     expect(batch.stateRecords()).toHaveLength(1);
     expect(state.watermark('pulso.public.orders', 0)).toBeUndefined();
   });

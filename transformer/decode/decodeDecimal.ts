@@ -34,7 +34,10 @@ function preview(value: unknown): string {
 
 function checkScale(scale: number, value: unknown): void {
   if (scale > PG_NUMERIC_MAX_SCALE) {
-    throw new DecodeError('bad_decimal', `decimal scale ${scale} is beyond PostgreSQL's NUMERIC (at most ${PG_NUMERIC_MAX_SCALE} fraction digits): ${preview(value)}`);
+    throw new DecodeError(
+      'bad_decimal',
+      `decimal scale ${scale} is beyond PostgreSQL's NUMERIC (at most ${PG_NUMERIC_MAX_SCALE} fraction digits): ${preview(value)}`,
+    );
   }
 }
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -49,7 +52,11 @@ function fromUnscaled(unscaled: bigint, scale: number): ExactDecimal {
 }
 
 function parseDecimalText(s: string): ExactDecimal {
-  if (s.length > MAX_DECIMAL_TEXT) throw new DecodeError('bad_decimal', `decimal text of ${s.length} characters is beyond PostgreSQL's NUMERIC (${PG_NUMERIC_MAX_DIGITS} digits): ${preview(s)}`);
+  if (s.length > MAX_DECIMAL_TEXT)
+    throw new DecodeError(
+      'bad_decimal',
+      `decimal text of ${s.length} characters is beyond PostgreSQL's NUMERIC (${PG_NUMERIC_MAX_DIGITS} digits): ${preview(s)}`,
+    );
   const m = DECIMAL_TEXT.exec(s);
   if (!m) throw new DecodeError('bad_decimal', `not an exact decimal: ${preview(s)}`);
   checkScale((m[3] ?? '').length, s);
@@ -69,7 +76,11 @@ export function twosComplementToBigInt(bytes: Uint8Array): bigint {
 
 function fromBase64(s: string, scale: number): ExactDecimal {
   checkScale(scale, s);
-  if (s.length > MAX_BASE64) throw new DecodeError('bad_decimal', `unscaled value of ${s.length} base64 characters is beyond PostgreSQL's NUMERIC: ${preview(s)}`);
+  if (s.length > MAX_BASE64)
+    throw new DecodeError(
+      'bad_decimal',
+      `unscaled value of ${s.length} base64 characters is beyond PostgreSQL's NUMERIC: ${preview(s)}`,
+    );
   if (!BASE64.test(s) || s.length % 4 !== 0) throw new DecodeError('bad_decimal', `not base64: ${preview(s)}`);
   return fromUnscaled(twosComplementToBigInt(Buffer.from(s, 'base64')), scale);
 }
@@ -151,6 +162,7 @@ export function decimalToJsonNumber(d: { text: string }): number {
 /** Cents as a JSON number; refuses values beyond 2^53 rather than rounding them. */
 export function centsToJsonNumber(cents: bigint): number {
   const n = Number(cents);
-  if (!Number.isSafeInteger(n)) throw new DecodeError('bad_decimal', `amount ${cents} cents is beyond exact JSON numbers`);
+  if (!Number.isSafeInteger(n))
+    throw new DecodeError('bad_decimal', `amount ${cents} cents is beyond exact JSON numbers`);
   return n;
 }

@@ -64,7 +64,8 @@ function lsnText(v: unknown, field: string): string | null {
 const SEQUENCE = /^\[\s*(?:"?(\d+)"?|(null)|"null")\s*,\s*(?:"?(\d+)"?|(null)|"null")\s*\]$/;
 function parseSequence(v: unknown): { commitLsn: string | null; lsn: string | null } {
   if (v === null || v === undefined) return { commitLsn: null, lsn: null };
-  if (typeof v !== 'string') throw new DecodeError('not_an_envelope', `source.sequence is not a string: ${JSON.stringify(v)}`);
+  if (typeof v !== 'string')
+    throw new DecodeError('not_an_envelope', `source.sequence is not a string: ${JSON.stringify(v)}`);
   // A regex instead of a second JSON parse: this runs for every envelope.
   const m = SEQUENCE.exec(v);
   if (!m) throw new DecodeError('not_an_envelope', `source.sequence is not a pair of LSNs: ${v}`);
@@ -74,8 +75,10 @@ function parseSequence(v: unknown): { commitLsn: string | null; lsn: string | nu
 export function decodeSource(raw: unknown): SourceInfo {
   if (!isPlainObject(raw)) throw new DecodeError('not_an_envelope', 'source is missing');
   const { schema, table, ts_ms: tsMs } = raw;
-  if (typeof table !== 'string' || typeof schema !== 'string') throw new DecodeError('not_an_envelope', 'source.schema/table missing');
-  if (typeof tsMs !== 'number' || !Number.isSafeInteger(tsMs)) throw new DecodeError('not_an_envelope', 'source.ts_ms is not epoch ms');
+  if (typeof table !== 'string' || typeof schema !== 'string')
+    throw new DecodeError('not_an_envelope', 'source.schema/table missing');
+  if (typeof tsMs !== 'number' || !Number.isSafeInteger(tsMs))
+    throw new DecodeError('not_an_envelope', 'source.ts_ms is not epoch ms');
   const seq = parseSequence(raw.sequence);
   const txId = raw.txId === null || raw.txId === undefined ? null : lsnText(raw.txId, 'txId');
   const snapshot = raw.snapshot === null || raw.snapshot === undefined ? null : String(raw.snapshot);

@@ -42,13 +42,15 @@ function floorDiv(a: bigint, b: bigint): bigint {
 const ZONED_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?Z$/;
 
 export function decodeZonedTimestamp(value: unknown): Instant {
-  if (typeof value !== 'string') throw new DecodeError('bad_timestamp', `ZonedTimestamp is not a string: ${JSON.stringify(value)}`);
+  if (typeof value !== 'string')
+    throw new DecodeError('bad_timestamp', `ZonedTimestamp is not a string: ${JSON.stringify(value)}`);
   const utc = ZONED_UTC.exec(value);
   if (utc) {
     // Hot path (several per event): build the millisecond ISO text directly, truncating the fraction.
     const iso = `${value.slice(0, 19)}.${((utc[1] ?? '') + '000').slice(0, 3)}Z`;
     const epochMs = Date.parse(iso);
-    if (Number.isNaN(epochMs)) throw new DecodeError('bad_timestamp', `not a valid timestamp: ${JSON.stringify(value)}`);
+    if (Number.isNaN(epochMs))
+      throw new DecodeError('bad_timestamp', `not a valid timestamp: ${JSON.stringify(value)}`);
     return { epochMs, iso };
   }
   const m = ZONED.exec(value);
@@ -105,6 +107,7 @@ export function decodeMicroTime(value: unknown): string {
 
 /** epoch ms (source.ts_ms) → Instant. */
 export function instantFromEpochMs(ms: unknown): Instant {
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) throw new DecodeError('bad_timestamp', `not epoch ms: ${JSON.stringify(ms)}`);
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms))
+    throw new DecodeError('bad_timestamp', `not epoch ms: ${JSON.stringify(ms)}`);
   return fromEpochMs(ms, ms);
 }

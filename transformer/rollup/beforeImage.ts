@@ -10,7 +10,17 @@ import { DecodeError } from '../decode/errors.ts';
 
 /** NOT NULL columns of each table that the deltas and their check read from the old row. */
 const REQUIRED_BEFORE: Readonly<Record<'orders' | 'order_items', readonly string[]>> = {
-  orders: ['status', 'payment_status', 'payment_method', 'currency', 'total', 'item_count', 'store_id', 'created_at', 'version'],
+  orders: [
+    'status',
+    'payment_status',
+    'payment_method',
+    'currency',
+    'total',
+    'item_count',
+    'store_id',
+    'created_at',
+    'version',
+  ],
   order_items: ['order_id', 'product_id', 'product_name', 'quantity', 'line_total'],
 };
 

@@ -40,7 +40,12 @@ function itemRow(itemId: string, s: AssertedItem, sign: Sign, deltaId: string): 
 
 /** The state to assert for an item event (c/u/r); the first-seen time survives updates. */
 export function assertedItem(event: OrderItemEvent, previous: AssertedItem | undefined): AssertedItem {
-  if (event.product_id === null || event.product_name === null || event.quantity === null || event.line_total_cents === null) {
+  if (
+    event.product_id === null ||
+    event.product_name === null ||
+    event.quantity === null ||
+    event.line_total_cents === null
+  ) {
     throw new Error(`order item ${event.item_id} lacks product, quantity or line total`);
   }
   return {
@@ -54,7 +59,13 @@ export function assertedItem(event: OrderItemEvent, previous: AssertedItem | und
 }
 
 function same(a: AssertedItem, b: AssertedItem): boolean {
-  return a.firstSeen === b.firstSeen && a.productId === b.productId && a.productName === b.productName && a.quantity === b.quantity && a.lineTotalCents === b.lineTotalCents;
+  return (
+    a.firstSeen === b.firstSeen &&
+    a.productId === b.productId &&
+    a.productName === b.productName &&
+    a.quantity === b.quantity &&
+    a.lineTotalCents === b.lineTotalCents
+  );
 }
 
 /** The −1 row that retracts an asserted item (a TRUNCATE of order_items). */
@@ -63,7 +74,12 @@ export function itemRetraction(itemId: string, eventId: string, asserted: Assert
 }
 
 /** `event` is the item's event; a delete (is_deleted = 1) retracts whatever is asserted. */
-export function itemRollupChange(itemId: string, eventId: string, previous: AssertedItem | undefined, event: OrderItemEvent): ItemRollupChange {
+export function itemRollupChange(
+  itemId: string,
+  eventId: string,
+  previous: AssertedItem | undefined,
+  event: OrderItemEvent,
+): ItemRollupChange {
   const next = event.is_deleted === 1 ? null : assertedItem(event, previous);
   if (previous && next && same(previous, next)) return { deltas: [], next };
   const deltas: ItemDeltaRow[] = [];

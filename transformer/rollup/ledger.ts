@@ -66,11 +66,20 @@ function ledgerKey(table: LedgerTable, pk: string): string {
 function parseEntry(id: string, value: string): Entry {
   const v = JSON.parse(value) as Record<string, unknown> | null;
   const ok = id.startsWith('orders|')
-    ? v !== null && typeof v === 'object' && typeof v.createdAt === 'string' && typeof v.version === 'number' && typeof v.status === 'string'
+    ? v !== null &&
+      typeof v === 'object' &&
+      typeof v.createdAt === 'string' &&
+      typeof v.version === 'number' &&
+      typeof v.status === 'string'
     : id.startsWith('order_items|')
-      ? v !== null && typeof v === 'object' && typeof v.firstSeen === 'string' && typeof v.productId === 'string' && typeof v.quantity === 'number'
+      ? v !== null &&
+        typeof v === 'object' &&
+        typeof v.firstSeen === 'string' &&
+        typeof v.productId === 'string' &&
+        typeof v.quantity === 'number'
       : false;
-  if (!ok) throw new Error(`ledger record ${id.slice(0, 100)} is not an asserted order or item: ${value.slice(0, 200)}`);
+  if (!ok)
+    throw new Error(`ledger record ${id.slice(0, 100)} is not an asserted order or item: ${value.slice(0, 200)}`);
   return v as unknown as Entry;
 }
 
@@ -104,7 +113,8 @@ export class RollupLedger {
   /** Every row asserted for a table (a TRUNCATE retracts them all). */
   *entries(table: LedgerTable): IterableIterator<[string, Entry]> {
     const prefix = `${LEDGER_PREFIX}${table}|`;
-    for (const [key, raw] of this.table.scan(prefix)) yield [key.slice(prefix.length), parseEntry(key.slice(LEDGER_PREFIX.length), raw)];
+    for (const [key, raw] of this.table.scan(prefix))
+      yield [key.slice(prefix.length), parseEntry(key.slice(LEDGER_PREFIX.length), raw)];
   }
 
   /** Counted by scanning: for tests and benchmarks, not the hot path. */
@@ -166,7 +176,8 @@ export class LedgerBatch {
   /** Records for the compacted state topic, written in the batch's transaction. */
   stateRecords(): (StateRecord | { key: string; value: null })[] {
     const out: (StateRecord | { key: string; value: null })[] = [];
-    for (const [id, entry] of this.pending) out.push({ key: LEDGER_PREFIX + id, value: entry === null ? null : JSON.stringify(entry) });
+    for (const [id, entry] of this.pending)
+      out.push({ key: LEDGER_PREFIX + id, value: entry === null ? null : JSON.stringify(entry) });
     return out;
   }
 }

@@ -13,7 +13,13 @@ import type { OrderEvent } from '../events.ts';
 import type { AssertedOrder } from './ledger.ts';
 
 /** Delivery stages in order; cancelled is not a stage (an order is cancelled from any of them). */
-export const STAGE_RANK: Readonly<Record<string, number>> = { placed: 1, accepted: 2, preparing: 3, picked_up: 4, delivered: 5 };
+export const STAGE_RANK: Readonly<Record<string, number>> = {
+  placed: 1,
+  accepted: 2,
+  preparing: 3,
+  picked_up: 4,
+  delivered: 5,
+};
 
 export type Sign = 1 | -1;
 
@@ -77,7 +83,8 @@ export interface OrderRollupChange {
 
 /** The state to assert for an order event; `previous` carries the furthest stage reached so far. */
 export function assertedOrder(event: OrderEvent, previous: AssertedOrder | undefined): AssertedOrder {
-  if (event.created_at === null) throw new Error(`order ${event.order_id} has no created_at; the rollup is keyed by it`);
+  if (event.created_at === null)
+    throw new Error(`order ${event.order_id} has no created_at; the rollup is keyed by it`);
   const stage = STAGE_RANK[event.status] ?? 0;
   const delivered = event.status === 'delivered' && event.delivered_at !== null && event.delivery_minutes !== null;
   return {
@@ -201,7 +208,12 @@ function sameDelivery(a: AssertedOrder, b: AssertedOrder): boolean {
  * The rows one order change produces. `previous` is the ledger's asserted state (undefined: nothing is
  * asserted for this order yet); `event` is the change's order event, null for a delete.
  */
-export function orderRollupChange(orderId: string, eventId: string, previous: AssertedOrder | undefined, event: OrderEvent | null): OrderRollupChange {
+export function orderRollupChange(
+  orderId: string,
+  eventId: string,
+  previous: AssertedOrder | undefined,
+  event: OrderEvent | null,
+): OrderRollupChange {
   const next = event === null ? null : assertedOrder(event, previous);
   const deltas: OrderDeltaRow[] = [];
   const deliveries: DeliveryFactRow[] = [];

@@ -24,7 +24,13 @@ function amount(cents: number): number {
   return Number(`${negative ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`);
 }
 
-function truncatedOrderEvent(orderId: string, o: AssertedOrder, eventId: string, src: TruncateSource, nowMs: number): OrderEvent {
+function truncatedOrderEvent(
+  orderId: string,
+  o: AssertedOrder,
+  eventId: string,
+  src: TruncateSource,
+  nowMs: number,
+): OrderEvent {
   return {
     event_id: eventId,
     event_type: 'truncated',
@@ -96,18 +102,29 @@ export interface Truncation {
 }
 
 /** Retracts every asserted row of `table` in `ledger` (the batch records the ledger tombstones). */
-export function truncateTable(table: 'orders' | 'order_items', ledger: LedgerBatch, src: TruncateSource, topics: TransformTopics, nowMs: number): Truncation {
+export function truncateTable(
+  table: 'orders' | 'order_items',
+  ledger: LedgerBatch,
+  src: TruncateSource,
+  topics: TransformTopics,
+  nowMs: number,
+): Truncation {
   const outputs: OutputRecord[] = [];
   const rollup: OutputRecord[] = [];
   // Only what was committed before the truncate: through another partition, a row inserted after it can have
   // been asserted before the truncate reached this partition (a forwarded copy).
-  const before = (e: AssertedOrder | AssertedItem) => e.commitLsn === undefined || BigInt(e.commitLsn) < BigInt(src.commitLsn);
+  const before = (e: AssertedOrder | AssertedItem) =>
+    e.commitLsn === undefined || BigInt(e.commitLsn) < BigInt(src.commitLsn);
   const asserted = ledger.asserted(table).filter(([, e]) => before(e));
   for (const [pk, entry] of asserted) {
     const eventId = `${table}:${pk}:${src.commitLsn}:${src.lsn}:truncated`;
     if (table === 'orders') {
       const order = entry as AssertedOrder;
-      outputs.push({ topic: topics.orders, key: pk, value: JSON.stringify(truncatedOrderEvent(pk, order, eventId, src, nowMs)) });
+      outputs.push({
+        topic: topics.orders,
+        key: pk,
+        value: JSON.stringify(truncatedOrderEvent(pk, order, eventId, src, nowMs)),
+      });
       const change = orderRollupChange(pk, eventId, order, null);
       for (const d of change.deltas) rollup.push({ topic: topics.orderDeltas, key: pk, value: JSON.stringify(d) });
       for (const d of change.deliveries) rollup.push({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) });
@@ -115,7 +132,11 @@ export function truncateTable(table: 'orders' | 'order_items', ledger: LedgerBat
     } else {
       const item = entry as AssertedItem;
       const key = item.orderId ?? pk;
-      outputs.push({ topic: topics.orderItems, key, value: JSON.stringify(truncatedItemEvent(pk, item, eventId, src)) });
+      outputs.push({
+        topic: topics.orderItems,
+        key,
+        value: JSON.stringify(truncatedItemEvent(pk, item, eventId, src)),
+      });
       rollup.push({ topic: topics.itemDeltas, key, value: JSON.stringify(itemRetraction(pk, eventId, item)) });
       ledger.setItem(pk, null);
     }

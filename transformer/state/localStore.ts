@@ -48,7 +48,14 @@ const SEP = '\u0000';
 const keyOf = (part: number, key: string) => `${part}${SEP}${key}`;
 
 /** A partition of a store as the StateTable the dedupe state and the ledger read; `apply` writes no checkpoint. */
-function tableOf(store: Pick<StateStore, 'rows'> & { get(part: number, key: string): string | undefined; scan(part: number, prefix: string): Iterable<[string, string]>; applyOnly(part: number, records: readonly StateWrite[]): void }, part: number): StateTable {
+function tableOf(
+  store: Pick<StateStore, 'rows'> & {
+    get(part: number, key: string): string | undefined;
+    scan(part: number, prefix: string): Iterable<[string, string]>;
+    applyOnly(part: number, records: readonly StateWrite[]): void;
+  },
+  part: number,
+): StateTable {
   return {
     get: (key) => store.get(part, key),
     scan: (prefix) => store.scan(part, prefix),
@@ -71,7 +78,9 @@ export class MemoryStateStore implements StateStore {
   }
 
   *scan(part: number, prefix: string): Iterable<[string, string]> {
-    const rows = [...(this.parts.get(part) ?? [])].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const rows = [...(this.parts.get(part) ?? [])]
+      .filter(([k]) => k.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     yield* rows;
   }
 
@@ -122,7 +131,10 @@ export class LmdbStateStore implements StateStore {
   static open(dir: string, identity: StoreIdentity, log: Logger): LmdbStateStore {
     const probe = existsSync(dir) ? probeInChild(dir) : undefined;
     if (probe) {
-      log.warn('the local state store is unreadable; deleting it and rebuilding it from the state topic', { dir, error: probe });
+      log.warn('the local state store is unreadable; deleting it and rebuilding it from the state topic', {
+        dir,
+        error: probe,
+      });
       rmSync(dir, { recursive: true, force: true });
     }
     const attempt = () => {
@@ -140,14 +152,26 @@ export class LmdbStateStore implements StateStore {
     try {
       store = attempt();
     } catch (e) {
-      log.warn('the local state store cannot be opened; deleting it and rebuilding it from the state topic', { dir, error: (e as Error).message });
+      log.warn('the local state store cannot be opened; deleting it and rebuilding it from the state topic', {
+        dir,
+        error: (e as Error).message,
+      });
       rmSync(dir, { recursive: true, force: true });
       store = attempt();
     }
     const found = store.meta.get('format') as ({ format: number } & StoreIdentity) | undefined;
-    const same = found && found.format === STORE_FORMAT && found.stateTopic === identity.stateTopic && found.groupId === identity.groupId && found.statePartitions === identity.statePartitions;
+    const same =
+      found &&
+      found.format === STORE_FORMAT &&
+      found.stateTopic === identity.stateTopic &&
+      found.groupId === identity.groupId &&
+      found.statePartitions === identity.statePartitions;
     if (!same) {
-      if (found) log.warn('the local state store was written by another version of the transformer or another pipeline; rebuilding it from the state topic', { dir, found, expected: { format: STORE_FORMAT, ...identity } });
+      if (found)
+        log.warn(
+          'the local state store was written by another version of the transformer or another pipeline; rebuilding it from the state topic',
+          { dir, found, expected: { format: STORE_FORMAT, ...identity } },
+        );
       store.root.transactionSync(() => {
         store.root.clearSync();
         store.meta.clearSync();
@@ -213,7 +237,10 @@ export class LmdbStateStore implements StateStore {
     try {
       this.root.transactionSync(() => {
         this.putRecords(part, records);
-        this.meta.putSync(`checkpoint|${part}`, { offset: checkpoint.toString(), atMs: Date.now() } satisfies MetaCheckpoint);
+        this.meta.putSync(`checkpoint|${part}`, {
+          offset: checkpoint.toString(),
+          atMs: Date.now(),
+        } satisfies MetaCheckpoint);
       });
     } catch (e) {
       this.rowCounts.delete(part); // re-read from the store: the transaction did not happen
@@ -223,7 +250,8 @@ export class LmdbStateStore implements StateStore {
 
   dropPartition(part: number): void {
     this.root.transactionSync(() => {
-      for (const key of this.root.getKeys({ start: `${part}${SEP}`, end: `${part}${SEP}\uffff` })) this.root.removeSync(key);
+      for (const key of this.root.getKeys({ start: `${part}${SEP}`, end: `${part}${SEP}\uffff` }))
+        this.root.removeSync(key);
       this.meta.removeSync(`checkpoint|${part}`);
       this.meta.removeSync(`rows|${part}`);
     });

@@ -13,16 +13,23 @@ import { inputPartitionOfRow, statePartitionOf, statePartitionsOfTopic, type Sta
 const { Partitioners } = kafkajs;
 
 /** Pure: the state partitions a legacy record belongs in (none: it concerns no input of this layout). */
-export function routeLegacyRecord(layout: StateLayout, topics: Pick<TransformerTopics, 'cdcOrders' | 'cdcOrderItems'>, key: string): number[] {
+export function routeLegacyRecord(
+  layout: StateLayout,
+  topics: Pick<TransformerTopics, 'cdcOrders' | 'cdcOrderItems'>,
+  key: string,
+): number[] {
   const [prefix, ...rest] = key.split('|');
-  const topicOfTable = (table: string | undefined) => (table === 'orders' ? topics.cdcOrders : table === 'order_items' ? topics.cdcOrderItems : undefined);
+  const topicOfTable = (table: string | undefined) =>
+    table === 'orders' ? topics.cdcOrders : table === 'order_items' ? topics.cdcOrderItems : undefined;
   const partitionsOf = (topic: string) => layout.inputs.find((i) => i.topic === topic)?.partitions ?? 0;
   if (prefix === 'wm' || prefix === 'off') {
     const tp = rest.join('|');
     const at = tp.lastIndexOf('|');
     const topic = tp.slice(0, at);
     const partition = Number(tp.slice(at + 1));
-    return Number.isInteger(partition) && partition >= 0 && partition < partitionsOf(topic) ? [statePartitionOf(layout, topic, partition)] : [];
+    return Number.isInteger(partition) && partition >= 0 && partition < partitionsOf(topic)
+      ? [statePartitionOf(layout, topic, partition)]
+      : [];
   }
   if (prefix === 'trunc') {
     const topic = topicOfTable(rest[0]);
@@ -41,10 +48,22 @@ export function routeLegacyRecord(layout: StateLayout, topics: Pick<TransformerT
 async function holdsCommittedState(kafka: Kafka, topic: string, log: Logger): Promise<boolean> {
   let found = false;
   let done = false;
-  const reader = await startTopicReader(kafka, { name: 'state-check', topics: [topic], log, onBatch: (_t, _p, m) => void (found ||= m.length > 0) });
-  void reader.caughtUp.then(() => void (done = true), () => void (done = true));
+  const reader = await startTopicReader(kafka, {
+    name: 'state-check',
+    topics: [topic],
+    log,
+    onBatch: (_t, _p, m) => void (found ||= m.length > 0),
+  });
+  void reader.caughtUp.then(
+    () => void (done = true),
+    () => void (done = true),
+  );
   try {
-    await pollUntil(() => found || done, { what: `a committed record in ${topic}`, timeoutMs: Infinity, intervalMs: 50 });
+    await pollUntil(() => found || done, {
+      what: `a committed record in ${topic}`,
+      timeoutMs: Infinity,
+      intervalMs: 50,
+    });
   } finally {
     await reader.stop();
   }
@@ -66,7 +85,10 @@ export async function migrateLegacyState(deps: {
     await admin.deleteTopics({ topics: [legacyTopic] });
     return;
   }
-  log.warn('migrating the single-partition state topic of an earlier version into the partitioned one (once)', { from: legacyTopic, to: topics.state });
+  log.warn('migrating the single-partition state topic of an earlier version into the partitioned one (once)', {
+    from: legacyTopic,
+    to: topics.state,
+  });
   const latest = new Map<string, string | null>();
   const reader = await startTopicReader(kafka, {
     name: 'legacy-state',
@@ -80,13 +102,22 @@ export async function migrateLegacyState(deps: {
   } finally {
     await reader.stop();
   }
-  const messages = [...latest].flatMap(([key, value]) => (value === null ? [] : routeLegacyRecord(deps.layout, topics, key).map((partition) => ({ key, value, partition }))));
+  const messages = [...latest].flatMap(([key, value]) =>
+    value === null ? [] : routeLegacyRecord(deps.layout, topics, key).map((partition) => ({ key, value, partition })),
+  );
   // One transaction: all of it or nothing (a long one: the broker allows 15 minutes by default).
-  const producer = kafka.producer({ transactionalId: `${deps.groupId}-state-migration`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 900_000, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    transactionalId: `${deps.groupId}-state-migration`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 900_000,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const tx = await producer.transaction();
   try {
-    for (let i = 0; i < messages.length; i += 5000) await tx.send({ topic: topics.state, messages: messages.slice(i, i + 5000) });
+    for (let i = 0; i < messages.length; i += 5000)
+      await tx.send({ topic: topics.state, messages: messages.slice(i, i + 5000) });
     await tx.commit();
   } catch (e) {
     await tx.abort().catch(() => undefined);

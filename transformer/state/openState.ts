@@ -27,16 +27,35 @@ export async function prepareStateTopic(admin: Admin, topics: TransformerTopics,
   const counts: number[] = [];
   for (const topic of [topics.cdcOrders, topics.cdcOrderItems]) {
     let n: number | undefined;
-    await pollUntil(async () => (n = (await admin.listTopics()).includes(topic) ? await partitionsOf(admin, topic) : undefined) !== undefined, {
-      what: `CDC topic ${topic} (created by bootstrap or the connector)`, timeoutMs: Infinity, intervalMs: 2000, progressEveryMs: 30_000,
-      onProgress: () => log.warn('waiting for a CDC topic: the state layout follows its partitions', { topic }),
-    });
+    await pollUntil(
+      async () =>
+        (n = (await admin.listTopics()).includes(topic) ? await partitionsOf(admin, topic) : undefined) !== undefined,
+      {
+        what: `CDC topic ${topic} (created by bootstrap or the connector)`,
+        timeoutMs: Infinity,
+        intervalMs: 2000,
+        progressEveryMs: 30_000,
+        onProgress: () => log.warn('waiting for a CDC topic: the state layout follows its partitions', { topic }),
+      },
+    );
     counts.push(n!);
   }
-  const layout = stateLayout([{ topic: topics.cdcOrders, partitions: counts[0]! }, { topic: topics.cdcOrderItems, partitions: counts[1]! }]);
+  const layout = stateLayout([
+    { topic: topics.cdcOrders, partitions: counts[0]! },
+    { topic: topics.cdcOrderItems, partitions: counts[1]! },
+  ]);
   const existing = await partitionsOf(admin, topics.state);
   if (existing === undefined) {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topics.state, numPartitions: layout.statePartitions, configEntries: Object.entries(STATE_TOPIC_CONFIG).map(([name, value]) => ({ name, value })) }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: topics.state,
+          numPartitions: layout.statePartitions,
+          configEntries: Object.entries(STATE_TOPIC_CONFIG).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
   } else if (existing !== layout.statePartitions) {
     throw new Error(
       `state topic ${topics.state} has ${existing} partitions, but the inputs have ${layout.statePartitions} (${counts[0]} of ${topics.cdcOrders} + ${counts[1]} of ${topics.cdcOrderItems}): each input partition keeps its state in its own state partition. ` +
@@ -59,8 +78,12 @@ export async function openState(deps: {
   const { admin, topics, log } = deps;
   const layout = await prepareStateTopic(admin, topics, log);
   const legacy = legacyTransformerStateTopic(topics.state);
-  if (legacy !== topics.state && (await admin.listTopics()).includes(legacy)) await migrateLegacyState({ ...deps, layout, legacyTopic: legacy });
+  if (legacy !== topics.state && (await admin.listTopics()).includes(legacy))
+    await migrateLegacyState({ ...deps, layout, legacyTopic: legacy });
   const identity = { stateTopic: topics.state, groupId: deps.groupId, statePartitions: layout.statePartitions };
-  const store = deps.stateDir === null ? new MemoryStateStore() : LmdbStateStore.open(join(deps.stateDir, deps.instanceId), identity, log);
+  const store =
+    deps.stateDir === null
+      ? new MemoryStateStore()
+      : LmdbStateStore.open(join(deps.stateDir, deps.instanceId), identity, log);
   return { layout, store };
 }

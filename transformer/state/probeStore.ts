@@ -11,7 +11,12 @@ export function probeInChild(dir: string): string | undefined {
     root.openDB({ name: 'meta', encoding: 'json' }).getRange({ limit: 100 }).asArray;
     root.getRange({ limit: 1000 }).asArray;
     root.getStats();`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, dir], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, dir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status === 0) return undefined;
-  return r.signal ? `a process reading it was killed by ${r.signal}` : (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-1)[0];
+  return r.signal
+    ? `a process reading it was killed by ${r.signal}`
+    : (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-1)[0];
 }

@@ -21,20 +21,36 @@ export interface RestorePlan {
 }
 
 /** Pure: from where a partition is read, given its checkpoint and the topic partition's offsets. */
-export function planRestore(args: { part: number; checkpoint: Checkpoint | undefined; low: bigint; high: bigint; nowMs: number; maxCheckpointAgeMs: number }): RestorePlan {
+export function planRestore(args: {
+  part: number;
+  checkpoint: Checkpoint | undefined;
+  low: bigint;
+  high: bigint;
+  nowMs: number;
+  maxCheckpointAgeMs: number;
+}): RestorePlan {
   const { part, checkpoint: cp, low, high } = args;
   const rebuild = (reason: string): RestorePlan => ({ part, from: low, rebuild: true, reason });
   if (!cp) return rebuild('no local state for this partition');
-  if (cp.offset > high) return rebuild(`the checkpoint (${cp.offset}) is beyond the end of the partition (${high}): the state topic was recreated`);
-  if (cp.offset < low) return rebuild(`the checkpoint (${cp.offset}) is before the first record the partition still holds (${low})`);
+  if (cp.offset > high)
+    return rebuild(
+      `the checkpoint (${cp.offset}) is beyond the end of the partition (${high}): the state topic was recreated`,
+    );
+  if (cp.offset < low)
+    return rebuild(`the checkpoint (${cp.offset}) is before the first record the partition still holds (${low})`);
   if (args.nowMs - cp.atMs > args.maxCheckpointAgeMs) {
-    return rebuild(`the checkpoint is ${Math.round((args.nowMs - cp.atMs) / 3_600_000)} h old, older than the state topic keeps tombstones (delete.retention.ms): deletes after it may be gone`);
+    return rebuild(
+      `the checkpoint is ${Math.round((args.nowMs - cp.atMs) / 3_600_000)} h old, older than the state topic keeps tombstones (delete.retention.ms): deletes after it may be gone`,
+    );
   }
   return { part, from: cp.offset, rebuild: false };
 }
 
 /** One fetched batch → the records worth keeping (an unreadable one is reported and skipped) and the offset after it. */
-export function batchWrites(messages: readonly KafkaMessage[], onUnreadable: (m: KafkaMessage, error: string) => void): StateWrite[] {
+export function batchWrites(
+  messages: readonly KafkaMessage[],
+  onUnreadable: (m: KafkaMessage, error: string) => void,
+): StateWrite[] {
   const out: StateWrite[] = [];
   for (const m of messages) {
     if (!m.key) continue;
@@ -69,11 +85,25 @@ export async function restorePartitions(deps: {
   readonly onProgress?: (p: { read: number; total: number }) => void;
 }): Promise<RestoreResult> {
   const { store, log, stateTopic } = deps;
-  const offsets = new Map((await deps.admin.fetchTopicOffsets(stateTopic)).map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+  const offsets = new Map(
+    (await deps.admin.fetchTopicOffsets(stateTopic)).map((p) => [
+      p.partition,
+      { low: BigInt(p.low), high: BigInt(p.high) },
+    ]),
+  );
   const plans = deps.parts.map((part) => {
     const o = offsets.get(part);
-    if (!o) throw new Error(`state topic ${stateTopic} has no partition ${part}; it needs one per input partition (docs/contracts.md, "Transformer state")`);
-    return planRestore({ part, checkpoint: store.checkpoint(part), ...o, nowMs: Date.now(), maxCheckpointAgeMs: deps.maxCheckpointAgeMs });
+    if (!o)
+      throw new Error(
+        `state topic ${stateTopic} has no partition ${part}; it needs one per input partition (docs/contracts.md, "Transformer state")`,
+      );
+    return planRestore({
+      part,
+      checkpoint: store.checkpoint(part),
+      ...o,
+      nowMs: Date.now(),
+      maxCheckpointAgeMs: deps.maxCheckpointAgeMs,
+    });
   });
   for (const p of plans.filter((x) => x.rebuild)) {
     log.info('rebuilding a state partition from the state topic', { partition: p.part, reason: p.reason });
@@ -92,13 +122,24 @@ export async function restorePartitions(deps: {
       log,
       onProgress: (p) => {
         deps.onProgress?.(p);
-        if (p.read < p.total) log.info('restoring state', { read: p.read, of: p.total, percent: p.total ? Math.floor((100 * p.read) / p.total) : 100 });
+        if (p.read < p.total)
+          log.info('restoring state', {
+            read: p.read,
+            of: p.total,
+            percent: p.total ? Math.floor((100 * p.read) / p.total) : 100,
+          });
       },
       onBatch: (_topic, partition, messages) => {
         if (!messages.length) return;
         const writes = batchWrites(messages, (m, error) => {
           unreadable++;
-          log.error('skipping an unreadable state record', { topic: stateTopic, partition, offset: m.offset, key: m.key?.toString().slice(0, 200), error });
+          log.error('skipping an unreadable state record', {
+            topic: stateTopic,
+            partition,
+            offset: m.offset,
+            key: m.key?.toString().slice(0, 200),
+            error,
+          });
         });
         store.write(partition, writes, BigInt(messages[messages.length - 1]!.offset) + 1n);
         readByPartition.set(partition, (readByPartition.get(partition) ?? 0) + messages.length);

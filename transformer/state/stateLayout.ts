@@ -15,7 +15,9 @@ export interface StateLayout {
 }
 
 export function stateLayout(inputs: readonly InputTopic[]): StateLayout {
-  for (const i of inputs) if (!Number.isInteger(i.partitions) || i.partitions < 1) throw new Error(`input topic ${i.topic} has ${i.partitions} partitions`);
+  for (const i of inputs)
+    if (!Number.isInteger(i.partitions) || i.partitions < 1)
+      throw new Error(`input topic ${i.topic} has ${i.partitions} partitions`);
   return { inputs, statePartitions: inputs.reduce((n, i) => n + i.partitions, 0) };
 }
 
@@ -24,7 +26,8 @@ export function statePartitionOf(layout: StateLayout, topic: string, partition: 
   let base = 0;
   for (const i of layout.inputs) {
     if (i.topic === topic) {
-      if (partition < 0 || partition >= i.partitions) throw new Error(`${topic}[${partition}] is beyond the ${i.partitions} partitions the state layout knows`);
+      if (partition < 0 || partition >= i.partitions)
+        throw new Error(`${topic}[${partition}] is beyond the ${i.partitions} partitions the state layout knows`);
       return base + partition;
     }
     base += i.partitions;
@@ -48,6 +51,12 @@ const partitioner = kafkajs.Partitioners.DefaultPartitioner();
  * kafkajs' DefaultPartitioner reproduces. Used only to move a state topic of the old single-partition layout.
  */
 export function inputPartitionOfRow(pk: string, partitions: number): number {
-  const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({ partitionId: p, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({
+    partitionId: p,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
   return partitioner({ topic: '', partitionMetadata, message: { key: Buffer.from(`{"id":${pk}}`), value: null } });
 }

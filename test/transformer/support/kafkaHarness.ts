@@ -32,7 +32,11 @@ export function testPrefix(name: string): TestPrefix {
 }
 
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'pulso-transformer-it', brokers: loadConfig().kafka.brokers, logLevel: logLevel.NOTHING });
+  return new Kafka({
+    clientId: 'pulso-transformer-it',
+    brokers: loadConfig().kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export async function createTopics(kafka: Kafka, topics: string[], numPartitions = 1): Promise<void> {
@@ -66,24 +70,43 @@ export interface ReadMessage {
 
 function headersToStrings(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
+  for (const [k, v] of Object.entries(h ?? {}))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.map(String).join(',') : String(v);
   return out;
 }
 
 /** Everything committed in a topic right now (read_committed), in partition/offset order. */
 export async function readAll(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
   const out: ReadMessage[] = [];
-  await readCommitted(kafka, topic, (partition, m: KafkaMessage) => {
-    out.push({ partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, headers: headersToStrings(m.headers) });
-  }, 60_000);
+  await readCommitted(
+    kafka,
+    topic,
+    (partition, m: KafkaMessage) => {
+      out.push({
+        partition,
+        offset: m.offset,
+        key: m.key?.toString() ?? null,
+        value: m.value?.toString() ?? null,
+        headers: headersToStrings(m.headers),
+      });
+    },
+    60_000,
+  );
   return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-  const box = await pollUntil(async () => {
-    const v = await probe();
-    return v === undefined ? undefined : { v };
-  }, { what, timeoutMs, intervalMs: 250, isFatal: () => true });
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const box = await pollUntil(
+    async () => {
+      const v = await probe();
+      return v === undefined ? undefined : { v };
+    },
+    { what, timeoutMs, intervalMs: 250, isFatal: () => true },
+  );
   return box.v;
 }
 
@@ -100,11 +123,20 @@ export async function deletePipelineOfPrefix(kafka: Kafka, t: TestPrefix): Promi
  * Waits until the transformer group's committed offsets (committed only inside its transactions) reach the
  * end of both CDC input topics of the test prefix: every input record has been handled by a commit.
  */
-export async function waitForGroupToCommitInput(kafka: Kafka, t: TestPrefix, what: string, timeoutMs: number): Promise<void> {
+export async function waitForGroupToCommitInput(
+  kafka: Kafka,
+  t: TestPrefix,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await waitFor(what, async () => ((await transformerGroupProgress(admin, t.cfg)).lag === 0 ? true : undefined), timeoutMs);
+    await waitFor(
+      what,
+      async () => ((await transformerGroupProgress(admin, t.cfg)).lag === 0 ? true : undefined),
+      timeoutMs,
+    );
   } finally {
     await admin.disconnect();
   }
@@ -113,7 +145,13 @@ export async function waitForGroupToCommitInput(kafka: Kafka, t: TestPrefix, wha
 export { freePort } from '../../../lib/freePort.ts';
 
 export async function kafkaReachable(): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'probe', brokers: loadConfig().kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 2000 }).admin();
+  const admin = new Kafka({
+    clientId: 'probe',
+    brokers: loadConfig().kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 2000,
+  }).admin();
   try {
     await admin.connect();
     await admin.listTopics();
