@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { PROJECT_ROOT } from '../lib/config.ts';
 import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 interface ProfileNode {
   readonly id: number;
@@ -65,7 +66,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
         { top: { type: 'string', default: '25' } },
         { positionals: true },
       );
-      if (positionals.length !== 1) throw new Error('give one .cpuprofile file');
+      if (positionals.length !== 1) throw new PulsoError('give one .cpuprofile file');
       return {
         file: positionals[0]!,
         top: numberFlag('--top', values.top!, { integer: true, min: 1, what: 'a positive integer' }),

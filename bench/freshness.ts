@@ -8,7 +8,7 @@ import { runGenerator } from '../generator/index.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
 import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
-import axios from 'axios';
+import { transformerAnswers } from '../lib/transformerClient.ts';
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -36,11 +36,7 @@ const { rate, durationS, speedup } = flagsOrExit(
 const POLL_MS = 100;
 
 const cfg = loadConfig();
-const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(
-  () => true,
-  () => false,
-);
-if (!health) {
+if (!(await transformerAnswers(cfg.transformer.metricsPort))) {
   process.stderr.write('the transformer is not running; start the pipeline first: npm run up\n');
   process.exit(1);
 }

@@ -9,11 +9,12 @@
 // Figures are printed; nothing is asserted.
 import { cpus, totalmem } from 'node:os';
 import { migrate } from '../sql/migrate.ts';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../test/support/embeddedPostgres.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../stack/throwawayPostgres.ts';
 import { createLogger } from '../lib/log.ts';
 import { loadConfig } from '../lib/config.ts';
 import { numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
 import { runGenerator, type GeneratorStats, type GeneratorSummary } from '../generator/run.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const log = createLogger('bench', 'warn');
 const WARMUP_MS = 15_000;
@@ -56,7 +57,7 @@ async function phase(
       last = { ...s, t };
     },
   });
-  if (!atWarmup || !last) throw new Error('the run ended before the warm-up did');
+  if (!atWarmup || !last) throw new PulsoError('the run ended before the warm-up did');
   const secs = (last.t - atWarmup.t) / 1000;
   const rows = (s: GeneratorStats) => s.rowsInserted + s.rowsUpdated + s.rowsDeleted;
   return {

@@ -8,7 +8,6 @@
 // transaction; default the transformer's 5,000 — live its transactions are far smaller, ≈ 40 records at 100 orders/s).
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { Kafka, logLevel } from 'kafkajs';
 import { inheritedEnv, loadConfig } from '../lib/config.ts';
 import { isolatedTopicEnv, transformerTopics } from '../lib/names.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
@@ -22,6 +21,8 @@ import {
   type PassThroughShape,
 } from './passThrough.ts';
 import { seedTopics } from './seedTopics.ts';
+import { createKafka } from '../lib/kafka.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const USAGE = 'usage: npm run bench:clients [-- --records 40000 --rounds 3 --chunk 5000]';
 const { RECORDS, ROUNDS, CHUNK } = flagsOrExit('bench:clients', USAGE, () => {
@@ -57,19 +58,14 @@ async function main(): Promise<void> {
   );
   const brokerPid = runningPid(paths(cfg), 'kafka');
   if (brokerPid === undefined)
-    throw new Error(
+    throw new PulsoError(
       "the local stack's Kafka is not running: start it with `npm run up` (bench:clients measures the broker's CPU too)",
     );
   const cpuSample = () => {
     const own = process.cpuUsage();
     return { client: (own.user + own.system) / 1e6, broker: groupCpuSeconds(brokerPid) };
   };
-  const kafka = new Kafka({
-    clientId: 'pulso-bench-clients',
-    brokers: cfg.kafka.brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 2 },
-  });
+  const kafka = createKafka(cfg, 'pulso-bench-clients', { retry: { retries: 2 } });
   const admin = kafka.admin();
   await admin.connect();
   const prefix = `bench-clients-${randomUUID().slice(0, 8)}`;

@@ -18,6 +18,7 @@ import { requestsUnderLimit } from '../transformer/produceChunk.ts';
 import { MAX_RECORDS_PER_TRANSACTION } from '../transformer/consumeLoop.ts';
 import { CONSUMER_FETCH_SIZES, createTransactionalProducer, TRANSACTION_RETRY } from '../transformer/kafkaClient.ts';
 import { pollUntil } from '../lib/poll.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export type PassThroughShape = 'plain' | 'transactional';
 
@@ -81,7 +82,7 @@ function windowTimer(spec: PassThroughSpec) {
 
 const routeOf = (spec: PassThroughSpec, topic: string): string => {
   const out = spec.routes.get(topic);
-  if (out === undefined) throw new Error(`pass-through: no output topic for input ${topic}`);
+  if (out === undefined) throw new PulsoError(`pass-through: no output topic for input ${topic}`);
   return out;
 };
 

@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../lib/config.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
 import { isolatedTopicEnv, transformerGroupId, transformerStateTopic, transformerTopics } from '../lib/names.ts';
@@ -25,6 +24,9 @@ import { transformRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
 import { freePort } from '../lib/freePort.ts';
 import { produceInput, runTransformer, runUntilCrash, type TransformerRun } from './restoreTransformer.ts';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../lib/kafka.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const USAGE = 'usage: npm run bench:restore [-- --orders 1000000 --tail 5000 --old true|false]';
 const { ORDERS, TAIL, OLD } = flagsOrExit('bench:restore', USAGE, () => {
@@ -34,7 +36,7 @@ const { ORDERS, TAIL, OLD } = flagsOrExit('bench:restore', USAGE, () => {
     old: { type: 'string', default: 'auto' },
   });
   const orders = numberFlag('--orders', values.orders, { integer: true, min: 1000, what: 'an integer ≥ 1000' });
-  if (!['auto', 'true', 'false'].includes(values.old!)) throw new Error('--old must be true, false or auto');
+  if (!['auto', 'true', 'false'].includes(values.old!)) throw new PulsoError('--old must be true, false or auto');
   return {
     ORDERS: orders,
     TAIL: numberFlag('--tail', values.tail, { integer: true, min: 1, what: 'an integer ≥ 1' }),
@@ -172,12 +174,7 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   const cfg = loadConfig();
-  const kafka = new Kafka({
-    clientId: 'pulso-bench-restore',
-    brokers: cfg.kafka.brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 2 },
-  });
+  const kafka = createKafka(cfg, 'pulso-bench-restore', { retry: { retries: 2 } });
   const admin = kafka.admin();
   await admin.connect();
   // A pipeline of its own (topics under a prefix), so that the real transformer can run on this history too.

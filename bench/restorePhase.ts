@@ -2,12 +2,13 @@
 // local state store (or, for the old design, memory) up to a state topic and prints one JSON line.
 //   node --import tsx bench/restorePhase.ts '{"design":"store"|"memory","dir":…,"topic":…,"parts":[…]}'
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { LmdbStateStore, type StateStore } from '../transformer/state/localStore.ts';
 import { restorePartitions } from '../transformer/state/restorePartitions.ts';
 import { startTopicReader } from '../transformer/topicReader.ts';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../lib/kafka.ts';
 
 interface PhaseArgs {
   readonly design: 'store' | 'memory';
@@ -50,11 +51,7 @@ function residentNow(): { rssAnonMiB: number; rssFileMiB: number } {
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]!) as PhaseArgs;
   const cfg = loadConfig();
-  const kafka = new Kafka({
-    clientId: 'pulso-bench-restore-phase',
-    brokers: cfg.kafka.brokers,
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = createKafka(cfg, 'pulso-bench-restore-phase');
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   let result: Record<string, unknown>;

@@ -7,6 +7,7 @@ import type { Kafka } from 'kafkajs';
 import { inheritedEnv, loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { pollUntil } from '../lib/poll.ts';
 import type { InputRecord } from '../transformer/transform.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export interface TransformerRun {
   /** Start → its group join (after a SIGKILL: the dead member's session). */
@@ -42,7 +43,7 @@ export async function runUntilCrash(env: Record<string, string>): Promise<void> 
     timeoutMs: 600_000,
   });
   if (child.signalCode !== 'SIGKILL')
-    throw new Error(`the transformer ended with ${child.exitCode ?? child.signalCode} instead of its crash point`);
+    throw new PulsoError(`the transformer ended with ${child.exitCode ?? child.signalCode} instead of its crash point`);
 }
 
 /**
@@ -72,7 +73,7 @@ export async function runTransformer(env: Record<string, string>): Promise<Trans
       timeoutMs: 600_000,
       intervalMs: 50,
     });
-    if (!first) throw new Error(`the transformer exited with ${child.exitCode} before committing a batch`);
+    if (!first) throw new PulsoError(`the transformer exited with ${child.exitCode} before committing a batch`);
     const rss = peakRss(child.pid!);
     return {
       joinMs: (joinedAt ?? started) - started,

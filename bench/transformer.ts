@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Kafka, logLevel } from 'kafkajs';
 import { inheritedEnv, loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { decodeEnvelope } from '../transformer/decode/decodeEnvelope.ts';
@@ -26,6 +25,8 @@ import { pollUntil } from '../lib/poll.ts';
 import { kafkajsPassThrough } from './passThrough.ts';
 import { seedTopics } from './seedTopics.ts';
 import { flagsOrExit, numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
+import { createKafka } from '../lib/kafka.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const USAGE = 'usage: npm run bench:transformer [-- --e2e-records 40000 --pure-runs 7]';
 const { E2E_RECORDS, PURE_RUNS } = flagsOrExit('bench:transformer', USAGE, () => {
@@ -91,7 +92,7 @@ function pureTransformRate(records: InputRecord[]): number {
   }
   const secs = (performance.now() - t0) / 1000;
   if (events !== records.length)
-    throw new Error(`bench data produced ${events} events from ${records.length} envelopes`);
+    throw new PulsoError(`bench data produced ${events} events from ${records.length} envelopes`);
   return records.length / secs;
 }
 
@@ -115,12 +116,7 @@ interface EndToEnd {
 
 async function endToEnd(count: number): Promise<EndToEnd | string> {
   const cfg = loadConfig();
-  const kafka = new Kafka({
-    clientId: 'pulso-bench',
-    brokers: cfg.kafka.brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 2 },
-  });
+  const kafka = createKafka(cfg, 'pulso-bench', { retry: { retries: 2 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -202,7 +198,7 @@ async function endToEnd(count: number): Promise<EndToEnd | string> {
     await handle.stop();
     // Every envelope becomes one event; the rollup rows and counters ride in the same transactions on top.
     const events = (m.produced[t.orders] ?? 0) + (m.produced[t.orderItems] ?? 0);
-    if (events !== count) throw new Error(`transformer produced ${events} events of ${count}`);
+    if (events !== count) throw new PulsoError(`transformer produced ${events} events of ${count}`);
     // The first transaction's records are excluded from the window, as its start was not observed.
     return {
       passThrough: passRate,

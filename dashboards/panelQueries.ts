@@ -1,52 +1,40 @@
 // The queries a dashboards page may run: exactly the panel targets of the provisioned dashboard files
 // (grafana/dashboards/*.json, the files Grafana loads), looked up by dashboard uid, panel id and refId. The
 // page never sends SQL; it names a panel and a time range, and the range is bound as query parameters.
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { PROJECT_ROOT } from '../lib/config.ts';
+import { watch } from 'node:fs';
+import { PulsoError } from '../lib/errors.ts';
+import {
+  DASHBOARDS_DIR,
+  druidTargets,
+  flatPanels,
+  readDashboardFiles,
+  targetContext,
+  type DashboardFile,
+  type SavedDashboard,
+} from '../grafana/src/dashboardFiles.ts';
 
-export const DASHBOARDS_DIR = resolve(PROJECT_ROOT, 'grafana/dashboards');
+export class QueryRequestError extends PulsoError {}
 
-interface Target {
-  readonly refId?: string;
-  readonly builder?: { readonly queryType?: string; readonly query?: string };
-  readonly settings?: { readonly contextParameters?: ReadonlyArray<{ name: string; value: string }> };
-}
-export interface Panel {
-  readonly id?: number;
-  readonly type?: string;
-  readonly title?: string;
-  readonly targets?: readonly Target[];
-  readonly panels?: readonly Panel[];
-}
-export interface Dashboard {
-  readonly uid: string;
-  readonly title?: string;
-  readonly refresh?: string;
-  readonly panels?: readonly Panel[];
-}
-
-export class QueryRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueryRequestError';
+/**
+ * The provisioned dashboards by uid, read once and read again only after a file in their folder changed (so an
+ * edited dashboard shows without a restart, and a request never touches the disk otherwise).
+ */
+export class DashboardCatalog {
+  private byUid: Map<string, DashboardFile> | undefined;
+  constructor(private readonly dir = DASHBOARDS_DIR) {
+    try {
+      watch(dir, { persistent: false }, () => (this.byUid = undefined)).on('error', () => undefined);
+    } catch {
+      /* no file watching here: the first read stays */
+    }
   }
-}
-
-/** Every provisioned dashboard, by uid, read from its file. */
-export function readDashboards(dir = DASHBOARDS_DIR): Map<string, { file: string; dashboard: Dashboard }> {
-  const out = new Map<string, { file: string; dashboard: Dashboard }>();
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()) {
-    const dashboard = JSON.parse(readFileSync(resolve(dir, file), 'utf8')) as Dashboard;
-    out.set(dashboard.uid, { file, dashboard });
+  all(): Map<string, DashboardFile> {
+    this.byUid ??= new Map(readDashboardFiles(this.dir).map((f) => [f.dashboard.uid, f]));
+    return this.byUid;
   }
-  return out;
-}
-
-function flatPanels(panels: readonly Panel[] | undefined): Panel[] {
-  return (panels ?? []).flatMap((p) => [p, ...flatPanels(p.panels)]);
+  get(uid: string): DashboardFile | undefined {
+    return this.all().get(uid);
+  }
 }
 
 export interface BoundQuery {
@@ -63,7 +51,7 @@ const MAX_RANGE_MS = 31 * 24 * 3600_000;
  * query context the Druid plugin would send. Throws QueryRequestError naming what is wrong.
  */
 export function bindPanelQuery(
-  dashboard: Dashboard,
+  dashboard: SavedDashboard,
   panelId: number,
   refId: string,
   fromMs: number,
@@ -75,7 +63,7 @@ export function bindPanelQuery(
   if (toMs - fromMs > MAX_RANGE_MS) throw new QueryRequestError(`the range ${fromMs}..${toMs} is longer than 31 days`);
   const panel = flatPanels(dashboard.panels).find((p) => p.id === panelId);
   if (!panel) throw new QueryRequestError(`dashboard ${dashboard.uid} has no panel ${panelId}`);
-  const target = (panel.targets ?? []).find((t) => (t.refId ?? 'A') === refId);
+  const target = druidTargets(panel).find((t) => (t.refId ?? 'A') === refId);
   const sql = target?.builder?.query;
   if (!target || !sql)
     throw new QueryRequestError(`panel ${panelId} ("${panel.title ?? ''}") of ${dashboard.uid} has no query ${refId}`);
@@ -89,6 +77,5 @@ export function bindPanelQuery(
     throw new QueryRequestError(
       `panel ${panelId} uses a Grafana variable this server cannot bind: ${/\$\{[^}]*\}|\$__\w+/.exec(query)![0]}`,
     );
-  const context = Object.fromEntries((target.settings?.contextParameters ?? []).map((p) => [p.name, p.value]));
-  return { query, parameters, context };
+  return { query, parameters, context: targetContext(target) };
 }

@@ -9,9 +9,10 @@ import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type PulsoConfig } from '../lib/config.ts';
-import { DruidQueryError, queryDruidTable } from '../lib/druidClient.ts';
+import { DruidError, queryDruidTable } from '../lib/druidClient.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { bindPanelQuery, QueryRequestError, readDashboards } from './panelQueries.ts';
+import { bindPanelQuery, DashboardCatalog, QueryRequestError } from './panelQueries.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const PUBLIC_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'public');
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
@@ -57,13 +58,12 @@ const SECURITY_HEADERS = {
 } as const;
 
 /** An answer to a bad request: its status and a message naming the problem and what to send instead. */
-class RequestRejected extends Error {
+class RequestRejected extends PulsoError {
   constructor(
     readonly status: number,
     message: string,
   ) {
     super(message);
-    this.name = 'RequestRejected';
   }
 }
 
@@ -169,13 +169,17 @@ export function parseQueryRequest(text: string): QueryRequest {
 }
 
 /** POST /api/query {uid, panelId, refId, from, to} → {columns, rows, ms}; a bad request is a 4xx naming the problem. */
-async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function runQuery(
+  cfg: PulsoConfig,
+  catalog: DashboardCatalog,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json')
     throw new RequestRejected(415, `content-type must be application/json, not ${JSON.stringify(type)}`);
   const q = parseQueryRequest(await readBody(req));
-  // Read on every request: the files are small, and an edited dashboard shows without a restart.
-  const entry = readDashboards().get(q.uid);
+  const entry = catalog.get(q.uid);
   if (!entry) throw new RequestRejected(400, `no provisioned dashboard with uid ${JSON.stringify(q.uid)}`);
   let bound;
   try {
@@ -190,22 +194,28 @@ async function runQuery(cfg: PulsoConfig, req: IncomingMessage, res: ServerRespo
     sendJson(res, 200, { ...table, ms: Math.round(performance.now() - t0) });
   } catch (e) {
     // Druid's error reaches the panel as it said it; the page keeps refreshing the others.
-    sendJson(res, 502, { error: e instanceof DruidQueryError ? e.message : String(e) });
+    sendJson(res, 502, { error: e instanceof DruidError ? e.message : String(e) });
   }
 }
 
-async function route(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+async function route(
+  cfg: PulsoConfig,
+  catalog: DashboardCatalog,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
   if (path === '/health' && (req.method === 'GET' || req.method === 'HEAD'))
     return sendJson(res, 200, { status: 'ok' });
   checkOrigin(req.headers, req.socket.localPort);
-  if (req.method === 'POST' && path === '/api/query') return runQuery(cfg, req, res);
+  if (req.method === 'POST' && path === '/api/query') return runQuery(cfg, catalog, req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD')
     throw new RequestRejected(405, `${req.method} ${path} is not served here`);
   if (path === '/api/dashboards') {
     return sendJson(
       res,
       200,
-      [...readDashboards().values()].map(({ file, dashboard }) => ({
+      [...catalog.all().values()].map(({ file, dashboard }) => ({
         uid: dashboard.uid,
         title: dashboard.title,
         file,
@@ -214,7 +224,7 @@ async function route(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse
   }
   const one = /^\/api\/dashboards\/([\w-]+)$/.exec(path);
   if (one) {
-    const entry = readDashboards().get(one[1]!);
+    const entry = catalog.get(one[1]!);
     return entry ? sendJson(res, 200, entry.dashboard) : sendJson(res, 404, { error: `no dashboard ${one[1]}` });
   }
   const file = STATIC_FILES.get(path);
@@ -224,11 +234,12 @@ async function route(cfg: PulsoConfig, req: IncomingMessage, res: ServerResponse
 }
 
 export function createDashboardsServer(cfg: PulsoConfig, log: Logger, limits: ServerLimits = SERVER_LIMITS): Server {
+  const catalog = new DashboardCatalog();
   const server = createServer(
     { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: limits.checkEveryMs },
     (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
-      route(cfg, req, res, path).catch((e: unknown) => {
+      route(cfg, catalog, req, res, path).catch((e: unknown) => {
         if (e instanceof RequestRejected) {
           // After a rejected body the rest of it is never read: close the connection once the answer is out.
           const close: Record<string, string> = e.status === 413 ? { connection: 'close' } : {};

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PulsoConfig } from '../lib/config.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -145,12 +146,7 @@ export interface RenderOptions {
   readonly topic?: string;
 }
 
-export class SupervisorSpecError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SupervisorSpecError';
-  }
-}
+export class SupervisorSpecError extends PulsoError {}
 
 const HOST_PORT = /^[A-Za-z0-9._-]+:\d{1,5}$/;
 

@@ -5,6 +5,7 @@ import type { Rng } from './random.ts';
 import { clamp } from './random.ts';
 import type { PaymentProfile } from './paymentMix.ts';
 import type { StoreCategory } from './catalog.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export type OrderStatus = 'placed' | 'accepted' | 'preparing' | 'picked_up' | 'delivered' | 'cancelled';
 export type PaymentStatus = 'pending' | 'paid' | 'refunded' | 'failed';
@@ -35,13 +36,12 @@ export type LifecycleEvent =
 
 export const INITIAL_STATE: LifecycleState = { status: 'placed', paymentStatus: 'pending' };
 
-export class InvalidTransitionError extends Error {
+export class InvalidTransitionError extends PulsoError {
   constructor(
     readonly state: LifecycleState,
     readonly event: LifecycleEvent,
   ) {
     super(`cannot ${event} an order that is ${state.status} with payment ${state.paymentStatus}`);
-    this.name = 'InvalidTransitionError';
   }
 }
 

@@ -4,6 +4,7 @@
 // SPEI transfers in Mexico for marketplace purchases).
 import type { CountryCode } from './geo/gazetteer.ts';
 import { AliasTable, type Rng } from './random.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export type PaymentMethod =
   | 'credit_card'
@@ -86,7 +87,7 @@ export class PaymentMixSampler {
 
   sample(rng: Rng, country: CountryCode): PaymentProfile {
     const t = this.tables.get(country);
-    if (!t) throw new Error(`no payment mix for ${country}`);
+    if (!t) throw new PulsoError(`no payment mix for ${country}`);
     return t.sample(rng);
   }
 }

@@ -1,5 +1,6 @@
 // Seeded randomness and the distributions the generator draws from. Pure: the same seed gives the
 // same sequence on every machine (sfc32 on 32-bit integer math; Math.random is never used).
+import { PulsoError } from '../lib/errors.ts';
 
 /** cyrb128: hashes a seed string into four 32-bit words to initialise sfc32. */
 function cyrb128(str: string): [number, number, number, number] {
@@ -73,7 +74,7 @@ export class Rng {
   }
 
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list');
+    if (items.length === 0) throw new PulsoError('pick from an empty list');
     return items[Math.floor(this.next() * items.length)]!;
   }
 
@@ -133,10 +134,10 @@ export class AliasTable<T> {
     weights: readonly number[],
   ) {
     const n = items.length;
-    if (n === 0 || weights.length !== n) throw new Error('AliasTable needs as many positive weights as items');
+    if (n === 0 || weights.length !== n) throw new PulsoError('AliasTable needs as many positive weights as items');
     const total = weights.reduce((s, w) => s + w, 0);
     if (!(total > 0) || weights.some((w) => w < 0 || !Number.isFinite(w)))
-      throw new Error('AliasTable weights must be finite, ≥ 0, not all 0');
+      throw new PulsoError('AliasTable weights must be finite, ≥ 0, not all 0');
     this.prob = new Float64Array(n);
     this.alias = new Int32Array(n);
     const scaled = weights.map((w) => (w * n) / total);

@@ -13,14 +13,15 @@ import { ensureWorld } from './setup.ts';
 import { DEFAULT_SCALE, type WorldScale } from './world.ts';
 import { LaneWriter, laneOf, planRounds, WRITER_SESSION } from './writer.ts';
 import { sleep } from '../lib/poll.ts';
+import { PulsoError } from '../lib/errors.ts';
 
-export class SchemaNotReadyError extends Error {
+/** Retriable: the migrations may still be running. */
+export class SchemaNotReadyError extends PulsoError {
   constructor(
     message: string,
     readonly missing: string[],
   ) {
-    super(message);
-    this.name = 'SchemaNotReadyError';
+    super(message, { retriable: true });
   }
 }
 

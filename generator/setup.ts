@@ -12,6 +12,7 @@ import { centsToDecimal, decimalToCents } from './money.ts';
 import { plainArray, textArray } from './pgArray.ts';
 import { buildWorldModel, buildWorldSeed, geocodeAnchors, type World, type WorldScale } from './world.ts';
 import type { StoreCategory } from './catalog.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 // Serialises world creation between generators started at the same time on an empty database.
 const WORLD_LOCK_KEY = 0x70756c736f01;
@@ -54,7 +55,8 @@ export async function ensureWorld(
       const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [
         CITIES.map((c) => c.id),
       ]);
-      if (cityIds.rowCount !== CITIES.length) throw new Error('reference cities are missing: run `npm run migrate`');
+      if (cityIds.rowCount !== CITIES.length)
+        throw new PulsoError('reference cities are missing: run `npm run migrate`');
       opts.log.info('creating the marketplace', {
         seed: opts.seed,
         stores: opts.scale.stores,

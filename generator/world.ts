@@ -16,6 +16,7 @@ import {
 } from './catalog.ts';
 import { AliasTable, Rng, clamp } from './random.ts';
 import type { Cents } from './money.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export interface ProductModel {
   dbId: string;
@@ -360,7 +361,7 @@ export function buildWorldModel(
       );
   }
   if (!stores.length || !customers.length) {
-    throw new Error(
+    throw new PulsoError(
       `the database has ${stores.length} store(s) with products in a simulated city and ${customers.length} customer(s) with an address there ` +
         `(of ${rows.stores.length} stores and ${rows.customers.length} customers in all), so there is nothing to simulate. ` +
         'The generator creates its marketplace only when none is usable: run it once against this database, or `npm run down -- --reset` for a fresh one.',

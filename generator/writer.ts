@@ -10,6 +10,7 @@ import type { Logger } from '../lib/log.ts';
 import { centsToDecimal } from './money.ts';
 import type { GenEvent, LiveOrder } from './eventStream.ts';
 import { plainArray, textArray } from './pgArray.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const ROUND_SQL = `
 WITH
@@ -120,12 +121,7 @@ export interface RoundCounts {
   vanished: number;
 }
 
-export class WriterError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WriterError';
-  }
-}
+export class WriterError extends PulsoError {}
 
 /** Column buffers for one round. */
 export class Round {

@@ -1,13 +1,9 @@
 // Command-line flags for every Pulso command, on node:util parseArgs: one parser, one style of error. A
 // usage error names the flag and what it accepts, and the command exits 2 after printing its usage.
 import { parseArgs } from 'node:util';
+import { PulsoError } from './errors.ts';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends PulsoError {}
 
 type FlagSpec = {
   readonly type: 'string' | 'boolean';

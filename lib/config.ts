@@ -5,15 +5,11 @@ import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { PulsoError } from './errors.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends PulsoError {}
 
 type Env = Record<string, string | undefined>;
 
@@ -235,7 +231,8 @@ const SPECS = new Map<string, VarSpec>(CONFIG_VARS.map((v) => [v.name, v]));
 /** The literal default of a variable, from CONFIG_VARS. */
 function defaultOf(name: VarName): string {
   const d = SPECS.get(name)?.default;
-  if (d === undefined) throw new Error(`config: ${name} has no literal default; pass one derived from other settings`);
+  if (d === undefined)
+    throw new PulsoError(`config: ${name} has no literal default; pass one derived from other settings`);
   return d;
 }
 

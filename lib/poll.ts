@@ -2,10 +2,12 @@
 // an abort signal and progress reports; and retry an operation whose failures are transient. Everything that
 // waits (stack start-up, bootstrap, the transformer's readers, benchmarks, tests) goes through here.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isRetriable, PulsoError } from './errors.ts';
 
 export { sleep };
 
-export class PollTimeoutError extends Error {
+/** Retriable: waiting longer may see it happen; the probe's last error is its cause. */
+export class PollTimeoutError extends PulsoError {
   constructor(
     readonly what: string,
     readonly waitedMs: number,
@@ -13,8 +15,8 @@ export class PollTimeoutError extends Error {
   ) {
     super(
       `timed out after ${(waitedMs / 1000).toFixed(1)} s waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message ?? String(lastError)})` : ''}`,
+      { retriable: true, cause: lastError },
     );
-    this.name = 'PollTimeoutError';
   }
 }
 
@@ -29,7 +31,10 @@ export interface PollOptions {
   /** Upper bound of a pause (default 5 s). */
   readonly maxIntervalMs?: number;
   readonly signal?: AbortSignal;
-  /** A probe error this returns true for ends the wait at once (rethrown); other errors mean "not yet". */
+  /**
+   * A probe error this returns true for ends the wait at once (rethrown); other errors mean "not yet".
+   * Default: an error of ours (PulsoError) that says it is not retriable.
+   */
   readonly isFatal?: (error: unknown) => boolean;
   /** Called about every `progressEveryMs` (default 5 s) while still waiting, with the time left. */
   readonly onProgress?: (p: { what: string; leftMs: number; lastError: unknown }) => void;
@@ -37,6 +42,8 @@ export interface PollOptions {
 }
 
 /** A probe's "not yet": anything but undefined, null and false ends the wait and is returned. */
+const isFatalByDefault = (e: unknown): boolean => e instanceof PulsoError && !e.retriable;
+
 type NotYet = undefined | null | false;
 
 /**
@@ -57,7 +64,7 @@ export async function pollUntil<T>(
       const v = await probe();
       if (v !== undefined && v !== null && v !== false) return v as Exclude<T, NotYet>;
     } catch (e) {
-      if (opts.isFatal?.(e)) throw e;
+      if ((opts.isFatal ?? isFatalByDefault)(e)) throw e;
       lastError = e;
     }
     const now = Date.now();
@@ -79,8 +86,8 @@ export interface RetryOptions {
   /** Delay multiplier per attempt (default 2), capped at maxDelayMs (default 5 s). */
   readonly backoff?: number;
   readonly maxDelayMs?: number;
-  /** Only these failures are retried; any other is thrown at once. */
-  readonly isRetryable: (error: unknown) => boolean;
+  /** Only these failures are retried; any other is thrown at once. Default: what says it is retriable (lib/errors.ts). */
+  readonly isRetriable?: (error: unknown) => boolean;
   readonly onRetry?: (p: { attempt: number; delayMs: number; error: unknown }) => void;
   readonly signal?: AbortSignal;
 }
@@ -92,7 +99,7 @@ export async function retry<T>(op: (attempt: number) => Promise<T>, opts: RetryO
     try {
       return await op(attempt);
     } catch (e) {
-      if (attempt >= opts.attempts || !opts.isRetryable(e)) throw e;
+      if (attempt >= opts.attempts || !(opts.isRetriable ?? isRetriable)(e)) throw e;
       opts.onRetry?.({ attempt, delayMs: delay, error: e });
       await sleep(delay, undefined, { signal: opts.signal });
       delay = Math.min(delay * (opts.backoff ?? 2), opts.maxDelayMs ?? 5000);

@@ -5,11 +5,12 @@ import pg from 'pg';
 import { redactUrl } from './config.ts';
 import type { Logger } from './log.ts';
 import { retry } from './poll.ts';
+import { PulsoError } from './errors.ts';
 
-export class DatabaseUnreachableError extends Error {
+/** Retriable: the database may come back (a restart, a failover); the message says what was tried. */
+export class DatabaseUnreachableError extends PulsoError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseUnreachableError';
+    super(message, { retriable: true, cause: options?.cause });
   }
 }
 
@@ -83,7 +84,7 @@ export async function connectWithRetry(databaseUrl: string, opts: ConnectOptions
     return await retry(connectOnce, {
       attempts,
       initialDelayMs: opts.initialDelayMs ?? 250,
-      isRetryable: isTransientConnectError,
+      isRetriable: isTransientConnectError,
       onRetry: ({ attempt, delayMs, error }) =>
         opts.log?.warn('postgres not reachable yet, retrying', {
           url: shown,

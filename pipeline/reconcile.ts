@@ -1,11 +1,11 @@
 // PostgreSQL's current state against what Druid serves: the rollups' order counts and cents per grouping,
 // exactly, and the event datasources' rows against the records in their topics, with duplicate event ids
 // counted. Used by the reconciliation tests and by `npm run chaos`.
-import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { readCommitted } from '../lib/readCommitted.ts';
+import { createKafka } from '../lib/kafka.ts';
 
 /** A grouping, as PostgreSQL computes it from its tables and as the rollup datasource sums it. */
 export interface Grouping {
@@ -118,7 +118,7 @@ export function eventDatasources(cfg: PulsoConfig): { datasource: string; topic:
 }
 
 export async function countTopicRecords(cfg: PulsoConfig, topic: string): Promise<number> {
-  const kafka = new Kafka({ clientId: 'pulso-reconcile', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka(cfg, 'pulso-reconcile');
   let n = 0;
   await readCommitted(
     kafka,

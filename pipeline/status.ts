@@ -1,13 +1,14 @@
 // Where the data is at each stage: replication slot lag (PostgreSQL → Debezium), the connector's state,
 // the transformer's counters and consumer lag (CDC topics → `orders`), Druid's supervisor lag
 // (`orders` → Druid), dead-lettered records, and freshness of what Druid serves.
-import axios from 'axios';
 import { COMPACTION_SPEC_FILES, SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
 import type { Admin } from 'kafkajs';
 import { CONNECTOR_NAME, REPLICATION_SLOT, transformerGroupId, transformerTopics } from '../lib/names.ts';
-import { queryDruidSql } from '../lib/druidClient.ts';
+import { compactionStatus as druidCompactionStatus, queryDruidSql, supervisorStatus } from '../lib/druidClient.ts';
+import { connectorStatus as readConnectorStatus } from '../lib/connectClient.ts';
+import { transformerMetrics } from '../lib/transformerClient.ts';
 
 export interface PipelineStatus {
   slot: { active: boolean; lagBytes: number; walStatus: string } | null;
@@ -81,17 +82,13 @@ export async function slotStatus(cfg: PulsoConfig): Promise<PipelineStatus['slot
 }
 
 async function connectorStatus(cfg: PulsoConfig): Promise<PipelineStatus['connector']> {
-  const r = await axios.get(`${cfg.connect.url}/connectors/${CONNECTOR_NAME}/status`, {
-    timeout: 2000,
-    validateStatus: () => true,
-  });
-  if (r.status !== 200) return null;
-  return { state: r.data.connector?.state ?? 'UNKNOWN', task: r.data.tasks?.[0]?.state ?? 'NO TASK' };
+  const r = await readConnectorStatus(cfg.connect.url, CONNECTOR_NAME, 2000);
+  if (!r) return null;
+  return { state: r.connector?.state ?? 'UNKNOWN', task: r.tasks?.[0]?.state ?? 'NO TASK' };
 }
 
 export async function transformerStatus(cfg: PulsoConfig): Promise<PipelineStatus['transformer']> {
-  const r = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, { timeout: 2000 });
-  const m = r.data;
+  const m = await transformerMetrics(cfg.transformer.metricsPort);
   return {
     consumed: m.consumed,
     produced: m.produced_total,
@@ -111,16 +108,8 @@ export async function druidStatus(cfg: PulsoConfig): Promise<PipelineStatus['dru
   // Every supervisor Pulso defines (events, rollups, counters), asked in parallel.
   await Promise.all(
     Object.keys(SUPERVISOR_SPEC_FILES).map(async (ds) => {
-      const r = await axios.get(`${cfg.druid.url}/druid/indexer/v1/supervisor/${ds}/status`, {
-        timeout: 3000,
-        validateStatus: () => true,
-      });
-      if (r.status === 200)
-        out[ds] = {
-          state: r.data.payload.state,
-          lag: r.data.payload.aggregateLag ?? 0,
-          healthy: r.data.payload.healthy,
-        };
+      const p = await supervisorStatus(cfg, ds);
+      if (p) out[ds] = { state: p.state, lag: p.aggregateLag ?? 0, healthy: p.healthy };
     }),
   );
   return Object.fromEntries(
@@ -141,13 +130,9 @@ async function druidRows(cfg: PulsoConfig): Promise<PipelineStatus['druidRows']>
 }
 
 async function compactionStatus(cfg: PulsoConfig): Promise<PipelineStatus['compaction']> {
-  const r = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/compaction/status`, {
-    timeout: 3000,
-    validateStatus: () => true,
-  });
-  if (r.status !== 200) return null;
+  const latest = await druidCompactionStatus(cfg);
   const out: NonNullable<PipelineStatus['compaction']> = {};
-  for (const c of (r.data?.latestStatus ?? []) as Record<string, unknown>[]) {
+  for (const c of latest) {
     if (!(String(c['dataSource']) in COMPACTION_SPEC_FILES)) continue;
     out[String(c['dataSource'])] = {
       compactedSegments: Number(c['segmentCountCompacted'] ?? 0),

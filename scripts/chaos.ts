@@ -1,9 +1,9 @@
 // npm run chaos [-- --rate 100 --faults connect,kafka,transformer,druid-indexer,postgres --settle 20 --timeout 600]
-// The fault drill against the running stack (npm run up first): see pipeline/chaos.ts. Exits 1 unless every
+// The fault drill against the running stack (npm run up first): see stack/chaosDrill.ts. Exits 1 unless every
 // fault recovered with no human involved and PostgreSQL and Druid agree exactly with no duplicate.
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { flagsOrExit, numberFlag, parseFlags, UsageError } from '../lib/cliArgs.ts';
-import { DEFAULT_FAULTS, runChaosDrill } from '../pipeline/chaos.ts';
+import { DEFAULT_FAULTS, runChaosDrill } from '../stack/chaosDrill.ts';
 import { buildServices, type ServiceName } from '../stack/services.ts';
 import { PROJECT_ROOT } from '../lib/config.ts';
 import { status } from '../stack/manager.ts';

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configTableMarkdown, PROJECT_ROOT } from '../lib/config.ts';
 import { parseFlags } from '../lib/cliArgs.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const { values } = parseFlags(process.argv.slice(2), { write: { type: 'boolean', default: false } });
 const table = configTableMarkdown();
@@ -14,7 +15,8 @@ if (!values.write) {
   const path = resolve(PROJECT_ROOT, 'README.md');
   const readme = readFileSync(path, 'utf8');
   const start = readme.indexOf('| variable | meaning | default |');
-  if (start < 0) throw new Error('README.md has no configuration table (a line "| variable | meaning | default |")');
+  if (start < 0)
+    throw new PulsoError('README.md has no configuration table (a line "| variable | meaning | default |")');
   let end = readme.indexOf('\n', start);
   while (readme.startsWith('|', end + 1)) end = readme.indexOf('\n', end + 1);
   writeFileSync(path, `${readme.slice(0, start)}${table}${readme.slice(end)}`);

@@ -14,11 +14,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { cdcTopic, debeziumHeartbeatTopic } from '../lib/names.ts';
-import type { FixtureRecord } from '../test/transformer/support/fixtureRecord.ts';
+import type { FixtureRecord } from '../lib/fixtureRecord.ts';
 import { pollUntil } from '../lib/poll.ts';
+import { createKafka } from '../lib/kafka.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 const BIG_ORDER_ID = '9007199254740993';
 const FIXTURE_DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
@@ -26,7 +28,7 @@ const ADDED_COLUMN = 'fixture_promised_at';
 
 const cfg = loadConfig();
 const topic = (table: string) => cdcTopic(cfg.topics, table);
-const kafka = new Kafka({ clientId: 'pulso-record-fixtures', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
+const kafka = createKafka(cfg, 'pulso-record-fixtures');
 
 async function endOffsets(topics: string[]): Promise<Map<string, Map<number, bigint>>> {
   const admin = kafka.admin();
@@ -123,7 +125,7 @@ async function main(): Promise<void> {
          FROM addresses a ORDER BY a.id LIMIT 1`,
     );
     const r0 = ref.rows[0];
-    if (!r0) throw new Error('no addresses/products in the database: run the generator first');
+    if (!r0) throw new PulsoError('no addresses/products in the database: run the generator first');
     const description = 'Menú del día: '.concat('pão de queijo, arepa, ceviche, empanada, açaí; '.repeat(220)); // ≈ 10 KB
     const store = await db.query<{ id: string }>(
       `INSERT INTO stores (name, category, city_id, latitude, longitude, description, is_active, rating)

@@ -6,7 +6,7 @@ import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { parseFlags, runCommand } from '../lib/cliArgs.ts';
 import { parseDuration } from '../generator/cli.ts';
 import { launchChromium } from '../dashboards/chromium.ts';
-import { readDashboards } from '../dashboards/panelQueries.ts';
+import { readDashboardFiles } from '../grafana/src/dashboardFiles.ts';
 
 const USAGE = 'usage: npm run screenshots [-- --range 6h --out docs/img]';
 
@@ -22,7 +22,10 @@ runCommand('screenshots', USAGE, async () => {
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    for (const [uid, { file }] of readDashboards()) {
+    for (const {
+      file,
+      dashboard: { uid },
+    } of readDashboardFiles()) {
       await page.goto(`http://127.0.0.1:${cfg.dashboards.port}/d/${uid}?range=${rangeMs}`);
       await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 60_000 });
       const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));

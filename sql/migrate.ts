@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { loadConfig, readSecrets, redactUrl } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { connectWithRetry, type ConnectOptions } from '../lib/postgresClient.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export const SQL_DIR = dirname(fileURLToPath(import.meta.url));
 export const MIGRATE_COMMAND = 'npm run migrate';
@@ -20,12 +21,7 @@ export const REPLICATION_ROLE = 'pulso_cdc';
 export const APP_ROLE = 'pulso_app';
 export const MONITOR_ROLE = 'pulso_monitor';
 
-export class MigrationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationError';
-  }
-}
+export class MigrationError extends PulsoError {}
 
 export interface MigrationFile {
   readonly version: number;

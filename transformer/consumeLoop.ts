@@ -16,7 +16,6 @@
 //   partitions it is assigned (state/*, processChunk.ts).
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import type { Admin } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import {
@@ -27,7 +26,8 @@ import {
 } from '../lib/names.ts';
 import { ensureTopics } from './ensureTopics.ts';
 import { DimensionTables } from './dimensions.ts';
-import { CONSUMER_FETCH_SIZES, createKafka, ProducerFencedError } from './kafkaClient.ts';
+import { CONSUMER_FETCH_SIZES, ProducerFencedError } from './kafkaClient.ts';
+import { createKafka } from '../lib/kafka.ts';
 import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
 import { TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
 import { serveMetrics } from './metricsServer.ts';
@@ -69,7 +69,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   const instanceId = opts.instanceId ?? cfg.transformer.instanceId;
   const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
   const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
-  const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, log);
+  const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, { log });
   const producers = new PartitionProducers(
     kafka,
     (topic, partition) => transformerTransactionalId(groupId, topic, partition),

@@ -1,5 +1,6 @@
 // The dedupe state's records in the state topic: their key prefixes, and the check of each one's value (a
 // record written by hand or by another version is reported and skipped at restore, never trusted).
+import { PulsoError } from '../lib/errors.ts';
 export const WATERMARK_PREFIX = 'wm|';
 export const OFFSET_PREFIX = 'off|';
 export const SNAPSHOT_PREFIX = 'snap|';
@@ -13,7 +14,7 @@ export function topicPartitionKey(topic: string, partition: number): string {
 function parseJson<T>(key: string, value: string, ok: (v: Record<string, unknown>) => boolean): T {
   const v = JSON.parse(value) as Record<string, unknown> | null;
   if (v === null || typeof v !== 'object' || !ok(v))
-    throw new Error(`state record ${key.slice(0, 100)} is not what its prefix says: ${value.slice(0, 200)}`);
+    throw new PulsoError(`state record ${key.slice(0, 100)} is not what its prefix says: ${value.slice(0, 200)}`);
   return v as T;
 }
 const isLsn = (x: unknown) => typeof x === 'string' && /^\d+$/.test(x);

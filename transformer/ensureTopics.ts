@@ -1,13 +1,14 @@
 // The output topics the transformer needs before it consumes (bootstrap's, created here only on a bare
-// broker), as pipeline/topics.ts declares them. Warns about CDC topics the connector has not created yet.
+// broker), as lib/topicSpecs.ts declares them. Warns about CDC topics the connector has not created yet.
 // The state topic follows the CDC topics' partitions: state/openState.ts creates it.
 import type { Admin } from 'kafkajs';
 import type { PulsoConfig } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
 import type { TransformerTopics } from '../lib/names.ts';
-import { topicSpecs, type TopicSpec } from '../pipeline/topics.ts';
+import { topicSpecs, type TopicSpec } from '../lib/topicSpecs.ts';
+import { createMissingTopics } from '../lib/topicAdmin.ts';
 
-/** Output topics are bootstrap's, created here only on a bare broker, as pipeline/topics.ts declares them (partitions, retention, compaction): one spec for both. */
+/** Output topics are bootstrap's, created here only on a bare broker, as lib/topicSpecs.ts declares them (partitions, retention, compaction): one spec for both. */
 export async function ensureTopics(
   cfg: PulsoConfig,
   admin: Admin,
@@ -17,27 +18,16 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const specs = new Map(topicSpecs(cfg).map((s) => [s.topic, s]));
   const declared = (topic: string, fallback: TopicSpec) => ({ ...(specs.get(topic) ?? fallback), topic });
-  const wanted = [
-    ...[
-      topics.orders,
-      topics.orderItems,
-      topics.orderDeltas,
-      topics.itemDeltas,
-      topics.deliveries,
-      topics.stats,
-      topics.dlq,
-    ].map((t) => declared(t, { topic: '', partitions: 1, config: {}, why: 'output' })),
-  ].filter((s) => !existing.has(s.topic));
-  if (wanted.length) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: wanted.map((s) => ({
-        topic: s.topic,
-        numPartitions: s.partitions,
-        configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
-      })),
-    });
-  }
+  const outputs = [
+    topics.orders,
+    topics.orderItems,
+    topics.orderDeltas,
+    topics.itemDeltas,
+    topics.deliveries,
+    topics.stats,
+    topics.dlq,
+  ].map((t) => declared(t, { topic: '', partitions: 1, config: {}, why: 'output' }));
+  await createMissingTopics(admin, outputs);
   for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
     if (!existing.has(t))
       log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });

@@ -21,6 +21,7 @@ import type { StateStore } from './state/localStore.ts';
 import { statePartitionOf, type StateLayout } from './state/stateLayout.ts';
 import type { TopicReader } from './topicReader.ts';
 import { FORWARDED_TRUNCATE_HEADER, transformRecord, type InputRecord, type Outcome } from './transform.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 /** How long an order may wait for a store that its dimension topic has not delivered yet. */
 const DIMENSION_WAIT_MS = 5000;
@@ -140,7 +141,7 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
   if (stateRecords.length) {
     // (A chunk of replayed records changes no state: it writes none, and the store has nothing to learn.)
     if (timings.stateEnd === undefined)
-      throw new Error(
+      throw new PulsoError(
         `the broker returned no offset for the state records of ${batch.topic}[${batch.partition}]; the local store is re-read from the state topic at the restart`,
       );
     // The checkpoint is past the transaction's commit marker, which follows the last state record: only this input

@@ -10,6 +10,7 @@ import type { InputRecord, Outcome } from './transform.ts';
 import { isProducerFenced, ProducerFencedError } from './kafkaClient.ts';
 import { statsRows } from './statsRows.ts';
 import { crashPoint } from './crashPoints.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 /** Bytes per produce request, below the broker's default message.max.bytes (1 MiB) with headroom. */
 const MAX_REQUEST_BYTES = 768 * 1024;
@@ -265,7 +266,7 @@ export async function commitChunk(
       consumerGroupId: args.groupId,
       topics: [{ topic: args.topic, partitions: [{ partition: args.partition, offset: args.nextOffset }] }],
     });
-    if (args.isStale()) throw new Error('partition revoked during the batch');
+    if (args.isStale()) throw new PulsoError('partition revoked during the batch');
     crashPoint('before-commit');
     await tx.commit();
     const stateEnd = args.stateTopic === undefined ? undefined : endOffsetOf(args.stateTopic, args.requests, answers);

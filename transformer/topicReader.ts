@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../lib/log.ts';
 import { pollUntil } from '../lib/poll.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 export interface TopicReader {
   /** Resolves once every partition was read up to the end (high watermark) it had when the reader started. */
@@ -150,7 +151,8 @@ export async function startTopicReader(
     (ends) => reached(ends) && reachedHighWatermarks(ends),
     () => opts.onProgress?.(progress(initialEnds)),
   ).then((ok) => {
-    if (!ok) throw new Error(`${opts.name} reader was stopped before it reached the end of ${opts.topics.join(', ')}`);
+    if (!ok)
+      throw new PulsoError(`${opts.name} reader was stopped before it reached the end of ${opts.topics.join(', ')}`);
     const p = progress(initialEnds);
     opts.onProgress?.(p);
     opts.log.info('reader caught up', {

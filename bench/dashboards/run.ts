@@ -21,7 +21,15 @@ import {
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { createGzip, type Gzip } from 'node:zlib';
-import axios from 'axios';
+import {
+  dropDataSource,
+  DruidError,
+  druidHealthy,
+  loadStatus,
+  queryDruidSql,
+  submitTask,
+  taskStatus,
+} from '../../lib/druidClient.ts';
 import { loadConfig } from '../../lib/config.ts';
 import {
   readSupervisorSpec,
@@ -29,11 +37,12 @@ import {
   type KafkaSupervisorSpec,
   type SupervisorDataSource,
 } from '../../druid-specs/renderSpec.ts';
-import { listPanelQueries, substituteRange } from '../../test/static/dashboardQueries.ts';
+import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { PER_EVENT_PIPELINE_PANELS, PER_ORDER_SALES_PANELS } from './perOrderPanels.ts';
 import { buildHistory, CubeAccumulator } from './syntheticHistory.ts';
 import { pollUntil } from '../../lib/poll.ts';
 import { numberFlag, parseFlags } from '../../lib/cliArgs.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 const USAGE =
   'usage: npm run bench:dashboards -- [--orders 1000000,10000000] [--per-order-max 1000000] [--runs 15] [--parts 2] [--keep] [--reuse-files]\n' +
@@ -308,31 +317,22 @@ async function ingest(
   queriedColumns: ReadonlySet<string>,
 ): Promise<number> {
   const t0 = Date.now();
-  const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/task`, batchSpec(ds, prefix, dir, queriedColumns), {
-    validateStatus: () => true,
-  });
-  if (res.status !== 200) throw new Error(`Druid rejected the batch task for ${ds}: ${JSON.stringify(res.data)}`);
-  const task = res.data.task as string;
+  const task = await submitTask(cfg, batchSpec(ds, prefix, dir, queriedColumns));
   const ingestionFailed = (e: unknown) => e instanceof Error && e.message.startsWith('batch ingestion');
   await pollUntil(
     async () => {
-      const s = await axios.get(`${cfg.druid.url}/druid/indexer/v1/task/${task}/status`, {
-        validateStatus: () => true,
-      });
-      const st = s.data?.status?.statusCode ?? s.data?.status?.status;
-      if (st === 'FAILED') throw new Error(`batch ingestion of ${ds} failed: ${s.data?.status?.errorMsg}`);
-      return st === 'SUCCESS';
+      const s = await taskStatus(cfg, task);
+      if (s.state === 'FAILED') throw new PulsoError(`batch ingestion of ${ds} failed: ${s.errorMsg}`);
+      return s.state === 'SUCCESS';
     },
     { what: `batch task ${task}`, timeoutMs: 3 * 3600_000, intervalMs: 2000, isFatal: ingestionFailed },
   );
   // Published is not yet queryable: wait until the historical serves every segment.
-  await pollUntil(
-    async () => {
-      const l = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true });
-      return l.data?.[`${prefix}${ds}`] === 100;
-    },
-    { what: `${prefix}${ds} segments to load`, timeoutMs: 3600_000, intervalMs: 1000 },
-  );
+  await pollUntil(async () => (await loadStatus(cfg))[`${prefix}${ds}`] === 100, {
+    what: `${prefix}${ds} segments to load`,
+    timeoutMs: 3600_000,
+    intervalMs: 1000,
+  });
   return Date.now() - t0;
 }
 
@@ -341,14 +341,13 @@ async function sql(
   context: Record<string, unknown> = {},
 ): Promise<{ ms: number; rows: number; error?: string }> {
   const t0 = performance.now();
-  const res = await axios.post(
-    `${cfg.druid.url}/druid/v2/sql`,
-    { query, resultFormat: 'array', context: { sqlTimeZone: 'Etc/UTC', ...NO_CACHE, ...context } },
-    { validateStatus: () => true, timeout: 600_000 },
-  );
-  const ms = performance.now() - t0;
-  if (res.status !== 200) return { ms, rows: 0, error: String(res.data?.errorMessage ?? res.status).slice(0, 160) };
-  return { ms, rows: (res.data as unknown[]).length };
+  try {
+    const rows = await queryDruidSql(cfg, query, { sqlTimeZone: 'Etc/UTC', ...NO_CACHE, ...context }, 600_000);
+    return { ms: performance.now() - t0, rows: rows.length };
+  } catch (e) {
+    const error = e instanceof DruidError ? e.detail : (e as Error).message;
+    return { ms: performance.now() - t0, rows: 0, error: error.slice(0, 160) };
+  }
 }
 
 interface Timing {
@@ -406,10 +405,7 @@ async function main(): Promise<void> {
   log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Druid at ${cfg.druid.url}`,
   );
-  const health = await axios
-    .get(`${cfg.druid.url}/status/health`, { validateStatus: () => true, timeout: 3000 })
-    .catch(() => undefined);
-  if (health?.data !== true && !args['generate-only'])
+  if (!(await druidHealthy(cfg.druid.url)) && !args['generate-only'])
     usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
   // Every query panel of both provisioned dashboards, from the very files Grafana loads.
   const allRollup = listPanelQueries().map((q) => ({
@@ -466,10 +462,7 @@ async function main(): Promise<void> {
       `${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`,
     );
     const ingestMs: Record<string, number> = {};
-    const loaded = args['reuse-datasources']
-      ? (((await axios.get(`${cfg.druid.url}/druid/coordinator/v1/loadstatus`, { validateStatus: () => true })).data ??
-          {}) as Record<string, number>)
-      : {};
+    const loaded = args['reuse-datasources'] ? await loadStatus(cfg) : {};
     for (const ds of datasourcesFed(h.files)) {
       if (loaded[`${prefix}${ds}`] === 100) {
         log(`${label}: ${prefix}${ds} already loaded (--reuse-datasources): not ingested again`);
@@ -478,10 +471,11 @@ async function main(): Promise<void> {
       ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
       log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
     }
-    const segRows = await axios.post(`${cfg.druid.url}/druid/v2/sql`, {
-      query: `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1`,
-    });
-    log(`${label}: segments ${JSON.stringify(segRows.data)}`);
+    const segRows = await queryDruidSql(
+      cfg,
+      `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1`,
+    );
+    log(`${label}: segments ${JSON.stringify(segRows)}`);
 
     const rollup = await time(allRollup, prefix, RUNS);
     // Full refresh: every panel of both dashboards at once, as Grafana fires them.
@@ -532,10 +526,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n\n`);
     report.push(...lines, '');
     if (!args.keep) {
-      for (const ds of datasourcesFed(h.files))
-        await axios.delete(`${cfg.druid.url}/druid/coordinator/v1/datasources/${prefix}${ds}`, {
-          validateStatus: () => true,
-        });
+      for (const ds of datasourcesFed(h.files)) await dropDataSource(cfg, `${prefix}${ds}`).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
   }

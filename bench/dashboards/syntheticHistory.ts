@@ -20,6 +20,7 @@ import { centsToDecimal } from '../../generator/money.ts';
 import { EventStream, type GenEvent, type LiveOrder } from '../../generator/eventStream.ts';
 import { buildWorldModel, buildWorldSeed, DEFAULT_SCALE, geocodeAnchors, type World } from '../../generator/world.ts';
 import type { KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 /** Aggregates rows into one cube of a rollup supervisor spec: key = minute + dimension values. */
 export class CubeAccumulator {
@@ -34,7 +35,7 @@ export class CubeAccumulator {
     this.dims = ds.dimensionsSpec.dimensions.map((d) => d.name);
     this.metrics = (ds.metricsSpec ?? []).map((m) => {
       if (m.type !== 'longSum' && m.type !== 'longMax')
-        throw new Error(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
+        throw new PulsoError(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
       return { name: m.name, field: m.fieldName, max: m.type === 'longMax' };
     });
   }

@@ -13,7 +13,7 @@
 // The transformer's rate and lag are the consumer group's (committed input offsets against the CDC topics' ends),
 // so they count every instance: --transformers N starts N − 1 more instances beside the stack's for the run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import axios from 'axios';
+import { transformerAnswers } from '../../lib/transformerClient.ts';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { cpus, totalmem } from 'node:os';
@@ -36,6 +36,7 @@ import {
   type LagTrend,
   type Point,
 } from './saturation.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 const USAGE =
   'usage: npm run bench:throughput -- [--steps 100,250,500,750,1000,1300] [--hold 120] [--warmup 30] [--speedup 120] [--connections 3] [--batch 400] [--continue]\n' +
@@ -268,13 +269,9 @@ async function startExtraTransformers(n: number): Promise<void> {
   }
   for (const x of extraTransformers) {
     for (let t0 = Date.now(); ; await sleep(500)) {
-      const ok = await axios.get(`http://127.0.0.1:${x.port}/health`, { timeout: 2000 }).then(
-        () => true,
-        () => false,
-      );
-      if (ok) break;
+      if (await transformerAnswers(x.port, 2000)) break;
       if (Date.now() - t0 > 120_000)
-        throw new Error(`transformer ${x.name} did not come up on port ${x.port} within 120 s`);
+        throw new PulsoError(`transformer ${x.name} did not come up on port ${x.port} within 120 s`);
     }
   }
   // Let the group settle: every instance owns partitions before the first step.
@@ -337,11 +334,7 @@ async function waitUntilCaughtUp(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const health = await axios.get(`http://127.0.0.1:${cfg.transformer.metricsPort}/health`, { timeout: 3000 }).then(
-    () => true,
-    () => false,
-  );
-  if (!health) {
+  if (!(await transformerAnswers(cfg.transformer.metricsPort))) {
     process.stderr.write('bench:throughput: the transformer does not answer; start the pipeline first: npm run up\n');
     process.exit(1);
   }

@@ -2,6 +2,7 @@
 // (city centres, WGS84, 6 decimals) and IANA time zones. sql/003_reference_data.sql seeds the same
 // rows (test/sql checks they agree); the offline geocoder answers from this list, so the generator
 // works with no network.
+import { PulsoError } from '../../lib/errors.ts';
 
 export type CountryCode = 'BR' | 'MX' | 'CO' | 'PE' | 'CL' | 'AR';
 
@@ -507,7 +508,7 @@ export const CITIES: readonly City[] = [
 
 export function countryOf(code: string): Country {
   const c = COUNTRIES.find((x) => x.code === code);
-  if (!c) throw new Error(`unknown country code ${code}`);
+  if (!c) throw new PulsoError(`unknown country code ${code}`);
   return c;
 }
 

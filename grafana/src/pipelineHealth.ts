@@ -3,7 +3,7 @@
 // `transformer_stats` topic (transformer/statsRows.ts), rolled up per minute in Druid: events by type,
 // Debezium repeats it dropped, dead letters by reason, commit → transformer latency. No panel scans or
 // groups the event rows themselves. What Druid cannot see (slot lag, Kafka lag) is listed in a text panel.
-import { IN_RANGE, ROLLUP_IN_RANGE, sumOrZero } from './sqlFragments.ts';
+import { ROLLUP_IN_RANGE, sumOrZero } from './sqlFragments.ts';
 import {
   LONG_TO_SERIES,
   assemble,

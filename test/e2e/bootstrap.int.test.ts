@@ -1,6 +1,6 @@
 // The bootstrap is idempotent, names a service that is down (after a visible countdown), and shows the
 // server's own words when Connect or Druid rejects a definition.
-import axios from 'axios';
+import { retentionRules } from '../../lib/druidClient.ts';
 import { describe, it, expect } from 'vitest';
 import { inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { bootstrapPipeline, registerConnector, submitSupervisor, BootstrapError } from '../../pipeline/bootstrap.ts';
@@ -41,8 +41,8 @@ describe('bootstrap', () => {
         'retention order_items set',
         'retention transformer_stats set',
       ]);
-      const rules = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/rules/orders`);
-      expect(rules.data).toEqual([
+      const rules = await retentionRules(cfg, 'orders');
+      expect(rules).toEqual([
         expect.objectContaining({
           type: 'loadByPeriod',
           period: 'P7D',
@@ -54,8 +54,8 @@ describe('bootstrap', () => {
     } finally {
       await bootstrapPipeline(cfg, { log: () => undefined });
     }
-    const back = await axios.get(`${cfg.druid.url}/druid/coordinator/v1/rules/orders`);
-    expect(back.data[0].period).toBe('P30D');
+    const back = (await retentionRules(cfg, 'orders')) as { period?: string }[];
+    expect(back[0]!.period).toBe('P30D');
   });
 
   it('waits with a countdown, then names the service that is down and its URL', async () => {

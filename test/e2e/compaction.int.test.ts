@@ -6,9 +6,17 @@
 // delivered, some then refunded: −1/+1 pairs, as the transformer writes them) for an old day and a later one;
 // the compaction config is the committed file with only the datasource name changed.
 import { afterAll, describe, expect, it } from 'vitest';
-import axios from 'axios';
 import { loadConfig } from '../../lib/config.ts';
-import { queryDruidSql } from '../../lib/druidClient.ts';
+import {
+  compactionStatus,
+  deleteCompactionConfig,
+  dropDataSource,
+  queryDruidSql,
+  runCompactionNow,
+  setCompactionConfig,
+  submitTask,
+  taskStatus,
+} from '../../lib/druidClient.ts';
 import { readCompactionSpec, readSupervisorSpec } from '../../druid-specs/renderSpec.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -17,7 +25,6 @@ const log = (msg: string) => process.stderr.write(`[compaction ${new Date().toIS
 const DS = `it_compaction_${Date.now().toString(36)}`;
 const OLD_DAY = '2026-10-01';
 const LATEST_DAY = '2026-10-02';
-const druid = axios.create({ baseURL: cfg.druid.url, validateStatus: () => true, timeout: 30_000 });
 
 type Row = Record<string, string | number>;
 const live = readSupervisorSpec('order_rollup_status');
@@ -81,7 +88,7 @@ const sameSums = (a: Sums, b: Sums) =>
 
 async function runBatch(rows: Row[], append: boolean): Promise<void> {
   const schema = live.spec.dataSchema;
-  const res = await druid.post('/druid/indexer/v1/task', {
+  const task = await submitTask(cfg, {
     type: 'index_parallel',
     spec: {
       dataSchema: { ...schema, dataSource: DS },
@@ -94,15 +101,12 @@ async function runBatch(rows: Row[], append: boolean): Promise<void> {
       tuningConfig: { type: 'index_parallel', maxNumConcurrentSubTasks: 1, partitionsSpec: { type: 'dynamic' } },
     },
   });
-  expect(res.status, JSON.stringify(res.data)).toBe(200);
-  const task = res.data.task as string;
   await eventually(
     `batch task ${task}`,
     async () => {
-      const s = await druid.get(`/druid/indexer/v1/task/${task}/status`);
-      const st = s.data?.status?.statusCode;
-      if (st === 'FAILED') throw new Error(`batch task ${task} failed: ${s.data?.status?.errorMsg}`);
-      return st === 'SUCCESS' ? true : undefined;
+      const s = await taskStatus(cfg, task);
+      if (s.state === 'FAILED') throw new Error(`batch task ${task} failed: ${s.errorMsg}`);
+      return s.state === 'SUCCESS' ? true : undefined;
     },
     180_000,
     1000,
@@ -137,8 +141,8 @@ async function byStatus(): Promise<Record<string, { orders: number; total_cents:
 }
 
 afterAll(async () => {
-  await druid.delete(`/druid/coordinator/v1/config/compaction/${DS}`);
-  await druid.delete(`/druid/coordinator/v1/datasources/${DS}`);
+  await deleteCompactionConfig(cfg, DS).catch(() => undefined);
+  await dropDataSource(cfg, DS).catch(() => undefined);
 });
 
 describe('auto-compaction of a rollup datasource (the committed config)', () => {
@@ -169,8 +173,7 @@ describe('auto-compaction of a rollup datasource (the committed config)', () => 
     log(`before: ${before.length} segments, ${rowsBefore} rows; ${JSON.stringify(sumsBefore.value)}`);
 
     const committed = readCompactionSpec('order_rollup_status');
-    const posted = await druid.post('/druid/coordinator/v1/config/compaction', { ...committed, dataSource: DS });
-    expect(posted.status, JSON.stringify(posted.data)).toBe(200);
+    await setCompactionConfig(cfg, { ...committed, dataSource: DS }, `the compaction config of ${DS}`);
     // The coordinator compacts every indexingPeriod (5 min locally); ask it to run now, again while waiting.
     const t0 = Date.now();
     // Published is not served: until a historical loads the compacted segment, the broker (whose view sys.segments'
@@ -178,7 +181,7 @@ describe('auto-compaction of a rollup datasource (the committed config)', () => 
     const { value: after } = await eventually(
       'the old day to be one compacted segment, served',
       async () => {
-        await druid.post('/druid/coordinator/v1/compaction/compact');
+        await runCompactionNow(cfg);
         const s = await oldDaySegments();
         return s.length === 1 && s[0]!.compacted === 1 && s[0]!.is_available === 1 ? s : undefined;
       },
@@ -201,8 +204,8 @@ describe('auto-compaction of a rollup datasource (the committed config)', () => 
       `after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${after.length} segment, ${rowsAfter} rows (from ${rowsBefore})`,
     );
     expect(rowsAfter).toBeLessThan(rowsBefore);
-    const status = await druid.get(`/druid/coordinator/v1/compaction/status?dataSource=${DS}`);
-    log(`compaction status: ${JSON.stringify(status.data?.latestStatus?.[0] ?? status.data)}`);
+    const status = (await compactionStatus(cfg)).find((c) => c['dataSource'] === DS);
+    log(`compaction status: ${JSON.stringify(status)}`);
     // The latest day stays as ingested: skipOffsetFromLatest keeps compaction off what may still be written.
     const latest = await queryDruidSql<{ n: number }>(
       cfg,

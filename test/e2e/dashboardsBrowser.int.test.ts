@@ -12,14 +12,14 @@ import { queryDruidTable } from '../../lib/druidClient.ts';
 import { createLogger } from '../../lib/log.ts';
 import { pollUntil, sleep } from '../../lib/poll.ts';
 import { createDashboardsServer } from '../../dashboards/server.ts';
-import { bindPanelQuery, readDashboards, type Panel } from '../../dashboards/panelQueries.ts';
+import { bindPanelQuery } from '../../dashboards/panelQueries.ts';
+import { druidTargets, flatPanels, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
 import { runGenerator } from '../../generator/index.ts';
 import { launchChromium } from '../../dashboards/chromium.ts';
 
 const cfg = loadConfig();
 const base = `http://127.0.0.1:${cfg.dashboards.port}`;
 const log = (m: string) => process.stderr.write(`[dashboards.int ${new Date().toISOString()}] ${m}\n`);
-const flat = (ps: readonly Panel[] | undefined): Panel[] => (ps ?? []).flatMap((p) => [p, ...flat(p.panels)]);
 let browser: Browser;
 // A pinned range around the history written below, so the page and the test ask Druid the same question.
 const toMs = Date.now();
@@ -110,10 +110,11 @@ afterAll(async () => {
 });
 
 describe('local dashboards in Chromium', () => {
-  for (const [uid, { file, dashboard }] of readDashboards()) {
+  for (const { file, dashboard } of readDashboardFiles()) {
+    const uid = dashboard.uid;
     it(`${file}: every panel renders; data wherever Druid has rows; stats equal Druid`, async () => {
       const views = await render(uid);
-      const panels = flat(dashboard.panels).filter((p) => p.type !== 'row');
+      const panels = flatPanels(dashboard.panels).filter((p) => p.type !== 'row');
       expect(views.map((v) => v.id).sort((a, b) => a - b)).toEqual(panels.map((p) => p.id!).sort((a, b) => a - b));
       for (const p of panels) {
         const view = views.find((v) => v.id === p.id)!;
@@ -124,7 +125,7 @@ describe('local dashboards in Chromium', () => {
           expect(view.state, what).toBe('ok');
           continue;
         }
-        const q = bindPanelQuery(dashboard, p.id!, p.targets[0]!.refId ?? 'A', fromMs, toMs);
+        const q = bindPanelQuery(dashboard, p.id!, druidTargets(p)[0]!.refId ?? 'A', fromMs, toMs);
         const truth = await queryDruidTable(cfg, q.query, q.parameters, q.context);
         const hasValues = truth.rows.some((r) => r.some((v) => typeof v === 'number'));
         expect(view.state, `${what}: Druid returned ${truth.rows.length} rows`).toBe(hasValues ? 'ok' : 'empty');

@@ -4,18 +4,18 @@
 // state exactly. The same holds after the transformer is SIGKILLed mid-stream and restarted, and after its
 // consumer group is reset and the CDC topics are replayed. Then every dashboard panel's query runs.
 import { describe, it, expect, beforeAll } from 'vitest';
-import axios from 'axios';
+import { queryDruidTable, type DruidTable } from '../../lib/druidClient.ts';
+import { transformerMetrics } from '../../lib/transformerClient.ts';
 import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
 import { cdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/index.ts';
-import { queryDruidSql } from '../../lib/druidClient.ts';
 import { GROUPINGS, diffGroups, druidGroups, postgresGroups, type GroupingDiff } from '../../pipeline/reconcile.ts';
 import { paths, stopService, up } from '../../stack/manager.ts';
 import { readSupervisorState } from '../../stack/supervisorState.ts';
 import { runningPid } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
-import { listPanelQueries, substituteRange } from '../static/dashboardQueries.ts';
+import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
 
 const cfg = loadConfig();
@@ -81,14 +81,8 @@ interface TransformerMetrics {
   rollup: { ledger_mismatches: number };
 }
 
-async function transformerMetrics(): Promise<TransformerMetrics | undefined> {
-  const r = await axios
-    .get<TransformerMetrics>(`http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`, {
-      validateStatus: () => true,
-      timeout: 2000,
-    })
-    .catch(() => undefined);
-  return r?.status === 200 ? r.data : undefined;
+async function liveTransformerMetrics(): Promise<TransformerMetrics | undefined> {
+  return transformerMetrics<TransformerMetrics>(cfg.transformer.metricsPort).catch(() => undefined);
 }
 
 /** The stack's transformer process group, as the stack manager started it. */
@@ -101,7 +95,7 @@ function transformerPid(): number {
 async function transformerRunning(): Promise<void> {
   await eventually(
     'transformer to run again',
-    async () => ((await transformerMetrics())?.status === 'running' ? true : undefined),
+    async () => ((await liveTransformerMetrics())?.status === 'running' ? true : undefined),
     120_000,
     250,
   );
@@ -130,11 +124,11 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
   it('per (currency, status), (city, currency), (payment method, currency) and store, after lifecycles, refunds, edited totals and deletes', async () => {
     expect(summary.ordersCreated).toBe(3000);
     await expectRollupsEqualPostgres('after the generator run');
-    expect((await transformerMetrics())?.rollup.ledger_mismatches).toBe(0);
+    expect((await liveTransformerMetrics())?.rollup.ledger_mismatches).toBe(0);
   });
 
   it('the same after the transformer is SIGKILLed mid-stream and restarted', async () => {
-    const before = await transformerMetrics();
+    const before = await liveTransformerMetrics();
     const run = runGenerator({
       rate: 300,
       orders: 1500,
@@ -147,7 +141,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     await eventually(
       'the transformer to be consuming the new run',
       async () => {
-        const m = await transformerMetrics();
+        const m = await liveTransformerMetrics();
         return m && before && m.consumed > before.consumed + 500 ? true : undefined;
       },
       120_000,
@@ -201,7 +195,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     const m = await eventually(
       'the replay to finish (no lag, nothing more consumed for 3 s)',
       async () => {
-        const x = await transformerMetrics();
+        const x = await liveTransformerMetrics();
         const done = x && x.consumer_lag_total === 0 && x.consumed > records / 2 && x.consumed === previous;
         previous = x?.consumed ?? -1;
         return done ? x : undefined;
@@ -226,7 +220,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
   it('the same after an incremental snapshot re-reads every order (signalled through the signal table)', async () => {
     // Everything written so far is in the rollups, so the transformer is idle before the baseline is taken.
     await expectRollupsEqualPostgres('before the incremental snapshot');
-    const before = await transformerMetrics();
+    const before = await liveTransformerMetrics();
     const orders = await withPg(async (c) =>
       Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM orders')).rows[0]!.n),
     );
@@ -244,7 +238,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     const m = await eventually(
       'the incremental snapshot to reach the transformer',
       async () => {
-        const x = await transformerMetrics();
+        const x = await liveTransformerMetrics();
         return x && reread(x) - reread(before) >= orders && x.consumer_lag_total === 0 ? x : undefined;
       },
       300_000,
@@ -333,18 +327,15 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     expect(queries.length).toBeGreaterThan(20);
     for (const q of queries) {
       const sql = substituteRange(q.sql, from, to);
-      const res = await axios.post(
-        `${cfg.druid.url}/druid/v2/sql`,
-        { query: sql, resultFormat: 'array', header: true, context: q.context },
-        { validateStatus: () => true, timeout: 60_000 },
-      );
-      if (res.status !== 200) {
-        failures.push(
-          `${q.dashboard} / ${q.panelTitle}: HTTP ${res.status} ${res.data?.errorMessage ?? JSON.stringify(res.data)}`,
-        );
+      let table: DruidTable;
+      try {
+        table = await queryDruidTable(cfg, sql, [], q.context, 60_000);
+      } catch (e) {
+        failures.push(`${q.dashboard} / ${q.panelTitle}: ${(e as Error).message}`);
         continue;
       }
-      const [header, ...rows] = res.data as unknown[][];
+      const header = table.columns.map((c) => c.name);
+      const rows = table.rows;
       const missing = q.expectedColumns.filter((c) => !(header ?? []).includes(c));
       if (missing.length)
         failures.push(

@@ -3,7 +3,7 @@
 // marked by a `truncated` event in the orders event datasource, with no event id twice. Before the fix Druid kept every truncated
 // order in every rollup, silently.
 import { describe, expect, it } from 'vitest';
-import axios from 'axios';
+import { transformerMetrics } from '../../lib/transformerClient.ts';
 import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
 import { queryDruidTable } from '../../lib/druidClient.ts';
@@ -101,11 +101,7 @@ describe('TRUNCATE of orders reaches Druid exactly', () => {
       [],
     );
     expect(Number(dup.rows[0]![0])).toBe(0);
-    const m = (
-      await axios.get<{ skipped_by_reason: Record<string, number> }>(
-        `http://127.0.0.1:${cfg.transformer.metricsPort}/metrics.json`,
-      )
-    ).data;
+    const m = await transformerMetrics<{ skipped_by_reason: Record<string, number> }>(cfg.transformer.metricsPort);
     log(`transformer skipped by reason: ${JSON.stringify(m.skipped_by_reason)}`);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/run.ts';
 import { Round, roundCommitted } from '../../generator/writer.ts';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../support/embeddedPostgres.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../stack/throwawayPostgres.ts';
 import { eventually } from '../support/eventually.ts';
 import type { Logger } from '../../lib/log.ts';
 import { QUIET, SMALL_WORLD, rows } from '../support/generatorFixtures.ts';

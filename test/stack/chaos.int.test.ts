@@ -3,7 +3,7 @@
 // and no event id is in Druid twice. `npm run chaos` is the long version (Kafka, the indexer, PostgreSQL too).
 import { describe, it, expect } from 'vitest';
 import { loadConfig, withLocalSecrets } from '../../lib/config.ts';
-import { runChaosDrill } from '../../pipeline/chaos.ts';
+import { runChaosDrill } from '../../stack/chaosDrill.ts';
 
 const cfg = withLocalSecrets(loadConfig());
 const say = (l: string) => process.stderr.write(`[chaos] ${l}\n`);

@@ -4,11 +4,12 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import axios from 'axios';
-import { Kafka, logLevel } from 'kafkajs';
+import { connectorStatus, deleteConnector, putConnectorConfig } from '../../lib/connectClient.ts';
+import { dropDataSource, queryDruidSql, submitSupervisorSpec, terminateSupervisor } from '../../lib/druidClient.ts';
 import { loadConfig, readSecrets } from '../../lib/config.ts';
 import { eventually } from '../support/eventually.ts';
 import { cdcTopic } from '../../lib/names.ts';
+import { createKafka } from '../../lib/kafka.ts';
 
 const cfg = loadConfig();
 const suffix = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -43,16 +44,12 @@ function superuserClient(database = 'postgres'): pg.Client {
 }
 
 describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', () => {
-  const kafka = new Kafka({ clientId: 'pulso-smoke', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
+  const kafka = createKafka(cfg, 'pulso-smoke');
 
   afterAll(async () => {
-    await axios.delete(`${cfg.connect.url}/connectors/${connector}`, { validateStatus: () => true });
-    await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor/${datasource}/terminate`, null, {
-      validateStatus: () => true,
-    });
-    await axios.delete(`${cfg.druid.coordinatorUrl}/druid/coordinator/v1/datasources/${datasource}`, {
-      validateStatus: () => true,
-    });
+    await deleteConnector(cfg.connect.url, connector).catch(() => undefined);
+    await terminateSupervisor(cfg, datasource).catch(() => undefined);
+    await dropDataSource(cfg, datasource).catch(() => undefined);
     const db = superuserClient();
     await db.connect();
     await eventually(
@@ -93,8 +90,9 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
     });
 
     await timed('connect: register connector until RUNNING', async () => {
-      const res = await axios.put(
-        `${cfg.connect.url}/connectors/${connector}/config`,
+      await putConnectorConfig(
+        cfg.connect.url,
+        connector,
         {
           'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
           'tasks.max': '1',
@@ -117,16 +115,15 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
           'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
           'value.converter.schemas.enable': 'false',
         },
-        { validateStatus: () => true },
+        'the smoke connector',
       );
-      expect(res.status, JSON.stringify(res.data)).toBeLessThan(300);
       await eventually(
         'connector task RUNNING',
         async () => {
-          const s = await axios.get(`${cfg.connect.url}/connectors/${connector}/status`);
-          const task = s.data.tasks?.[0];
+          const s = await connectorStatus(cfg.connect.url, connector);
+          const task = s?.tasks?.[0];
           if (task?.state === 'FAILED') throw new Error(task.trace);
-          return s.data.connector.state === 'RUNNING' && task?.state === 'RUNNING' ? true : undefined;
+          return s?.connector.state === 'RUNNING' && task?.state === 'RUNNING' ? true : undefined;
         },
         60_000,
       );
@@ -215,24 +212,18 @@ describe('infrastructure smoke: PostgreSQL → Debezium → Kafka → Druid', ()
           tuningConfig: { type: 'kafka' },
         },
       };
-      const res = await axios.post(`${cfg.druid.url}/druid/indexer/v1/supervisor`, spec, {
-        validateStatus: () => true,
-      });
-      expect(res.status, JSON.stringify(res.data)).toBe(200);
+      await submitSupervisorSpec(cfg, spec, 'the smoke supervisor');
     });
 
     const { value: rows } = await timed('druid: row visible through SQL', () =>
       eventually(
         'row in Druid',
         async () => {
-          const res = await axios.post(
-            `${cfg.druid.url}/druid/v2/sql`,
-            { query: `SELECT op, after_id, after_amount FROM "${datasource}"` },
-            { validateStatus: () => true },
-          );
-          return res.status === 200 && Array.isArray(res.data) && res.data.length > 0
-            ? (res.data as Record<string, string>[])
-            : undefined;
+          const rows = await queryDruidSql<Record<string, string>>(
+            cfg,
+            `SELECT op, after_id, after_amount FROM "${datasource}"`,
+          ).catch(() => []);
+          return rows.length > 0 ? rows : undefined;
         },
         120_000,
       ),

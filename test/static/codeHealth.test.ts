@@ -60,6 +60,46 @@ describe('code health', () => {
     expect(offenders(/(?<![\w.])fetch\(/, ['generator/geo/geocoder.ts'])).toEqual([]);
   });
 
+  it('builds kafkajs clients only in lib/kafka.ts (createKafka): one place for brokers and the log routing', () => {
+    expect(offenders(/new Kafka\(|new KafkaClient\(/, ['lib/kafka.ts'])).toEqual([]);
+  });
+
+  it('speaks to Druid, Kafka Connect and the transformer only through their clients in lib/', () => {
+    // axios itself: lib/http.ts for the clients; tests call our own dashboards server's HTTP API with it.
+    const product = files.filter((f) => !f.startsWith('test/'));
+    expect(product.filter((f) => f !== 'lib/http.ts' && /from 'axios'/.test(code(f)))).toEqual([]);
+    const druidApi = /['`]\/druid\/(v2|indexer|coordinator)\//;
+    expect(offenders(druidApi, ['lib/druidClient.ts', 'test/static/codeHealth.test.ts'])).toEqual([]);
+    expect(
+      offenders(/\/connectors\/\$\{|\/connector-plugins/, ['lib/connectClient.ts', 'test/static/codeHealth.test.ts']),
+    ).toEqual([]);
+    expect(
+      offenders(/\}\/metrics\.json/, [
+        'lib/transformerClient.ts',
+        'transformer/metricsServer.ts',
+        'test/static/codeHealth.test.ts',
+      ]),
+    ).toEqual([]);
+  });
+
+  it('throws only PulsoErrors (lib/errors.ts: `retriable` and `cause`) outside the tests', () => {
+    const product = files.filter((f) => !f.startsWith('test/'));
+    expect(product.filter((f) => /throw new Error\(/.test(code(f)))).toEqual([]);
+    // Every error class derives from PulsoError, but for the two the transformer throws inside kafkajs' consumer
+    // (a fenced producer, a partition no longer ours): they must be KafkaJSErrors for kafkajs to retry them.
+    const kafkajsErrors = ['ProducerFencedError', 'PartitionNotOwnedError'];
+    const classes = product.flatMap((f) =>
+      [...code(f).matchAll(/class (\w+) extends ([\w.]+)/g)].map((m) => [f, m[1], m[2]]),
+    );
+    const errorClasses = classes.filter(([, name]) => /Error$|Rejected$/.test(name!));
+    expect(errorClasses.length).toBeGreaterThan(15);
+    expect(
+      errorClasses.filter(
+        ([, name, base]) => base !== 'PulsoError' && name !== 'PulsoError' && !kafkajsErrors.includes(name!),
+      ),
+    ).toEqual([]);
+  });
+
   it('parses flags with lib/cliArgs.ts, never by indexing process.argv', () => {
     expect(offenders(/process\.argv\.indexOf|process\.argv\.includes/, ['test/static/codeHealth.test.ts'])).toEqual([]);
     expect(

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { COMPACTION_SPEC_FILES, SUPERVISOR_SPEC_FILES } from '../../druid-specs/renderSpec.ts';
 import { readVersions } from '../../lib/config.ts';
-import { REPO_ROOT } from './dashboardQueries.ts';
+import { PROJECT_ROOT as REPO_ROOT } from '../../lib/config.ts';
 
 interface Healthcheck {
   test?: string[] | string;

@@ -6,13 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
 import { ALL_DASHBOARDS, renderDashboardJson } from '../../grafana/src/build.ts';
 import { DRUID_DATASOURCE, SCHEMA_VERSION } from '../../grafana/src/panelKit.ts';
-import {
-  DASHBOARDS_DIR,
-  REPO_ROOT,
-  listPanelQueries,
-  readDashboardFiles,
-  substituteRange,
-} from './dashboardQueries.ts';
+import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
+import { DASHBOARDS_DIR, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
+import { PROJECT_ROOT as REPO_ROOT } from '../../lib/config.ts';
 import {
   SYSTEM_TABLE_COLUMNS,
   aliasesOf,
@@ -68,9 +64,9 @@ describe('dashboard files', () => {
   });
 
   it('have unique uids and titles, a Grafana 12 schemaVersion, UTC and a refresh not below 5s', () => {
-    expect(new Set(files.map((f) => f.json.uid)).size).toBe(files.length);
-    expect(new Set(files.map((f) => f.json.title)).size).toBe(files.length);
-    for (const { file, json } of files) {
+    expect(new Set(files.map((f) => f.dashboard.uid)).size).toBe(files.length);
+    expect(new Set(files.map((f) => f.dashboard.title)).size).toBe(files.length);
+    for (const { file, dashboard: json } of files) {
       const d = json as Dashboard;
       expect(d.schemaVersion, file).toBe(SCHEMA_VERSION);
       expect(d.timezone, file).toBe('utc');
@@ -78,7 +74,7 @@ describe('dashboard files', () => {
     }
   });
 
-  it.each(files.map((f) => [f.file, f.json as Dashboard] as const))(
+  it.each(files.map((f) => [f.file, f.dashboard as Dashboard] as const))(
     '%s: panels have unique ids and a valid, non-overlapping grid',
     (_file, d) => {
       const panels = (d.panels ?? []) as Panel[];
@@ -108,7 +104,7 @@ describe('dashboard files', () => {
 
   it('every query target uses the Druid datasource with a non-empty SQL query in long format, in UTC', () => {
     let targets = 0;
-    for (const { file, json } of files) {
+    for (const { file, dashboard: json } of files) {
       for (const p of (json.panels ?? []) as Panel[]) {
         for (const t of p.targets ?? []) {
           targets++;
@@ -225,7 +221,7 @@ describe('panel queries', () => {
 
 describe('panel options refer to returned columns', () => {
   const byId = new Map(queries.map((q) => [`${q.dashboard}#${q.panelId}`, q]));
-  for (const { file, json } of files) {
+  for (const { file, dashboard: json } of files) {
     for (const p of (json.panels ?? []) as Panel[]) {
       const q = byId.get(`${file}#${p.id}`);
       const opts = (p.options ?? {}) as Record<string, unknown>;

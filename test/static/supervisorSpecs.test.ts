@@ -15,7 +15,7 @@ import {
   renderSupervisorSpec,
   type KafkaSupervisorSpec,
 } from '../../druid-specs/renderSpec.ts';
-import { REPO_ROOT } from './dashboardQueries.ts';
+import { PROJECT_ROOT as REPO_ROOT } from '../../lib/config.ts';
 
 function sampleOrderEvent(): OrderEvent {
   return {

@@ -3,7 +3,7 @@
 // Either way each test file works in fresh databases of its own, dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './embeddedPostgres.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../stack/throwawayPostgres.ts';
 import { loadConfig } from '../../lib/config.ts';
 
 export interface TestServer {

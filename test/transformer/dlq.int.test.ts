@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTransformer } from '../../transformer/consumeLoop.ts';
-import { topicSpecs } from '../../pipeline/topics.ts';
+import { topicSpecs } from '../../lib/topicSpecs.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { OrderEvent } from '../../transformer/events.ts';
 import { envelope, orderRow } from './envelopes.ts';

@@ -11,7 +11,7 @@ import { DimensionTables, type DimensionTable } from '../../transformer/dimensio
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { transformerTopics } from '../../lib/names.ts';
 import { transformRecord, type Outcome } from '../../transformer/transform.ts';
-import type { FixtureRecord } from './support/fixtureRecord.ts';
+import type { FixtureRecord } from '../../lib/fixtureRecord.ts';
 
 const DIR = resolve(PROJECT_ROOT, 'test/fixtures/cdc');
 const UPDATE = loadConfig().test.updateGolden;

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { decodeEnvelope } from '../../transformer/decode/decodeEnvelope.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
-import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import type { DeliveryFactRow, OrderDeltaRow } from '../../transformer/rollup/orderDeltas.ts';
 import type { ItemDeltaRow } from '../../transformer/rollup/itemDeltas.ts';

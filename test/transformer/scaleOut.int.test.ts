@@ -4,7 +4,7 @@
 // that has not noticed the rebalance) and resumed while the others work its partitions. Real Kafka, real
 // transactions, child processes; the input also carries Debezium-style repeats.
 import { spawn, type ChildProcess } from 'node:child_process';
-import axios from 'axios';
+import { transformerMetrics } from '../../lib/transformerClient.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inheritedEnv, PROJECT_ROOT } from '../../lib/config.ts';
 import { transformerTopics } from '../../lib/names.ts';
@@ -67,11 +67,7 @@ interface Snapshot {
 }
 
 async function metrics(i: Instance): Promise<Snapshot | undefined> {
-  try {
-    return (await axios.get<Snapshot>(`http://127.0.0.1:${i.port}/metrics.json`, { timeout: 2000 })).data;
-  } catch {
-    return undefined;
-  }
+  return transformerMetrics<Snapshot>(i.port).catch(() => undefined);
 }
 
 /** Resolves once the instance has committed work for at least one partition of its own. */

@@ -21,7 +21,7 @@ import {
   waitForGroupToCommitInput,
 } from './support/kafkaHarness.ts';
 import { sleep } from '../../lib/poll.ts';
-import axios from 'axios';
+import { transformerMetrics } from '../../lib/transformerClient.ts';
 
 const t = testPrefix('kill');
 const kafka = testKafka();
@@ -51,14 +51,7 @@ function startChild(port: number): ChildProcess {
 }
 
 async function metrics(port: number): Promise<{ consumed: number; status: string } | undefined> {
-  try {
-    const res = await axios.get<{ consumed: number; status: string }>(`http://127.0.0.1:${port}/metrics.json`, {
-      timeout: 2000,
-    });
-    return res.data;
-  } catch {
-    return undefined;
-  }
+  return transformerMetrics<{ consumed: number; status: string }>(port).catch(() => undefined);
 }
 
 describe('transformer crash recovery (real Kafka, child process)', () => {

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, type ChangeRecord } from '../../transformer/decode/decodeEnvelope.ts';
 import { DedupeState } from '../../transformer/dedupe.ts';
-import { DimensionTables } from '../../transformer/dimensions.ts';
 import { RollupLedger } from '../../transformer/rollup/ledger.ts';
 import { loadConfig } from '../../lib/config.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { orderEventType } from '../../transformer/toOrderEvent.ts';
 import { transformerTopics } from '../../lib/names.ts';
 import { transformRecord, type InputRecord, type Outcome, type OutputRecord } from '../../transformer/transform.ts';
-import { CITY_ROW, COUNTRY_ROW, envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
+import { envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformerTopics(loadConfig({}).topics);
 const NOW = 1764284401000;

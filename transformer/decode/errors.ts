@@ -1,5 +1,7 @@
 // Why a record could not become an event. The reason is the `dlq.reason` header of the dead-letter record,
 // so it must stay a small, stable vocabulary that dashboards and alerts can group by.
+import { PulsoError } from '../../lib/errors.ts';
+
 export type DlqReason =
   | 'invalid_json' // value (or key) bytes are not JSON
   | 'not_an_envelope' // JSON, but not a Debezium envelope (no op/source, wrong shapes)
@@ -13,11 +15,11 @@ export type DlqReason =
   | 'source_position_missing' // a streamed change without its commit LSN or LSN: it cannot be de-duplicated, so it is not guessed
   | 'source_position_rewound'; // far below what this partition already emitted: the source database was reset or restored
 
-export class DecodeError extends Error {
+/** Not retriable: the record itself is bad; it goes to the dead-letter topic with its reason. */
+export class DecodeError extends PulsoError {
   readonly reason: DlqReason;
   constructor(reason: DlqReason, message: string) {
     super(message);
-    this.name = 'DecodeError';
     this.reason = reason;
   }
 }

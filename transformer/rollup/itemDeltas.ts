@@ -3,6 +3,7 @@
 import type { OrderItemEvent } from '../events.ts';
 import type { AssertedItem } from './ledger.ts';
 import type { Sign } from './orderDeltas.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 export interface ItemDeltaRow {
   /** The item's first-seen time (its insert's commit time); retractions repeat it exactly. */
@@ -46,7 +47,7 @@ export function assertedItem(event: OrderItemEvent, previous: AssertedItem | und
     event.quantity === null ||
     event.line_total_cents === null
   ) {
-    throw new Error(`order item ${event.item_id} lacks product, quantity or line total`);
+    throw new PulsoError(`order item ${event.item_id} lacks product, quantity or line total`);
   }
   return {
     firstSeen: previous?.firstSeen ?? event.event_time,

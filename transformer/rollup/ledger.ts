@@ -9,6 +9,7 @@
 // record per row, a tombstone when the row is retracted for good), so a restart resumes exactly.
 import type { StateRecord } from '../dedupe.ts';
 import { MemoryStateTable, type StateTable } from '../state/stateTable.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 export type LedgerTable = 'orders' | 'order_items';
 
@@ -79,7 +80,7 @@ function parseEntry(id: string, value: string): Entry {
         typeof v.quantity === 'number'
       : false;
   if (!ok)
-    throw new Error(`ledger record ${id.slice(0, 100)} is not an asserted order or item: ${value.slice(0, 200)}`);
+    throw new PulsoError(`ledger record ${id.slice(0, 100)} is not an asserted order or item: ${value.slice(0, 200)}`);
   return v as unknown as Entry;
 }
 

@@ -11,6 +11,7 @@
 // (deleted), a −1 fact without a delivery time retracts the exact count, while the sketch keeps the value.
 import type { OrderEvent } from '../events.ts';
 import type { AssertedOrder } from './ledger.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 /** Delivery stages in order; cancelled is not a stage (an order is cancelled from any of them). */
 export const STAGE_RANK: Readonly<Record<string, number>> = {
@@ -84,7 +85,7 @@ export interface OrderRollupChange {
 /** The state to assert for an order event; `previous` carries the furthest stage reached so far. */
 export function assertedOrder(event: OrderEvent, previous: AssertedOrder | undefined): AssertedOrder {
   if (event.created_at === null)
-    throw new Error(`order ${event.order_id} has no created_at; the rollup is keyed by it`);
+    throw new PulsoError(`order ${event.order_id} has no created_at; the rollup is keyed by it`);
   const stage = STAGE_RANK[event.status] ?? 0;
   const delivered = event.status === 'delivered' && event.delivered_at !== null && event.delivery_minutes !== null;
   return {

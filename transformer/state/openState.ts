@@ -6,10 +6,11 @@ import type { Admin, Kafka } from 'kafkajs';
 import { legacyTransformerStateTopic, type TransformerTopics } from '../../lib/names.ts';
 import type { Logger } from '../../lib/log.ts';
 import { pollUntil } from '../../lib/poll.ts';
-import { STATE_DELETE_RETENTION_MS, STATE_TOPIC_CONFIG } from '../../pipeline/topics.ts';
+import { STATE_DELETE_RETENTION_MS, STATE_TOPIC_CONFIG } from '../../lib/topicSpecs.ts';
 import { LmdbStateStore, MemoryStateStore, type StateStore } from './localStore.ts';
 import { migrateLegacyState } from './migrateLegacyState.ts';
 import { stateLayout, type StateLayout } from './stateLayout.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 /**
  * A checkpoint is trusted up to this age: the state topic's tombstone retention, less a margin for clocks and
@@ -57,7 +58,7 @@ export async function prepareStateTopic(admin: Admin, topics: TransformerTopics,
       ],
     });
   } else if (existing !== layout.statePartitions) {
-    throw new Error(
+    throw new PulsoError(
       `state topic ${topics.state} has ${existing} partitions, but the inputs have ${layout.statePartitions} (${counts[0]} of ${topics.cdcOrders} + ${counts[1]} of ${topics.cdcOrderItems}): each input partition keeps its state in its own state partition. ` +
         'The CDC topics were re-partitioned: stop the transformer, delete its state topic and consumer group, and replay.',
     );

@@ -9,6 +9,7 @@ import { checkLedgerRecord } from '../rollup/ledger.ts';
 import { startTopicReader } from '../topicReader.ts';
 import type { Checkpoint, StateStore } from './localStore.ts';
 import type { StateWrite } from './stateTable.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 export interface RestorePlan {
   readonly part: number;
@@ -94,7 +95,7 @@ export async function restorePartitions(deps: {
   const plans = deps.parts.map((part) => {
     const o = offsets.get(part);
     if (!o)
-      throw new Error(
+      throw new PulsoError(
         `state topic ${stateTopic} has no partition ${part}; it needs one per input partition (docs/contracts.md, "Transformer state")`,
       );
     return planRestore({

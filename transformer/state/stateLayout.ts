@@ -2,6 +2,7 @@
 // (co-partitioned with the CDC input: orders 0..n-1, then order_items 0..m-1), so an instance restores and
 // keeps only the state of the partitions it is assigned, and a rebalance moves only theirs.
 import kafkajs from 'kafkajs';
+import { PulsoError } from '../../lib/errors.ts';
 
 export interface InputTopic {
   readonly topic: string;
@@ -17,7 +18,7 @@ export interface StateLayout {
 export function stateLayout(inputs: readonly InputTopic[]): StateLayout {
   for (const i of inputs)
     if (!Number.isInteger(i.partitions) || i.partitions < 1)
-      throw new Error(`input topic ${i.topic} has ${i.partitions} partitions`);
+      throw new PulsoError(`input topic ${i.topic} has ${i.partitions} partitions`);
   return { inputs, statePartitions: inputs.reduce((n, i) => n + i.partitions, 0) };
 }
 
@@ -27,12 +28,14 @@ export function statePartitionOf(layout: StateLayout, topic: string, partition: 
   for (const i of layout.inputs) {
     if (i.topic === topic) {
       if (partition < 0 || partition >= i.partitions)
-        throw new Error(`${topic}[${partition}] is beyond the ${i.partitions} partitions the state layout knows`);
+        throw new PulsoError(`${topic}[${partition}] is beyond the ${i.partitions} partitions the state layout knows`);
       return base + partition;
     }
     base += i.partitions;
   }
-  throw new Error(`${topic} is not an input of the state layout (${layout.inputs.map((i) => i.topic).join(', ')})`);
+  throw new PulsoError(
+    `${topic} is not an input of the state layout (${layout.inputs.map((i) => i.topic).join(', ')})`,
+  );
 }
 
 /** The state partitions of every partition of one input topic (a TRUNCATE concerns all of them). */

