@@ -29,6 +29,7 @@ import { DimensionTables } from './dimensions.ts';
 import { CONSUMER_FETCH_SIZES, ProducerFencedError } from './kafkaClient.ts';
 import { createKafka } from '../lib/kafka.ts';
 import { PartitionNotOwnedError, PartitionProducers, type Assignment } from './partitionProducers.ts';
+import { GroupOwnership } from './groupOwnership.ts';
 import { TransformerMetrics, type MetricsSnapshot } from './metrics.ts';
 import { serveMetrics } from './metricsServer.ts';
 import { processChunk, type ChunkContext } from './processChunk.ts';
@@ -37,6 +38,7 @@ import type { StateStore } from './state/localStore.ts';
 import { MAX_CHECKPOINT_AGE_MS, openState } from './state/openState.ts';
 import { statePartitionOf, type StateLayout } from './state/stateLayout.ts';
 import type { TopicReader } from './topicReader.ts';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 
 /** Records per Kafka transaction: bounds the work redone after a crash and the size of one commit. */
 export const MAX_RECORDS_PER_TRANSACTION = 5000;
@@ -64,40 +66,14 @@ export interface TransformerHandle {
   readonly topics: TransformerTopics;
 }
 
-export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
-  const log = opts.log ?? createLogger('transformer', cfg.logLevel);
-  const instanceId = opts.instanceId ?? cfg.transformer.instanceId;
-  const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
-  const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
-  const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, { log });
-  const producers = new PartitionProducers(
-    kafka,
-    (topic, partition) => transformerTransactionalId(groupId, topic, partition),
-    log,
-  );
-
-  const dims = new DimensionTables();
-  // Opened once the CDC topics' partitions are known (openState); until then no partition is owned.
-  let state: { layout: StateLayout; store: StateStore } | undefined;
-  let ownedParts: number[] = [];
-  const metrics = new TransformerMetrics(
-    { instance: instanceId, groupId, transactionalIds: () => producers.transactionalIds() },
-    () => ({
-      dimensions: dims.stats().rows,
-      state: { partitions: ownedParts, rows: ownedParts.reduce((n, p) => n + (state?.store.rows(p) ?? 0), 0) },
-    }),
-  );
-  const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
-  const server: Server | null =
-    metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
-  const admin = kafka.admin();
-  let dimReader: TopicReader | undefined;
-  // Session timeout 10 s by default: after a SIGKILL the group waits that long for the dead member before its
-  // partitions move, so it is the floor of the transformer's recovery. It was 30 s while every join re-read the
-  // whole state (~60 s on the loaded box, which outlived a 10 s session); a join now reads only the state
-  // topic's tail from the local checkpoints (~0.1 s), heartbeating throughout. Tests shorten it.
-  const sessionTimeout = cfg.transformer.sessionTimeoutMs;
-  const consumer = kafka.consumer({
+/**
+ * The consumer. Session timeout 10 s by default: after a SIGKILL the group waits that long for the dead member
+ * before its partitions move, so it is the floor of the transformer's recovery. It was 30 s while every join
+ * re-read the whole state (~60 s on the loaded box, which outlived a 10 s session); a join now reads only the
+ * state topic's tail from the local checkpoints (~0.1 s), heartbeating throughout. Tests shorten it.
+ */
+function createConsumer(kafka: Kafka, groupId: string, sessionTimeout: number): Consumer {
+  return kafka.consumer({
     groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
@@ -105,7 +81,134 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     sessionTimeout,
     heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
   });
+}
 
+interface LoopParts {
+  readonly consumer: Consumer;
+  readonly metrics: TransformerMetrics;
+  readonly ownership: GroupOwnership;
+  readonly producers: PartitionProducers;
+  readonly log: Logger;
+  readonly groupId: string;
+  readonly onFatal?: (error: Error) => void;
+}
+
+/** Group joins, lag and crashes as the consumer reports them. */
+function watchConsumer({ consumer, metrics, ownership, producers, log, groupId, onFatal }: LoopParts): void {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    // Another instance may have advanced the partitions we now own: take them over and re-read the state.
+    ownership.joined(payload.memberAssignment);
+    void producers.release(payload.memberAssignment);
+    log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
+  });
+  // Lag from kafkajs' batch bookkeeping: it also fires for batches holding only transaction markers
+  // (Connect writes exactly-once, so every partition ends with a commit marker that is never a message).
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const lag = BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n;
+    metrics.setLag(payload.topic, payload.partition, Math.max(0, Number(lag)));
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    metrics.recordCrash(payload.error.message); // a crash loop turns /health to 503: the supervisor restarts the process
+    log.error('consumer crashed', {
+      error: payload.error.message,
+      restart: payload.restart,
+      health: metrics.health().status,
+    });
+    if (!payload.restart) {
+      metrics.status = 'failed';
+      onFatal?.(payload.error);
+    }
+  });
+}
+
+/** Takes an assignment over (producers fenced, state re-read from the local checkpoints); the state partitions. */
+async function takeOver(
+  d: {
+    kafka: Kafka;
+    admin: Admin;
+    producers: PartitionProducers;
+    topics: TransformerTopics;
+    metrics: TransformerMetrics;
+    log: Logger;
+    state: { layout: StateLayout; store: StateStore };
+  },
+  assignment: Assignment,
+  heartbeat: () => Promise<void>,
+): Promise<number[]> {
+  const { layout, store } = d.state;
+  await takeOverAssignment({
+    ...d,
+    assignment,
+    stateTopic: d.topics.state,
+    store,
+    layout,
+    maxCheckpointAgeMs: MAX_CHECKPOINT_AGE_MS,
+    heartbeat,
+    progress: d.metrics.restore,
+  });
+  return Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => statePartitionOf(layout, topic, p)));
+}
+
+/** The gauges of the metrics snapshot that the loop owns: dimension rows, owned state partitions and their rows. */
+function stateMetrics(dims: DimensionTables, ownership: GroupOwnership, store: StateStore | undefined) {
+  const partitions = [...ownership.statePartitions];
+  return {
+    dimensions: dims.stats().rows,
+    state: { partitions, rows: partitions.reduce((n, p) => n + (store?.rows(p) ?? 0), 0) },
+  };
+}
+
+/** One fetched batch: the assignment taken over if a join made it stale, then one transaction per chunk. */
+async function handleBatch(
+  chunkContext: ChunkContext,
+  ownership: GroupOwnership,
+  payload: EachBatchPayload,
+): Promise<void> {
+  await ownership.ready(payload.heartbeat);
+  const messages = payload.batch.messages;
+  for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {
+    if (!payload.isRunning() || payload.isStale()) return;
+    try {
+      await processChunk(chunkContext, payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
+      const sinceJoin = ownership.committed();
+      if (sinceJoin !== undefined)
+        chunkContext.log.info('first batch committed after joining', {
+          ms: sinceJoin,
+          restoreMs: chunkContext.metrics.restore.snapshot().ms,
+        });
+    } catch (e) {
+      // Fenced, or no producer: usually the group dropped this instance while it was paused. A heartbeat
+      // finds out (kafkajs then rejoins at once) sooner than the consumer's retries would.
+      if (e instanceof ProducerFencedError || e instanceof PartitionNotOwnedError) await payload.heartbeat();
+      throw e;
+    }
+  }
+}
+
+export async function startTransformer(cfg: PulsoConfig, opts: TransformerOptions = {}): Promise<TransformerHandle> {
+  const log = opts.log ?? createLogger('transformer', cfg.logLevel);
+  const instanceId = opts.instanceId ?? cfg.transformer.instanceId;
+  const groupId = opts.groupId ?? transformerGroupId(cfg.topics);
+  const topics: TransformerTopics = { ...transformerTopics(cfg.topics), ...opts.topics };
+  const kafka = createKafka(cfg, `${groupId}-${instanceId}@${hostname()}`, { log });
+  const transactionalId = (topic: string, partition: number) => transformerTransactionalId(groupId, topic, partition);
+  const producers = new PartitionProducers(kafka, transactionalId, log);
+  const dims = new DimensionTables();
+  // Opened once the CDC topics' partitions are known (openState); until then no partition is owned.
+  let state: { layout: StateLayout; store: StateStore } | undefined;
+  const ownership: GroupOwnership = new GroupOwnership((assignment, heartbeat) =>
+    takeOver({ kafka, admin, producers, topics, metrics, log, state: state! }, assignment, heartbeat),
+  );
+  const metrics: TransformerMetrics = new TransformerMetrics(
+    { instance: instanceId, groupId, transactionalIds: () => producers.transactionalIds() },
+    () => stateMetrics(dims, ownership, state?.store),
+  );
+  const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
+  const server: Server | null =
+    metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
+  const admin = kafka.admin();
+  let dimReader: TopicReader | undefined;
+  const consumer = createConsumer(kafka, groupId, cfg.transformer.sessionTimeoutMs);
   const cleanup = async () => {
     await Promise.allSettled([consumer.disconnect(), producers.disconnectAll(), dimReader?.stop(), admin.disconnect()]);
     await state?.store.close().catch(() => undefined);
@@ -117,20 +220,11 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     const existing = await ensureTopics(cfg, admin, topics, log);
     dimReader = await startDimensionReader({ kafka, topics, existingTopics: existing, dims, log });
     log.info('dimension tables rebuilt', dims.stats().rows);
-    const { layout, store } = (state = await openState({
-      kafka,
-      admin,
-      topics,
-      groupId,
-      instanceId,
-      stateDir: cfg.transformer.stateDir,
-      log,
-    }));
+    state = await openState({ kafka, admin, topics, groupId, instanceId, stateDir: cfg.transformer.stateDir, log });
     const chunkContext: ChunkContext = {
+      ...state,
       dims,
       dimReader: () => dimReader,
-      store,
-      layout,
       topics,
       producers,
       metrics,
@@ -138,59 +232,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       instanceId,
       log,
     };
-
-    let assignment: Assignment = {};
-    let stateStale = true;
-    let ownership: Promise<void> | undefined;
-    const takeOwnership = async (heartbeat: () => Promise<void>) => {
-      await takeOverAssignment({
-        kafka,
-        admin,
-        producers,
-        assignment,
-        stateTopic: topics.state,
-        store,
-        layout,
-        maxCheckpointAgeMs: MAX_CHECKPOINT_AGE_MS,
-        log,
-        heartbeat,
-        progress: metrics.restore,
-      });
-      ownedParts = Object.entries(assignment).flatMap(([topic, ps]) =>
-        ps.map((p) => statePartitionOf(layout, topic, p)),
-      );
-    };
-    let joinedAt: number | undefined; // until the first commit after a join: how long the partitions sat idle
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      // Another instance may have advanced the partitions we now own: take them over and re-read the state.
-      assignment = payload.memberAssignment;
-      stateStale = true;
-      joinedAt = Date.now();
-      void producers.release(assignment);
-      log.info('joined consumer group', { groupId, memberAssignment: payload.memberAssignment });
-    });
-    // Lag from kafkajs' batch bookkeeping: it also fires for batches holding only transaction markers
-    // (Connect writes exactly-once, so every partition ends with a commit marker that is never a message).
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      metrics.setLag(
-        payload.topic,
-        payload.partition,
-        Math.max(0, Number(BigInt(payload.highWatermark) - BigInt(payload.lastOffset) - 1n)),
-      );
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      metrics.recordCrash(payload.error.message); // a crash loop turns /health to 503: the supervisor restarts the process
-      log.error('consumer crashed', {
-        error: payload.error.message,
-        restart: payload.restart,
-        health: metrics.health().status,
-      });
-      if (!payload.restart) {
-        metrics.status = 'failed';
-        opts.onFatal?.(payload.error);
-      }
-    });
-
+    watchConsumer({ consumer, metrics, ownership, producers, log, groupId, onFatal: opts.onFatal });
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.cdcOrders, topics.cdcOrderItems], fromBeginning: true });
     await consumer.run({
@@ -199,34 +241,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
       // Each input partition has its own producer and transaction, and the state's keys (order or item pk,
       // topic-partition watermarks) never span two partitions, so several partitions' chunks can be in flight.
       partitionsConsumedConcurrently: cfg.transformer.concurrency,
-      eachBatch: async (payload) => {
-        if (stateStale) {
-          // With concurrency > 1 several partitions' batches arrive at once: all wait for one take-over.
-          // kafkajs lets every handler of a fetch finish before it rejoins, so none is mid-chunk meanwhile.
-          ownership ??= takeOwnership(payload.heartbeat)
-            .then(() => void (stateStale = false))
-            .finally(() => void (ownership = undefined));
-          await ownership;
-        }
-        const messages = payload.batch.messages;
-        for (let i = 0; i < messages.length; i += MAX_RECORDS_PER_TRANSACTION) {
-          if (!payload.isRunning() || payload.isStale()) return;
-          try {
-            await processChunk(chunkContext, payload, messages.slice(i, i + MAX_RECORDS_PER_TRANSACTION));
-            if (joinedAt !== undefined)
-              log.info('first batch committed after joining', {
-                ms: Date.now() - joinedAt,
-                restoreMs: metrics.restore.snapshot().ms,
-              });
-            joinedAt = undefined;
-          } catch (e) {
-            // Fenced, or no producer: usually the group dropped this instance while it was paused. A heartbeat
-            // finds out (kafkajs then rejoins at once) sooner than the consumer's retries would.
-            if (e instanceof ProducerFencedError || e instanceof PartitionNotOwnedError) await payload.heartbeat();
-            throw e;
-          }
-        }
-      },
+      eachBatch: (payload) => handleBatch(chunkContext, ownership, payload),
     });
     metrics.status = 'running';
     log.info('transformer running', { groupId, instanceId, topics });
@@ -235,20 +250,34 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     await cleanup();
     throw e;
   }
+  return transformerHandle({ groupId, instanceId, topics, producers, metrics, consumer, cleanup, log });
+}
 
+/** What the caller holds: stop (finishing the chunk in flight), metrics, identity. */
+function transformerHandle(parts: {
+  groupId: string;
+  instanceId: string;
+  topics: TransformerTopics;
+  producers: PartitionProducers;
+  metrics: TransformerMetrics;
+  consumer: Consumer;
+  cleanup: () => Promise<void>;
+  log: Logger;
+}): TransformerHandle {
+  const { metrics, consumer, log } = parts;
   let stopping: Promise<void> | undefined;
   return {
-    groupId,
-    instanceId,
-    transactionalIds: () => producers.transactionalIds(),
-    topics,
+    groupId: parts.groupId,
+    instanceId: parts.instanceId,
+    transactionalIds: () => parts.producers.transactionalIds(),
+    topics: parts.topics,
     metrics: () => metrics.snapshot(),
     stop() {
       stopping ??= (async () => {
         metrics.status = 'stopping';
         // consumer.stop() waits for the batch in flight, whose transaction commits before it returns.
         await consumer.stop();
-        await cleanup();
+        await parts.cleanup();
         metrics.status = 'stopped';
         log.info('transformer stopped', { consumed: metrics.snapshot().consumed });
       })();
