@@ -144,6 +144,174 @@ export function formatProgress(s: GeneratorStats, ratePerSec: number, rowsPerSec
   );
 }
 
+function emptyStats(startMs: number): GeneratorStats {
+  return {
+    ordersCreated: 0,
+    statusChanges: 0,
+    delivered: 0,
+    cancelled: 0,
+    refunded: 0,
+    paymentsFailed: 0,
+    customerUpdates: 0,
+    storeUpdates: 0,
+    priceUpdates: 0,
+    ordersPurged: 0,
+    rowsInserted: 0,
+    rowsUpdated: 0,
+    rowsDeleted: 0,
+    ordersVanished: 0,
+    transactions: 0,
+    inLifecycle: 0,
+    behindMs: 0,
+    wallMs: 0,
+    reconnects: 0,
+    longestOutageMs: 0,
+    simNow: new Date(startMs).toISOString(),
+  };
+}
+
+/** One lane per connection; a PostgreSQL restart or crash is waited out (about 3 minutes), then work goes on. */
+function openLanes(clients: pg.Client[], databaseUrl: string, log: Logger, stats: GeneratorStats): LaneWriter[] {
+  return clients.map(
+    (c, i) =>
+      new LaneWriter(c, {
+        reconnect: () =>
+          connectWithRetry(databaseUrl, {
+            log,
+            applicationName: `pulso-generator-${i}`,
+            attempts: 40,
+            sessionSettings: WRITER_SESSION,
+          }),
+        log,
+        onReconnect: (outageMs) => {
+          stats.reconnects++;
+          stats.longestOutageMs = Math.max(stats.longestOutageMs, outageMs);
+        },
+      }),
+  );
+}
+
+/** Writes a batch of events: split by lane (an order's events stay on one), each lane in rounds of transactions. */
+function batchWriter(lanes: LaneWriter[], maxPerTx: number, stats: GeneratorStats, log: Logger) {
+  return async (events: GenEvent[]): Promise<void> => {
+    const perLane: GenEvent[][] = lanes.map(() => []);
+    for (const ev of events) perLane[laneOf(ev, lanes.length)]!.push(ev);
+    await Promise.all(
+      lanes.map(async (lane, i) => {
+        for (const round of planRounds(perLane[i]!, maxPerTx)) {
+          const c = await lane.apply(round);
+          stats.rowsInserted += c.inserted;
+          stats.rowsUpdated += c.updated;
+          stats.rowsDeleted += c.deleted;
+          if (c.vanished > 0 && stats.ordersVanished === 0)
+            log.warn(
+              'orders this run placed are gone from the database (deleted or truncated by someone else): their lifecycles end here',
+              { orders: c.vanished },
+            );
+          stats.ordersVanished += c.vanished;
+          stats.transactions++;
+        }
+      }),
+    );
+    for (const ev of events) count(stats, ev);
+  };
+}
+
+/** Progress: a live line on a TTY, a plain periodic line otherwise, and the caller's callback once a second. */
+function progressReporter(opts: GeneratorOptions, stats: GeneratorStats) {
+  const mode = opts.progress ?? 'auto';
+  const tty = mode !== 'off' && (mode === 'tty' || (mode === 'auto' && process.stderr.isTTY === true));
+  const printEveryMs = tty ? 1000 : 10_000;
+  let lastPrint = { at: Date.now(), orders: 0, rows: 0 };
+  let lastCallback = Date.now();
+  const report = (force = false) => {
+    const now = Date.now();
+    if (opts.onProgress && now - lastCallback >= 1000) {
+      lastCallback = now;
+      opts.onProgress({ ...stats });
+    }
+    if (mode === 'off' || (!force && now - lastPrint.at < printEveryMs)) return;
+    const secs = Math.max(0.001, (now - lastPrint.at) / 1000);
+    const rows = stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted;
+    const line = formatProgress(stats, (stats.ordersCreated - lastPrint.orders) / secs, (rows - lastPrint.rows) / secs);
+    process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    lastPrint = { at: now, orders: stats.ordersCreated, rows };
+  };
+  return { report, tty };
+}
+
+interface LoopParts {
+  readonly opts: GeneratorOptions;
+  readonly stream: EventStream;
+  readonly simClock: (wallNow: number, wallStart: number) => number;
+  readonly writeBatch: (events: GenEvent[]) => Promise<void>;
+  readonly report: () => void;
+  readonly stats: GeneratorStats;
+  readonly live: boolean;
+  readonly speedup: number;
+  readonly drain: boolean;
+  readonly maxEventsPerBatch: number;
+}
+
+/**
+ * Open loop: every event due by the simulated "now" is written; while one batch is written the next one is
+ * generated. Ends on the signal, the duration (then drains if asked) or an exhausted stream.
+ */
+async function writeUntilDone(l: LoopParts, wallStart: number): Promise<GeneratorSummary['stoppedBy']> {
+  const { opts, stream, stats } = l;
+  let stoppedBy: GeneratorSummary['stoppedBy'] = 'orders';
+  let inflight: Promise<void> | undefined;
+  for (;;) {
+    if (opts.signal?.aborted) {
+      stoppedBy = 'signal';
+      break;
+    }
+    const wallNow = Date.now();
+    if (opts.durationMs !== undefined && wallNow - wallStart >= opts.durationMs) {
+      stoppedBy = 'duration';
+      if (!l.drain) break;
+      stream.stopArrivals();
+    }
+    const simTarget = l.simClock(wallNow, wallStart);
+    const events = stream.take(simTarget, l.maxEventsPerBatch);
+    if (inflight) await inflight;
+    stats.inLifecycle = stream.inLifecycle;
+    stats.wallMs = Date.now() - wallStart;
+    stats.simNow = new Date(events.length ? events[events.length - 1]!.atMs : simTarget).toISOString();
+    const nextAt = stream.peekTime();
+    stats.behindMs = nextAt < simTarget ? (simTarget - nextAt) / l.speedup : 0;
+    l.report();
+    if (events.length) {
+      inflight = l.writeBatch(events);
+      continue;
+    }
+    inflight = undefined;
+    if (stream.exhausted) break;
+    // Nothing due: sleep until the next event is due (at most 50 ms, to stay responsive).
+    const dueInWallMs = (nextAt - simTarget) / (l.live && simTarget >= wallNow ? 1 : l.speedup);
+    await pause(Math.max(1, Math.min(50, dueInWallMs)), opts.signal);
+  }
+  if (inflight) await inflight; // finish the transactions in progress; nothing is left half-written
+  return stoppedBy;
+}
+
+/** All lanes first, so a wrong URL or a missing schema fails before any work. */
+async function connectLanes(databaseUrl: string, connections: number, log: Logger, clients: pg.Client[]) {
+  for (let i = 0; i < connections; i++)
+    clients.push(
+      await connectWithRetry(databaseUrl, {
+        log,
+        applicationName: `pulso-generator-${i}`,
+        sessionSettings: WRITER_SESSION,
+      }),
+    );
+  const schema = await checkSchema(databaseUrl);
+  if (!schema.ok)
+    throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
+  // Commits stay synchronous (the server default): an acknowledged round is durable, so after a server
+  // crash the only round whose fate is unknown is the one in flight, and the lane looks it up (writer.ts).
+}
+
 export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSummary> {
   const log = opts.log ?? createLogger('generator');
   const cfg = opts.databaseUrl && opts.geocoder ? undefined : loadConfig();
@@ -154,38 +322,16 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
   const maxPerTx = opts.maxEventsPerTransaction ?? 400;
   if (!(opts.rate > 0)) throw new RangeError('rate must be > 0 orders/s');
   if (!(speedup > 0)) throw new RangeError('speedup must be > 0');
-  const drain = opts.drain ?? opts.orders !== undefined;
-
   const clients: pg.Client[] = [];
   const lanes: LaneWriter[] = [];
   try {
-    // All lanes first, so a wrong URL or a missing schema fails before any work.
-    for (let i = 0; i < connections; i++)
-      clients.push(
-        await connectWithRetry(databaseUrl, {
-          log,
-          applicationName: `pulso-generator-${i}`,
-          sessionSettings: WRITER_SESSION,
-        }),
-      );
-    const schema = await checkSchema(databaseUrl);
-    if (!schema.ok)
-      throw new SchemaNotReadyError(`${schema.hint} (missing: ${schema.missing.join(', ')})`, schema.missing);
-    // Commits stay synchronous (the server default): an acknowledged round is durable, so after a server
-    // crash the only round whose fate is unknown is the one in flight, and the lane looks it up (writer.ts).
-
+    await connectLanes(databaseUrl, connections, log, clients);
     const geo = opts.geocoder ?? cfg!.geocoder;
     const geocoder = createGeocoder({ provider: geo.provider, url: geo.url, cache: clients[0], log });
     const live = opts.clock === 'live';
     const startMs = live ? Date.now() - (opts.backfillMs ?? 0) : (opts.start ?? new Date()).getTime();
-    const simClock = liveClock(live, startMs, speedup);
-    const { world, created: worldCreated } = await ensureWorld(clients[0]!, {
-      seed,
-      scale: opts.scale ?? DEFAULT_SCALE,
-      geocoder,
-      startMs,
-      log,
-    });
+    const scale = opts.scale ?? DEFAULT_SCALE;
+    const { world, created: worldCreated } = await ensureWorld(clients[0]!, { seed, scale, geocoder, startMs, log });
     const stream = new EventStream(world, {
       seed,
       startMs,
@@ -194,151 +340,38 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       maxOrders: opts.orders,
       maintenance: opts.maintenance,
     });
-    const stats: GeneratorStats = {
-      ordersCreated: 0,
-      statusChanges: 0,
-      delivered: 0,
-      cancelled: 0,
-      refunded: 0,
-      paymentsFailed: 0,
-      customerUpdates: 0,
-      storeUpdates: 0,
-      priceUpdates: 0,
-      ordersPurged: 0,
-      rowsInserted: 0,
-      rowsUpdated: 0,
-      rowsDeleted: 0,
-      ordersVanished: 0,
-      transactions: 0,
-      inLifecycle: 0,
-      behindMs: 0,
-      wallMs: 0,
-      reconnects: 0,
-      longestOutageMs: 0,
-      simNow: new Date(startMs).toISOString(),
-    };
-    lanes.push(
-      ...clients.map(
-        (c, i) =>
-          new LaneWriter(c, {
-            // A PostgreSQL restart or crash: wait it out (about 3 minutes), then carry on where the database is.
-            reconnect: () =>
-              connectWithRetry(databaseUrl, {
-                log,
-                applicationName: `pulso-generator-${i}`,
-                attempts: 40,
-                sessionSettings: WRITER_SESSION,
-              }),
-            log,
-            onReconnect: (outageMs) => {
-              stats.reconnects++;
-              stats.longestOutageMs = Math.max(stats.longestOutageMs, outageMs);
-            },
-          }),
-      ),
-    );
-
-    const writeBatch = async (events: GenEvent[]) => {
-      const perLane: GenEvent[][] = lanes.map(() => []);
-      for (const ev of events) perLane[laneOf(ev, lanes.length)]!.push(ev);
-      await Promise.all(
-        lanes.map(async (lane, i) => {
-          for (const round of planRounds(perLane[i]!, maxPerTx)) {
-            const c = await lane.apply(round);
-            stats.rowsInserted += c.inserted;
-            stats.rowsUpdated += c.updated;
-            stats.rowsDeleted += c.deleted;
-            if (c.vanished > 0 && stats.ordersVanished === 0)
-              log.warn(
-                'orders this run placed are gone from the database (deleted or truncated by someone else): their lifecycles end here',
-                { orders: c.vanished },
-              );
-            stats.ordersVanished += c.vanished;
-            stats.transactions++;
-          }
-        }),
-      );
-      for (const ev of events) count(stats, ev);
-    };
-
-    // Progress: a live line on a TTY, a plain periodic line otherwise.
-    const mode = opts.progress ?? 'auto';
-    const tty = mode !== 'off' && (mode === 'tty' || (mode === 'auto' && process.stderr.isTTY === true));
-    const printEveryMs = tty ? 1000 : 10_000;
-    let lastPrint = { at: Date.now(), orders: 0, rows: 0 };
-    let lastCallback = Date.now();
-    const report = (force = false) => {
-      const now = Date.now();
-      if (opts.onProgress && now - lastCallback >= 1000) {
-        lastCallback = now;
-        opts.onProgress({ ...stats });
-      }
-      if (mode === 'off' || (!force && now - lastPrint.at < printEveryMs)) return;
-      const secs = Math.max(0.001, (now - lastPrint.at) / 1000);
-      const rows = stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted;
-      const line = formatProgress(
-        stats,
-        (stats.ordersCreated - lastPrint.orders) / secs,
-        (rows - lastPrint.rows) / secs,
-      );
-      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-      lastPrint = { at: now, orders: stats.ordersCreated, rows };
-    };
-
+    const stats = emptyStats(startMs);
+    lanes.push(...openLanes(clients, databaseUrl, log, stats));
+    const { report, tty } = progressReporter(opts, stats);
     const wallStart = Date.now();
-    const maxEventsPerBatch = Math.max(2000, maxPerTx * connections * 6);
-    let stoppedBy: GeneratorSummary['stoppedBy'] = 'orders';
-    let inflight: Promise<void> | undefined;
-    for (;;) {
-      if (opts.signal?.aborted) {
-        stoppedBy = 'signal';
-        break;
-      }
-      const wallNow = Date.now();
-      if (opts.durationMs !== undefined && wallNow - wallStart >= opts.durationMs) {
-        stoppedBy = 'duration';
-        if (!drain) break;
-        stream.stopArrivals();
-      }
-      const simTarget = simClock(wallNow, wallStart);
-      const events = stream.take(simTarget, maxEventsPerBatch);
-      if (inflight) await inflight;
-      stats.inLifecycle = stream.inLifecycle;
-      stats.wallMs = Date.now() - wallStart;
-      stats.simNow = new Date(events.length ? events[events.length - 1]!.atMs : simTarget).toISOString();
-      const nextAt = stream.peekTime();
-      stats.behindMs = nextAt < simTarget ? (simTarget - nextAt) / speedup : 0;
-      report();
-      if (events.length) {
-        inflight = writeBatch(events);
-        continue;
-      }
-      inflight = undefined;
-      if (stream.exhausted) break;
-      // Nothing due: sleep until the next event is due (at most 50 ms, to stay responsive).
-      const dueInWallMs = (nextAt - simTarget) / (live && simTarget >= wallNow ? 1 : speedup);
-      await pause(Math.max(1, Math.min(50, dueInWallMs)), opts.signal);
-    }
-    if (inflight) await inflight; // finish the transactions in progress; nothing is left half-written
+    const stoppedBy = await writeUntilDone(
+      {
+        opts,
+        stream,
+        simClock: liveClock(live, startMs, speedup),
+        writeBatch: batchWriter(lanes, maxPerTx, stats, log),
+        report,
+        stats,
+        live,
+        speedup,
+        drain: opts.drain ?? opts.orders !== undefined,
+        maxEventsPerBatch: Math.max(2000, maxPerTx * connections * 6),
+      },
+      wallStart,
+    );
     stats.inLifecycle = stream.inLifecycle;
     stats.wallMs = Date.now() - wallStart;
     report(true);
     if (tty) process.stderr.write('\n');
     const secs = Math.max(0.001, stats.wallMs / 1000);
-    return {
-      ...stats,
-      stoppedBy,
-      ordersPerSecond: stats.ordersCreated / secs,
-      rowChangesPerSecond: (stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted) / secs,
-      worldCreated,
-      seed,
-    };
+    const rowChanges = stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted;
+    const rates = { ordersPerSecond: stats.ordersCreated / secs, rowChangesPerSecond: rowChanges / secs };
+    return { ...stats, stoppedBy, ...rates, worldCreated, seed };
   } catch (err) {
     if (err instanceof SchemaNotReadyError) throw err;
     if ((err as Error).name === 'DatabaseUnreachableError') throw err;
-    throw Object.assign(new Error(`generator failed against ${redactUrl(databaseUrl)}: ${(err as Error).message}`), {
-      cause: err,
-    });
+    const message = `generator failed against ${redactUrl(databaseUrl)}: ${(err as Error).message}`;
+    throw new PulsoError(message, { cause: err });
   } finally {
     await Promise.all([...clients, ...lanes.map((l) => l.client)].map((c) => c.end().catch(() => undefined)));
   }

@@ -20,10 +20,9 @@ import {
   stopGroup,
   tailLog,
   logFile,
-  isAlive,
 } from './processes.ts';
 import type { ProcessPaths } from './processes.ts';
-import { pollUntil, PollTimeoutError } from '../lib/poll.ts';
+import { pollUntil } from '../lib/poll.ts';
 import {
   readDesiredServices,
   readSupervisorState,
@@ -31,9 +30,10 @@ import {
   desiredServicesFile,
   type SupervisedService,
 } from './supervisorState.ts';
-import { PulsoError } from '../lib/errors.ts';
 
-export class StackError extends PulsoError {}
+export { StackError } from './stackError.ts';
+import { StackError } from './stackError.ts';
+import { ServiceStarter } from './serviceStarter.ts';
 
 export interface Progress {
   (line: string): void;
@@ -194,15 +194,9 @@ export interface UpResult {
   elapsedMs: number;
 }
 
-export async function up(
-  given: PulsoConfig,
-  progress: Progress = () => undefined,
-  opts: { pipeline?: boolean } = {},
-): Promise<UpResult> {
-  const t0 = Date.now();
-  const el = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`;
-  const say = (m: string) => progress(`${el()} ${m}`);
-  // Before anything is written or started: a full disk ends here, with what uses it, not in half a stack.
+/** Before anything is written or started: disk, secrets, Java, the supervisor paused, every needed port free. */
+async function preflight(given: PulsoConfig, say: (m: string) => void): Promise<PulsoConfig> {
+  // A full disk ends here, with what uses it, not in half a stack.
   const low = lowDiskMessage(diskReport(given.home), given.disk.minFreeBytes);
   if (low) throw new StackError(`not starting: ${low}`);
   mkdirSync(given.home, { recursive: true });
@@ -212,7 +206,6 @@ export async function up(
   checkJava(cfg);
   // While `up` works, it alone starts services; the supervisor comes back at the end, over what is up.
   if (await stopSupervisor(p)) say('supervisor: paused while up runs');
-
   // Fail fast, before any download or start: every port a not-yet-running service needs must be free.
   for (const s of activeServices(cfg)) {
     if (runningPid(p, s.name) === undefined && (await portInUse(s.port))) {
@@ -221,153 +214,57 @@ export async function up(
       );
     }
   }
+  return cfg;
+}
 
+/** The JVM components' jars from Maven Central, first run only; a JVM running on old jars is stopped first. */
+async function ensureJars(cfg: PulsoConfig, p: ProcessPaths, say: (m: string) => void): Promise<void> {
   const missing = JVM_COMPONENTS.filter((c) => !isResolved(cfg.home, c));
-  if (missing.length > 0) {
-    checkMaven();
-    for (const c of missing) {
-      // A running JVM must not keep old jars under a swapped lib folder: stop it, it restarts below.
-      for (const name of SERVICES_BY_COMPONENT[c]) {
-        const pid = runningPid(p, name);
-        if (pid !== undefined) {
-          say(`${name}: stopping to pick up new ${c} jars`);
-          await stopGroup(pid, 'SIGTERM', 20_000);
-        }
-      }
-      say(`resolving ${c} jars from Maven Central (first run only)…`);
-      let last = 0;
-      await resolveJars(cfg.home, c, resolve(p.logDir, `mvn-${c}.log`), (_c, n) => {
-        if (n - last >= 25) {
-          last = n;
-          say(`  ${c}: ${n} artifacts downloaded`);
-        }
-      });
-      say(`${c} jars ready`);
-    }
-  }
-  renderAllConfig(cfg);
-
-  const services = activeServices(cfg);
-  const byName = new Map(services.map((s) => [s.name, s]));
-  const healthy = new Set<ServiceName>();
-  const started: ServiceName[] = [];
-  const alreadyRunning: ServiceName[] = [];
-
-  // Running and healthy services are reported, not started twice.
-  await Promise.all(
-    services.map(async (s) => {
-      const pid = runningPid(p, s.name);
-      if (pid !== undefined && (await s.health())) {
-        healthy.add(s.name);
-        alreadyRunning.push(s.name);
-      }
-    }),
-  );
-  if (alreadyRunning.length > 0) say(`already running: ${alreadyRunning.join(', ')}`);
-
-  let aborted = false;
-  const stopStarted = async () => {
-    for (const name of [...started].reverse()) {
+  if (missing.length > 0) checkMaven();
+  for (const c of missing) {
+    for (const name of SERVICES_BY_COMPONENT[c]) {
       const pid = runningPid(p, name);
-      if (pid) await stopGroup(pid, byName.get(name)!.stopSignal, 15_000);
-      rmSync(pidFile(p, name), { force: true });
+      if (pid === undefined) continue;
+      say(`${name}: stopping to pick up new ${c} jars`);
+      await stopGroup(pid, 'SIGTERM', 20_000);
     }
-  };
-  const failed = async (s: ServiceDef, why: string): Promise<never> => {
-    aborted = true;
-    throw new StackError(
-      `${s.name} ${why}.\n--- last lines of ${logFile(p, s.name)} ---\n${tailLog(p, s.name, 40)}\n---`,
-    );
-  };
+    say(`resolving ${c} jars from Maven Central (first run only)…`);
+    let last = 0;
+    await resolveJars(cfg.home, c, resolve(p.logDir, `mvn-${c}.log`), (_c, n) => {
+      if (n - last < 25) return;
+      last = n;
+      say(`  ${c}: ${n} artifacts downloaded`);
+    });
+    say(`${c} jars ready`);
+  }
+}
 
-  const startOne = async (s: ServiceDef): Promise<void> => {
-    let existing = runningPid(p, s.name);
-    if (existing !== undefined && !(await s.health())) {
-      // A process that is still stopping (or hung) is not a healthy service: let it finish, then start anew.
-      say(`${s.name}: process ${existing} exists but is not healthy; waiting for it to stop`);
-      await stopGroup(existing, s.stopSignal, 20_000);
-      rmSync(pidFile(p, s.name), { force: true });
-      existing = undefined;
-    }
-    if (existing === undefined) {
-      if (await portInUse(s.port))
-        await failed(
-          s,
-          `cannot start: port ${s.port} on 127.0.0.1 was taken meanwhile (move it with ${s.portVar}=<free port>)`,
-        );
-      const prepared = await s.prepare?.().catch((e: Error) => failed(s, `could not be prepared: ${e.message}`));
-      if (prepared) say(`${s.name}: ${prepared}`);
-      if (aborted) return;
-      spawnDetached(p, s.spawnSpec());
-      started.push(s.name);
-      say(`${s.name}: starting`);
-    }
-    const t = Date.now();
-    const outcome = await pollUntil(
-      async () => {
-        if (aborted) return 'aborted'; // another service failed; everything started is stopped below
-        if (await s.health()) return 'healthy';
-        const pid = runningPid(p, s.name);
-        return pid === undefined || !isAlive(pid) ? 'exited' : undefined;
-      },
-      { what: `${s.name} to become healthy`, timeoutMs: s.startTimeoutS * 1000, intervalMs: 400 },
-    ).catch((e: unknown) => (e instanceof PollTimeoutError ? ('timed out' as const) : Promise.reject(e)));
-    if (outcome === 'aborted') return;
-    if (outcome === 'exited') await failed(s, 'exited while starting');
-    if (outcome === 'timed out') await failed(s, `did not become healthy within ${s.startTimeoutS}s`);
-    healthy.add(s.name);
-    say(`${s.name}: healthy on ${s.url} (${((Date.now() - t) / 1000).toFixed(1)}s)`);
-  };
-
-  // Start every service as soon as the ones it depends on are healthy (parallel where possible).
-  const startAll = async (stage: 'infra' | 'pipeline') => {
-    const pending = new Set(services.filter((s) => s.stage === stage && !healthy.has(s.name)).map((s) => s.name));
-    const inFlight = new Map<ServiceName, Promise<void>>();
-    let firstError: unknown;
-    while (pending.size > 0 || inFlight.size > 0) {
-      for (const name of [...pending]) {
-        const s = byName.get(name)!;
-        if (s.after.every((d) => healthy.has(d) || !byName.has(d))) {
-          pending.delete(name);
-          inFlight.set(
-            name,
-            startOne(s)
-              .catch((e) => {
-                firstError ??= e;
-              })
-              .finally(() => inFlight.delete(name)),
-          );
-        }
-      }
-      if (inFlight.size === 0 && pending.size > 0)
-        throw new StackError(`cannot start ${[...pending].join(', ')}: dependencies never became healthy`);
-      await Promise.race(inFlight.values());
-      if (firstError) {
-        aborted = true;
-        await Promise.allSettled(inFlight.values());
-        await stopStarted();
-        if (firstError instanceof StackError)
-          firstError.message += `\nStopped what this run started (${started.join(', ') || 'nothing'}).`;
-        throw firstError;
-      }
-    }
-  };
+export async function up(
+  given: PulsoConfig,
+  progress: Progress = () => undefined,
+  opts: { pipeline?: boolean } = {},
+): Promise<UpResult> {
+  const t0 = Date.now();
+  const say = (m: string) => progress(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}`);
+  const cfg = await preflight(given, say);
+  const p = paths(cfg);
+  await ensureJars(cfg, p, say);
+  renderAllConfig(cfg);
+  const starter = new ServiceStarter(activeServices(cfg), p, say);
+  await starter.findRunning();
   const superviseWhatIsUp = async () => {
-    const supervised = services
-      .filter((s) => healthy.has(s.name) && runningPid(p, s.name) !== undefined)
-      .map((s) => s.name);
-    if (supervised.length === 0) return undefined;
+    const supervised = starter.upAndRunning();
+    if (supervised.length === 0) return;
     const pid = await startSupervisor(cfg, p, supervised);
     say(`supervisor: watching ${supervised.length} services (pid ${pid}); a service that dies is restarted`);
-    return pid;
   };
   try {
-    await startAll('infra');
+    await starter.startAll('infra');
     if (opts.pipeline !== false) {
       say('bootstrapping the pipeline (migrations, topics, connector, supervisors)…');
       const { bootstrapPipeline } = await import('../pipeline/bootstrap.ts');
       await bootstrapPipeline(cfg, { log: (l) => say(`  ${l}`) });
-      await startAll('pipeline');
+      await starter.startAll('pipeline');
     }
   } catch (e) {
     // What was running before this `up` still runs: it stays supervised, as it was before `up` paused that.
@@ -375,7 +272,7 @@ export async function up(
     throw e;
   }
   await superviseWhatIsUp();
-  return { started, alreadyRunning, elapsedMs: Date.now() - t0 };
+  return { started: starter.started, alreadyRunning: starter.alreadyRunning, elapsedMs: Date.now() - t0 };
 }
 
 /** Infrastructure in reverse start order: dependents first, so nothing logs errors about vanished dependencies. */
