@@ -62,6 +62,120 @@ function bump(map: Map<string, number>, key: string, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
 
+/** The counters and the latency histogram, registered in this instance's registry. */
+function promCounters(registers: Registry[]) {
+  return {
+    consumed: new Counter({
+      name: 'pulso_transformer_consumed_records_total',
+      help: 'CDC records consumed and committed',
+      registers,
+    }),
+    produced: new Counter({
+      name: 'pulso_transformer_produced_messages_total',
+      help: 'Messages produced in committed transactions, by topic',
+      labelNames: ['topic'],
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'pulso_transformer_dead_lettered_total',
+      help: 'Records sent to the dead-letter topic, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    skipped: new Counter({
+      name: 'pulso_transformer_skipped_total',
+      help: 'Records deliberately skipped (duplicates, replays, tombstones…), by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    transactions: new Counter({
+      name: 'pulso_transformer_transactions_total',
+      help: 'Kafka transactions, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    producedBytes: new Counter({
+      name: 'pulso_transformer_produced_bytes_total',
+      help: 'Bytes of the messages produced in committed transactions (keys, values, headers)',
+      registers,
+    }),
+    phaseSeconds: new Counter({
+      name: 'pulso_transformer_phase_seconds_total',
+      help: 'Wall time of committed chunks by phase: transform, produce (requests), commit (offsets and commit)',
+      labelNames: ['phase'],
+      registers,
+    }),
+    crashes: new Counter({
+      name: 'pulso_transformer_consumer_crashes_total',
+      help: 'Consumer crashes that kafkajs restarted from inside the process',
+      registers,
+    }),
+    ledgerMismatches: new Counter({
+      name: 'pulso_transformer_ledger_mismatches_total',
+      help: 'Before images that disagreed with the rollup ledger',
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'pulso_transformer_commit_latency_seconds',
+      help: 'Source commit (Debezium source.ts_ms) to our transaction commit, streaming events only',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+  };
+}
+
+/** Gauges read when scraped: lag per input partition, up, state rows, the state re-read's progress. */
+function registerGauges(m: TransformerMetrics, registers: Registry[]): void {
+  new Gauge({
+    name: 'pulso_transformer_consumer_lag',
+    help: 'Records behind the end of each input partition',
+    labelNames: ['topic', 'partition'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, lag] of m.lag) {
+        const cut = key.lastIndexOf('/');
+        this.set({ topic: key.slice(0, cut), partition: key.slice(cut + 1) }, lag);
+      }
+    },
+  });
+  new Gauge({
+    name: 'pulso_transformer_up',
+    help: '1 while the transformer is running (consuming), else 0',
+    labelNames: ['status'],
+    registers,
+    collect() {
+      this.reset();
+      this.set({ status: m.status }, m.status === 'running' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'pulso_transformer_state_rows',
+    help: 'Rows held: dimension tables (in memory), the local state store for the owned partitions (ledger and dedupe, on disk)',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const x = m.extra();
+      this.reset();
+      for (const [table, n] of Object.entries(x.dimensions)) this.set({ kind: `dimension_${table}` }, n);
+      this.set({ kind: 'state_store' }, x.state.rows);
+    },
+  });
+  new Gauge({
+    name: 'pulso_transformer_restore_records',
+    help: 'The state re-read after the last group join: records read and records to read (while active = 1)',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      this.reset();
+      const r = m.restore;
+      this.set({ kind: 'read' }, r.read);
+      this.set({ kind: 'total' }, r.total);
+      this.set({ kind: 'active' }, r.active ? 1 : 0);
+    },
+  });
+}
+
 export class TransformerMetrics {
   status: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' = 'starting';
   private readonly startedAt = Date.now();
@@ -71,7 +185,8 @@ export class TransformerMetrics {
   private readonly skipped = new Map<string, number>();
   private committed = 0;
   private aborted = 0;
-  private readonly lag = new Map<string, number>();
+  /** Records behind the end, per input partition (`topic/partition`); read by the lag gauge. */
+  readonly lag = new Map<string, number>();
   private readonly latencies: number[] = [];
   private latencyCount = 0;
   private lastLatency: number | null = null;
@@ -82,122 +197,17 @@ export class TransformerMetrics {
   readonly restore = new RestoreProgress();
   /** Per instance, not prom-client's global registry: tests and benchmarks run several transformers in one process. */
   readonly registry = new Registry();
-  private readonly prom;
+  private readonly prom: ReturnType<typeof promCounters>;
 
   constructor(
     private readonly ids: { instance: string; groupId: string; transactionalIds: () => string[] },
-    private readonly extra: () => { dimensions: Record<string, number>; state: { partitions: number[]; rows: number } },
+    readonly extra: () => { dimensions: Record<string, number>; state: { partitions: number[]; rows: number } },
   ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ instance: ids.instance });
     collectDefaultMetrics({ register: this.registry, prefix: 'pulso_transformer_' });
-    const self = this;
-    this.prom = {
-      consumed: new Counter({
-        name: 'pulso_transformer_consumed_records_total',
-        help: 'CDC records consumed and committed',
-        registers,
-      }),
-      produced: new Counter({
-        name: 'pulso_transformer_produced_messages_total',
-        help: 'Messages produced in committed transactions, by topic',
-        labelNames: ['topic'],
-        registers,
-      }),
-      deadLettered: new Counter({
-        name: 'pulso_transformer_dead_lettered_total',
-        help: 'Records sent to the dead-letter topic, by reason',
-        labelNames: ['reason'],
-        registers,
-      }),
-      skipped: new Counter({
-        name: 'pulso_transformer_skipped_total',
-        help: 'Records deliberately skipped (duplicates, replays, tombstones…), by reason',
-        labelNames: ['reason'],
-        registers,
-      }),
-      transactions: new Counter({
-        name: 'pulso_transformer_transactions_total',
-        help: 'Kafka transactions, by result',
-        labelNames: ['result'],
-        registers,
-      }),
-      producedBytes: new Counter({
-        name: 'pulso_transformer_produced_bytes_total',
-        help: 'Bytes of the messages produced in committed transactions (keys, values, headers)',
-        registers,
-      }),
-      phaseSeconds: new Counter({
-        name: 'pulso_transformer_phase_seconds_total',
-        help: 'Wall time of committed chunks by phase: transform, produce (requests), commit (offsets and commit)',
-        labelNames: ['phase'],
-        registers,
-      }),
-      crashes: new Counter({
-        name: 'pulso_transformer_consumer_crashes_total',
-        help: 'Consumer crashes that kafkajs restarted from inside the process',
-        registers,
-      }),
-      ledgerMismatches: new Counter({
-        name: 'pulso_transformer_ledger_mismatches_total',
-        help: 'Before images that disagreed with the rollup ledger',
-        registers,
-      }),
-      latency: new Histogram({
-        name: 'pulso_transformer_commit_latency_seconds',
-        help: 'Source commit (Debezium source.ts_ms) to our transaction commit, streaming events only',
-        buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-        registers,
-      }),
-    };
-    new Gauge({
-      name: 'pulso_transformer_consumer_lag',
-      help: 'Records behind the end of each input partition',
-      labelNames: ['topic', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [key, lag] of self.lag) {
-          const cut = key.lastIndexOf('/');
-          this.set({ topic: key.slice(0, cut), partition: key.slice(cut + 1) }, lag);
-        }
-      },
-    });
-    new Gauge({
-      name: 'pulso_transformer_up',
-      help: '1 while the transformer is running (consuming), else 0',
-      labelNames: ['status'],
-      registers,
-      collect() {
-        this.reset();
-        this.set({ status: self.status }, self.status === 'running' ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'pulso_transformer_state_rows',
-      help: 'Rows held: dimension tables (in memory), the local state store for the owned partitions (ledger and dedupe, on disk)',
-      labelNames: ['kind'],
-      registers,
-      collect() {
-        const x = self.extra();
-        this.reset();
-        for (const [table, n] of Object.entries(x.dimensions)) this.set({ kind: `dimension_${table}` }, n);
-        this.set({ kind: 'state_store' }, x.state.rows);
-      },
-    });
-    new Gauge({
-      name: 'pulso_transformer_restore_records',
-      help: 'The state re-read after the last group join: records read and records to read (while active = 1)',
-      labelNames: ['kind'],
-      registers,
-      collect() {
-        this.reset();
-        const r = self.restore;
-        this.set({ kind: 'read' }, r.read);
-        this.set({ kind: 'total' }, r.total);
-        this.set({ kind: 'active' }, r.active ? 1 : 0);
-      },
-    });
+    this.prom = promCounters(registers);
+    registerGauges(this, registers);
   }
 
   /** Applies the tallies of one committed transaction. */

@@ -79,6 +79,62 @@ export function transformChunk(
   return { outcomes, stateRecords: [...dedupeBatch.stateRecords(), ...ledgerBatch.stateRecords()] };
 }
 
+/**
+ * The chunk's outcomes. An order whose store is unknown: the stores topic may simply be behind (a brand-new
+ * store). Let the background reader catch up briefly and transform the chunk again; after that, emit with nulls.
+ */
+async function transformWithDimensions(
+  ctx: ChunkContext,
+  state: { dedupe: DedupeState; ledger: RollupLedger },
+  inputs: readonly InputRecord[],
+): Promise<ReturnType<typeof transformChunk> & { nowMs: number }> {
+  let nowMs = Date.now();
+  let result = transformChunk(ctx, state, inputs, nowMs);
+  const dimReader = ctx.dimReader();
+  const missing = () => result.outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
+  if (!dimReader || missing() === 0) return { ...result, nowMs };
+  if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS))
+    result = transformChunk(ctx, state, inputs, (nowMs = Date.now()));
+  const stillMissing = missing();
+  if (stillMissing)
+    ctx.log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
+  return { ...result, nowMs };
+}
+
+/** The chunk's transaction; a fenced producer is dropped (a newer owner has the partition) before rethrowing. */
+async function commitOrLeave(
+  ctx: ChunkContext,
+  payload: EachBatchPayload,
+  requests: Parameters<typeof commitChunk>[1]['requests'],
+  nextOffset: string,
+): Promise<CommitTimings> {
+  const { batch } = payload;
+  try {
+    return await commitChunk(ctx.producers.get(batch.topic, batch.partition), {
+      requests,
+      groupId: ctx.groupId,
+      topic: batch.topic,
+      partition: batch.partition,
+      nextOffset,
+      isStale: payload.isStale,
+      log: ctx.log,
+      stateTopic: ctx.topics.state,
+    });
+  } catch (e) {
+    ctx.metrics.recordAbort();
+    if (e instanceof ProducerFencedError) {
+      // A newer owner has the partition: write nothing more for it. The consumer's retries end in a rejoin,
+      // which brings this instance's true assignment.
+      ctx.log.warn('fenced: another instance owns this partition now; leaving it', {
+        topic: e.topic,
+        partition: e.partition,
+      });
+      await ctx.producers.drop(e.topic, e.partition);
+    }
+    throw e;
+  }
+}
+
 export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload, chunk: KafkaMessage[]): Promise<void> {
   const { batch } = payload;
   const { log, metrics } = ctx;
@@ -87,18 +143,7 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
   const state = { dedupe: new DedupeState(table), ledger: new RollupLedger(table) };
   const inputs = inputRecords(batch.topic, batch.partition, chunk);
   const started = performance.now();
-  let nowMs = Date.now();
-  let { outcomes, stateRecords } = transformChunk(ctx, state, inputs, nowMs);
-  // An order whose store is unknown: the stores topic may simply be behind (a brand-new store). Let the
-  // background reader catch up briefly and transform the chunk again; after that, emit with nulls.
-  const dimReader = ctx.dimReader();
-  if (dimReader && outcomes.some((o) => o.kind === 'event' && o.missingStore)) {
-    if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS))
-      ({ outcomes, stateRecords } = transformChunk(ctx, state, inputs, (nowMs = Date.now())));
-    const stillMissing = outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
-    if (stillMissing)
-      log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
-  }
+  const { outcomes, stateRecords, nowMs } = await transformWithDimensions(ctx, state, inputs);
   const out = chunkMessages({
     inputs,
     messages: chunk,
@@ -112,31 +157,7 @@ export async function processChunk(ctx: ChunkContext, payload: EachBatchPayload,
   for (const w of out.warnings) log.warn(w.message, w.fields);
   const nextOffset = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
   const transformMs = performance.now() - started; // the dimension wait included: time spent before the transaction
-  let timings: CommitTimings;
-  try {
-    timings = await commitChunk(ctx.producers.get(batch.topic, batch.partition), {
-      requests: out.requests,
-      groupId: ctx.groupId,
-      topic: batch.topic,
-      partition: batch.partition,
-      nextOffset,
-      isStale: payload.isStale,
-      log,
-      stateTopic: ctx.topics.state,
-    });
-  } catch (e) {
-    metrics.recordAbort();
-    if (e instanceof ProducerFencedError) {
-      // A newer owner has the partition: write nothing more for it. The consumer's retries end in a rejoin,
-      // which brings this instance's true assignment.
-      log.warn('fenced: another instance owns this partition now; leaving it', {
-        topic: e.topic,
-        partition: e.partition,
-      });
-      await ctx.producers.drop(e.topic, e.partition);
-    }
-    throw e;
-  }
+  const timings = await commitOrLeave(ctx, payload, out.requests, nextOffset);
   crashPoint('after-commit');
   if (stateRecords.length) {
     // (A chunk of replayed records changes no state: it writes none, and the store has nothing to learn.)

@@ -90,91 +90,115 @@ export interface TransformContext {
   readonly inputPartitions?: (topic: string) => number;
 }
 
+/** Where a change stands against what was emitted: a duplicate to skip, or its position (streamed) or version. */
+type Admission =
+  | { readonly skip: SkipReason }
+  | { readonly skip?: undefined; readonly position?: SourcePosition; readonly snapshotVersion: string };
+
+function admit(rec: InputRecord, change: ChangeRecord, ctx: TransformContext, table: string, pk: string): Admission {
+  const { dedupe } = ctx;
+  if (change.isSnapshot) {
+    const snapshotVersion =
+      table === 'orders' ? String(change.after!.columns.version) : itemSnapshotVersion(change.after!.columns);
+    return dedupe.isSnapshotDuplicate(table, pk, snapshotVersion)
+      ? { skip: 'snapshot_duplicate' }
+      : { snapshotVersion };
+  }
+  const position = positionOf(change);
+  if (!position) {
+    throw new DecodeError(
+      'source_position_missing',
+      `${table} ${change.op} of id ${pk} has no source position (commit LSN ${change.source.commitLsn ?? 'null'}, LSN ${change.source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate; dead-lettered instead of guessed. Debezium's PostgreSQL connector sets source.sequence and source.lsn on every streamed change: check that no SMT strips them.`,
+    );
+  }
+  if (!dedupe.isDuplicate(rec.topic, rec.partition, position)) return { position, snapshotVersion: '' };
+  const { bytes: behind, watermark: wm } = dedupe.behindWatermark(rec.topic, rec.partition, position);
+  if (behind > LSN_REWIND_LIMIT) {
+    throw new DecodeError(
+      'source_position_rewound',
+      `${table} ${change.op} of id ${pk} is at commit LSN ${position.commitLsn}, ${behind / 1048576n} MiB of WAL below the last change emitted from ${rec.topic}[${rec.partition}] (${wm?.commitLsn}): no crash replay goes back that far, so the source database was most likely reset or restored while the transformer's state survived. Dead-lettered, not skipped. If the database was rebuilt on purpose, stop the transformer, delete its state topic and consumer group, and replay.`,
+    );
+  }
+  return { skip: 'duplicate' };
+}
+
+/** A mapped change: its clean event and the rollup rows it moves, with what the ledger said of its before image. */
+interface Mapped {
+  readonly output: OutputRecord;
+  readonly eventType: string;
+  readonly rollup: OutputRecord[];
+  readonly ledgerMismatch: boolean;
+  readonly missingStore: boolean;
+}
+
+const withLsn = <T extends object>(next: T | null, position: SourcePosition | undefined) =>
+  next && position ? { ...next, commitLsn: position.commitLsn.toString() } : next;
+
+function mapOrder(change: ChangeRecord, ctx: TransformContext, pk: string, position?: SourcePosition): Mapped {
+  const { topics, ledger } = ctx;
+  const event = toOrderEvent(change, ctx.dims, ctx.nowMs);
+  const previous = ledger.order(pk);
+  const ledgerMismatch =
+    !!previous && !!change.before && String(previous.version) !== String(change.before.columns.version);
+  const delta = orderRollupChange(pk, event.event_id, previous, change.op === 'd' ? null : event);
+  ledger.setOrder(pk, withLsn(delta.next, position));
+  return {
+    output: { topic: topics.orders, key: event.order_id, value: JSON.stringify(event) },
+    eventType: event.event_type,
+    rollup: [
+      ...delta.deltas.map((d) => ({ topic: topics.orderDeltas, key: pk, value: JSON.stringify(d) })),
+      ...delta.deliveries.map((d) => ({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) })),
+    ],
+    ledgerMismatch,
+    missingStore: event.store_name === null && event.store_category === null,
+  };
+}
+
+function mapItem(change: ChangeRecord, ctx: TransformContext, pk: string, position?: SourcePosition): Mapped {
+  const { topics, ledger } = ctx;
+  const event = toOrderItemEvent(change);
+  const previous = ledger.item(pk);
+  const ledgerMismatch =
+    !!previous && !!change.before && String(previous.quantity) !== String(change.before.columns.quantity);
+  const delta = itemRollupChange(pk, event.event_id, previous, event);
+  ledger.setItem(pk, withLsn(delta.next, position));
+  return {
+    output: { topic: topics.orderItems, key: event.order_id, value: JSON.stringify(event) },
+    eventType: event.event_type,
+    rollup: delta.deltas.map((d) => ({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) })),
+    ledgerMismatch,
+    missingStore: false,
+  };
+}
+
 function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext): Outcome {
-  const { topics, dedupe } = ctx;
-  const isOrders = rec.topic === topics.cdcOrders;
+  const isOrders = rec.topic === ctx.topics.cdcOrders;
   const table = isOrders ? 'orders' : 'order_items';
   const row = (change.op === 'd' ? change.before! : change.after!).columns;
   const pk = decodeId(row.id ?? change.key?.id, `${table}.id`);
-
-  let snapshotVersion = '';
-  let position: SourcePosition | undefined;
-  if (change.isSnapshot) {
-    snapshotVersion = isOrders ? String(row.version) : itemSnapshotVersion(row);
-    if (dedupe.isSnapshotDuplicate(table, pk, snapshotVersion)) return { kind: 'skip', reason: 'snapshot_duplicate' };
-  } else {
-    position = positionOf(change);
-    if (!position) {
-      throw new DecodeError(
-        'source_position_missing',
-        `${table} ${change.op} of id ${pk} has no source position (commit LSN ${change.source.commitLsn ?? 'null'}, LSN ${change.source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate; dead-lettered instead of guessed. Debezium's PostgreSQL connector sets source.sequence and source.lsn on every streamed change: check that no SMT strips them.`,
-      );
-    }
-    if (dedupe.isDuplicate(rec.topic, rec.partition, position)) {
-      const { bytes: behind, watermark: wm } = dedupe.behindWatermark(rec.topic, rec.partition, position);
-      if (behind > LSN_REWIND_LIMIT) {
-        throw new DecodeError(
-          'source_position_rewound',
-          `${table} ${change.op} of id ${pk} is at commit LSN ${position.commitLsn}, ${behind / 1048576n} MiB of WAL below the last change emitted from ${rec.topic}[${rec.partition}] (${wm?.commitLsn}): no crash replay goes back that far, so the source database was most likely reset or restored while the transformer's state survived. Dead-lettered, not skipped. If the database was rebuilt on purpose, stop the transformer, delete its state topic and consumer group, and replay.`,
-        );
-      }
-      return { kind: 'skip', reason: 'duplicate' };
-    }
-  }
-
+  const admission = admit(rec, change, ctx, table, pk);
+  if (admission.skip) return { kind: 'skip', reason: admission.skip };
+  const { position, snapshotVersion } = admission;
   requireFullBefore(change, table, pk);
   // Committed before its table's last TRUNCATE, arriving after it through another input partition: the row is
   // gone. Its event is written (every change has one, whatever the partitions' interleaving) with a
   // `truncated` marker after it, and nothing is asserted in the rollups.
-  if (position && dedupe.isBeforeTruncate(table, position)) return lateForTruncate(rec, change, ctx, table, position);
-  const { ledger } = ctx;
-  let output: OutputRecord;
-  let eventType: string;
-  let missingStore = false;
-  let ledgerMismatch = false;
-  const rollup: OutputRecord[] = [];
-  if (isOrders) {
-    const event = toOrderEvent(change, ctx.dims, ctx.nowMs);
-    eventType = event.event_type;
-    missingStore = event.store_name === null && event.store_category === null;
-    output = { topic: topics.orders, key: event.order_id, value: JSON.stringify(event) };
-    const previous = ledger.order(pk);
-    if (previous && change.before) ledgerMismatch = String(previous.version) !== String(change.before.columns.version);
-    const delta = orderRollupChange(pk, event.event_id, previous, change.op === 'd' ? null : event);
-    for (const d of delta.deltas) rollup.push({ topic: topics.orderDeltas, key: pk, value: JSON.stringify(d) });
-    for (const d of delta.deliveries) rollup.push({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) });
-    ledger.setOrder(
-      pk,
-      delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next,
-    );
-  } else {
-    const event = toOrderItemEvent(change);
-    eventType = event.event_type;
-    output = { topic: topics.orderItems, key: event.order_id, value: JSON.stringify(event) };
-    const previous = ledger.item(pk);
-    if (previous && change.before)
-      ledgerMismatch = String(previous.quantity) !== String(change.before.columns.quantity);
-    const delta = itemRollupChange(pk, event.event_id, previous, event);
-    for (const d of delta.deltas)
-      rollup.push({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) });
-    ledger.setItem(
-      pk,
-      delta.next && position ? { ...delta.next, commitLsn: position.commitLsn.toString() } : delta.next,
-    );
-  }
+  if (position && ctx.dedupe.isBeforeTruncate(table, position))
+    return lateForTruncate(rec, change, ctx, table, position);
+  const mapped = isOrders ? mapOrder(change, ctx, pk, position) : mapItem(change, ctx, pk, position);
   // Marked only once the event exists: a record that dead-letters does not move the watermark.
-  if (change.isSnapshot) dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
-  else dedupe.markEmitted(rec.topic, rec.partition, position!);
+  if (change.isSnapshot) ctx.dedupe.markSnapshotEmitted(table, pk, snapshotVersion);
+  else ctx.dedupe.markEmitted(rec.topic, rec.partition, position!);
   return {
     kind: 'event',
     table,
-    eventType,
-    outputs: [output],
-    rollup,
-    ledgerMismatch,
+    eventType: mapped.eventType,
+    outputs: [mapped.output],
+    rollup: mapped.rollup,
+    ledgerMismatch: mapped.ledgerMismatch,
     sourceTsMs: change.source.tsMs,
     isSnapshot: change.isSnapshot,
-    missingStore,
+    missingStore: mapped.missingStore,
   };
 }
 

@@ -75,7 +75,7 @@ export interface RestoreResult {
   readonly plans: readonly RestorePlan[];
 }
 
-export async function restorePartitions(deps: {
+export interface RestoreDeps {
   readonly kafka: Kafka;
   readonly admin: Admin;
   readonly stateTopic: string;
@@ -84,76 +84,86 @@ export async function restorePartitions(deps: {
   readonly maxCheckpointAgeMs: number;
   readonly log: Logger;
   readonly onProgress?: (p: { read: number; total: number }) => void;
-}): Promise<RestoreResult> {
-  const { store, log, stateTopic } = deps;
-  const offsets = new Map(
-    (await deps.admin.fetchTopicOffsets(stateTopic)).map((p) => [
-      p.partition,
-      { low: BigInt(p.low), high: BigInt(p.high) },
-    ]),
-  );
+}
+
+type PartitionOffsets = Map<number, { low: bigint; high: bigint }>;
+
+/** What to do per partition (planRestore), with the partitions to rebuild dropped from the store. */
+function planAll(deps: RestoreDeps, offsets: PartitionOffsets) {
+  const { store, stateTopic } = deps;
   const plans = deps.parts.map((part) => {
     const o = offsets.get(part);
     if (!o)
       throw new PulsoError(
         `state topic ${stateTopic} has no partition ${part}; it needs one per input partition (docs/contracts.md, "Transformer state")`,
       );
-    return planRestore({
-      part,
-      checkpoint: store.checkpoint(part),
-      ...o,
-      nowMs: Date.now(),
-      maxCheckpointAgeMs: deps.maxCheckpointAgeMs,
-    });
+    const checkpoint = store.checkpoint(part);
+    return planRestore({ part, checkpoint, ...o, nowMs: Date.now(), maxCheckpointAgeMs: deps.maxCheckpointAgeMs });
   });
   for (const p of plans.filter((x) => x.rebuild)) {
-    log.info('rebuilding a state partition from the state topic', { partition: p.part, reason: p.reason });
+    deps.log.info('rebuilding a state partition from the state topic', { partition: p.part, reason: p.reason });
     store.dropPartition(p.part);
   }
-  const toRead = plans.filter((p) => p.from < offsets.get(p.part)!.high);
+  return plans;
+}
+
+/** Reads each partition's tail into the store, one LMDB transaction per fetched batch; counts what it read. */
+async function readTails(deps: RestoreDeps, from: Map<string, bigint>) {
+  const { store, log, stateTopic } = deps;
   const readByPartition = new Map<number, number>(deps.parts.map((p) => [p, 0]));
   let unreadable = 0;
-  if (toRead.length) {
-    const reader = await startTopicReader(deps.kafka, {
-      name: 'state',
-      topics: [stateTopic],
-      from: new Map(toRead.map((p) => [`${stateTopic}/${p.part}`, p.from])),
-      // A tail is often only a commit marker: do not let the broker hold an empty fetch for its default 5 s.
-      maxWaitTimeInMs: 100,
-      log,
-      onProgress: (p) => {
-        deps.onProgress?.(p);
-        if (p.read < p.total)
-          log.info('restoring state', {
-            read: p.read,
-            of: p.total,
-            percent: p.total ? Math.floor((100 * p.read) / p.total) : 100,
-          });
-      },
-      onBatch: (_topic, partition, messages) => {
-        if (!messages.length) return;
-        const writes = batchWrites(messages, (m, error) => {
-          unreadable++;
-          log.error('skipping an unreadable state record', {
-            topic: stateTopic,
-            partition,
-            offset: m.offset,
-            key: m.key?.toString().slice(0, 200),
-            error,
-          });
-        });
-        store.write(partition, writes, BigInt(messages[messages.length - 1]!.offset) + 1n);
-        readByPartition.set(partition, (readByPartition.get(partition) ?? 0) + messages.length);
-      },
-    });
-    try {
-      await reader.caughtUp;
-    } finally {
-      await reader.stop();
-    }
-    // Everything committed below each high watermark is in the store now (the earlier owners are fenced, so no
-    // transaction is open below it): the checkpoint moves past the trailing commit markers too.
-    for (const p of toRead) store.write(p.part, [], offsets.get(p.part)!.high);
-  } else deps.onProgress?.({ read: 0, total: 0 });
+  const skipUnreadable = (partition: number) => (m: KafkaMessage, error: string) => {
+    unreadable++;
+    const key = m.key?.toString().slice(0, 200);
+    log.error('skipping an unreadable state record', { topic: stateTopic, partition, offset: m.offset, key, error });
+  };
+  const reader = await startTopicReader(deps.kafka, {
+    name: 'state',
+    topics: [stateTopic],
+    from,
+    // A tail is often only a commit marker: do not let the broker hold an empty fetch for its default 5 s.
+    maxWaitTimeInMs: 100,
+    log,
+    onProgress: (p) => {
+      deps.onProgress?.(p);
+      const percent = p.total ? Math.floor((100 * p.read) / p.total) : 100;
+      if (p.read < p.total) log.info('restoring state', { read: p.read, of: p.total, percent });
+    },
+    onBatch: (_topic, partition, messages) => {
+      if (!messages.length) return;
+      const writes = batchWrites(messages, skipUnreadable(partition));
+      store.write(partition, writes, BigInt(messages[messages.length - 1]!.offset) + 1n);
+      readByPartition.set(partition, (readByPartition.get(partition) ?? 0) + messages.length);
+    },
+  });
+  try {
+    await reader.caughtUp;
+  } finally {
+    await reader.stop();
+  }
+  return { readByPartition, unreadable };
+}
+
+export async function restorePartitions(deps: RestoreDeps): Promise<RestoreResult> {
+  const { store, stateTopic } = deps;
+  const offsets: PartitionOffsets = new Map(
+    (await deps.admin.fetchTopicOffsets(stateTopic)).map((p) => [
+      p.partition,
+      { low: BigInt(p.low), high: BigInt(p.high) },
+    ]),
+  );
+  const plans = planAll(deps, offsets);
+  const toRead = plans.filter((p) => p.from < offsets.get(p.part)!.high);
+  if (!toRead.length) {
+    deps.onProgress?.({ read: 0, total: 0 });
+    return { readByPartition: new Map(deps.parts.map((p) => [p, 0])), unreadable: 0, plans };
+  }
+  const { readByPartition, unreadable } = await readTails(
+    deps,
+    new Map(toRead.map((p) => [`${stateTopic}/${p.part}`, p.from])),
+  );
+  // Everything committed below each high watermark is in the store now (the earlier owners are fenced, so no
+  // transaction is open below it): the checkpoint moves past the trailing commit markers too.
+  for (const p of toRead) store.write(p.part, [], offsets.get(p.part)!.high);
   return { readByPartition, unreadable, plans };
 }
