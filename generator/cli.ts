@@ -62,9 +62,10 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
-  const { values: v } = parseFlags(argv, FLAGS);
-  if (v.help) return { rate: 1, help: true };
+type FlagValues = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
+
+/** How much and how fast: --rate, --orders, --duration, --speedup, --start, --seed, --curve. */
+function loadFlags(v: FlagValues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (v.rate === undefined)
     throw new UsageError('--rate is required: the mean number of orders per second, e.g. --rate 50.');
@@ -101,6 +102,12 @@ export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
       throw new UsageError(`--curve ${JSON.stringify(v.curve)} is not valid: expected daily or flat.`);
     out.curve = v.curve;
   }
+  return out;
+}
+
+/** How it writes and what world: --connections, --batch, --no-drain, --stores, --customers. */
+function writerFlags(v: FlagValues): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   if (v.connections !== undefined)
     out.connections = numberFlag('--connections', v.connections, {
       integer: true,
@@ -134,21 +141,27 @@ export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
           max: 10_000_000,
           what: 'an integer from 100 to 10000000',
         });
-  if (out.orders !== undefined && out.durationMs !== undefined)
+  if (stores !== undefined || customers !== undefined)
+    out.scale = { stores: stores ?? 1200, customers: customers ?? 20_000 };
+  return out;
+}
+
+export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
+  const { values: v } = parseFlags(argv, FLAGS);
+  if (v.help) return { rate: 1, help: true };
+  const load = loadFlags(v);
+  const writer = writerFlags(v);
+  if (load.orders !== undefined && load.durationMs !== undefined)
     throw new UsageError('Use either --orders or --duration, not both.');
-  const speedup = out.speedup as number | undefined;
-  if (speedup !== undefined && speedup > 1 && out.start === undefined) {
+  const speedup = load.speedup as number | undefined;
+  if (speedup !== undefined && speedup > 1 && load.start === undefined) {
     throw new UsageError(
       `--speedup ${speedup} without --start would write timestamps in the future: the simulated clock would start now and run ` +
         `${speedup}× faster than the wall clock. For an offline run give a --start in the past (e.g. --start 2025-03-14T11:00:00Z); ` +
         'for a live view use npm start, which backfills history at speed and then follows the wall clock.',
     );
   }
-  const scale =
-    stores !== undefined || customers !== undefined
-      ? { stores: stores ?? 1200, customers: customers ?? 20_000 }
-      : undefined;
-  return { ...(out as unknown as CliOptions), ...(scale ? { scale } : {}) };
+  return { ...load, ...writer } as unknown as CliOptions;
 }
 
 export function formatSummary(s: GeneratorSummary): string {

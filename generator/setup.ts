@@ -14,6 +14,8 @@ import { buildWorldModel, buildWorldSeed, geocodeAnchors, type World, type World
 import type { StoreCategory } from './catalog.ts';
 import { PulsoError } from '../lib/errors.ts';
 
+type WorldSeed = ReturnType<typeof buildWorldSeed>;
+
 // Serialises world creation between generators started at the same time on an empty database.
 const WORLD_LOCK_KEY = 0x70756c736f01;
 
@@ -37,6 +39,130 @@ async function insertChunked(
   for (let i = 0; i < n; i += CHUNK) await insert(i, Math.min(n, i + CHUNK));
 }
 
+/** The seed's stores, with ids from the identity sequence. */
+async function insertStores(client: pg.ClientBase, seed: WorldSeed): Promise<string[]> {
+  const storeIds = await allocateIds(client, 'stores', seed.stores.length);
+  await insertChunked(client, seed.stores.length, (a, b) => {
+    const s = seed.stores.slice(a, b);
+    return client.query(
+      `INSERT INTO stores (id, name, category, city_id, latitude, longitude, description, rating, is_active, created_at, updated_at)
+               SELECT id, name, category, city_id, lat, lon, description, rating, true, created_at, created_at
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::numeric[], $9::timestamptz[])
+                 AS t(id, name, category, city_id, lat, lon, description, rating, created_at)`,
+      [
+        plainArray(storeIds.slice(a, b)),
+        textArray(s.map((x) => x.name)),
+        plainArray(s.map((x) => x.category)),
+        plainArray(s.map((x) => x.cityId)),
+        plainArray(s.map((x) => x.latitude)),
+        plainArray(s.map((x) => x.longitude)),
+        textArray(s.map((x) => x.description)),
+        plainArray(s.map((x) => x.rating)),
+        textArray(s.map((x) => ts(x.createdAtMs))),
+      ],
+    );
+  });
+  return storeIds;
+}
+
+/** The seed's products, priced as of the run's start. */
+async function insertProducts(
+  client: pg.ClientBase,
+  seed: WorldSeed,
+  storeIds: string[],
+  startMs: number,
+): Promise<void> {
+  const productIds = await allocateIds(client, 'products', seed.products.length);
+  await insertChunked(client, seed.products.length, (a, b) => {
+    const p = seed.products.slice(a, b);
+    return client.query(
+      `INSERT INTO products (id, store_id, name, category, price, updated_at)
+       SELECT id, store_id, name, category, price, $6::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::numeric[])
+         AS t(id, store_id, name, category, price)`,
+      [
+        plainArray(productIds.slice(a, b)),
+        plainArray(p.map((x) => storeIds[x.storeIndex]!)),
+        textArray(p.map((x) => x.name)),
+        plainArray(p.map((x) => x.category)),
+        plainArray(p.map((x) => centsToDecimal(x.priceCents))),
+        ts(startMs),
+      ],
+    );
+  });
+}
+
+/** The seed's customers, with ids from the identity sequence. */
+async function insertCustomers(client: pg.ClientBase, seed: WorldSeed): Promise<string[]> {
+  const customerIds = await allocateIds(client, 'customers', seed.customers.length);
+  await insertChunked(client, seed.customers.length, (a, b) => {
+    const c = seed.customers.slice(a, b);
+    return client.query(
+      `INSERT INTO customers (id, full_name, email, phone, city_id, created_at, updated_at)
+               SELECT id, full_name, email, phone, city_id, created_at, created_at
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS t(id, full_name, email, phone, city_id, created_at)`,
+      [
+        plainArray(customerIds.slice(a, b)),
+        textArray(c.map((x) => x.fullName)),
+        textArray(c.map((x) => x.email)),
+        textArray(c.map((x) => x.phone)),
+        plainArray(c.map((x) => x.cityId)),
+        textArray(c.map((x) => ts(x.createdAtMs))),
+      ],
+    );
+  });
+  return customerIds;
+}
+
+/** Each customer's addresses (geocoded around the city anchors). */
+async function insertAddresses(client: pg.ClientBase, seed: WorldSeed, customerIds: string[]): Promise<void> {
+  await insertChunked(client, seed.addresses.length, (a, b) => {
+    const ad = seed.addresses.slice(a, b);
+    return client.query(
+      `INSERT INTO addresses (customer_id, city_id, street, latitude, longitude)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[], $5::numeric[])`,
+      [
+        plainArray(ad.map((x) => customerIds[x.customerIndex]!)),
+        plainArray(ad.map((x) => x.cityId)),
+        textArray(ad.map((x) => x.street)),
+        plainArray(ad.map((x) => x.latitude)),
+        plainArray(ad.map((x) => x.longitude)),
+      ],
+    );
+  });
+}
+
+/** Builds the marketplace from the seed and inserts it in one transaction, beside whatever is there. */
+async function createWorld(
+  client: pg.ClientBase,
+  opts: { seed: string; scale: WorldScale; geocoder: PulsoGeocoder; startMs: number; log: Logger },
+): Promise<void> {
+  const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [
+    CITIES.map((c) => c.id),
+  ]);
+  if (cityIds.rowCount !== CITIES.length) throw new PulsoError('reference cities are missing: run `npm run migrate`');
+  const { stores, customers } = opts.scale;
+  opts.log.info('creating the marketplace', { seed: opts.seed, stores, customers, geocoder: opts.geocoder.provider });
+  const anchors = await geocodeAnchors(opts.geocoder);
+  const seed = buildWorldSeed(opts.seed, opts.scale, anchors, opts.startMs);
+  await client.query('BEGIN');
+  try {
+    const storeIds = await insertStores(client, seed);
+    await insertProducts(client, seed, storeIds, opts.startMs);
+    const customerIds = await insertCustomers(client, seed);
+    await insertAddresses(client, seed, customerIds);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  opts.log.info('marketplace created', {
+    stores: seed.stores.length,
+    products: seed.products.length,
+    customers: seed.customers.length,
+    addresses: seed.addresses.length,
+  });
+}
+
 export async function ensureWorld(
   client: pg.ClientBase,
   opts: { seed: string; scale: WorldScale; geocoder: PulsoGeocoder; startMs: number; log: Logger },
@@ -52,102 +178,8 @@ export async function ensureWorld(
           'the database holds rows the generator cannot simulate with alone; adding its marketplace beside them',
           usable.found,
         );
-      const cityIds = await client.query<{ id: string }>('SELECT id FROM cities WHERE id = ANY($1::bigint[])', [
-        CITIES.map((c) => c.id),
-      ]);
-      if (cityIds.rowCount !== CITIES.length)
-        throw new PulsoError('reference cities are missing: run `npm run migrate`');
-      opts.log.info('creating the marketplace', {
-        seed: opts.seed,
-        stores: opts.scale.stores,
-        customers: opts.scale.customers,
-        geocoder: opts.geocoder.provider,
-      });
-      const anchors = await geocodeAnchors(opts.geocoder);
-      const seed = buildWorldSeed(opts.seed, opts.scale, anchors, opts.startMs);
-      await client.query('BEGIN');
-      try {
-        const storeIds = await allocateIds(client, 'stores', seed.stores.length);
-        await insertChunked(client, seed.stores.length, (a, b) => {
-          const s = seed.stores.slice(a, b);
-          return client.query(
-            `INSERT INTO stores (id, name, category, city_id, latitude, longitude, description, rating, is_active, created_at, updated_at)
-             SELECT id, name, category, city_id, lat, lon, description, rating, true, created_at, created_at
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::numeric[], $9::timestamptz[])
-               AS t(id, name, category, city_id, lat, lon, description, rating, created_at)`,
-            [
-              plainArray(storeIds.slice(a, b)),
-              textArray(s.map((x) => x.name)),
-              plainArray(s.map((x) => x.category)),
-              plainArray(s.map((x) => x.cityId)),
-              plainArray(s.map((x) => x.latitude)),
-              plainArray(s.map((x) => x.longitude)),
-              textArray(s.map((x) => x.description)),
-              plainArray(s.map((x) => x.rating)),
-              textArray(s.map((x) => ts(x.createdAtMs))),
-            ],
-          );
-        });
-        const productIds = await allocateIds(client, 'products', seed.products.length);
-        await insertChunked(client, seed.products.length, (a, b) => {
-          const p = seed.products.slice(a, b);
-          return client.query(
-            `INSERT INTO products (id, store_id, name, category, price, updated_at)
-             SELECT id, store_id, name, category, price, $6::timestamptz FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::numeric[])
-               AS t(id, store_id, name, category, price)`,
-            [
-              plainArray(productIds.slice(a, b)),
-              plainArray(p.map((x) => storeIds[x.storeIndex]!)),
-              textArray(p.map((x) => x.name)),
-              plainArray(p.map((x) => x.category)),
-              plainArray(p.map((x) => centsToDecimal(x.priceCents))),
-              ts(opts.startMs),
-            ],
-          );
-        });
-        const customerIds = await allocateIds(client, 'customers', seed.customers.length);
-        await insertChunked(client, seed.customers.length, (a, b) => {
-          const c = seed.customers.slice(a, b);
-          return client.query(
-            `INSERT INTO customers (id, full_name, email, phone, city_id, created_at, updated_at)
-             SELECT id, full_name, email, phone, city_id, created_at, created_at
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS t(id, full_name, email, phone, city_id, created_at)`,
-            [
-              plainArray(customerIds.slice(a, b)),
-              textArray(c.map((x) => x.fullName)),
-              textArray(c.map((x) => x.email)),
-              textArray(c.map((x) => x.phone)),
-              plainArray(c.map((x) => x.cityId)),
-              textArray(c.map((x) => ts(x.createdAtMs))),
-            ],
-          );
-        });
-        await insertChunked(client, seed.addresses.length, (a, b) => {
-          const ad = seed.addresses.slice(a, b);
-          return client.query(
-            `INSERT INTO addresses (customer_id, city_id, street, latitude, longitude)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::numeric[], $5::numeric[])`,
-            [
-              plainArray(ad.map((x) => customerIds[x.customerIndex]!)),
-              plainArray(ad.map((x) => x.cityId)),
-              textArray(ad.map((x) => x.street)),
-              plainArray(ad.map((x) => x.latitude)),
-              plainArray(ad.map((x) => x.longitude)),
-            ],
-          );
-        });
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      await createWorld(client, opts);
       created = true;
-      opts.log.info('marketplace created', {
-        stores: seed.stores.length,
-        products: seed.products.length,
-        customers: seed.customers.length,
-        addresses: seed.addresses.length,
-      });
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [WORLD_LOCK_KEY]);

@@ -286,51 +286,65 @@ export interface LoadedAddress {
  * The model from database rows (sorted by id, so it does not depend on the order rows come back in).
  * Popularity weights are drawn from the seed: a few stores and customers account for much of the demand.
  */
-export function buildWorldModel(
-  seed: string,
-  rows: { stores: LoadedStore[]; products: LoadedProduct[]; customers: LoadedCustomer[]; addresses: LoadedAddress[] },
-): World {
-  const byId = (a: { id: string }, b: { id: string }) =>
-    BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0;
-  const rng = Rng.derive(seed, 'popularity');
-  const cityIndex = new Map(CITIES.map((c, i) => [c.id, i]));
-  const cities: CityModel[] = CITIES.map((city) => ({ city, stores: [], customers: [] }));
-  const productsByStore = new Map<string, ProductModel[]>();
-  const products: ProductModel[] = [];
-  for (const p of [...rows.products].sort(byId)) {
-    const model: ProductModel = { dbId: p.id, name: p.name, priceCents: p.priceCents };
-    products.push(model);
-    let list = productsByStore.get(p.storeId);
-    if (!list) productsByStore.set(p.storeId, (list = []));
-    list.push(model);
+type WorldRows = {
+  stores: LoadedStore[];
+  products: LoadedProduct[];
+  customers: LoadedCustomer[];
+  addresses: LoadedAddress[];
+};
+
+const byId = (a: { id: string }, b: { id: string }) =>
+  BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0;
+
+/** Rows in id order, grouped by `key` and mapped: the same order whatever order the database returned. */
+function groupSorted<R extends { id: string }, T>(rows: readonly R[], key: (r: R) => string, map: (r: R) => T) {
+  const out = new Map<string, T[]>();
+  for (const r of [...rows].sort(byId)) {
+    let list = out.get(key(r));
+    if (!list) out.set(key(r), (list = []));
+    list.push(map(r));
   }
+  return out;
+}
+
+/** Stores with products in a simulated city, each with a product picker weighted by a seeded popularity. */
+function storeModels(
+  rows: WorldRows,
+  productsByStore: ReadonlyMap<string, ProductModel[]>,
+  cities: CityModel[],
+  rng: Rng,
+): StoreModel[] {
+  const cityIndex = new Map(CITIES.map((c, i) => [c.id, i]));
   const stores: StoreModel[] = [];
   for (const s of [...rows.stores].sort(byId)) {
     const ci = cityIndex.get(s.cityId);
     const storeProducts = productsByStore.get(s.id);
     if (ci === undefined || !storeProducts?.length) continue; // a city we do not simulate, or an empty store
+    const weights = storeProducts.map(() => rng.lognormal(1, 0.9));
     const store: StoreModel = {
       dbId: s.id,
       index: stores.length,
       cityIndex: ci,
       category: s.category,
       products: storeProducts,
-      productPicker: new AliasTable(
-        storeProducts,
-        storeProducts.map(() => rng.lognormal(1, 0.9)),
-      ),
+      productPicker: new AliasTable(storeProducts, weights),
       isActive: s.isActive,
       rating: s.rating,
     };
     stores.push(store);
     cities[ci]!.stores.push(store);
   }
-  const addressesByCustomer = new Map<string, string[]>();
-  for (const a of [...rows.addresses].sort(byId)) {
-    let list = addressesByCustomer.get(a.customerId);
-    if (!list) addressesByCustomer.set(a.customerId, (list = []));
-    list.push(a.id);
-  }
+  return stores;
+}
+
+/** Customers in a simulated city with at least one address. */
+function customerModels(rows: WorldRows, cities: CityModel[]): CustomerModel[] {
+  const cityIndex = new Map(CITIES.map((c, i) => [c.id, i]));
+  const addressesByCustomer = groupSorted(
+    rows.addresses,
+    (a) => a.customerId,
+    (a) => a.id,
+  );
   const customers: CustomerModel[] = [];
   for (const c of [...rows.customers].sort(byId)) {
     const ci = cityIndex.get(c.cityId);
@@ -348,6 +362,25 @@ export function buildWorldModel(
     customers.push(customer);
     cities[ci]!.customers.push(customer);
   }
+  return customers;
+}
+
+export function buildWorldModel(seed: string, rows: WorldRows): World {
+  // One popularity stream, drawn in a fixed order (stores' products, then each city's stores and customers),
+  // so a seed and a database give the same world every time.
+  const rng = Rng.derive(seed, 'popularity');
+  const cities: CityModel[] = CITIES.map((city) => ({ city, stores: [], customers: [] }));
+  // Every product in id order; each store lists the same objects, in the same order.
+  const sortedProducts = [...rows.products].sort(byId);
+  const products = sortedProducts.map((p): ProductModel => ({ dbId: p.id, name: p.name, priceCents: p.priceCents }));
+  const productsByStore = new Map<string, ProductModel[]>();
+  sortedProducts.forEach((p, i) => {
+    const list = productsByStore.get(p.storeId) ?? [];
+    if (!list.length) productsByStore.set(p.storeId, list);
+    list.push(products[i]!);
+  });
+  const stores = storeModels(rows, productsByStore, cities, rng);
+  const customers = customerModels(rows, cities);
   for (const cm of cities) {
     if (cm.stores.length)
       cm.storePicker = new AliasTable(

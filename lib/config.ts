@@ -420,9 +420,6 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     : localRoleUrls(home, pgPort, database);
   const kafkaPort = int(env, 'KAFKA_PORT');
   const connectPort = int(env, 'CONNECT_PORT');
-  const coordinatorPort = int(env, 'DRUID_COORDINATOR_PORT');
-  const brokerPort = int(env, 'DRUID_BROKER_PORT');
-  const routerPort = int(env, 'DRUID_ROUTER_PORT');
   const brokers = str(env, 'KAFKA_BROKERS', `127.0.0.1:${kafkaPort}`)
     .split(',')
     .map((s) => s.trim())
@@ -437,27 +434,8 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     },
     connect: { port: connectPort, url: url(env, 'CONNECT_URL', `http://127.0.0.1:${connectPort}`) },
     zk: { port: int(env, 'ZK_PORT') },
-    druid: {
-      derbyPort: int(env, 'DERBY_PORT'),
-      coordinatorPort,
-      brokerPort,
-      historicalPort: int(env, 'DRUID_HISTORICAL_PORT'),
-      indexerPort: int(env, 'DRUID_INDEXER_PORT'),
-      routerPort,
-      url: url(env, 'DRUID_URL', `http://127.0.0.1:${routerPort}`),
-      coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
-      brokerUrl: `http://127.0.0.1:${brokerPort}`,
-    },
-    transformer: {
-      instanceId: instanceIdOf(env),
-      sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000),
-      concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64),
-      metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'),
-      metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'),
-      stateDir: stateDirOf(env, home),
-      heapMb: int(env, 'TRANSFORMER_HEAP_MB', undefined, 128, 65_536),
-      crashAt: crashAtOf(env),
-    },
+    druid: druidConfig(env),
+    transformer: transformerConfig(env, home),
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,
@@ -470,16 +448,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       eventRetentionDays: int(env, 'DRUID_EVENT_RETENTION_DAYS', undefined, 1, 36_500),
     },
     replicationPasswordOverride: env.PULSO_CDC_PASSWORD || undefined,
-    topics: {
-      prefix: str(env, 'TOPIC_PREFIX'),
-      orders: str(env, 'ORDERS_TOPIC'),
-      orderItems: str(env, 'ORDER_ITEMS_TOPIC'),
-      dlq: str(env, 'DLQ_TOPIC'),
-      orderDeltas: str(env, 'ORDER_DELTAS_TOPIC'),
-      itemDeltas: str(env, 'ORDER_ITEM_DELTAS_TOPIC'),
-      deliveries: str(env, 'DELIVERIES_TOPIC'),
-      stats: str(env, 'TRANSFORMER_STATS_TOPIC'),
-    },
+    topics: topicsConfig(env),
     geocoder: {
       provider: str(env, 'GEOCODER_PROVIDER', undefined, ['offline', 'openstreetmap']) as 'offline' | 'openstreetmap',
       url: url(env, 'GEOCODER_URL'),
@@ -497,6 +466,55 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
       logKeep: int(env, 'PULSO_LOG_KEEP', undefined, 1, 100),
     },
   };
+  checkDistinctPorts(cfg);
+  return cfg;
+}
+
+function druidConfig(env: Env): PulsoConfig['druid'] {
+  const coordinatorPort = int(env, 'DRUID_COORDINATOR_PORT');
+  const brokerPort = int(env, 'DRUID_BROKER_PORT');
+  const routerPort = int(env, 'DRUID_ROUTER_PORT');
+  return {
+    derbyPort: int(env, 'DERBY_PORT'),
+    coordinatorPort,
+    brokerPort,
+    historicalPort: int(env, 'DRUID_HISTORICAL_PORT'),
+    indexerPort: int(env, 'DRUID_INDEXER_PORT'),
+    routerPort,
+    url: url(env, 'DRUID_URL', `http://127.0.0.1:${routerPort}`),
+    coordinatorUrl: `http://127.0.0.1:${coordinatorPort}`,
+    brokerUrl: `http://127.0.0.1:${brokerPort}`,
+  };
+}
+
+function transformerConfig(env: Env, home: string): PulsoConfig['transformer'] {
+  return {
+    instanceId: instanceIdOf(env),
+    sessionTimeoutMs: int(env, 'TRANSFORMER_SESSION_TIMEOUT_MS', undefined, 6000, 300_000),
+    concurrency: int(env, 'TRANSFORMER_CONCURRENCY', undefined, 1, 64),
+    metricsPort: int(env, 'TRANSFORMER_METRICS_PORT'),
+    metricsHost: ipAddress(env, 'TRANSFORMER_METRICS_HOST'),
+    stateDir: stateDirOf(env, home),
+    heapMb: int(env, 'TRANSFORMER_HEAP_MB', undefined, 128, 65_536),
+    crashAt: crashAtOf(env),
+  };
+}
+
+function topicsConfig(env: Env): PulsoConfig['topics'] {
+  return {
+    prefix: str(env, 'TOPIC_PREFIX'),
+    orders: str(env, 'ORDERS_TOPIC'),
+    orderItems: str(env, 'ORDER_ITEMS_TOPIC'),
+    dlq: str(env, 'DLQ_TOPIC'),
+    orderDeltas: str(env, 'ORDER_DELTAS_TOPIC'),
+    itemDeltas: str(env, 'ORDER_ITEM_DELTAS_TOPIC'),
+    deliveries: str(env, 'DELIVERIES_TOPIC'),
+    stats: str(env, 'TRANSFORMER_STATS_TOPIC'),
+  };
+}
+
+/** Two services on one port would fail at start with a less helpful message. */
+function checkDistinctPorts(cfg: PulsoConfig): void {
   const ports = new Map<number, string>();
   const portVars: [string, number][] = [
     ['PG_PORT', cfg.pg.port],
@@ -518,7 +536,6 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     if (other) throw new ConfigError(`${name} and ${other} are both ${port}; give each service its own port.`);
     ports.set(port, name);
   }
-  return cfg;
 }
 
 /**

@@ -20,110 +20,65 @@ export const STATE_TOPIC_CONFIG: Readonly<Record<string, string>> = {
 const CDC_ORDERS_PARTITIONS = 3;
 const CDC_ORDER_ITEMS_PARTITIONS = 3;
 
-export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
-  const keep = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY_MS) });
-  // Dimension tables are replayed from the beginning at every transformer start: compaction keeps
-  // exactly the latest row per key (and drops deleted keys) so that replay stays small forever.
-  const dimension = {
-    'cleanup.policy': 'compact',
-    'min.compaction.lag.ms': '60000',
-    'delete.retention.ms': String(DAY_MS),
-  };
+const keep = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY_MS) });
+// Dimension tables are replayed from the beginning at every transformer start: compaction keeps
+// exactly the latest row per key (and drops deleted keys) so that replay stays small forever.
+const DIMENSION = {
+  'cleanup.policy': 'compact',
+  'min.compaction.lag.ms': '60000',
+  'delete.retention.ms': String(DAY_MS),
+};
+const spec = (topic: string, partitions: number, config: Readonly<Record<string, string>>, why: string): TopicSpec => ({
+  topic,
+  partitions,
+  config,
+  why,
+});
+
+/** The topics Debezium writes (one per captured table, its heartbeats and signals). */
+function cdcTopicSpecs(cfg: PulsoConfig): TopicSpec[] {
+  const cdc = (table: string) => cdcTopic(cfg.topics, table);
   return [
-    {
-      topic: cdcTopic(cfg.topics, 'orders'),
-      partitions: CDC_ORDERS_PARTITIONS,
-      config: keep(7),
-      why: 'order changes; 3 partitions keyed by order id keep per-order order',
-    },
-    {
-      topic: cdcTopic(cfg.topics, 'order_items'),
-      partitions: CDC_ORDER_ITEMS_PARTITIONS,
-      config: keep(7),
-      why: 'order item changes',
-    },
-    {
-      topic: cdcTopic(cfg.topics, 'payments'),
-      partitions: 1,
-      config: keep(7),
-      why: 'payment changes (audit; not transformed)',
-    },
-    {
-      topic: cdcTopic(cfg.topics, 'order_status_history'),
-      partitions: 1,
-      config: keep(7),
-      why: 'status history (audit; not transformed)',
-    },
-    { topic: cdcTopic(cfg.topics, 'countries'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
-    { topic: cdcTopic(cfg.topics, 'cities'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
-    { topic: cdcTopic(cfg.topics, 'stores'), partitions: 1, config: dimension, why: 'dimension, replayed at start' },
-    {
-      topic: cdcTopic(cfg.topics, 'customers'),
-      partitions: 1,
-      config: dimension,
-      why: 'customer changes, latest per key',
-    },
-    {
-      topic: cdcTopic(cfg.topics, 'products'),
-      partitions: 1,
-      config: dimension,
-      why: 'product/price changes, latest per key',
-    },
-    {
-      topic: cdcTopic(cfg.topics, 'dbz_heartbeat'),
-      partitions: 1,
-      config: keep(1),
-      why: 'heartbeat row updates: keeps the slot moving',
-    },
-    {
-      topic: cdcTopic(cfg.topics, 'debezium_signal'),
-      partitions: 1,
-      config: keep(1),
-      why: 'incremental snapshot watermarks',
-    },
-    { topic: debeziumHeartbeatTopic(cfg.topics), partitions: 1, config: keep(1), why: 'Debezium heartbeat records' },
-    {
-      topic: cfg.topics.orders,
-      partitions: 3,
-      config: keep(30),
-      why: 'clean order events for Druid and other consumers',
-    },
-    { topic: cfg.topics.orderItems, partitions: 3, config: keep(30), why: 'clean order item events' },
-    {
-      topic: cfg.topics.orderDeltas,
-      partitions: 3,
-      config: keep(30),
-      why: 'signed order deltas (−1 old state, +1 new state) for the rollup datasources',
-    },
-    {
-      topic: cfg.topics.itemDeltas,
-      partitions: 3,
-      config: keep(30),
-      why: 'signed order-item deltas for the product rollup',
-    },
-    {
-      topic: cfg.topics.deliveries,
-      partitions: 1,
-      config: keep(30),
-      why: 'one delivery fact per delivered order (delivery-time sketches)',
-    },
-    {
-      topic: cfg.topics.stats,
-      partitions: 1,
-      config: keep(30),
-      why: 'per-transaction transformer counters for the pipeline-health dashboard',
-    },
-    {
-      topic: cfg.topics.dlq,
-      partitions: 1,
-      config: keep(30),
-      why: 'records the transformer could not decode, with the reason in headers',
-    },
-    {
-      topic: transformerStateTopic(cfg.topics),
-      partitions: CDC_ORDERS_PARTITIONS + CDC_ORDER_ITEMS_PARTITIONS,
-      config: STATE_TOPIC_CONFIG,
-      why: "transformer's dedupe state and rollup ledger, one partition per CDC input partition, written in its transactions",
-    },
+    spec(
+      cdc('orders'),
+      CDC_ORDERS_PARTITIONS,
+      keep(7),
+      'order changes; 3 partitions keyed by order id keep per-order order',
+    ),
+    spec(cdc('order_items'), CDC_ORDER_ITEMS_PARTITIONS, keep(7), 'order item changes'),
+    spec(cdc('payments'), 1, keep(7), 'payment changes (audit; not transformed)'),
+    spec(cdc('order_status_history'), 1, keep(7), 'status history (audit; not transformed)'),
+    spec(cdc('countries'), 1, DIMENSION, 'dimension, replayed at start'),
+    spec(cdc('cities'), 1, DIMENSION, 'dimension, replayed at start'),
+    spec(cdc('stores'), 1, DIMENSION, 'dimension, replayed at start'),
+    spec(cdc('customers'), 1, DIMENSION, 'customer changes, latest per key'),
+    spec(cdc('products'), 1, DIMENSION, 'product/price changes, latest per key'),
+    spec(cdc('dbz_heartbeat'), 1, keep(1), 'heartbeat row updates: keeps the slot moving'),
+    spec(cdc('debezium_signal'), 1, keep(1), 'incremental snapshot watermarks'),
+    spec(debeziumHeartbeatTopic(cfg.topics), 1, keep(1), 'Debezium heartbeat records'),
   ];
+}
+
+/** The topics the transformer writes: events, deltas, facts, counters, dead letters and its state. */
+function transformerTopicSpecs(cfg: PulsoConfig): TopicSpec[] {
+  const t = cfg.topics;
+  return [
+    spec(t.orders, 3, keep(30), 'clean order events for Druid and other consumers'),
+    spec(t.orderItems, 3, keep(30), 'clean order item events'),
+    spec(t.orderDeltas, 3, keep(30), 'signed order deltas (−1 old state, +1 new state) for the rollup datasources'),
+    spec(t.itemDeltas, 3, keep(30), 'signed order-item deltas for the product rollup'),
+    spec(t.deliveries, 1, keep(30), 'one delivery fact per delivered order (delivery-time sketches)'),
+    spec(t.stats, 1, keep(30), 'per-transaction transformer counters for the pipeline-health dashboard'),
+    spec(t.dlq, 1, keep(30), 'records the transformer could not decode, with the reason in headers'),
+    spec(
+      transformerStateTopic(t),
+      CDC_ORDERS_PARTITIONS + CDC_ORDER_ITEMS_PARTITIONS,
+      STATE_TOPIC_CONFIG,
+      "transformer's dedupe state and rollup ledger, one partition per CDC input partition, written in its transactions",
+    ),
+  ];
+}
+
+export function topicSpecs(cfg: PulsoConfig): TopicSpec[] {
+  return [...cdcTopicSpecs(cfg), ...transformerTopicSpecs(cfg)];
 }
