@@ -13,7 +13,7 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '../stack/throwaw
 import { createLogger } from '../lib/log.ts';
 import { loadConfig } from '../lib/config.ts';
 import { numberFlag, parseFlags, runCommand } from '../lib/cliArgs.ts';
-import { runGenerator, type GeneratorStats, type GeneratorSummary } from '../generator/run.ts';
+import { runGenerator, type GeneratorStats, type GeneratorSummary } from '../generator/writeLoop.ts';
 import { PulsoError } from '../lib/errors.ts';
 
 const log = createLogger('bench', 'warn');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { numberFlag, parseFlags, UsageError } from '../lib/cliArgs.ts';
-import { runGenerator, type GeneratorOptions, type GeneratorSummary } from './run.ts';
+import { runGenerator, type GeneratorOptions, type GeneratorSummary } from './writeLoop.ts';
 
 export { UsageError };
 

@@ -5,7 +5,7 @@ export {
   type GeneratorOptions,
   type GeneratorStats,
   type GeneratorSummary,
-} from './run.ts';
+} from './writeLoop.ts';
 export { parseGeneratorArgs, UsageError, USAGE } from './cli.ts';
 export { EventStream, type GenEvent, type StreamOptions } from './eventStream.ts';
 export { nextLifecycleState, planLifecycle, type LifecycleState, type LifecycleEvent } from './lifecycle.ts';

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../lib/config.ts';
 import { parseFlags, runCommand } from '../lib/cliArgs.ts';
 import { parseDuration } from '../generator/cli.ts';
-import { launchChromium } from '../dashboards/chromium.ts';
+import { launchChromium } from '../dashboard-server/chromium.ts';
 import { readDashboardFiles } from '../grafana/src/dashboardFiles.ts';
 
 const USAGE = 'usage: npm run screenshots [-- --range 6h --out docs/img]';

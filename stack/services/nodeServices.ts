@@ -73,7 +73,7 @@ export function transformerService(ctx: ServiceContext): ServiceDef {
 export function dashboardsService(ctx: ServiceContext): ServiceDef {
   return nodeService(ctx, {
     name: 'dashboards',
-    script: 'dashboards/server.ts',
+    script: 'dashboard-server/server.ts',
     port: ctx.cfg.dashboards.port,
     portVar: 'DASHBOARDS_PORT',
     urlPath: '/',

@@ -11,11 +11,11 @@ import { loadConfig } from '../../lib/config.ts';
 import { queryDruidTable } from '../../lib/druidClient.ts';
 import { createLogger } from '../../lib/log.ts';
 import { pollUntil, sleep } from '../../lib/poll.ts';
-import { createDashboardsServer } from '../../dashboards/server.ts';
-import { bindPanelQuery } from '../../dashboards/panelQueries.ts';
+import { createDashboardsServer } from '../../dashboard-server/server.ts';
+import { bindPanelQuery } from '../../dashboard-server/panelQueries.ts';
 import { druidTargets, flatPanels, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
 import { runGenerator } from '../../generator/index.ts';
-import { launchChromium } from '../../dashboards/chromium.ts';
+import { launchChromium } from '../../dashboard-server/chromium.ts';
 
 const cfg = loadConfig();
 const base = `http://127.0.0.1:${cfg.dashboards.port}`;

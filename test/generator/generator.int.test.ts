@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
 import { connectWithRetry, DatabaseUnreachableError } from '../../lib/postgresClient.ts';
-import { runGenerator, SchemaNotReadyError, type GeneratorSummary } from '../../generator/run.ts';
+import { runGenerator, SchemaNotReadyError, type GeneratorSummary } from '../../generator/writeLoop.ts';
 import { WRITER_SESSION } from '../../generator/writer.ts';
 import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 import { QUIET, SMALL_WORLD, rows } from '../support/generatorFixtures.ts';

@@ -1,6 +1,6 @@
 // The live clock: the backfill runs at speed, then the simulated "now" is the wall clock, never past it.
 import { describe, expect, it } from 'vitest';
-import { liveClock } from '../../generator/run.ts';
+import { liveClock } from '../../generator/writeLoop.ts';
 
 describe('liveClock', () => {
   const wallStart = Date.parse('2026-12-02T12:00:00Z');

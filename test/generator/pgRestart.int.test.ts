@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
-import { runGenerator, type GeneratorSummary } from '../../generator/run.ts';
+import { runGenerator, type GeneratorSummary } from '../../generator/writeLoop.ts';
 import { Round, roundCommitted } from '../../generator/writer.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../stack/throwawayPostgres.ts';
 import { eventually } from '../support/eventually.ts';

@@ -5,7 +5,7 @@
 // explicit ids are stepped over, and they stay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../sql/migrate.ts';
-import { runGenerator } from '../../generator/run.ts';
+import { runGenerator } from '../../generator/writeLoop.ts';
 import { startTestServer, type TestServer } from '../support/testPostgres.ts';
 import { QUIET, SMALL_WORLD, rows } from '../support/generatorFixtures.ts';
 

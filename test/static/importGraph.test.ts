@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../lib/config.ts';
 const LAYERS: readonly (readonly string[])[] = [
   ['lib'], // configuration, names, clients of the outside services, helpers: depends on nothing of ours
   ['sql', 'druid-specs', 'grafana'], // what the pipeline is made of, as data and its renderers
-  ['generator', 'transformer', 'dashboards'], // the programs that run in the pipeline
+  ['generator', 'transformer', 'dashboard-server'], // the programs that run in the pipeline
   ['pipeline'], // setting the pipeline up and asking it how it is (bootstrap, status, reconcile)
   ['stack'], // running it all locally (processes, supervisor, fault drill)
   ['scripts', 'bench'], // entry points

@@ -91,8 +91,13 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
 
     const port1 = await freePort();
     const first = startChild(port1);
+    // Beyond 4,000 records the feed waits for the kill: however slowly the child starts on a busy machine, it
+    // cannot have read the whole stream before it is killed (it once read all 9,000 before the first look).
+    let killed!: () => void;
+    const killedNow = new Promise<void>((r) => (killed = r));
     const feeding = (async () => {
       while (sent < stream.length) {
+        if (sent >= 4000) await killedNow;
         await produceSome(500);
         await sleep(100);
       }
@@ -102,6 +107,7 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
       return m && m.consumed >= 1500 ? m.consumed : undefined;
     });
     first.kill('SIGKILL');
+    killed();
     await new Promise((r) => first.once('exit', r));
     expect(first.signalCode).toBe('SIGKILL');
     expect(consumedAtKill).toBeLessThan(stream.length); // really mid-stream

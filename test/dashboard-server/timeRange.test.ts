@@ -14,7 +14,7 @@ const NOW = Date.parse('2026-12-05T12:00:00Z');
 const read = (q: string) => tr.readRange(new URLSearchParams(q), NOW);
 
 beforeAll(async () => {
-  await import('../../dashboards/public/timeRange.js');
+  await import('../../dashboard-server/public/timeRange.js');
   tr = (globalThis as unknown as { PulsoTimeRange: typeof tr }).PulsoTimeRange;
 });
 

@@ -1,7 +1,7 @@
 // npm run bench:dashboards — how fast the dashboards answer over a large history.
 //
 // For each size (default 1 M and 10 M orders placed over one day): the generator's pure event stream goes
-// through the transformer's pure mapping (bench/dashboards/syntheticHistory.ts) into files, which Druid
+// through the transformer's pure mapping (bench/panel-queries/syntheticHistory.ts) into files, which Druid
 // ingests with native batch tasks into bench_<size>_* datasources built from the very supervisor specs in
 // druid-specs/. Then every panel query of both provisioned dashboards is timed against them (caches off),
 // and, up to --per-order-max orders, the per-order baseline (the panels as they were before the rollups)

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
-import { createDashboardsServer, MAX_BODY_BYTES, SERVER_LIMITS } from '../../dashboards/server.ts';
+import { createDashboardsServer, MAX_BODY_BYTES, SERVER_LIMITS } from '../../dashboard-server/server.ts';
 
 const cfg = loadConfig();
 let server: Server;
