@@ -218,11 +218,7 @@ function change(
   };
 }
 
-/**
- * Streams `orders` orders placed over about `spanMs` from `startMs` (the daily curve shapes the day)
- * through the transformer's pure mapping into the sink. Returns what it produced.
- */
-export async function buildHistory(opts: {
+interface HistoryOptions {
   orders: number;
   startMs: number;
   spanMs: number;
@@ -230,42 +226,71 @@ export async function buildHistory(opts: {
   sink: HistorySink;
   /** Part `index` of `count` independent streams over the same world and day (one per core); ids never collide. */
   part?: { index: number; count: number };
-}): Promise<{ orders: number; changes: number; endMs: number }> {
-  const { index: part, count: parts } = opts.part ?? { index: 0, count: 1 };
-  // The same world (stores, products, customers) in every part; only the order stream differs.
-  const { world, dims } = await benchWorld(opts.seed, opts.startMs);
-  const streamSeed = parts === 1 ? opts.seed : `${opts.seed}/part-${part + 1}-of-${parts}`;
-  const stream = new EventStream(world, {
-    seed: streamSeed,
-    startMs: opts.startMs,
-    ordersPerSimSecond: opts.orders / (opts.spanMs / 1000),
-    curve: 'daily',
-    maxOrders: opts.orders,
-  });
-  const ids = new Map<LiveOrder, { id: number; row: OrderRowState; itemIds: number[] }>();
-  const ledger = new Map<number, AssertedOrder>();
-  const itemLedger = new Map<number, AssertedItem>();
-  // Part i of n numbers its orders and items i+1, i+1+n, i+1+2n, …: disjoint across parts.
-  let nextOrderId = part + 1;
-  let nextItemId = part + 1;
-  const takeOrderId = () => ((nextOrderId += parts), nextOrderId - parts);
-  const takeItemId = () => ((nextItemId += parts), nextItemId - parts);
-  let lsn = 1;
-  let changes = 0;
-  let lastMs = opts.startMs;
-  const stats = new Map<string, { minute: number; table: string; type: string; count: number; latency: number }>();
-  const count = (atMs: number, table: string, type: string) => {
+}
+
+/** The rows of an order line, as order_items holds them. */
+function itemColumns(line: LiveOrder['lines'][number], itemId: number, orderId: number) {
+  return {
+    id: itemId,
+    order_id: orderId,
+    product_id: Number(line.product.dbId),
+    product_name: line.productName,
+    quantity: line.quantity,
+    unit_price: centsToDecimal(line.unitPriceCents),
+    line_total: centsToDecimal(line.lineTotalCents),
+  };
+}
+
+/** One part's history: generator events in, the transformer's events, deltas, facts and counters out. */
+class HistoryBuilder {
+  private readonly ids = new Map<LiveOrder, { id: number; row: OrderRowState; itemIds: number[] }>();
+  private readonly ledger = new Map<number, AssertedOrder>();
+  private readonly itemLedger = new Map<number, AssertedItem>();
+  private readonly stats = new Map<
+    string,
+    { minute: number; table: string; type: string; count: number; latency: number }
+  >();
+  private nextOrderId: number;
+  private nextItemId: number;
+  private lsn = 1;
+  changes = 0;
+  lastMs: number;
+
+  constructor(
+    private readonly sink: HistorySink,
+    private readonly dims: Awaited<ReturnType<typeof benchWorld>>['dims'],
+    part: number,
+    private readonly parts: number,
+    startMs: number,
+  ) {
+    // Part i of n numbers its orders and items i+1, i+1+n, i+1+2n, …: disjoint across parts.
+    this.nextOrderId = part + 1;
+    this.nextItemId = part + 1;
+    this.lastMs = startMs;
+  }
+
+  private takeOrderId(): number {
+    return ((this.nextOrderId += this.parts), this.nextOrderId - this.parts);
+  }
+
+  private takeItemId(): number {
+    return ((this.nextItemId += this.parts), this.nextItemId - this.parts);
+  }
+
+  private count(atMs: number, table: string, type: string): void {
     const minute = Math.floor((atMs + 250) / 60_000);
     const key = `${minute}|${table}|${type}`;
-    const s = stats.get(key) ?? { minute, table, type, count: 0, latency: 0 };
+    const s = this.stats.get(key) ?? { minute, table, type, count: 0, latency: 0 };
     s.count++;
     s.latency += 250;
-    stats.set(key, s);
-  };
-  const flushStats = (beforeMinute: number) => {
-    for (const [k, s] of stats) {
+    this.stats.set(key, s);
+  }
+
+  /** The per-minute counters of every minute before `beforeMinute` (they can no longer change). */
+  flushStats(beforeMinute: number): void {
+    for (const [k, s] of this.stats) {
       if (s.minute >= beforeMinute) continue;
-      opts.sink.stats({
+      this.sink.stats({
         produced_at: iso(s.minute * 60_000),
         instance: 'bench',
         table: s.table,
@@ -278,116 +303,123 @@ export async function buildHistory(opts: {
         max_source_ts_ms: s.minute * 60_000,
         produced_ms: s.minute * 60_000 + 250,
       });
-      stats.delete(k);
+      this.stats.delete(k);
     }
-  };
-  const emitOrder = (c: ChangeRecord, id: number) => {
-    changes++;
-    const event = toOrderEvent(c, dims, c.source.tsMs + 250);
-    opts.sink.orderEvent?.(event);
-    count(c.source.tsMs, 'orders', event.event_type);
-    const delta = orderRollupChange(String(id), event.event_id, ledger.get(id), c.op === 'd' ? null : event);
-    for (const d of delta.deltas) opts.sink.orderDelta(d as unknown as Record<string, unknown>);
-    for (const d of delta.deliveries) opts.sink.delivery(d as unknown as Record<string, unknown>);
-    if (delta.next) ledger.set(id, delta.next);
-    else ledger.delete(id);
-  };
-  const emitItem = (c: ChangeRecord, id: number) => {
-    changes++;
+  }
+
+  private emitOrder(c: ChangeRecord, id: number): void {
+    this.changes++;
+    const event = toOrderEvent(c, this.dims, c.source.tsMs + 250);
+    this.sink.orderEvent?.(event);
+    this.count(c.source.tsMs, 'orders', event.event_type);
+    const delta = orderRollupChange(String(id), event.event_id, this.ledger.get(id), c.op === 'd' ? null : event);
+    for (const d of delta.deltas) this.sink.orderDelta(d as unknown as Record<string, unknown>);
+    for (const d of delta.deliveries) this.sink.delivery(d as unknown as Record<string, unknown>);
+    if (delta.next) this.ledger.set(id, delta.next);
+    else this.ledger.delete(id);
+  }
+
+  private emitItem(c: ChangeRecord, id: number): void {
+    this.changes++;
     const event = toOrderItemEvent(c);
-    opts.sink.itemEvent?.(event);
-    count(c.source.tsMs, 'order_items', event.event_type);
-    const delta = itemRollupChange(String(id), event.event_id, itemLedger.get(id), event);
-    for (const d of delta.deltas) opts.sink.itemDelta(d as unknown as Record<string, unknown>);
-    if (delta.next) itemLedger.set(id, delta.next);
-    else itemLedger.delete(id);
-  };
+    this.sink.itemEvent?.(event);
+    this.count(c.source.tsMs, 'order_items', event.event_type);
+    const delta = itemRollupChange(String(id), event.event_id, this.itemLedger.get(id), event);
+    for (const d of delta.deltas) this.sink.itemDelta(d as unknown as Record<string, unknown>);
+    if (delta.next) this.itemLedger.set(id, delta.next);
+    else this.itemLedger.delete(id);
+  }
 
-  const handle = (ev: GenEvent) => {
-    lastMs = ev.atMs;
-    if (ev.kind === 'create') {
-      const o = ev.order;
-      const id = takeOrderId();
-      const row: OrderRowState = {
-        status: 'placed',
-        paymentStatus: 'pending',
-        version: 1,
-        deliveredAtMs: null,
-        updatedAtMs: o.createdAtMs,
-      };
-      const itemIds: number[] = [];
-      ids.set(o, { id, row, itemIds });
-      lsn++;
-      emitOrder(change('orders', 'c', ev.atMs, null, image(orderColumns(o, id, row)), lsn), id);
-      for (const line of o.lines) {
-        const itemId = takeItemId();
-        itemIds.push(itemId);
-        const cols = {
-          id: itemId,
-          order_id: id,
-          product_id: Number(line.product.dbId),
-          product_name: line.productName,
-          quantity: line.quantity,
-          unit_price: centsToDecimal(line.unitPriceCents),
-          line_total: centsToDecimal(line.lineTotalCents),
-        };
-        emitItem(change('order_items', 'c', ev.atMs, null, image(cols), ++lsn), itemId);
-      }
-    } else if (ev.kind === 'step') {
-      const known = ids.get(ev.order);
-      if (!known) return;
-      const before = image(orderColumns(ev.order, known.id, known.row));
-      known.row = {
-        status: ev.to.status,
-        paymentStatus: ev.to.paymentStatus,
-        version: known.row.version + 1,
-        deliveredAtMs:
-          ev.to.status === 'delivered' && known.row.status !== 'delivered' ? ev.atMs : known.row.deliveredAtMs,
-        updatedAtMs: ev.atMs,
-      };
-      emitOrder(
-        change('orders', 'u', ev.atMs, before, image(orderColumns(ev.order, known.id, known.row)), ++lsn),
-        known.id,
-      );
-      // Settled orders change no more (purges take cancelled ones only): forget them to bound memory.
-      if (ev.order.nextStep >= ev.order.plan.length && known.row.status !== 'cancelled') {
-        ids.delete(ev.order);
-        ledger.delete(known.id);
-        for (const i of known.itemIds) itemLedger.delete(i);
-      }
-    } else if (ev.kind === 'purge') {
-      const known = ids.get(ev.order);
-      if (!known) return;
-      ids.delete(ev.order);
-      ev.order.lines.forEach((line, i) => {
-        const itemId = known.itemIds[i]!;
-        const cols = {
-          id: itemId,
-          order_id: known.id,
-          product_id: Number(line.product.dbId),
-          product_name: line.productName,
-          quantity: line.quantity,
-          unit_price: centsToDecimal(line.unitPriceCents),
-          line_total: centsToDecimal(line.lineTotalCents),
-        };
-        emitItem(change('order_items', 'd', ev.atMs, image(cols), null, ++lsn), itemId);
-      });
-      emitOrder(
-        change('orders', 'd', ev.atMs, image(orderColumns(ev.order, known.id, known.row)), null, ++lsn),
-        known.id,
-      );
+  handle(ev: GenEvent): void {
+    this.lastMs = ev.atMs;
+    if (ev.kind === 'create') this.created(ev.order, ev.atMs);
+    else if (ev.kind === 'step') this.stepped(ev);
+    else if (ev.kind === 'purge') this.purged(ev.order, ev.atMs);
+  }
+
+  private created(o: LiveOrder, atMs: number): void {
+    const id = this.takeOrderId();
+    const row: OrderRowState = {
+      status: 'placed',
+      paymentStatus: 'pending',
+      version: 1,
+      deliveredAtMs: null,
+      updatedAtMs: o.createdAtMs,
+    };
+    const itemIds: number[] = [];
+    this.ids.set(o, { id, row, itemIds });
+    this.lsn++;
+    this.emitOrder(change('orders', 'c', atMs, null, image(orderColumns(o, id, row)), this.lsn), id);
+    for (const line of o.lines) {
+      const itemId = this.takeItemId();
+      itemIds.push(itemId);
+      this.emitItem(change('order_items', 'c', atMs, null, image(itemColumns(line, itemId, id)), ++this.lsn), itemId);
     }
-  };
+  }
 
+  private stepped(ev: Extract<GenEvent, { kind: 'step' }>): void {
+    const known = this.ids.get(ev.order);
+    if (!known) return;
+    const before = image(orderColumns(ev.order, known.id, known.row));
+    const delivered = ev.to.status === 'delivered' && known.row.status !== 'delivered';
+    known.row = {
+      status: ev.to.status,
+      paymentStatus: ev.to.paymentStatus,
+      version: known.row.version + 1,
+      deliveredAtMs: delivered ? ev.atMs : known.row.deliveredAtMs,
+      updatedAtMs: ev.atMs,
+    };
+    const after = image(orderColumns(ev.order, known.id, known.row));
+    this.emitOrder(change('orders', 'u', ev.atMs, before, after, ++this.lsn), known.id);
+    // Settled orders change no more (purges take cancelled ones only): forget them to bound memory.
+    if (ev.order.nextStep >= ev.order.plan.length && known.row.status !== 'cancelled') {
+      this.ids.delete(ev.order);
+      this.ledger.delete(known.id);
+      for (const i of known.itemIds) this.itemLedger.delete(i);
+    }
+  }
+
+  private purged(order: LiveOrder, atMs: number): void {
+    const known = this.ids.get(order);
+    if (!known) return;
+    this.ids.delete(order);
+    order.lines.forEach((line, i) => {
+      const itemId = known.itemIds[i]!;
+      this.emitItem(
+        change('order_items', 'd', atMs, image(itemColumns(line, itemId, known.id)), null, ++this.lsn),
+        itemId,
+      );
+    });
+    const before = image(orderColumns(order, known.id, known.row));
+    this.emitOrder(change('orders', 'd', atMs, before, null, ++this.lsn), known.id);
+  }
+}
+
+/**
+ * Streams `orders` orders placed over about `spanMs` from `startMs` (the daily curve shapes the day)
+ * through the transformer's pure mapping into the sink. Returns what it produced.
+ */
+export async function buildHistory(opts: HistoryOptions): Promise<{ orders: number; changes: number; endMs: number }> {
+  const { index: part, count: parts } = opts.part ?? { index: 0, count: 1 };
+  // The same world (stores, products, customers) in every part; only the order stream differs.
+  const { world, dims } = await benchWorld(opts.seed, opts.startMs);
+  const streamSeed = parts === 1 ? opts.seed : `${opts.seed}/part-${part + 1}-of-${parts}`;
+  const stream = new EventStream(world, {
+    seed: streamSeed,
+    startMs: opts.startMs,
+    ordersPerSimSecond: opts.orders / (opts.spanMs / 1000),
+    curve: 'daily',
+    maxOrders: opts.orders,
+  });
+  const builder = new HistoryBuilder(opts.sink, dims, part, parts, opts.startMs);
   const SLICE_MS = 60_000;
   for (let t = opts.startMs; !stream.exhausted; t += SLICE_MS) {
-    for (const ev of stream.take(t)) handle(ev);
+    for (const ev of stream.take(t)) builder.handle(ev);
     if (stream.ordersCreated >= opts.orders && stream.arrivalsActive) stream.stopArrivals();
     // Lifecycles last under 3 h: rows older than that are final.
-    const settled = Math.floor((t - 3 * 3600_000) / 60_000);
-    flushStats(settled);
+    builder.flushStats(Math.floor((t - 3 * 3600_000) / 60_000));
     await opts.sink.progress(t, stream.ordersCreated);
   }
-  flushStats(Infinity);
-  return { orders: stream.ordersCreated, changes, endMs: lastMs };
+  builder.flushStats(Infinity);
+  return { orders: stream.ordersCreated, changes: builder.changes, endMs: builder.lastMs };
 }
