@@ -139,20 +139,17 @@ export async function kafkajsPassThrough(kafka: Kafka, spec: PassThroughSpec): P
 }
 
 /**
- * The same copy with @platformatic/kafka 1.x. Its consumer is a stream of single messages, so records are
- * gathered here into the same chunks (one partition, ≤ chunkRecords) before each produce.
+ * The consumer and producer of the @platformatic/kafka pass-through. The transformer's retry schedule for kafkajs,
+ * here too: right after a commit the broker answers the next transaction's first request with
+ * CONCURRENT_TRANSACTIONS, and this client's default 1 s retry delay then stalled one transaction in three
+ * (measured: sends of 1.0–1.2 s among sends of 40–200 ms).
  */
-export async function platformaticPassThrough(
+function platformaticClients(
   brokers: readonly string[],
   spec: PassThroughSpec,
-): Promise<PassThroughResult> {
-  const timer = windowTimer(spec);
-  const transactional = spec.shape === 'transactional';
-  const chunkRecords = spec.chunkRecords ?? MAX_RECORDS_PER_TRANSACTION;
-  const isolationLevel = transactional ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
-  // The transformer's retry schedule for kafkajs, here too: right after a commit the broker answers the next
-  // transaction's first request with CONCURRENT_TRANSACTIONS, and this client's default 1 s retry delay then
-  // stalled one transaction in three (measured: sends of 1.0–1.2 s among sends of 40–200 ms).
+  transactional: boolean,
+  isolationLevel: (typeof FetchIsolationLevels)[keyof typeof FetchIsolationLevels],
+) {
   const retryDelay = (_client: unknown, _op: string, attempt: number) =>
     Math.min(
       TRANSACTION_RETRY.maxRetryTime,
@@ -170,6 +167,46 @@ export async function platformaticPassThrough(
     acks: ProduceAcks.ALL,
     ...(transactional ? { idempotent: true, transactionalId: `${spec.groupId}-tx` } : {}),
   });
+  return { consumer, producer };
+}
+
+/** One chunk copied to its route: plain sends, or one transaction with the consumer's offset in it. */
+async function copyPlatformaticChunk(
+  c: { producer: Producer; consumer: Consumer; spec: PassThroughSpec; transactional: boolean },
+  chunk: PlatformaticMessage[],
+): Promise<void> {
+  const { producer, consumer, spec, transactional } = c;
+  const topic = routeOf(spec, chunk[0]!.topic);
+  const requests = requestsUnderLimit(new Map([[topic, chunk.map((m): Message => ({ key: m.key, value: m.value }))]]));
+  const toSend = (request: (typeof requests)[number]) => ({
+    messages: request.flatMap((r) =>
+      r.messages.map((m) => ({ topic: r.topic, partition: 0, key: m.key as Buffer, value: m.value as Buffer })),
+    ),
+  });
+  if (!transactional) {
+    for (const request of requests) await producer.send(toSend(request));
+    return;
+  }
+  const tx = await producer.beginTransaction();
+  for (const request of requests) await tx.send(toSend(request));
+  await tx.addConsumer(consumer);
+  await tx.addOffset(chunk[chunk.length - 1]!);
+  await tx.commit();
+}
+
+/**
+ * The same copy with @platformatic/kafka 1.x. Its consumer is a stream of single messages, so records are
+ * gathered here into the same chunks (one partition, ≤ chunkRecords) before each produce.
+ */
+export async function platformaticPassThrough(
+  brokers: readonly string[],
+  spec: PassThroughSpec,
+): Promise<PassThroughResult> {
+  const timer = windowTimer(spec);
+  const transactional = spec.shape === 'transactional';
+  const chunkRecords = spec.chunkRecords ?? MAX_RECORDS_PER_TRANSACTION;
+  const isolationLevel = transactional ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED;
+  const { consumer, producer } = platformaticClients(brokers, spec, transactional, isolationLevel);
   const pending = new Map<string, PlatformaticMessage[]>(); // input topic-partition → messages not yet copied
   let backlog = 0;
   let failure: Error | undefined;
@@ -181,26 +218,8 @@ export async function platformaticPassThrough(
       isolationLevel,
       ...FETCH,
     });
-    const copyChunk = async (chunk: PlatformaticMessage[]) => {
-      const topic = routeOf(spec, chunk[0]!.topic);
-      const requests = requestsUnderLimit(
-        new Map([[topic, chunk.map((m): Message => ({ key: m.key, value: m.value }))]]),
-      );
-      const toSend = (request: (typeof requests)[number]) => ({
-        messages: request.flatMap((r) =>
-          r.messages.map((m) => ({ topic: r.topic, partition: 0, key: m.key as Buffer, value: m.value as Buffer })),
-        ),
-      });
-      if (!transactional) {
-        for (const request of requests) await producer.send(toSend(request));
-        return;
-      }
-      const tx = await producer.beginTransaction();
-      for (const request of requests) await tx.send(toSend(request));
-      await tx.addConsumer(consumer);
-      await tx.addOffset(chunk[chunk.length - 1]!);
-      await tx.commit();
-    };
+    const copyChunk = (chunk: PlatformaticMessage[]) =>
+      copyPlatformaticChunk({ producer, consumer, spec, transactional }, chunk);
     let draining = false;
     const drain = async () => {
       if (draining) return;

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { inheritedEnv, loadConfig } from '../lib/config.ts';
+import { inheritedEnv, loadConfig, type PulsoConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { decodeEnvelope } from '../transformer/decode/decodeEnvelope.ts';
 import { parseJsonLossless } from '../transformer/decode/parseJsonLossless.ts';
@@ -17,8 +17,8 @@ import { DedupeState } from '../transformer/dedupe.ts';
 import { DimensionTables } from '../transformer/dimensions.ts';
 import { RollupLedger } from '../transformer/rollup/ledger.ts';
 import { startTransformer } from '../transformer/consumeLoop.ts';
-import type { TransactionPhase } from '../transformer/metrics.ts';
-import { isolatedTopicEnv, transformerGroupId, transformerTopics } from '../lib/names.ts';
+import type { MetricsSnapshot, TransactionPhase } from '../transformer/metrics.ts';
+import { isolatedTopicEnv, transformerGroupId, transformerTopics, type TransformerTopics } from '../lib/names.ts';
 import { transformRecord, type InputRecord } from '../transformer/transform.ts';
 import { benchEnvelopes } from './transformerEnvelopes.ts';
 import { pollUntil } from '../lib/poll.ts';
@@ -114,6 +114,42 @@ interface EndToEnd {
   readonly phaseMs: Readonly<Record<TransactionPhase, number>>;
 }
 
+/**
+ * The transformer in-process over the bench topics until it has consumed `count` records; records per second
+ * measured from its first batch on (the first transaction's start is not observed, so its records are excluded).
+ */
+async function timeTransformer(
+  cfg: PulsoConfig,
+  topics: TransformerTopics,
+  groupId: string,
+  run: string,
+  count: number,
+): Promise<{ m: MetricsSnapshot; rate: number }> {
+  const handle = await startTransformer(cfg, {
+    instanceId: `bench-${run}`,
+    groupId,
+    metricsPort: null,
+    log: createLogger('bench', 'error'),
+    topics,
+  });
+  await pollUntil(() => handle.metrics().consumed > 0, {
+    what: 'the first transformed batch',
+    timeoutMs: 600_000,
+    intervalMs: 2,
+  });
+  const first = performance.now();
+  const firstBatch = handle.metrics().consumed;
+  await pollUntil(() => handle.metrics().consumed >= count, {
+    what: 'the transformer',
+    timeoutMs: 600_000,
+    intervalMs: 20,
+  }); // snapshot() sorts; poll gently
+  const last = performance.now();
+  const m = handle.metrics();
+  await handle.stop();
+  return { m, rate: (count - firstBatch) / ((last - first) / 1000) };
+}
+
 async function endToEnd(count: number): Promise<EndToEnd | string> {
   const cfg = loadConfig();
   const kafka = createKafka(cfg, 'pulso-bench', { retry: { retries: 2 } });
@@ -160,49 +196,20 @@ async function endToEnd(count: number): Promise<EndToEnd | string> {
     const passRate = pass.recordsPerSecond;
 
     // The transformer, same records, same broker, in-process.
-    const quiet = createLogger('bench', 'error');
-    const handle = await startTransformer(cfg, {
-      instanceId: `bench-${run}`,
-      groupId: transformerGroupId(benchCfg.topics),
-      metricsPort: null,
-      log: quiet,
-      topics: {
-        dimensions,
-        cdcOrders: t.cdcOrders,
-        cdcOrderItems: t.cdcOrderItems,
-        orders: t.orders,
-        orderItems: t.orderItems,
-        orderDeltas: t.orderDeltas,
-        itemDeltas: t.itemDeltas,
-        deliveries: t.deliveries,
-        stats: t.stats,
-        dlq: t.dlq,
-        state: t.state,
-      },
-    });
-    let first = 0;
-    await pollUntil(() => handle.metrics().consumed > 0, {
-      what: 'the first transformed batch',
-      timeoutMs: 600_000,
-      intervalMs: 2,
-    });
-    first = performance.now();
-    const firstBatch = handle.metrics().consumed;
-    await pollUntil(() => handle.metrics().consumed >= count, {
-      what: 'the transformer',
-      timeoutMs: 600_000,
-      intervalMs: 20,
-    }); // snapshot() sorts; poll gently
-    const last = performance.now();
-    const m = handle.metrics();
-    await handle.stop();
+    const { m, rate } = await timeTransformer(
+      cfg,
+      { ...t, dimensions },
+      transformerGroupId(benchCfg.topics),
+      run,
+      count,
+    );
     // Every envelope becomes one event; the rollup rows and counters ride in the same transactions on top.
     const events = (m.produced[t.orders] ?? 0) + (m.produced[t.orderItems] ?? 0);
     if (events !== count) throw new PulsoError(`transformer produced ${events} events of ${count}`);
     // The first transaction's records are excluded from the window, as its start was not observed.
     return {
       passThrough: passRate,
-      transformer: (count - firstBatch) / ((last - first) / 1000),
+      transformer: rate,
       transactions: m.transactions.committed,
       inputBytes,
       produced: { messages: m.produced_total + m.dead_lettered, bytes: m.produced_bytes },

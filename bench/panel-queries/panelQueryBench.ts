@@ -395,6 +395,132 @@ async function time(
 const fmt = (ms: number) =>
   Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 
+type History = { files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number };
+type Query = { title: string; sql: string };
+
+/** The size's history files: reused from an earlier run (--reuse-files), or generated. */
+async function historyFor(orders: number, label: string, dir: string, withEvents: boolean): Promise<History> {
+  const manifest = resolve(dir, 'manifest.json');
+  if (args['reuse-files'] && existsSync(manifest)) {
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      files: Record<string, number>;
+      orders?: number;
+      changes: number;
+      ms: number;
+    };
+    log(`${label}: reusing the files in ${dir}`);
+    const files = new Map(Object.entries(m.files) as [SupervisorDataSource, number][]);
+    return { files, orders: m.orders ?? NaN, changes: m.changes, ms: m.ms };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  log(
+    `${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`,
+  );
+  const h = await generateHistory(orders, dir, withEvents, PARTS);
+  writeFileSync(
+    manifest,
+    JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }),
+  );
+  return h;
+}
+
+/** Batch-ingests each datasource the history feeds (unless already loaded with --reuse-datasources). */
+async function ingestAll(h: History, label: string, prefix: string, dir: string, queriedColumns: ReadonlySet<string>) {
+  const ingestMs: Record<string, number> = {};
+  const loaded = args['reuse-datasources'] ? await loadStatus(cfg) : {};
+  for (const ds of datasourcesFed(h.files)) {
+    if (loaded[`${prefix}${ds}`] === 100) {
+      log(`${label}: ${prefix}${ds} already loaded (--reuse-datasources): not ingested again`);
+      continue;
+    }
+    ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
+    log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
+  }
+  const segRows = await queryDruidSql(
+    cfg,
+    `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1`,
+  );
+  log(`${label}: segments ${JSON.stringify(segRows)}`);
+  return ingestMs;
+}
+
+/** Every rollup panel query timed, a full refresh (all at once, as Grafana fires them), the per-order baseline. */
+async function timeQueries(allRollup: Query[], perOrder: Query[], prefix: string, withEvents: boolean) {
+  const rollup = await time(allRollup, prefix, RUNS);
+  const refresh: number[] = [];
+  for (let i = 0; i < Math.max(5, Math.ceil(RUNS / 3)); i++) {
+    const t0 = performance.now();
+    await Promise.all(allRollup.map((q) => sql(benchSql(q.sql, prefix))));
+    refresh.push(performance.now() - t0);
+  }
+  const baseline = withEvents ? await time(perOrder, prefix, Math.min(RUNS, 3), { maxSubqueryRows: 5_000_000 }) : [];
+  return { rollup, refresh, baseline };
+}
+
+/** The size's section of the report: the table of panels and the verdicts. */
+function sizeReport(
+  orders: number,
+  label: string,
+  h: History,
+  ingestMs: Record<string, number>,
+  t: Awaited<ReturnType<typeof timeQueries>>,
+  withEvents: boolean,
+  allRollup: Query[],
+): string[] {
+  const { rollup, refresh, baseline } = t;
+  const lines = [
+    `### ${orders.toLocaleString('en')} orders asked (${label}), ${h.orders.toLocaleString('en')} generated${h.orders === orders ? '' : ' — NOT the load asked for'}, one day, ${h.changes.toLocaleString('en')} row changes`,
+    '',
+    `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${(Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000) | 0} s.`,
+    '',
+    `| panel | rollup p50 | rollup p95 | ${withEvents ? 'per-order p50 | per-order max (of 3) | ratio (p50) |' : ''}`,
+    `|---|---|---|${withEvents ? '---|---|---|' : ''}`,
+  ];
+  for (const r of rollup) {
+    const b = baseline.find((x) => x.title === r.title);
+    const ratio =
+      b && !b.error && !r.error ? `${(b.p50 / r.p50).toFixed(0)}×` : b?.error ? `baseline failed: ${b.error}` : '';
+    lines.push(
+      `| ${r.title} | ${r.error ? `failed: ${r.error}` : fmt(r.p50)} | ${fmt(r.p95)} |${withEvents ? ` ${b ? fmt(b.p50) : 'n/a'} | ${b ? fmt(b.p95) : ''} | ${ratio} |` : ''}`,
+    );
+  }
+  for (const b of baseline.filter((x) => !rollup.some((r) => r.title === x.title))) {
+    lines.push(`| ${b.title} (removed: now counted by the transformer) | — | — | ${fmt(b.p50)} | ${fmt(b.p95)} | |`);
+  }
+  const worstP95 = Math.max(...rollup.filter((r) => !r.error).map((r) => r.p95));
+  const over = rollup.filter((r) => r.p95 > 300).map((r) => `${r.title} (${fmt(r.p95)})`);
+  const sumRollup = rollup.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
+  const sumBaseline = baseline.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
+  lines.push('');
+  lines.push(
+    `Every panel p95 ≤ 300 ms: ${over.length === 0 ? `met (worst ${fmt(worstP95)})` : `NOT met: ${over.join(', ')}`}. Failed queries: ${rollup.filter((r) => r.error).length}.`,
+  );
+  lines.push(
+    `Full refresh of both dashboards (${allRollup.length} queries at once): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`,
+  );
+  if (withEvents) {
+    const failed = baseline.filter((b) => b.error).length;
+    lines.push(
+      `Sum of panel p50s: rollup ${fmt(sumRollup)}, per-order ${fmt(sumBaseline)} (${failed} per-order queries failed) → ${(sumBaseline / sumRollup).toFixed(0)}× faster; target ≥ 20× ${sumBaseline / sumRollup >= 20 && failed === 0 ? 'met' : 'NOT met'}.`,
+    );
+  }
+  return lines;
+}
+
+/** Every query panel of both provisioned dashboards, from the very files Grafana loads; the per-order baseline. */
+function panelSets(): { allRollup: Query[]; perOrder: Query[] } {
+  const allRollup = listPanelQueries().map((q) => ({
+    title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`,
+    sql: q.sql,
+  }));
+  const perOrder = [
+    ...PER_ORDER_SALES_PANELS.map((q) => ({ title: `sales / ${q.title}`, sql: q.sql })),
+    ...PER_EVENT_PIPELINE_PANELS.map((q) => ({ title: `pipeline-health / ${q.title}`, sql: q.sql })),
+  ];
+  return { allRollup, perOrder };
+}
+
 async function main(): Promise<void> {
   if (args['generate-part'] !== undefined) {
     const [index, count] = args['generate-part'].split('/').map(Number) as [number, number];
@@ -407,124 +533,24 @@ async function main(): Promise<void> {
   );
   if (!(await druidHealthy(cfg.druid.url)) && !args['generate-only'])
     usage(`Druid does not answer at ${cfg.druid.url}: start the stack first (npm run up)`);
-  // Every query panel of both provisioned dashboards, from the very files Grafana loads.
-  const allRollup = listPanelQueries().map((q) => ({
-    title: `${q.dashboard.replace('.json', '')} / ${q.panelTitle}`,
-    sql: q.sql,
-  }));
-  const perOrder = [
-    ...PER_ORDER_SALES_PANELS.map((q) => ({ title: `sales / ${q.title}`, sql: q.sql })),
-    ...PER_EVENT_PIPELINE_PANELS.map((q) => ({ title: `pipeline-health / ${q.title}`, sql: q.sql })),
-  ];
-  const report: string[] = [];
+  const { allRollup, perOrder } = panelSets();
   const queriedColumns = new Set([...allRollup, ...perOrder].flatMap((q) => q.sql.match(/[a-z_]+/g) ?? []));
-
   for (const orders of SIZES) {
     const label = orders >= 1_000_000 && orders % 1_000_000 === 0 ? `${orders / 1_000_000}m` : String(orders);
     const prefix = `bench_${label}_`;
     const dir = resolve(cfg.home, 'bench', 'dashboards', label);
     const withEvents = orders <= PER_ORDER_MAX;
-    const manifest = resolve(dir, 'manifest.json');
-    let h: { files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number };
-    if (args['reuse-files'] && existsSync(manifest)) {
-      const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
-        files: Record<string, number>;
-        orders?: number;
-        changes: number;
-        ms: number;
-      };
-      h = {
-        files: new Map(Object.entries(m.files) as [SupervisorDataSource, number][]),
-        orders: m.orders ?? NaN,
-        changes: m.changes,
-        ms: m.ms,
-      };
-      log(`${label}: reusing the files in ${dir}`);
-    } else {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      log(
-        `${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`,
-      );
-      h = await generateHistory(orders, dir, withEvents, PARTS);
-      writeFileSync(
-        manifest,
-        JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }),
-      );
-    }
+    const h = await historyFor(orders, label, dir, withEvents);
+    const mapped = `${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s`;
     if (args['generate-only']) {
-      log(
-        `${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; files in ${dir}`,
-      );
+      log(`${label}: ${mapped}; files in ${dir}`);
       continue;
     }
-    log(
-      `${label}: ${h.changes.toLocaleString('en')} row changes mapped in ${(h.ms / 1000).toFixed(0)} s; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`,
-    );
-    const ingestMs: Record<string, number> = {};
-    const loaded = args['reuse-datasources'] ? await loadStatus(cfg) : {};
-    for (const ds of datasourcesFed(h.files)) {
-      if (loaded[`${prefix}${ds}`] === 100) {
-        log(`${label}: ${prefix}${ds} already loaded (--reuse-datasources): not ingested again`);
-        continue;
-      }
-      ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
-      log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
-    }
-    const segRows = await queryDruidSql(
-      cfg,
-      `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1`,
-    );
-    log(`${label}: segments ${JSON.stringify(segRows)}`);
-
-    const rollup = await time(allRollup, prefix, RUNS);
-    // Full refresh: every panel of both dashboards at once, as Grafana fires them.
-    const refresh: number[] = [];
-    for (let i = 0; i < Math.max(5, Math.ceil(RUNS / 3)); i++) {
-      const t0 = performance.now();
-      await Promise.all(allRollup.map((q) => sql(benchSql(q.sql, prefix))));
-      refresh.push(performance.now() - t0);
-    }
-    const baseline = withEvents ? await time(perOrder, prefix, Math.min(RUNS, 3), { maxSubqueryRows: 5_000_000 }) : [];
-
-    const lines = [
-      `### ${orders.toLocaleString('en')} orders asked (${label}), ${h.orders.toLocaleString('en')} generated${h.orders === orders ? '' : ' — NOT the load asked for'}, one day, ${h.changes.toLocaleString('en')} row changes`,
-      '',
-      `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${(Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000) | 0} s.`,
-      '',
-      `| panel | rollup p50 | rollup p95 | ${withEvents ? 'per-order p50 | per-order max (of 3) | ratio (p50) |' : ''}`,
-      `|---|---|---|${withEvents ? '---|---|---|' : ''}`,
-    ];
-    for (const r of rollup) {
-      const b = baseline.find((x) => x.title === r.title);
-      const ratio =
-        b && !b.error && !r.error ? `${(b.p50 / r.p50).toFixed(0)}×` : b?.error ? `baseline failed: ${b.error}` : '';
-      lines.push(
-        `| ${r.title} | ${r.error ? `failed: ${r.error}` : fmt(r.p50)} | ${fmt(r.p95)} |${withEvents ? ` ${b ? fmt(b.p50) : 'n/a'} | ${b ? fmt(b.p95) : ''} | ${ratio} |` : ''}`,
-      );
-    }
-    for (const b of baseline.filter((x) => !rollup.some((r) => r.title === x.title))) {
-      lines.push(`| ${b.title} (removed: now counted by the transformer) | — | — | ${fmt(b.p50)} | ${fmt(b.p95)} | |`);
-    }
-    const worstP95 = Math.max(...rollup.filter((r) => !r.error).map((r) => r.p95));
-    const over = rollup.filter((r) => r.p95 > 300).map((r) => `${r.title} (${fmt(r.p95)})`);
-    const sumRollup = rollup.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
-    const sumBaseline = baseline.reduce((a, r) => a + (r.error ? 0 : r.p50), 0);
-    lines.push('');
-    lines.push(
-      `Every panel p95 ≤ 300 ms: ${over.length === 0 ? `met (worst ${fmt(worstP95)})` : `NOT met: ${over.join(', ')}`}. Failed queries: ${rollup.filter((r) => r.error).length}.`,
-    );
-    lines.push(
-      `Full refresh of both dashboards (${allRollup.length} queries at once): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`,
-    );
-    if (withEvents) {
-      const failed = baseline.filter((b) => b.error).length;
-      lines.push(
-        `Sum of panel p50s: rollup ${fmt(sumRollup)}, per-order ${fmt(sumBaseline)} (${failed} per-order queries failed) → ${(sumBaseline / sumRollup).toFixed(0)}× faster; target ≥ 20× ${sumBaseline / sumRollup >= 20 && failed === 0 ? 'met' : 'NOT met'}.`,
-      );
-    }
+    log(`${label}: ${mapped}; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
+    const ingestMs = await ingestAll(h, label, prefix, dir, queriedColumns);
+    const timed = await timeQueries(allRollup, perOrder, prefix, withEvents);
+    const lines = sizeReport(orders, label, h, ingestMs, timed, withEvents, allRollup);
     process.stdout.write(`${lines.join('\n')}\n\n`);
-    report.push(...lines, '');
     if (!args.keep) {
       for (const ds of datasourcesFed(h.files)) await dropDataSource(cfg, `${prefix}${ds}`).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ import { inheritedEnv, loadConfig, PROJECT_ROOT, withLocalSecrets } from '../../
 import { flagsOrExit, numberFlag, parseFlags, UsageError } from '../../lib/cliArgs.ts';
 import { queryDruidSql } from '../../lib/druidClient.ts';
 import { pollUntil, PollTimeoutError, sleep } from '../../lib/poll.ts';
-import { runGenerator, type GeneratorStats } from '../../generator/index.ts';
+import { runGenerator, type GeneratorStats, type GeneratorSummary } from '../../generator/index.ts';
 import { druidStatus, slotStatus, transformerGroupProgress, transformerStatus } from '../../pipeline/status.ts';
 import { activeServices, paths } from '../../stack/manager.ts';
 import { isCdcTopic, transformerGroupId } from '../../lib/names.ts';
@@ -333,135 +333,139 @@ async function waitUntilCaughtUp(): Promise<void> {
   note(`pipeline caught up after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-async function main(): Promise<void> {
-  if (!(await transformerAnswers(cfg.transformer.metricsPort))) {
-    process.stderr.write('bench:throughput: the transformer does not answer; start the pipeline first: npm run up\n');
-    process.exit(1);
-  }
-  await admin.connect();
-  await monitor.connect();
-  const cdcTopics = (await admin.listTopics()).filter((t) => isCdcTopic(cfg.topics, t)).sort();
-  say(
-    `bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`,
-  );
-  say(`CDC topics: ${cdcTopics.join(', ')}; transformer instances: ${opts.transformers}`);
-  if (opts.transformers > 1) await startExtraTransformers(opts.transformers);
-  await waitUntilCaughtUp();
-  const judged: (JudgedStep & { line: string })[] = [];
-  const rows: string[] = [];
-  for (const asked of opts.steps) {
-    note(`step ${asked} orders/s: writing for ${opts.holdS} s…`);
-    const stepStart = Date.now();
-    const samples: Sample[] = [];
-    let last: GeneratorStats | undefined;
-    let cpuA: Map<string, number> | undefined;
-    let sampling = true;
-    const prober = startProber(stepStart, Math.max(1, Math.round(asked / PROBED_PER_S)));
-    const sampler = (async () => {
-      while (sampling) {
-        const t = Date.now();
-        try {
-          const s = await sample(cdcTopics);
-          if (s.t - stepStart >= opts.warmupS * 1000) {
-            cpuA ??= cpuSnapshot();
-            samples.push(s);
-          }
-        } catch (e) {
-          note(`sample: ${(e as Error).message.slice(0, 160)}`);
+interface MeasuredStep {
+  readonly asked: number;
+  readonly samples: Sample[];
+  readonly cpuA: Map<string, number> | undefined;
+  readonly cpuB: Map<string, number>;
+  readonly summary: GeneratorSummary;
+  readonly probed: Awaited<ReturnType<ReturnType<typeof startProber>['stop']>>;
+  readonly last: GeneratorStats | undefined;
+}
+
+/** One step: the generator at `asked` orders/s for the hold, sampled every SAMPLE_MS after the warm-up, probed. */
+async function measureStep(asked: number, cdcTopics: string[]): Promise<MeasuredStep> {
+  note(`step ${asked} orders/s: writing for ${opts.holdS} s…`);
+  const stepStart = Date.now();
+  const samples: Sample[] = [];
+  let last: GeneratorStats | undefined;
+  let cpuA: Map<string, number> | undefined;
+  let sampling = true;
+  const prober = startProber(stepStart, Math.max(1, Math.round(asked / PROBED_PER_S)));
+  const sampler = (async () => {
+    while (sampling) {
+      const t = Date.now();
+      try {
+        const s = await sample(cdcTopics);
+        if (s.t - stepStart >= opts.warmupS * 1000) {
+          cpuA ??= cpuSnapshot();
+          samples.push(s);
         }
-        await sleep(Math.max(0, SAMPLE_MS - (Date.now() - t)));
+      } catch (e) {
+        note(`sample: ${(e as Error).message.slice(0, 160)}`);
       }
-    })();
-    const summary = await runGenerator({
-      rate: asked,
-      durationMs: opts.holdS * 1000,
-      seed: `throughput-${stepStart}`,
-      speedup: opts.speedup,
-      // Dated in the past, so that no order of the step is in the future at this speedup.
-      start: new Date(stepStart - opts.holdS * 1000 * opts.speedup - 3 * 3600_000),
-      curve: 'flat',
-      drain: false,
-      connections: opts.connections,
-      maxEventsPerTransaction: opts.batch,
-      progress: 'off',
-      onProgress: (s) => (last = s),
-    });
-    sampling = false;
-    await sampler;
-    const cpuB = cpuSnapshot();
-    const probed = await prober.stop();
-    const latencies = probed.queryable;
-    if (samples.length < 3 || !cpuA) {
-      say(`step ${asked}: too few samples (${samples.length}) to judge: raise --hold`);
-      continue;
+      await sleep(Math.max(0, SAMPLE_MS - (Date.now() - t)));
     }
-    const a = samples[0]!;
-    const b = samples.at(-1)!;
-    const wallS = (b.t - a.t) / 1000;
-    const consumedPerS = rate(a, b, (s) => s.consumed);
-    const outPerS = rate(a, b, (s) => s.outEnd);
-    const cdcPerS = rate(a, b, (s) => s.cdcEnd);
-    const walPerS = rate(a, b, (s) => s.walBytes);
-    const lags = {
-      'replication slot': lagTrend(
-        points(samples, (s) => s.slotLagBytes),
-        { throughputPerS: walPerS, floor: 8 * 2 ** 20 },
-      ),
-      transformer: lagTrend(
-        points(samples, (s) => s.transformerLag),
-        { throughputPerS: cdcPerS, floor: 5000 },
-      ),
-      Druid: lagTrend(
-        points(samples, (s) => s.druidLag),
-        { throughputPerS: outPerS, floor: 5000 },
-      ),
-    };
-    const p50 = percentile(latencies, 50);
-    const p99 = percentile(latencies, 99);
-    const verdict = judgeStep({
-      askedOrdersPerS: asked,
-      achievedOrdersPerS: summary.ordersPerSecond,
-      lags,
-      latencyCount: latencies.length,
-      p99Ms: p99,
-    });
-    const cpu = [...cpuB]
-      .map(([name, s]) => [name, ((s - (cpuA!.get(name) ?? s)) / wallS) * 100] as const)
-      .filter(([, pct]) => pct >= 1)
-      .sort((x, y) => y[1] - x[1]);
-    const rowChangesPerS = summary.rowChangesPerSecond;
-    const line =
-      `| ${asked} | ${summary.ordersPerSecond.toFixed(0)} | ${n0(rowChangesPerS)} | ${n0(cdcPerS)} | ${n0(consumedPerS)} | ${n0(outPerS)} | ` +
-      `${fmtLag(lags['replication slot'], ' B')} | ${fmtLag(lags.transformer)} | ${fmtLag(lags.Druid)} | ${fmtMs(p50)} / ${fmtMs(p99)} (${latencies.length}) | ` +
-      `${verdict.sustainable ? 'yes' : `no: ${verdict.reasons.join('; ')}`} |`;
-    rows.push(line, `|  | CPU, % of one core: ${cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ')} |`);
-    judged.push({ askedOrdersPerS: asked, achievedRowChangesPerS: rowChangesPerS, verdict, line });
-    say(
-      `step ${asked} orders/s: achieved ${summary.ordersPerSecond.toFixed(1)} orders/s, ${n0(rowChangesPerS)} row changes/s (${last ? n0(last.transactions) : '?'} transactions); ` +
-        `CDC ${n0(cdcPerS)}/s, transformer ${n0(consumedPerS)}/s in, ${n0(outPerS)}/s events out; WAL ${(walPerS / 2 ** 20).toFixed(1)} MiB/s; ` +
-        `commit→queryable p50 ${fmtMs(p50)} p99 ${fmtMs(p99)} (${latencies.length} orders); ${verdict.sustainable ? 'SUSTAINABLE' : `not sustainable: ${verdict.reasons.join('; ')}`}`,
-    );
-    say(
-      `  lag: slot ${fmtLag(lags['replication slot'], ' B')}; transformer ${fmtLag(lags.transformer)}; Druid ${fmtLag(lags.Druid)}`,
-    );
-    say(
-      `  of which commit → transformer output: p50 ${fmtMs(percentile(probed.transformer, 50))} p99 ${fmtMs(percentile(probed.transformer, 99))}`,
-    );
-    say(`  CPU (% of one core): ${cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ')}`);
-    const cost = cpuCostPerRowChange(cpu, rowChangesPerS, cpus().length);
-    const costLine =
-      `CPU per row change: ${cost.perProcessUs.map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')} — ${cost.totalUs.toFixed(0)} µs in all, ` +
-      `so ${cpus().length} cores carry at most ≈ ${n0(cost.ceilingRowChangesPerS)} row changes/s at this cost` +
-      ` (20,000/s leaves ${cost.budgetUsAt(20_000).toFixed(0)} µs, 12,000/s ${cost.budgetUsAt(12_000).toFixed(0)} µs)` +
-      (lags.transformer.trend === 'growing' || lags.Druid.trend === 'growing'
-        ? '; a stage fell behind, so its cost here is under-counted'
-        : '');
-    rows.push(`|  | ${costLine} |`);
-    say(`  ${costLine}`);
-    const drainMs = await drain();
-    say(`  drained in ${(drainMs / 1000).toFixed(0)} s after the step`);
-    if (!verdict.sustainable && !opts.continue) break;
-  }
+  })();
+  const summary = await runGenerator({
+    rate: asked,
+    durationMs: opts.holdS * 1000,
+    seed: `throughput-${stepStart}`,
+    speedup: opts.speedup,
+    // Dated in the past, so that no order of the step is in the future at this speedup.
+    start: new Date(stepStart - opts.holdS * 1000 * opts.speedup - 3 * 3600_000),
+    curve: 'flat',
+    drain: false,
+    connections: opts.connections,
+    maxEventsPerTransaction: opts.batch,
+    progress: 'off',
+    onProgress: (s) => (last = s),
+  });
+  sampling = false;
+  await sampler;
+  const cpuB = cpuSnapshot();
+  return { asked, samples, cpuA, cpuB, summary, probed: await prober.stop(), last };
+}
+
+/** Rates, lag trends, latency and CPU of a measured step, and whether it was sustainable. */
+function judgeMeasured(m: MeasuredStep) {
+  const { samples, summary } = m;
+  const a = samples[0]!;
+  const b = samples.at(-1)!;
+  const wallS = (b.t - a.t) / 1000;
+  const rates = {
+    consumed: rate(a, b, (s) => s.consumed),
+    out: rate(a, b, (s) => s.outEnd),
+    cdc: rate(a, b, (s) => s.cdcEnd),
+    wal: rate(a, b, (s) => s.walBytes),
+  };
+  const lags = {
+    'replication slot': lagTrend(
+      points(samples, (s) => s.slotLagBytes),
+      { throughputPerS: rates.wal, floor: 8 * 2 ** 20 },
+    ),
+    transformer: lagTrend(
+      points(samples, (s) => s.transformerLag),
+      { throughputPerS: rates.cdc, floor: 5000 },
+    ),
+    Druid: lagTrend(
+      points(samples, (s) => s.druidLag),
+      { throughputPerS: rates.out, floor: 5000 },
+    ),
+  };
+  const latencies = m.probed.queryable;
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(latencies, 99);
+  const verdict = judgeStep({
+    askedOrdersPerS: m.asked,
+    achievedOrdersPerS: summary.ordersPerSecond,
+    lags,
+    latencyCount: latencies.length,
+    p99Ms: p99,
+  });
+  const cpu = [...m.cpuB]
+    .map(([name, s]) => [name, ((s - (m.cpuA!.get(name) ?? s)) / wallS) * 100] as const)
+    .filter(([, pct]) => pct >= 1)
+    .sort((x, y) => y[1] - x[1]);
+  return { rates, lags, latencies, p50, p99, verdict, cpu };
+}
+
+/** The step's table rows and progress lines; returns the rows. */
+function reportStep(m: MeasuredStep, j: ReturnType<typeof judgeMeasured>): string[] {
+  const { summary, asked } = m;
+  const { rates, lags, latencies, p50, p99, verdict, cpu } = j;
+  const rowChangesPerS = summary.rowChangesPerSecond;
+  const line =
+    `| ${asked} | ${summary.ordersPerSecond.toFixed(0)} | ${n0(rowChangesPerS)} | ${n0(rates.cdc)} | ${n0(rates.consumed)} | ${n0(rates.out)} | ` +
+    `${fmtLag(lags['replication slot'], ' B')} | ${fmtLag(lags.transformer)} | ${fmtLag(lags.Druid)} | ${fmtMs(p50)} / ${fmtMs(p99)} (${latencies.length}) | ` +
+    `${verdict.sustainable ? 'yes' : `no: ${verdict.reasons.join('; ')}`} |`;
+  const cpuText = cpu.map(([n, p]) => `${n} ${p.toFixed(0)}`).join(', ');
+  say(
+    `step ${asked} orders/s: achieved ${summary.ordersPerSecond.toFixed(1)} orders/s, ${n0(rowChangesPerS)} row changes/s (${m.last ? n0(m.last.transactions) : '?'} transactions); ` +
+      `CDC ${n0(rates.cdc)}/s, transformer ${n0(rates.consumed)}/s in, ${n0(rates.out)}/s events out; WAL ${(rates.wal / 2 ** 20).toFixed(1)} MiB/s; ` +
+      `commit→queryable p50 ${fmtMs(p50)} p99 ${fmtMs(p99)} (${latencies.length} orders); ${verdict.sustainable ? 'SUSTAINABLE' : `not sustainable: ${verdict.reasons.join('; ')}`}`,
+  );
+  say(
+    `  lag: slot ${fmtLag(lags['replication slot'], ' B')}; transformer ${fmtLag(lags.transformer)}; Druid ${fmtLag(lags.Druid)}`,
+  );
+  say(
+    `  of which commit → transformer output: p50 ${fmtMs(percentile(m.probed.transformer, 50))} p99 ${fmtMs(percentile(m.probed.transformer, 99))}`,
+  );
+  say(`  CPU (% of one core): ${cpuText}`);
+  const cost = cpuCostPerRowChange(cpu, rowChangesPerS, cpus().length);
+  const costLine =
+    `CPU per row change: ${cost.perProcessUs.map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')} — ${cost.totalUs.toFixed(0)} µs in all, ` +
+    `so ${cpus().length} cores carry at most ≈ ${n0(cost.ceilingRowChangesPerS)} row changes/s at this cost` +
+    ` (20,000/s leaves ${cost.budgetUsAt(20_000).toFixed(0)} µs, 12,000/s ${cost.budgetUsAt(12_000).toFixed(0)} µs)` +
+    (lags.transformer.trend === 'growing' || lags.Druid.trend === 'growing'
+      ? '; a stage fell behind, so its cost here is under-counted'
+      : '');
+  say(`  ${costLine}`);
+  return [line, `|  | CPU, % of one core: ${cpuText} |`, `|  | ${costLine} |`];
+}
+
+/** The table of every step and the highest sustainable rate. */
+function printSummary(rows: string[], judged: JudgedStep[]): void {
   say('');
   say(
     '| asked orders/s | achieved orders/s | row changes/s written | CDC records/s | transformer in/s | events out/s | slot lag | transformer lag | Druid lag | commit→queryable p50 / p99 (samples) | sustainable |',
@@ -478,6 +482,42 @@ async function main(): Promise<void> {
   const first = judged.find((s) => !s.verdict.sustainable);
   if (first)
     say(`First step not sustainable: ${first.askedOrdersPerS} orders/s — ${first.verdict.reasons.join('; ')}.`);
+}
+
+async function main(): Promise<void> {
+  if (!(await transformerAnswers(cfg.transformer.metricsPort))) {
+    process.stderr.write('bench:throughput: the transformer does not answer; start the pipeline first: npm run up\n');
+    process.exit(1);
+  }
+  await admin.connect();
+  await monitor.connect();
+  const cdcTopics = (await admin.listTopics()).filter((t) => isCdcTopic(cfg.topics, t)).sort();
+  say(
+    `bench:throughput — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; steps ${opts.steps.join(', ')} orders/s, ${opts.holdS} s each (first ${opts.warmupS} s warm-up), batches of ≤ ${opts.batch} changes on ${opts.connections} connections, speedup ${opts.speedup}`,
+  );
+  say(`CDC topics: ${cdcTopics.join(', ')}; transformer instances: ${opts.transformers}`);
+  if (opts.transformers > 1) await startExtraTransformers(opts.transformers);
+  await waitUntilCaughtUp();
+  const judged: JudgedStep[] = [];
+  const rows: string[] = [];
+  for (const asked of opts.steps) {
+    const measured = await measureStep(asked, cdcTopics);
+    if (measured.samples.length < 3 || !measured.cpuA) {
+      say(`step ${asked}: too few samples (${measured.samples.length}) to judge: raise --hold`);
+      continue;
+    }
+    const j = judgeMeasured(measured);
+    rows.push(...reportStep(measured, j));
+    judged.push({
+      askedOrdersPerS: asked,
+      achievedRowChangesPerS: measured.summary.rowChangesPerSecond,
+      verdict: j.verdict,
+    });
+    const drainMs = await drain();
+    say(`  drained in ${(drainMs / 1000).toFixed(0)} s after the step`);
+    if (!j.verdict.sustainable && !opts.continue) break;
+  }
+  printSummary(rows, judged);
   await stopExtraTransformers();
   await admin.disconnect();
   await monitor.end();
