@@ -10,11 +10,12 @@ import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
 import { cdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/index.ts';
-import { GROUPINGS, diffGroups, druidGroups, postgresGroups, type GroupingDiff } from '../../pipeline/reconcile.ts';
+import { GROUPINGS, druidGroups, postgresGroups } from '../../pipeline/reconcile.ts';
 import { paths, stopService, up } from '../../stack/manager.ts';
 import { readSupervisorState } from '../../stack/supervisorState.ts';
 import { runningPid } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
+import { expectGroupingEqual } from '../support/groupingsEqual.ts';
 import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
 
@@ -37,20 +38,7 @@ async function expectRollupsEqualPostgres(stage: string): Promise<void> {
   for (const g of GROUPINGS) {
     const truth = await postgresGroups(cfg, g);
     expect(truth.length, `${g.name} groups in PostgreSQL`).toBeGreaterThan(3);
-    let last: GroupingDiff | undefined;
-    await eventually(
-      `${g.name} in Druid to equal PostgreSQL (${stage})`,
-      async () => {
-        last = diffGroups(g.name, truth, await druidGroups(cfg, g));
-        return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
-      },
-      180_000,
-      1000,
-    ).catch((e: Error) => {
-      throw new Error(
-        `${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`,
-      );
-    });
+    await expectGroupingEqual(cfg, g, stage, truth);
     log(`${stage}: ${g.name} equal, ${truth.length} groups`);
   }
   log(`${stage}: every grouping reconciled ${Date.now() - t0} ms after the writes stopped`);

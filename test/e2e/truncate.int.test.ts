@@ -8,29 +8,17 @@ import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
 import { queryDruidTable } from '../../lib/druidClient.ts';
 import { runGenerator } from '../../generator/index.ts';
-import { GROUPINGS, diffGroups, druidGroups, postgresGroups, type GroupingDiff } from '../../pipeline/reconcile.ts';
+import { GROUPINGS } from '../../pipeline/reconcile.ts';
 import { sleep } from '../../lib/poll.ts';
 import { eventually } from '../support/eventually.ts';
+import { expectGroupingEqual } from '../support/groupingsEqual.ts';
 
 const cfg = loadConfig();
 const log = (msg: string) => process.stderr.write(`[truncate.int ${new Date().toISOString()}] ${msg}\n`);
 
 async function expectRollupsEqualPostgres(stage: string): Promise<void> {
   for (const g of GROUPINGS) {
-    let last: GroupingDiff | undefined;
-    await eventually(
-      `${g.name} in Druid to equal PostgreSQL (${stage})`,
-      async () => {
-        last = diffGroups(g.name, await postgresGroups(cfg, g), await druidGroups(cfg, g));
-        return last.onlyPostgres.length === 0 && last.onlyDruid.length === 0 ? true : undefined;
-      },
-      180_000,
-      1000,
-    ).catch((e: Error) => {
-      throw new Error(
-        `${e.message}\nonly in PostgreSQL: ${JSON.stringify(last?.onlyPostgres.slice(0, 10))}\nonly in Druid:      ${JSON.stringify(last?.onlyDruid.slice(0, 10))}`,
-      );
-    });
+    await expectGroupingEqual(cfg, g, stage);
   }
   log(`${stage}: every grouping equals PostgreSQL`);
 }

@@ -31,15 +31,21 @@ describe('CrashWatch', () => {
   });
 });
 
+/** A running instance's metrics, served on a free port; the URL of its /health. */
+async function runningMetricsServer() {
+  const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({
+    dimensions: {},
+    state: { partitions: [], rows: 0 },
+  }));
+  m.status = 'running';
+  const server = await serveMetrics(m, 0);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+  return { m, server, url };
+}
+
 describe('/health of a crash-looping transformer', () => {
   it('answers 503 with the crash count and the last error, and 200 again after a committed transaction', async () => {
-    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({
-      dimensions: {},
-      state: { partitions: [], rows: 0 },
-    }));
-    m.status = 'running';
-    const server = await serveMetrics(m, 0);
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    const { m, server, url } = await runningMetricsServer();
     try {
       const get = (u: string) => axios.get(u, { validateStatus: () => true });
       expect((await get(url)).status).toBe(200);
@@ -73,13 +79,7 @@ describe('/health of a crash-looping transformer', () => {
 
 describe('/health of a transformer re-reading its state', () => {
   it('answers 503 "restoring" with its progress while the re-read runs, 200 once it ended', async () => {
-    const m = new TransformerMetrics({ instance: 't', groupId: 'g', transactionalIds: () => [] }, () => ({
-      dimensions: {},
-      state: { partitions: [], rows: 0 },
-    }));
-    m.status = 'running';
-    const server = await serveMetrics(m, 0);
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
+    const { m, server, url } = await runningMetricsServer();
     const get = (u: string) => axios.get(u, { validateStatus: () => true });
     try {
       m.restore.started();
