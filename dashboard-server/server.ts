@@ -13,6 +13,7 @@ import { DruidError, queryDruidTable } from '../lib/druidClient.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { bindPanelQuery, DashboardCatalog, QueryRequestError } from './panelQueries.ts';
 import { PulsoError } from '../lib/errors.ts';
+import { basemapJson } from './basemap.ts';
 
 const PUBLIC_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), 'public');
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
@@ -20,6 +21,7 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
 };
 /** Every file the server hands out, by URL path: a fixed list, so no request can name another file. */
 const STATIC_FILES: ReadonlyMap<string, string> = new Map([
@@ -84,9 +86,13 @@ const fileCache = new Map<string, Buffer>();
 function sendFile(res: ServerResponse, path: string): void {
   let body = fileCache.get(path);
   if (!body) fileCache.set(path, (body = readFileSync(path)));
+  sendBody(res, body, TYPES[extname(path)] ?? 'application/octet-stream');
+}
+
+function sendBody(res: ServerResponse, body: Buffer, contentType: string): void {
   res.writeHead(200, {
     ...SECURITY_HEADERS,
-    'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+    'content-type': contentType,
     'content-length': String(body.length),
     'cache-control': 'no-cache',
   });
@@ -227,6 +233,7 @@ async function route(
     const entry = catalog.get(one[1]!);
     return entry ? sendJson(res, 200, entry.dashboard) : sendJson(res, 404, { error: `no dashboard ${one[1]}` });
   }
+  if (path === '/static/basemap.json') return sendBody(res, Buffer.from(basemapJson()), TYPES['.json']!);
   const file = STATIC_FILES.get(path);
   if (file) return sendFile(res, file);
   if (path === '/' || /^\/d\/[\w-]+$/.test(path)) return sendFile(res, PAGE);

@@ -15,6 +15,8 @@ const state = {
   range: { from: 0, to: 0 },
   timer: null,
   charts: new Map(),
+  /** The geomaps' view, [[west, north], [east, south]], once the basemap is registered. */
+  basemap: null,
 };
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
@@ -303,31 +305,45 @@ const RENDERERS = {
     const points = t.rows.filter((r) => isNum(r[lat]) && isNum(r[lon]));
     if (points.length === 0) return 'empty';
     const maxSize = Math.max(1, ...points.map((r) => (size >= 0 ? r[size] : 1)));
-    state.charts.set(
-      panel.id,
-      chart(body, {
-        grid: { left: 48, right: 12, top: 12, bottom: 28 },
-        // A function formatter's return value is HTML to ECharts: every value from data is escaped.
-        tooltip: {
-          formatter: (p) =>
-            `${escapeHtml(p.data.name)}<br>${escapeHtml(sizeName ?? '')} ${escapeHtml(p.data.size ?? '')}`,
-        },
-        xAxis: { type: 'value', name: 'longitude', nameLocation: 'middle', nameGap: 20, scale: true },
-        yAxis: { type: 'value', name: 'latitude', scale: true },
-        series: [
-          {
-            type: 'scatter',
-            data: points.map((r) => ({
-              name: String(r[nameCol] ?? ''),
-              value: [r[lon], r[lat]],
-              size: size >= 0 ? r[size] : undefined,
-            })),
-            symbolSize: (_v, p) => (size >= 0 ? 6 + 30 * Math.sqrt(p.data.size / maxSize) : 8),
-            itemStyle: { color: '#73bf69', opacity: 0.75 },
+    const scatter = {
+      type: 'scatter',
+      data: points.map((r) => ({
+        name: String(r[nameCol] ?? ''),
+        value: [r[lon], r[lat]],
+        size: size >= 0 ? r[size] : undefined,
+      })),
+      symbolSize: (_v, p) => (size >= 0 ? 6 + 30 * Math.sqrt(p.data.size / maxSize) : 8),
+      itemStyle: { color: '#73bf69', opacity: 0.8 },
+    };
+    // A function formatter's return value is HTML to ECharts: every value from data is escaped.
+    const tooltip = {
+      formatter: (p) =>
+        p.seriesType === 'scatter'
+          ? `${escapeHtml(p.data.name)}<br>${escapeHtml(sizeName ?? '')} ${escapeHtml(p.data.size ?? '')}`
+          : escapeHtml(p.name),
+    };
+    // Country borders under the points (dashboard-server/basemap.ts); without them, a longitude/latitude grid.
+    const option = state.basemap
+      ? {
+          tooltip,
+          geo: {
+            map: BASEMAP,
+            roam: false, // a refresh redraws the panel: a zoom would not survive it
+            boundingCoords: state.basemap,
+            itemStyle: { areaColor: '#22252b', borderColor: '#5a6270', borderWidth: 0.6 },
+            emphasis: { disabled: true },
+            label: { show: false },
           },
-        ],
-      }),
-    );
+          series: [{ ...scatter, coordinateSystem: 'geo' }],
+        }
+      : {
+          tooltip,
+          grid: { left: 48, right: 12, top: 12, bottom: 28 },
+          xAxis: { type: 'value', name: 'longitude', nameLocation: 'middle', nameGap: 20, scale: true },
+          yAxis: { type: 'value', name: 'latitude', scale: true },
+          series: [scatter],
+        };
+    state.charts.set(panel.id, chart(body, option));
     return 'ok';
   },
 };
@@ -473,7 +489,26 @@ function applyUrlRange() {
   $('#note').hidden = r.notes.length === 0;
 }
 
+const BASEMAP = 'pulso-latin-america';
+
+/** Registers the country borders for the geomaps once; a page without them still draws its points. */
+async function loadBasemap() {
+  try {
+    const res = await fetch('/static/basemap.json');
+    if (!res.ok) return;
+    echarts.registerMap(BASEMAP, await res.json());
+    // West-north and east-south corners, as the server cut them (LATIN_AMERICA_BOUNDS).
+    state.basemap = [
+      [-118, 33],
+      [-32, -56],
+    ];
+  } catch {
+    /* no borders: the points are drawn on a plain grid */
+  }
+}
+
 async function main() {
+  const basemap = loadBasemap();
   const list = await (await fetch('/api/dashboards')).json();
   const uid = /^\/d\/([\w-]+)$/.exec(location.pathname)?.[1];
   $('#dashboards').replaceChildren(
@@ -510,6 +545,7 @@ async function main() {
     schedule();
   };
   window.addEventListener('resize', () => state.charts.forEach((c) => c.resize()));
+  await basemap;
   await refreshAll();
   schedule();
 }

@@ -14,6 +14,8 @@ import { pollUntil, sleep } from '../../lib/poll.ts';
 import { createDashboardsServer } from '../../dashboard-server/server.ts';
 import { bindPanelQuery } from '../../dashboard-server/panelQueries.ts';
 import { druidTargets, flatPanels, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
+import { MARKET_COUNTRY_IDS, type Basemap } from '../../dashboard-server/basemap.ts';
+import { degreesFrom } from '../support/geo.ts';
 import { runGenerator } from '../../generator/index.ts';
 import { launchChromium } from '../../dashboard-server/chromium.ts';
 
@@ -232,6 +234,59 @@ describe('local dashboards in Chromium', () => {
       );
       const states = await page.$$eval('.panel', (ps) => ps.map((p) => p.getAttribute('data-state')));
       expect(states.filter((st) => st === 'error')).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('draws the geomaps on country borders: every city Druid returns is drawn at its place, inside its own country', async () => {
+    const sales = readDashboardFiles().find((f) => f.dashboard.uid === 'pulso-sales')!.dashboard;
+    const byCity = flatPanels(sales.panels).find((p) => p.type === 'geomap' && p.title === 'Orders by city')!;
+    const q = bindPanelQuery(sales, byCity.id!, 'A', fromMs, toMs);
+    const truth = await queryDruidTable(cfg, q.query, q.parameters, q.context);
+    const col = (n: string) => truth.columns.findIndex((c) => c.name === n);
+    expect(truth.rows.length).toBeGreaterThan(10);
+    const basemap = (await axios.get<Basemap>(`${base}/static/basemap.json`)).data;
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    try {
+      await page.goto(`${base}/d/pulso-sales?from=${fromMs}&to=${toMs}`);
+      await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+      const drawn = await page.evaluate((id) => {
+        type Chart = {
+          getOption(): { geo?: { map: string }[]; series: { data: { name: string; value: number[] }[] }[] };
+        };
+        const w = window as unknown as {
+          echarts: { getInstanceByDom(d: Element): Chart; getMap(n: string): { geoJSON: { features: unknown[] } } };
+        };
+        const option = w.echarts
+          .getInstanceByDom(document.querySelector(`.panel[data-panel-id="${id}"] .chart`)!)
+          .getOption();
+        const map = option.geo?.[0]?.map;
+        return {
+          map,
+          regions: map ? w.echarts.getMap(map).geoJSON.features.length : 0,
+          points: option.series[0]!.data,
+        };
+      }, byCity.id!);
+      expect(drawn.map).toBe('pulso-latin-america');
+      expect(drawn.regions).toBe(basemap.features.length);
+      const wrong: string[] = [];
+      for (const row of truth.rows) {
+        const [city, country] = [String(row[col('city')]), String(row[col('country')])];
+        const lonLat = [Number(row[col('longitude')]), Number(row[col('latitude')])] as const;
+        const point = drawn.points.find((d) => d.name === city);
+        if (!point || point.value[0] !== lonLat[0] || point.value[1] !== lonLat[1])
+          wrong.push(`${city}: drawn at ${JSON.stringify(point?.value)}, Druid says ${lonLat}`);
+        const home = basemap.features.find((f) => f.id === MARKET_COUNTRY_IDS[country])!;
+        // The marker is the order-weighted mean of the stores around the city: on land, or a few km off a coast.
+        const off = degreesFrom(lonLat, home.geometry.coordinates);
+        if (off > 0.15) wrong.push(`${city} is ${off.toFixed(3)}° outside ${home.properties.name}`);
+      }
+      expect(drawn.points.length).toBe(truth.rows.length);
+      expect(wrong).toEqual([]);
+      log(
+        `Orders by city: ${truth.rows.length} cities drawn on ${drawn.regions} country borders, each inside its own country`,
+      );
     } finally {
       await page.close();
     }
