@@ -1,6 +1,6 @@
 // The Sales dashboard: business numbers from the rollup datasources (signed deltas, docs/dashboards.md).
 // Semantics (what counts as an order, GMV vs revenue, percentiles): docs/dashboards.md.
-import { HAVING_ORDERS, ROLLUP_IN_RANGE, money, sumOrZero } from './sqlFragments.ts';
+import { HAVING_ORDERS, ROLLUP_IN_RANGE, latestOrders, money, sumOrZero } from './sqlFragments.ts';
 import {
   LONG_TO_SERIES,
   assemble,
@@ -248,6 +248,17 @@ const panels: PanelDef[] = [
     xField: 'product_name',
     horizontal: true,
     decimals: 0,
+  }),
+
+  // ── Row 8: the orders as they arrive ─────────────────────────────────────────────────────
+  table({
+    title: 'Latest orders',
+    description:
+      'The 20 newest orders placed in the last 15 minutes of the range, each in its current state: when, store, city, status and total in its currency. Refreshed with the dashboard.',
+    gridPos: { x: 0, y: 55, w: 24, h: 10 },
+    sql: latestOrders(20),
+    reads: ['placed_at', 'order_id', 'store_name', 'city', 'status', 'total', 'currency'],
+    decimals: 2,
   }),
 ];
 

@@ -239,6 +239,74 @@ describe('local dashboards in Chromium', () => {
     }
   });
 
+  it('"Latest orders" shows the newest orders placed in the last 15 minutes, every cell as Druid returns it', async () => {
+    // Orders placed now (the generator above wrote its history hours in the past).
+    const c = new pg.Client({ connectionString: cfg.pg.url });
+    await c.connect();
+    const placed: string[] = [];
+    try {
+      const { rows } = await c.query<{ address_id: string; customer_id: string; store_id: string; currency: string }>(
+        `SELECT a.id AS address_id, a.customer_id, s.id AS store_id, co.currency
+           FROM addresses a JOIN customers cu ON cu.id = a.customer_id JOIN stores s ON s.city_id = cu.city_id
+           JOIN cities ci ON ci.id = s.city_id JOIN countries co ON co.code = ci.country_code
+          WHERE s.is_active ORDER BY a.id LIMIT 5`,
+      );
+      for (const [i, r] of rows.entries()) {
+        const total = (100 + i * 11.11).toFixed(2);
+        const o = await c.query<{ id: string }>(
+          `INSERT INTO orders (customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total, item_count, business_date)
+           VALUES ($1, $2, $3, 'card', $4, $5, 0.00, 0.00, 0.00, $5, 1, current_date) RETURNING id`,
+          [r.customer_id, r.store_id, r.address_id, r.currency, total],
+        );
+        placed.push(o.rows[0]!.id);
+      }
+      await c.query(`UPDATE orders SET status = 'accepted', updated_at = now() WHERE id = $1`, [placed[0]]);
+    } finally {
+      await c.end();
+    }
+    const sales = readDashboardFiles().find((f) => f.dashboard.uid === 'pulso-sales')!.dashboard;
+    const panel = flatPanels(sales.panels).find((p) => p.title === 'Latest orders')!;
+    const [from, to] = [Date.now() - 3600_000, Date.now() + 60_000];
+    const q = bindPanelQuery(sales, panel.id!, 'A', from, to);
+    const truth = await pollUntil(
+      async () => {
+        const t = await queryDruidTable(cfg, q.query, q.parameters, q.context);
+        const ids = t.rows.map((r) => String(r[1]));
+        const first = t.rows.find((r) => String(r[1]) === placed[0]);
+        return placed.every((id) => ids.includes(id)) && first?.[4] === 'accepted' ? t : undefined;
+      },
+      { what: 'the orders placed now in "Latest orders"', timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    try {
+      await page.goto(`${base}/d/pulso-sales?from=${from}&to=${to}&refresh=off`);
+      await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+      const cells = await page.evaluate(
+        (id) =>
+          [...document.querySelectorAll(`.panel[data-panel-id="${id}"] tbody tr`)].map((tr) =>
+            [...tr.children].map((td) => td.textContent ?? ''),
+          ),
+        panel.id!,
+      );
+      const expected = truth.rows.map((row) =>
+        row.map((v, i) =>
+          truth.columns[i]!.sqlType === 'TIMESTAMP'
+            ? String(v)
+                .replace('T', ' ')
+                .replace(/\.000Z$/, 'Z')
+            : typeof v === 'number'
+              ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+              : String(v),
+        ),
+      );
+      expect(cells.length).toBeGreaterThanOrEqual(placed.length);
+      expect(cells).toEqual(expected);
+      log(`Latest orders: ${cells.length} rows, every cell equal to Druid's (newest: ${cells[0]!.join(' | ')})`);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('draws the geomaps on country borders: every city Druid returns is drawn at its place, inside its own country', async () => {
     const sales = readDashboardFiles().find((f) => f.dashboard.uid === 'pulso-sales')!.dashboard;
     const byCity = flatPanels(sales.panels).find((p) => p.type === 'geomap' && p.title === 'Orders by city')!;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
 import { ALL_DASHBOARDS, renderDashboardJson } from '../../grafana/src/build.ts';
 import { DRUID_DATASOURCE, SCHEMA_VERSION } from '../../grafana/src/panelKit.ts';
+import { LATEST_ORDERS_WINDOW_MS } from '../../grafana/src/sqlFragments.ts';
 import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { DASHBOARDS_DIR, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
 import { PROJECT_ROOT as REPO_ROOT } from '../../lib/config.ts';
@@ -51,6 +52,12 @@ const ALL_COLUMNS = new Set(Object.values(TABLE_COLUMNS).flatMap((s) => [...s]))
 
 const files = readDashboardFiles();
 const queries = listPanelQueries();
+
+/**
+ * Panels that read event rows on purpose, each bounded by a fixed window before the range end (never by the
+ * range): their cost follows the order rate, not the history. "Latest orders" looks 15 minutes back.
+ */
+const WINDOWED_EVENT_PANELS: ReadonlySet<string> = new Set(['Latest orders']);
 
 describe('dashboard files', () => {
   it('are exactly what grafana/src renders (run `npx tsx grafana/src/build.ts` after editing)', () => {
@@ -154,6 +161,7 @@ describe('panel queries', () => {
 
   describe.each(queries.map((q) => [`${q.dashboard} / ${q.panelTitle}`, q] as const))('%s', (_name, q) => {
     const scopes = datasourceScopes(q.sql);
+    const windowed = WINDOWED_EVENT_PANELS.has(q.panelTitle);
 
     it('reads only known tables, and in each table only columns of its supervisor spec', () => {
       expect(scopes.length).toBeGreaterThan(0);
@@ -176,17 +184,23 @@ describe('panel queries', () => {
       const readsDatasource = scopes.some((s) => s.table in DATASOURCE_COLUMNS);
       if (readsDatasource) {
         for (const s of scopes.filter((x) => x.table in DATASOURCE_COLUMNS)) {
-          // Event rows by their exact time; minute rollups from the range start's minute.
+          // Event rows by their exact time; minute rollups from the range start's minute; a windowed panel's
+          // event rows from the window before the range end, never before the range start.
           expect(s.text, 'every datasource scan is range-bounded').toMatch(
-            ROLLUP_DATASOURCES.has(s.table)
-              ? /__time >= TIME_FLOOR\(MILLIS_TO_TIMESTAMP\(0\),\s+''\s+\) AND __time <= MILLIS_TO_TIMESTAMP\(0\)/
-              : /__time >= MILLIS_TO_TIMESTAMP\(0\) AND __time <= MILLIS_TO_TIMESTAMP\(0\)/,
+            windowed
+              ? new RegExp(
+                  `__time >= MILLIS_TO_TIMESTAMP\\(GREATEST\\(0, 0 - ${LATEST_ORDERS_WINDOW_MS}\\)\\) AND __time <= MILLIS_TO_TIMESTAMP\\(0\\)`,
+                )
+              : ROLLUP_DATASOURCES.has(s.table)
+                ? /__time >= TIME_FLOOR\(MILLIS_TO_TIMESTAMP\(0\),\s+''\s+\) AND __time <= MILLIS_TO_TIMESTAMP\(0\)/
+                : /__time >= MILLIS_TO_TIMESTAMP\(0\) AND __time <= MILLIS_TO_TIMESTAMP\(0\)/,
           );
         }
       }
       const substituted = substituteRange(q.sql, 1_700_000_000_000, 1_700_000_360_000);
       expect(substituted).not.toMatch(/\$\{/);
-      if (readsDatasource) expect(substituted).toContain('MILLIS_TO_TIMESTAMP(1700000000000)');
+      if (readsDatasource && !windowed) expect(substituted).toContain('MILLIS_TO_TIMESTAMP(1700000000000)');
+      if (windowed) expect(substituted).toContain('GREATEST(1700000000000, 1700000360000 - ');
     });
 
     it('sums money only as integer cents, and only per currency', () => {
@@ -206,11 +220,13 @@ describe('panel queries', () => {
     });
 
     it('never groups by an order, item or event id: panels read pre-aggregated rows, whatever the history', () => {
+      if (windowed) return void expect(q.sql).toMatch(/ LIMIT \d+$/); // a bounded window, and a few rows out
       expect(q.sql).not.toMatch(/GROUP BY[^()]*\b(order_id|item_id|event_id)\b/i);
       expect(q.sql).not.toMatch(/LATEST_BY/);
     });
 
     it('reads rollup datasources (or Druid system tables) only: a scan of the event rows would grow with history', () => {
+      if (windowed) return void expect(scopes.map((s) => s.table)).toEqual(['orders']);
       for (const s of scopes)
         expect(ROLLUP_DATASOURCES.has(s.table) || s.table.startsWith('sys.'), `${s.table} is a rollup datasource`).toBe(
           true,
