@@ -98,7 +98,8 @@ function chart(body, option) {
 /**
  * The values a stat or bar gauge shows, as Grafana reduces a table: with reduceOptions.values one value per
  * row and numeric column, named by the row's string fields (and the column when there are several); without
- * it, the first row's numeric columns, named by column.
+ * it, each numeric column's last non-null value (calcs: lastNotNull), named by column, and with
+ * showPercentChange its change from the column's first non-null value, in percent (null when that is 0).
  */
 function reducedValues(panel, t) {
   const nums = t.columns.map((c, i) => [c, i]).filter(([c]) => isNumType(c.sqlType) || c.sqlType === '');
@@ -106,8 +107,15 @@ function reducedValues(panel, t) {
     .map((c, i) => [c, i])
     .filter(([c]) => !(isNumType(c.sqlType) || c.sqlType === '') && !isTimeType(c.sqlType));
   if (panel.options?.reduceOptions?.values !== true) {
-    const row = t.rows[0];
-    return nums.map(([c, i]) => ({ column: c.name, row: '', name: label(panel, c.name), v: row ? row[i] : null }));
+    return nums.map(([c, i]) => {
+      const present = t.rows.map((r) => r[i]).filter((v) => v !== null && v !== undefined);
+      const [first, last] = [present[0], present.at(-1)];
+      const change =
+        panel.options?.showPercentChange && present.length > 1 && isNum(first) && first !== 0
+          ? ((last - first) / Math.abs(first)) * 100
+          : null;
+      return { column: c.name, row: '', name: label(panel, c.name), v: last ?? null, change };
+    });
   }
   return t.rows.flatMap((r) => {
     const rowName = strings.map(([, i]) => String(r[i] ?? '')).join(' ');
@@ -124,7 +132,7 @@ const RENDERERS = {
   stat(panel, t, body) {
     const values = reducedValues(panel, t);
     const box = el('div', { class: 'stat' });
-    for (const { column, row, name, v } of values) {
+    for (const { column, row, name, v, change } of values) {
       const f = fieldConfig(panel, column);
       const cell = el(
         'div',
@@ -137,6 +145,15 @@ const RENDERERS = {
           text: formatValue(v, f),
         }),
       );
+      // Grafana's percent change: against the previous range, green up, red down.
+      if (change !== null && change !== undefined)
+        cell.append(
+          el('div', {
+            class: `change ${change > 0 ? 'up' : change < 0 ? 'down' : ''}`,
+            'data-change': String(change),
+            text: `${change > 0 ? '▲' : change < 0 ? '▼' : '='} ${formatValue(Math.abs(change), { unit: 'percent', decimals: 1 })}`,
+          }),
+        );
       if (values.length > 1 || row) cell.append(el('div', { class: 'label', text: name }));
       box.append(cell);
     }

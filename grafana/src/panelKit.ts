@@ -93,6 +93,8 @@ export function stat(
     readonly thresholds?: ReadonlyArray<{ color: string; value: number | null }>;
     /** One stat per result row (e.g. per currency) instead of the last row only. */
     readonly perRow?: boolean;
+    /** The query returns the previous range and the range (trendOf): the change against the previous one is shown. */
+    readonly trend?: boolean;
   },
 ): QueryPanel {
   const extra = c.thresholds
@@ -103,6 +105,7 @@ export function stat(
     c,
     {
       reduceOptions: { calcs: ['lastNotNull'], fields: '', values: c.perRow === true },
+      ...(c.trend ? { showPercentChange: true, percentChangeColorMode: 'standard' } : {}),
       colorMode: c.thresholds ? 'background' : 'value',
       graphMode: 'none',
       textMode: 'auto',

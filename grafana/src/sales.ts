@@ -1,6 +1,6 @@
 // The Sales dashboard: business numbers from the rollup datasources (signed deltas, docs/dashboards.md).
 // Semantics (what counts as an order, GMV vs revenue, percentiles): docs/dashboards.md.
-import { HAVING_ORDERS, ROLLUP_IN_RANGE, latestOrders, money, sumOrZero } from './sqlFragments.ts';
+import { HAVING_ORDERS, ROLLUP_IN_RANGE, latestOrders, money, sumOrZero, trendOf } from './sqlFragments.ts';
 import {
   LONG_TO_SERIES,
   assemble,
@@ -35,19 +35,23 @@ const panels: PanelDef[] = [
   // ── Row 1: the case study's headline numbers ──────────────────────────────────────────────
   stat({
     title: 'Total orders',
-    description: 'Orders placed in the time range (each order once, deleted orders excluded).',
+    description:
+      'Orders placed in the time range (each order once, deleted orders excluded), and the change against the previous range of equal length.',
     gridPos: { x: 0, y: 0, w: 4, h: 4 },
-    sql: `SELECT ${sumOrZero('orders')} AS total_orders ${ROLLUP}`,
-    reads: ['total_orders'],
+    sql: trendOf('order_rollup_status', `${sumOrZero('orders')} AS total_orders`),
+    reads: ['time', 'total_orders'],
     decimals: 0,
+    trend: true,
   }),
   stat({
     title: 'Completed orders',
-    description: 'Orders placed in the range whose current status is delivered.',
+    description:
+      'Orders placed in the range whose current status is delivered, and the change against the previous range of equal length.',
     gridPos: { x: 4, y: 0, w: 4, h: 4 },
-    sql: `SELECT ${sumOrZero('delivered_orders')} AS completed_orders ${ROLLUP}`,
-    reads: ['completed_orders'],
+    sql: trendOf('order_rollup_status', `${sumOrZero('delivered_orders')} AS completed_orders`),
+    reads: ['time', 'completed_orders'],
     decimals: 0,
+    trend: true,
   }),
   stat({
     title: '% completed',

@@ -22,6 +22,23 @@ export const IN_RANGE = `__time >= ${RANGE_FROM} AND __time <= ${RANGE_TO}`;
  */
 export const ROLLUP_IN_RANGE = `__time >= TIME_FLOOR(${RANGE_FROM}, 'PT1M') AND __time <= ${RANGE_TO}`;
 
+/** The previous range of equal length starts here, minute-aligned as ROLLUP_IN_RANGE is. */
+const PREVIOUS_FROM = "TIME_FLOOR(MILLIS_TO_TIMESTAMP(2 * ${__from} - ${__to}), 'PT1M')";
+const CURRENT_FROM = `TIME_FLOOR(${RANGE_FROM}, 'PT1M')`;
+
+/**
+ * A headline figure and its trend: two rows, the previous range of equal length and the range itself, each
+ * `time` its start and `measures` summed over it (each row exists even when its range is empty). Grafana's stat
+ * shows the last row with `showPercentChange` against the first; the local page draws the same.
+ */
+export function trendOf(table: string, measures: string): string {
+  const previous = `__time >= ${PREVIOUS_FROM} AND __time < ${CURRENT_FROM}`;
+  return (
+    `SELECT ${PREVIOUS_FROM} AS "time", ${measures} FROM ${table} WHERE ${previous} ` +
+    `UNION ALL SELECT ${CURRENT_FROM} AS "time", ${measures} FROM ${table} WHERE ${ROLLUP_IN_RANGE}`
+  );
+}
+
 /** Signed sums leave a zero row behind for a group whose orders all moved on or were deleted: hide it. */
 export const HAVING_ORDERS = 'HAVING SUM(orders) <> 0';
 

@@ -33,6 +33,7 @@ interface PanelView {
   state: string;
   text: string;
   values: Record<string, string>;
+  changes: Record<string, number>;
 }
 
 async function render(uid: string, url = base): Promise<PanelView[]> {
@@ -55,6 +56,15 @@ async function render(uid: string, url = base): Promise<PanelView[]> {
             [v.getAttribute('data-row'), v.getAttribute('data-column')].filter(Boolean).join('|'),
             v.getAttribute('data-value') ?? '',
           ]),
+        ),
+        // A trend stat's change against the previous range, by column (showPercentChange).
+        changes: Object.fromEntries(
+          [...p.querySelectorAll('[data-column]')]
+            .filter((v) => v.parentElement?.querySelector('[data-change]'))
+            .map((v) => [
+              v.getAttribute('data-column') ?? '',
+              Number(v.parentElement!.querySelector('[data-change]')!.getAttribute('data-change')),
+            ]),
         ),
       })),
     );
@@ -116,6 +126,7 @@ describe('local dashboards in Chromium', () => {
     const uid = dashboard.uid;
     it(`${file}: every panel renders; data wherever Druid has rows; stats equal Druid`, async () => {
       const views = await render(uid);
+      const trends: string[] = [];
       const panels = flatPanels(dashboard.panels).filter((p) => p.type !== 'row');
       expect(views.map((v) => v.id).sort((a, b) => a - b)).toEqual(panels.map((p) => p.id!).sort((a, b) => a - b));
       for (const p of panels) {
@@ -135,7 +146,7 @@ describe('local dashboards in Chromium', () => {
         if ((p.type === 'stat' || p.type === 'bargauge') && !q.query.includes('CURRENT_TIMESTAMP')) {
           // The number shown is the number Druid returned for that panel's own query, column by column.
           // Every value Druid returned for the panel's own query, with its label: per row (values: true, named by
-          // the row's text fields, as Grafana draws it) or the first row's columns.
+          // the row's text fields, as Grafana draws it) or each column's last value.
           const perRow =
             (p as { options?: { reduceOptions?: { values?: boolean } } }).options?.reduceOptions?.values === true;
           const textCols = truth.columns
@@ -156,8 +167,15 @@ describe('local dashboards in Chromium', () => {
                   '',
                 ].includes(c.sqlType ?? ''),
             );
+          // Without values: true, each column's last non-null value (Grafana's lastNotNull over the rows).
+          const lastNotNull = truth.columns.map((_c, i) =>
+            truth.rows
+              .map((r) => r[i])
+              .filter((v) => v != null)
+              .at(-1),
+          );
           const expected = Object.fromEntries(
-            (perRow ? truth.rows : truth.rows.slice(0, 1)).flatMap((row) =>
+            (perRow ? truth.rows : [lastNotNull]).flatMap((row) =>
               truth.columns
                 .map((c, i) => [c.name, row[i]] as const)
                 .filter(([, v]) => typeof v === 'number')
@@ -195,8 +213,24 @@ describe('local dashboards in Chromium', () => {
           } else {
             expect(shown, what).toEqual(expected);
           }
+          // A trend: the change from the previous range (first row) to the range (last row), as Grafana computes it.
+          if ((p as { options?: { showPercentChange?: boolean } }).options?.showPercentChange) {
+            expect(truth.rows.length, `${what}: the previous range and the range`).toBe(2);
+            for (const [i, c] of truth.columns.entries()) {
+              if (typeof truth.rows[0]![i] !== 'number') continue;
+              const [before, now] = [Number(truth.rows[0]![i]), Number(truth.rows[1]![i])];
+              if (before === 0) expect(view.changes[c.name], `${what}: no change against nothing`).toBeUndefined();
+              else
+                expect(view.changes[c.name], `${what}: ${c.name} ${before} → ${now}`).toBeCloseTo(
+                  ((now - before) / before) * 100,
+                  9,
+                );
+              trends.push(`${p.title}: ${before} → ${now} (${view.changes[c.name]?.toFixed(1) ?? 'n/a'} %)`);
+            }
+          }
         }
       }
+      if (trends.length) log(`${file}: trends ${trends.join('; ')}`);
       log(
         `${file}: ${views.length} panels, states ${JSON.stringify(views.reduce<Record<string, number>>((m, v) => ({ ...m, [v.state]: (m[v.state] ?? 0) + 1 }), {}))}`,
       );
