@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync, readdirSync } from 'node:fs';
 import { tailFile } from './disk.ts';
 import { resolve } from 'node:path';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { pollUntil } from '../lib/poll.ts';
 import { serviceEnv } from '../lib/config.ts';
 import { PulsoError } from '../lib/errors.ts';
@@ -290,12 +290,21 @@ export async function stopGroup(
 }
 
 /** True when something already listens on 127.0.0.1:port. */
-export function portInUse(port: number): Promise<boolean> {
+/**
+ * Whether something listens on 127.0.0.1:port (or on every address). Asked by connecting, not by binding: a port
+ * a stopped server leaves in TIME_WAIT refuses a test bind for a minute, while the server itself (which sets
+ * SO_REUSEADDR) would start on it at once — `npm run down && npm run up` used to fail on PostgreSQL's port.
+ */
+export function portInUse(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolvePromise) => {
-    const server = createServer();
-    server.once('error', () => resolvePromise(true));
-    server.once('listening', () => server.close(() => resolvePromise(false)));
-    server.listen(port, '127.0.0.1');
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (inUse: boolean) => {
+      socket.destroy();
+      resolvePromise(inUse);
+    };
+    socket.setTimeout(timeoutMs, () => done(true)); // something holds it without answering: not free
+    socket.once('connect', () => done(true));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code !== 'ECONNREFUSED'));
   });
 }
 

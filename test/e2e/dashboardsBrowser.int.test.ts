@@ -273,6 +273,55 @@ describe('local dashboards in Chromium', () => {
     }
   });
 
+  it('shows each headline trend as its change against the previous range of equal length, as Druid counts it', async () => {
+    // This run's orders were placed from 5 h before toMs on, over a span the daily curve decides: the range is
+    // the second half of that span, so the previous range of equal length holds the first half.
+    const span = await queryDruidTable(
+      cfg,
+      'SELECT MIN(__time), MAX(__time) FROM order_rollup_status WHERE __time >= MILLIS_TO_TIMESTAMP(?) AND __time < MILLIS_TO_TIMESTAMP(?)',
+      [
+        { type: 'BIGINT', value: toMs - 5 * 3600_000 },
+        { type: 'BIGINT', value: toMs - 3 * 3600_000 },
+      ],
+    );
+    const [first, last] = span.rows[0]!.map((t) => Date.parse(String(t)));
+    const from = Math.floor((first! + last!) / 2 / 60_000) * 60_000;
+    const to = last! + 60_000;
+    expect(last! - first!, 'the run placed orders over several minutes').toBeGreaterThanOrEqual(4 * 60_000);
+    const sales = readDashboardFiles().find((f) => f.dashboard.uid === 'pulso-sales')!.dashboard;
+    const trendPanels = flatPanels(sales.panels).filter(
+      (p) => (p as { options?: { showPercentChange?: boolean } }).options?.showPercentChange,
+    );
+    expect(trendPanels.map((p) => p.title)).toEqual(['Total orders', 'Completed orders']);
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    try {
+      await page.goto(`${base}/d/pulso-sales?from=${from}&to=${to}&refresh=off`);
+      await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+      const seen: string[] = [];
+      for (const p of trendPanels) {
+        const q = bindPanelQuery(sales, p.id!, 'A', from, to);
+        const truth = await queryDruidTable(cfg, q.query, q.parameters, q.context);
+        const [before, now] = truth.rows.map((r) => Number(r[1]));
+        expect(before, `${p.title}: orders in the previous range`).toBeGreaterThan(0);
+        expect(now, `${p.title}: orders in the range`).toBeGreaterThan(0);
+        const shown = await page.evaluate((id) => {
+          const box = document.querySelector(`.panel[data-panel-id="${id}"]`)!;
+          return {
+            value: box.querySelector('[data-value]')?.getAttribute('data-value'),
+            change: Number(box.querySelector('[data-change]')?.getAttribute('data-change')),
+            text: box.querySelector('[data-change]')?.textContent,
+          };
+        }, p.id!);
+        expect(shown.value, p.title).toBe(String(now));
+        expect(shown.change, p.title).toBeCloseTo(((now! - before!) / before!) * 100, 9);
+        seen.push(`${p.title} ${before} → ${now}: ${shown.text}`);
+      }
+      log(`trends: ${seen.join('; ')}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('"Latest orders" shows the newest orders placed in the last 15 minutes, every cell as Druid returns it', async () => {
     // Orders placed now (the generator above wrote its history hours in the past).
     const c = new pg.Client({ connectionString: cfg.pg.url });
