@@ -1,8 +1,8 @@
 // The local geomaps' basemap, without any network: country borders from Natural Earth (world-atlas, 1:50m,
 // through the npm registry), converted from TopoJSON once and cut to the Americas south of 33°N (Mexico to
-// Patagonia, the Caribbean, the US border for orientation). Polygons outside that box are dropped (France's
-// mainland stays out, French Guiana in), coordinates rounded to 0.001° (about 100 m). Grafana, under compose,
-// keeps its own basemap.
+// Patagonia, the Caribbean): a polygon is kept when its bounding box is centred in that box (France's mainland
+// stays out, French Guiana in), coordinates rounded to 0.001° (about 100 m). Grafana, under compose, keeps its
+// own basemap.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { feature } from 'topojson-client';
@@ -48,9 +48,15 @@ function bounds(coords: PolygonCoords): [number, number, number, number] {
   return [w, s, e, n];
 }
 
-function overlapsBox(coords: PolygonCoords, box = LATIN_AMERICA_BOUNDS): boolean {
+/**
+ * A polygon belongs to the map when the centre of its bounding box lies in the box: Mexico and French Guiana do,
+ * the US mainland and France's do not, and neither does a polygon across the antimeridian (Fiji: its box spans
+ * the globe and would draw as a line across the map).
+ */
+function centredInBox(coords: PolygonCoords, box = LATIN_AMERICA_BOUNDS): boolean {
   const [w, s, e, n] = bounds(coords);
-  return e > box.west && w < box.east && n > box.south && s < box.north;
+  const [x, y] = [(w + e) / 2, (s + n) / 2];
+  return e - w < 180 && x > box.west && x < box.east && y > box.south && y < box.north;
 }
 
 const round = (p: PolygonCoords): PolygonCoords =>
@@ -64,7 +70,7 @@ export function basemapOf(topology: Topology): Basemap {
     const g = f.geometry;
     if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) continue;
     const polygons = (g.type === 'Polygon' ? [g.coordinates] : g.coordinates) as PolygonCoords[];
-    const kept = polygons.filter((p) => overlapsBox(p)).map(round);
+    const kept = polygons.filter((p) => centredInBox(p)).map(round);
     if (!kept.length) continue;
     features.push({
       type: 'Feature',

@@ -18,6 +18,9 @@ describe('basemap', () => {
     const names = map.features.map((f) => f.properties.name);
     for (const n of ['Argentina', 'Brazil', 'Chile', 'Colombia', 'Mexico', 'Peru', 'Uruguay', 'Venezuela', 'Cuba'])
       expect(names).toContain(n);
+    // Nothing across the antimeridian (Fiji drew a line over the whole map), and not the US mainland.
+    expect(names).not.toContain('Fiji');
+    expect(map.features.filter((f) => inMultiPolygon([-98, 38], f.geometry.coordinates))).toEqual([]); // Kansas
     expect(map.features.length).toBeGreaterThan(40);
     for (const f of map.features)
       for (const polygon of f.geometry.coordinates) {
@@ -26,6 +29,7 @@ describe('basemap', () => {
         expect(Math.max(...xs), f.properties.name).toBeGreaterThan(LATIN_AMERICA_BOUNDS.west);
         expect(Math.min(...xs), f.properties.name).toBeLessThan(LATIN_AMERICA_BOUNDS.east);
         expect(Math.min(...ys), f.properties.name).toBeLessThan(LATIN_AMERICA_BOUNDS.north);
+        expect(Math.max(...xs) - Math.min(...xs), f.properties.name).toBeLessThan(180);
       }
     // France stays for French Guiana; Paris does not.
     const france = map.features.find((f) => f.properties.name === 'France')!;
