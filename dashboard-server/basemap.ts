@@ -33,6 +33,8 @@ export interface BasemapFeature {
 
 export interface Basemap {
   readonly type: 'FeatureCollection';
+  /** GeoJSON's bbox, [west, south, east, north]: the box the page frames its geomaps on. */
+  readonly bbox: readonly [number, number, number, number];
   readonly features: BasemapFeature[];
 }
 
@@ -79,7 +81,8 @@ export function basemapOf(topology: Topology): Basemap {
       geometry: { type: 'MultiPolygon', coordinates: kept },
     });
   }
-  return { type: 'FeatureCollection', features };
+  const { west, south, east, north } = LATIN_AMERICA_BOUNDS;
+  return { type: 'FeatureCollection', bbox: [west, south, east, north], features };
 }
 
 let cached: string | undefined;

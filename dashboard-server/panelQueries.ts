@@ -1,7 +1,7 @@
 // The queries a dashboards page may run: exactly the panel targets of the provisioned dashboard files
 // (grafana/dashboards/*.json, the files Grafana loads), looked up by dashboard uid, panel id and refId. The
 // page never sends SQL; it names a panel and a time range, and the range is bound as query parameters.
-import { watch } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { PulsoError } from '../lib/errors.ts';
 import {
   DASHBOARDS_DIR,
@@ -21,12 +21,17 @@ export class QueryRequestError extends PulsoError {}
  */
 export class DashboardCatalog {
   private byUid: Map<string, DashboardFile> | undefined;
+  private readonly watcher: FSWatcher | undefined;
   constructor(private readonly dir = DASHBOARDS_DIR) {
     try {
-      watch(dir, { persistent: false }, () => (this.byUid = undefined)).on('error', () => undefined);
+      this.watcher = watch(dir, { persistent: false }, () => (this.byUid = undefined)).on('error', () => undefined);
     } catch {
       /* no file watching here: the first read stays */
     }
+  }
+  /** Stops watching the folder (the server closed). */
+  close(): void {
+    this.watcher?.close();
   }
   all(): Map<string, DashboardFile> {
     this.byUid ??= new Map(readDashboardFiles(this.dir).map((f) => [f.dashboard.uid, f]));

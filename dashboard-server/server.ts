@@ -273,6 +273,7 @@ export function createDashboardsServer(cfg: PulsoConfig, log: Logger, limits: Se
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.maxHeadersCount = limits.maxHeadersCount;
+  server.on('close', () => catalog.close());
   return server;
 }
 

@@ -513,11 +513,13 @@ async function loadBasemap() {
   try {
     const res = await fetch('/static/basemap.json');
     if (!res.ok) return;
-    echarts.registerMap(BASEMAP, await res.json());
-    // West-north and east-south corners, as the server cut them (LATIN_AMERICA_BOUNDS).
+    const geoJson = await res.json();
+    echarts.registerMap(BASEMAP, geoJson);
+    // West-north and east-south corners of the box the server cut the borders to (its GeoJSON bbox).
+    const [west, south, east, north] = geoJson.bbox;
     state.basemap = [
-      [-118, 33],
-      [-32, -56],
+      [west, north],
+      [east, south],
     ];
   } catch {
     /* no borders: the points are drawn on a plain grid */

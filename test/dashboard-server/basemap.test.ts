@@ -22,6 +22,12 @@ describe('basemap', () => {
     expect(names).not.toContain('Fiji');
     expect(map.features.filter((f) => inMultiPolygon([-98, 38], f.geometry.coordinates))).toEqual([]); // Kansas
     expect(map.features.length).toBeGreaterThan(40);
+    expect(map.bbox).toEqual([
+      LATIN_AMERICA_BOUNDS.west,
+      LATIN_AMERICA_BOUNDS.south,
+      LATIN_AMERICA_BOUNDS.east,
+      LATIN_AMERICA_BOUNDS.north,
+    ]);
     for (const f of map.features)
       for (const polygon of f.geometry.coordinates) {
         const xs = polygon[0]!.map((p) => p[0]!);
