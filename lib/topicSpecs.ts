@@ -51,6 +51,7 @@ function cdcTopicSpecs(cfg: PulsoConfig): TopicSpec[] {
     spec(cdc('countries'), 1, DIMENSION, 'dimension, replayed at start'),
     spec(cdc('cities'), 1, DIMENSION, 'dimension, replayed at start'),
     spec(cdc('stores'), 1, DIMENSION, 'dimension, replayed at start'),
+    spec(cdc('fx_rates'), 1, DIMENSION, 'exchange rates to USD per date (6 rows a day), replayed at start'),
     spec(cdc('customers'), 1, DIMENSION, 'customer changes, latest per key'),
     spec(cdc('products'), 1, DIMENSION, 'product/price changes, latest per key'),
     spec(cdc('dbz_heartbeat'), 1, keep(1), 'heartbeat row updates: keeps the slot moving'),

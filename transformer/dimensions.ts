@@ -1,9 +1,9 @@
-// In-memory copies of the small dimension tables (countries, cities, stores), maintained from their CDC
+// In-memory copies of the small dimension tables (countries, cities, stores, fx_rates), maintained from their CDC
 // topics. They are rebuilt at start by reading the (compacted) topics from the beginning, and kept current
 // in the background. Under REPLICA IDENTITY DEFAULT an update that does not touch a TOASTed column (e.g.
 // stores.description) carries the placeholder instead: the stored previous value is kept for it.
 import type { DecodedRecord } from './decode/decodeEnvelope.ts';
-import { decodeDecimal } from './decode/decodeDecimal.ts';
+import { decodeDecimal, type ExactDecimal } from './decode/decodeDecimal.ts';
 import { DecodeError } from './decode/errors.ts';
 import { decodeId } from './decode/values.ts';
 
@@ -39,6 +39,15 @@ function coordinate(v: unknown): number | null {
   try {
     // numeric(9,6): 6 decimals, ≤ 9 digits, so a double holds it exactly enough for a map.
     return Number(decodeDecimal(v, { scale: 6 }).text);
+  } catch {
+    return null;
+  }
+}
+
+function positiveDecimal(v: unknown): ExactDecimal | null {
+  try {
+    const d = decodeDecimal(v, { scale: 12 });
+    return d.unscaled > 0n ? d : null;
   } catch {
     return null;
   }
@@ -136,6 +145,21 @@ export class DimensionTables {
     };
   }
 
+  /** Decoded rates, cached per row object as stores are. */
+  private readonly rateCache = new WeakMap<Row, ExactDecimal | null>();
+
+  /**
+   * USD per unit of `currency` on a date (Debezium's io.debezium.time.Date: days since 1970-01-01), from
+   * fx_rates; undefined when there is no rate for that date, or its value is not a positive decimal.
+   */
+  usdPerUnit(currency: string, dateDays: number): ExactDecimal | undefined {
+    const r = this.row('fx_rates', `${currency}|${dateDays}`);
+    if (!r) return undefined;
+    let rate = this.rateCache.get(r);
+    if (rate === undefined) this.rateCache.set(r, (rate = positiveDecimal(r.usd_per_unit)));
+    return rate ?? undefined;
+  }
+
   city(cityId: string): CityInfo | undefined {
     const r = this.row('cities', cityId);
     if (!r) return undefined;
@@ -154,6 +178,10 @@ function pkFromRow(
   columns: Readonly<Record<string, unknown>> | undefined,
 ): Record<string, unknown> | null {
   if (!columns) return null;
+  if (table === 'fx_rates')
+    return columns.currency === undefined || columns.rate_date === undefined
+      ? null
+      : { currency: columns.currency, rate_date: columns.rate_date };
   const pk = table === 'countries' ? 'code' : 'id';
   return columns[pk] === undefined ? null : { [pk]: columns[pk] };
 }

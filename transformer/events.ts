@@ -23,6 +23,13 @@ export interface OrderEvent {
   discount_cents: number;
   tax_cents: number;
   total_cents: number;
+  /** The store's local calendar date of the order (YYYY-MM-DD): the date whose exchange rate applies. */
+  business_date: string | null;
+  /** The rate used (fx_rates.usd_per_unit at business_date, decimal text); null when there is none. */
+  usd_per_unit: string | null;
+  /** The total in USD, round(total_cents × usd_per_unit) half away from zero; null without a rate. */
+  total_usd: number | null;
+  total_usd_cents: number | null;
   item_count: number;
   customer_id: string | null;
   store_id: string;

@@ -2,10 +2,11 @@
 import type { ChangeRecord } from './decode/decodeEnvelope.ts';
 import { centsToJsonNumber, decimalToJsonNumber, decodeMoney, type Money } from './decode/decodeDecimal.ts';
 import { DecodeError } from './decode/errors.ts';
-import { decodeZonedTimestamp, instantFromEpochMs, type Instant } from './decode/decodeTemporal.ts';
+import { decodeDateDays, decodeZonedTimestamp, instantFromEpochMs, type Instant } from './decode/decodeTemporal.ts';
 import { decodeId, decodeInt, decodeOptionalString, decodeString } from './decode/values.ts';
 import type { DimensionTables } from './dimensions.ts';
 import type { OrderEvent, OrderEventType } from './events.ts';
+import { usdAmount, type UsdAmount } from './reportingCurrency.ts';
 
 /** Columns of `orders` that the contract maps explicitly; any other column is passed through. */
 const KNOWN_ORDER_COLUMNS = new Set([
@@ -75,6 +76,23 @@ export function orderEventType(change: ChangeRecord): OrderEventType {
   }
 }
 
+/**
+ * The order's business date (the store's local date, orders.business_date) and its USD amount at that date's
+ * rate. An order without a business date, or whose currency has no rate for it, has no USD amount: it still
+ * flows in its own currency and the rollups count it as missing a rate (never guessed, never dropped).
+ */
+function businessDateAndUsd(
+  row: Readonly<Record<string, unknown>>,
+  currency: string,
+  totalCents: bigint,
+  dims: DimensionTables,
+): { businessDate: string | null; usd: UsdAmount } {
+  const raw = row.business_date;
+  if (raw === null || raw === undefined || typeof raw !== 'number')
+    return { businessDate: null, usd: usdAmount(totalCents, undefined) };
+  return { businessDate: decodeDateDays(raw), usd: usdAmount(totalCents, dims.usdPerUnit(currency, raw)) };
+}
+
 /** The extra-column name used for a column the contract does not know (never shadows a contract field). */
 function passThroughName(col: string, event: Record<string, unknown>): string {
   return col in event ? `src_${col}` : col;
@@ -103,6 +121,8 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
   const city = store?.cityId ? dims.city(store.cityId) : undefined;
   const previousStatus =
     change.op === 'u' ? decodeOptionalString(change.before?.columns.status, 'before.status') : null;
+  const currency = decodeString(row.currency, 'orders.currency');
+  const { businessDate, usd } = businessDateAndUsd(row, currency, amounts.total.cents, dims);
 
   const event: OrderEvent = {
     event_id: changeEventId('orders', orderId, change, String(version)),
@@ -113,7 +133,7 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
     previous_status: previousStatus,
     payment_status: decodeOptionalString(row.payment_status, 'orders.payment_status'),
     payment_method: decodeOptionalString(row.payment_method, 'orders.payment_method'),
-    currency: decodeString(row.currency, 'orders.currency'),
+    currency,
     subtotal: decimalToJsonNumber(amounts.subtotal),
     delivery_fee: decimalToJsonNumber(amounts.delivery_fee),
     discount: decimalToJsonNumber(amounts.discount),
@@ -124,6 +144,10 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
     discount_cents: centsToJsonNumber(amounts.discount.cents),
     tax_cents: centsToJsonNumber(amounts.tax.cents),
     total_cents: centsToJsonNumber(amounts.total.cents),
+    business_date: businessDate,
+    usd_per_unit: usd.usdPerUnit,
+    total_usd: usd.totalUsdCents === null ? null : Number(usd.totalUsdCents) / 100,
+    total_usd_cents: usd.totalUsdCents === null ? null : centsToJsonNumber(usd.totalUsdCents),
     item_count: decodeInt(row.item_count, 'orders.item_count'),
     customer_id:
       row.customer_id === null || row.customer_id === undefined

@@ -113,6 +113,7 @@ describe('migrations', () => {
       'customers',
       'dbz_heartbeat',
       'debezium_signal',
+      'fx_rates',
       'order_items',
       'order_status_history',
       'orders',
@@ -135,6 +136,7 @@ describe('migrations', () => {
       customers: 'd',
       products: 'd',
       order_status_history: 'd',
+      fx_rates: 'd',
     });
   });
 

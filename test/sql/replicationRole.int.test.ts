@@ -146,6 +146,14 @@ describe('pulso_app (the generator) and pulso_monitor (status, health)', () => {
     await expect(asRole('pulso_app', 'UPDATE dbz_heartbeat SET ts = now()')).rejects.toThrow(/permission denied/);
     await expect(asRole('pulso_app', 'DELETE FROM schema_migrations')).rejects.toThrow(/permission denied/);
     await expect(asRole('pulso_app', 'ALTER TABLE orders REPLICA IDENTITY DEFAULT')).rejects.toThrow(/must be owner/);
+    // Exchange rates: published once, never changed or withdrawn (a rate is final, 006_fx_rates.sql).
+    await expect(
+      asRole('pulso_app', "INSERT INTO fx_rates (currency, rate_date, usd_per_unit) VALUES ('XTS', '2020-01-01', 1)"),
+    ).resolves.toBeUndefined();
+    await expect(asRole('pulso_app', "UPDATE fx_rates SET usd_per_unit = 2 WHERE currency = 'XTS'")).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(asRole('pulso_app', "DELETE FROM fx_rates WHERE currency = 'XTS'")).rejects.toThrow(/permission denied/);
   });
 
   it('pulso_monitor sees replication slots and activity, and no row of data', async () => {

@@ -46,7 +46,7 @@ export function orderRow(over: Record<string, string> = {}): string {
     tax: '"12.50"',
     total: '"120.40"',
     item_count: '3',
-    business_date: '20421',
+    business_date: '20419',
     created_at: '"2025-11-27T22:59:59.987654Z"',
     updated_at: '"2025-11-27T23:00:00.5Z"',
     delivered_at: 'null',
@@ -91,6 +91,26 @@ export const CITY_ROW =
 export const COUNTRY_ROW = '{"code":"BR","name":"Brasil","currency":"BRL","timezone":"America/Sao_Paulo"}';
 
 /** Dimension tables holding the fixture country, city and store (store 42 in city 7, BR). */
+/** The BRL rate of orderRow()'s business date (20419 = 2025-11-27): 120.40 BRL → 22.59 USD. */
+export const FX_ROW =
+  '{"currency":"BRL","rate_date":20419,"usd_per_unit":"0.187654321098","source":"test","created_at":"2025-11-26T00:00:00Z"}';
+
+/** An fx_rates change record, for the dimension tables. */
+export function fxRecord(currency: string, rateDate: number, usdPerUnit: string) {
+  const row = JSON.stringify({
+    currency,
+    rate_date: rateDate,
+    usd_per_unit: usdPerUnit,
+    source: 'test',
+    created_at: '2025-11-26T00:00:00Z',
+  });
+  return decodeEnvelope({
+    topic: 'pulso.public.fx_rates',
+    key: JSON.stringify({ currency, rate_date: rateDate }),
+    value: envelope({ op: 'c', table: 'fx_rates', after: row }),
+  });
+}
+
 export function loadedDims(): DimensionTables {
   const dims = new DimensionTables();
   dims.apply(
@@ -115,6 +135,14 @@ export function loadedDims(): DimensionTables {
       topic: 'pulso.public.stores',
       key: '{"id":42}',
       value: envelope({ op: 'c', table: 'stores', after: STORE_ROW }),
+    }),
+  );
+  dims.apply(
+    'fx_rates',
+    decodeEnvelope({
+      topic: 'pulso.public.fx_rates',
+      key: '{"currency":"BRL","rate_date":20419}',
+      value: envelope({ op: 'c', table: 'fx_rates', after: FX_ROW }),
     }),
   );
   return dims;

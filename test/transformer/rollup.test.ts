@@ -15,7 +15,7 @@ import {
   type InputRecord,
   type Outcome,
 } from '../../transformer/transform.ts';
-import { envelope, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
+import { envelope, fxRecord, itemRow, loadedDims, orderRow, STORE_ROW } from './envelopes.ts';
 
 const topics = transformerTopics(loadConfig({}).topics);
 const NOW = 1764284401000;
@@ -405,6 +405,100 @@ describe('order deltas', () => {
     expect(sumBy(deltas(produced), (r) => `${r.status}|${r.payment_method}`)).toEqual(expected);
     const delivered = [...truth.values()].filter((r) => r.status === '"delivered"').length;
     expect(deliveries(produced).reduce((a, r) => a + r.deliveries, 0)).toBe(delivered);
+  });
+});
+
+describe('reporting currency (USD)', () => {
+  const usdOf = (all: OrderDeltaRow[]) => ({
+    usd_total_cents: all.reduce((n, r) => n + r.usd_total_cents, 0),
+    usd_live_total_cents: all.reduce((n, r) => n + r.usd_live_total_cents, 0),
+    usd_live_orders: all.reduce((n, r) => n + r.usd_live_orders, 0),
+    usd_missing_orders: all.reduce((n, r) => n + r.usd_missing_orders, 0),
+  });
+
+  it('an order asserts its total in USD cents at its business date, live until it is cancelled', () => {
+    const p = new Pipeline();
+    const placed = deltas(p.run([insert('3001')]));
+    // 12040 BRL cents × 0.187654321098 = 2259.357… → 2259.
+    expect(usdOf(placed)).toEqual({
+      usd_total_cents: 2259,
+      usd_live_total_cents: 2259,
+      usd_live_orders: 1,
+      usd_missing_orders: 0,
+    });
+    const cancelled = deltas(p.run([update('3001', {}, { status: '"cancelled"', version: '2' })]));
+    expect(usdOf([...placed, ...cancelled])).toEqual({
+      usd_total_cents: 2259,
+      usd_live_total_cents: 0,
+      usd_live_orders: 0,
+      usd_missing_orders: 0,
+    });
+  });
+
+  it('a date without a rate: the order flows in its currency, counted as missing a rate; once the rate is published the next change prices it', () => {
+    const p = new Pipeline();
+    const day = '20500'; // 2026-02-16: no rate in the dimension tables
+    const out = p.run([insert('3002', { business_date: day })]);
+    const event = out[0]!.kind === 'event' ? JSON.parse(out[0]!.outputs[0]!.value!) : undefined;
+    expect(event).toMatchObject({
+      business_date: '2026-02-16',
+      usd_per_unit: null,
+      total_usd: null,
+      total_usd_cents: null,
+    });
+    expect(event.total_cents).toBe(12040);
+    expect(usdOf(deltas(out))).toEqual({
+      usd_total_cents: 0,
+      usd_live_total_cents: 0,
+      usd_live_orders: 0,
+      usd_missing_orders: 1,
+    });
+
+    p.dims.apply('fx_rates', fxRecord('BRL', 20500, '0.200000000000'));
+    const later = p.run([
+      update('3002', { business_date: day }, { business_date: day, status: '"accepted"', version: '2' }),
+    ]);
+    expect(usdOf([...deltas(out), ...deltas(later)])).toEqual({
+      usd_total_cents: 2408,
+      usd_live_total_cents: 2408,
+      usd_live_orders: 1,
+      usd_missing_orders: 0,
+    });
+  });
+
+  it('a −1 row retracts the USD cents its +1 asserted, even after the rate of that date was corrected', () => {
+    const p = new Pipeline();
+    const first = deltas(p.run([insert('3003')]));
+    p.dims.apply('fx_rates', fxRecord('BRL', 20419, '0.100000000000'));
+    const second = deltas(p.run([update('3003', {}, { status: '"accepted"', version: '2' })]));
+    expect(second.map((r) => [r.sign, r.usd_total_cents])).toEqual([
+      [-1, -2259],
+      [1, 1204],
+    ]);
+    expect(usdOf([...first, ...second]).usd_total_cents).toBe(1204);
+    const gone = deltas(p.run([remove('3003', { status: '"accepted"', version: '2' })]));
+    expect(usdOf([...first, ...second, ...gone])).toEqual({
+      usd_total_cents: 0,
+      usd_live_total_cents: 0,
+      usd_live_orders: 0,
+      usd_missing_orders: 0,
+    });
+  });
+
+  it('an order asserted before USD reporting (no USD in its ledger entry) retracts no USD measure', () => {
+    const p = new Pipeline();
+    p.run([insert('3004')]);
+    for (const [k, v] of p.stateTopic)
+      if (v !== null && k.includes('orders|3004')) {
+        const { totalUsdCents: _dropped, ...legacy } = JSON.parse(v) as Record<string, unknown>;
+        p.stateTopic.set(k, JSON.stringify(legacy));
+      }
+    p.restart();
+    const moved = deltas(p.run([update('3004', {}, { status: '"accepted"', version: '2' })]));
+    expect(moved.map((r) => [r.sign, r.usd_total_cents, r.usd_live_orders, r.usd_missing_orders])).toEqual([
+      [-1, 0, 0, 0],
+      [1, 2259, 1, 0],
+    ]);
   });
 });
 

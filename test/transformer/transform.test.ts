@@ -75,6 +75,11 @@ describe('orders envelope → OrderEvent', () => {
       discount_cents: 0,
       tax_cents: 1250,
       total_cents: 12040,
+      business_date: '2025-11-27',
+      // 12040 × 0.187654321098 = 2259.357… → 2259 US cents (transformer/reportingCurrency.ts).
+      usd_per_unit: '0.187654321098',
+      total_usd: 22.59,
+      total_usd_cents: 2259,
       item_count: 3,
       customer_id: '501',
       store_id: '42',
@@ -317,7 +322,7 @@ describe('skips and dead letters', () => {
       'cities',
       decodeEnvelope({ topic: 'pulso.public.cities', key: null, value: envelope({ op: 't', table: 'cities' }) }),
     );
-    expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0 });
+    expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0, fx_rates: 1 });
   });
 });
 

@@ -38,6 +38,11 @@ export interface AssertedOrder {
   readonly discountCents: number;
   readonly taxCents: number;
   readonly items: number;
+  /**
+   * The total in USD cents at the business date's rate; null: the date had no rate (counted as missing one);
+   * absent: asserted before the pipeline reported in USD, so nothing in USD was asserted for it.
+   */
+  readonly totalUsdCents?: number | null;
   /** Set while a delivery fact (+1) is asserted for the order: its delivery time and minute bucket. */
   readonly delivery: { readonly deliveredAt: string; readonly minutes: number } | null;
   /** Commit LSN of the streamed change that asserted this state (absent for snapshot rows): a TRUNCATE retracts only what was committed before it. */

@@ -55,6 +55,13 @@ export interface OrderDeltaRow {
   discount_cents: number;
   tax_cents: number;
   items: number;
+  /** USD measures (transformer/reportingCurrency.ts): the order's total in USD cents, when its date has a rate. */
+  usd_total_cents: number;
+  usd_live_total_cents: number;
+  /** Non-cancelled orders that have a USD amount: the average ticket's denominator. */
+  usd_live_orders: number;
+  /** Orders whose currency has no rate for their business date: flowing in local currency only. */
+  usd_missing_orders: number;
 }
 
 /** One row of the `order_deliveries` topic: +1 when an order is delivered, −1 (no minutes) if that is undone. */
@@ -109,6 +116,7 @@ export function assertedOrder(event: OrderEvent, previous: AssertedOrder | undef
     discountCents: event.discount_cents,
     taxCents: event.tax_cents,
     items: event.item_count,
+    totalUsdCents: event.total_usd_cents,
     delivery: delivered ? { deliveredAt: event.delivered_at!, minutes: event.delivery_minutes! } : null,
   };
 }
@@ -134,7 +142,8 @@ export function sameRollupRow(a: AssertedOrder, b: AssertedOrder): boolean {
     a.deliveryFeeCents === b.deliveryFeeCents &&
     a.discountCents === b.discountCents &&
     a.taxCents === b.taxCents &&
-    a.items === b.items
+    a.items === b.items &&
+    a.totalUsdCents === b.totalUsdCents
   );
 }
 
@@ -171,6 +180,23 @@ export function orderDeltaRow(orderId: string, s: AssertedOrder, sign: Sign, del
     discount_cents: sign * s.discountCents,
     tax_cents: sign * s.taxCents,
     items: sign * s.items,
+    ...usdMeasures(s, sign, live),
+  };
+}
+
+/** An entry asserted before USD reporting (totalUsdCents absent) asserted no USD measure, so it retracts none. */
+function usdMeasures(
+  s: AssertedOrder,
+  sign: Sign,
+  live: boolean,
+): Pick<OrderDeltaRow, 'usd_total_cents' | 'usd_live_total_cents' | 'usd_live_orders' | 'usd_missing_orders'> {
+  const usd = s.totalUsdCents;
+  const priced = usd !== null && usd !== undefined;
+  return {
+    usd_total_cents: priced ? sign * usd : 0,
+    usd_live_total_cents: priced && live ? sign * usd : 0,
+    usd_live_orders: priced && live ? sign : 0,
+    usd_missing_orders: usd === null ? sign : 0,
   };
 }
 

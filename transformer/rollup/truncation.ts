@@ -51,6 +51,11 @@ function truncatedOrderEvent(
     discount_cents: o.discountCents,
     tax_cents: o.taxCents,
     total_cents: o.totalCents,
+    // The ledger keeps the USD amount it asserted, not the date and rate behind it.
+    business_date: null,
+    usd_per_unit: null,
+    total_usd: o.totalUsdCents === null || o.totalUsdCents === undefined ? null : o.totalUsdCents / 100,
+    total_usd_cents: o.totalUsdCents ?? null,
     item_count: o.items,
     customer_id: null,
     store_id: o.storeId,
