@@ -2,6 +2,8 @@
 // Wall time drives a simulated clock (× speedup); every event due by the simulated "now" is written,
 // split into lanes (one connection each) and rounds (one statement = one transaction each). While one
 // batch is being written, the next one is generated, so Node and PostgreSQL work in parallel.
+import { FxRatePublisher } from './fxPublisher.ts';
+import { addDays } from './fxRates.ts';
 import { loadConfig, redactUrl, withLocalSecrets } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import type pg from 'pg';
@@ -192,8 +194,10 @@ function openLanes(clients: pg.Client[], databaseUrl: string, log: Logger, stats
 }
 
 /** Writes a batch of events: split by lane (an order's events stay on one), each lane in rounds of transactions. */
-function batchWriter(lanes: LaneWriter[], maxPerTx: number, stats: GeneratorStats, log: Logger) {
+function batchWriter(lanes: LaneWriter[], maxPerTx: number, stats: GeneratorStats, log: Logger, fx: FxRatePublisher) {
   return async (events: GenEvent[]): Promise<void> => {
+    // The rates of the batch's business dates (and the day after) exist before any of its orders.
+    await fx.ensure(new Set(events.flatMap((ev) => (ev.kind === 'create' ? [ev.order.businessDate] : []))));
     const perLane: GenEvent[][] = lanes.map(() => []);
     for (const ev of events) perLane[laneOf(ev, lanes.length)]!.push(ev);
     await Promise.all(
@@ -332,6 +336,10 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     const startMs = live ? Date.now() - (opts.backfillMs ?? 0) : (opts.start ?? new Date()).getTime();
     const scale = opts.scale ?? DEFAULT_SCALE;
     const { world, created: worldCreated } = await ensureWorld(clients[0]!, { seed, scale, geocoder, startMs, log });
+    // Rates from the day before the start: every market's local date at the start is the UTC date or the one before.
+    const fx = await FxRatePublisher.open(clients[0]!, log);
+    const startDate = new Date(startMs).toISOString().slice(0, 10);
+    await fx.ensure([addDays(startDate, -1), startDate]);
     const stream = new EventStream(world, {
       seed,
       startMs,
@@ -349,7 +357,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
         opts,
         stream,
         simClock: liveClock(live, startMs, speedup),
-        writeBatch: batchWriter(lanes, maxPerTx, stats, log),
+        writeBatch: batchWriter(lanes, maxPerTx, stats, log, fx),
         report,
         stats,
         live,

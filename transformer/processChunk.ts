@@ -80,8 +80,9 @@ export function transformChunk(
 }
 
 /**
- * The chunk's outcomes. An order whose store is unknown: the stores topic may simply be behind (a brand-new
- * store). Let the background reader catch up briefly and transform the chunk again; after that, emit with nulls.
+ * The chunk's outcomes. An order whose store is unknown, or whose date has no exchange rate: the stores or fx_rates
+ * topic may simply be behind (a brand-new store, a rate published just before the day's first order). Let the
+ * background reader catch up briefly and transform the chunk again; after that, emit with nulls.
  */
 async function transformWithDimensions(
   ctx: ChunkContext,
@@ -91,13 +92,18 @@ async function transformWithDimensions(
   let nowMs = Date.now();
   let result = transformChunk(ctx, state, inputs, nowMs);
   const dimReader = ctx.dimReader();
-  const missing = () => result.outcomes.filter((o) => o.kind === 'event' && o.missingStore).length;
-  if (!dimReader || missing() === 0) return { ...result, nowMs };
+  const missing = (what: 'missingStore' | 'missingRate') =>
+    result.outcomes.filter((o) => o.kind === 'event' && o[what]).length;
+  if (!dimReader || missing('missingStore') + missing('missingRate') === 0) return { ...result, nowMs };
   if (await dimReader.waitForCurrentEnd(DIMENSION_WAIT_MS))
     result = transformChunk(ctx, state, inputs, (nowMs = Date.now()));
-  const stillMissing = missing();
-  if (stillMissing)
-    ctx.log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stillMissing });
+  const [stores, rates] = [missing('missingStore'), missing('missingRate')];
+  if (stores)
+    ctx.log.warn('orders with a store unknown to the dimension tables; store fields are null', { count: stores });
+  if (rates)
+    ctx.log.warn('orders whose currency has no exchange rate for their business date; their USD amount is null', {
+      count: rates,
+    });
   return { ...result, nowMs };
 }
 

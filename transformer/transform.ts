@@ -70,6 +70,8 @@ export type Outcome =
       readonly isSnapshot: boolean;
       /** The order's store is not (yet) in the dimension tables: its fields are null in the event. */
       readonly missingStore: boolean;
+      /** The order's currency has no rate (yet) for its business date: its USD fields are null. */
+      readonly missingRate: boolean;
     }
   | { readonly kind: 'skip'; readonly reason: SkipReason }
   | { readonly kind: 'dlq'; readonly reason: DeadLetterReason; readonly error: string };
@@ -129,6 +131,7 @@ interface Mapped {
   readonly rollup: OutputRecord[];
   readonly ledgerMismatch: boolean;
   readonly missingStore: boolean;
+  readonly missingRate: boolean;
 }
 
 const withLsn = <T extends object>(next: T | null, position: SourcePosition | undefined) =>
@@ -151,6 +154,7 @@ function mapOrder(change: ChangeRecord, ctx: TransformContext, pk: string, posit
     ],
     ledgerMismatch,
     missingStore: event.store_name === null && event.store_category === null,
+    missingRate: event.usd_per_unit === null && change.op !== 'd',
   };
 }
 
@@ -168,6 +172,7 @@ function mapItem(change: ChangeRecord, ctx: TransformContext, pk: string, positi
     rollup: delta.deltas.map((d) => ({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) })),
     ledgerMismatch,
     missingStore: false,
+    missingRate: false,
   };
 }
 
@@ -199,6 +204,7 @@ function toEvent(rec: InputRecord, change: ChangeRecord, ctx: TransformContext):
     sourceTsMs: change.source.tsMs,
     isSnapshot: change.isSnapshot,
     missingStore: mapped.missingStore,
+    missingRate: mapped.missingRate,
   };
 }
 
@@ -227,6 +233,7 @@ function lateForTruncate(
     sourceTsMs: change.source.tsMs,
     isSnapshot: false,
     missingStore: false,
+    missingRate: false,
   };
 }
 
@@ -286,6 +293,7 @@ function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContex
     sourceTsMs: source.tsMs,
     isSnapshot: false,
     missingStore: false,
+    missingRate: false,
   };
 }
 
