@@ -37,7 +37,33 @@ export const GROUPINGS: readonly Grouping[] = [
     postgres: "SELECT o.store_id::text AS k1, '' AS k2, o.total FROM orders o",
     druid: `SELECT store_id AS k1, '' AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM order_rollup_store GROUP BY 1, 2 ${NONZERO}`,
   },
+  {
+    // The reporting currency: each non-cancelled order's USD amount recomputed from orders and fx_rates with the
+    // transformer's rule (round half away from zero of an exact product, sql/006_fx_rates.sql), summed per country.
+    name: 'GMV in USD (country)',
+    postgres:
+      "SELECT ci.country_code::text AS k1, '' AS k2, round(o.total * r.usd_per_unit, 2) AS total FROM orders o " +
+      'JOIN stores s ON s.id = o.store_id JOIN cities ci ON ci.id = s.city_id ' +
+      "JOIN fx_rates r ON r.currency = o.currency AND r.rate_date = o.business_date WHERE o.status <> 'cancelled'",
+    druid:
+      "SELECT country AS k1, '' AS k2, SUM(usd_live_orders) AS orders, SUM(usd_live_total_cents) AS total_cents " +
+      'FROM order_rollup_market GROUP BY 1, 2 HAVING SUM(usd_live_orders) <> 0 OR SUM(usd_live_total_cents) <> 0',
+  },
 ];
+
+/**
+ * Orders whose currency has no rate at their business date, per currency (no amount: they have none in USD).
+ * Apart from GROUPINGS because it is normally empty.
+ */
+export const MISSING_RATE_GROUPING: Grouping = {
+  name: 'orders without an exchange rate (currency)',
+  postgres:
+    "SELECT o.currency::text AS k1, '' AS k2, 0 AS total FROM orders o " +
+    'LEFT JOIN fx_rates r ON r.currency = o.currency AND r.rate_date = o.business_date WHERE r.currency IS NULL',
+  druid:
+    "SELECT currency AS k1, '' AS k2, SUM(usd_missing_orders) AS orders, 0 AS total_cents FROM order_rollup_status " +
+    'GROUP BY 1, 2 HAVING SUM(usd_missing_orders) <> 0',
+};
 
 /** One group as a line `k1|k2|orders|total_cents`; a grouping is the sorted lines, so equal means exactly equal. */
 export type GroupLines = string[];

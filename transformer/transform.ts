@@ -68,9 +68,8 @@ export type Outcome =
       readonly ledgerMismatch: boolean;
       readonly sourceTsMs: number;
       readonly isSnapshot: boolean;
-      /** The order's store is not (yet) in the dimension tables: its fields are null in the event. */
+      /** The order's store, or its currency's rate at its business date, is not (yet) known: those fields are null. */
       readonly missingStore: boolean;
-      /** The order's currency has no rate (yet) for its business date: its USD fields are null. */
       readonly missingRate: boolean;
     }
   | { readonly kind: 'skip'; readonly reason: SkipReason }
@@ -134,6 +133,8 @@ interface Mapped {
   readonly missingRate: boolean;
 }
 
+const NOTHING_MISSING = { missingStore: false, missingRate: false } as const;
+
 const withLsn = <T extends object>(next: T | null, position: SourcePosition | undefined) =>
   next && position ? { ...next, commitLsn: position.commitLsn.toString() } : next;
 
@@ -171,8 +172,7 @@ function mapItem(change: ChangeRecord, ctx: TransformContext, pk: string, positi
     eventType: event.event_type,
     rollup: delta.deltas.map((d) => ({ topic: topics.itemDeltas, key: event.order_id, value: JSON.stringify(d) })),
     ledgerMismatch,
-    missingStore: false,
-    missingRate: false,
+    ...NOTHING_MISSING,
   };
 }
 
@@ -232,8 +232,7 @@ function lateForTruncate(
     ledgerMismatch: false,
     sourceTsMs: change.source.tsMs,
     isSnapshot: false,
-    missingStore: false,
-    missingRate: false,
+    ...NOTHING_MISSING,
   };
 }
 
@@ -292,8 +291,7 @@ function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContex
     ledgerMismatch: false,
     sourceTsMs: source.tsMs,
     isSnapshot: false,
-    missingStore: false,
-    missingRate: false,
+    ...NOTHING_MISSING,
   };
 }
 

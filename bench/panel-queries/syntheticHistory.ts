@@ -7,6 +7,7 @@
 // sums are 0; Druid keeps it too). Delivery facts stay raw: their quantiles sketch is Druid's to build.
 import type { ChangeRecord, RowImage } from '../../transformer/decode/decodeEnvelope.ts';
 import { decodeEnvelope } from '../../transformer/decode/decodeEnvelope.ts';
+import { addDays, RATED_CURRENCIES, usdPerUnitOn } from '../../generator/fxRates.ts';
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { itemRollupChange } from '../../transformer/rollup/itemDeltas.ts';
@@ -150,7 +151,30 @@ async function benchWorld(seed: string, startMs: number): Promise<{ world: World
       ),
     ),
   );
+  applyFxRates(dims, startMs, snap);
   return { world, dims };
+}
+
+/** The generator's rates for every currency, from the day before the history starts to a year after it. */
+function applyFxRates(
+  dims: DimensionTables,
+  startMs: number,
+  snap: (table: string, key: string, after: string) => ReturnType<typeof decodeEnvelope>,
+): void {
+  const first = addDays(new Date(startMs).toISOString().slice(0, 10), -1);
+  for (let d = 0; d <= 366; d++) {
+    const date = addDays(first, d);
+    const days = Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+    for (const currency of RATED_CURRENCIES)
+      dims.apply(
+        'fx_rates',
+        snap(
+          'fx_rates',
+          JSON.stringify({ currency, rate_date: days }),
+          JSON.stringify({ currency, rate_date: days, usd_per_unit: usdPerUnitOn(currency, date) }),
+        ),
+      );
+  }
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -181,6 +205,7 @@ function orderColumns(o: LiveOrder, id: number, s: OrderRowState): Record<string
     tax: centsToDecimal(t.taxCents),
     total: centsToDecimal(t.totalCents),
     item_count: t.itemCount,
+    business_date: Date.parse(`${o.businessDate}T00:00:00Z`) / 86_400_000,
     created_at: iso(o.createdAtMs),
     updated_at: iso(s.updatedAtMs),
     delivered_at: s.deliveredAtMs === null ? null : iso(s.deliveredAtMs),

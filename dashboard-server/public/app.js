@@ -56,6 +56,8 @@ function formatValue(v, field) {
       return v >= 3600 ? `${n(v / 3600, 1)} h` : v >= 60 ? `${n(v / 60, 1)} min` : `${n(v)} s`;
     case 'm':
       return `${n(v)} min`;
+    case 'currencyUSD':
+      return `${v < 0 ? '-' : ''}$${n(Math.abs(v))}`;
     default:
       return n(v);
   }
@@ -128,6 +130,30 @@ function reducedValues(panel, t) {
   });
 }
 
+/**
+ * A time series' lines. Stacked as Grafana stacks them (fieldConfig custom.stacking.mode 'normal', fill at
+ * custom.fillOpacity): every series gets a point at every time any series has one, a missing one counting as 0.
+ */
+function lineSeries(panel, series) {
+  const custom = panel.fieldConfig?.defaults?.custom ?? {};
+  const stacked = custom.stacking?.mode === 'normal';
+  const times = stacked
+    ? [...new Set([...series.values()].flatMap((d) => d.map(([t]) => t)))].sort((a, b) => a - b)
+    : [];
+  return [...series].map(([name, data]) => {
+    const byTime = stacked ? new Map(data) : undefined;
+    const points = stacked ? times.map((t) => [t, byTime.get(t) ?? 0]) : data;
+    return {
+      name,
+      type: 'line',
+      showSymbol: points.length < 3,
+      data: points,
+      ...(stacked ? { stack: 'total' } : {}),
+      areaStyle: { opacity: stacked ? (custom.fillOpacity ?? 30) / 100 : 0.08 },
+    };
+  });
+}
+
 const RENDERERS = {
   stat(panel, t, body) {
     const values = reducedValues(panel, t);
@@ -191,13 +217,7 @@ const RENDERERS = {
             formatter: (v) => formatValue(v, { ...f, decimals: f.decimals === 0 || Number.isInteger(v) ? 0 : 2 }),
           },
         },
-        series: [...series].map(([name, data]) => ({
-          name,
-          type: 'line',
-          showSymbol: data.length < 3,
-          data,
-          areaStyle: { opacity: 0.08 },
-        })),
+        series: lineSeries(panel, series),
       }),
     );
     return 'ok';

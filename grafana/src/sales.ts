@@ -86,11 +86,61 @@ const panels: PanelDef[] = [
     perRow: true,
   }),
 
-  // ── Row 2: flow over time ─────────────────────────────────────────────────────────────────
+  // ── Row 2: the marketplace in one currency (USD at each order's business-date rate) ──────────
+  stat({
+    title: 'GMV (USD)',
+    description:
+      "Gross merchandise value in US dollars: each non-cancelled order placed in the range at its currency's rate on its business date (fx_rates, rounded once per order to the cent), and the change against the previous range of equal length. Orders without a rate are left out and counted beside.",
+    gridPos: { x: 0, y: 4, w: 4, h: 5 },
+    sql: trendOf('order_rollup_status', `${sumOrZero('usd_live_total_cents')} / 100.0 AS gmv_usd`),
+    reads: ['time', 'gmv_usd'],
+    unit: 'currencyUSD',
+    decimals: 2,
+    trend: true,
+  }),
+  stat({
+    title: 'Average ticket (USD)',
+    description:
+      'Average order total in US dollars of the non-cancelled orders placed in the range that have a rate, and the change against the previous range of equal length.',
+    gridPos: { x: 4, y: 4, w: 4, h: 5 },
+    sql: trendOf(
+      'order_rollup_status',
+      'SUM(usd_live_total_cents) / 100.0 / NULLIF(SUM(usd_live_orders), 0) AS avg_ticket_usd',
+    ),
+    reads: ['time', 'avg_ticket_usd'],
+    unit: 'currencyUSD',
+    decimals: 2,
+    trend: true,
+  }),
+  stat({
+    title: 'Orders without an exchange rate',
+    description:
+      'Orders placed in the range whose currency has no rate for their business date: they are in every local-currency figure and in none in USD (never guessed). Normally 0; publish the missing rates in fx_rates and the orders are priced at their next change.',
+    gridPos: { x: 8, y: 4, w: 4, h: 5 },
+    sql: `SELECT ${sumOrZero('usd_missing_orders')} AS orders_without_rate ${ROLLUP}`,
+    reads: ['orders_without_rate'],
+    decimals: 0,
+  }),
+  timeseries({
+    title: 'GMV per minute in USD by country',
+    description:
+      'GMV of the non-cancelled orders placed in each UTC minute, in US dollars, stacked by country: the whole marketplace on one axis.',
+    gridPos: { x: 12, y: 4, w: 12, h: 5 },
+    sql:
+      `SELECT __time AS "time", country, ${money('usd_live_total_cents')} AS gmv_usd ${BY_MARKET} ` +
+      'GROUP BY 1, 2 HAVING SUM(usd_live_orders) <> 0 ORDER BY 1',
+    reads: ['time', 'country', 'gmv_usd'],
+    unit: 'currencyUSD',
+    decimals: 2,
+    stacked: true,
+    transformations: [LONG_TO_SERIES],
+  }),
+
+  // ── Row 3: flow over time ─────────────────────────────────────────────────────────────────
   timeseries({
     title: 'Orders per minute',
     description: 'Orders placed per minute (UTC minute of created_at), each order once.',
-    gridPos: { x: 0, y: 4, w: 12, h: 8 },
+    gridPos: { x: 0, y: 9, w: 12, h: 8 },
     sql: `SELECT __time AS "time", SUM(orders) AS orders ${ROLLUP} GROUP BY 1 ${HAVING_ORDERS} ORDER BY 1`,
     reads: ['time', 'orders'],
     decimals: 0,
@@ -98,7 +148,7 @@ const panels: PanelDef[] = [
   timeseries({
     title: 'GMV per minute by currency',
     description: 'Sum of totals of non-cancelled orders placed in each UTC minute, one series per currency.',
-    gridPos: { x: 12, y: 4, w: 12, h: 8 },
+    gridPos: { x: 12, y: 9, w: 12, h: 8 },
     sql:
       `SELECT __time AS "time", currency, ${money('live_total_cents')} AS gmv ${ROLLUP} ` +
       'GROUP BY 1, 2 HAVING SUM(live_orders) <> 0 ORDER BY 1',
@@ -107,11 +157,11 @@ const panels: PanelDef[] = [
     transformations: [LONG_TO_SERIES],
   }),
 
-  // ── Row 3: tickets and payment methods ───────────────────────────────────────────────────
+  // ── Row 4: tickets and payment methods ───────────────────────────────────────────────────
   table({
     title: 'Average ticket by currency',
     description: 'Average order total of non-cancelled orders placed in the range, per currency.',
-    gridPos: { x: 0, y: 12, w: 8, h: 7 },
+    gridPos: { x: 0, y: 17, w: 8, h: 7 },
     sql:
       `SELECT currency, SUM(live_orders) AS orders, SUM(live_total_cents) / 100.0 / NULLIF(SUM(live_orders), 0) AS avg_ticket ${ROLLUP} ` +
       'GROUP BY currency HAVING SUM(live_orders) <> 0 ORDER BY currency',
@@ -122,7 +172,7 @@ const panels: PanelDef[] = [
     title: 'Revenue by payment method',
     description:
       'Revenue = totals of completed (delivered) orders placed in the range, per payment method and currency.',
-    gridPos: { x: 8, y: 12, w: 8, h: 7 },
+    gridPos: { x: 8, y: 17, w: 8, h: 7 },
     sql:
       `SELECT payment_method, currency, SUM(delivered_orders) AS orders, ${money('revenue_cents')} AS revenue ${BY_MARKET} ` +
       'GROUP BY payment_method, currency HAVING SUM(delivered_orders) <> 0 ORDER BY currency, SUM(revenue_cents) DESC',
@@ -132,19 +182,19 @@ const panels: PanelDef[] = [
   pieChart({
     title: 'Orders by payment method',
     description: 'All orders placed in the range, by the payment method of their current state.',
-    gridPos: { x: 16, y: 12, w: 8, h: 7 },
+    gridPos: { x: 16, y: 17, w: 8, h: 7 },
     sql: `SELECT payment_method, SUM(orders) AS orders ${BY_MARKET} GROUP BY payment_method ${HAVING_ORDERS} ORDER BY orders DESC`,
     reads: ['payment_method', 'orders'],
     labelField: 'payment_method',
     decimals: 0,
   }),
 
-  // ── Row 4: stores and categories ─────────────────────────────────────────────────────────
+  // ── Row 5: stores and categories ─────────────────────────────────────────────────────────
   table({
     title: 'Top stores',
     description:
       'The 10 stores with the most non-cancelled orders placed in the range, with their GMV in the store currency.',
-    gridPos: { x: 0, y: 19, w: 12, h: 9 },
+    gridPos: { x: 0, y: 24, w: 12, h: 9 },
     sql:
       `SELECT store_name, city, currency, SUM(live_orders) AS orders, ${money('live_total_cents')} AS gmv ${BY_STORE} ` +
       'GROUP BY store_id, store_name, city, currency HAVING SUM(live_orders) <> 0 ORDER BY orders DESC LIMIT 10',
@@ -155,7 +205,7 @@ const panels: PanelDef[] = [
   table({
     title: 'Top store categories',
     description: 'Non-cancelled orders and GMV per store category and currency, most orders first.',
-    gridPos: { x: 12, y: 19, w: 12, h: 9 },
+    gridPos: { x: 12, y: 24, w: 12, h: 9 },
     sql:
       `SELECT store_category, currency, SUM(live_orders) AS orders, ${money('live_total_cents')} AS gmv ${BY_MARKET} ` +
       'GROUP BY store_category, currency HAVING SUM(live_orders) <> 0 ORDER BY orders DESC LIMIT 20',
@@ -164,12 +214,12 @@ const panels: PanelDef[] = [
     sortBy: 'orders',
   }),
 
-  // ── Row 5: maps ──────────────────────────────────────────────────────────────────────────
+  // ── Row 6: maps ──────────────────────────────────────────────────────────────────────────
   geomap({
     title: 'Orders by city',
     description:
       'Orders placed in the range per city. The marker sits at the order-weighted mean of the stores’ coordinates in that city (events carry store coordinates, not city centroids).',
-    gridPos: { x: 0, y: 28, w: 12, h: 11 },
+    gridPos: { x: 0, y: 33, w: 12, h: 11 },
     sql:
       'SELECT city, country, SUM(latitude * orders) / NULLIF(SUM(orders), 0) AS latitude, SUM(longitude * orders) / NULLIF(SUM(orders), 0) AS longitude, ' +
       `SUM(orders) AS orders ${BY_STORE} GROUP BY city, country ${HAVING_ORDERS}`,
@@ -180,7 +230,7 @@ const panels: PanelDef[] = [
   geomap({
     title: 'Store locations and their orders',
     description: 'Every store with orders placed in the range, at its coordinates, sized by its order count.',
-    gridPos: { x: 12, y: 28, w: 12, h: 11 },
+    gridPos: { x: 12, y: 33, w: 12, h: 11 },
     sql:
       `SELECT store_name, city, MAX(latitude) AS latitude, MAX(longitude) AS longitude, SUM(orders) AS orders ${BY_STORE} ` +
       `GROUP BY store_id, store_name, city ${HAVING_ORDERS}`,
@@ -189,12 +239,12 @@ const panels: PanelDef[] = [
     layerName: 'Stores',
   }),
 
-  // ── Row 6: the order lifecycle ───────────────────────────────────────────────────────────
+  // ── Row 7: the order lifecycle ───────────────────────────────────────────────────────────
   barGauge({
     title: 'Status funnel',
     description:
       'Orders placed in the range that reached at least each stage (the furthest stage any of their versions reached), and how many ended cancelled.',
-    gridPos: { x: 0, y: 39, w: 8, h: 8 },
+    gridPos: { x: 0, y: 44, w: 8, h: 8 },
     sql:
       `SELECT ${sumOrZero('orders')} AS placed, ` +
       `${sumOrZero('orders', 'furthest_stage >= 2')} AS accepted, ` +
@@ -208,7 +258,7 @@ const panels: PanelDef[] = [
   pieChart({
     title: 'Orders by current status',
     description: 'Orders placed in the range by their current status.',
-    gridPos: { x: 8, y: 39, w: 8, h: 8 },
+    gridPos: { x: 8, y: 44, w: 8, h: 8 },
     sql: `SELECT status AS current_status, SUM(orders) AS orders ${ROLLUP} GROUP BY status ${HAVING_ORDERS} ORDER BY orders DESC`,
     reads: ['current_status', 'orders'],
     labelField: 'current_status',
@@ -218,7 +268,7 @@ const panels: PanelDef[] = [
     title: 'Delivery time percentiles',
     description:
       'p50 / p90 / p99 of delivered_at − created_at for delivered orders placed in the range, from DataSketches quantiles sketches (k = 128: rank error within about 1.7 %). A sketch cannot forget a value: an order deleted after delivery stays in it (the histogram beside it is exact).',
-    gridPos: { x: 16, y: 39, w: 8, h: 4 },
+    gridPos: { x: 16, y: 44, w: 8, h: 4 },
     sql:
       'SELECT APPROX_QUANTILE_DS(delivery_minutes_sketch, 0.50) AS p50_minutes, ' +
       'APPROX_QUANTILE_DS(delivery_minutes_sketch, 0.90) AS p90_minutes, ' +
@@ -230,7 +280,7 @@ const panels: PanelDef[] = [
   barChart({
     title: 'Delivery time distribution',
     description: 'Delivered orders placed in the range by delivery time, rounded up to the minute (exact counts).',
-    gridPos: { x: 16, y: 43, w: 8, h: 4 },
+    gridPos: { x: 16, y: 48, w: 8, h: 4 },
     sql:
       "SELECT delivery_minute, CONCAT('<= ', CAST(delivery_minute AS VARCHAR), ' min') AS delivery_time, SUM(deliveries) AS orders " +
       `${DELIVERIES} GROUP BY delivery_minute HAVING SUM(deliveries) <> 0 ORDER BY delivery_minute`,
@@ -241,12 +291,12 @@ const panels: PanelDef[] = [
     transformations: [{ id: 'organize', options: { excludeByName: { delivery_minute: true } } }],
   }),
 
-  // ── Row 7: products ──────────────────────────────────────────────────────────────────────
+  // ── Row 8: products ──────────────────────────────────────────────────────────────────────
   barChart({
     title: 'Top products by units',
     description:
       'Units in order items first seen in the range (current quantity per item, deleted items excluded), top 10 product names: the same product name sold by several stores counts once.',
-    gridPos: { x: 0, y: 47, w: 24, h: 8 },
+    gridPos: { x: 0, y: 52, w: 24, h: 8 },
     sql: `SELECT product_name, SUM(units) AS units ${ITEMS} GROUP BY product_name HAVING SUM(units) <> 0 ORDER BY units DESC LIMIT 10`,
     reads: ['product_name', 'units'],
     xField: 'product_name',
@@ -254,12 +304,12 @@ const panels: PanelDef[] = [
     decimals: 0,
   }),
 
-  // ── Row 8: the orders as they arrive ─────────────────────────────────────────────────────
+  // ── Row 9: the orders as they arrive ─────────────────────────────────────────────────────
   table({
     title: 'Latest orders',
     description:
       'The 20 newest orders placed in the last 15 minutes of the range, each in its current state: when, store, city, status and total in its currency. Refreshed with the dashboard.',
-    gridPos: { x: 0, y: 55, w: 24, h: 10 },
+    gridPos: { x: 0, y: 60, w: 24, h: 10 },
     sql: latestOrders(20),
     reads: ['placed_at', 'order_id', 'store_name', 'city', 'status', 'total', 'currency'],
     decimals: 2,

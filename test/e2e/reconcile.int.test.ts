@@ -2,15 +2,17 @@
 // plus updates of totals and deletes made here, the rollup datasources' order counts and cents per
 // (currency, status), (city, currency), (payment method, currency) and per store equal PostgreSQL's current
 // state exactly. The same holds after the transformer is SIGKILLed mid-stream and restarted, and after its
-// consumer group is reset and the CDC topics are replayed. Then every dashboard panel's query runs.
+// consumer group is reset and the CDC topics are replayed. GMV in USD per country equals the sum PostgreSQL computes
+// from orders and fx_rates, to the cent, and an order of a date without a rate is counted as such, never priced.
+// Then every dashboard panel's query runs.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { queryDruidTable, type DruidTable } from '../../lib/druidClient.ts';
+import { queryDruidSql, queryDruidTable, type DruidTable } from '../../lib/druidClient.ts';
 import { transformerMetrics } from '../../lib/transformerClient.ts';
 import pg from 'pg';
 import { loadConfig } from '../../lib/config.ts';
 import { cdcTopic, transformerGroupId } from '../../lib/names.ts';
 import { runGenerator, type GeneratorSummary } from '../../generator/index.ts';
-import { GROUPINGS, druidGroups, postgresGroups } from '../../pipeline/reconcile.ts';
+import { GROUPINGS, MISSING_RATE_GROUPING, druidGroups, postgresGroups } from '../../pipeline/reconcile.ts';
 import { paths, stopService, up } from '../../stack/manager.ts';
 import { readSupervisorState } from '../../stack/supervisorState.ts';
 import { runningPid } from '../../stack/processes.ts';
@@ -304,6 +306,64 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
       1000,
     );
     expect(last).toEqual(truth);
+  });
+
+  it('in USD: orders of a date without a rate flow in their own currency and count as missing one; once the rate is published and they move, GMV in USD per country equals PostgreSQL to the cent', async () => {
+    const usd = GROUPINGS.find((g) => g.name === 'GMV in USD (country)')!;
+    const day = '2031-01-15'; // no rate: the generator publishes the dates it writes and the day after
+    const ids = await withPg(async (c) => {
+      const r = await c.query<{ id: string }>(
+        `INSERT INTO orders (customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total, item_count, business_date)
+         SELECT customer_id, store_id, address_id, payment_method, currency, subtotal, delivery_fee, discount, tax, total, item_count, $1::date
+         FROM orders WHERE status <> 'cancelled' ORDER BY id LIMIT 40 RETURNING id::text`,
+        [day],
+      );
+      return r.rows.map((x) => x.id);
+    });
+    const missing = await postgresGroups(cfg, MISSING_RATE_GROUPING);
+    expect(missing.length, 'currencies of the orders without a rate').toBeGreaterThan(1);
+    await expectGroupingEqual(cfg, MISSING_RATE_GROUPING, 'orders without a rate', missing);
+    await expectGroupingEqual(cfg, usd, 'orders without a rate left out of USD');
+    // Their events flow, in their own currency, with the business date and no USD amount.
+    const eventsOf = () =>
+      queryDruidSql<{
+        business_date: string;
+        usd_per_unit: string | null;
+        total_usd_cents: number | null;
+        total_cents: number;
+      }>(
+        cfg,
+        `SELECT business_date, usd_per_unit, total_usd_cents, total_cents FROM orders WHERE order_id IN (${ids.map((i) => `'${i}'`).join(', ')})`,
+      );
+    const { value: events } = await eventually(
+      'their events in Druid',
+      async () => {
+        const rows = await eventsOf();
+        return rows.length === ids.length ? rows : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(events.length).toBe(ids.length);
+    for (const e of events)
+      expect([e.business_date, e.usd_per_unit, e.total_usd_cents, e.total_cents > 0]).toEqual([day, null, null, true]);
+
+    await withPg(async (c) => {
+      await c.query(
+        `INSERT INTO fx_rates (currency, rate_date, usd_per_unit, source)
+         SELECT DISTINCT currency, $1::date, 0.000123456789, 'reconcile test' FROM orders WHERE id = ANY($2::bigint[])`,
+        [day, ids],
+      );
+      await c.query(`UPDATE orders SET status = 'accepted' WHERE id = ANY($1::bigint[])`, [ids]);
+    });
+    expect(await postgresGroups(cfg, MISSING_RATE_GROUPING)).toEqual([]);
+    await expectGroupingEqual(cfg, MISSING_RATE_GROUPING, 'the rate published', []);
+    const truth = await postgresGroups(cfg, usd);
+    expect(truth.length, 'countries with GMV in USD').toBe(6);
+    await expectGroupingEqual(cfg, usd, 'the rate published', truth);
+    log(
+      `USD: ${ids.length} orders without a rate counted, then priced; GMV in USD per country equal: ${truth.join(', ')}`,
+    );
   });
 
   it('runs every dashboard panel query against the real Druid and returns the columns the panel reads', async () => {

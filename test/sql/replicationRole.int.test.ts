@@ -153,7 +153,9 @@ describe('pulso_app (the generator) and pulso_monitor (status, health)', () => {
     await expect(asRole('pulso_app', "UPDATE fx_rates SET usd_per_unit = 2 WHERE currency = 'XTS'")).rejects.toThrow(
       /permission denied/,
     );
-    await expect(asRole('pulso_app', "DELETE FROM fx_rates WHERE currency = 'XTS'")).rejects.toThrow(/permission denied/);
+    await expect(asRole('pulso_app', "DELETE FROM fx_rates WHERE currency = 'XTS'")).rejects.toThrow(
+      /permission denied/,
+    );
   });
 
   it('pulso_monitor sees replication slots and activity, and no row of data', async () => {
