@@ -109,7 +109,8 @@ export function currentOrders(columns: readonly OrderStateColumn[]): string {
 export const LATEST_ORDERS_WINDOW_MS = 15 * 60_000;
 
 /**
- * The newest orders placed in the last LATEST_ORDERS_WINDOW_MS of the range (or the whole range when shorter),
+ * The newest orders placed in the last LATEST_ORDERS_WINDOW_MS of the range (or the whole range when shorter; an
+ * order dated after the range end, as a simulated clock writes them, is not in it),
  * each in its latest state, deleted ones excluded: when, which store and city, status, total (from its integer
  * cents) and currency. A per-order query like currentOrders(), kept cheap by the window: at
  * 150 orders/s it groups about 135,000 orders' events at most, whatever the range.
@@ -128,7 +129,7 @@ export function latestOrders(limit: number): string {
   ].join(', ');
   return (
     `SELECT ${columns} FROM orders WHERE __time >= ${since} AND __time <= ${RANGE_TO} GROUP BY order_id ` +
-    `HAVING MAX(is_deleted) = 0 AND ${placedAt} >= ${since} ORDER BY 1 DESC, 2 DESC LIMIT ${limit}`
+    `HAVING MAX(is_deleted) = 0 AND ${placedAt} >= ${since} AND ${placedAt} <= ${RANGE_TO} ORDER BY 1 DESC, 2 DESC LIMIT ${limit}`
   );
 }
 

@@ -362,7 +362,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     expect(truth.length, 'countries with GMV in USD').toBe(6);
     await expectGroupingEqual(cfg, usd, 'the rate published', truth);
     log(
-      `USD: ${ids.length} orders without a rate counted, then priced; GMV in USD per country equal: ${truth.join(', ')}`,
+      `USD: ${ids.length} orders without a rate counted (${missing.join(', ')}), then priced; GMV in USD per country equal (country||orders|cents): ${truth.join(', ')}`,
     );
   });
 
