@@ -157,7 +157,8 @@ function lineSeries(panel, series) {
 const RENDERERS = {
   stat(panel, t, body) {
     const values = reducedValues(panel, t);
-    const box = el('div', { class: 'stat' });
+    // Many values (one per row: GMV by currency) share the panel in a grid of smaller figures, as Grafana's auto layout does.
+    const box = el('div', { class: values.length > 3 ? 'stat many' : 'stat' });
     for (const { column, row, name, v, change } of values) {
       const f = fieldConfig(panel, column);
       const cell = el(
