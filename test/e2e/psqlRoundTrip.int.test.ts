@@ -55,6 +55,9 @@ interface OrderRow {
   status: string;
   total: number;
   total_cents: number;
+  business_date: string;
+  usd_per_unit: string;
+  total_usd_cents: number;
   subtotal_cents: number;
   tax_cents: number;
   currency: string;
@@ -74,6 +77,7 @@ describe('psql insert → Druid (order lifecycle)', () => {
       INSERT INTO customers (id, full_name, email, city_id) VALUES (${ids.customer}, 'Ana E2E', 'ana.e2e@example.com', 3001);
       INSERT INTO addresses (id, customer_id, city_id, street, latitude, longitude) VALUES (${ids.address}, ${ids.customer}, 3001, 'Calle 85 # 11-53', 4.668000, -74.054000);
       INSERT INTO products (id, store_id, name, category, price) VALUES (${ids.product}, ${ids.store}, 'Arepa de choclo', 'food', 12345.67);
+      INSERT INTO fx_rates (currency, rate_date, usd_per_unit, source) VALUES ('COP', '2026-11-27', 0.000256410256, 'psql e2e') ON CONFLICT DO NOTHING;
       COMMIT;`);
     // Commit → queryable is a freshness claim about a pipeline that keeps up. The file before this one may have
     // left a backlog (replay.int pushes ~58k changes and ~144k rollup rows through the shared stack), and the
@@ -149,6 +153,13 @@ describe('psql insert → Druid (order lifecycle)', () => {
       country: 'CO',
     });
     expect(row.total).toBe(1223882.67);
+    // In USD at COP's rate of the business date, as PostgreSQL computes it: the same cents.
+    const [rate, usdCents] = psql(
+      `SELECT usd_per_unit, (round(1223882.67 * usd_per_unit, 2) * 100)::bigint FROM fx_rates WHERE currency = 'COP' AND rate_date = '2026-11-27'`,
+    )
+      .trim()
+      .split('|');
+    expect([row.business_date, row.usd_per_unit, row.total_usd_cents]).toEqual(['2026-11-27', rate, Number(usdCents)]);
     const items = await eventually(
       'items in Druid',
       async () => {
