@@ -142,6 +142,36 @@ export const CONFIG_VARS = [
     default: '3300',
   },
   {
+    name: 'PROMETHEUS_PORT',
+    doc: 'Prometheus (scrapes every stage every 5 s, evaluates the alert rules in prometheus/alerts.yml)',
+    default: '9090',
+  },
+  {
+    name: 'PROMETHEUS_RETENTION',
+    doc: 'How long Prometheus keeps samples (`--storage.tsdb.retention.time`; also capped at 512 MB on disk)',
+    default: '3d',
+  },
+  {
+    name: 'POSTGRES_EXPORTER_PORT',
+    doc: "prometheus-postgres-exporter (Debian's), as the pulso_monitor role: replication slots, WAL retained",
+    default: '9187',
+  },
+  {
+    name: 'KAFKA_JMX_EXPORTER_PORT',
+    doc: "The Prometheus JMX exporter agent in the Kafka broker's JVM",
+    default: '9404',
+  },
+  {
+    name: 'CONNECT_JMX_EXPORTER_PORT',
+    doc: "The Prometheus JMX exporter agent in Kafka Connect's JVM: Debezium's streaming and snapshot metrics, task states",
+    default: '9405',
+  },
+  {
+    name: 'PIPELINE_EXPORTER_PORT',
+    doc: "Pulso's pipeline exporter: Druid supervisors (lag, state, health) and commit → queryable freshness, for Prometheus",
+    default: '9466',
+  },
+  {
     name: 'PULSO_CDC_PASSWORD',
     doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)',
     defaultDoc: '(generated)',
@@ -330,6 +360,15 @@ export interface PulsoConfig {
       { readonly point: 'before-commit' | 'after-commit' | 'store-write'; readonly nth: number } | undefined;
   };
   readonly dashboards: { readonly port: number };
+  readonly monitoring: {
+    readonly prometheusPort: number;
+    readonly prometheusUrl: string;
+    readonly retention: string;
+    readonly postgresExporterPort: number;
+    readonly kafkaJmxPort: number;
+    readonly connectJmxPort: number;
+    readonly pipelineExporterPort: number;
+  };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
   readonly bootstrap: {
     /** Seconds bootstrap waits for each service. */
@@ -437,6 +476,7 @@ export function loadConfig(env: Env = process.env): PulsoConfig {
     druid: druidConfig(env),
     transformer: transformerConfig(env, home),
     dashboards: { port: int(env, 'DASHBOARDS_PORT') },
+    monitoring: monitoringConfig(env),
     grafana: {
       url: env.GRAFANA_URL ? url(env, 'GRAFANA_URL', 'http://127.0.0.1:3000') : undefined,
       user: str(env, 'GRAFANA_USER'),
@@ -513,6 +553,22 @@ function topicsConfig(env: Env): PulsoConfig['topics'] {
   };
 }
 
+function monitoringConfig(env: Env): PulsoConfig['monitoring'] {
+  const prometheusPort = int(env, 'PROMETHEUS_PORT');
+  const retention = str(env, 'PROMETHEUS_RETENTION');
+  if (!/^\d+[smhdwy]$/.test(retention))
+    throw new ConfigError(`PROMETHEUS_RETENTION must be a duration like 3d or 12h, not "${retention}".`);
+  return {
+    prometheusPort,
+    prometheusUrl: `http://127.0.0.1:${prometheusPort}`,
+    retention,
+    postgresExporterPort: int(env, 'POSTGRES_EXPORTER_PORT'),
+    kafkaJmxPort: int(env, 'KAFKA_JMX_EXPORTER_PORT'),
+    connectJmxPort: int(env, 'CONNECT_JMX_EXPORTER_PORT'),
+    pipelineExporterPort: int(env, 'PIPELINE_EXPORTER_PORT'),
+  };
+}
+
 /** Two services on one port would fail at start with a less helpful message. */
 function checkDistinctPorts(cfg: PulsoConfig): void {
   const ports = new Map<number, string>();
@@ -530,6 +586,11 @@ function checkDistinctPorts(cfg: PulsoConfig): void {
     ['DRUID_ROUTER_PORT', cfg.druid.routerPort],
     ['TRANSFORMER_METRICS_PORT', cfg.transformer.metricsPort],
     ['DASHBOARDS_PORT', cfg.dashboards.port],
+    ['PROMETHEUS_PORT', cfg.monitoring.prometheusPort],
+    ['POSTGRES_EXPORTER_PORT', cfg.monitoring.postgresExporterPort],
+    ['KAFKA_JMX_EXPORTER_PORT', cfg.monitoring.kafkaJmxPort],
+    ['CONNECT_JMX_EXPORTER_PORT', cfg.monitoring.connectJmxPort],
+    ['PIPELINE_EXPORTER_PORT', cfg.monitoring.pipelineExporterPort],
   ];
   for (const [name, port] of portVars) {
     const other = ports.get(port);

@@ -3,11 +3,11 @@
 // it first backfills history (the last --backfill, following the daily curve, --speedup times faster than
 // real time), then follows the wall clock, so no order is ever dated in the future. A live one-screen view
 // shows every stage. Ctrl-C stops the generator and leaves the pipeline up; `npm run down` stops the rest.
+import { FreshnessProbe } from '../pipeline/freshnessProbe.ts';
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { up, StackError } from '../stack/manager.ts';
 import { pipelineStatus, type PipelineStatus } from '../pipeline/status.ts';
 import { runGenerator, type GeneratorStats } from '../generator/index.ts';
-import { queryDruidSql } from '../lib/druidClient.ts';
 import { sleep } from '../lib/poll.ts';
 import { flagsOrExit, numberFlag, parseFlags } from '../lib/cliArgs.ts';
 import { parseDuration } from '../generator/cli.ts';
@@ -39,36 +39,6 @@ interface Sample {
   at: number;
   gen?: GeneratorStats;
   pipe: PipelineStatus;
-}
-
-/** Measured, not estimated: the prober sees each new Druid row and compares with its commit time. */
-class FreshnessProbe {
-  private lastMax = Date.now();
-  private recent: number[] = [];
-  latestMs: number | null = null;
-  async poll(): Promise<void> {
-    const [row] = await queryDruidSql<{ m: number | null }>(
-      cfg,
-      `SELECT MAX(source_ts_ms) AS m FROM orders WHERE __time >= MILLIS_TO_TIMESTAMP(${this.lastMax - 5000})`,
-      {},
-      3000,
-    );
-    const m = row?.m ?? null;
-    if (m && m > this.lastMax) {
-      this.lastMax = m;
-      this.latestMs = Date.now() - m;
-      this.recent.push(this.latestMs);
-      if (this.recent.length > 50) this.recent.shift();
-    }
-  }
-  p50(): number | null {
-    if (this.recent.length === 0) return null;
-    const s = [...this.recent].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)]!;
-  }
-  idleForMs(): number {
-    return Date.now() - this.lastMax;
-  }
 }
 
 function render(prev: Sample | undefined, cur: Sample, probe: FreshnessProbe, startedAt: number): string {
@@ -136,7 +106,7 @@ async function main(): Promise<void> {
     progress: 'off',
     onProgress: (s) => (gen = { ...s }),
   });
-  const probe = new FreshnessProbe();
+  const probe = new FreshnessProbe(cfg);
   const startedAt = Date.now();
   let prev: Sample | undefined;
   let lastPlain = 0;

@@ -26,7 +26,14 @@ export function libDir(home: string, component: JvmComponent): string {
 
 function mavenProperties(): Record<string, string> {
   const v = readVersions();
-  const need = ['KAFKA_VERSION', 'KAFKA_CONNECT_VERSION', 'DEBEZIUM_VERSION', 'DRUID_VERSION', 'LOG4J_VERSION'];
+  const need = [
+    'KAFKA_VERSION',
+    'KAFKA_CONNECT_VERSION',
+    'DEBEZIUM_VERSION',
+    'DRUID_VERSION',
+    'LOG4J_VERSION',
+    'JMX_EXPORTER_VERSION',
+  ];
   for (const k of need) if (!v[k]) throw new PulsoError(`stack/versions.env lacks ${k}`);
   return {
     'kafka.version': v.KAFKA_VERSION!,
@@ -34,7 +41,13 @@ function mavenProperties(): Record<string, string> {
     'debezium.version': v.DEBEZIUM_VERSION!,
     'druid.version': v.DRUID_VERSION!,
     'log4j.version': v.LOG4J_VERSION!,
+    'jmx.exporter.version': v.JMX_EXPORTER_VERSION!,
   };
+}
+
+/** The Prometheus JMX exporter java agent, resolved into the Kafka and Connect lib folders (their poms). */
+export function jmxExporterAgent(home: string, component: 'kafka' | 'connect'): string {
+  return resolve(libDir(home, component), `jmx_prometheus_javaagent-${readVersions().JMX_EXPORTER_VERSION}.jar`);
 }
 
 /** What a resolved lib folder was built from; a change of pom or versions triggers a new resolution. */

@@ -4,6 +4,7 @@ import { connectService } from './services/connect.ts';
 import { druidServices } from './services/druid.ts';
 import { kafkaService, zookeeperService } from './services/kafka.ts';
 import { dashboardsService, transformerService } from './services/nodeServices.ts';
+import { monitoringServices } from './services/monitoring.ts';
 import { postgresService } from './services/postgres.ts';
 import { serviceContext, type ServiceDef } from './services/types.ts';
 import type { PulsoConfig } from '../lib/config.ts';
@@ -21,5 +22,6 @@ export function buildServices(cfg: PulsoConfig, root: string): ServiceDef[] {
     ...druidServices(ctx),
     transformerService(ctx),
     dashboardsService(ctx),
+    ...monitoringServices(ctx),
   ];
 }

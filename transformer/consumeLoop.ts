@@ -205,7 +205,7 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
   );
   const metricsPort = opts.metricsPort === undefined ? cfg.transformer.metricsPort : opts.metricsPort;
   const server: Server | null =
-    metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost);
+    metricsPort === null ? null : await serveMetrics(metrics, metricsPort, cfg.transformer.metricsHost, cfg.home);
   const admin = kafka.admin();
   let dimReader: TopicReader | undefined;
   const consumer = createConsumer(kafka, groupId, cfg.transformer.sessionTimeoutMs);

@@ -1,6 +1,7 @@
 // The transformer's HTTP endpoints: Prometheus text, the JSON snapshot, and /health for the supervisor.
 import { createServer, type Server } from 'node:http';
 import type { TransformerMetrics } from './metrics.ts';
+import { removeScrapeTarget, writeScrapeTarget } from '../lib/prometheusTargets.ts';
 
 export const METRICS_PATHS = { prometheus: '/metrics', json: '/metrics.json', health: '/health' } as const;
 
@@ -8,7 +9,13 @@ export const METRICS_PATHS = { prometheus: '/metrics', json: '/metrics.json', he
  * GET /metrics → Prometheus text; /metrics.json → the snapshot; /health → {status, consumer_crashes,
  * last_error}, HTTP 200 only while running and not crash-looping. Bound to `host` (127.0.0.1 unless TRANSFORMER_METRICS_HOST says otherwise, as in a container).
  */
-export function serveMetrics(metrics: TransformerMetrics, port: number, host = '127.0.0.1'): Promise<Server> {
+export function serveMetrics(
+  metrics: TransformerMetrics,
+  port: number,
+  host = '127.0.0.1',
+  /** The local stack's home: the instance registers itself as a Prometheus target there while it serves. */
+  scrapeTargetHome?: string,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const send = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -38,6 +45,16 @@ export function serveMetrics(metrics: TransformerMetrics, port: number, host = '
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen(port, host, () => {
+      if (scrapeTargetHome && host === '127.0.0.1') {
+        const instance = metrics.snapshot().instance;
+        const file = writeScrapeTarget(scrapeTargetHome, `transformer-${port}`, `127.0.0.1:${port}`, {
+          service: 'transformer',
+          transformer_instance: instance,
+        });
+        server.once('close', () => removeScrapeTarget(file));
+      }
+      resolve(server);
+    });
   });
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { PulsoConfig } from '../../lib/config.ts';
 import { readSecrets } from '../../lib/config.ts';
 import { confDir } from '../render.ts';
-import { libDir } from '../jars.ts';
+import { jmxExporterAgent, libDir } from '../jars.ts';
 import type { SpawnSpec } from '../processes.ts';
 
 export type ServiceName =
@@ -18,7 +18,10 @@ export type ServiceName =
   | 'druid-indexer'
   | 'druid-router'
   | 'transformer'
-  | 'dashboards';
+  | 'dashboards'
+  | 'prometheus'
+  | 'postgres-exporter'
+  | 'pipeline-exporter';
 
 export interface ServiceDef {
   readonly name: ServiceName;
@@ -62,6 +65,14 @@ export function baseJvmFlags(heapMb: number, extra: string[] = []): string[] {
     '-Djava.net.preferIPv4Stack=true',
     ...extra,
   ];
+}
+
+/**
+ * The Prometheus JMX exporter as a java agent on 127.0.0.1:<port>, with its rules file from prometheus/jmx/ (the
+ * same file compose mounts).
+ */
+export function jmxExporterFlag(ctx: ServiceContext, component: 'kafka' | 'connect', port: number): string {
+  return `-javaagent:${jmxExporterAgent(ctx.cfg.home, component)}=127.0.0.1:${port}:${resolve(ctx.root, 'prometheus/jmx', `${component}.yml`)}`;
 }
 
 // Druid needs these on Java 17 (docs/operations/java.md); without them: ExceptionInInitializerError.

@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from '../../lib/config.ts';
 const ENTRY_POINTS = new Set([
   'transformer/main.ts',
   'stack/supervisorMain.ts',
+  'stack/pipelineExporterMain.ts',
   'stack/initPostgres.ts',
   'dashboard-server/server.ts',
   'sql/migrate.ts',
