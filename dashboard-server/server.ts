@@ -3,6 +3,7 @@
 // their panels with Apache ECharts, and one query endpoint that runs only the dashboards' own panel
 // queries against Druid SQL, with the time range bound as parameters. Bound to 127.0.0.1.
 //   npm run dashboards   (normally started by `npm run up` / `npm start`)
+import { PrometheusError, prometheusAlerts } from '../lib/prometheusClient.ts';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -204,6 +205,27 @@ async function runQuery(
   }
 }
 
+/**
+ * The alerts Prometheus has firing or pending (prometheus/alerts.yml), for the banner on every page: names,
+ * severities and summaries only. The page sends nothing to Prometheus; an unreachable Prometheus is said so.
+ */
+async function sendAlerts(cfg: PulsoConfig, res: ServerResponse): Promise<void> {
+  try {
+    const alerts = (await prometheusAlerts(cfg.monitoring.prometheusUrl)).filter((a) => a.state !== 'inactive');
+    sendJson(res, 200, {
+      alerts: alerts.map((a) => ({
+        name: a.labels.alertname ?? '',
+        state: a.state,
+        severity: a.labels.severity ?? '',
+        summary: a.annotations.summary ?? '',
+        since: a.activeAt,
+      })),
+    });
+  } catch (e) {
+    sendJson(res, 502, { error: e instanceof PrometheusError ? e.message : String(e) });
+  }
+}
+
 async function route(
   cfg: PulsoConfig,
   catalog: DashboardCatalog,
@@ -233,6 +255,7 @@ async function route(
     const entry = catalog.get(one[1]!);
     return entry ? sendJson(res, 200, entry.dashboard) : sendJson(res, 404, { error: `no dashboard ${one[1]}` });
   }
+  if (path === '/api/alerts') return sendAlerts(cfg, res);
   if (path === '/static/basemap.json') return sendBody(res, Buffer.from(basemapJson()), TYPES['.json']!);
   const file = STATIC_FILES.get(path);
   if (file) return sendFile(res, file);

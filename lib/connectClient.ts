@@ -76,3 +76,15 @@ export async function deleteConnector(url: string, name: string): Promise<void> 
   if (res.status >= 300 && res.status !== 404)
     throw new ConnectError(`deleting connector ${name}: ${serverMessage(res)}`, res.status);
 }
+
+/** Pauses or resumes a connector (Connect answers 202; the state follows within a second or so). */
+export async function setConnectorPaused(url: string, name: string, paused: boolean): Promise<void> {
+  const action = paused ? 'pause' : 'resume';
+  const res = await connectRequest(url, {
+    method: 'PUT',
+    path: `/connectors/${enc(name)}/${action}`,
+    headers: { 'content-type': 'application/json' },
+    body: {},
+  });
+  if (res.status >= 300) throw new ConnectError(`${action} of connector ${name}: ${serverMessage(res)}`, res.status);
+}

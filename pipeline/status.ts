@@ -7,6 +7,7 @@ import type { PulsoConfig } from '../lib/config.ts';
 import type { Admin } from 'kafkajs';
 import { CONNECTOR_NAME, REPLICATION_SLOT, transformerGroupId, transformerTopics } from '../lib/names.ts';
 import { compactionStatus as druidCompactionStatus, queryDruidSql, supervisorStatus } from '../lib/druidClient.ts';
+import { prometheusAlerts } from '../lib/prometheusClient.ts';
 import { connectorStatus as readConnectorStatus } from '../lib/connectClient.ts';
 import { transformerMetrics } from '../lib/transformerClient.ts';
 
@@ -34,6 +35,8 @@ export interface PipelineStatus {
     string,
     { compactedSegments: number; awaitingSegments: number; skippedSegments: number; awaitingBytes: number }
   > | null;
+  /** Prometheus' alerts that are firing or pending (prometheus/alerts.yml). */
+  alerts: { name: string; state: string; severity: string; summary: string; since: string }[] | null;
   errors: string[];
 }
 
@@ -154,21 +157,43 @@ export async function pipelineStatus(cfg: PulsoConfig): Promise<PipelineStatus> 
       return null;
     }
   };
-  const [slot, connector, transformer, druid, rows, compaction] = await Promise.all([
+  const [slot, connector, transformer, druid, rows, compaction, alerts] = await Promise.all([
     safe('replication slot', () => slotStatus(cfg)),
     safe('connector', () => connectorStatus(cfg)),
     safe('transformer', () => transformerStatus(cfg)),
     safe('druid supervisors', () => druidStatus(cfg)),
     safe('druid rows', () => druidRows(cfg)),
     safe('druid compaction', () => compactionStatus(cfg)),
+    safe('prometheus alerts', () => alertStatus(cfg)),
   ]);
-  return { slot, connector, transformer, druid, druidRows: rows, compaction, errors };
+  return { slot, connector, transformer, druid, druidRows: rows, compaction, alerts, errors };
+}
+
+export async function alertStatus(cfg: PulsoConfig): Promise<PipelineStatus['alerts']> {
+  const alerts = await prometheusAlerts(cfg.monitoring.prometheusUrl);
+  return alerts
+    .filter((a) => a.state !== 'inactive')
+    .map((a) => ({
+      name: a.labels.alertname ?? '?',
+      state: a.state,
+      severity: a.labels.severity ?? '',
+      summary: a.annotations.summary ?? '',
+      since: a.activeAt,
+    }))
+    .sort((a, b) => (a.state === b.state ? a.name.localeCompare(b.name) : a.state === 'firing' ? -1 : 1));
 }
 
 const kb = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1048576).toFixed(1)} MB`);
 
 export function formatPipelineStatus(p: PipelineStatus): string[] {
   const lines: string[] = [];
+  if (p.alerts) {
+    if (p.alerts.length === 0) lines.push('alerts               none firing');
+    for (const a of p.alerts)
+      lines.push(
+        `ALERT ${a.state.toUpperCase().padEnd(14)} ${a.name} (${a.severity}): ${a.summary} — since ${a.since.slice(0, 19)}Z; runbook: docs/operations.md#${a.name.toLowerCase()}`,
+      );
+  }
   if (p.slot)
     lines.push(
       `postgres → debezium   slot ${REPLICATION_SLOT} ${p.slot.active ? 'active' : 'INACTIVE'}, lag ${kb(p.slot.lagBytes)}, wal ${p.slot.walStatus}`,

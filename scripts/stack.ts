@@ -1,4 +1,5 @@
 // CLI for the local stack: npm run up | down [-- --reset] | status [-- --json] | logs -- <service> [-f]
+import { MONITORING_INSTALL_HINT, monitoringInstalled } from '../stack/services/monitoring.ts';
 import { spawn } from 'node:child_process';
 import { loadConfig, ConfigError } from '../lib/config.ts';
 import { flagsOrExit, parseFlags, UsageError } from '../lib/cliArgs.ts';
@@ -71,6 +72,8 @@ async function printStatus(json: boolean): Promise<boolean> {
       );
     }
     say(`total resident memory: ${mb(total)}`);
+    if (!monitoringInstalled())
+      say(`monitoring: Prometheus and the PostgreSQL exporter are not installed (${MONITORING_INSTALL_HINT})`);
     say(
       lowDisk
         ? `DISK LOW: ${lowDisk}`

@@ -474,6 +474,34 @@ async function refreshPanel(d, p, fromMs, toMs) {
   }
 }
 
+/** The banner of firing (and pending) alerts at the top of every dashboard; every text set as text, never HTML. */
+async function refreshAlerts() {
+  const box = $('#alerts');
+  box.replaceChildren();
+  let answer;
+  try {
+    const res = await fetch('/api/alerts');
+    answer = await res.json();
+    if (!res.ok) throw new Error(answer.error ?? `HTTP ${res.status}`);
+  } catch (e) {
+    box.append(el('div', { class: 'alert unknown', text: `alerts unknown: ${e.message}` }));
+    box.hidden = false;
+    return;
+  }
+  for (const a of answer.alerts) {
+    box.append(
+      el(
+        'div',
+        { class: `alert ${a.state} ${a.severity}`, 'data-alert': a.name, 'data-state': a.state },
+        el('strong', { text: `${a.state === 'firing' ? 'FIRING' : 'pending'} ${a.name}` }),
+        el('span', { text: ` ${a.summary} (since ${a.since.slice(11, 19)} UTC) ` }),
+        el('span', { class: 'muted', text: `runbook: docs/operations.md#${a.name.toLowerCase()}` }),
+      ),
+    );
+  }
+  box.hidden = answer.alerts.length === 0;
+}
+
 async function refreshAll() {
   const d = state.dashboard;
   if (!d) return;
@@ -486,6 +514,7 @@ async function refreshAll() {
       .filter((p) => p.type !== 'row')
       .map((p) => refreshPanel(d, p, fromMs, toMs)),
   );
+  await refreshAlerts();
   $('#updated').textContent = `updated ${new Date(toMs).toLocaleTimeString()}`;
   document.body.setAttribute('data-refreshed', String(toMs));
 }

@@ -14,6 +14,9 @@ async function connectorRuns(url: string): Promise<{ ok: true } | { ok: false; w
   if (!status) return undefined; // not registered yet: bootstrap's job
   const connector = status.connector?.state;
   const task = status.tasks?.[0]?.state;
+  // Paused (or stopped) through the REST API is an operator's choice, not a fault: restarting the worker would
+  // not undo it. The ConnectorNotRunning alert says it is so.
+  if (connector === 'PAUSED' || connector === 'STOPPED') return { ok: true };
   return connector === 'RUNNING' && task === 'RUNNING'
     ? { ok: true }
     : { ok: false, why: `connector ${connector ?? '?'}, task ${task ?? 'none'}` };

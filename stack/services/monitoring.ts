@@ -123,7 +123,11 @@ export function pipelineExporterService(ctx: ServiceContext): ServiceDef {
 }
 
 /** The monitoring services this machine can run: Prometheus and the PostgreSQL exporter need their packages. */
+export function monitoringInstalled(): boolean {
+  return existsSync(PROMETHEUS_BIN) && existsSync(POSTGRES_EXPORTER_BIN);
+}
+
 export function monitoringServices(ctx: ServiceContext): ServiceDef[] {
-  const installed = existsSync(PROMETHEUS_BIN) && existsSync(POSTGRES_EXPORTER_BIN);
+  const installed = monitoringInstalled();
   return [...(installed ? [prometheusService(ctx), postgresExporterService(ctx)] : []), pipelineExporterService(ctx)];
 }
