@@ -51,6 +51,14 @@ export interface BoundQuery {
 /** The largest range a page may ask for (the picker offers up to 24 h). */
 const MAX_RANGE_MS = 31 * 24 * 3600_000;
 
+/** Throws QueryRequestError unless the range is two epoch-ms integers, from < to, at most 31 days apart. */
+export function checkRange(fromMs: number, toMs: number): void {
+  if (!Number.isSafeInteger(fromMs) || !Number.isSafeInteger(toMs) || fromMs >= toMs) {
+    throw new QueryRequestError(`from=${fromMs} to=${toMs}: the range must be two integers (epoch ms) with from < to`);
+  }
+  if (toMs - fromMs > MAX_RANGE_MS) throw new QueryRequestError(`the range ${fromMs}..${toMs} is longer than 31 days`);
+}
+
 /**
  * A panel's SQL with Grafana's ${__from} / ${__to} (epoch ms) replaced by bound BIGINT parameters, and the
  * query context the Druid plugin would send. Throws QueryRequestError naming what is wrong.
@@ -62,10 +70,7 @@ export function bindPanelQuery(
   fromMs: number,
   toMs: number,
 ): BoundQuery {
-  if (!Number.isSafeInteger(fromMs) || !Number.isSafeInteger(toMs) || fromMs >= toMs) {
-    throw new QueryRequestError(`from=${fromMs} to=${toMs}: the range must be two integers (epoch ms) with from < to`);
-  }
-  if (toMs - fromMs > MAX_RANGE_MS) throw new QueryRequestError(`the range ${fromMs}..${toMs} is longer than 31 days`);
+  checkRange(fromMs, toMs);
   const panel = flatPanels(dashboard.panels).find((p) => p.id === panelId);
   if (!panel) throw new QueryRequestError(`dashboard ${dashboard.uid} has no panel ${panelId}`);
   const target = druidTargets(panel).find((t) => (t.refId ?? 'A') === refId);

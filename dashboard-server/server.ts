@@ -10,9 +10,10 @@ import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type PulsoConfig } from '../lib/config.ts';
-import { DruidError, queryDruidTable } from '../lib/druidClient.ts';
+import { DruidError } from '../lib/druidClient.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
-import { bindPanelQuery, DashboardCatalog, QueryRequestError } from './panelQueries.ts';
+import { DashboardCatalog, QueryRequestError } from './panelQueries.ts';
+import { runPanelQuery } from './panelData.ts';
 import { PulsoError } from '../lib/errors.ts';
 import { basemapJson } from './basemap.ts';
 
@@ -188,21 +189,18 @@ async function runQuery(
   const q = parseQueryRequest(await readBody(req));
   const entry = catalog.get(q.uid);
   if (!entry) throw new RequestRejected(400, `no provisioned dashboard with uid ${JSON.stringify(q.uid)}`);
-  let bound;
+  const t0 = performance.now();
+  let table;
   try {
-    bound = bindPanelQuery(entry.dashboard, q.panelId, q.refId, q.from, q.to);
+    table = await runPanelQuery(cfg, entry.dashboard, q.panelId, q.refId, q.from, q.to);
   } catch (e) {
     if (e instanceof QueryRequestError) throw new RequestRejected(400, e.message);
-    throw e;
+    // Druid's or Prometheus' error reaches the panel as it said it; the page keeps refreshing the others.
+    return sendJson(res, 502, {
+      error: e instanceof DruidError || e instanceof PrometheusError ? e.message : String(e),
+    });
   }
-  const t0 = performance.now();
-  try {
-    const table = await queryDruidTable(cfg, bound.query, bound.parameters, bound.context);
-    sendJson(res, 200, { ...table, ms: Math.round(performance.now() - t0) });
-  } catch (e) {
-    // Druid's error reaches the panel as it said it; the page keeps refreshing the others.
-    sendJson(res, 502, { error: e instanceof DruidError ? e.message : String(e) });
-  }
+  sendJson(res, 200, { ...table, ms: Math.round(performance.now() - t0) });
 }
 
 /**

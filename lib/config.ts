@@ -172,6 +172,11 @@ export const CONFIG_VARS = [
     default: '9466',
   },
   {
+    name: 'PIPELINE_EXPORTER_HOST',
+    doc: 'Address the pipeline exporter binds (compose: `0.0.0.0` inside the container)',
+    default: '127.0.0.1',
+  },
+  {
     name: 'PULSO_CDC_PASSWORD',
     doc: 'Password of the pulso_cdc replication role (compose/external DB; locally generated into $PULSO_HOME/secrets.json)',
     defaultDoc: '(generated)',
@@ -368,6 +373,7 @@ export interface PulsoConfig {
     readonly kafkaJmxPort: number;
     readonly connectJmxPort: number;
     readonly pipelineExporterPort: number;
+    readonly pipelineExporterHost: string;
   };
   readonly grafana: { readonly url: string | undefined; readonly user: string; readonly password: string };
   readonly bootstrap: {
@@ -566,6 +572,7 @@ function monitoringConfig(env: Env): PulsoConfig['monitoring'] {
     kafkaJmxPort: int(env, 'KAFKA_JMX_EXPORTER_PORT'),
     connectJmxPort: int(env, 'CONNECT_JMX_EXPORTER_PORT'),
     pipelineExporterPort: int(env, 'PIPELINE_EXPORTER_PORT'),
+    pipelineExporterHost: str(env, 'PIPELINE_EXPORTER_HOST'),
   };
 }
 

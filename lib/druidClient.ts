@@ -245,3 +245,30 @@ export async function taskStatus(cfg: DruidConfig, taskId: string): Promise<{ st
   });
   return { state: body.status?.statusCode ?? body.status?.status ?? 'UNKNOWN', errorMsg: body.status?.errorMsg };
 }
+
+/** Ids of the tasks the overlord holds as running, pending or waiting. */
+export async function activeTaskIds(cfg: DruidConfig): Promise<string[]> {
+  const lists = await Promise.all(
+    ['runningTasks', 'pendingTasks', 'waitingTasks'].map((which) =>
+      druidOk<{ id: string }[]>(cfg, `listing ${which}`, { method: 'GET', path: `/druid/indexer/v1/${which}` }),
+    ),
+  );
+  return [...new Set(lists.flat().map((t) => t.id))];
+}
+
+/** Asks the overlord to shut a task down (it ends FAILED; a Kafka supervisor replaces it). */
+export async function shutdownTask(cfg: DruidConfig, taskId: string): Promise<void> {
+  await druidOk(cfg, `shutting down task ${taskId}`, {
+    method: 'POST',
+    path: `/druid/indexer/v1/task/${enc(taskId)}/shutdown`,
+  });
+}
+
+/** Asks a Kafka supervisor to hand off (publish) its task groups' segments now instead of at the next period. */
+export async function handoffTaskGroups(cfg: DruidConfig, supervisor: string, taskGroupIds: number[]): Promise<void> {
+  await druidOk(cfg, `early handoff of ${supervisor}`, {
+    method: 'POST',
+    path: `/druid/indexer/v1/supervisor/${enc(supervisor)}/taskGroups/handoff`,
+    body: { taskGroupIds },
+  });
+}

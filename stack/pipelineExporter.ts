@@ -91,7 +91,9 @@ export async function startPipelineExporter(cfg: PulsoConfig, log: Logger): Prom
       (e: Error) => res.writeHead(500).end(e.message),
     );
   });
-  await new Promise<void>((resolve) => server.listen(cfg.monitoring.pipelineExporterPort, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(cfg.monitoring.pipelineExporterPort, cfg.monitoring.pipelineExporterHost, resolve),
+  );
   log.info('pipeline exporter listening', { port: cfg.monitoring.pipelineExporterPort });
   return {
     server,

@@ -39,8 +39,16 @@ const escapeHtml = (s) =>
 
 // ---- values and units (the subset of Grafana's units these dashboards use) ----
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+/** Grafana's value mappings (type value): the text a value is shown as (`up` 0 → DOWN), or undefined. */
+function mappedValue(v, field) {
+  for (const m of field.mappings ?? []) if (m.type === 'value' && m.options?.[String(v)]) return m.options[String(v)];
+  return undefined;
+}
+
 function formatValue(v, field) {
   if (v === null || v === undefined) return 'No data';
+  const mapped = mappedValue(v, field);
+  if (mapped?.text !== undefined) return mapped.text;
   if (!isNum(v)) return String(v);
   const unit = field.unit;
   const d = field.decimals ?? (Number.isInteger(v) ? 0 : 2);
@@ -64,7 +72,7 @@ function formatValue(v, field) {
 }
 function fieldConfig(panel, column) {
   const defaults = panel.fieldConfig?.defaults ?? {};
-  const cfg = { unit: defaults.unit, decimals: defaults.decimals };
+  const cfg = { unit: defaults.unit, decimals: defaults.decimals, mappings: defaults.mappings };
   for (const o of panel.fieldConfig?.overrides ?? []) {
     if (o.matcher?.id === 'byName' && o.matcher.options === column) {
       for (const p of o.properties ?? []) {
@@ -169,6 +177,7 @@ const RENDERERS = {
           'data-column': column,
           'data-row': row,
           'data-value': v === null || v === undefined ? '' : String(v),
+          ...(mappedValue(v, f)?.color ? { style: `color: ${mappedValue(v, f).color}` } : {}),
           text: formatValue(v, f),
         }),
       );

@@ -39,8 +39,25 @@ export function flatPanels(panels: readonly (Panel | RowPanel)[] | undefined): P
   );
 }
 
+/** A panel's saved Prometheus target (panelKit.ts' PrometheusTarget, read back). */
+export interface SavedPrometheusTarget {
+  readonly refId?: string;
+  readonly datasource?: { readonly type?: string };
+  readonly expr?: string;
+  readonly legendFormat?: string;
+  readonly instant?: boolean;
+}
+
+const isPrometheus = (t: { datasource?: unknown }) =>
+  (t.datasource as { type?: string } | undefined)?.type === 'prometheus';
+
+/** The panel's Druid SQL targets (every target that is not Prometheus'). */
 export function druidTargets(panel: Panel): SavedDruidTarget[] {
-  return (panel.targets ?? []) as SavedDruidTarget[];
+  return (panel.targets ?? []).filter((t) => !isPrometheus(t)) as SavedDruidTarget[];
+}
+
+export function prometheusTargets(panel: Panel): SavedPrometheusTarget[] {
+  return (panel.targets ?? []).filter(isPrometheus) as SavedPrometheusTarget[];
 }
 
 /** The Druid query context a target sends (the plugin's contextParameters), as an object. */

@@ -4,6 +4,8 @@
 import type { Dashboard, DataTransformerConfig, FieldConfigSource, GridPos, Panel } from '@grafana/schema';
 
 export const DRUID_DATASOURCE = { type: 'grafadruid-druid-datasource', uid: 'druid' } as const;
+/** Prometheus (grafana/provisioning/datasources/prometheus.yaml; the local server proxies the same queries). */
+export const PROMETHEUS_DATASOURCE = { type: 'prometheus', uid: 'prometheus' } as const;
 
 /** Grafana 12.x dashboards; older numbers are migrated on load, newer ones are not understood. */
 export const SCHEMA_VERSION = 41;
@@ -30,6 +32,35 @@ export function druidSqlTarget(query: string, refId = 'A'): DruidSqlTarget {
   };
 }
 
+/** The saved target shape of Grafana's Prometheus datasource. */
+export interface PrometheusTarget {
+  readonly refId: string;
+  readonly datasource: typeof PROMETHEUS_DATASOURCE;
+  readonly expr: string;
+  readonly legendFormat: string;
+  readonly range: boolean;
+  readonly instant: boolean;
+  readonly editorMode: 'code';
+  readonly [key: string]: unknown;
+}
+
+/**
+ * A PromQL target: a range query drawn over time, or an instant query at the range end (stats, tables). Only
+ * Grafana's $__rate_interval and $__range may appear in it (the local server binds those two, as Grafana does).
+ */
+export function prometheusTarget(expr: string, opts: { legend?: string; instant?: boolean } = {}, refId = 'A') {
+  const instant = opts.instant === true;
+  return {
+    refId,
+    datasource: PROMETHEUS_DATASOURCE,
+    expr,
+    legendFormat: opts.legend ?? '',
+    range: !instant,
+    instant,
+    editorMode: 'code',
+  } satisfies PrometheusTarget;
+}
+
 /** A panel plus the result columns it reads (used by listPanelQueries and the end-to-end test). */
 export interface QueryPanel {
   readonly panel: Panel;
@@ -44,16 +75,28 @@ export interface TextPanel {
 
 export type PanelDef = QueryPanel | TextPanel;
 
-interface Common {
+/** What a panel queries: Druid SQL, or PromQL (whose answer the local server turns into time, series, value). */
+type QuerySource =
+  | { readonly sql: string; readonly promql?: undefined }
+  | {
+      readonly promql: string;
+      /** Grafana's legendFormat: `{{label}}` from the series' labels. */
+      readonly legend?: string;
+      readonly instant?: boolean;
+      readonly sql?: undefined;
+    };
+
+type Common = QuerySource & {
   readonly title: string;
   readonly description: string;
   readonly gridPos: GridPos;
-  readonly sql: string;
   readonly reads: readonly string[];
   readonly unit?: string;
   readonly decimals?: number;
   readonly transformations?: DataTransformerConfig[];
-}
+  /** Grafana value mappings: a value shown as a text (e.g. `up` 0 → DOWN). */
+  readonly mappings?: ReadonlyArray<{ value: string; text: string; color: string }>;
+};
 
 function fieldConfig(unit?: string, decimals?: number, extra: Record<string, unknown> = {}): FieldConfigSource {
   return {
@@ -64,6 +107,12 @@ function fieldConfig(unit?: string, decimals?: number, extra: Record<string, unk
     },
     overrides: [],
   };
+}
+
+function valueMappings(m: Common['mappings']): Record<string, unknown> {
+  if (!m) return {};
+  const options = Object.fromEntries(m.map((x, index) => [x.value, { text: x.text, color: x.color, index }]));
+  return { mappings: [{ type: 'value', options }] };
 }
 
 function queryPanel(
@@ -79,9 +128,13 @@ function queryPanel(
       title: c.title,
       description: c.description,
       gridPos: c.gridPos,
-      datasource: DRUID_DATASOURCE,
-      targets: [druidSqlTarget(c.sql)],
-      fieldConfig: fieldConfig(c.unit, c.decimals, extraDefaults),
+      datasource: c.promql === undefined ? DRUID_DATASOURCE : PROMETHEUS_DATASOURCE,
+      targets: [
+        c.promql === undefined
+          ? druidSqlTarget(c.sql)
+          : prometheusTarget(c.promql, { legend: c.legend, instant: c.instant }),
+      ],
+      fieldConfig: fieldConfig(c.unit, c.decimals, { ...valueMappings(c.mappings), ...extraDefaults }),
       options,
       ...(c.transformations ? { transformations: c.transformations } : {}),
     },

@@ -1,8 +1,9 @@
-// The Pipeline health dashboard: freshness, throughput and lag of the CDC path, as far as Druid can tell.
-// The transformer writes one counter row per (table, kind, type) with every Kafka transaction to the
-// `transformer_stats` topic (transformer/statsRows.ts), rolled up per minute in Druid: events by type,
-// Debezium repeats it dropped, dead letters by reason, commit → transformer latency. No panel scans or
-// groups the event rows themselves. What Druid cannot see (slot lag, Kafka lag) is listed in a text panel.
+// The Pipeline health dashboard: every stage of the CDC path, from Prometheus where the component reports to it
+// (scrape targets, the replication slot, Debezium, Connect, the transformer's lag and dead letters, Druid's
+// ingestion lag, freshness p50/p99, restarts) and from Druid where Druid is the source: the transformer writes one
+// counter row per (table, kind, type) with every Kafka transaction to `transformer_stats` (transformer/statsRows.ts),
+// rolled up per minute: events by type, Debezium repeats dropped, commit → transformer latency. No panel scans or
+// groups the event rows themselves.
 import { ROLLUP_IN_RANGE, sumOrZero } from './sqlFragments.ts';
 import {
   LONG_TO_SERIES,
@@ -11,7 +12,6 @@ import {
   dashboardLink,
   stat,
   table,
-  text,
   timeseries,
   type BuiltDashboard,
   type PanelDef,
@@ -26,12 +26,40 @@ const FRESHNESS_THRESHOLDS = [
 /** Counter rows of the transformer in the dashboard range (produced_at minute). */
 const STATS = `FROM transformer_stats WHERE ${ROLLUP_IN_RANGE}`;
 
+const UP_MAPPINGS = [
+  { value: '1', text: 'up', color: 'green' },
+  { value: '0', text: 'DOWN', color: 'red' },
+];
+const RUNNING_MAPPINGS = [
+  { value: '1', text: 'running', color: 'green' },
+  { value: '0', text: 'NOT RUNNING', color: 'red' },
+];
+const quantile = (q: number, name: string) =>
+  `label_replace(histogram_quantile(${q}, sum by (le) (rate(pulso_freshness_seconds_bucket[$__rate_interval]))), "quantile", "${name}", "", "")`;
+/** 1 while running, 0 in any other state, per connector and per task (Connect reports states as labels). */
+const CONNECT_STATES =
+  'label_replace(max by (connector) (kafka_connect_connector_status{status="running"}) or 0 * max by (connector) (kafka_connect_connector_status), "task", "connector", "", "") or ' +
+  'label_replace(max by (connector, task) (kafka_connect_task_status{status="running"}) or 0 * max by (connector, task) (kafka_connect_task_status), "task", "task $1", "task", "(.*)")';
+
 const panels: PanelDef[] = [
+  // ── Row 1: is everything there, and how fresh is what Druid serves ─────────────────────────
+  stat({
+    title: 'Scrape targets',
+    description:
+      "Prometheus' `up` for every target: the transformer instances, Kafka and Connect (JMX exporter), PostgreSQL (postgres_exporter), the pipeline exporter (Druid, freshness) and Prometheus itself. A target that does not answer shows DOWN, never an empty panel.",
+    gridPos: { x: 0, y: 0, w: 8, h: 5 },
+    promql: 'up',
+    legend: '{{job}}',
+    instant: true,
+    reads: ['series', 'value'],
+    perRow: true,
+    mappings: UP_MAPPINGS,
+  }),
   stat({
     title: 'Seconds since the newest commit reached Druid',
     description:
       'Now minus the newest commit time (source_ts_ms) among the streamed changes whose counters are queryable in Druid; the counters are written in the same Kafka transaction as the events. With the generator running this is the end-to-end freshness (commit → queryable, plus up to one refresh); when nobody writes it simply grows.',
-    gridPos: { x: 0, y: 0, w: 6, h: 5 },
+    gridPos: { x: 8, y: 0, w: 4, h: 5 },
     sql: `SELECT (${NOW_MS} - MAX(max_source_ts_ms)) / 1000.0 AS seconds_since_last_commit ${STATS} AND kind = 'event'`,
     reads: ['seconds_since_last_commit'],
     unit: 's',
@@ -39,30 +67,122 @@ const panels: PanelDef[] = [
     thresholds: FRESHNESS_THRESHOLDS,
   }),
   stat({
-    title: 'Seconds since the transformer last produced',
-    description: 'Now minus the newest transaction of the transformer that is queryable in Druid.',
-    gridPos: { x: 6, y: 0, w: 6, h: 5 },
-    sql: `SELECT (${NOW_MS} - MAX(max_produced_ms)) / 1000.0 AS seconds_since_last_transform ${STATS}`,
-    reads: ['seconds_since_last_transform'],
-    unit: 's',
-    decimals: 1,
-    thresholds: FRESHNESS_THRESHOLDS,
+    title: 'Connector and task state',
+    description:
+      "Kafka Connect's state of the Debezium connector and of each of its tasks (JMX exporter): running, or NOT RUNNING when paused, stopped, failed, unassigned or restarting.",
+    gridPos: { x: 12, y: 0, w: 4, h: 5 },
+    promql: CONNECT_STATES,
+    legend: '{{connector}} {{task}}',
+    instant: true,
+    reads: ['series', 'value'],
+    perRow: true,
+    mappings: RUNNING_MAPPINGS,
   }),
   stat({
     title: 'Events produced in range',
     description:
       'Order and order-item events the transformer produced in the range, from its counters (one row per minute and event type): a count of rows in the event datasources would grow with history.',
-    gridPos: { x: 12, y: 0, w: 12, h: 5 },
+    gridPos: { x: 16, y: 0, w: 8, h: 5 },
     sql: `SELECT "table" AS datasource, SUM(records) AS events ${STATS} AND kind = 'event' GROUP BY 1 ORDER BY 1`,
     reads: ['datasource', 'events'],
     decimals: 0,
     perRow: true,
   }),
+
+  // ── Row 2: freshness and the source ────────────────────────────────────────────────────────
+  timeseries({
+    title: 'Freshness: commit → queryable, p50 and p99',
+    description:
+      'From the pipeline exporter, which sees each newer PostgreSQL commit as soon as Druid serves it (every second): quantiles of commit → queryable over the rate window. The FreshnessSlow alert fires when p99 stays above 5 s for 5 minutes.',
+    gridPos: { x: 0, y: 5, w: 12, h: 8 },
+    promql: `${quantile(0.5, 'p50')} or ${quantile(0.99, 'p99')}`,
+    legend: '{{quantile}}',
+    reads: ['time', 'series', 'value'],
+    unit: 's',
+    decimals: 2,
+  }),
+  timeseries({
+    title: 'Replication slot: WAL retained',
+    description:
+      'WAL PostgreSQL keeps for each replication slot (current LSN − restart_lsn, postgres_exporter as pulso_monitor). It falls back as Debezium confirms; growth means the connector is not confirming (alerts: ReplicationSlotWalHigh, ReplicationSlotWalGrowing).',
+    gridPos: { x: 12, y: 5, w: 12, h: 8 },
+    promql: 'pg_replication_slot_retained_wal_bytes',
+    legend: '{{slot_name}}',
+    reads: ['time', 'series', 'value'],
+    unit: 'bytes',
+    decimals: 0,
+  }),
+
+  // ── Row 3: Debezium ─────────────────────────────────────────────────────────────────────────
+  timeseries({
+    title: 'Debezium: milliseconds behind the source',
+    description:
+      "Debezium's streaming MilliSecondsBehindSource (JMX): commit time in PostgreSQL → the change read by the connector, for the last event.",
+    gridPos: { x: 0, y: 13, w: 12, h: 7 },
+    promql: 'debezium_streaming_millisecondsbehindsource',
+    legend: '{{server}}',
+    reads: ['time', 'series', 'value'],
+    unit: 'ms',
+    decimals: 0,
+  }),
+  timeseries({
+    title: 'Debezium: queue remaining capacity',
+    description:
+      "Free places in Debezium's internal queue between the replication stream and Kafka (of QueueTotalCapacity): near 0, Kafka cannot take the changes as fast as PostgreSQL sends them.",
+    gridPos: { x: 12, y: 13, w: 12, h: 7 },
+    promql: 'debezium_streaming_queueremainingcapacity',
+    legend: '{{server}}',
+    reads: ['time', 'series', 'value'],
+    decimals: 0,
+  }),
+
+  // ── Row 4: the transformer ──────────────────────────────────────────────────────────────────
+  timeseries({
+    title: 'Transformer lag per input partition',
+    description:
+      'Records behind the end of each CDC input partition, as each transformer instance reports it (prom-client). Growing for 5 minutes above 1,000: TransformerLagGrowing.',
+    gridPos: { x: 0, y: 20, w: 12, h: 8 },
+    promql: 'sum by (topic, partition) (pulso_transformer_consumer_lag)',
+    legend: '{{topic}}/{{partition}}',
+    reads: ['time', 'series', 'value'],
+    decimals: 0,
+  }),
+  timeseries({
+    title: 'Transformer throughput (records per second)',
+    description: 'CDC records consumed per second by each transformer instance.',
+    gridPos: { x: 12, y: 20, w: 12, h: 8 },
+    promql: 'sum by (instance) (rate(pulso_transformer_consumed_records_total[$__rate_interval]))',
+    legend: '{{instance}}',
+    reads: ['time', 'series', 'value'],
+    decimals: 1,
+  }),
+  timeseries({
+    title: 'Dead letters by reason',
+    description:
+      'CDC records the transformer sent to the dead-letter topic (pulso.dlq) per rate window, by the dlq.reason it wrote in their headers; 0 when there are none. Any dead letter fires DeadLetters.',
+    gridPos: { x: 0, y: 28, w: 12, h: 7 },
+    promql: 'sum by (reason) (increase(pulso_transformer_dead_lettered_total[$__rate_interval])) or vector(0)',
+    legend: '{{reason}}',
+    reads: ['time', 'series', 'value'],
+    decimals: 0,
+  }),
+  timeseries({
+    title: 'Druid ingestion lag per supervisor',
+    description:
+      "Records of each supervisor's Kafka topic its tasks have not read yet (aggregateLag from the supervisors' status API, through the pipeline exporter).",
+    gridPos: { x: 12, y: 28, w: 12, h: 7 },
+    promql: 'pulso_druid_supervisor_lag',
+    legend: '{{supervisor}}',
+    reads: ['time', 'series', 'value'],
+    decimals: 0,
+  }),
+
+  // ── Row 5: what Druid counts ────────────────────────────────────────────────────────────────
   timeseries({
     title: 'Commit → transformer latency',
     description:
       'Per minute of production: mean and max of (transformer produced − commit time) over streamed changes (snapshot rows excluded: their source time is the snapshot, not a commit). Covers Debezium, Kafka and the transformer.',
-    gridPos: { x: 0, y: 5, w: 12, h: 8 },
+    gridPos: { x: 0, y: 35, w: 12, h: 8 },
     sql:
       'SELECT __time AS "time", SUM(latency_ms_sum) / NULLIF(SUM(latency_count), 0) AS mean_latency_ms, MAX(latency_ms_max) AS max_latency_ms ' +
       `${STATS} AND kind = 'event' AND latency_count > 0 GROUP BY 1 ORDER BY 1`,
@@ -73,7 +193,7 @@ const panels: PanelDef[] = [
   timeseries({
     title: 'Order events per minute by type',
     description: 'Order events the transformer produced per minute, by event_type.',
-    gridPos: { x: 12, y: 5, w: 12, h: 8 },
+    gridPos: { x: 12, y: 35, w: 12, h: 8 },
     sql: `SELECT __time AS "time", type AS event_type, SUM(records) AS events ${STATS} AND kind = 'event' AND "table" = 'orders' GROUP BY 1, 2 ORDER BY 1`,
     reads: ['time', 'event_type', 'events'],
     decimals: 0,
@@ -83,7 +203,7 @@ const panels: PanelDef[] = [
   timeseries({
     title: 'Order item events per minute by type',
     description: 'Order-item events the transformer produced per minute, by event_type.',
-    gridPos: { x: 0, y: 13, w: 12, h: 8 },
+    gridPos: { x: 0, y: 43, w: 12, h: 8 },
     sql: `SELECT __time AS "time", type AS event_type, SUM(records) AS events ${STATS} AND kind = 'event' AND "table" = 'order_items' GROUP BY 1, 2 ORDER BY 1`,
     reads: ['time', 'event_type', 'events'],
     decimals: 0,
@@ -94,28 +214,19 @@ const panels: PanelDef[] = [
     title: 'Redelivered CDC records dropped per minute',
     description:
       'Debezium delivers at least once: after a connector restart it re-sends changes (and a re-run snapshot re-reads rows); a consumer-group reset replays the CDC topics. The transformer recognises them by source position, snapshot version or input offset and drops them inside its exactly-once transactions; this counts them. They never reach the event or rollup datasources.',
-    gridPos: { x: 12, y: 13, w: 12, h: 8 },
+    gridPos: { x: 12, y: 43, w: 12, h: 8 },
     sql:
       `SELECT __time AS "time", ${sumOrZero('records')} AS redelivered_events ${STATS} ` +
       "AND kind = 'skip' AND type IN ('duplicate', 'snapshot_duplicate', 'replayed') GROUP BY 1 ORDER BY 1",
     reads: ['time', 'redelivered_events'],
     decimals: 0,
   }),
-  timeseries({
-    title: 'Dead-lettered records per minute by reason',
-    description:
-      'CDC records the transformer sent to the dead-letter topic (pulso.dlq), by the dlq.reason it wrote in their headers.',
-    gridPos: { x: 0, y: 21, w: 12, h: 6 },
-    sql: `SELECT __time AS "time", type AS reason, SUM(records) AS dead_lettered ${STATS} AND kind = 'dlq' GROUP BY 1, 2 ORDER BY 1`,
-    reads: ['time', 'reason', 'dead_lettered'],
-    decimals: 0,
-    stacked: true,
-    transformations: [LONG_TO_SERIES],
-  }),
+
+  // ── Row 6: Druid and the stack ──────────────────────────────────────────────────────────────
   table({
     title: 'Druid supervisors',
     description: 'State of every Kafka supervisor (sys.supervisors). healthy = 0 means ingestion is stuck or failing.',
-    gridPos: { x: 12, y: 21, w: 12, h: 6 },
+    gridPos: { x: 0, y: 51, w: 8, h: 7 },
     sql: 'SELECT supervisor_id, state, detailed_state, healthy FROM sys.supervisors ORDER BY supervisor_id',
     reads: ['supervisor_id', 'state', 'detailed_state', 'healthy'],
   }),
@@ -123,26 +234,25 @@ const panels: PanelDef[] = [
     title: 'Realtime segments not yet handed off',
     description:
       'Segments still served by the indexing task (sys.segments, is_realtime = 1). They are queryable already; a count that only grows means handoff to the historical is stuck.',
-    gridPos: { x: 0, y: 27, w: 12, h: 6 },
+    gridPos: { x: 8, y: 51, w: 8, h: 7 },
     sql:
       'SELECT datasource, COUNT(*) AS segments_in_tasks, SUM(num_rows) AS rows_in_tasks FROM sys.segments ' +
       'WHERE is_realtime = 1 GROUP BY datasource ORDER BY datasource',
     reads: ['datasource', 'segments_in_tasks', 'rows_in_tasks'],
     decimals: 0,
   }),
-  text(
-    'Not visible from Druid',
-    { x: 12, y: 27, w: 12, h: 6 },
-    [
-      'These stages have no rows in Druid, so they are not on this dashboard:',
-      '',
-      '- **Replication-slot lag** (WAL retained for `pulso_slot`) and **Kafka consumer lag** of the transformer: `npm start` live view, and the transformer `/metrics` (port 9464).',
-      '- **Dead-lettered records** themselves (`pulso.dlq`) keep the original bytes, which Druid cannot parse as rows; their counts by reason are above.',
-      '- **Druid ingestion lag in offsets**: `GET /druid/indexer/v1/supervisor/orders/status` (aggregateLag) via the router.',
-      '',
-      'See docs/dashboards.md, “Gaps”.',
-    ].join('\n'),
-  ),
+  stat({
+    title: 'Service restarts in range',
+    description:
+      'Restarts of each local service by the stack supervisor within the range (pipeline exporter); more than 3 in 30 minutes fires ServiceRestarting. `npm run status` has the reasons.',
+    gridPos: { x: 16, y: 51, w: 8, h: 7 },
+    promql: 'round(increase(pulso_stack_service_restarts_total[$__range]))',
+    legend: '{{service}}',
+    instant: true,
+    reads: ['series', 'value'],
+    decimals: 0,
+    perRow: true,
+  }),
 ];
 
 export const pipelineHealthDashboard: BuiltDashboard = assemble(
@@ -151,7 +261,7 @@ export const pipelineHealthDashboard: BuiltDashboard = assemble(
     uid: 'pulso-pipeline-health',
     title: 'Pulso · Pipeline health',
     description: 'Freshness, throughput and lag of PostgreSQL → Debezium → Kafka → transformer → Druid.',
-    tags: ['pulso', 'pipeline', 'druid'],
+    tags: ['pulso', 'pipeline', 'druid', 'prometheus'],
     ...DASHBOARD_DEFAULTS,
     links: [dashboardLink('Sales', 'pulso-sales')],
   },

@@ -13,7 +13,8 @@ import { createLogger } from '../../lib/log.ts';
 import { pollUntil, sleep } from '../../lib/poll.ts';
 import { createDashboardsServer } from '../../dashboard-server/server.ts';
 import { bindPanelQuery } from '../../dashboard-server/panelQueries.ts';
-import { druidTargets, flatPanels, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
+import { druidTargets, flatPanels, prometheusTargets, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
+import { runPanelQuery } from '../../dashboard-server/panelData.ts';
 import { MARKET_COUNTRY_IDS, type Basemap } from '../../dashboard-server/basemap.ts';
 import { degreesFrom } from '../support/geo.ts';
 import { runGenerator } from '../../generator/index.ts';
@@ -138,12 +139,17 @@ describe('local dashboards in Chromium', () => {
           expect(view.state, what).toBe('ok');
           continue;
         }
-        const q = bindPanelQuery(dashboard, p.id!, druidTargets(p)[0]!.refId ?? 'A', fromMs, toMs);
-        const truth = await queryDruidTable(cfg, q.query, q.parameters, q.context);
+        // The truth: the panel's own query against its own datasource (Druid SQL or Prometheus), as the server runs it.
+        const refId = (p.targets[0] as { refId?: string }).refId ?? 'A';
+        const truth = await runPanelQuery(cfg, dashboard, p.id!, refId, fromMs, toMs);
+        const q = druidTargets(p).length ? bindPanelQuery(dashboard, p.id!, refId, fromMs, toMs) : undefined;
+        const queryText = q?.query ?? prometheusTargets(p)[0]?.expr ?? '';
         const hasValues = truth.rows.some((r) => r.some((v) => typeof v === 'number'));
-        expect(view.state, `${what}: Druid returned ${truth.rows.length} rows`).toBe(hasValues ? 'ok' : 'empty');
+        expect(view.state, `${what}: its datasource returned ${truth.rows.length} rows`).toBe(
+          hasValues ? 'ok' : 'empty',
+        );
         // A stat against CURRENT_TIMESTAMP ("seconds since…") moves between the page's query and ours.
-        if ((p.type === 'stat' || p.type === 'bargauge') && !q.query.includes('CURRENT_TIMESTAMP')) {
+        if ((p.type === 'stat' || p.type === 'bargauge') && !queryText.includes('CURRENT_TIMESTAMP')) {
           // The number shown is the number Druid returned for that panel's own query, column by column.
           // Every value Druid returned for the panel's own query, with its label: per row (values: true, named by
           // the row's text fields, as Grafana draws it) or each column's last value.
@@ -187,14 +193,14 @@ describe('local dashboards in Chromium', () => {
           );
           if (perRow) expect(Object.keys(expected).length, `${what}: one value per row`).toBe(truth.rows.length);
           const shown = Object.fromEntries(Object.entries(view.values).filter(([n]) => n in expected || perRow));
-          if (q.query.includes('APPROX_QUANTILE_DS')) {
+          if (q?.query.includes('APPROX_QUANTILE_DS')) {
             // A quantiles sketch is randomised: two merges of the same segments differ (its rank error is ≈ 1.7 % at
             // k=128). So the shown value is checked against the exact distribution instead: its rank is the quantile's.
             expect(Object.keys(shown).sort(), what).toEqual(Object.keys(expected).sort());
             const hist = await queryDruidTable(
               cfg,
               "SELECT delivery_minute, SUM(deliveries) FROM order_deliveries WHERE __time >= TIME_FLOOR(MILLIS_TO_TIMESTAMP(?), 'PT1M') AND __time <= MILLIS_TO_TIMESTAMP(?) GROUP BY 1",
-              q.parameters,
+              q!.parameters,
             );
             const total = hist.rows.reduce((a, r) => a + Number(r[1]), 0);
             const share = (pred: (minute: number) => boolean) =>

@@ -52,6 +52,9 @@ const IMAGE_VERSION_VAR: Record<string, string> = {
   'apache/druid': 'DRUID_VERSION',
   'grafana/grafana': 'GRAFANA_VERSION',
   node: 'NODE_VERSION',
+  'prom/prometheus': 'PROMETHEUS_VERSION',
+  'quay.io/prometheuscommunity/postgres-exporter': 'POSTGRES_EXPORTER_VERSION',
+  'curlimages/curl': 'CURL_IMAGE_VERSION',
 };
 
 function bindMounts(svc: Service): Array<{ source: string; target: string; readOnly: boolean }> {
@@ -95,8 +98,12 @@ describe('docker-compose.cdc.yml', () => {
         'druid-indexer',
         'druid-router',
         'grafana',
+        'jmx-agent',
         'kafka',
+        'pipeline-exporter',
         'postgres',
+        'postgres-exporter',
+        'prometheus',
         'transformer',
         'zookeeper',
       ].sort(),
@@ -257,9 +264,10 @@ describe('the compose stack mounts the repo files the local stack uses', () => {
     const mounted = listFiles(resolve(REPO_ROOT, 'grafana/provisioning'))
       .map((f) => f.slice(resolve(REPO_ROOT, 'grafana/provisioning').length + 1))
       .sort();
-    expect(mounted).toEqual(['dashboards/pulso.yaml', 'datasources/druid.yaml']);
+    expect(mounted).toEqual(['dashboards/pulso.yaml', 'datasources/druid.yaml', 'datasources/prometheus.yaml']);
     const env = compose.services['grafana']!.environment!;
     expect(env['DRUID_URL']).toBe('http://druid-router:8888');
+    expect(env['PROMETHEUS_URL']).toBe('http://prometheus:9090');
     expect(compose.services['druid-router']).toBeDefined();
   });
 

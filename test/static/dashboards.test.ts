@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SUPERVISOR_SPEC_FILES, type KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
 import { ALL_DASHBOARDS, renderDashboardJson } from '../../grafana/src/build.ts';
-import { DRUID_DATASOURCE, SCHEMA_VERSION } from '../../grafana/src/panelKit.ts';
+import { DRUID_DATASOURCE, PROMETHEUS_DATASOURCE, SCHEMA_VERSION } from '../../grafana/src/panelKit.ts';
 import { LATEST_ORDERS_WINDOW_MS } from '../../grafana/src/sqlFragments.ts';
 import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { DASHBOARDS_DIR, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
@@ -113,19 +113,25 @@ describe('dashboard files', () => {
     },
   );
 
-  it('every query target uses the Druid datasource with a non-empty SQL query in long format, in UTC', () => {
-    let targets = 0;
+  it('every query target uses its panel datasource: Druid SQL in long format and UTC, or PromQL', () => {
+    let druid = 0;
     for (const { file, dashboard: json } of files) {
       for (const p of (json.panels ?? []) as Panel[]) {
         for (const t of p.targets ?? []) {
-          targets++;
           const where = `${file} / ${p.title}`;
+          expect(t['refId'], where).toBe('A');
+          expect(p.datasource, where).toEqual(t['datasource']);
+          if (t['datasource'] && (t['datasource'] as { type: string }).type === PROMETHEUS_DATASOURCE.type) {
+            expect(t['datasource'], where).toEqual(PROMETHEUS_DATASOURCE);
+            expect(String(t['expr']).trim().length, where).toBeGreaterThan(0);
+            expect(t['range'], `${where}: a range or an instant query`).toBe(!t['instant']);
+            continue;
+          }
+          druid++;
           expect(t['datasource'], where).toEqual(DRUID_DATASOURCE);
-          expect(p.datasource, where).toEqual(DRUID_DATASOURCE);
           const builder = t['builder'] as { queryType: string; query: string };
           expect(builder.queryType, where).toBe('sql');
           expect(builder.query.trim().length, where).toBeGreaterThan(0);
-          expect(t['refId'], where).toBe('A');
           const settings = t['settings'] as { format: string; contextParameters: unknown };
           expect(settings.format, where).toBe('long');
           expect(settings.contextParameters, where).toEqual([{ name: 'sqlTimeZone', value: 'Etc/UTC' }]);
@@ -133,7 +139,7 @@ describe('dashboard files', () => {
         if (p.type !== 'text') expect((p.targets ?? []).length, `${file} / ${p.title}`).toBe(1);
       }
     }
-    expect(targets).toBe(queries.length);
+    expect(druid).toBe(queries.length);
   });
 });
 
