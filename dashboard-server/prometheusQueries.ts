@@ -4,7 +4,7 @@
 // data frames would be: a range query as long rows (time, series, value), an instant one as (series, value).
 import type { DruidTable } from '../lib/druidClient.ts';
 import type { PromQueryAnswer, PromSeries } from '../lib/prometheusClient.ts';
-import { flatPanels, prometheusTargets, type SavedDashboard } from '../grafana/src/dashboardFiles.ts';
+import { flatPanels, promQueryTargets, type SavedDashboard } from '../grafana/src/dashboardFiles.ts';
 import { QueryRequestError } from './panelQueries.ts';
 
 /** The scrape interval in prometheus/prometheus.yml: $__rate_interval is at least four of them, as in Grafana. */
@@ -30,14 +30,15 @@ export function bindPrometheusQuery(
   toMs: number,
 ): BoundPromQuery | undefined {
   const panel = flatPanels(dashboard.panels).find((p) => p.id === panelId);
-  const target = panel && prometheusTargets(panel).find((t) => (t.refId ?? 'A') === refId);
+  const target = panel && promQueryTargets(panel).find((t) => (t.refId ?? 'A') === refId);
   if (!target) return undefined;
   if (!target.expr) throw new QueryRequestError(`panel ${panelId} of ${dashboard.uid} has an empty PromQL query`);
   const rangeS = Math.max(1, Math.round((toMs - fromMs) / 1000));
   const stepS = Math.max(SCRAPE_INTERVAL_S, Math.ceil(rangeS / MAX_POINTS));
   const rateIntervalS = Math.max(stepS + SCRAPE_INTERVAL_S, 4 * SCRAPE_INTERVAL_S);
   const expr = target.expr.replaceAll('$__rate_interval', `${rateIntervalS}s`).replaceAll('$__range', `${rangeS}s`);
-  if (/\$/.test(expr))
+  // PromQL uses `$1` in label_replace; a Grafana variable is `$__name` or `${…}`.
+  if (/\$__|\$\{/.test(expr))
     throw new QueryRequestError(`panel ${panelId} uses a Grafana variable this server cannot bind: ${expr}`);
   return {
     expr,

@@ -49,7 +49,7 @@ export function serveMetrics(
       if (scrapeTargetHome && host === '127.0.0.1') {
         const instance = metrics.snapshot().instance;
         const file = writeScrapeTarget(scrapeTargetHome, `transformer-${port}`, `127.0.0.1:${port}`, {
-          service: 'transformer',
+          component: 'transformer',
           transformer_instance: instance,
         });
         server.once('close', () => removeScrapeTarget(file));

@@ -56,7 +56,7 @@ export function druidTargets(panel: Panel): SavedDruidTarget[] {
   return (panel.targets ?? []).filter((t) => !isPrometheus(t)) as SavedDruidTarget[];
 }
 
-export function prometheusTargets(panel: Panel): SavedPrometheusTarget[] {
+export function promQueryTargets(panel: Panel): SavedPrometheusTarget[] {
   return (panel.targets ?? []).filter(isPrometheus) as SavedPrometheusTarget[];
 }
 

@@ -48,8 +48,9 @@ const panels: PanelDef[] = [
     description:
       "Prometheus' `up` for every target: the transformer instances, Kafka and Connect (JMX exporter), PostgreSQL (postgres_exporter), the pipeline exporter (Druid, freshness) and Prometheus itself. A target that does not answer shows DOWN, never an empty panel.",
     gridPos: { x: 0, y: 0, w: 8, h: 5 },
-    promql: 'up',
-    legend: '{{job}}',
+    // One series per target, whatever labels a target file gave it (a relabelled target is not two targets).
+    promql: 'max by (job, instance) (up)',
+    legend: '{{job}} {{instance}}',
     instant: true,
     reads: ['series', 'value'],
     perRow: true,
@@ -246,7 +247,7 @@ const panels: PanelDef[] = [
     description:
       'Restarts of each local service by the stack supervisor within the range (pipeline exporter); more than 3 in 30 minutes fires ServiceRestarting. `npm run status` has the reasons.',
     gridPos: { x: 16, y: 51, w: 8, h: 7 },
-    promql: 'round(increase(pulso_stack_service_restarts_total[$__range]))',
+    promql: 'round(max by (service) (increase(pulso_stack_service_restarts_total[$__range])))',
     legend: '{{service}}',
     instant: true,
     reads: ['series', 'value'],

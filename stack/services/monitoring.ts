@@ -27,7 +27,7 @@ function writePrometheusConfig(ctx: ServiceContext): string {
     ['postgres', m.postgresExporterPort],
     ['pipeline', m.pipelineExporterPort],
   ];
-  for (const [job, port] of fixed) writeScrapeTarget(cfg.home, job, `127.0.0.1:${port}`, { service: job });
+  for (const [job, port] of fixed) writeScrapeTarget(cfg.home, job, `127.0.0.1:${port}`, { component: job });
   return resolve(dir, 'prometheus.yml');
 }
 

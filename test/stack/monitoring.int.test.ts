@@ -12,6 +12,9 @@ import { CONNECTOR_NAME } from '../../lib/names.ts';
 import { pollUntil } from '../../lib/poll.ts';
 import { prometheusTargets } from '../../lib/prometheusClient.ts';
 import { launchChromium } from '../../dashboard-server/chromium.ts';
+import { runPanelQuery } from '../../dashboard-server/panelData.ts';
+import { ALL_DASHBOARDS } from '../../grafana/src/build.ts';
+import { flatPanels, promQueryTargets, readDashboardFiles } from '../../grafana/src/dashboardFiles.ts';
 
 const cfg = loadConfig();
 const log = (m: string) => process.stderr.write(`[monitoring.int ${new Date().toISOString()}] ${m}\n`);
@@ -65,6 +68,31 @@ describe('Prometheus monitoring', () => {
       throw new Error(`${e.message}: ${JSON.stringify(t.map((x) => [x.labels.job, x.health, x.lastError]))}`);
     });
     log(`targets: ${targets.map((t) => `${t.labels.job} ${t.scrapeUrl} ${t.health}`).join('; ')}`);
+  });
+
+  it('runs every PromQL query of the dashboards against the real Prometheus: each returns the series and columns its panel reads', async () => {
+    const readsByFile = new Map(ALL_DASHBOARDS.map((d) => [d.fileName, d.readsByPanelId]));
+    const seen: string[] = [];
+    const toMs = Date.now();
+    for (const { file, dashboard } of readDashboardFiles())
+      for (const panel of flatPanels(dashboard.panels))
+        for (const target of promQueryTargets(panel)) {
+          const what = `${file} / ${panel.title}`;
+          const table = await pollUntil(
+            async () => {
+              const t = await runPanelQuery(cfg, dashboard, panel.id!, target.refId ?? 'A', toMs - 900_000, toMs);
+              return t.rows.length > 0 ? t : undefined;
+            },
+            { what: `${what}: series from Prometheus`, timeoutMs: 60_000, intervalMs: 2000 },
+          );
+          expect(
+            table.columns.map((c) => c.name),
+            what,
+          ).toEqual(readsByFile.get(file)!.get(panel.id!));
+          seen.push(`${panel.title}: ${new Set(table.rows.map((r) => r[table.columns.length - 2])).size} series`);
+        }
+    expect(seen.length).toBeGreaterThanOrEqual(10);
+    log(`PromQL panels: ${seen.join('; ')}`);
   });
 
   it('a paused connector fires ConnectorNotRunning within 60 s, in npm run status and on the dashboard page; resuming clears it within 60 s', async () => {
