@@ -216,9 +216,10 @@ const panels: PanelDef[] = [
     description:
       'Debezium delivers at least once: after a connector restart it re-sends changes (and a re-run snapshot re-reads rows); a consumer-group reset replays the CDC topics. The transformer recognises them by source position, snapshot version or input offset and drops them inside its exactly-once transactions; this counts them. They never reach the event or rollup datasources.',
     gridPos: { x: 12, y: 43, w: 12, h: 8 },
+    // Every minute the transformer counted anything, so a quiet pipeline draws 0, not "No data".
     sql:
-      `SELECT __time AS "time", ${sumOrZero('records')} AS redelivered_events ${STATS} ` +
-      "AND kind = 'skip' AND type IN ('duplicate', 'snapshot_duplicate', 'replayed') GROUP BY 1 ORDER BY 1",
+      `SELECT __time AS "time", ${sumOrZero('records', "kind = 'skip' AND type IN ('duplicate', 'snapshot_duplicate', 'replayed')")} AS redelivered_events ` +
+      `${STATS} GROUP BY 1 ORDER BY 1`,
     reads: ['time', 'redelivered_events'],
     decimals: 0,
   }),

@@ -56,24 +56,28 @@ const panels: PanelDef[] = [
   stat({
     title: '% completed',
     description:
-      'Completed (delivered) orders as a share of all orders placed in the range, including those still in progress.',
+      'Completed (delivered) orders as a share of all orders placed in the range, including those still in progress, and its change against the previous range of equal length.',
     gridPos: { x: 8, y: 0, w: 4, h: 4 },
-    sql: `SELECT ${pct('delivered_orders', 'orders')} AS completed_pct ${ROLLUP}`,
-    reads: ['completed_pct'],
+    sql: trendOf('order_rollup_status', `${pct('delivered_orders', 'orders')} AS completed_pct`),
+    reads: ['time', 'completed_pct'],
     unit: 'percent',
     decimals: 1,
+    trend: true,
   }),
   stat({
     title: 'Completion and cancellation rate (finished orders)',
     description:
-      'Among orders placed in the range that are finished (delivered or cancelled): the share delivered and the share cancelled. The two add up to 100%.',
+      'Among orders placed in the range that are finished (delivered or cancelled): the share delivered and the share cancelled. The two add up to 100%. Each with its change against the previous range of equal length.',
     gridPos: { x: 12, y: 0, w: 6, h: 4 },
-    sql:
-      `SELECT ${pct('delivered_orders', 'delivered_orders + cancelled_orders')} AS completion_rate_pct, ` +
-      `${pct('cancelled_orders', 'delivered_orders + cancelled_orders')} AS cancellation_rate_pct ${ROLLUP}`,
-    reads: ['completion_rate_pct', 'cancellation_rate_pct'],
+    sql: trendOf(
+      'order_rollup_status',
+      `${pct('delivered_orders', 'delivered_orders + cancelled_orders')} AS completion_rate_pct, ` +
+        `${pct('cancelled_orders', 'delivered_orders + cancelled_orders')} AS cancellation_rate_pct`,
+    ),
+    reads: ['time', 'completion_rate_pct', 'cancellation_rate_pct'],
     unit: 'percent',
     decimals: 1,
+    trend: true,
   }),
   stat({
     title: 'GMV by currency',

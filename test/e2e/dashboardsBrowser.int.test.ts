@@ -311,6 +311,8 @@ describe('local dashboards in Chromium', () => {
     expect(trendPanels.map((p) => p.title)).toEqual([
       'Total orders',
       'Completed orders',
+      '% completed',
+      'Completion and cancellation rate (finished orders)',
       'GMV (USD)',
       'Average ticket (USD)',
     ]);

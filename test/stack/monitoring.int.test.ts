@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, inheritedEnv, loadConfig } from '../../lib/config.ts';
 import { setConnectorPaused } from '../../lib/connectClient.ts';
+import { stopService, up } from '../../stack/manager.ts';
 import { CONNECTOR_NAME } from '../../lib/names.ts';
 import { pollUntil } from '../../lib/poll.ts';
 import { prometheusTargets } from '../../lib/prometheusClient.ts';
@@ -94,6 +95,40 @@ describe('Prometheus monitoring', () => {
     expect(seen.length).toBeGreaterThanOrEqual(10);
     log(`PromQL panels: ${seen.join('; ')}`);
   });
+
+  it('a scrape target that is down shows DOWN on the dashboard, not an empty panel; back up, it shows up', async () => {
+    const targetValue = async () => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(
+          `http://127.0.0.1:${cfg.dashboards.port}/d/pulso-pipeline-health?from=now-15m&to=now&refresh=off`,
+        );
+        await page.waitForFunction(() => document.body.hasAttribute('data-refreshed'), null, { timeout: 90_000 });
+        return await page.$$eval('.panel[data-panel-type="stat"] [data-row^="postgres "]', (vs) =>
+          vs.map((v) => `${v.getAttribute('data-value')} ${v.textContent}`),
+        );
+      } finally {
+        await page.close();
+      }
+    };
+    await stopService(cfg, 'postgres-exporter');
+    try {
+      const shown = await pollUntil(async () => ((await targetValue()).includes('0 DOWN') ? true : undefined), {
+        what: 'the postgres target shown DOWN',
+        timeoutMs: 60_000,
+        intervalMs: 3000,
+      });
+      expect(shown).toBe(true);
+    } finally {
+      await up(cfg, () => undefined);
+    }
+    await pollUntil(async () => ((await targetValue()).includes('1 up') ? true : undefined), {
+      what: 'the postgres target shown up again',
+      timeoutMs: 60_000,
+      intervalMs: 3000,
+    });
+    log('postgres-exporter stopped: its target showed DOWN; started again: up');
+  }, 240_000);
 
   it('a paused connector fires ConnectorNotRunning within 60 s, in npm run status and on the dashboard page; resuming clears it within 60 s', async () => {
     expect((await statusAlertLines()).join('\n')).not.toMatch(/ConnectorNotRunning/);
