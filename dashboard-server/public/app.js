@@ -210,7 +210,8 @@ const RENDERERS = {
         series.get(name).push([Date.parse(r[ti]), r[i]]);
       }
     }
-    if (t.rows.length === 0) return 'empty';
+    // Rows whose values are all null (a quantile of no observations) draw nothing: "No data", as in Grafana.
+    if (!t.rows.some((r) => nums.some(([, i]) => r[i] !== null && r[i] !== undefined))) return 'empty';
     const f = fieldConfig(panel, nums[0]?.[0].name ?? '');
     state.charts.set(
       panel.id,

@@ -2,7 +2,7 @@
 // the connector and its task run.
 import { connectorStatus, debeziumPluginLoaded } from '../../lib/connectClient.ts';
 import { CONNECTOR_NAME } from '../../lib/names.ts';
-import { baseJvmFlags, jmxExporterFlag, type ServiceContext, type ServiceDef } from './types.ts';
+import { baseJvmFlags, jmxExporterFlags, type ServiceContext, type ServiceDef } from './types.ts';
 
 async function connectorRuns(url: string): Promise<{ ok: true } | { ok: false; why: string } | undefined> {
   let status;
@@ -39,7 +39,7 @@ export function connectService(ctx: ServiceContext): ServiceDef {
         name: 'connect',
         command: java,
         args: [
-          ...baseJvmFlags(384, [jmxExporterFlag(ctx, 'connect', cfg.monitoring.connectJmxPort)]),
+          ...baseJvmFlags(384, jmxExporterFlags(ctx, 'connect', cfg.monitoring.connectJmxPort)),
           `-Dlog4j2.configurationFile=${conf}/connect/log4j2.xml`,
           `-Dkafka.logs.dir=${cfg.home}/logs`,
           '-cp',

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createKafka, kafkaAnswers } from '../../lib/kafka.ts';
 import { CONNECT_WORKER_GROUP } from '../../lib/names.ts';
 import { tcpAnswers } from '../processes.ts';
-import { baseJvmFlags, jmxExporterFlag, type ServiceContext, type ServiceDef } from './types.ts';
+import { baseJvmFlags, jmxExporterFlags, type ServiceContext, type ServiceDef } from './types.ts';
 
 export function zookeeperService(ctx: ServiceContext): ServiceDef {
   const { cfg, conf, data, java } = ctx;
@@ -101,7 +101,7 @@ export function kafkaService(ctx: ServiceContext): ServiceDef {
       name: 'kafka',
       command: java,
       args: [
-        ...baseJvmFlags(384, [jmxExporterFlag(ctx, 'kafka', cfg.monitoring.kafkaJmxPort)]),
+        ...baseJvmFlags(384, jmxExporterFlags(ctx, 'kafka', cfg.monitoring.kafkaJmxPort)),
         `-Dlog4j2.configurationFile=${conf}/kafka/log4j2.yaml`,
         `-Dkafka.logs.dir=${cfg.home}/logs`,
         '-cp',

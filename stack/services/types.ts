@@ -1,5 +1,6 @@
 // What a local service is (ServiceDef), and what every service builder shares: the configuration, the folders,
 // the Java binary and the jars' classpaths.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PulsoConfig } from '../../lib/config.ts';
 import { readSecrets } from '../../lib/config.ts';
@@ -69,10 +70,13 @@ export function baseJvmFlags(heapMb: number, extra: string[] = []): string[] {
 
 /**
  * The Prometheus JMX exporter as a java agent on 127.0.0.1:<port>, with its rules file from prometheus/jmx/ (the
- * same file compose mounts).
+ * same file compose mounts). No flag when the agent jar is not in the component's lib folder (a lib folder resolved
+ * before the agent was added is resolved again at the next `up`; until then the JVM starts without it).
  */
-export function jmxExporterFlag(ctx: ServiceContext, component: 'kafka' | 'connect', port: number): string {
-  return `-javaagent:${jmxExporterAgent(ctx.cfg.home, component)}=127.0.0.1:${port}:${resolve(ctx.root, 'prometheus/jmx', `${component}.yml`)}`;
+export function jmxExporterFlags(ctx: ServiceContext, component: 'kafka' | 'connect', port: number): string[] {
+  const agent = jmxExporterAgent(ctx.cfg.home, component);
+  if (!existsSync(agent)) return [];
+  return [`-javaagent:${agent}=127.0.0.1:${port}:${resolve(ctx.root, 'prometheus/jmx', `${component}.yml`)}`];
 }
 
 // Druid needs these on Java 17 (docs/operations/java.md); without them: ExceptionInInitializerError.

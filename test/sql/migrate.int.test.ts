@@ -40,7 +40,14 @@ describe('migrations', () => {
 
   it('migrates from empty, then a second run applies nothing and changes nothing', async () => {
     const first = await migrate(url, { log: quiet });
-    expect(first.applied).toEqual(['001_schema', '002_cdc', '003_reference_data', '004_roles', '005_align_sequences']);
+    expect(first.applied).toEqual([
+      '001_schema',
+      '002_cdc',
+      '003_reference_data',
+      '004_roles',
+      '005_align_sequences',
+      '006_fx_rates',
+    ]);
     const before = await query<{ version: number; checksum: string; applied_at: Date }>(
       'SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version',
     );
@@ -84,6 +91,7 @@ describe('migrations', () => {
       'customers',
       'dbz_heartbeat',
       'debezium_signal',
+      'fx_rates',
       'geocode_cache',
       'order_items',
       'order_status_history',

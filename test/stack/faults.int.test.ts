@@ -35,6 +35,11 @@ describe('up with a port already taken', () => {
       TRANSFORMER_METRICS_PORT: '29464',
       ZK_PORT: '22181',
       DASHBOARDS_PORT: '23300',
+      PROMETHEUS_PORT: '29090',
+      POSTGRES_EXPORTER_PORT: '29187',
+      KAFKA_JMX_EXPORTER_PORT: '29404',
+      CONNECT_JMX_EXPORTER_PORT: '29405',
+      PIPELINE_EXPORTER_PORT: '29466',
     };
     blocker = createServer();
     await new Promise<void>((r) => blocker!.listen(22181, '127.0.0.1', () => r()));
@@ -80,6 +85,11 @@ describe('up with a service that dies while starting', () => {
         TRANSFORMER_METRICS_PORT: '29564',
         ZK_PORT: '22281',
         DASHBOARDS_PORT: '23400',
+        PROMETHEUS_PORT: '29190',
+        POSTGRES_EXPORTER_PORT: '29287',
+        KAFKA_JMX_EXPORTER_PORT: '29504',
+        CONNECT_JMX_EXPORTER_PORT: '29505',
+        PIPELINE_EXPORTER_PORT: '29566',
       });
       // And stale pid files, left by a reboot, naming an unrelated process: up must never signal it.
       const { spawn } = await import('node:child_process');
