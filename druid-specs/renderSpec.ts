@@ -23,6 +23,8 @@ export const SUPERVISOR_SPEC_FILES = {
   order_deliveries: 'druid-specs/order_deliveries.supervisor.json',
   order_delivery_sketches: 'druid-specs/order_delivery_sketches.supervisor.json',
   transformer_stats: 'druid-specs/transformer_stats.supervisor.json',
+  stock_now: 'druid-specs/stock_now.supervisor.json',
+  stock_movements: 'druid-specs/stock_movements.supervisor.json',
 } as const;
 
 /**
@@ -35,6 +37,7 @@ export const RETENTION_RULE_FILES = {
   orders: 'druid-specs/orders.retention.json',
   order_items: 'druid-specs/order_items.retention.json',
   transformer_stats: 'druid-specs/transformer_stats.retention.json',
+  stock_movements: 'druid-specs/stock_movements.retention.json',
 } as const;
 
 export type RetentionDataSource = keyof typeof RETENTION_RULE_FILES;
@@ -72,6 +75,9 @@ export const COMPACTION_SPEC_FILES = {
   order_item_rollup: 'druid-specs/order_item_rollup.compaction.json',
   order_deliveries: 'druid-specs/order_deliveries.compaction.json',
   order_delivery_sketches: 'druid-specs/order_delivery_sketches.compaction.json',
+  // Every stock delta lands on the day its product was first seen: compaction (with concurrent locks, as ingestion
+  // keeps appending there) folds each product's history into one row, so "stock now" reads one row per product.
+  stock_now: 'druid-specs/stock_now.compaction.json',
 } as const;
 
 export type CompactionDataSource = keyof typeof COMPACTION_SPEC_FILES;
@@ -94,6 +100,9 @@ export function supervisorTopic(dataSource: SupervisorDataSource, topics: PulsoC
       return topics.deliveries;
     case 'transformer_stats':
       return topics.stats;
+    case 'stock_now':
+    case 'stock_movements':
+      return topics.stockDeltas;
   }
 }
 

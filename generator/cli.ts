@@ -171,6 +171,7 @@ export function formatSummary(s: GeneratorSummary): string {
     `  orders placed     ${f(s.ordersCreated)}  (${s.ordersPerSecond.toFixed(1)}/s)`,
     `  status changes    ${f(s.statusChanges)}  delivered ${f(s.delivered)}, cancelled ${f(s.cancelled)}, refunded ${f(s.refunded)}, payments failed ${f(s.paymentsFailed)}`,
     `  still in lifecycle ${f(s.inLifecycle)}`,
+    `  inventory         ${f(s.rejectedOutOfStock)} orders rejected out of stock, ${f(s.restocks)} store restocks`,
     `  other changes     customers ${f(s.customerUpdates)}, stores ${f(s.storeUpdates)}, prices ${f(s.priceUpdates)}, orders purged ${f(s.ordersPurged)}`,
     `  rows              +${f(s.rowsInserted)} ~${f(s.rowsUpdated)} -${f(s.rowsDeleted)}  (${f(s.rowChangesPerSecond)}/s) in ${f(s.transactions)} transactions`,
   ].join('\n');

@@ -16,6 +16,7 @@ import {
 import { PaymentMixSampler, type PaymentProfile } from './paymentMix.ts';
 import { AliasTable, Rng, clamp } from './random.ts';
 import { drawPhone, type CustomerModel, type ProductModel, type StoreModel, type World } from './world.ts';
+import { acceptanceOutcome, restockMoves, returnedStock, type CancelReason, type StockMove } from './inventory.ts';
 
 export interface OrderLineModel {
   readonly product: ProductModel;
@@ -43,6 +44,8 @@ export interface LiveOrder {
   readonly plan: readonly PlannedStep[];
   state: LifecycleState;
   nextStep: number;
+  /** Set while the order holds stock (accepted, not yet delivered or cancelled): a cancel returns it. */
+  reserved: boolean;
 }
 
 export type GenEvent =
@@ -54,6 +57,17 @@ export type GenEvent =
       readonly events: readonly LifecycleEvent[];
       readonly from: LifecycleState;
       readonly to: LifecycleState;
+      /** Why the order was cancelled, when this step cancels it. */
+      readonly cancelReason: CancelReason | null;
+      /** Stock this step takes (acceptance: −quantity) or gives back (a cancel after acceptance: +quantity). */
+      readonly stock: readonly StockMove[];
+    }
+  | {
+      /** The scheduled restock of one store: its products at or under their reorder point, back to target. */
+      readonly kind: 'restock';
+      readonly atMs: number;
+      readonly store: StoreModel;
+      readonly stock: readonly StockMove[];
     }
   | {
       readonly kind: 'customer_update';
@@ -103,7 +117,11 @@ export interface StreamOptions {
   /** Stop creating orders after this many (lifecycles and nothing else continue). */
   readonly maxOrders?: number;
   readonly maintenance?: MaintenanceRates;
+  /** Simulated time between restocks (default an hour). */
+  readonly restockEveryMs?: number;
 }
+
+const DEFAULT_RESTOCK_EVERY_MS = 60 * 60_000;
 
 /** Min-heap of orders keyed by the time of their next step (ties: stream order). */
 class StepHeap {
@@ -174,6 +192,8 @@ export class EventStream {
   private nextMaintenanceMs: number;
   private arrivalsStopped = false;
   private readonly recentlyCancelled: LiveOrder[] = [];
+  private nextRestockMs: number;
+  private readonly restocks: GenEvent[] = [];
   ordersCreated = 0;
   /** Orders placed whose lifecycle has steps still to come. */
   inLifecycle = 0;
@@ -199,6 +219,7 @@ export class EventStream {
     this.candidateRatePerMs = opts.curve === 'daily' ? perMs * MAX_DEMAND_SHAPE : perMs;
     this.cityBaseWeights = world.cities.map((c) => (c.stores.length && c.customers.length ? c.city.population : 0));
     this.nextArrivalMs = opts.startMs + this.arrivalsRng.exponential(1 / this.candidateRatePerMs);
+    this.nextRestockMs = opts.startMs + (opts.restockEveryMs ?? DEFAULT_RESTOCK_EVERY_MS);
     this.nextMaintenanceMs =
       this.maintenanceRatePerMs > 0
         ? opts.startMs + this.maintenanceRng.exponential(1 / this.maintenanceRatePerMs)
@@ -221,7 +242,9 @@ export class EventStream {
 
   /** Simulated time of the next event (Infinity if none). */
   peekTime(): number {
-    const arrivals = this.arrivalsStopped ? Infinity : Math.min(this.nextArrivalMs, this.nextMaintenanceMs);
+    const arrivals = this.arrivalsStopped
+      ? Infinity
+      : Math.min(this.nextArrivalMs, this.nextMaintenanceMs, this.nextRestockMs);
     return Math.min(arrivals, this.heap.peekTime());
   }
 
@@ -241,8 +264,14 @@ export class EventStream {
       const stepAt = this.heap.peekTime();
       const arrivalAt = this.arrivalsStopped ? Infinity : this.nextArrivalMs;
       const maintAt = this.arrivalsStopped ? Infinity : this.nextMaintenanceMs;
-      const at = Math.min(stepAt, arrivalAt, maintAt);
+      const restockAt = this.arrivalsStopped ? Infinity : this.nextRestockMs;
+      const at = Math.min(stepAt, arrivalAt, maintAt, restockAt);
+      if (this.restocks.length && this.restocks[0]!.atMs <= untilMs) return this.restocks.shift();
       if (at > untilMs || at === Infinity) return undefined;
+      if (restockAt === at && stepAt > at && arrivalAt > at && maintAt > at) {
+        this.scheduleRestocks(Math.floor(at));
+        continue;
+      }
       // Ties: lifecycle steps first (older orders), then arrivals, then maintenance.
       if (stepAt === at) return this.stepEvent();
       if (arrivalAt === at) {
@@ -345,6 +374,7 @@ export class EventStream {
       plan: planLifecycle(rng, payment, store.category),
       state: INITIAL_STATE,
       nextStep: 0,
+      reserved: false,
     };
     this.inLifecycle++;
     this.heap.push(atMs + order.plan[0]!.afterMs, order);
@@ -356,10 +386,11 @@ export class EventStream {
     const { at, order } = this.heap.pop()!;
     const step = order.plan[order.nextStep]!;
     const from = order.state;
+    const outcome = this.stockOutcome(order, step.events);
     let to = from;
-    for (const e of step.events) to = nextLifecycleState(to, e); // throws on an impossible plan
+    for (const e of outcome.events) to = nextLifecycleState(to, e); // throws on an impossible plan
     order.state = to;
-    order.nextStep++;
+    order.nextStep = outcome.rejected ? order.plan.length : order.nextStep + 1;
     const next = order.plan[order.nextStep];
     if (next) {
       this.heap.push(order.createdAtMs + next.afterMs, order);
@@ -370,7 +401,32 @@ export class EventStream {
         if (this.recentlyCancelled.length > CANCELLED_RING) this.recentlyCancelled.shift();
       }
     }
-    return { kind: 'step', atMs: at, order, events: step.events, from, to };
+    const cancelReason = to.status === 'cancelled' && from.status !== 'cancelled' ? outcome.cancelReason : null;
+    return { kind: 'step', atMs: at, order, events: outcome.events, from, to, cancelReason, stock: outcome.stock };
+  }
+
+  /** What a step does to stock: an acceptance reserves it or, short of it, rejects the order; a cancel returns it. */
+  private stockOutcome(order: LiveOrder, events: readonly LifecycleEvent[]) {
+    if (events.includes('accept')) {
+      const accepted = acceptanceOutcome(order.lines, events, order.state);
+      order.reserved = !accepted.rejected;
+      return accepted;
+    }
+    if (events.includes('cancel') && order.reserved) {
+      order.reserved = false;
+      return { events, rejected: false, cancelReason: 'customer' as const, stock: returnedStock(order.lines) };
+    }
+    if (events.includes('deliver')) order.reserved = false; // the stock left with the courier for good
+    return { events, rejected: false, cancelReason: 'customer' as const, stock: [] };
+  }
+
+  /** Queues one restock event per store that has products at or under their reorder point. */
+  private scheduleRestocks(atMs: number): void {
+    this.nextRestockMs = atMs + (this.opts.restockEveryMs ?? DEFAULT_RESTOCK_EVERY_MS);
+    for (const store of this.world.stores) {
+      const stock = restockMoves(store.products);
+      if (stock.length) this.restocks.push({ kind: 'restock', atMs, store, stock });
+    }
   }
 
   private maintenanceEvent(atMs: number): GenEvent | undefined {

@@ -181,6 +181,8 @@ export async function ensureWorld(
       await createWorld(client, opts);
       created = true;
     }
+    // Every product has its stock row (sql/007_inventory.sql), whoever added the product.
+    await client.query('SELECT pulso_stock_for_new_products()');
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [WORLD_LOCK_KEY]);
   }
@@ -220,8 +222,17 @@ export async function loadWorld(client: pg.ClientBase, seed: string): Promise<Wo
     is_active: boolean;
     rating: string | null;
   }>('SELECT id, city_id, category, is_active, rating FROM stores');
-  const products = await client.query<{ id: string; store_id: string; name: string; price: string }>(
-    'SELECT id, store_id, name, price FROM products',
+  const products = await client.query<{
+    id: string;
+    store_id: string;
+    name: string;
+    price: string;
+    units: number | null;
+    reorder_point: number | null;
+    target_units: number | null;
+  }>(
+    `SELECT p.id, p.store_id, p.name, p.price, s.units, s.reorder_point, s.target_units
+     FROM products p LEFT JOIN stock_levels s ON s.product_id = p.id`,
   );
   const customers = await client.query<{ id: string; city_id: string; email: string; phone: string | null }>(
     'SELECT id, city_id, email, phone FROM customers',
@@ -240,6 +251,7 @@ export async function loadWorld(client: pg.ClientBase, seed: string): Promise<Wo
       storeId: p.store_id,
       name: p.name,
       priceCents: decimalToCents(p.price),
+      stock: p.units === null ? null : { units: p.units, reorderPoint: p.reorder_point!, targetUnits: p.target_units! },
     })),
     customers: customers.rows.map((c) => ({
       id: c.id,

@@ -18,10 +18,19 @@ import { AliasTable, Rng, clamp } from './random.ts';
 import type { Cents } from './money.ts';
 import { PulsoError } from '../lib/errors.ts';
 
+/** A product's stock (stock_levels, sql/007_inventory.sql), as the generator's model keeps it in step. */
+export interface StockModel {
+  units: number;
+  readonly reorderPoint: number;
+  readonly targetUnits: number;
+}
+
 export interface ProductModel {
   dbId: string;
   readonly name: string;
   priceCents: Cents;
+  /** Null: the product has no stock row, so it never runs out (a product someone added by hand, say). */
+  readonly stock: StockModel | null;
 }
 
 export interface StoreModel {
@@ -270,6 +279,7 @@ export interface LoadedProduct {
   storeId: string;
   name: string;
   priceCents: Cents;
+  stock?: StockModel | null;
 }
 export interface LoadedCustomer {
   id: string;
@@ -372,7 +382,12 @@ export function buildWorldModel(seed: string, rows: WorldRows): World {
   const cities: CityModel[] = CITIES.map((city) => ({ city, stores: [], customers: [] }));
   // Every product in id order; each store lists the same objects, in the same order.
   const sortedProducts = [...rows.products].sort(byId);
-  const products = sortedProducts.map((p): ProductModel => ({ dbId: p.id, name: p.name, priceCents: p.priceCents }));
+  const products = sortedProducts.map((p): ProductModel => ({
+    dbId: p.id,
+    name: p.name,
+    priceCents: p.priceCents,
+    stock: p.stock ? { ...p.stock } : null,
+  }));
   const productsByStore = new Map<string, ProductModel[]>();
   sortedProducts.forEach((p, i) => {
     const list = productsByStore.get(p.storeId) ?? [];

@@ -76,6 +76,10 @@ export interface GeneratorStats {
   cancelled: number;
   refunded: number;
   paymentsFailed: number;
+  /** Orders rejected at acceptance because an item was out of stock (cancel_reason out_of_stock). */
+  rejectedOutOfStock: number;
+  /** Store restocks (each tops up that store's products at or under their reorder point). */
+  restocks: number;
   customerUpdates: number;
   storeUpdates: number;
   priceUpdates: number;
@@ -119,6 +123,10 @@ function count(stats: GeneratorStats, ev: GenEvent): void {
       if (ev.to.status === 'cancelled' && ev.from.status !== 'cancelled') stats.cancelled++;
       if (ev.to.paymentStatus === 'refunded' && ev.from.paymentStatus !== 'refunded') stats.refunded++;
       if (ev.to.paymentStatus === 'failed' && ev.from.paymentStatus !== 'failed') stats.paymentsFailed++;
+      if (ev.cancelReason === 'out_of_stock') stats.rejectedOutOfStock++;
+      break;
+    case 'restock':
+      stats.restocks++;
       break;
     case 'customer_update':
       stats.customerUpdates++;
@@ -154,6 +162,8 @@ function emptyStats(startMs: number): GeneratorStats {
     cancelled: 0,
     refunded: 0,
     paymentsFailed: 0,
+    rejectedOutOfStock: 0,
+    restocks: 0,
     customerUpdates: 0,
     storeUpdates: 0,
     priceUpdates: 0,

@@ -46,12 +46,14 @@ ins_placed AS (
 ),
 changes AS (
   SELECT c.*, 'epoch'::timestamptz + c.at_ms * interval '1 millisecond' AS ts
-  FROM unnest($22::bigint[], $23::order_status[], $24::order_status[], $25::payment_status[], $26::boolean[], $27::bigint[])
-    AS c(order_id, from_status, to_status, payment_status, payment_changed, at_ms)
+  FROM unnest($22::bigint[], $23::order_status[], $24::order_status[], $25::payment_status[], $26::boolean[], $27::bigint[],
+              $40::text[])
+    AS c(order_id, from_status, to_status, payment_status, payment_changed, at_ms, cancel_reason)
 ),
 upd_orders AS (
   UPDATE orders o
   SET status = c.to_status, payment_status = c.payment_status, updated_at = c.ts,
+      cancel_reason = CASE WHEN c.cancel_reason IS NOT NULL THEN c.cancel_reason ELSE o.cancel_reason END,
       delivered_at = CASE WHEN c.to_status = 'delivered' AND c.from_status <> 'delivered' THEN c.ts ELSE o.delivered_at END
   FROM changes c
   WHERE o.id = c.order_id
@@ -88,6 +90,21 @@ upd_products AS (
   WHERE t.id = u.id
   RETURNING 1
 ),
+-- Stock moves (generator/inventory.ts) as increments, one per product per round: a round's reservations,
+-- returns and restocks of one product add up, and UPDATE … FROM would apply only one of several matching rows.
+-- A store's orders and restocks all go through one lane (laneOf), so two lanes never lock the same stock row.
+stock_moves AS (
+  SELECT m.product_id, sum(m.delta)::int AS delta, max(m.at_ms) AS at_ms
+  FROM unnest($41::bigint[], $42::int[], $43::bigint[]) AS m(product_id, delta, at_ms)
+  GROUP BY m.product_id
+  HAVING sum(m.delta) <> 0
+),
+upd_stock AS (
+  UPDATE stock_levels s SET units = s.units + m.delta, updated_at = 'epoch'::timestamptz + m.at_ms * interval '1 millisecond'
+  FROM stock_moves m
+  WHERE s.product_id = m.product_id
+  RETURNING 1
+),
 purged AS (SELECT unnest($39::bigint[]) AS id),
 del_history AS (DELETE FROM order_status_history t USING purged d WHERE t.order_id = d.id RETURNING 1),
 del_items AS (DELETE FROM order_items t USING purged d WHERE t.order_id = d.id RETURNING 1),
@@ -99,7 +116,7 @@ SELECT
     + (SELECT count(*) FROM ins_history)::int AS other_inserted,
   (SELECT count(*) FROM upd_orders)::int AS orders_updated,
   (SELECT count(*) FROM upd_payments)::int + (SELECT count(*) FROM upd_customers)::int + (SELECT count(*) FROM upd_stores)::int
-    + (SELECT count(*) FROM upd_products)::int AS other_updated,
+    + (SELECT count(*) FROM upd_products)::int + (SELECT count(*) FROM upd_stock)::int AS other_updated,
   (SELECT count(*) FROM del_history)::int + (SELECT count(*) FROM del_items)::int + (SELECT count(*) FROM del_payments)::int
     + (SELECT count(*) FROM del_orders)::int AS deleted
 `;
@@ -131,6 +148,7 @@ export class Round {
   readonly stores: Extract<GenEvent, { kind: 'store_update' }>[] = [];
   readonly prices: Extract<GenEvent, { kind: 'price_update' }>[] = [];
   readonly purges: LiveOrder[] = [];
+  readonly restocks: Extract<GenEvent, { kind: 'restock' }>[] = [];
   size = 0;
 
   add(ev: GenEvent): void {
@@ -153,6 +171,9 @@ export class Round {
         break;
       case 'purge':
         this.purges.push(ev.order);
+        break;
+      case 'restock':
+        this.restocks.push(ev);
         break;
     }
   }
@@ -227,6 +248,12 @@ export async function roundCommitted(client: pg.ClientBase, round: Round): Promi
   const st = round.stores[0];
   if (st)
     return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM stores WHERE id = $1`, [st.store.dbId, String(st.atMs)]);
+  const rs = round.restocks[0];
+  if (rs)
+    return one(`SELECT ${MS('updated_at')} >= $2 AS ok FROM stock_levels WHERE product_id = $1`, [
+      rs.stock[0]!.product.dbId,
+      String(rs.atMs),
+    ]);
   const pr = round.prices[0];
   if (pr)
     return one(`SELECT ${MS('updated_at')} = $2 AS ok FROM products WHERE id = $1`, [pr.product.dbId, String(pr.atMs)]);
@@ -354,6 +381,8 @@ export class LaneWriter {
       plainArray(round.prices.map((x) => x.atMs)),
       // purges
       plainArray(round.purges.map((x) => must(x.dbId, x))),
+      textArray(s.map((x) => x.cancelReason)),
+      ...stockArrays(round),
     ];
     const res = await this.client.query<{
       orders_inserted: number;
@@ -383,19 +412,39 @@ export function eventKey(ev: GenEvent): object {
     case 'customer_update':
       return ev.customer;
     case 'store_update':
+    case 'restock':
       return ev.store;
     case 'price_update':
       return ev.product;
   }
 }
 
-/** Which lane (connection) an event goes to: stable per row, so a row's changes stay in order. */
+/** The round's stock moves as three columns: product, delta, instant (stock_moves in ROUND_SQL). */
+function stockArrays(round: Round): string[] {
+  const moves = [
+    ...round.steps.flatMap((x) => x.stock.map((m) => ({ m, atMs: x.atMs }))),
+    ...round.restocks.flatMap((x) => x.stock.map((m) => ({ m, atMs: x.atMs }))),
+  ];
+  return [
+    plainArray(moves.map((x) => x.m.product.dbId)),
+    plainArray(moves.map((x) => x.m.delta)),
+    plainArray(moves.map((x) => x.atMs)),
+  ];
+}
+
+/**
+ * Which lane (connection) an event goes to: stable per row, so a row's changes stay in order. An order goes with
+ * its store, because its steps move the store's stock: one lane per store means two lanes never wait on (or
+ * deadlock over) the same stock row.
+ */
 export function laneOf(ev: GenEvent, lanes: number): number {
   switch (ev.kind) {
     case 'create':
     case 'step':
     case 'purge':
-      return ev.order.seq % lanes;
+      return ev.order.store.index % lanes;
+    case 'restock':
+      return ev.store.index % lanes;
     case 'customer_update':
       return ev.customer.index % lanes;
     case 'store_update':

@@ -219,6 +219,11 @@ export const CONFIG_VARS = [
     default: 'order_item_deltas',
   },
   {
+    name: 'STOCK_DELTAS_TOPIC',
+    doc: 'Signed stock deltas (−old units, +new units per product) and stock-out facts for the inventory datasources',
+    default: 'stock_deltas',
+  },
+  {
     name: 'DELIVERIES_TOPIC',
     doc: 'Delivery facts, one per delivered order (delivery-time sketches)',
     default: 'order_deliveries',
@@ -393,6 +398,7 @@ export interface PulsoConfig {
     readonly dlq: string;
     readonly orderDeltas: string;
     readonly itemDeltas: string;
+    readonly stockDeltas: string;
     readonly deliveries: string;
     readonly stats: string;
   };
@@ -554,6 +560,7 @@ function topicsConfig(env: Env): PulsoConfig['topics'] {
     dlq: str(env, 'DLQ_TOPIC'),
     orderDeltas: str(env, 'ORDER_DELTAS_TOPIC'),
     itemDeltas: str(env, 'ORDER_ITEM_DELTAS_TOPIC'),
+    stockDeltas: str(env, 'STOCK_DELTAS_TOPIC'),
     deliveries: str(env, 'DELIVERIES_TOPIC'),
     stats: str(env, 'TRANSFORMER_STATS_TOPIC'),
   };

@@ -17,7 +17,7 @@ export const REPLICATION_SLOT = 'pulso_slot';
 export const PUBLICATION = 'pulso_pub';
 
 /** The tables whose CDC topics the transformer reads for dimensions (replayed at every start). */
-export const DIMENSION_TABLES = ['countries', 'cities', 'stores', 'fx_rates'] as const;
+export const DIMENSION_TABLES = ['countries', 'cities', 'stores', 'fx_rates', 'products'] as const;
 export type DimensionTable = (typeof DIMENSION_TABLES)[number];
 
 /** Every topic the transformer reads or writes. */
@@ -25,11 +25,14 @@ export interface TransformerTopics {
   /** CDC topic of the orders table, e.g. pulso.public.orders. */
   readonly cdcOrders: string;
   readonly cdcOrderItems: string;
+  /** CDC topic of stock_levels (sql/007_inventory.sql): the third input, with a ledger of its own. */
+  readonly cdcStock: string;
   readonly dimensions: Readonly<Record<DimensionTable, string>>;
   readonly orders: string;
   readonly orderItems: string;
   readonly orderDeltas: string;
   readonly itemDeltas: string;
+  readonly stockDeltas: string;
   readonly deliveries: string;
   readonly stats: string;
   readonly dlq: string;
@@ -85,16 +88,19 @@ export function transformerTopics(topics: TopicConfig): TransformerTopics {
   return {
     cdcOrders: cdcTopic(topics, 'orders'),
     cdcOrderItems: cdcTopic(topics, 'order_items'),
+    cdcStock: cdcTopic(topics, 'stock_levels'),
     dimensions: {
       countries: cdcTopic(topics, 'countries'),
       cities: cdcTopic(topics, 'cities'),
       stores: cdcTopic(topics, 'stores'),
       fx_rates: cdcTopic(topics, 'fx_rates'),
+      products: cdcTopic(topics, 'products'),
     },
     orders: topics.orders,
     orderItems: topics.orderItems,
     orderDeltas: topics.orderDeltas,
     itemDeltas: topics.itemDeltas,
+    stockDeltas: topics.stockDeltas,
     deliveries: topics.deliveries,
     stats: topics.stats,
     dlq: topics.dlq,

@@ -19,6 +19,8 @@ export const STATE_TOPIC_CONFIG: Readonly<Record<string, string>> = {
 };
 const CDC_ORDERS_PARTITIONS = 3;
 const CDC_ORDER_ITEMS_PARTITIONS = 3;
+/** Stock rows change a few times an hour each: one partition keeps every product's changes in order. */
+const CDC_STOCK_PARTITIONS = 1;
 
 const keep = (days: number) => ({ 'cleanup.policy': 'delete', 'retention.ms': String(days * DAY_MS) });
 // Dimension tables are replayed from the beginning at every transformer start: compaction keeps
@@ -46,6 +48,12 @@ function cdcTopicSpecs(cfg: PulsoConfig): TopicSpec[] {
       'order changes; 3 partitions keyed by order id keep per-order order',
     ),
     spec(cdc('order_items'), CDC_ORDER_ITEMS_PARTITIONS, keep(7), 'order item changes'),
+    spec(
+      cdc('stock_levels'),
+      CDC_STOCK_PARTITIONS,
+      keep(7),
+      'stock changes per product (reservations, returns, restocks)',
+    ),
     spec(cdc('payments'), 1, keep(7), 'payment changes (audit; not transformed)'),
     spec(cdc('order_status_history'), 1, keep(7), 'status history (audit; not transformed)'),
     spec(cdc('countries'), 1, DIMENSION, 'dimension, replayed at start'),
@@ -68,12 +76,13 @@ function transformerTopicSpecs(cfg: PulsoConfig): TopicSpec[] {
     spec(t.orderItems, 3, keep(30), 'clean order item events'),
     spec(t.orderDeltas, 3, keep(30), 'signed order deltas (−1 old state, +1 new state) for the rollup datasources'),
     spec(t.itemDeltas, 3, keep(30), 'signed order-item deltas for the product rollup'),
+    spec(t.stockDeltas, 1, keep(30), 'signed stock deltas and stock-out facts for the inventory datasources'),
     spec(t.deliveries, 1, keep(30), 'one delivery fact per delivered order (delivery-time sketches)'),
     spec(t.stats, 1, keep(30), 'per-transaction transformer counters for the pipeline-health dashboard'),
     spec(t.dlq, 1, keep(30), 'records the transformer could not decode, with the reason in headers'),
     spec(
       transformerStateTopic(t),
-      CDC_ORDERS_PARTITIONS + CDC_ORDER_ITEMS_PARTITIONS,
+      CDC_ORDERS_PARTITIONS + CDC_ORDER_ITEMS_PARTITIONS + CDC_STOCK_PARTITIONS,
       STATE_TOPIC_CONFIG,
       "transformer's dedupe state and rollup ledger, one partition per CDC input partition, written in its transactions",
     ),

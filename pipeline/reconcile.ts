@@ -49,6 +49,23 @@ export const GROUPINGS: readonly Grouping[] = [
       "SELECT country AS k1, '' AS k2, SUM(usd_live_orders) AS orders, SUM(usd_live_total_cents) AS total_cents " +
       'FROM order_rollup_market GROUP BY 1, 2 HAVING SUM(usd_live_orders) <> 0 OR SUM(usd_live_total_cents) <> 0',
   },
+  {
+    // Sales lost to stock-outs: orders rejected at acceptance (sql/007_inventory.sql), per currency.
+    name: 'sales lost to stock-outs (currency)',
+    postgres: "SELECT o.currency::text AS k1, '' AS k2, o.total FROM orders o WHERE o.cancel_reason = 'out_of_stock'",
+    druid:
+      "SELECT currency AS k1, '' AS k2, SUM(lost_orders) AS orders, SUM(lost_total_cents) AS total_cents " +
+      'FROM order_rollup_status GROUP BY 1, 2 HAVING SUM(lost_orders) <> 0 OR SUM(lost_total_cents) <> 0',
+  },
+  {
+    // Stock now, per product: one row each ("orders" counts the rows, "cents" carries the units: units / 100
+    // in PostgreSQL, summed ×100 back to units).
+    name: 'stock per product (rows, units)',
+    postgres: "SELECT s.product_id::text AS k1, '' AS k2, s.units / 100.0 AS total FROM stock_levels s",
+    druid:
+      "SELECT product_id AS k1, '' AS k2, SUM(stock_rows) AS orders, SUM(units) AS total_cents FROM stock_now " +
+      'GROUP BY 1, 2 HAVING SUM(stock_rows) <> 0 OR SUM(units) <> 0',
+  },
 ];
 
 /**

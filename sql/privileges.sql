@@ -4,7 +4,8 @@
 -- revoked. Idempotent: a second run ends in the same state.
 --
 --   PUBLIC         nothing: no CONNECT, no TEMP on this database, no CREATE in schema public.
---   pulso_app      the generator: reads the reference tables; publishes exchange rates (insert only); reads, inserts and updates the marketplace; deletes
+--   pulso_app      the generator: reads the reference tables; publishes exchange rates (insert only); reads, inserts and updates the marketplace
+--                  and its stock; deletes
 --                  only the rows its purges remove (orders with their items, payments and history).
 --   pulso_cdc      Debezium: reads the published tables (snapshots), writes the heartbeat and signal tables.
 --   pulso_monitor  `npm run status` and health checks: pg_monitor (slots, activity), no data.
@@ -38,10 +39,13 @@ GRANT SELECT ON countries, cities, schema_migrations TO pulso_app;
 -- Exchange rates: the generator publishes a date's rates ahead of it; a published rate is final (no UPDATE).
 GRANT SELECT, INSERT ON fx_rates TO pulso_app;
 GRANT SELECT, INSERT, UPDATE ON stores, products, customers, addresses, geocode_cache TO pulso_app;
+-- Stock: reserved, returned and restocked by the generator; a stock row is never deleted by it.
+GRANT SELECT, INSERT, UPDATE ON stock_levels TO pulso_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON orders, order_items, payments, order_status_history TO pulso_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO pulso_app;
 GRANT EXECUTE ON FUNCTION pulso_align_sequences() TO pulso_app;
+GRANT EXECUTE ON FUNCTION pulso_stock_for_new_products() TO pulso_app;
 
 GRANT SELECT ON countries, cities, stores, customers, products, orders, order_items, payments,
-  order_status_history, fx_rates, dbz_heartbeat, debezium_signal TO pulso_cdc;
+  order_status_history, fx_rates, stock_levels, dbz_heartbeat, debezium_signal TO pulso_cdc;
 GRANT INSERT, UPDATE ON dbz_heartbeat, debezium_signal TO pulso_cdc;

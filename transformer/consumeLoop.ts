@@ -234,7 +234,10 @@ export async function startTransformer(cfg: PulsoConfig, opts: TransformerOption
     };
     watchConsumer({ consumer, metrics, ownership, producers, log, groupId, onFatal: opts.onFatal });
     await consumer.connect();
-    await consumer.subscribe({ topics: [topics.cdcOrders, topics.cdcOrderItems], fromBeginning: true });
+    await consumer.subscribe({
+      topics: [topics.cdcOrders, topics.cdcOrderItems, topics.cdcStock],
+      fromBeginning: true,
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

@@ -1,4 +1,4 @@
-// In-memory copies of the small dimension tables (countries, cities, stores, fx_rates), maintained from their CDC
+// In-memory copies of the small dimension tables (countries, cities, stores, fx_rates, products), maintained from their CDC
 // topics. They are rebuilt at start by reading the (compacted) topics from the beginning, and kept current
 // in the background. Under REPLICA IDENTITY DEFAULT an update that does not touch a TOASTed column (e.g.
 // stores.description) carries the placeholder instead: the stored previous value is kept for it.
@@ -158,6 +158,12 @@ export class DimensionTables {
     let rate = this.rateCache.get(r);
     if (rate === undefined) this.rateCache.set(r, (rate = positiveDecimal(r.usd_per_unit)));
     return rate ?? undefined;
+  }
+
+  /** A product's name (the stock rollups show it), from the products topic. */
+  productName(productId: string): string | null {
+    const r = this.row('products', productId);
+    return r ? optionalText(r.name) : null;
   }
 
   city(cityId: string): CityInfo | undefined {

@@ -23,12 +23,13 @@ export async function ensureTopics(
     topics.orderItems,
     topics.orderDeltas,
     topics.itemDeltas,
+    topics.stockDeltas,
     topics.deliveries,
     topics.stats,
     topics.dlq,
   ].map((t) => declared(t, { topic: '', partitions: 1, config: {}, why: 'output' }));
   await createMissingTopics(admin, outputs);
-  for (const t of [topics.cdcOrders, topics.cdcOrderItems, ...Object.values(topics.dimensions)]) {
+  for (const t of [topics.cdcOrders, topics.cdcOrderItems, topics.cdcStock, ...Object.values(topics.dimensions)]) {
     if (!existing.has(t))
       log.warn('CDC topic does not exist yet; waiting for the connector to create it', { topic: t });
   }

@@ -4,10 +4,12 @@ import { decodeEnvelope, type ChangeRecord, type SourceInfo } from './decode/dec
 import { DecodeError, isDecodeError, type DlqReason } from './decode/errors.ts';
 import { decodeId } from './decode/values.ts';
 import type { DedupeBatch } from './dedupe.ts';
-import { LSN_REWIND_LIMIT, positionOf, type SourcePosition } from './dedupe.ts';
+import type { SourcePosition } from './dedupe.ts';
+import { admit } from './admission.ts';
 import type { DimensionTables } from './dimensions.ts';
 import { toOrderEvent } from './toOrderEvent.ts';
-import { itemSnapshotVersion, toOrderItemEvent } from './toOrderItemEvent.ts';
+import { toOrderItemEvent } from './toOrderItemEvent.ts';
+import { toStockChange, truncateStock } from './toStockChange.ts';
 import { requireFullBefore } from './rollup/beforeImage.ts';
 import { itemRollupChange } from './rollup/itemDeltas.ts';
 import type { LedgerBatch } from './rollup/ledger.ts';
@@ -58,7 +60,7 @@ export const FORWARDED_TRUNCATE_HEADER = 'pulso.truncate.forwarded-from';
 export type Outcome =
   | {
       readonly kind: 'event';
-      readonly table: 'orders' | 'order_items';
+      readonly table: 'orders' | 'order_items' | 'stock_levels';
       readonly eventType: string;
       /** The clean event (orders / order_items topic). */
       readonly outputs: readonly OutputRecord[];
@@ -78,7 +80,15 @@ export type Outcome =
 /** The topics one record's mapping reads or writes (a subset of lib/names.ts' TransformerTopics). */
 export type TransformTopics = Pick<
   TransformerTopics,
-  'cdcOrders' | 'cdcOrderItems' | 'orders' | 'orderItems' | 'orderDeltas' | 'itemDeltas' | 'deliveries'
+  | 'cdcOrders'
+  | 'cdcOrderItems'
+  | 'cdcStock'
+  | 'orders'
+  | 'orderItems'
+  | 'orderDeltas'
+  | 'itemDeltas'
+  | 'stockDeltas'
+  | 'deliveries'
 >;
 
 export interface TransformContext {
@@ -89,38 +99,6 @@ export interface TransformContext {
   readonly nowMs: number;
   /** Partitions of an input topic, to forward a TRUNCATE to the others (default 1: nothing to forward). */
   readonly inputPartitions?: (topic: string) => number;
-}
-
-/** Where a change stands against what was emitted: a duplicate to skip, or its position (streamed) or version. */
-type Admission =
-  | { readonly skip: SkipReason }
-  | { readonly skip?: undefined; readonly position?: SourcePosition; readonly snapshotVersion: string };
-
-function admit(rec: InputRecord, change: ChangeRecord, ctx: TransformContext, table: string, pk: string): Admission {
-  const { dedupe } = ctx;
-  if (change.isSnapshot) {
-    const snapshotVersion =
-      table === 'orders' ? String(change.after!.columns.version) : itemSnapshotVersion(change.after!.columns);
-    return dedupe.isSnapshotDuplicate(table, pk, snapshotVersion)
-      ? { skip: 'snapshot_duplicate' }
-      : { snapshotVersion };
-  }
-  const position = positionOf(change);
-  if (!position) {
-    throw new DecodeError(
-      'source_position_missing',
-      `${table} ${change.op} of id ${pk} has no source position (commit LSN ${change.source.commitLsn ?? 'null'}, LSN ${change.source.lsn ?? 'null'}), so it cannot be told from a re-emitted duplicate; dead-lettered instead of guessed. Debezium's PostgreSQL connector sets source.sequence and source.lsn on every streamed change: check that no SMT strips them.`,
-    );
-  }
-  if (!dedupe.isDuplicate(rec.topic, rec.partition, position)) return { position, snapshotVersion: '' };
-  const { bytes: behind, watermark: wm } = dedupe.behindWatermark(rec.topic, rec.partition, position);
-  if (behind > LSN_REWIND_LIMIT) {
-    throw new DecodeError(
-      'source_position_rewound',
-      `${table} ${change.op} of id ${pk} is at commit LSN ${position.commitLsn}, ${behind / 1048576n} MiB of WAL below the last change emitted from ${rec.topic}[${rec.partition}] (${wm?.commitLsn}): no crash replay goes back that far, so the source database was most likely reset or restored while the transformer's state survived. Dead-lettered, not skipped. If the database was rebuilt on purpose, stop the transformer, delete its state topic and consumer group, and replay.`,
-    );
-  }
-  return { skip: 'duplicate' };
 }
 
 /** A mapped change: its clean event and the rollup rows it moves, with what the ledger said of its before image. */
@@ -245,6 +223,7 @@ function lateForTruncate(
  * (the source-position watermark of its partition may be past it already).
  */
 function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContext): Outcome {
+  if (rec.topic === ctx.topics.cdcStock) return toStockTruncation(rec, source, ctx);
   const table = rec.topic === ctx.topics.cdcOrders ? 'orders' : 'order_items';
   if (source.commitLsn === null || source.lsn === null) {
     throw new DecodeError(
@@ -295,6 +274,22 @@ function toTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContex
   };
 }
 
+/** TRUNCATE of stock_levels (one partition, nothing to forward): every asserted stock row retracted. */
+function toStockTruncation(rec: InputRecord, source: SourceInfo, ctx: TransformContext): Outcome {
+  if (source.commitLsn === null || source.lsn === null)
+    throw new DecodeError('source_position_missing', 'TRUNCATE of stock_levels has no source position');
+  const position: SourcePosition = { commitLsn: BigInt(source.commitLsn), lsn: BigInt(source.lsn), rank: 1 };
+  if (ctx.dedupe.isDuplicate(rec.topic, rec.partition, position)) return { kind: 'skip', reason: 'duplicate' };
+  const rollup = truncateStock(
+    ctx.ledger,
+    { commitLsn: source.commitLsn, lsn: source.lsn, tsMs: source.tsMs },
+    ctx.topics,
+  );
+  ctx.dedupe.markEmitted(rec.topic, rec.partition, position);
+  const rest = { ledgerMismatch: false, sourceTsMs: source.tsMs, isSnapshot: false, ...NOTHING_MISSING };
+  return { kind: 'event', table: 'stock_levels', eventType: 'truncated', outputs: [], rollup, ...rest };
+}
+
 export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcome {
   try {
     const decoded = decodeEnvelope(rec);
@@ -304,13 +299,13 @@ export function transformRecord(rec: InputRecord, ctx: TransformContext): Outcom
       case 'tombstone':
         return { kind: 'skip', reason: 'tombstone' };
       case 'truncate':
-        if (rec.topic === ctx.topics.cdcOrders || rec.topic === ctx.topics.cdcOrderItems)
+        if ([ctx.topics.cdcOrders, ctx.topics.cdcOrderItems, ctx.topics.cdcStock].includes(rec.topic))
           return toTruncation(rec, decoded.source, ctx);
         return { kind: 'skip', reason: 'truncate' };
       case 'message':
         return { kind: 'skip', reason: 'logical_message' };
       case 'change':
-        return toEvent(rec, decoded, ctx);
+        return rec.topic === ctx.topics.cdcStock ? toStockChange(rec, decoded, ctx) : toEvent(rec, decoded, ctx);
     }
   } catch (e) {
     if (isDecodeError(e)) return { kind: 'dlq', reason: e.reason, error: e.message };

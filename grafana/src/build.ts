@@ -6,11 +6,16 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuiltDashboard } from './panelKit.ts';
 import { pipelineHealthDashboard } from './pipelineHealth.ts';
+import { riskInventoryDashboard } from './riskInventory.ts';
 import { salesDashboard } from './sales.ts';
 
 export const DASHBOARDS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dashboards');
 
-export const ALL_DASHBOARDS: readonly BuiltDashboard[] = [salesDashboard, pipelineHealthDashboard];
+export const ALL_DASHBOARDS: readonly BuiltDashboard[] = [
+  salesDashboard,
+  riskInventoryDashboard,
+  pipelineHealthDashboard,
+];
 
 /** The exact text of a dashboard file: 2-space JSON and a final newline. */
 export function renderDashboardJson(built: BuiltDashboard): string {

@@ -329,7 +329,10 @@ export const salesDashboard: BuiltDashboard = assemble(
       'Real-time sales from the CDC pipeline, read from exact signed-delta rollups: each order counted once, in its current state; money per currency.',
     tags: ['pulso', 'sales', 'druid'],
     ...DASHBOARD_DEFAULTS,
-    links: [dashboardLink('Pipeline health', 'pulso-pipeline-health')],
+    links: [
+      dashboardLink('Risk & Inventory', 'pulso-risk-inventory'),
+      dashboardLink('Pipeline health', 'pulso-pipeline-health'),
+    ],
   },
   panels,
 );

@@ -1,50 +1,9 @@
 // Determinism for a seed, the per-country payment mix and money invariants on the generated stream
 // (pure: a synthetic marketplace, no database).
 import { describe, expect, it } from 'vitest';
-import { CITIES } from '../../generator/geo/gazetteer.ts';
 import { EventStream, type GenEvent } from '../../generator/eventStream.ts';
-import {
-  buildWorldModel,
-  type LoadedAddress,
-  type LoadedCustomer,
-  type LoadedProduct,
-  type LoadedStore,
-  type World,
-} from '../../generator/world.ts';
-import { STORE_CATEGORIES } from '../../generator/catalog.ts';
+import { syntheticWorld } from './syntheticWorld.ts';
 import { PAYMENT_MIX } from '../../generator/paymentMix.ts';
-import { Rng } from '../../generator/random.ts';
-
-/** A small marketplace: a few stores and customers in every city, ids as a database would give. */
-function syntheticWorld(seed: string): World {
-  const rng = new Rng(`world-${seed}`);
-  const stores: LoadedStore[] = [],
-    products: LoadedProduct[] = [],
-    customers: LoadedCustomer[] = [],
-    addresses: LoadedAddress[] = [];
-  let id = 2n ** 53n + 1000n; // beyond 2^53: ids must stay exact strings
-  const next = () => String(id++);
-  for (const city of CITIES) {
-    for (let s = 0; s < 4; s++) {
-      const storeId = next();
-      stores.push({
-        id: storeId,
-        cityId: city.id,
-        category: STORE_CATEGORIES[s % STORE_CATEGORIES.length]!,
-        isActive: true,
-        rating: 4.5,
-      });
-      for (let p = 0; p < 12; p++)
-        products.push({ id: next(), storeId, name: `Producto ${p}`, priceCents: rng.int(5, 300) * 100 });
-    }
-    for (let c = 0; c < 10; c++) {
-      const customerId = next();
-      customers.push({ id: customerId, cityId: city.id, email: `c${c}@example.com`, phone: '+55 11 90000-0000' });
-      addresses.push({ id: next(), customerId });
-    }
-  }
-  return buildWorldModel(seed, { stores, products, customers, addresses });
-}
 
 const START = Date.UTC(2025, 2, 14, 15, 0); // a Friday, lunch time in most of LatAm
 const describeEvent = (e: GenEvent) => {
@@ -61,6 +20,8 @@ const describeEvent = (e: GenEvent) => {
       return `${e.atMs} price ${e.product.dbId} ${e.priceCents}`;
     case 'purge':
       return `${e.atMs} purge #${e.order.seq}`;
+    case 'restock':
+      return `${e.atMs} restock ${e.store.dbId} ${e.stock.map((m) => `${m.product.dbId}+${m.delta}`).join(',')}`;
   }
 };
 const run = (seed: string, slices: number[]) => {

@@ -47,6 +47,7 @@ describe('migrations', () => {
       '004_roles',
       '005_align_sequences',
       '006_fx_rates',
+      '007_inventory',
     ]);
     const before = await query<{ version: number; checksum: string; applied_at: Date }>(
       'SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version',
@@ -99,6 +100,7 @@ describe('migrations', () => {
       'payments',
       'products',
       'schema_migrations',
+      'stock_levels',
       'stores',
     ]);
     const enums = await query<{ typname: string; labels: string[] }>(
@@ -127,6 +129,7 @@ describe('migrations', () => {
       'orders',
       'payments',
       'products',
+      'stock_levels',
       'stores',
     ]);
   });
@@ -145,6 +148,7 @@ describe('migrations', () => {
       products: 'd',
       order_status_history: 'd',
       fx_rates: 'd',
+      stock_levels: 'f',
     });
   });
 

@@ -1,3 +1,4 @@
+import { stockRollupChange } from '../../transformer/rollup/stockDeltas.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -168,6 +169,16 @@ it('every supervisor fits the indexer: reading + publishing task per supervisor,
 
 // The rollup datasources read rows the transformer builds (transformer/rollup/*.ts, statsRows.ts): every
 // dimension and every metric input must be a field of those rows, and every sum an integer sum.
+const STOCK_STATE = {
+  storeId: '1',
+  units: 3,
+  reorderPoint: 1,
+  targetUnits: 9,
+  productName: 'p',
+  storeName: 's',
+  city: 'c',
+  country: 'BR',
+};
 const ORDER_DELTA = orderDeltaRow('1', assertedOrder(sampleOrderEvent(), undefined), 1, 'x');
 const ROW_FIELDS: Record<string, readonly string[]> = {
   order_deltas: Object.keys(ORDER_DELTA),
@@ -197,6 +208,9 @@ const ROW_FIELDS: Record<string, readonly string[]> = {
     'store_category',
     'deliveries',
   ],
+  stock_deltas: Object.keys(
+    stockRollupChange('1', 'x', undefined, { ...STOCK_STATE }, '2025-01-01T00:00:00.000Z').deltas[0]!,
+  ),
   transformer_stats: Object.keys(
     statsRows(
       [{ topic: 'pulso.public.orders', partition: 0, offset: '0', key: null, value: null }],
@@ -219,7 +233,8 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
     expect(fields, ioConfig.topic).toBeDefined();
     expect(dataSchema.granularitySpec).toMatchObject({
       rollup: true,
-      queryGranularity: 'minute',
+      // stock_now is state, not flow: a product's deltas all sit on the day it was first seen (stockDeltas.ts).
+      queryGranularity: ds === 'stock_now' ? 'day' : 'minute',
       segmentGranularity: 'day',
     });
     expect(fields).toContain(dataSchema.timestampSpec.column);
@@ -240,7 +255,8 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
     expect(metrics.length).toBeGreaterThan(0);
     for (const m of metrics) {
       expect(fields).toContain(m.fieldName);
-      expect(['longSum', 'longMax', 'quantilesDoublesSketch']).toContain(m.type);
+      // longLast: stock_movements' units after a change, for "units left" beside a top seller.
+      expect(['longSum', 'longMax', 'longLast', 'quantilesDoublesSketch']).toContain(m.type);
     }
     if (ioConfig.topic === 'order_deltas')
       expect(metrics.filter((m) => m.type === 'longSum').map((m) => m.name)).toEqual(
@@ -250,7 +266,8 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
 
   it('has an auto-compaction config beside it when late changes can reach old days', () => {
     const file = (COMPACTION_SPEC_FILES as Record<string, string>)[ds];
-    if (ds === 'transformer_stats') return; // counters are written once, at the time they are produced
+    // Counters and stock movements are written once, at the time they are produced.
+    if (ds === 'transformer_stats' || ds === 'stock_movements') return;
     expect(file, `druid-specs/${ds}.compaction.json`).toBeDefined();
     const c = JSON.parse(readFileSync(resolve(REPO_ROOT, file!), 'utf8')) as {
       dataSource: string;
@@ -264,8 +281,13 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
 });
 
 describe('retention', () => {
-  it('the event datasources, and only they, keep a window (DRUID_EVENT_RETENTION_DAYS) and drop what is older; the rollups keep everything', () => {
-    expect(Object.keys(RETENTION_RULE_FILES).sort()).toEqual(['order_items', 'orders', 'transformer_stats']);
+  it('the event datasources and the stock movements, and only they, keep a window (DRUID_EVENT_RETENTION_DAYS) and drop what is older; the other rollups keep everything', () => {
+    expect(Object.keys(RETENTION_RULE_FILES).sort()).toEqual([
+      'order_items',
+      'orders',
+      'stock_movements',
+      'transformer_stats',
+    ]);
     for (const ds of Object.keys(RETENTION_RULE_FILES) as (keyof typeof RETENTION_RULE_FILES)[]) {
       const spec = readRetentionRules(ds);
       expect(spec.dataSource).toBe(ds);

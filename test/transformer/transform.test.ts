@@ -322,7 +322,7 @@ describe('skips and dead letters', () => {
       'cities',
       decodeEnvelope({ topic: 'pulso.public.cities', key: null, value: envelope({ op: 't', table: 'cities' }) }),
     );
-    expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0, fx_rates: 1 });
+    expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0, fx_rates: 1, products: 0 });
   });
 });
 

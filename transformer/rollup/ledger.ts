@@ -11,7 +11,7 @@ import type { StateRecord } from '../dedupe.ts';
 import { MemoryStateTable, type StateTable } from '../state/stateTable.ts';
 import { PulsoError } from '../../lib/errors.ts';
 
-export type LedgerTable = 'orders' | 'order_items';
+export type LedgerTable = 'orders' | 'order_items' | 'stock_levels';
 
 const LEDGER_PREFIX = 'rollup|';
 
@@ -43,6 +43,11 @@ export interface AssertedOrder {
    * absent: asserted before the pipeline reported in USD, so nothing in USD was asserted for it.
    */
   readonly totalUsdCents?: number | null;
+  /**
+   * orders.cancel_reason (sql/007_inventory.sql): 'out_of_stock' makes the order a lost sale; absent: asserted
+   * before the pipeline knew the column, so no lost-sale measure was asserted for it.
+   */
+  readonly cancelReason?: string | null;
   /** Set while a delivery fact (+1) is asserted for the order: its delivery time and minute bucket. */
   readonly delivery: { readonly deliveredAt: string; readonly minutes: number } | null;
   /** Commit LSN of the streamed change that asserted this state (absent for snapshot rows): a TRUNCATE retracts only what was committed before it. */
@@ -62,7 +67,23 @@ export interface AssertedItem {
   readonly commitLsn?: string;
 }
 
-type Entry = AssertedOrder | AssertedItem;
+/** The state asserted for one product's stock row (transformer/rollup/stockDeltas.ts). */
+export interface AssertedStock {
+  /** When the row was first seen: every delta of the row is timestamped here, so compaction sums it to one row. */
+  readonly anchoredAt: string;
+  readonly storeId: string;
+  readonly units: number;
+  readonly reorderPoint: number;
+  readonly targetUnits: number;
+  readonly productName: string | null;
+  readonly storeName: string | null;
+  readonly city: string | null;
+  readonly country: string | null;
+  /** As AssertedOrder.commitLsn. */
+  readonly commitLsn?: string;
+}
+
+type Entry = AssertedOrder | AssertedItem | AssertedStock;
 
 function ledgerKey(table: LedgerTable, pk: string): string {
   return `${table}|${pk}`;
@@ -83,7 +104,9 @@ function parseEntry(id: string, value: string): Entry {
         typeof v.firstSeen === 'string' &&
         typeof v.productId === 'string' &&
         typeof v.quantity === 'number'
-      : false;
+      : id.startsWith('stock_levels|')
+        ? v !== null && typeof v === 'object' && typeof v.anchoredAt === 'string' && typeof v.units === 'number'
+        : false;
   if (!ok)
     throw new PulsoError(`ledger record ${id.slice(0, 100)} is not an asserted order or item: ${value.slice(0, 200)}`);
   return v as unknown as Entry;
@@ -153,6 +176,10 @@ export class LedgerBatch {
     return this.lookup('order_items', pk) as AssertedItem | undefined;
   }
 
+  stock(pk: string): AssertedStock | undefined {
+    return this.lookup('stock_levels', pk) as AssertedStock | undefined;
+  }
+
   private lookup(table: LedgerTable, pk: string): Entry | undefined {
     const id = ledgerKey(table, pk);
     if (this.pending.has(id)) return this.pending.get(id) ?? undefined;
@@ -177,6 +204,10 @@ export class LedgerBatch {
 
   setItem(pk: string, state: AssertedItem | null): void {
     this.pending.set(ledgerKey('order_items', pk), state);
+  }
+
+  setStock(pk: string, state: AssertedStock | null): void {
+    this.pending.set(ledgerKey('stock_levels', pk), state);
   }
 
   /** Records for the compacted state topic, written in the batch's transaction. */

@@ -62,6 +62,10 @@ export interface OrderDeltaRow {
   usd_live_orders: number;
   /** Orders whose currency has no rate for their business date: flowing in local currency only. */
   usd_missing_orders: number;
+  /** Sales lost to a stock-out: orders cancelled with reason out_of_stock, their total and its USD amount. */
+  lost_orders: number;
+  lost_total_cents: number;
+  lost_usd_cents: number;
 }
 
 /** One row of the `order_deliveries` topic: +1 when an order is delivered, −1 (no minutes) if that is undone. */
@@ -117,6 +121,7 @@ export function assertedOrder(event: OrderEvent, previous: AssertedOrder | undef
     taxCents: event.tax_cents,
     items: event.item_count,
     totalUsdCents: event.total_usd_cents,
+    cancelReason: typeof event.cancel_reason === 'string' ? event.cancel_reason : null,
     delivery: delivered ? { deliveredAt: event.delivered_at!, minutes: event.delivery_minutes! } : null,
   };
 }
@@ -143,7 +148,8 @@ export function sameRollupRow(a: AssertedOrder, b: AssertedOrder): boolean {
     a.discountCents === b.discountCents &&
     a.taxCents === b.taxCents &&
     a.items === b.items &&
-    a.totalUsdCents === b.totalUsdCents
+    a.totalUsdCents === b.totalUsdCents &&
+    a.cancelReason === b.cancelReason
   );
 }
 
@@ -181,6 +187,20 @@ export function orderDeltaRow(orderId: string, s: AssertedOrder, sign: Sign, del
     tax_cents: sign * s.taxCents,
     items: sign * s.items,
     ...usdMeasures(s, sign, live),
+    ...lostSaleMeasures(s, sign),
+  };
+}
+
+/** A sale lost to a stock-out (cancel_reason out_of_stock); an entry without the reason asserted none. */
+function lostSaleMeasures(
+  s: AssertedOrder,
+  sign: Sign,
+): Pick<OrderDeltaRow, 'lost_orders' | 'lost_total_cents' | 'lost_usd_cents'> {
+  const lost = s.cancelReason === 'out_of_stock';
+  return {
+    lost_orders: lost ? sign : 0,
+    lost_total_cents: lost ? sign * s.totalCents : 0,
+    lost_usd_cents: lost && typeof s.totalUsdCents === 'number' ? sign * s.totalUsdCents : 0,
   };
 }
 

@@ -118,7 +118,7 @@ export function truncateTable(
   const rollup: OutputRecord[] = [];
   // Only what was committed before the truncate: through another partition, a row inserted after it can have
   // been asserted before the truncate reached this partition (a forwarded copy).
-  const before = (e: AssertedOrder | AssertedItem) =>
+  const before = (e: { readonly commitLsn?: string }) =>
     e.commitLsn === undefined || BigInt(e.commitLsn) < BigInt(src.commitLsn);
   const asserted = ledger.asserted(table).filter(([, e]) => before(e));
   for (const [pk, entry] of asserted) {

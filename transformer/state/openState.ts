@@ -23,29 +23,38 @@ async function partitionsOf(admin: Admin, topic: string): Promise<number | undef
   return meta?.topics[0]?.partitions.length;
 }
 
-/** The CDC inputs' partitions (waiting for the connector to create them), and the state topic to match. */
+/** The CDC inputs, in state-layout order: a new input is appended, so the partitions of earlier ones keep their place. */
+const inputTopics = (topics: TransformerTopics) => [topics.cdcOrders, topics.cdcOrderItems, topics.cdcStock];
+
+async function waitForPartitions(admin: Admin, topic: string, log: Logger): Promise<number> {
+  let n: number | undefined;
+  await pollUntil(
+    async () =>
+      (n = (await admin.listTopics()).includes(topic) ? await partitionsOf(admin, topic) : undefined) !== undefined,
+    {
+      what: `CDC topic ${topic} (created by bootstrap or the connector)`,
+      timeoutMs: Infinity,
+      intervalMs: 2000,
+      progressEveryMs: 30_000,
+      onProgress: () => log.warn('waiting for a CDC topic: the state layout follows its partitions', { topic }),
+    },
+  );
+  return n!;
+}
+
+/**
+ * The CDC inputs' partitions (waiting for the connector to create them), and the state topic to match. A state
+ * topic with fewer partitions than the layout, whose partitions all belong to inputs that come before the new
+ * one(s), grew an input (stock_levels, sql/007_inventory.sql): its partitions are added at the end, where the new
+ * input's state lives, and every earlier partition keeps its records.
+ */
 export async function prepareStateTopic(admin: Admin, topics: TransformerTopics, log: Logger): Promise<StateLayout> {
-  const counts: number[] = [];
-  for (const topic of [topics.cdcOrders, topics.cdcOrderItems]) {
-    let n: number | undefined;
-    await pollUntil(
-      async () =>
-        (n = (await admin.listTopics()).includes(topic) ? await partitionsOf(admin, topic) : undefined) !== undefined,
-      {
-        what: `CDC topic ${topic} (created by bootstrap or the connector)`,
-        timeoutMs: Infinity,
-        intervalMs: 2000,
-        progressEveryMs: 30_000,
-        onProgress: () => log.warn('waiting for a CDC topic: the state layout follows its partitions', { topic }),
-      },
-    );
-    counts.push(n!);
-  }
-  const layout = stateLayout([
-    { topic: topics.cdcOrders, partitions: counts[0]! },
-    { topic: topics.cdcOrderItems, partitions: counts[1]! },
-  ]);
+  const inputs: { topic: string; partitions: number }[] = [];
+  for (const topic of inputTopics(topics))
+    inputs.push({ topic, partitions: await waitForPartitions(admin, topic, log) });
+  const layout = stateLayout(inputs);
   const existing = await partitionsOf(admin, topics.state);
+  const prefixSums = inputs.map((_, i) => inputs.slice(0, i + 1).reduce((n, x) => n + x.partitions, 0));
   if (existing === undefined) {
     await admin.createTopics({
       waitForLeaders: true,
@@ -57,9 +66,13 @@ export async function prepareStateTopic(admin: Admin, topics: TransformerTopics,
         },
       ],
     });
+  } else if (existing < layout.statePartitions && prefixSums.includes(existing)) {
+    log.info('the state topic grows for a new input', { from: existing, to: layout.statePartitions });
+    await admin.createPartitions({ topicPartitions: [{ topic: topics.state, count: layout.statePartitions }] });
   } else if (existing !== layout.statePartitions) {
+    const parts = inputs.map((i) => `${i.partitions} of ${i.topic}`).join(' + ');
     throw new PulsoError(
-      `state topic ${topics.state} has ${existing} partitions, but the inputs have ${layout.statePartitions} (${counts[0]} of ${topics.cdcOrders} + ${counts[1]} of ${topics.cdcOrderItems}): each input partition keeps its state in its own state partition. ` +
+      `state topic ${topics.state} has ${existing} partitions, but the inputs have ${layout.statePartitions} (${parts}): each input partition keeps its state in its own state partition. ` +
         'The CDC topics were re-partitioned: stop the transformer, delete its state topic and consumer group, and replay.',
     );
   }

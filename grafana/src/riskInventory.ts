@@ -1,0 +1,159 @@
+// The Risk & Inventory dashboard: stock now, stock-outs and the sales they cost, top sellers with their stock.
+// Stock comes from two datasources fed by the transformer's stock deltas (transformer/rollup/stockDeltas.ts):
+// `stock_now`, every delta of a product on the day it was first seen, so a sum over all of it is the stock
+// PostgreSQL holds now (compaction folds a product's history into one row), and `stock_movements`, what moved at
+// each change's commit minute (units in and out, stock-outs, the units after). Lost sales are orders rejected out
+// of stock, from the order rollup (lost_* measures). Why each query stays cheap: docs/dashboards.md, "Inventory".
+import { RANGE_TO, ROLLUP_IN_RANGE, sumOrZero, trendOf } from './sqlFragments.ts';
+import {
+  assemble,
+  DASHBOARD_DEFAULTS,
+  dashboardLink,
+  stat,
+  table,
+  timeseries,
+  type BuiltDashboard,
+  type PanelDef,
+} from './panelKit.ts';
+
+const STOCK_NOW = 'FROM stock_now';
+const MOVEMENTS = `FROM stock_movements WHERE ${ROLLUP_IN_RANGE}`;
+/** The sales rate behind hours of cover: units reserved over the last hours of the range. */
+const RATE_HOURS = 3;
+const RATE_WINDOW = `__time >= ${RANGE_TO} - INTERVAL '${RATE_HOURS}' HOUR AND __time <= ${RANGE_TO}`;
+const ALERT = [
+  { color: 'green', value: null },
+  { color: 'red', value: 1 },
+];
+
+/**
+ * Products whose stock is low or out now, with their units: only the rows whose state is low or out (a state's +1
+ * and its −1 carry the same flags, so what is left is the current state when it is low, nothing otherwise).
+ */
+const LOW_NOW =
+  'SELECT product_id, store_name, product_name, city, SUM(units) AS units, SUM(reorder_point) AS reorder_point ' +
+  `${STOCK_NOW} WHERE low_rows <> 0 OR out_of_stock_rows <> 0 GROUP BY 1, 2, 3, 4 HAVING SUM(stock_rows) > 0`;
+/** Units left over the hourly rate of the window: null when nothing sold in it. */
+const HOURS_OF_COVER = `MAX(s.units) * ${RATE_HOURS}.0 / NULLIF(SUM(COALESCE(m.sold, 0)), 0)`;
+const SOLD_RECENTLY = `SELECT product_id, SUM(units_out) AS sold FROM stock_movements WHERE ${RATE_WINDOW} GROUP BY 1`;
+
+const panels: PanelDef[] = [
+  // ── Row 1: stock now, and what stock-outs cost ─────────────────────────────────────────────
+  stat({
+    title: 'Products low on stock now',
+    description:
+      'Products with units left at or under their reorder point (and above zero): the next restock tops them up. Stock now, whatever the time range.',
+    gridPos: { x: 0, y: 0, w: 4, h: 4 },
+    sql: `SELECT ${sumOrZero('low_rows')} AS low_products ${STOCK_NOW}`,
+    reads: ['low_products'],
+    decimals: 0,
+  }),
+  stat({
+    title: 'Out of stock now',
+    description: 'Products with no units left (zero or below): an order for one is rejected. Stock now.',
+    gridPos: { x: 4, y: 0, w: 4, h: 4 },
+    sql: `SELECT ${sumOrZero('out_of_stock_rows')} AS out_of_stock ${STOCK_NOW}`,
+    reads: ['out_of_stock'],
+    decimals: 0,
+  }),
+  stat({
+    title: 'Impossible stock',
+    description:
+      'Products whose stock is below zero in PostgreSQL: no shelf can hold that, so a writer has a bug or someone changed stock_levels by hand. Shown as it is, never clamped. Should be 0.',
+    gridPos: { x: 8, y: 0, w: 4, h: 4 },
+    sql: `SELECT ${sumOrZero('negative_rows')} AS negative_stock ${STOCK_NOW}`,
+    reads: ['negative_stock'],
+    decimals: 0,
+    thresholds: ALERT,
+  }),
+  stat({
+    title: 'Orders lost to stock-outs',
+    description:
+      'Orders placed in the range that the store rejected because an item was out of stock (cancel_reason out_of_stock), and the change against the previous range of equal length.',
+    gridPos: { x: 12, y: 0, w: 6, h: 4 },
+    sql: trendOf('order_rollup_status', `${sumOrZero('lost_orders')} AS lost_orders`),
+    reads: ['time', 'lost_orders'],
+    decimals: 0,
+    trend: true,
+  }),
+  stat({
+    title: 'Sales lost to stock-outs (USD)',
+    description:
+      "Totals of the orders rejected out of stock, in US dollars at each order's business-date rate, and the change against the previous range of equal length.",
+    gridPos: { x: 18, y: 0, w: 6, h: 4 },
+    sql: trendOf('order_rollup_status', `${sumOrZero('lost_usd_cents')} / 100.0 AS lost_gmv_usd`),
+    reads: ['time', 'lost_gmv_usd'],
+    unit: 'currencyUSD',
+    decimals: 2,
+    trend: true,
+  }),
+
+  // ── Row 2: what to restock first ───────────────────────────────────────────────────────────
+  table({
+    title: 'Low stock now',
+    description: `Products at or under their reorder point, or out: units left, the units reserved in the last ${RATE_HOURS} hours of the range, and the hours of cover that rate leaves (empty: nothing sold lately). Fewest hours first, 20 rows.`,
+    gridPos: { x: 0, y: 4, w: 14, h: 10 },
+    sql:
+      'SELECT s.store_name AS store_name, s.product_name AS product_name, s.city AS city, MAX(s.units) AS units_left, ' +
+      `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_last_${RATE_HOURS}h, ${HOURS_OF_COVER} AS hours_of_cover ` +
+      `FROM (${LOW_NOW}) AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ` +
+      'GROUP BY s.product_id, s.store_name, s.product_name, s.city ' +
+      `ORDER BY COALESCE(${HOURS_OF_COVER}, 1e9), MAX(s.units) LIMIT 20`,
+    reads: [
+      'store_name',
+      'product_name',
+      'city',
+      'units_left',
+      'reorder_point',
+      `sold_last_${RATE_HOURS}h`,
+      'hours_of_cover',
+    ],
+    decimals: 1,
+  }),
+  timeseries({
+    title: 'Stock-outs per hour',
+    description: 'Products that ran out (their units went from above zero to zero or below), per UTC hour.',
+    gridPos: { x: 14, y: 4, w: 10, h: 5 },
+    sql: `SELECT TIME_FLOOR(__time, 'PT1H') AS "time", SUM(stockouts) AS stockouts ${MOVEMENTS} GROUP BY 1 ORDER BY 1`,
+    reads: ['time', 'stockouts'],
+    decimals: 0,
+  }),
+  timeseries({
+    title: 'Orders lost to stock-outs per hour',
+    description: 'Orders placed in each UTC hour that were rejected because an item was out of stock.',
+    gridPos: { x: 14, y: 9, w: 10, h: 5 },
+    sql:
+      `SELECT TIME_FLOOR(__time, 'PT1H') AS "time", SUM(lost_orders) AS lost_orders FROM order_rollup_status ` +
+      `WHERE ${ROLLUP_IN_RANGE} GROUP BY 1 ORDER BY 1`,
+    reads: ['time', 'lost_orders'],
+    decimals: 0,
+  }),
+
+  // ── Row 3: what sells, and what is left of it ──────────────────────────────────────────────
+  table({
+    title: 'Top sellers with their stock',
+    description:
+      'The 10 products with the most units reserved by orders in the range, with the units left after their last change in the range.',
+    gridPos: { x: 0, y: 14, w: 24, h: 9 },
+    sql:
+      'SELECT store_name, product_name, city, SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left ' +
+      `${MOVEMENTS} GROUP BY product_id, store_name, product_name, city HAVING SUM(units_out) > 0 ORDER BY SUM(units_out) DESC LIMIT 10`,
+    reads: ['store_name', 'product_name', 'city', 'units_sold', 'units_left'],
+    decimals: 0,
+    sortBy: 'units_sold',
+  }),
+];
+
+export const riskInventoryDashboard: BuiltDashboard = assemble(
+  'risk-inventory.json',
+  {
+    uid: 'pulso-risk-inventory',
+    title: 'Pulso · Risk & Inventory',
+    description:
+      'Stock now and what stock-outs cost, from exact signed-delta rollups of stock_levels and orders: act while it happens.',
+    tags: ['pulso', 'inventory', 'risk', 'druid'],
+    ...DASHBOARD_DEFAULTS,
+    links: [dashboardLink('Sales', 'pulso-sales'), dashboardLink('Pipeline health', 'pulso-pipeline-health')],
+  },
+  panels,
+);
