@@ -25,6 +25,8 @@ export const SUPERVISOR_SPEC_FILES = {
   transformer_stats: 'druid-specs/transformer_stats.supervisor.json',
   stock_now: 'druid-specs/stock_now.supervisor.json',
   stock_movements: 'druid-specs/stock_movements.supervisor.json',
+  customer_risk_minute: 'druid-specs/customer_risk_minute.supervisor.json',
+  customer_risk_day: 'druid-specs/customer_risk_day.supervisor.json',
 } as const;
 
 /**
@@ -38,6 +40,7 @@ export const RETENTION_RULE_FILES = {
   order_items: 'druid-specs/order_items.retention.json',
   transformer_stats: 'druid-specs/transformer_stats.retention.json',
   stock_movements: 'druid-specs/stock_movements.retention.json',
+  customer_risk_minute: 'druid-specs/customer_risk_minute.retention.json',
 } as const;
 
 export type RetentionDataSource = keyof typeof RETENTION_RULE_FILES;
@@ -78,6 +81,9 @@ export const COMPACTION_SPEC_FILES = {
   // Every stock delta lands on the day its product was first seen: compaction (with concurrent locks, as ingestion
   // keeps appending there) folds each product's history into one row, so "stock now" reads one row per product.
   stock_now: 'druid-specs/stock_now.compaction.json',
+  // A refund hours after delivery changes its order's (old) day.
+  customer_risk_day: 'druid-specs/customer_risk_day.compaction.json',
+  customer_risk_minute: 'druid-specs/customer_risk_minute.compaction.json',
 } as const;
 
 export type CompactionDataSource = keyof typeof COMPACTION_SPEC_FILES;
@@ -92,6 +98,8 @@ export function supervisorTopic(dataSource: SupervisorDataSource, topics: PulsoC
     case 'order_rollup_status':
     case 'order_rollup_market':
     case 'order_rollup_store':
+    case 'customer_risk_minute':
+    case 'customer_risk_day':
       return topics.orderDeltas;
     case 'order_item_rollup':
       return topics.itemDeltas;

@@ -22,6 +22,8 @@ export const USAGE = `Usage: npm run generate -- --rate <orders/s> [--orders <N>
   --no-drain          with --orders: stop as soon as the last order is placed
   --stores <n>        stores to create on an empty database (default 1200)
   --customers <n>     customers to create on an empty database (default 20000)
+  --risk-share <p>    chance that an order arrival starts a suspicious episode (card testing, refund abuse, a new
+                      account's high tickets), 0–0.2 (default 0.0005); a few stores misbehave too; 0 = none
   --help              this text
 
 Environment: DATABASE_URL (or the embedded PostgreSQL), GEOCODER_PROVIDER=offline|openstreetmap, GEOCODER_URL.`;
@@ -59,6 +61,7 @@ const FLAGS = {
   'no-drain': { type: 'boolean' },
   stores: { type: 'string' },
   customers: { type: 'string' },
+  'risk-share': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -123,6 +126,8 @@ function writerFlags(v: FlagValues): Record<string, unknown> {
       what: 'an integer from 1 to 5000',
     });
   if (v['no-drain']) out.drain = false;
+  if (v['risk-share'] !== undefined)
+    out.riskShare = numberFlag('--risk-share', v['risk-share'], { min: 0, max: 0.2, what: 'a share from 0 to 0.2' });
   const stores =
     v.stores === undefined
       ? undefined
@@ -164,6 +169,16 @@ export function parseGeneratorArgs(argv: readonly string[]): CliOptions {
   return { ...load, ...writer } as unknown as CliOptions;
 }
 
+/** Counts per injected pattern, and the ids to look up (customers, stores). */
+function injectedSummary(s: GeneratorSummary): string {
+  if (!s.injected.length) return 'none';
+  const by = new Map<string, string[]>();
+  for (const r of s.injected) by.set(r.pattern, [...(by.get(r.pattern) ?? []), r.customerId ?? `store ${r.storeId}`]);
+  return [...by]
+    .map(([p, ids]) => `${p} ${ids.length} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`)
+    .join('; ');
+}
+
 export function formatSummary(s: GeneratorSummary): string {
   const f = (n: number) => Math.round(n).toLocaleString('en-US');
   return [
@@ -172,6 +187,7 @@ export function formatSummary(s: GeneratorSummary): string {
     `  status changes    ${f(s.statusChanges)}  delivered ${f(s.delivered)}, cancelled ${f(s.cancelled)}, refunded ${f(s.refunded)}, payments failed ${f(s.paymentsFailed)}`,
     `  still in lifecycle ${f(s.inLifecycle)}`,
     `  inventory         ${f(s.rejectedOutOfStock)} orders rejected out of stock, ${f(s.restocks)} store restocks`,
+    `  injected risk     ${injectedSummary(s)}`,
     `  other changes     customers ${f(s.customerUpdates)}, stores ${f(s.storeUpdates)}, prices ${f(s.priceUpdates)}, orders purged ${f(s.ordersPurged)}`,
     `  rows              +${f(s.rowsInserted)} ~${f(s.rowsUpdated)} -${f(s.rowsDeleted)}  (${f(s.rowChangesPerSecond)}/s) in ${f(s.transactions)} transactions`,
   ].join('\n');

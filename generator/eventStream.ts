@@ -15,7 +15,15 @@ import {
 } from './lifecycle.ts';
 import { PaymentMixSampler, type PaymentProfile } from './paymentMix.ts';
 import { AliasTable, Rng, clamp } from './random.ts';
-import { drawPhone, type CustomerModel, type ProductModel, type StoreModel, type World } from './world.ts';
+import {
+  drawPhone,
+  type CityModel,
+  type CustomerModel,
+  type ProductModel,
+  type StoreModel,
+  type World,
+} from './world.ts';
+import { RiskInjector, type NewCustomer } from './riskPatterns.ts';
 import { acceptanceOutcome, restockMoves, returnedStock, type CancelReason, type StockMove } from './inventory.ts';
 
 export interface OrderLineModel {
@@ -90,7 +98,14 @@ export type GenEvent =
       readonly product: ProductModel;
       readonly priceCents: Cents;
     }
-  | { readonly kind: 'purge'; readonly atMs: number; readonly order: LiveOrder };
+  | { readonly kind: 'purge'; readonly atMs: number; readonly order: LiveOrder }
+  | ({
+      /** A new account signs up (riskPatterns.ts, new_account): its customer and address rows. */
+      readonly kind: 'customer_create';
+      readonly atMs: number;
+      /** The store of the orders that follow: the sign-up goes through the same lane (writer.ts laneOf). */
+      readonly store: StoreModel;
+    } & NewCustomer);
 
 /** Occasional changes to other rows, as a fraction of the order rate. */
 export interface MaintenanceRates {
@@ -114,11 +129,25 @@ export interface StreamOptions {
   /** Mean order arrivals per simulated second (over a week: the daily curve redistributes them). */
   readonly ordersPerSimSecond: number;
   readonly curve: 'daily' | 'flat';
-  /** Stop creating orders after this many (lifecycles and nothing else continue). */
+  /** Stop after this many orders of the marketplace's own arrivals (lifecycles, injected episodes started, continue). */
   readonly maxOrders?: number;
   readonly maintenance?: MaintenanceRates;
   /** Simulated time between restocks (default an hour). */
   readonly restockEveryMs?: number;
+  /** Chance that an order arrival starts a suspicious episode (riskPatterns.ts); 0 injects none (default 0.0005). */
+  readonly riskShare?: number;
+}
+
+export const DEFAULT_RISK_SHARE = 0.0005;
+
+/** What an order is made of before it is priced: where, who, how it is paid, and the basket. */
+interface OrderChoice {
+  readonly city: CityModel;
+  readonly store: StoreModel;
+  readonly customer: CustomerModel;
+  readonly addressId: string;
+  readonly payment: PaymentProfile;
+  readonly lines: readonly { readonly product: ProductModel; readonly quantity: number }[];
 }
 
 const DEFAULT_RESTOCK_EVERY_MS = 60 * 60_000;
@@ -194,7 +223,12 @@ export class EventStream {
   private readonly recentlyCancelled: LiveOrder[] = [];
   private nextRestockMs: number;
   private readonly restocks: GenEvent[] = [];
+  /** Suspicious behaviour injected into the stream (riskPatterns.ts); `risk.injected` says what. */
+  readonly risk: RiskInjector;
+  private readonly signedUp = new Set<CustomerModel>();
   ordersCreated = 0;
+  /** Orders of the marketplace's own arrivals: maxOrders caps these; injected episodes come on top. */
+  private marketplaceOrders = 0;
   /** Orders placed whose lifecycle has steps still to come. */
   inLifecycle = 0;
 
@@ -220,6 +254,7 @@ export class EventStream {
     this.cityBaseWeights = world.cities.map((c) => (c.stores.length && c.customers.length ? c.city.population : 0));
     this.nextArrivalMs = opts.startMs + this.arrivalsRng.exponential(1 / this.candidateRatePerMs);
     this.nextRestockMs = opts.startMs + (opts.restockEveryMs ?? DEFAULT_RESTOCK_EVERY_MS);
+    this.risk = new RiskInjector(world, opts.seed, opts.riskShare ?? DEFAULT_RISK_SHARE);
     this.nextMaintenanceMs =
       this.maintenanceRatePerMs > 0
         ? opts.startMs + this.maintenanceRng.exponential(1 / this.maintenanceRatePerMs)
@@ -237,7 +272,7 @@ export class EventStream {
 
   /** True when nothing is left to happen. */
   get exhausted(): boolean {
-    return this.arrivalsStopped && this.heap.size === 0;
+    return this.arrivalsStopped && this.heap.size === 0 && this.risk.nextAtMs() === Infinity;
   }
 
   /** Simulated time of the next event (Infinity if none). */
@@ -245,7 +280,7 @@ export class EventStream {
     const arrivals = this.arrivalsStopped
       ? Infinity
       : Math.min(this.nextArrivalMs, this.nextMaintenanceMs, this.nextRestockMs);
-    return Math.min(arrivals, this.heap.peekTime());
+    return Math.min(arrivals, this.heap.peekTime(), this.risk.nextAtMs());
   }
 
   /** All events at or before `untilMs`, at most `limit` of them, in order. */
@@ -267,6 +302,9 @@ export class EventStream {
       const restockAt = this.arrivalsStopped ? Infinity : this.nextRestockMs;
       const at = Math.min(stepAt, arrivalAt, maintAt, restockAt);
       if (this.restocks.length && this.restocks[0]!.atMs <= untilMs) return this.restocks.shift();
+      // An injected episode's next order, once due, comes before anything later.
+      const injectedAt = this.risk.nextAtMs();
+      if (injectedAt <= untilMs && injectedAt <= at) return this.injectedArrival();
       if (at > untilMs || at === Infinity) return undefined;
       if (restockAt === at && stepAt > at && arrivalAt > at && maintAt > at) {
         this.scheduleRestocks(Math.floor(at));
@@ -318,18 +356,38 @@ export class EventStream {
     if (!store.isActive) store = cityModel.stores.find((s) => s.isActive) ?? store;
     const customer = cityModel.customerPicker!.sample(rng);
     const addressId = rng.pick(customer.addressIds);
-    const country = cityModel.city.countryCode;
-    const market = MARKETS[country];
-    const payment = this.payments.sample(rng, country);
+    const payment = this.payments.sample(rng, cityModel.city.countryCode);
 
     const wanted = Math.min(drawBasketLines(rng, store.category), store.products.length);
     const chosen = new Set<ProductModel>();
     for (let tries = 0; chosen.size < wanted && tries < wanted * 4; tries++)
       chosen.add(store.productPicker.sample(rng));
-    const picked = [...chosen];
-    const quantities = picked.map(() => drawQuantity(rng, store.category));
+    const lines = [...chosen].map((product) => ({ product, quantity: drawQuantity(rng, store.category) }));
+    this.risk.onArrival(atMs, cityModel);
+    return this.placeOrder(atMs, { city: cityModel, store, customer, addressId, payment, lines });
+  }
 
-    const subtotalGuess = picked.reduce((s, p, i) => s + p.priceCents * quantities[i]!, 0);
+  /** An order of an injected episode (riskPatterns.ts), preceded by its account's sign-up if it is the first. */
+  private injectedArrival(): GenEvent {
+    const a = this.risk.peek()!;
+    if (a.signUp && !this.signedUp.has(a.customer)) {
+      this.signedUp.add(a.customer);
+      return { kind: 'customer_create', atMs: a.atMs, store: a.store, ...a.signUp };
+    }
+    this.risk.take();
+    return this.placeOrder(a.atMs, { ...a, addressId: '' }, a.plan);
+  }
+
+  /**
+   * Prices a basket and places the order: fees, promotions, totals, notes and (unless given) its lifecycle are
+   * drawn from the orders stream. `addressId` '' means the customer's first address once it is written.
+   */
+  private placeOrder(atMs: number, o: OrderChoice, plan?: readonly PlannedStep[]): GenEvent {
+    const rng = this.ordersRng;
+    const { city: cityModel, store, customer, lines: basket } = o;
+    const country = cityModel.city.countryCode;
+    const market = MARKETS[country];
+    const subtotalGuess = basket.reduce((s, l) => s + l.product.priceCents * l.quantity, 0);
     const freeDeliveryOver = localShelfPrice(market.freeDeliveryOverUsdCents, market);
     const deliveryFeeCents =
       subtotalGuess >= freeDeliveryOver && rng.chance(0.5)
@@ -343,7 +401,7 @@ export class EventStream {
     const discountBp = promo < 0.15 ? rng.int(2, 6) * 500 : 0;
     const couponCents = promo >= 0.15 && promo < 0.2 ? localShelfPrice(rng.pick([200, 300, 500]), market) : 0;
     const totals = buildOrderTotals({
-      lines: picked.map((p, i) => ({ quantity: quantities[i]!, unitPriceCents: p.priceCents })),
+      lines: basket.map((l) => ({ quantity: l.quantity, unitPriceCents: l.product.priceCents })),
       deliveryFeeCents,
       discountBp,
       discountCapCents: roundToStep(localShelfPrice(800, market), market.roundingStepCents),
@@ -351,34 +409,38 @@ export class EventStream {
       taxBp: market.taxBp,
       roundingStepCents: market.roundingStepCents,
     });
-    const lines: OrderLineModel[] = picked.map((p, i) => ({
-      product: p,
-      productName: p.name,
-      quantity: quantities[i]!,
-      unitPriceCents: p.priceCents,
+    const lines: OrderLineModel[] = basket.map((l, i) => ({
+      product: l.product,
+      productName: l.product.name,
+      quantity: l.quantity,
+      unitPriceCents: l.product.priceCents,
       lineTotalCents: totals.lineTotalsCents[i]!,
     }));
+    const notes = orderNote(rng, country);
+    const drawn = plan ?? planLifecycle(rng, o.payment, store.category);
+    const misbehaving = plan ? undefined : this.risk.storePlan(store);
     const order: LiveOrder = {
       seq: ++this.ordersCreated,
       dbId: undefined,
       store,
       customer,
-      addressId,
+      addressId: o.addressId,
       createdAtMs: atMs,
       businessDate: localDate(cityModel.city.timezone, atMs),
-      payment,
+      payment: misbehaving?.payment ?? o.payment,
       currency: market.currency,
       lines,
       totals,
-      notes: orderNote(rng, country),
-      plan: planLifecycle(rng, payment, store.category),
+      notes,
+      plan: misbehaving?.plan ?? drawn,
       state: INITIAL_STATE,
       nextStep: 0,
       reserved: false,
     };
     this.inLifecycle++;
     this.heap.push(atMs + order.plan[0]!.afterMs, order);
-    if (this.opts.maxOrders !== undefined && this.ordersCreated >= this.opts.maxOrders) this.stopArrivals();
+    if (plan === undefined) this.marketplaceOrders++;
+    if (this.opts.maxOrders !== undefined && this.marketplaceOrders >= this.opts.maxOrders) this.stopArrivals();
     return { kind: 'create', atMs, order };
   }
 

@@ -2,6 +2,7 @@
 // Wall time drives a simulated clock (× speedup); every event due by the simulated "now" is written,
 // split into lanes (one connection each) and rounds (one statement = one transaction each). While one
 // batch is being written, the next one is generated, so Node and PostgreSQL work in parallel.
+import type { RiskPattern } from './riskPatterns.ts';
 import { FxRatePublisher } from './fxPublisher.ts';
 import { addDays } from './fxRates.ts';
 import { loadConfig, redactUrl, withLocalSecrets } from '../lib/config.ts';
@@ -60,6 +61,8 @@ export interface GeneratorOptions {
   readonly maxEventsPerTransaction?: number;
   readonly scale?: WorldScale;
   readonly maintenance?: MaintenanceRates;
+  /** Chance that an order arrival starts a suspicious episode (generator/riskPatterns.ts); 0: none. */
+  readonly riskShare?: number;
   readonly geocoder?: { provider: 'offline' | 'openstreetmap'; url?: string };
   readonly signal?: AbortSignal;
   /** 'auto': a live line on a TTY, a plain line every 10 s otherwise. */
@@ -107,6 +110,15 @@ export interface GeneratorSummary extends GeneratorStats {
   readonly rowChangesPerSecond: number;
   readonly worldCreated: boolean;
   readonly seed: string;
+  /** What the run injected (generator/riskPatterns.ts), with database ids: what the risk panels should flag. */
+  readonly injected: readonly InjectedRiskRow[];
+}
+
+export interface InjectedRiskRow {
+  readonly pattern: RiskPattern;
+  readonly customerId: string | null;
+  readonly storeId: string | null;
+  readonly startedAt: string | null;
 }
 
 /** A pause that an abort ends early (without throwing: the loop then sees the signal and stops). */
@@ -357,6 +369,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       curve: opts.curve ?? 'daily',
       maxOrders: opts.orders,
       maintenance: opts.maintenance,
+      riskShare: opts.riskShare,
     });
     const stats = emptyStats(startMs);
     lanes.push(...openLanes(clients, databaseUrl, log, stats));
@@ -384,7 +397,13 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
     const secs = Math.max(0.001, stats.wallMs / 1000);
     const rowChanges = stats.rowsInserted + stats.rowsUpdated + stats.rowsDeleted;
     const rates = { ordersPerSecond: stats.ordersCreated / secs, rowChangesPerSecond: rowChanges / secs };
-    return { ...stats, stoppedBy, ...rates, worldCreated, seed };
+    const injected = stream.risk.injected.map((r) => ({
+      pattern: r.pattern,
+      customerId: r.customer?.dbId || null,
+      storeId: r.pattern === 'store_cancellations' ? r.store!.dbId : null,
+      startedAt: r.atMs ? new Date(r.atMs).toISOString() : null,
+    }));
+    return { ...stats, stoppedBy, ...rates, worldCreated, seed, injected };
   } catch (err) {
     if (err instanceof SchemaNotReadyError) throw err;
     if ((err as Error).name === 'DatabaseUnreachableError') throw err;

@@ -14,6 +14,21 @@ import { PulsoError } from '../lib/errors.ts';
 
 const ROUND_SQL = `
 WITH
+-- New accounts (riskPatterns.ts) and their address, before the orders that reference them: foreign keys are checked
+-- at the end of the statement, so one round may hold an account and its first order.
+ins_customers AS (
+  INSERT INTO customers (id, full_name, email, phone, city_id, created_at, updated_at)
+  SELECT c.id, c.full_name, c.email, c.phone, c.city_id, 'epoch'::timestamptz + c.at_ms * interval '1 millisecond',
+         'epoch'::timestamptz + c.at_ms * interval '1 millisecond'
+  FROM unnest($44::bigint[], $45::text[], $46::text[], $47::text[], $48::bigint[], $49::bigint[])
+    AS c(id, full_name, email, phone, city_id, at_ms)
+  RETURNING 1
+),
+ins_addresses AS (
+  INSERT INTO addresses (id, customer_id, city_id, street, latitude, longitude)
+  SELECT * FROM unnest($50::bigint[], $44::bigint[], $48::bigint[], $51::text[], $52::numeric[], $53::numeric[])
+  RETURNING 1
+),
 new_orders AS (
   SELECT t.*, 'epoch'::timestamptz + t.created_ms * interval '1 millisecond' AS ts
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::numeric[], $8::numeric[],
@@ -112,7 +127,8 @@ del_payments AS (DELETE FROM payments t USING purged d WHERE t.order_id = d.id R
 del_orders AS (DELETE FROM orders t USING purged d WHERE t.id = d.id RETURNING 1)
 SELECT
   (SELECT count(*) FROM ins_orders)::int AS orders_inserted,
-  (SELECT count(*) FROM ins_items)::int + (SELECT count(*) FROM ins_payments)::int + (SELECT count(*) FROM ins_placed)::int
+  (SELECT count(*) FROM ins_customers)::int + (SELECT count(*) FROM ins_addresses)::int
+    + (SELECT count(*) FROM ins_items)::int + (SELECT count(*) FROM ins_payments)::int + (SELECT count(*) FROM ins_placed)::int
     + (SELECT count(*) FROM ins_history)::int AS other_inserted,
   (SELECT count(*) FROM upd_orders)::int AS orders_updated,
   (SELECT count(*) FROM upd_payments)::int + (SELECT count(*) FROM upd_customers)::int + (SELECT count(*) FROM upd_stores)::int
@@ -149,6 +165,7 @@ export class Round {
   readonly prices: Extract<GenEvent, { kind: 'price_update' }>[] = [];
   readonly purges: LiveOrder[] = [];
   readonly restocks: Extract<GenEvent, { kind: 'restock' }>[] = [];
+  readonly signUps: Extract<GenEvent, { kind: 'customer_create' }>[] = [];
   size = 0;
 
   add(ev: GenEvent): void {
@@ -175,24 +192,28 @@ export class Round {
       case 'restock':
         this.restocks.push(ev);
         break;
+      case 'customer_create':
+        this.signUps.push(ev);
+        break;
     }
   }
 }
 
-/** Order ids come from the orders sequence in blocks, so items can reference them in the same statement. */
+/** Ids come from a table's sequence in blocks, so rows can reference each other in the same statement. */
 class IdPool {
   private ids: string[] = [];
   private next = 0;
   constructor(
     private readonly client: () => pg.ClientBase,
     private readonly block: number,
+    private readonly table: 'orders' | 'customers' | 'addresses' = 'orders',
   ) {}
   async take(n: number): Promise<string[]> {
     if (n === 0) return [];
     if (this.ids.length - this.next < n) {
       const res = await this.client().query<{ id: string }>(
-        `SELECT nextval(pg_get_serial_sequence('orders', 'id'))::text AS id FROM generate_series(1, $1)`,
-        [Math.max(this.block, n)],
+        `SELECT nextval(pg_get_serial_sequence($2, 'id'))::text AS id FROM generate_series(1, $1)`,
+        [Math.max(this.block, n), this.table],
       );
       this.ids = [...this.ids.slice(this.next), ...res.rows.map((r) => r.id)];
       this.next = 0;
@@ -231,6 +252,8 @@ const MS = (col: string) => `(extract(epoch FROM ${col}) * 1000)::bigint::text`;
 export async function roundCommitted(client: pg.ClientBase, round: Round): Promise<boolean> {
   const one = async (sql: string, values: unknown[]) =>
     (await client.query<{ ok: boolean }>(sql, values)).rows[0]?.ok === true;
+  const signUp = round.signUps[0];
+  if (signUp) return one('SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1) AS ok', [signUp.customer.dbId]);
   const order = round.orders[0];
   if (order) return one('SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1) AS ok', [order.dbId]);
   const step = round.steps[0];
@@ -266,7 +289,7 @@ function expectedCounts(round: Round): RoundCounts {
   const history = round.steps.filter((x) => x.from.status !== x.to.status).length;
   const payments = round.steps.filter((x) => x.from.paymentStatus !== x.to.paymentStatus).length;
   return {
-    inserted: round.orders.length * 3 + items + history,
+    inserted: round.orders.length * 3 + items + history + round.signUps.length * 2,
     updated: round.steps.length + payments + round.customers.length + round.stores.length + round.prices.length,
     deleted: round.purges.length, // at least the orders; their rows' count went with the lost reply
     vanished: 0,
@@ -290,6 +313,20 @@ export class LaneWriter {
     private readonly resilience?: ReconnectingLane,
   ) {
     this.ids = new IdPool(() => this.client, 2000);
+    this.customerIds = new IdPool(() => this.client, 1, 'customers');
+    this.addressIds = new IdPool(() => this.client, 1, 'addresses');
+  }
+
+  private readonly customerIds: IdPool;
+  private readonly addressIds: IdPool;
+
+  /** New accounts get their ids once (a round written again reuses them), before the orders that use them. */
+  private async signUpIds(round: Round): Promise<void> {
+    for (const s of round.signUps) {
+      if (s.customer.dbId) continue;
+      s.customer.dbId = (await this.customerIds.take(1))[0]!;
+      s.customer.addressIds.push((await this.addressIds.take(1))[0]!);
+    }
   }
 
   /**
@@ -328,6 +365,7 @@ export class LaneWriter {
 
   private async applyOnce(round: Round): Promise<RoundCounts> {
     // Ids are taken once: a round written again after a lost connection reuses them.
+    await this.signUpIds(round);
     const fresh = round.orders.filter((o) => o.dbId === undefined);
     const newIds = await this.ids.take(fresh.length);
     fresh.forEach((o, i) => (o.dbId = newIds[i]));
@@ -339,7 +377,7 @@ export class LaneWriter {
       plainArray(ids),
       plainArray(o.map((x) => x.customer.dbId)),
       plainArray(o.map((x) => x.store.dbId)),
-      plainArray(o.map((x) => x.addressId)),
+      plainArray(o.map((x) => x.addressId || firstAddress(x))),
       plainArray(o.map((x) => x.payment.method)),
       plainArray(o.map((x) => x.currency)),
       plainArray(o.map((x) => centsToDecimal(x.totals.subtotalCents))),
@@ -383,6 +421,7 @@ export class LaneWriter {
       plainArray(round.purges.map((x) => must(x.dbId, x))),
       textArray(s.map((x) => x.cancelReason)),
       ...stockArrays(round),
+      ...signUpArrays(round),
     ];
     const res = await this.client.query<{
       orders_inserted: number;
@@ -414,9 +453,35 @@ export function eventKey(ev: GenEvent): object {
     case 'store_update':
     case 'restock':
       return ev.store;
+    case 'customer_create':
+      return ev.customer;
     case 'price_update':
       return ev.product;
   }
+}
+
+/** An injected order's address: its new account's, written in this round or an earlier one. */
+function firstAddress(order: LiveOrder): string {
+  const id = order.customer.addressIds[0];
+  if (id === undefined) throw new WriterError(`order #${order.seq} belongs to an account that is not written yet`);
+  return id;
+}
+
+/** New accounts and their addresses ($44–$53 in ROUND_SQL). */
+function signUpArrays(round: Round): string[] {
+  const u = round.signUps;
+  return [
+    plainArray(u.map((x) => x.customer.dbId)),
+    textArray(u.map((x) => x.fullName)),
+    textArray(u.map((x) => x.email)),
+    textArray(u.map((x) => x.customer.phone)),
+    plainArray(u.map((x) => x.cityId)),
+    plainArray(u.map((x) => x.atMs)),
+    plainArray(u.map((x) => x.customer.addressIds[0]!)),
+    textArray(u.map((x) => x.street)),
+    plainArray(u.map((x) => x.latitude.toFixed(6))),
+    plainArray(u.map((x) => x.longitude.toFixed(6))),
+  ];
 }
 
 /** The round's stock moves as three columns: product, delta, instant (stock_moves in ROUND_SQL). */
@@ -444,6 +509,7 @@ export function laneOf(ev: GenEvent, lanes: number): number {
     case 'purge':
       return ev.order.store.index % lanes;
     case 'restock':
+    case 'customer_create':
       return ev.store.index % lanes;
     case 'customer_update':
       return ev.customer.index % lanes;

@@ -17,7 +17,7 @@ export const REPLICATION_SLOT = 'pulso_slot';
 export const PUBLICATION = 'pulso_pub';
 
 /** The tables whose CDC topics the transformer reads for dimensions (replayed at every start). */
-export const DIMENSION_TABLES = ['countries', 'cities', 'stores', 'fx_rates', 'products'] as const;
+export const DIMENSION_TABLES = ['countries', 'cities', 'stores', 'fx_rates', 'products', 'customers'] as const;
 export type DimensionTable = (typeof DIMENSION_TABLES)[number];
 
 /** Every topic the transformer reads or writes. */
@@ -95,6 +95,7 @@ export function transformerTopics(topics: TopicConfig): TransformerTopics {
       stores: cdcTopic(topics, 'stores'),
       fx_rates: cdcTopic(topics, 'fx_rates'),
       products: cdcTopic(topics, 'products'),
+      customers: cdcTopic(topics, 'customers'),
     },
     orders: topics.orders,
     orderItems: topics.orderItems,

@@ -1,4 +1,5 @@
-// In-memory copies of the small dimension tables (countries, cities, stores, fx_rates, products), maintained from their CDC
+// In-memory copies of the small dimension tables (countries, cities, stores, fx_rates, products, customers' sign-up
+// instants), maintained from their CDC
 // topics. They are rebuilt at start by reading the (compacted) topics from the beginning, and kept current
 // in the background. Under REPLICA IDENTITY DEFAULT an update that does not touch a TOASTed column (e.g.
 // stores.description) carries the placeholder instead: the stored previous value is kept for it.
@@ -6,6 +7,7 @@ import type { DecodedRecord } from './decode/decodeEnvelope.ts';
 import { decodeDecimal, type ExactDecimal } from './decode/decodeDecimal.ts';
 import { DecodeError } from './decode/errors.ts';
 import { decodeId } from './decode/values.ts';
+import { decodeZonedTimestamp } from './decode/decodeTemporal.ts';
 
 import { DIMENSION_TABLES, type DimensionTable } from '../lib/names.ts';
 export { DIMENSION_TABLES, type DimensionTable };
@@ -110,7 +112,7 @@ export class DimensionTables {
             // The placeholder means "unchanged": keep what we had (absent if we never saw it).
             if (previous && col in previous) merged[col] = previous[col];
           }
-          rows.set(key, merged);
+          rows.set(key, table === 'customers' ? { created_at: merged.created_at } : merged);
         }
         break;
       }
@@ -158,6 +160,20 @@ export class DimensionTables {
     let rate = this.rateCache.get(r);
     if (rate === undefined) this.rateCache.set(r, (rate = positiveDecimal(r.usd_per_unit)));
     return rate ?? undefined;
+  }
+
+  /**
+   * When a customer signed up (customers.created_at, ISO-8601 UTC), for the new-account risk signal; undefined when
+   * the customer is not known (yet). Only this column of a customer is kept: no personal data in memory.
+   */
+  customerSince(customerId: string): string | undefined {
+    const v = this.row('customers', customerId)?.created_at;
+    if (typeof v !== 'string') return undefined;
+    try {
+      return decodeZonedTimestamp(v).iso;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A product's name (the stock rollups show it), from the products topic. */

@@ -32,6 +32,8 @@ export interface OrderEvent {
   total_usd_cents: number | null;
   item_count: number;
   customer_id: string | null;
+  /** When the customer signed up (customers.created_at); null when the customer is not known. */
+  customer_since: string | null;
   store_id: string;
   city_id: string | null;
   store_name: string | null;

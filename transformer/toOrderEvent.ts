@@ -122,6 +122,8 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
   const previousStatus =
     change.op === 'u' ? decodeOptionalString(change.before?.columns.status, 'before.status') : null;
   const currency = decodeString(row.currency, 'orders.currency');
+  const customerId =
+    row.customer_id === null || row.customer_id === undefined ? null : decodeId(row.customer_id, 'orders.customer_id');
   const { businessDate, usd } = businessDateAndUsd(row, currency, amounts.total.cents, dims);
 
   const event: OrderEvent = {
@@ -149,10 +151,8 @@ export function toOrderEvent(change: ChangeRecord, dims: DimensionTables, transf
     total_usd: usd.totalUsdCents === null ? null : Number(usd.totalUsdCents) / 100,
     total_usd_cents: usd.totalUsdCents === null ? null : centsToJsonNumber(usd.totalUsdCents),
     item_count: decodeInt(row.item_count, 'orders.item_count'),
-    customer_id:
-      row.customer_id === null || row.customer_id === undefined
-        ? null
-        : decodeId(row.customer_id, 'orders.customer_id'),
+    customer_id: customerId,
+    customer_since: customerId === null ? null : (dims.customerSince(customerId) ?? null),
     store_id: storeId,
     city_id: store?.cityId ?? null,
     store_name: store?.name ?? null,

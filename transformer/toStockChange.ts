@@ -3,7 +3,7 @@
 // the dedupe batch and the ledger batch it is given.
 import type { ChangeRecord } from './decode/decodeEnvelope.ts';
 import { DecodeError } from './decode/errors.ts';
-import { instantFromEpochMs } from './decode/decodeTemporal.ts';
+import { decodeZonedTimestamp, instantFromEpochMs } from './decode/decodeTemporal.ts';
 import { decodeId, decodeInt } from './decode/values.ts';
 import { admit } from './admission.ts';
 import type { DimensionTables } from './dimensions.ts';
@@ -33,6 +33,23 @@ function stockState(change: ChangeRecord, dims: DimensionTables, productId: stri
   };
 }
 
+/**
+ * When the change happened: the row's updated_at (the writer's instant, so a backfilled history lands on its
+ * simulated hours as orders do), else the commit time (a delete, or a row without it). A manual UPDATE that leaves
+ * updated_at alone is counted at the row's previous updated_at.
+ */
+function changeInstant(change: ChangeRecord): string {
+  const v = change.after?.columns.updated_at;
+  if (typeof v === 'string') {
+    try {
+      return decodeZonedTimestamp(v).iso;
+    } catch {
+      // not a timestamp: fall back to the commit time
+    }
+  }
+  return instantFromEpochMs(change.source.tsMs).iso;
+}
+
 /** One change of a stock row: its signed rows on the stock_deltas topic, or a counted skip if it is a repeat. */
 export function toStockChange(rec: InputRecord, change: ChangeRecord, ctx: TransformContext): Outcome {
   const row = (change.op === 'd' ? change.before! : change.after!).columns;
@@ -40,7 +57,7 @@ export function toStockChange(rec: InputRecord, change: ChangeRecord, ctx: Trans
   const admission = admit(rec, change, ctx, 'stock_levels', pk);
   if (admission.skip) return { kind: 'skip', reason: admission.skip };
   const { position } = admission;
-  const changedAt = instantFromEpochMs(change.source.tsMs).iso;
+  const changedAt = changeInstant(change);
   const deltaId = `stock_levels:${pk}:${position ? `${position.commitLsn}:${position.lsn}` : `r${change.source.tsMs}`}`;
   const previous = ctx.ledger.stock(pk);
   const ledgerMismatch =

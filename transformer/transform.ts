@@ -132,7 +132,10 @@ function mapOrder(change: ChangeRecord, ctx: TransformContext, pk: string, posit
       ...delta.deliveries.map((d) => ({ topic: topics.deliveries, key: pk, value: JSON.stringify(d) })),
     ],
     ledgerMismatch,
-    missingStore: event.store_name === null && event.store_category === null,
+    // A dimension row the order joins is not known yet: its store, or its customer's sign-up (new-account flag).
+    missingStore:
+      (event.store_name === null && event.store_category === null) ||
+      (event.customer_id !== null && event.customer_since === null && change.op !== 'd'),
     missingRate: event.usd_per_unit === null && change.op !== 'd',
   };
 }

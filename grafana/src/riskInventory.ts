@@ -4,7 +4,7 @@
 // PostgreSQL holds now (compaction folds a product's history into one row), and `stock_movements`, what moved at
 // each change's commit minute (units in and out, stock-outs, the units after). Lost sales are orders rejected out
 // of stock, from the order rollup (lost_* measures). Why each query stays cheap: docs/dashboards.md, "Inventory".
-import { RANGE_TO, ROLLUP_IN_RANGE, sumOrZero, trendOf } from './sqlFragments.ts';
+import { RANGE_FROM, RANGE_TO, ROLLUP_IN_RANGE, sumOrZero, trendOf } from './sqlFragments.ts';
 import {
   assemble,
   DASHBOARD_DEFAULTS,
@@ -27,15 +27,58 @@ const ALERT = [
 ];
 
 /**
- * Products whose stock is low or out now, with their units: only the rows whose state is low or out (a state's +1
- * and its −1 carry the same flags, so what is left is the current state when it is low, nothing otherwise).
+ * Products whose stock is low, out or negative now, with their units: only the rows of those state classes (a
+ * state's +1 and its −1 are in the same class, so what is left is the current state when it is in one of them).
  */
 const LOW_NOW =
   'SELECT product_id, store_name, product_name, city, SUM(units) AS units, SUM(reorder_point) AS reorder_point ' +
-  `${STOCK_NOW} WHERE low_rows <> 0 OR out_of_stock_rows <> 0 GROUP BY 1, 2, 3, 4 HAVING SUM(stock_rows) > 0`;
+  `${STOCK_NOW} WHERE stock_state IN ('low', 'out', 'negative') GROUP BY 1, 2, 3, 4 HAVING SUM(stock_rows) > 0`;
 /** Units left over the hourly rate of the window: null when nothing sold in it. */
 const HOURS_OF_COVER = `MAX(s.units) * ${RATE_HOURS}.0 / NULLIF(SUM(COALESCE(m.sold, 0)), 0)`;
 const SOLD_RECENTLY = `SELECT product_id, SUM(units_out) AS sold FROM stock_movements WHERE ${RATE_WINDOW} GROUP BY 1`;
+
+// ── Risk: each signal is a rule over exact per-customer or per-store sums (transformer/rollup/riskFlags.ts) ──
+/** Card testing: at least this many declined payments of one customer in one 10-minute window. */
+export const CARD_TESTING = { declines: 4, window: 'PT10M' } as const;
+/** Refund abuse: at least this many refunded deliveries, and at least this share of the customer's deliveries. */
+export const REFUND_ABUSE = { refunds: 3, sharePct: 50 } as const;
+/** A new account (signed up less than a day before) with this many high tickets (≥ 150 USD) in 30 minutes. */
+export const NEW_ACCOUNT = { highTickets: 3, window: 'PT30M' } as const;
+/** A store with at least this many orders, this share of them cancelled after the payment was taken. */
+export const STORE_CANCELS = { orders: 10, sharePct: 30 } as const;
+
+const CUSTOMER_MINUTES = `FROM customer_risk_minute WHERE ${ROLLUP_IN_RANGE}`;
+/** Per customer and day: the days the range touches (a day row is stamped at its start). */
+const CUSTOMER_DAYS = `FROM customer_risk_day WHERE __time >= TIME_FLOOR(${RANGE_FROM}, 'P1D') AND __time <= ${RANGE_TO}`;
+
+/** One row per flagged customer (or store), ready to be listed or counted. Only rows with the flag are read. */
+const CARD_TESTERS =
+  `SELECT TIME_FLOOR(__time, '${CARD_TESTING.window}') AS window_start, customer_id, SUM(failed_payment_orders) AS declined ` +
+  `${CUSTOMER_MINUTES} AND failed_payment_orders <> 0 GROUP BY 1, 2 HAVING SUM(failed_payment_orders) >= ${CARD_TESTING.declines}`;
+const REFUND_ABUSERS =
+  'SELECT customer_id, SUM(delivered_orders) AS delivered, SUM(refunded_orders) AS refunded, ' +
+  `100.0 * SUM(refunded_orders) / NULLIF(SUM(delivered_orders), 0) AS refund_pct ${CUSTOMER_DAYS} GROUP BY customer_id ` +
+  `HAVING SUM(refunded_orders) >= ${REFUND_ABUSE.refunds} AND SUM(refunded_orders) * 100 >= ${REFUND_ABUSE.sharePct} * SUM(delivered_orders)`;
+const NEW_ACCOUNT_BURSTS =
+  `SELECT TIME_FLOOR(__time, '${NEW_ACCOUNT.window}') AS window_start, customer_id, SUM(new_account_high_ticket_orders) AS high_tickets ` +
+  `${CUSTOMER_MINUTES} AND new_account_high_ticket_orders <> 0 GROUP BY 1, 2 ` +
+  `HAVING SUM(new_account_high_ticket_orders) >= ${NEW_ACCOUNT.highTickets}`;
+const CANCELLING_STORES =
+  'SELECT store_id, store_name, city, SUM(orders) AS orders, SUM(paid_cancelled_orders) AS cancelled_after_payment, ' +
+  `100.0 * SUM(paid_cancelled_orders) / NULLIF(SUM(orders), 0) AS cancelled_pct FROM order_rollup_store WHERE ${ROLLUP_IN_RANGE} ` +
+  `GROUP BY store_id, store_name, city HAVING SUM(orders) >= ${STORE_CANCELS.orders} ` +
+  `AND SUM(paid_cancelled_orders) * 100 >= ${STORE_CANCELS.sharePct} * SUM(orders)`;
+
+const flaggedCount = (title: string, description: string, x: number, query: string, key: string) =>
+  stat({
+    title,
+    description: `${description} 0: nobody matches the rule in the range.`,
+    gridPos: { x, y: 23, w: 4, h: 4 },
+    sql: `SELECT COUNT(DISTINCT ${key}) AS flagged FROM (${query})`,
+    reads: ['flagged'],
+    decimals: 0,
+    thresholds: ALERT,
+  });
 
 const panels: PanelDef[] = [
   // ── Row 1: stock now, and what stock-outs cost ─────────────────────────────────────────────
@@ -136,11 +179,96 @@ const panels: PanelDef[] = [
       'The 10 products with the most units reserved by orders in the range, with the units left after their last change in the range.',
     gridPos: { x: 0, y: 14, w: 24, h: 9 },
     sql:
-      'SELECT store_name, product_name, city, SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left ' +
-      `${MOVEMENTS} GROUP BY product_id, store_name, product_name, city HAVING SUM(units_out) > 0 ORDER BY SUM(units_out) DESC LIMIT 10`,
+      // Grouped by product alone (its names are the same on every row of it): one key, not four strings.
+      'SELECT ANY_VALUE(store_name) AS store_name, ANY_VALUE(product_name) AS product_name, ANY_VALUE(city) AS city, ' +
+      `SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left ${MOVEMENTS} ` +
+      'GROUP BY product_id HAVING SUM(units_out) > 0 ORDER BY SUM(units_out) DESC LIMIT 10',
     reads: ['store_name', 'product_name', 'city', 'units_sold', 'units_left'],
     decimals: 0,
     sortBy: 'units_sold',
+  }),
+
+  // ── Row 4: how many are flagged, against the population ───────────────────────────────────
+  flaggedCount(
+    'Card testing',
+    `Customers with ${CARD_TESTING.declines} or more declined payments in one 10-minute window of the range.`,
+    0,
+    CARD_TESTERS,
+    'customer_id',
+  ),
+  flaggedCount(
+    'Refund abuse',
+    `Customers with ${REFUND_ABUSE.refunds} or more refunded deliveries, at least ${REFUND_ABUSE.sharePct} % of their deliveries, on the days of the range.`,
+    4,
+    REFUND_ABUSERS,
+    'customer_id',
+  ),
+  flaggedCount(
+    'New accounts with high tickets',
+    `Accounts less than a day old with ${NEW_ACCOUNT.highTickets} or more orders of 150 USD or more in one 30-minute window.`,
+    8,
+    NEW_ACCOUNT_BURSTS,
+    'customer_id',
+  ),
+  flaggedCount(
+    'Stores cancelling after payment',
+    `Stores with ${STORE_CANCELS.orders} or more orders in the range, ${STORE_CANCELS.sharePct} % or more of them cancelled after the payment was taken.`,
+    12,
+    CANCELLING_STORES,
+    'store_id',
+  ),
+  stat({
+    title: 'Refund rate, all customers',
+    description:
+      'Refunded deliveries as a share of all deliveries of orders placed in the range: the population the refund rule compares with.',
+    gridPos: { x: 16, y: 23, w: 4, h: 4 },
+    sql: `SELECT 100.0 * SUM(refunded_orders) / NULLIF(SUM(delivered_orders), 0) AS refund_pct FROM order_rollup_status WHERE ${ROLLUP_IN_RANGE}`,
+    reads: ['refund_pct'],
+    unit: 'percent',
+    decimals: 2,
+  }),
+  stat({
+    title: 'Cancelled after payment, all stores',
+    description: 'Orders cancelled after their payment was taken, as a share of all orders placed in the range.',
+    gridPos: { x: 20, y: 23, w: 4, h: 4 },
+    sql: `SELECT 100.0 * SUM(paid_cancelled_orders) / NULLIF(SUM(orders), 0) AS cancelled_pct FROM order_rollup_status WHERE ${ROLLUP_IN_RANGE}`,
+    reads: ['cancelled_pct'],
+    unit: 'percent',
+    decimals: 2,
+  }),
+
+  // ── Rows 5–6: who, to check by hand in PostgreSQL (payments, orders by customer_id / store_id) ──
+  table({
+    title: 'Card testing: declined payments per customer',
+    description: `Customers with ${CARD_TESTING.declines} or more declined payments in a 10-minute window (the window's start, UTC). Check: SELECT … FROM payments JOIN orders … WHERE customer_id = ….`,
+    gridPos: { x: 0, y: 27, w: 12, h: 8 },
+    sql: `${CARD_TESTERS} ORDER BY SUM(failed_payment_orders) DESC LIMIT 20`,
+    reads: ['window_start', 'customer_id', 'declined'],
+    decimals: 0,
+  }),
+  table({
+    title: 'Refund abuse: refund share per customer',
+    description: `Customers with ${REFUND_ABUSE.refunds} or more refunded deliveries, at least ${REFUND_ABUSE.sharePct} % of their deliveries (all customers: see Refund rate).`,
+    gridPos: { x: 12, y: 27, w: 12, h: 8 },
+    sql: `${REFUND_ABUSERS} ORDER BY SUM(refunded_orders) DESC LIMIT 20`,
+    reads: ['customer_id', 'delivered', 'refunded', 'refund_pct'],
+    decimals: 1,
+  }),
+  table({
+    title: 'New accounts placing high tickets',
+    description: `Accounts less than a day old with ${NEW_ACCOUNT.highTickets} or more orders of 150 USD or more in a 30-minute window (the window's start, UTC).`,
+    gridPos: { x: 0, y: 35, w: 12, h: 8 },
+    sql: `${NEW_ACCOUNT_BURSTS} ORDER BY SUM(new_account_high_ticket_orders) DESC LIMIT 20`,
+    reads: ['window_start', 'customer_id', 'high_tickets'],
+    decimals: 0,
+  }),
+  table({
+    title: 'Stores cancelling after payment',
+    description: `Stores with ${STORE_CANCELS.orders} or more orders in the range and ${STORE_CANCELS.sharePct} % or more cancelled after payment (all stores: see Cancelled after payment).`,
+    gridPos: { x: 12, y: 35, w: 12, h: 8 },
+    sql: `${CANCELLING_STORES} ORDER BY SUM(paid_cancelled_orders) DESC LIMIT 20`,
+    reads: ['store_id', 'store_name', 'city', 'orders', 'cancelled_after_payment', 'cancelled_pct'],
+    decimals: 1,
   }),
 ];
 

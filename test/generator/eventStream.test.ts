@@ -68,6 +68,7 @@ describe('EventStream', () => {
       ordersPerSimSecond: 5,
       curve: 'flat',
       maxOrders: 3000,
+      riskShare: 0, // the marketplace's own arrivals only (injected episodes come on top of maxOrders)
     });
     const firstHalf = stream.take(START + 300_000).filter((e) => e.kind === 'create').length; // 5/s × 300 s = 1500
     expect(firstHalf).toBeGreaterThan(1350);

@@ -45,6 +45,7 @@ function sampleOrderEvent(): OrderEvent {
     total_usd_cents: 18,
     item_count: 1,
     customer_id: '1',
+    customer_since: null,
     store_id: '1',
     city_id: '1',
     store_name: 's',
@@ -234,7 +235,8 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
     expect(dataSchema.granularitySpec).toMatchObject({
       rollup: true,
       // stock_now is state, not flow: a product's deltas all sit on the day it was first seen (stockDeltas.ts).
-      queryGranularity: ds === 'stock_now' ? 'day' : 'minute',
+      // customer_risk_day: per customer and day, so a range's scan follows the customers, not the orders.
+      queryGranularity: ds === 'stock_now' || ds === 'customer_risk_day' ? 'day' : 'minute',
       segmentGranularity: 'day',
     });
     expect(fields).toContain(dataSchema.timestampSpec.column);
@@ -281,8 +283,9 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
 });
 
 describe('retention', () => {
-  it('the event datasources and the stock movements, and only they, keep a window (DRUID_EVENT_RETENTION_DAYS) and drop what is older; the other rollups keep everything', () => {
+  it('the event datasources, the stock movements and the per-customer minutes, and only they, keep a window (DRUID_EVENT_RETENTION_DAYS) and drop what is older; the other rollups keep everything', () => {
     expect(Object.keys(RETENTION_RULE_FILES).sort()).toEqual([
+      'customer_risk_minute',
       'order_items',
       'orders',
       'stock_movements',
@@ -297,7 +300,9 @@ describe('retention', () => {
       ]);
       expect(renderRetentionRules(spec, 7).rules[0]!.period).toBe('P7D');
     }
-    for (const ds of Object.keys(COMPACTION_SPEC_FILES)) expect(Object.keys(RETENTION_RULE_FILES)).not.toContain(ds);
+    // customer_risk_minute is both: compacted like a rollup, and only kept for the window (per-customer minutes).
+    for (const ds of Object.keys(COMPACTION_SPEC_FILES))
+      if (ds !== 'customer_risk_minute') expect(Object.keys(RETENTION_RULE_FILES)).not.toContain(ds);
   });
 });
 

@@ -85,7 +85,8 @@ describe('stock_levels changes → stock deltas', () => {
         rec(change(4, 'u', 0, 20)), // restocked
       ]),
     );
-    expect(all.every((r) => r.anchored_at === '2025-11-27T23:00:01.000Z')).toBe(true);
+    // Anchored at the row's updated_at when first seen: every later delta of the product lands there too.
+    expect(all.every((r) => r.anchored_at === '2025-11-27T23:00:00.000Z')).toBe(true);
     expect(sum(all, 'units')).toBe(20);
     expect(sum(all, 'stock_rows')).toBe(1);
     expect(sum(all, 'out_of_stock_rows')).toBe(0);
@@ -101,6 +102,8 @@ describe('stock_levels changes → stock deltas', () => {
     expect(sum(first, 'units')).toBe(-2);
     expect(sum(first, 'negative_rows')).toBe(1);
     expect(sum(first, 'out_of_stock_rows')).toBe(1);
+    // Each row is in its own state's class, so a rollup never merges an ok state's −1 into a negative one's +1.
+    expect(first.map((r) => `${r.sign}:${r.stock_state}`)).toEqual(['1:ok', '-1:ok', '1:negative']);
     const snapshot = envelope({ op: 'r', table: 'stock_levels', after: stockRow(-2), snapshot: 'true' });
     expect(rows(run([rec(snapshot)]))).toEqual([]);
   });

@@ -82,6 +82,7 @@ describe('orders envelope → OrderEvent', () => {
       total_usd_cents: 2259,
       item_count: 3,
       customer_id: '501',
+      customer_since: null,
       store_id: '42',
       city_id: '7',
       store_name: 'Padaria Central',
@@ -322,7 +323,7 @@ describe('skips and dead letters', () => {
       'cities',
       decodeEnvelope({ topic: 'pulso.public.cities', key: null, value: envelope({ op: 't', table: 'cities' }) }),
     );
-    expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0, fx_rates: 1, products: 0 });
+    expect(dims.stats().rows).toEqual({ countries: 1, cities: 0, stores: 0, fx_rates: 1, products: 0, customers: 0 });
   });
 });
 

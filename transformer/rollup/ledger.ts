@@ -48,6 +48,10 @@ export interface AssertedOrder {
    * before the pipeline knew the column, so no lost-sale measure was asserted for it.
    */
   readonly cancelReason?: string | null;
+  /** The customer (risk datasources group by it); absent: asserted before the pipeline kept it. */
+  readonly customerId?: string | null;
+  /** The customer had signed up less than a day before the order (risk/riskFlags.ts). */
+  readonly newAccount?: boolean;
   /** Set while a delivery fact (+1) is asserted for the order: its delivery time and minute bucket. */
   readonly delivery: { readonly deliveredAt: string; readonly minutes: number } | null;
   /** Commit LSN of the streamed change that asserted this state (absent for snapshot rows): a TRUNCATE retracts only what was committed before it. */

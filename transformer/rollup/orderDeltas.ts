@@ -11,6 +11,7 @@
 // (deleted), a −1 fact without a delivery time retracts the exact count, while the sketch keeps the value.
 import type { OrderEvent } from '../events.ts';
 import type { AssertedOrder } from './ledger.ts';
+import { isNewAccount, riskMeasures } from './riskFlags.ts';
 import { PulsoError } from '../../lib/errors.ts';
 
 /** Delivery stages in order; cancelled is not a stage (an order is cancelled from any of them). */
@@ -66,6 +67,15 @@ export interface OrderDeltaRow {
   lost_orders: number;
   lost_total_cents: number;
   lost_usd_cents: number;
+  /** The customer, for the per-customer risk datasources (null: asserted before the pipeline kept it). */
+  customer_id: string | null;
+  /** Risk flags of the order's state as signed counts (riskFlags.ts). */
+  failed_payment_orders: number;
+  refunded_orders: number;
+  paid_cancelled_orders: number;
+  high_ticket_orders: number;
+  new_account_orders: number;
+  new_account_high_ticket_orders: number;
 }
 
 /** One row of the `order_deliveries` topic: +1 when an order is delivered, −1 (no minutes) if that is undone. */
@@ -122,6 +132,8 @@ export function assertedOrder(event: OrderEvent, previous: AssertedOrder | undef
     items: event.item_count,
     totalUsdCents: event.total_usd_cents,
     cancelReason: typeof event.cancel_reason === 'string' ? event.cancel_reason : null,
+    customerId: event.customer_id,
+    newAccount: isNewAccount(event.created_at, event.customer_since),
     delivery: delivered ? { deliveredAt: event.delivered_at!, minutes: event.delivery_minutes! } : null,
   };
 }
@@ -149,7 +161,9 @@ export function sameRollupRow(a: AssertedOrder, b: AssertedOrder): boolean {
     a.taxCents === b.taxCents &&
     a.items === b.items &&
     a.totalUsdCents === b.totalUsdCents &&
-    a.cancelReason === b.cancelReason
+    a.cancelReason === b.cancelReason &&
+    a.customerId === b.customerId &&
+    a.newAccount === b.newAccount
   );
 }
 
@@ -188,6 +202,8 @@ export function orderDeltaRow(orderId: string, s: AssertedOrder, sign: Sign, del
     items: sign * s.items,
     ...usdMeasures(s, sign, live),
     ...lostSaleMeasures(s, sign),
+    customer_id: s.customerId ?? null,
+    ...riskMeasures(s, sign),
   };
 }
 

@@ -10,10 +10,11 @@
 // stock-out when the units went from above zero to zero or below. The `stock_movements` datasource reads those
 // by `changed_at` (stock-outs per hour, the sales rate behind hours of cover), and only the +1 rows.
 //
-// Every row carries its state's flags (low, out of stock, negative) times its sign, so a query may filter rows on
-// them: the rows of one state come as +s and, once it is retracted, −s, both passing the same filter. The sum over
-// the rows whose state is low is therefore the current state if it is low and 0 otherwise: "low stock now" groups
-// only the few products ever low, not every product.
+// Every row carries its state's class as a dimension (`stock_state`: ok, low, out, negative), so rollup and
+// compaction only merge rows of the same class, and a query may filter on it: the rows of one state come as +s and,
+// once it is retracted, −s, in the same class. The sum over the rows of the classes low, out and negative is
+// therefore the current state if it is in one of them and nothing otherwise: "low stock now" reads the few rows of
+// products ever low (a bitmap-indexed filter), not every product.
 import type { AssertedStock } from './ledger.ts';
 import type { Sign } from './orderDeltas.ts';
 
@@ -29,6 +30,8 @@ export interface StockDeltaRow {
   store_name: string | null;
   city: string | null;
   country: string | null;
+  /** The class of the row's state; a dimension, so only rows of one class roll up together. */
+  stock_state: StockClass;
   units: number;
   stock_rows: number;
   /** Units below zero: impossible for a real shelf, so a writer or a manual UPDATE got it wrong. */
@@ -64,6 +67,13 @@ export interface StockState {
   readonly country: string | null;
 }
 
+export type StockClass = 'ok' | 'low' | 'out' | 'negative';
+
+/** ok above the reorder point; low at or under it; out at zero; negative below (impossible on a shelf). */
+export function stockClass(units: number, reorderPoint: number): StockClass {
+  return units < 0 ? 'negative' : units === 0 ? 'out' : units <= reorderPoint ? 'low' : 'ok';
+}
+
 const sameState = (a: AssertedStock, b: StockState) =>
   a.storeId === b.storeId &&
   a.units === b.units &&
@@ -86,6 +96,7 @@ function stateRow(productId: string, s: AssertedStock, sign: Sign, deltaId: stri
     store_name: s.storeName,
     city: s.city,
     country: s.country,
+    stock_state: stockClass(s.units, s.reorderPoint),
     units: sign * s.units,
     stock_rows: sign,
     negative_rows: s.units < 0 ? sign : 0,
