@@ -23,7 +23,7 @@ import {
   type StoreModel,
   type World,
 } from './world.ts';
-import { RiskInjector, type NewCustomer } from './riskPatterns.ts';
+import { RiskInjector, type NewCustomer, type RiskPattern } from './riskPatterns.ts';
 import { acceptanceOutcome, restockMoves, returnedStock, type CancelReason, type StockMove } from './inventory.ts';
 
 export interface OrderLineModel {
@@ -54,6 +54,8 @@ export interface LiveOrder {
   nextStep: number;
   /** Set while the order holds stock (accepted, not yet delivered or cancelled): a cancel returns it. */
   reserved: boolean;
+  /** The suspicious episode that placed it (riskPatterns.ts), if any. */
+  readonly pattern?: RiskPattern;
 }
 
 export type GenEvent =
@@ -375,15 +377,20 @@ export class EventStream {
       return { kind: 'customer_create', atMs: a.atMs, store: a.store, ...a.signUp };
     }
     this.risk.take();
-    return this.placeOrder(a.atMs, { ...a, addressId: '' }, a.plan);
+    return this.placeOrder(a.atMs, { ...a, addressId: '' }, { plan: a.plan, pattern: a.pattern });
   }
 
   /**
    * Prices a basket and places the order: fees, promotions, totals, notes and (unless given) its lifecycle are
-   * drawn from the orders stream. `addressId` '' means the customer's first address once it is written.
+   * drawn from the orders stream (an injected order's from the risk stream, so the honest ones stay the same). `addressId` '' means the customer's first address once it is written.
    */
-  private placeOrder(atMs: number, o: OrderChoice, plan?: readonly PlannedStep[]): GenEvent {
-    const rng = this.ordersRng;
+  private placeOrder(
+    atMs: number,
+    o: OrderChoice,
+    injected?: { readonly plan: readonly PlannedStep[]; readonly pattern: RiskPattern },
+  ): GenEvent {
+    const rng = injected ? this.risk.rng : this.ordersRng;
+    const plan = injected?.plan;
     const { city: cityModel, store, customer, lines: basket } = o;
     const country = cityModel.city.countryCode;
     const market = MARKETS[country];
@@ -436,6 +443,7 @@ export class EventStream {
       state: INITIAL_STATE,
       nextStep: 0,
       reserved: false,
+      ...(injected ? { pattern: injected.pattern } : {}),
     };
     this.inLifecycle++;
     this.heap.push(atMs + order.plan[0]!.afterMs, order);

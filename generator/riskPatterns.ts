@@ -91,9 +91,11 @@ const cancelledAfterPaymentPlan = (rng: Rng) =>
   ]);
 
 export class RiskInjector {
-  private readonly rng: Rng;
+  /** The injector's own random stream: its episodes' orders are priced from it too. */
+  readonly rng: Rng;
   private readonly queue: InjectedArrival[] = [];
   private newAccounts = 0;
+  private readonly used = new Set<CustomerModel>();
   readonly badStores: ReadonlySet<StoreModel>;
   readonly injected: InjectedRisk[] = [];
 
@@ -147,8 +149,18 @@ export class RiskInjector {
     this.queue.sort((a, b) => a.atMs - b.atMs);
   }
 
+  /** A customer no episode has used yet: each suspicious customer shows one pattern, once. */
+  private freshCustomer(city: CityModel): CustomerModel | undefined {
+    for (let i = 0; i < 8; i++) {
+      const c = this.rng.pick(city.customers);
+      if (!this.used.has(c)) return (this.used.add(c), c);
+    }
+    return undefined;
+  }
+
   private cardTesting(atMs: number, city: CityModel, store: StoreModel): void {
-    const customer = this.rng.pick(city.customers);
+    const customer = this.freshCustomer(city);
+    if (!customer) return;
     const cheapest = [...store.products].sort((a, b) => a.priceCents - b.priceCents)[0]!;
     let t = atMs;
     const orders = Array.from({ length: this.rng.int(8, 12) }, () => ({
@@ -166,7 +178,8 @@ export class RiskInjector {
   }
 
   private refundAbuse(atMs: number, city: CityModel, store: StoreModel): void {
-    const customer = this.rng.pick(city.customers);
+    const customer = this.freshCustomer(city);
+    if (!customer) return;
     let t = atMs;
     const orders = Array.from({ length: this.rng.int(5, 7) }, () => ({
       atMs: Math.floor((t += this.rng.uniform(20 * MIN, 40 * MIN))),

@@ -17,10 +17,15 @@ import {
 } from './panelKit.ts';
 
 const STOCK_NOW = 'FROM stock_now';
-const MOVEMENTS = `FROM stock_movements WHERE ${ROLLUP_IN_RANGE}`;
-/** The sales rate behind hours of cover: units reserved over the last hours of the range. */
+/** stock_movements is per product and UTC hour: a range starts at its first hour. */
+const MOVEMENTS = `FROM stock_movements WHERE __time >= TIME_FLOOR(${RANGE_FROM}, 'PT1H') AND __time <= ${RANGE_TO}`;
+/**
+ * The current sales rate, behind hours of cover and the top sellers: units reserved in the last three whole hours
+ * before the range end and the hour it is in, per hour of that window.
+ */
 const RATE_HOURS = 3;
-const RATE_WINDOW = `__time >= ${RANGE_TO} - INTERVAL '${RATE_HOURS}' HOUR AND __time <= ${RANGE_TO}`;
+const RATE_WINDOW = `__time >= TIME_FLOOR(${RANGE_TO}, 'PT1H') - INTERVAL '${RATE_HOURS}' HOUR AND __time <= ${RANGE_TO}`;
+const RATE_WINDOW_HOURS = `(${RATE_HOURS} + MOD(\${__to}, 3600000) / 3600000.0)`;
 const ALERT = [
   { color: 'green', value: null },
   { color: 'red', value: 1 },
@@ -34,7 +39,7 @@ const LOW_NOW =
   'SELECT product_id, store_name, product_name, city, SUM(units) AS units, SUM(reorder_point) AS reorder_point ' +
   `${STOCK_NOW} WHERE stock_state IN ('low', 'out', 'negative') GROUP BY 1, 2, 3, 4 HAVING SUM(stock_rows) > 0`;
 /** Units left over the hourly rate of the window: null when nothing sold in it. */
-const HOURS_OF_COVER = `MAX(s.units) * ${RATE_HOURS}.0 / NULLIF(SUM(COALESCE(m.sold, 0)), 0)`;
+const HOURS_OF_COVER = `MAX(s.units) * ${RATE_WINDOW_HOURS} / NULLIF(SUM(COALESCE(m.sold, 0)), 0)`;
 const SOLD_RECENTLY = `SELECT product_id, SUM(units_out) AS sold FROM stock_movements WHERE ${RATE_WINDOW} GROUP BY 1`;
 
 // ── Risk: each signal is a rule over exact per-customer or per-store sums (transformer/rollup/riskFlags.ts) ──
@@ -134,30 +139,22 @@ const panels: PanelDef[] = [
   // ── Row 2: what to restock first ───────────────────────────────────────────────────────────
   table({
     title: 'Low stock now',
-    description: `Products at or under their reorder point, or out: units left, the units reserved in the last ${RATE_HOURS} hours of the range, and the hours of cover that rate leaves (empty: nothing sold lately). Fewest hours first, 20 rows.`,
+    description: `Products at or under their reorder point, or out: units left, the units reserved lately (the ${RATE_HOURS} whole UTC hours before the range end and the hour it is in), and the hours of cover that rate leaves (empty: nothing sold lately). Fewest hours first, 20 rows.`,
     gridPos: { x: 0, y: 4, w: 14, h: 10 },
     sql:
       'SELECT s.store_name AS store_name, s.product_name AS product_name, s.city AS city, MAX(s.units) AS units_left, ' +
-      `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_last_${RATE_HOURS}h, ${HOURS_OF_COVER} AS hours_of_cover ` +
+      `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_lately, ${HOURS_OF_COVER} AS hours_of_cover ` +
       `FROM (${LOW_NOW}) AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ` +
       'GROUP BY s.product_id, s.store_name, s.product_name, s.city ' +
       `ORDER BY COALESCE(${HOURS_OF_COVER}, 1e9), MAX(s.units) LIMIT 20`,
-    reads: [
-      'store_name',
-      'product_name',
-      'city',
-      'units_left',
-      'reorder_point',
-      `sold_last_${RATE_HOURS}h`,
-      'hours_of_cover',
-    ],
+    reads: ['store_name', 'product_name', 'city', 'units_left', 'reorder_point', 'sold_lately', 'hours_of_cover'],
     decimals: 1,
   }),
   timeseries({
     title: 'Stock-outs per hour',
     description: 'Products that ran out (their units went from above zero to zero or below), per UTC hour.',
     gridPos: { x: 14, y: 4, w: 10, h: 5 },
-    sql: `SELECT TIME_FLOOR(__time, 'PT1H') AS "time", SUM(stockouts) AS stockouts ${MOVEMENTS} GROUP BY 1 ORDER BY 1`,
+    sql: `SELECT __time AS "time", SUM(stockouts) AS stockouts ${MOVEMENTS} GROUP BY 1 ORDER BY 1`,
     reads: ['time', 'stockouts'],
     decimals: 0,
   }),
@@ -174,14 +171,13 @@ const panels: PanelDef[] = [
 
   // ── Row 3: what sells, and what is left of it ──────────────────────────────────────────────
   table({
-    title: 'Top sellers with their stock',
-    description:
-      'The 10 products with the most units reserved by orders in the range, with the units left after their last change in the range.',
+    title: 'Top sellers lately, with their stock',
+    description: `The 10 products with the most units reserved by orders lately (the ${RATE_HOURS} whole UTC hours before the range end and the hour it is in), with the units left after their last change.`,
     gridPos: { x: 0, y: 14, w: 24, h: 9 },
     sql:
       // Grouped by product alone (its names are the same on every row of it): one key, not four strings.
       'SELECT ANY_VALUE(store_name) AS store_name, ANY_VALUE(product_name) AS product_name, ANY_VALUE(city) AS city, ' +
-      `SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left ${MOVEMENTS} ` +
+      `SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left FROM stock_movements WHERE ${RATE_WINDOW} ` +
       'GROUP BY product_id HAVING SUM(units_out) > 0 ORDER BY SUM(units_out) DESC LIMIT 10',
     reads: ['store_name', 'product_name', 'city', 'units_sold', 'units_left'],
     decimals: 0,

@@ -63,7 +63,7 @@ const TREND_SCAN =
 
 /** The sales rate's window: a fixed number of hours before the range end, on a rollup (grafana/src/riskInventory.ts). */
 const RATE_WINDOW_SCAN =
-  /__time >= MILLIS_TO_TIMESTAMP\(0\) - INTERVAL\s+''\s+HOUR AND __time <= MILLIS_TO_TIMESTAMP\(0\)/;
+  /__time >= TIME_FLOOR\(MILLIS_TO_TIMESTAMP\(0\),\s+''\s+\) - INTERVAL\s+''\s+HOUR AND __time <= MILLIS_TO_TIMESTAMP\(0\)/;
 
 const WINDOWED_EVENT_PANELS: ReadonlySet<string> = new Set(['Latest orders']);
 
@@ -170,7 +170,7 @@ describe('panel queries', () => {
       'Low stock now',
       'Stock-outs per hour',
       'Orders lost to stock-outs',
-      'Top sellers with their stock',
+      'Top sellers lately, with their stock',
       'Impossible stock',
     ]) {
       expect(titles).toContain(t);

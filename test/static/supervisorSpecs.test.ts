@@ -236,7 +236,9 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
       rollup: true,
       // stock_now is state, not flow: a product's deltas all sit on the day it was first seen (stockDeltas.ts).
       // customer_risk_day: per customer and day, so a range's scan follows the customers, not the orders.
-      queryGranularity: ds === 'stock_now' || ds === 'customer_risk_day' ? 'day' : 'minute',
+      // stock_movements: per product and hour, so a window's scan follows the products, not every stock change.
+      queryGranularity:
+        ds === 'stock_now' || ds === 'customer_risk_day' ? 'day' : ds === 'stock_movements' ? 'hour' : 'minute',
       segmentGranularity: 'day',
     });
     expect(fields).toContain(dataSchema.timestampSpec.column);

@@ -8,7 +8,7 @@
 //
 // The +1 row also carries what happened at the change's commit instant (`changed_at`): units in and out, and a
 // stock-out when the units went from above zero to zero or below. The `stock_movements` datasource reads those
-// by `changed_at` (stock-outs per hour, the sales rate behind hours of cover), and only the +1 rows.
+// by `changed_at` (stock-outs per hour, the sales rate behind hours of cover), and only the +1 rows that moved something.
 //
 // Every row carries its state's class as a dimension (`stock_state`: ok, low, out, negative), so rollup and
 // compaction only merge rows of the same class, and a query may filter on it: the rows of one state come as +s and,
@@ -41,7 +41,7 @@ export interface StockDeltaRow {
   low_rows: number;
   reorder_point: number;
   target_units: number;
-  /** Movements at changed_at, on the +1 row only (0 on a retraction). */
+  /** Movements at changed_at, on the +1 row of a change of a known row only (0 on a retraction, 0 at first sight). */
   units_in: number;
   units_out: number;
   stockouts: number;
@@ -128,12 +128,14 @@ export function stockRollupChange(
   if (previous) deltas.push(stateRow(productId, previous, -1, `${deltaId}:-`, changedAt));
   if (!next) return { deltas, next: null };
   const asserted: AssertedStock = { anchoredAt: previous?.anchoredAt ?? changedAt, ...next };
-  const before = previous?.units ?? 0;
   const row = stateRow(productId, asserted, 1, `${deltaId}:+`, changedAt);
-  row.units_in = Math.max(0, next.units - before);
-  row.units_out = Math.max(0, before - next.units);
-  row.stockouts = (previous === undefined || before > 0) && next.units <= 0 ? 1 : 0;
   row.stock_after = next.units;
+  // The first sight of a row (a new product's stock, or every row at the initial snapshot) is a count of what is
+  // on the shelf, not a movement: only changes of a row already asserted move units in or out.
+  if (!previous) return { deltas: [...deltas, row], next: asserted };
+  row.units_in = Math.max(0, next.units - previous.units);
+  row.units_out = Math.max(0, previous.units - next.units);
+  row.stockouts = previous.units > 0 && next.units <= 0 ? 1 : 0;
   deltas.push(row);
   return { deltas, next: asserted };
 }
