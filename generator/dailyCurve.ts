@@ -139,3 +139,18 @@ export function demandAt(timeZone: string, epochMs: number): number {
   const t = localTime(timeZone, epochMs);
   return demandShape(t.weekday, t.hour);
 }
+
+/**
+ * The whole marketplace's demand shape at an instant: each simulated city's local shape weighted by its population,
+ * as the event stream spreads arrivals (eventStream.ts pickerFor). Its mean over a week is 1.
+ */
+export function marketplaceDemandShape(epochMs: number, cities: readonly { timezone: string; population: number }[]) {
+  let weighted = 0;
+  let total = 0;
+  for (const c of cities) {
+    const t = localTime(c.timezone, epochMs);
+    weighted += c.population * demandShape(t.weekday, t.hour);
+    total += c.population;
+  }
+  return total > 0 ? weighted / total : 0;
+}

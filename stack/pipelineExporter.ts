@@ -2,7 +2,8 @@
 // 127.0.0.1:PIPELINE_EXPORTER_PORT. Druid's Prometheus emitter extension is not published for Druid 33.0.0 on
 // Maven Central, so the supervisors' own status API is read instead (lag, state, healthy: what an on-call
 // engineer asks Druid). Commit → queryable freshness is probed every second into a histogram, so it has a p50
-// and a p99 over time. The stack supervisor's restart counts are exported for the restart alert.
+// and a p99 over time. The stack supervisor's restart counts are exported for the restart alert, and the demand
+// of the last complete minute against its expectation (pipeline/demandAnomaly.ts) for the demand-anomaly alert.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PulsoConfig } from '../lib/config.ts';
@@ -11,6 +12,7 @@ import type { Logger } from '../lib/log.ts';
 import { sleep } from '../lib/poll.ts';
 import { SUPERVISOR_SPEC_FILES } from '../druid-specs/renderSpec.ts';
 import { FreshnessProbe } from '../pipeline/freshnessProbe.ts';
+import { judgeLastMinute, type DemandVerdict } from '../pipeline/demandAnomaly.ts';
 import { paths } from './manager.ts';
 import { readSupervisorState } from './supervisorState.ts';
 
@@ -44,6 +46,46 @@ function druidGauges(cfg: PulsoConfig, registers: Registry[]): void {
   });
 }
 
+/**
+ * Orders in the last complete minute against their expectation and band (pipeline/demandAnomaly.ts), judged once
+ * per minute and served at every scrape: the demand-anomaly panel and the DemandAnomaly alert read these.
+ */
+function demandGauges(cfg: PulsoConfig, registers: Registry[]): void {
+  const gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers });
+  const expected = gauge('pulso_demand_expected_orders', 'Orders the last complete minute should have brought');
+  const low = gauge('pulso_demand_band_low', 'Lower edge of the band the minute’s orders should fall in');
+  const high = gauge('pulso_demand_band_high', 'Upper edge of the band the minute’s orders should fall in');
+  const anomaly = gauge(
+    'pulso_demand_anomaly',
+    '1 when the last complete minute’s orders fall outside the band; labelled with where the expectation came from',
+    ['source'],
+  );
+  let judged: Promise<DemandVerdict | undefined> | undefined;
+  let judgedMinute = NaN;
+  new Gauge({
+    name: 'pulso_demand_orders',
+    help: 'Orders placed in the last complete minute (the order rollup in Druid)',
+    registers,
+    async collect() {
+      const minute = Math.floor(Date.now() / 60_000);
+      if (minute !== judgedMinute || !judged) {
+        judgedMinute = minute;
+        judged = judgeLastMinute(cfg, Date.now()).catch(() => undefined);
+      }
+      const v = await judged;
+      for (const g of [this, expected, low, high, anomaly]) g.reset();
+      if (!v) return;
+      this.set(v.actual);
+      if (v.source === 'none') return void anomaly.set({ source: 'none' }, 0);
+      expected.set(v.expected);
+      low.set(v.low);
+      high.set(v.high);
+      anomaly.set({ source: v.source }, v.anomaly ? 1 : 0);
+    },
+  });
+}
+
 function restartCounter(cfg: PulsoConfig, registers: Registry[]): void {
   new Counter({
     name: 'pulso_stack_service_restarts_total',
@@ -67,6 +109,7 @@ export interface PipelineExporter {
 export async function startPipelineExporter(cfg: PulsoConfig, log: Logger): Promise<PipelineExporter> {
   const registry = new Registry();
   druidGauges(cfg, [registry]);
+  demandGauges(cfg, [registry]);
   restartCounter(cfg, [registry]);
   const freshness = new Histogram({
     name: 'pulso_freshness_seconds',

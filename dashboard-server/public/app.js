@@ -84,6 +84,19 @@ function fieldConfig(panel, column) {
   }
   return cfg;
 }
+/** Grafana's per-series overrides (matcher byName) that the time series draws: draw style, point size, fixed colour. */
+function seriesOverrides(panel, name) {
+  const out = {};
+  for (const o of panel.fieldConfig?.overrides ?? []) {
+    if (o.matcher?.id !== 'byName' || o.matcher.options !== name) continue;
+    for (const p of o.properties ?? []) {
+      if (p.id === 'custom.drawStyle') out.drawStyle = p.value;
+      if (p.id === 'custom.pointSize') out.pointSize = p.value;
+      if (p.id === 'color' && p.value?.mode === 'fixed') out.color = p.value.fixedColor;
+    }
+  }
+  return out;
+}
 const label = (panel, column) => fieldConfig(panel, column).displayName ?? column.replace(/_/g, ' ');
 const isTimeType = (t) => t === 'TIMESTAMP' || t === 'DATE';
 const isNumType = (t) => ['BIGINT', 'INTEGER', 'DOUBLE', 'FLOAT', 'DECIMAL', 'REAL', 'SMALLINT', 'TINYINT'].includes(t);
@@ -151,6 +164,10 @@ function lineSeries(panel, series) {
   return [...series].map(([name, data]) => {
     const byTime = stacked ? new Map(data) : undefined;
     const points = stacked ? times.map((t) => [t, byTime.get(t) ?? 0]) : data;
+    const mark = seriesOverrides(panel, name);
+    // A series drawn as points (Grafana custom.drawStyle points): marks, such as minutes outside a band.
+    if (mark.drawStyle === 'points')
+      return { name, type: 'scatter', data: points, symbolSize: mark.pointSize ?? 8, itemStyle: { color: mark.color } };
     return {
       name,
       type: 'line',

@@ -172,8 +172,14 @@ export function stat(
 /** Long rows (time, label…, value) become one series per label before drawing. */
 export const LONG_TO_SERIES: DataTransformerConfig = { id: 'prepareTimeSeries', options: { format: 'multi' } };
 
-export function timeseries(c: Common & { readonly stacked?: boolean }): QueryPanel {
-  return queryPanel(
+export function timeseries(
+  c: Common & {
+    readonly stacked?: boolean;
+    /** Series (by display name) drawn as red points on their own: marks, such as the minutes outside a band. */
+    readonly marks?: readonly string[];
+  },
+): QueryPanel {
+  const built = queryPanel(
     'timeseries',
     c,
     {
@@ -191,6 +197,16 @@ export function timeseries(c: Common & { readonly stacked?: boolean }): QueryPan
       },
     },
   );
+  const overrides = (c.marks ?? []).map((name) => ({
+    matcher: { id: 'byName', options: name },
+    properties: [
+      { id: 'custom.drawStyle', value: 'points' },
+      { id: 'custom.pointSize', value: 9 },
+      { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+    ],
+  }));
+  if (overrides.length) built.panel.fieldConfig!.overrides = overrides;
+  return built;
 }
 
 export function table(c: Common & { readonly sortBy?: string }): QueryPanel {

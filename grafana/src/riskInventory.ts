@@ -85,6 +85,17 @@ const flaggedCount = (title: string, description: string, x: number, query: stri
     thresholds: ALERT,
   });
 
+/** Every demand series as one PromQL answer, told apart by a `series` label (one target per panel). */
+const DEMAND_SERIES = [
+  ['pulso_demand_orders', 'orders'],
+  ['pulso_demand_expected_orders', 'expected'],
+  ['pulso_demand_band_low', 'band low'],
+  ['pulso_demand_band_high', 'band high'],
+  ['pulso_demand_orders and on () (max(pulso_demand_anomaly) == 1)', 'outside the band'],
+]
+  .map(([expr, name]) => `label_replace(${expr}, "series", "${name}", "", "")`)
+  .join(' or ');
+
 const panels: PanelDef[] = [
   // ── Row 1: stock now, and what stock-outs cost ─────────────────────────────────────────────
   stat({
@@ -231,6 +242,19 @@ const panels: PanelDef[] = [
     reads: ['cancelled_pct'],
     unit: 'percent',
     decimals: 2,
+  }),
+
+  // ── Demand: orders per minute against what the minute should bring (pipeline/demandAnomaly.ts) ─────────
+  timeseries({
+    title: 'Orders per minute against expected',
+    description:
+      "Orders placed in each complete minute, the orders expected (the same minute on the previous days with history; without any, the generator's daily curve at the last hour's level) and the band around it (4 Poisson standard deviations and 10 %). Red points: minutes outside the band; the DemandAnomaly alert fires after a minute of them. From the pipeline exporter, through Prometheus.",
+    gridPos: { x: 0, y: 43, w: 24, h: 9 },
+    promql: DEMAND_SERIES,
+    legend: '{{series}}',
+    reads: ['time', 'series', 'value'],
+    decimals: 0,
+    marks: ['outside the band'],
   }),
 
   // ── Rows 5–6: who, to check by hand in PostgreSQL (payments, orders by customer_id / store_id) ──
