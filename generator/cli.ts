@@ -1,4 +1,5 @@
 // npm run generate -- --rate <orders/s> [--orders N | --duration 10m] [--seed S] [--speedup X] …
+import { DEFAULT_RISK_SHARE } from './eventStream.ts';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../lib/config.ts';
@@ -11,7 +12,8 @@ export { UsageError };
 export const USAGE = `Usage: npm run generate -- --rate <orders/s> [--orders <N> | --duration <time>] [options]
 
   --rate <n>          mean orders per second, > 0 (required); the daily curve moves it around this
-  --orders <n>        place n orders (integer ≥ 1), then finish their lifecycles and stop
+  --orders <n>        place n orders (integer ≥ 1), then finish their lifecycles and stop (injected episodes'
+                      orders come on top)
   --duration <time>   run this long: 90s, 10m, 2h, 1h30m (default: until Ctrl-C)
   --seed <s>          seed for a reproducible run (default: pulso)
   --speedup <x>       simulated seconds per real second, > 0 (default 1); 60 = an hour a minute
@@ -126,8 +128,10 @@ function writerFlags(v: FlagValues): Record<string, unknown> {
       what: 'an integer from 1 to 5000',
     });
   if (v['no-drain']) out.drain = false;
-  if (v['risk-share'] !== undefined)
-    out.riskShare = numberFlag('--risk-share', v['risk-share'], { min: 0, max: 0.2, what: 'a share from 0 to 0.2' });
+  out.riskShare =
+    v['risk-share'] === undefined
+      ? DEFAULT_RISK_SHARE
+      : numberFlag('--risk-share', v['risk-share'], { min: 0, max: 0.2, what: 'a share from 0 to 0.2' });
   const stores =
     v.stores === undefined
       ? undefined

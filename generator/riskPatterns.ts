@@ -5,7 +5,8 @@
 //   card testing        one customer, 8–12 small card orders 15–50 s apart, every payment declined
 //   refund abuse        one customer, 5–7 orders over about three hours, each delivered and then refunded
 //   new account         a customer created now, then 5–7 high tickets (≥ 300 USD of goods) 60–100 s apart
-//   store cancellations a store whose orders are mostly paid, accepted and then cancelled (and refunded)
+//   store cancellations a store (drawn as orders draw them) whose orders are mostly paid, accepted and then
+//                       cancelled (and refunded)
 //
 // What was injected is kept (`injected`), so a run can be checked against what the pipeline flags. Nothing here
 // knows how the pipeline detects it: the detection rules live with the panels (grafana/src/riskInventory.ts).
@@ -108,9 +109,24 @@ export class RiskInjector {
     this.rng = Rng.derive(seed, 'risk');
     const bad = new Set<StoreModel>();
     const count = share > 0 ? Math.max(1, Math.round(world.stores.length * share * 3)) : 0;
-    for (let i = 0; i < count * 4 && bad.size < count; i++) bad.add(this.rng.pick(world.stores));
+    for (let i = 0; i < count * 4 && bad.size < count; i++) {
+      const store = this.busyStore();
+      if (store) bad.add(store);
+    }
     this.badStores = bad;
     for (const store of bad) this.injected.push({ pattern: 'store_cancellations', atMs: 0, store });
+  }
+
+  /**
+   * A store drawn as orders draw them (city by population, then the city's store popularity): a misbehaving store
+   * is one people order from, so its rate means something.
+   */
+  private busyStore(): StoreModel | undefined {
+    const cities = this.world.cities.filter((c) => c.storePicker);
+    const total = cities.reduce((s, c) => s + c.city.population, 0);
+    let x = this.rng.uniform(0, total);
+    const city = cities.find((c) => (x -= c.city.population) <= 0) ?? cities.at(-1);
+    return city?.storePicker!.sample(this.rng);
   }
 
   /** When the next injected order is due (Infinity: none). */

@@ -61,7 +61,10 @@ export interface GeneratorOptions {
   readonly maxEventsPerTransaction?: number;
   readonly scale?: WorldScale;
   readonly maintenance?: MaintenanceRates;
-  /** Chance that an order arrival starts a suspicious episode (generator/riskPatterns.ts); 0: none. */
+  /**
+   * Chance that an order arrival starts a suspicious episode (generator/riskPatterns.ts). Default 0 (none): the
+   * command line and npm start inject DEFAULT_RISK_SHARE; a test asks for what it checks.
+   */
   readonly riskShare?: number;
   readonly geocoder?: { provider: 'offline' | 'openstreetmap'; url?: string };
   readonly signal?: AbortSignal;
@@ -369,7 +372,7 @@ export async function runGenerator(opts: GeneratorOptions): Promise<GeneratorSum
       curve: opts.curve ?? 'daily',
       maxOrders: opts.orders,
       maintenance: opts.maintenance,
-      riskShare: opts.riskShare,
+      riskShare: opts.riskShare ?? 0,
     });
     const stats = emptyStats(startMs);
     lanes.push(...openLanes(clients, databaseUrl, log, stats));

@@ -3,6 +3,7 @@
 // it first backfills history (the last --backfill, following the daily curve, --speedup times faster than
 // real time), then follows the wall clock, so no order is ever dated in the future. A live one-screen view
 // shows every stage. Ctrl-C stops the generator and leaves the pipeline up; `npm run down` stops the rest.
+import { DEFAULT_RISK_SHARE } from '../generator/eventStream.ts';
 import { FreshnessProbe } from '../pipeline/freshnessProbe.ts';
 import { loadConfig, withLocalSecrets, ConfigError } from '../lib/config.ts';
 import { up, StackError } from '../stack/manager.ts';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     clock: 'live',
     backfillMs,
     seed,
+    riskShare: DEFAULT_RISK_SHARE,
     signal: abort.signal,
     progress: 'off',
     onProgress: (s) => (gen = { ...s }),

@@ -150,14 +150,15 @@ const panels: PanelDef[] = [
   // ── Row 2: what to restock first ───────────────────────────────────────────────────────────
   table({
     title: 'Low stock now',
-    description: `Products at or under their reorder point, or out: units left, the units reserved lately (the ${RATE_HOURS} whole UTC hours before the range end and the hour it is in), and the hours of cover that rate leaves (empty: nothing sold lately). Fewest hours first, 20 rows.`,
+    description: `Products at or under their reorder point, or out: units left, the units reserved lately (the ${RATE_HOURS} whole UTC hours before the range end and the hour it is in), and the hours of cover that rate leaves (empty: nothing sold lately). Out of stock first (fewest units first), then the fewest hours of cover; 20 rows.`,
     gridPos: { x: 0, y: 4, w: 14, h: 10 },
     sql:
       'SELECT s.store_name AS store_name, s.product_name AS product_name, s.city AS city, MAX(s.units) AS units_left, ' +
       `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_lately, ${HOURS_OF_COVER} AS hours_of_cover ` +
       `FROM (${LOW_NOW}) AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ` +
       'GROUP BY s.product_id, s.store_name, s.product_name, s.city ' +
-      `ORDER BY COALESCE(${HOURS_OF_COVER}, 1e9), MAX(s.units) LIMIT 20`,
+      // Out of stock (or below zero) first, fewest units first; then the low ones by hours of cover.
+      `ORDER BY CASE WHEN MAX(s.units) <= 0 THEN MAX(s.units) - 1e9 ELSE COALESCE(${HOURS_OF_COVER}, 1e9) END, MAX(s.units) LIMIT 20`,
     reads: ['store_name', 'product_name', 'city', 'units_left', 'reorder_point', 'sold_lately', 'hours_of_cover'],
     decimals: 1,
   }),
@@ -283,7 +284,7 @@ const panels: PanelDef[] = [
     decimals: 0,
   }),
   table({
-    title: 'Stores cancelling after payment',
+    title: 'Stores cancelling after payment: share per store',
     description: `Stores with ${STORE_CANCELS.orders} or more orders in the range and ${STORE_CANCELS.sharePct} % or more cancelled after payment (all stores: see Cancelled after payment).`,
     gridPos: { x: 12, y: 35, w: 12, h: 8 },
     sql: `${CANCELLING_STORES} ORDER BY SUM(paid_cancelled_orders) DESC LIMIT 20`,

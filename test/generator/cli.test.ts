@@ -1,4 +1,5 @@
 // Flag parsing: valid runs, and usage errors that name the valid values.
+import { DEFAULT_RISK_SHARE } from '../../generator/eventStream.ts';
 import { describe, expect, it } from 'vitest';
 import { parseDuration, parseGeneratorArgs, UsageError } from '../../generator/cli.ts';
 import { lookupGazetteer } from '../../generator/geo/offlineProvider.ts';
@@ -23,6 +24,8 @@ describe('parseGeneratorArgs', () => {
         '2',
         '--batch',
         '1',
+        '--risk-share',
+        '0.01',
       ]),
     ).toEqual({
       rate: 50,
@@ -33,11 +36,18 @@ describe('parseGeneratorArgs', () => {
       curve: 'flat',
       connections: 2,
       maxEventsPerTransaction: 1,
+      riskShare: 0.01,
     });
-    expect(parseGeneratorArgs(['--rate', '2.5', '--duration', '1h30m'])).toEqual({ rate: 2.5, durationMs: 5_400_000 });
-    expect(parseGeneratorArgs(['--rate', '10', '--stores', '50', '--customers', '500'])).toEqual({
+    // Without --risk-share the command line injects the default small share.
+    expect(parseGeneratorArgs(['--rate', '2.5', '--duration', '1h30m'])).toEqual({
+      rate: 2.5,
+      durationMs: 5_400_000,
+      riskShare: DEFAULT_RISK_SHARE,
+    });
+    expect(parseGeneratorArgs(['--rate', '10', '--stores', '50', '--customers', '500', '--risk-share', '0'])).toEqual({
       rate: 10,
       scale: { stores: 50, customers: 500 },
+      riskShare: 0,
     });
   });
 

@@ -117,6 +117,16 @@ describe('dashboard files', () => {
     },
   );
 
+  it('have unique panel titles within a dashboard (a title names one panel in tests, links and screenshots)', () => {
+    for (const { file, dashboard: json } of files) {
+      const titles = ((json.panels ?? []) as Panel[]).map((p) => p.title);
+      expect(
+        titles.filter((t, i) => titles.indexOf(t) !== i),
+        file,
+      ).toEqual([]);
+    }
+  });
+
   it('every query target uses its panel datasource: Druid SQL in long format and UTC, or PromQL', () => {
     let druid = 0;
     for (const { file, dashboard: json } of files) {

@@ -29,7 +29,7 @@ type RiskMeasures = Pick<
 
 /**
  * failed: the payment was declined; refunded: delivered and then refunded (a claim); paid_cancelled: cancelled
- * after the money was taken (paid, or refunded since); high ticket and new account as above. An entry asserted
+ * after the money was taken (paid, or refunded since), other than rejected out of stock; high ticket and new account as above. An entry asserted
  * before these existed (customerId absent) asserted none, so it retracts none.
  */
 export function riskMeasures(s: AssertedOrder, sign: Sign): RiskMeasures {
@@ -40,7 +40,8 @@ export function riskMeasures(s: AssertedOrder, sign: Sign): RiskMeasures {
   return {
     failed_payment_orders: flag(s.paymentStatus === 'failed'),
     refunded_orders: flag(s.status === 'delivered' && s.paymentStatus === 'refunded'),
-    paid_cancelled_orders: flag(s.status === 'cancelled' && paid),
+    // A rejection for want of stock is the inventory's problem (lost_orders), not the store's conduct.
+    paid_cancelled_orders: flag(s.status === 'cancelled' && paid && s.cancelReason !== 'out_of_stock'),
     high_ticket_orders: flag(highTicket),
     new_account_orders: flag(s.newAccount === true),
     new_account_high_ticket_orders: flag(s.newAccount === true && highTicket),
