@@ -1,7 +1,7 @@
 // Demand anomalies: orders placed in a minute against what that minute should bring (docs/dashboards.md, "Demand
-// anomalies"). The expectation is the same minute on the previous days that have history (up to 7, their mean);
-// without any, the generator's daily curve scaled to the level of the last hour's traffic. A band of four Poisson
-// standard deviations and 10 % around it; a minute outside is an anomaly. The decisions are pure functions; one
+// anomalies"). The expectation is a shape scaled to the level of the last hour's busy minutes: the shape of the
+// previous days that have history (up to 7, their mean minute by minute), or without any the generator's daily
+// curve. A band of four Poisson standard deviations and 10 % around it; a minute outside is an anomaly. The decisions are pure functions; one
 // function reads Druid (the order rollup, per minute) for them. The pipeline exporter serves the result to
 // Prometheus, where the Risk & Inventory panel draws it and an alert rule raises it.
 import type { PulsoConfig } from '../lib/config.ts';
@@ -31,29 +31,36 @@ export interface DemandVerdict {
   readonly anomaly: boolean;
 }
 
-/** Mean of the same minute over the previous days that have any orders in the hour around it. */
-export function expectedFromHistory(days: readonly { readonly hasHistory: boolean; readonly orders: number }[]) {
+/**
+ * The shape of the previous days that have history (any order in the hour before the minute judged, on that day):
+ * the mean of their orders at the same time of day. Undefined when no day has history.
+ */
+export function historyShape(
+  days: readonly { readonly dayMs: number; readonly hasHistory: boolean }[],
+  ordersAt: (epochMs: number) => number,
+): ((epochMs: number) => number) | undefined {
   const usable = days.filter((d) => d.hasHistory);
-  return usable.length ? usable.reduce((s, d) => s + d.orders, 0) / usable.length : undefined;
+  if (!usable.length) return undefined;
+  return (t) => usable.reduce((s, d) => s + ordersAt(t - d.dayMs), 0) / usable.length;
 }
 
 /**
- * The curve's expectation: the recent level (orders per unit of shape over the minutes since traffic began in the
- * window) times the shape at the minute. Undefined with fewer than 3 minutes of traffic to measure the level on.
+ * The expectation: the recent level (orders per unit of shape over the minutes of the last hour that had orders)
+ * times the shape at the minute. The shape gives the time of day, recent traffic the volume, so a day busier or
+ * quieter than the ones before is not an anomaly all day long. Quiet minutes are left out of the level, so a pause
+ * does not talk the expectation down while it lasts. Undefined with fewer than 3 busy minutes (or no shape in them).
  */
-export function expectedFromCurve(
+export function expectedFromShape(
   recent: readonly { readonly minuteMs: number; readonly orders: number }[],
   shapeAt: (epochMs: number) => number,
   minuteMs: number,
 ): number | undefined {
-  const firstBusy = recent.findIndex((r) => r.orders > 0);
-  if (firstBusy < 0) return undefined;
-  const window = recent.slice(firstBusy);
+  const window = recent.filter((r) => r.orders > 0);
   if (window.length < 3) return undefined;
-  const shape = window.reduce((s, r) => s + shapeAt(r.minuteMs + MINUTE / 2), 0);
+  const shape = window.reduce((s, r) => s + shapeAt(r.minuteMs), 0);
   if (shape <= 0) return undefined;
   const level = window.reduce((s, r) => s + r.orders, 0) / shape;
-  return level * shapeAt(minuteMs + MINUTE / 2);
+  return level * shapeAt(minuteMs);
 }
 
 /** The band a minute's orders should fall in: expected ± (4·√expected + 10 % + 1). */
@@ -62,26 +69,27 @@ export function demandBand(expected: number): { low: number; high: number } {
   return { low: Math.max(0, expected - margin), high: expected + margin };
 }
 
-/** The verdict on one minute from its orders, the same minute's history and the recent minutes before it. */
+/**
+ * The verdict on one minute. The shape is the previous days' where any has history, else the generator's daily
+ * curve; without recent traffic to scale it, the previous days' mean itself (a marketplace down since before the
+ * last hour is still compared with its usual minute), and nothing from the curve.
+ */
 export function judgeMinute(
   minuteMs: number,
   actual: number,
-  history: readonly { readonly hasHistory: boolean; readonly orders: number }[],
+  history: ((epochMs: number) => number) | undefined,
   recent: readonly { readonly minuteMs: number; readonly orders: number }[],
-  shapeAt: (epochMs: number) => number,
+  curveAt: (epochMs: number) => number,
 ): DemandVerdict {
-  const fromHistory = expectedFromHistory(history);
-  const fromCurve = fromHistory === undefined ? expectedFromCurve(recent, shapeAt, minuteMs) : undefined;
-  const expected = fromHistory ?? fromCurve;
-  const source: ExpectationSource =
-    fromHistory !== undefined ? 'history' : fromCurve !== undefined && fromCurve >= MIN_EXPECTED ? 'curve' : 'none';
-  if (expected === undefined || source === 'none')
+  const source: ExpectationSource = history ? 'history' : 'curve';
+  const expected = expectedFromShape(recent, history ?? curveAt, minuteMs) ?? history?.(minuteMs);
+  if (expected === undefined || expected < MIN_EXPECTED)
     return { minuteMs, actual, expected: expected ?? 0, low: 0, high: 0, source: 'none', anomaly: false };
   const { low, high } = demandBand(expected);
   return { minuteMs, actual, expected, low, high, source, anomaly: actual < low || actual > high };
 }
 
-const marketplaceShape = (epochMs: number) => marketplaceDemandShape(epochMs, CITIES);
+const marketplaceShape = (epochMs: number) => marketplaceDemandShape(epochMs + MINUTE / 2, CITIES);
 const iso = (ms: number) => `TIMESTAMP '${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}'`;
 
 async function ordersPerMinute(cfg: PulsoConfig, windows: readonly [number, number][]): Promise<Map<number, number>> {
@@ -95,26 +103,27 @@ async function ordersPerMinute(cfg: PulsoConfig, windows: readonly [number, numb
 
 /**
  * Judges the last complete minute before `nowMs` (10 s of grace for its last orders to reach Druid): two small
- * queries of the minute rollup, the hour before it and the hour around it on each of the previous days.
+ * queries of the minute rollup, the hour before it and the same hour on each of the previous days.
  */
 export async function judgeLastMinute(cfg: PulsoConfig, nowMs: number): Promise<DemandVerdict> {
   const minuteMs = Math.floor((nowMs - 10_000) / MINUTE) * MINUTE - MINUTE;
   const recentFrom = minuteMs - LEVEL_MINUTES * MINUTE;
-  const days = Array.from({ length: HISTORY_DAYS }, (_, i) => minuteMs - (i + 1) * DAY);
+  const dayMs = Array.from({ length: HISTORY_DAYS }, (_, i) => (i + 1) * DAY);
   const [recentCounts, historyCounts] = await Promise.all([
     ordersPerMinute(cfg, [[recentFrom, minuteMs + MINUTE]]),
     ordersPerMinute(
       cfg,
-      days.map((d) => [d - 30 * MINUTE, d + 30 * MINUTE]),
+      dayMs.map((d) => [recentFrom - d, minuteMs + MINUTE - d]),
     ),
   ]);
   const recent = Array.from({ length: LEVEL_MINUTES }, (_, i) => recentFrom + i * MINUTE).map((m) => ({
     minuteMs: m,
     orders: recentCounts.get(m) ?? 0,
   }));
-  const history = days.map((d) => ({
-    hasHistory: [...historyCounts.keys()].some((t) => t >= d - 30 * MINUTE && t < d + 30 * MINUTE),
-    orders: historyCounts.get(d) ?? 0,
+  const days = dayMs.map((d) => ({
+    dayMs: d,
+    hasHistory: [...historyCounts.keys()].some((t) => t >= recentFrom - d && t <= minuteMs - d),
   }));
+  const history = historyShape(days, (t) => historyCounts.get(t) ?? 0);
   return judgeMinute(minuteMs, recentCounts.get(minuteMs) ?? 0, history, recent, marketplaceShape);
 }

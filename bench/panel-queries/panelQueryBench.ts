@@ -122,7 +122,20 @@ class NdjsonGz {
   }
 }
 
-const DELTA_CUBES: SupervisorDataSource[] = ['order_rollup_status', 'order_rollup_market', 'order_rollup_store'];
+const DELTA_CUBES: SupervisorDataSource[] = [
+  'order_rollup_status',
+  'order_rollup_market',
+  'order_rollup_store',
+  'customer_risk_minute',
+  'customer_risk_day',
+];
+/**
+ * stock_movements' ingestion filter (its transformSpec), applied before the rows are pre-aggregated: only the +1
+ * rows that moved something. Checked against the spec, so a changed filter fails here instead of benching another.
+ */
+const MOVEMENT_FILTER = 'sign == 1 && (units_in > 0 || units_out > 0 || stockouts > 0)';
+const moved = (r: Readonly<Record<string, unknown>>) =>
+  r.sign === 1 && ((r.units_in as number) > 0 || (r.units_out as number) > 0 || (r.stockouts as number) > 0);
 /** Datasources Druid builds from another one's raw rows (they read the same topic live). */
 const READS_FILE_OF: Partial<Record<SupervisorDataSource, SupervisorDataSource>> = {
   order_delivery_sketches: 'order_deliveries',
@@ -149,8 +162,13 @@ async function writeHistory(
   part: { index: number; count: number },
 ): Promise<HistoryFiles> {
   const t0 = Date.now();
+  const filter = (
+    readSupervisorSpec('stock_movements').spec.dataSchema as { transformSpec?: { filter?: { expression?: string } } }
+  ).transformSpec?.filter?.expression;
+  if (filter !== MOVEMENT_FILTER)
+    throw new PulsoError(`stock_movements filters on ${filter}: the bench applies ${MOVEMENT_FILTER}; update it`);
   const cubes = new Map<SupervisorDataSource, CubeAccumulator>(
-    [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats'].map((ds) => [
+    [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats', 'stock_now', 'stock_movements'].map((ds) => [
       ds as SupervisorDataSource,
       new CubeAccumulator(readSupervisorSpec(ds as SupervisorDataSource)),
     ]),
@@ -189,6 +207,10 @@ async function writeHistory(
       itemDelta: (row) => cubes.get('order_item_rollup')!.add(row),
       delivery: (row) => buffer('order_deliveries', row as Record<string, unknown>),
       stats: (row) => cubes.get('transformer_stats')!.add(row),
+      stockDelta: (row) => {
+        cubes.get('stock_now')!.add(row);
+        if (moved(row)) cubes.get('stock_movements')!.add(row);
+      },
       progress: async (ms, placed) => {
         // Rows of minutes that no lifecycle can touch any more (3 h back) go to the files every half hour.
         if (ms - lastFlush >= 30 * 60_000) {
@@ -277,7 +299,11 @@ async function generateHistory(orders: number, dir: string, withEvents: boolean,
  */
 function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, queriedColumns: ReadonlySet<string>): object {
   const live = readSupervisorSpec(ds) as KafkaSupervisorSpec;
-  const schema = live.spec.dataSchema;
+  // The rows were pre-aggregated after the spec's ingestion filter (MOVEMENT_FILTER): their fields are the cube's,
+  // so the filter must not run again on them.
+  const { transformSpec: _filtered, ...schema } = live.spec.dataSchema as KafkaSupervisorSpec['spec']['dataSchema'] & {
+    transformSpec?: unknown;
+  };
   const events = !schema.granularitySpec.rollup;
   const dimensions = events
     ? schema.dimensionsSpec.dimensions.filter((d) => queriedColumns.has(d.name))

@@ -11,7 +11,8 @@ import { addDays, RATED_CURRENCIES, usdPerUnitOn } from '../../generator/fxRates
 import { DimensionTables } from '../../transformer/dimensions.ts';
 import type { OrderEvent, OrderItemEvent } from '../../transformer/events.ts';
 import { itemRollupChange } from '../../transformer/rollup/itemDeltas.ts';
-import type { AssertedItem, AssertedOrder } from '../../transformer/rollup/ledger.ts';
+import type { AssertedItem, AssertedOrder, AssertedStock } from '../../transformer/rollup/ledger.ts';
+import { stockRollupChange, type StockState } from '../../transformer/rollup/stockDeltas.ts';
 import { orderRollupChange } from '../../transformer/rollup/orderDeltas.ts';
 import { toOrderEvent } from '../../transformer/toOrderEvent.ts';
 import { toOrderItemEvent } from '../../transformer/toOrderItemEvent.ts';
@@ -19,37 +20,60 @@ import { COUNTRIES, CITIES } from '../../generator/geo/gazetteer.ts';
 import { createGeocoder } from '../../generator/geo/geocoder.ts';
 import { centsToDecimal } from '../../generator/money.ts';
 import { EventStream, type GenEvent, type LiveOrder } from '../../generator/eventStream.ts';
-import { buildWorldModel, buildWorldSeed, DEFAULT_SCALE, geocodeAnchors, type World } from '../../generator/world.ts';
+import {
+  buildWorldModel,
+  buildWorldSeed,
+  DEFAULT_SCALE,
+  geocodeAnchors,
+  type ProductModel,
+  type World,
+} from '../../generator/world.ts';
 import type { KafkaSupervisorSpec } from '../../druid-specs/renderSpec.ts';
 import { PulsoError } from '../../lib/errors.ts';
 
-/** Aggregates rows into one cube of a rollup supervisor spec: key = minute + dimension values. */
+/** Characters of an ISO timestamp that name its bucket, per query granularity. */
+const BUCKET_CHARS: Readonly<Record<string, number>> = { minute: 16, hour: 13, day: 10 };
+
+/**
+ * Aggregates rows into one cube of a rollup supervisor spec: key = time bucket (the spec's query granularity) +
+ * dimension values. Sums, maxima and lasts (a row's value replaces the last one: rows come in time order).
+ */
 export class CubeAccumulator {
   private readonly groups = new Map<string, { minute: number; dims: unknown[]; sums: number[] }>();
   private readonly dims: string[];
-  private readonly metrics: { name: string; field: string; max: boolean }[];
+  private readonly metrics: { name: string; field: string; kind: 'sum' | 'max' | 'last' }[];
   private readonly timeField: string;
+  private readonly bucketChars: number;
   rowsIn = 0;
   constructor(readonly spec: KafkaSupervisorSpec) {
     const ds = spec.spec.dataSchema;
     this.timeField = ds.timestampSpec.column;
     this.dims = ds.dimensionsSpec.dimensions.map((d) => d.name);
+    const chars = BUCKET_CHARS[ds.granularitySpec.queryGranularity];
+    if (chars === undefined)
+      throw new PulsoError(`${ds.dataSource}: query granularity ${ds.granularitySpec.queryGranularity}`);
+    this.bucketChars = chars;
     this.metrics = (ds.metricsSpec ?? []).map((m) => {
-      if (m.type !== 'longSum' && m.type !== 'longMax')
-        throw new PulsoError(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
-      return { name: m.name, field: m.fieldName, max: m.type === 'longMax' };
+      const kind = ({ longSum: 'sum', longMax: 'max', longLast: 'last' } as const)[m.type as 'longSum'];
+      if (!kind) throw new PulsoError(`${ds.dataSource}: ${m.type} cannot be pre-aggregated`);
+      return { name: m.name, field: m.fieldName, kind };
     });
   }
   add(row: Readonly<Record<string, unknown>>): void {
     this.rowsIn++;
-    // ISO timestamps: the minute is the first 16 characters, no date parsing per row.
+    // ISO timestamps: the bucket is a prefix of the text, no date parsing per row.
     const ts = row[this.timeField] as string;
-    let key = ts.slice(0, 16);
+    let key = ts.slice(0, this.bucketChars);
     for (const d of this.dims) key += `\u0001${String(row[d] ?? '\u0000')}`;
     let g = this.groups.get(key);
     if (!g) {
       const dims = this.dims.map((d) => row[d] ?? null);
-      g = { minute: Math.floor(Date.parse(ts) / 60_000), dims, sums: this.metrics.map((m) => (m.max ? -Infinity : 0)) };
+      const bucket = Date.parse(`${key.slice(0, this.bucketChars)}${'0000-01-01T00:00'.slice(this.bucketChars)}:00Z`);
+      g = {
+        minute: Math.floor(bucket / 60_000),
+        dims,
+        sums: this.metrics.map((m) => (m.kind === 'max' ? -Infinity : 0)),
+      };
       this.groups.set(key, g);
     }
     const sums = g.sums;
@@ -57,7 +81,7 @@ export class CubeAccumulator {
       const m = this.metrics[i]!;
       const v = row[m.field];
       if (typeof v !== 'number') continue;
-      sums[i] = m.max ? Math.max(sums[i]!, v) : sums[i]! + v;
+      sums[i] = m.kind === 'max' ? Math.max(sums[i]!, v) : m.kind === 'last' ? v : sums[i]! + v;
     }
   }
   /** Removes and returns the rows of minutes before `beforeMinute` (all when omitted), as Druid input rows. */
@@ -82,6 +106,8 @@ export interface HistorySink {
   orderDelta(row: Readonly<Record<string, unknown>>): void;
   itemDelta(row: Readonly<Record<string, unknown>>): void;
   delivery(row: Readonly<Record<string, unknown>>): void;
+  /** A stock delta (transformer/rollup/stockDeltas.ts): the generator's stock moves as stock_levels changes. */
+  stockDelta(row: Readonly<Record<string, unknown>>): void;
   /** The transformer's counters for one minute of production (what transformer_stats would hold). */
   stats(row: Readonly<Record<string, unknown>>): void;
   /** Simulated time has passed `ms`: nothing earlier than ~3 h before it changes any more. Awaited. */
@@ -98,12 +124,17 @@ async function benchWorld(seed: string, startMs: number): Promise<{ world: World
     isActive: true,
     rating: Number(x.rating),
   }));
-  const products = s.products.map((p, i) => ({
-    id: String(i + 1),
-    storeId: String(p.storeIndex + 1),
-    name: p.name,
-    priceCents: p.priceCents,
-  }));
+  // Stock sized as sql/007_inventory.sql sizes it (pulso_stock_for_new_products), full at the start.
+  const products = s.products.map((p, i) => {
+    const target = 4 + (((i + 1) * 37) % 20);
+    return {
+      id: String(i + 1),
+      storeId: String(p.storeIndex + 1),
+      name: p.name,
+      priceCents: p.priceCents,
+      stock: { units: target, reorderPoint: Math.floor(target / 4), targetUnits: target },
+    };
+  });
   const customers = s.customers.map((c, i) => ({
     id: String(i + 1),
     cityId: c.cityId,
@@ -152,6 +183,15 @@ async function benchWorld(seed: string, startMs: number): Promise<{ world: World
     ),
   );
   applyFxRates(dims, startMs, snap);
+  s.products.forEach((p, i) =>
+    dims.apply('products', snap('products', `{"id":${i + 1}}`, JSON.stringify({ id: i + 1, name: p.name }))),
+  );
+  s.customers.forEach((c, i) =>
+    dims.apply(
+      'customers',
+      snap('customers', `{"id":${i + 1}}`, JSON.stringify({ id: i + 1, created_at: iso(c.createdAtMs) })),
+    ),
+  );
   return { world, dims };
 }
 
@@ -183,6 +223,7 @@ const image = (columns: Record<string, unknown>): RowImage => ({ columns, unavai
 interface OrderRowState {
   status: string;
   paymentStatus: string;
+  cancelReason: string | null;
   version: number;
   deliveredAtMs: number | null;
   updatedAtMs: number;
@@ -211,6 +252,7 @@ function orderColumns(o: LiveOrder, id: number, s: OrderRowState): Record<string
     delivered_at: s.deliveredAtMs === null ? null : iso(s.deliveredAtMs),
     version: s.version,
     notes: null,
+    cancel_reason: s.cancelReason,
   };
 }
 
@@ -275,6 +317,8 @@ class HistoryBuilder {
     string,
     { minute: number; table: string; type: string; count: number; latency: number }
   >();
+  private readonly stock = new Map<string, AssertedStock>();
+  private newCustomers = 0;
   private nextOrderId: number;
   private nextItemId: number;
   private lsn = 1;
@@ -284,9 +328,10 @@ class HistoryBuilder {
   constructor(
     private readonly sink: HistorySink,
     private readonly dims: Awaited<ReturnType<typeof benchWorld>>['dims'],
-    part: number,
+    private readonly part: number,
     private readonly parts: number,
     startMs: number,
+    private readonly storeOfProduct: ReadonlyMap<ProductModel, string>,
   ) {
     // Part i of n numbers its orders and items i+1, i+1+n, i+1+2n, …: disjoint across parts.
     this.nextOrderId = part + 1;
@@ -360,6 +405,52 @@ class HistoryBuilder {
     if (ev.kind === 'create') this.created(ev.order, ev.atMs);
     else if (ev.kind === 'step') this.stepped(ev);
     else if (ev.kind === 'purge') this.purged(ev.order, ev.atMs);
+    else if (ev.kind === 'customer_create') this.signedUp(ev);
+    if (ev.kind === 'step' || ev.kind === 'restock') this.stockMoved(ev.stock, ev.atMs);
+  }
+
+  /** Every product's stock as first seen (the initial snapshot of stock_levels). */
+  stockSnapshot(products: readonly ProductModel[], atMs: number): void {
+    for (const p of products) if (p.stock) this.assertStock(p, p.stock.units, atMs);
+  }
+
+  private stockMoved(moves: readonly { product: ProductModel; delta: number }[], atMs: number): void {
+    for (const m of moves) this.assertStock(m.product, (this.stock.get(m.product.dbId)?.units ?? 0) + m.delta, atMs);
+  }
+
+  private assertStock(p: ProductModel, units: number, atMs: number): void {
+    const previous = this.stock.get(p.dbId);
+    const storeId = previous?.storeId ?? String(this.storeOfProduct.get(p) ?? '');
+    const store = this.dims.store(storeId);
+    const city = store?.cityId ? this.dims.city(store.cityId) : undefined;
+    const next: StockState = {
+      storeId,
+      units,
+      reorderPoint: p.stock!.reorderPoint,
+      targetUnits: p.stock!.targetUnits,
+      productName: p.name,
+      storeName: store?.name ?? null,
+      city: city?.name ?? null,
+      country: city?.countryCode ?? null,
+    };
+    const delta = stockRollupChange(p.dbId, `stock_levels:${p.dbId}:${++this.lsn}`, previous, next, iso(atMs));
+    for (const d of delta.deltas) this.sink.stockDelta(d as unknown as Record<string, unknown>);
+    if (delta.next) this.stock.set(p.dbId, delta.next);
+  }
+
+  /** A new account (riskPatterns.ts): an id past the world's customers, and its sign-up in the dimensions. */
+  private signedUp(ev: Extract<GenEvent, { kind: 'customer_create' }>): void {
+    const id = 1_000_000 * (this.part + 1) + ++this.newCustomers;
+    ev.customer.dbId = String(id);
+    ev.customer.addressIds.push('0');
+    this.dims.apply(
+      'customers',
+      decodeEnvelope({
+        topic: 'pulso.public.customers',
+        key: `{"id":${id}}`,
+        value: `{"before":null,"after":{"id":${id},"created_at":"${iso(ev.atMs)}"},"source":{"schema":"public","table":"customers","ts_ms":${ev.atMs}},"op":"c"}`,
+      }),
+    );
   }
 
   private created(o: LiveOrder, atMs: number): void {
@@ -367,6 +458,7 @@ class HistoryBuilder {
     const row: OrderRowState = {
       status: 'placed',
       paymentStatus: 'pending',
+      cancelReason: null,
       version: 1,
       deliveredAtMs: null,
       updatedAtMs: o.createdAtMs,
@@ -390,6 +482,7 @@ class HistoryBuilder {
     known.row = {
       status: ev.to.status,
       paymentStatus: ev.to.paymentStatus,
+      cancelReason: ev.cancelReason ?? known.row.cancelReason,
       version: known.row.version + 1,
       deliveredAtMs: delivered ? ev.atMs : known.row.deliveredAtMs,
       updatedAtMs: ev.atMs,
@@ -436,7 +529,9 @@ export async function buildHistory(opts: HistoryOptions): Promise<{ orders: numb
     curve: 'daily',
     maxOrders: opts.orders,
   });
-  const builder = new HistoryBuilder(opts.sink, dims, part, parts, opts.startMs);
+  const storeOfProduct = new Map(world.stores.flatMap((s) => s.products.map((p) => [p, s.dbId] as const)));
+  const builder = new HistoryBuilder(opts.sink, dims, part, parts, opts.startMs, storeOfProduct);
+  builder.stockSnapshot(world.products, opts.startMs);
   const SLICE_MS = 60_000;
   for (let t = opts.startMs; !stream.exhausted; t += SLICE_MS) {
     for (const ev of stream.take(t)) builder.handle(ev);

@@ -349,7 +349,12 @@ const RENDERERS = {
                   .replace('T', ' ')
                   .replace(/\.000Z$/, 'Z')
               : formatValue(v, fieldConfig(panel, c.name));
-            return el('td', { class: isNum(v) ? 'num' : '', text });
+            // data-cell: the value as the datasource returned it, for the browser tests to compare every cell.
+            return el('td', {
+              class: isNum(v) ? 'num' : '',
+              text,
+              'data-cell': v === null || v === undefined ? '' : String(v),
+            });
           }),
         ),
       );

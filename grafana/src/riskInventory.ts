@@ -249,7 +249,7 @@ const panels: PanelDef[] = [
   timeseries({
     title: 'Orders per minute against expected',
     description:
-      "Orders placed in each complete minute, the orders expected (the same minute on the previous days with history; without any, the generator's daily curve at the last hour's level) and the band around it (4 Poisson standard deviations and 10 %). Red points: minutes outside the band; the DemandAnomaly alert fires after a minute of them. From the pipeline exporter, through Prometheus.",
+      "Orders placed in each complete minute, the orders expected (the previous days' shape, or without history the generator's daily curve, at the level of the last hour's busy minutes) and the band around it (4 Poisson standard deviations and 10 %). Red points: minutes outside the band; the DemandAnomaly alert fires after a minute of them. From the pipeline exporter, through Prometheus.",
     gridPos: { x: 0, y: 43, w: 24, h: 9 },
     promql: DEMAND_SERIES,
     legend: '{{series}}',

@@ -36,6 +36,8 @@ interface PanelView {
   text: string;
   values: Record<string, string>;
   changes: Record<string, number>;
+  /** A table's cells, row by row, as the datasource returned them (data-cell). */
+  cells: string[][];
 }
 
 async function render(uid: string, url = base): Promise<PanelView[]> {
@@ -52,6 +54,9 @@ async function render(uid: string, url = base): Promise<PanelView[]> {
         type: p.getAttribute('data-panel-type') ?? '',
         state: p.getAttribute('data-state') ?? '',
         text: (p.querySelector('.body')?.textContent ?? '').slice(0, 300),
+        cells: [...p.querySelectorAll('tbody tr')].map((tr) =>
+          [...tr.children].map((td) => td.getAttribute('data-cell') ?? ''),
+        ),
         // Keyed by row (a stat or gauge with reduceOptions.values shows one value per row) and column.
         values: Object.fromEntries(
           [...p.querySelectorAll('[data-column]')].map((v) => [
@@ -138,6 +143,7 @@ describe('local dashboards in Chromium', () => {
     it(`${file}: every panel renders; data wherever Druid has rows; stats equal Druid`, async () => {
       const views = await render(uid);
       const trends: string[] = [];
+      const tables: string[] = [];
       const panels = flatPanels(dashboard.panels).filter((p) => p.type !== 'row');
       expect(views.map((v) => v.id).sort((a, b) => a - b)).toEqual(panels.map((p) => p.id!).sort((a, b) => a - b));
       for (const p of panels) {
@@ -158,6 +164,13 @@ describe('local dashboards in Chromium', () => {
         expect(view.state, `${what}: its datasource returned ${truth.rows.length} rows`).toBe(
           hasValues ? 'ok' : 'empty',
         );
+        // A table shows every cell Druid returned (system tables aside: they change on their own between the two reads).
+        if (p.type === 'table' && !queryText.includes('sys.')) {
+          const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+          const sorted = (rows: string[][]) => rows.map((r) => JSON.stringify(r)).sort();
+          expect(sorted(view.cells), `${what}: every cell`).toEqual(sorted(truth.rows.map((r) => r.map(cell))));
+          tables.push(`${p.title}: ${view.cells.length} rows × ${truth.columns.length}`);
+        }
         // A stat against CURRENT_TIMESTAMP ("seconds since…") moves between the page's query and ours.
         if ((p.type === 'stat' || p.type === 'bargauge') && !queryText.includes('CURRENT_TIMESTAMP')) {
           // The number shown is the number Druid returned for that panel's own query, column by column.
@@ -247,6 +260,7 @@ describe('local dashboards in Chromium', () => {
         }
       }
       if (trends.length) log(`${file}: trends ${trends.join('; ')}`);
+      if (tables.length) log(`${file}: tables equal to their datasource, cell by cell: ${tables.join('; ')}`);
       log(
         `${file}: ${views.length} panels, states ${JSON.stringify(views.reduce<Record<string, number>>((m, v) => ({ ...m, [v.state]: (m[v.state] ?? 0) + 1 }), {}))}`,
       );

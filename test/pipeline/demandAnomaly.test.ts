@@ -1,9 +1,10 @@
-// The demand-anomaly decisions: where the expectation comes from, the band, and which minutes fall outside it.
+// The demand-anomaly decisions: the shape (previous days' or the daily curve), the level from recent traffic, the
+// band, and which minutes fall outside it.
 import { describe, expect, it } from 'vitest';
 import {
   demandBand,
-  expectedFromCurve,
-  expectedFromHistory,
+  expectedFromShape,
+  historyShape,
   judgeMinute,
   MIN_EXPECTED,
 } from '../../pipeline/demandAnomaly.ts';
@@ -11,35 +12,51 @@ import { marketplaceDemandShape } from '../../generator/dailyCurve.ts';
 import { CITIES } from '../../generator/geo/gazetteer.ts';
 
 const MIN = 60_000;
+const DAY = 86_400_000;
 const T = Date.UTC(2026, 11, 7, 19, 30); // Monday 19:30 UTC: afternoon in Latin America
 const flat = () => 1;
 const minutes = (n: number, orders: (i: number) => number, end = T) =>
   Array.from({ length: n }, (_, i) => ({ minuteMs: end - (n - i) * MIN, orders: orders(i) }));
 
 describe('demand expectation', () => {
-  it('uses the mean of the previous days that have history, and ignores the days without', () => {
-    const days = [
-      { hasHistory: true, orders: 100 },
-      { hasHistory: false, orders: 0 },
-      { hasHistory: true, orders: 120 },
-    ];
-    expect(expectedFromHistory(days)).toBe(110);
-    expect(expectedFromHistory([{ hasHistory: false, orders: 0 }])).toBeUndefined();
+  it('the previous days give the shape: their mean minute by minute, over the days that have history', () => {
+    const counts = new Map([
+      [T - DAY, 100],
+      [T - 3 * DAY, 120],
+    ]);
+    const shape = historyShape(
+      [
+        { dayMs: DAY, hasHistory: true },
+        { dayMs: 2 * DAY, hasHistory: false },
+        { dayMs: 3 * DAY, hasHistory: true },
+      ],
+      (t) => counts.get(t) ?? 0,
+    );
+    expect(shape!(T)).toBe(110);
+    expect(historyShape([{ dayMs: DAY, hasHistory: false }], () => 5)).toBeUndefined();
   });
 
-  it('without history, scales the curve to the level since traffic began in the last hour', () => {
+  it('recent traffic gives the level: the shape scaled by the last hour’s busy minutes', () => {
     // 57 quiet minutes, then 3 minutes of 90 orders: the level is 90 per unit of a flat shape.
     const recent = minutes(60, (i) => (i >= 57 ? 90 : 0));
-    expect(expectedFromCurve(recent, flat, T)).toBeCloseTo(90);
+    expect(expectedFromShape(recent, flat, T)).toBeCloseTo(90);
     expect(
-      expectedFromCurve(
+      expectedFromShape(
         minutes(60, (i) => (i >= 58 ? 90 : 0)),
         flat,
         T,
       ),
     ).toBeUndefined(); // too short
-    // The curve moves the expectation with the hour: twice the shape, twice the orders.
-    expect(expectedFromCurve(recent, (ms) => (ms >= T ? 2 : 1), T)).toBeCloseTo(180);
+    // The shape moves the expectation with the time of day: twice the shape, twice the orders.
+    expect(expectedFromShape(recent, (ms) => (ms >= T ? 2 : 1), T)).toBeCloseTo(180);
+    // A pause does not talk the level down while it lasts: the quiet minutes after the traffic are left out too.
+    expect(
+      expectedFromShape(
+        minutes(60, (i) => (i >= 40 && i < 45 ? 90 : 0)),
+        flat,
+        T,
+      ),
+    ).toBeCloseTo(90);
   });
 
   it('the marketplace curve is the population-weighted local curve, about 1 on average over a week', () => {
@@ -51,13 +68,12 @@ describe('demand expectation', () => {
 });
 
 describe('demand verdict', () => {
-  const noHistory = [{ hasHistory: false, orders: 0 }];
   const busy = minutes(30, () => 120);
 
   it('a minute with no orders after a busy half hour is an anomaly; an ordinary one is not', () => {
-    expect(judgeMinute(T, 0, noHistory, busy, flat)).toMatchObject({ source: 'curve', anomaly: true });
-    expect(judgeMinute(T, 118, noHistory, busy, flat)).toMatchObject({ source: 'curve', anomaly: false });
-    expect(judgeMinute(T, 400, noHistory, busy, flat).anomaly).toBe(true); // a spike too
+    expect(judgeMinute(T, 0, undefined, busy, flat)).toMatchObject({ source: 'curve', anomaly: true });
+    expect(judgeMinute(T, 118, undefined, busy, flat)).toMatchObject({ source: 'curve', anomaly: false });
+    expect(judgeMinute(T, 400, undefined, busy, flat).anomaly).toBe(true); // a spike too
   });
 
   it('the band is wide enough for Poisson noise: 4 standard deviations and 10 %', () => {
@@ -66,14 +82,17 @@ describe('demand verdict', () => {
     expect(high).toBeCloseTo(100 + 40 + 10 + 1);
   });
 
-  it('says nothing with too little traffic to judge', () => {
+  it('says nothing with too little traffic to judge, and nothing from the curve without any', () => {
     const quiet = minutes(30, () => MIN_EXPECTED - 2);
-    expect(judgeMinute(T, 0, noHistory, quiet, flat)).toMatchObject({ source: 'none', anomaly: false });
-    expect(judgeMinute(T, 0, noHistory, [], flat)).toMatchObject({ source: 'none', anomaly: false });
+    expect(judgeMinute(T, 0, undefined, quiet, flat)).toMatchObject({ source: 'none', anomaly: false });
+    expect(judgeMinute(T, 0, undefined, [], flat)).toMatchObject({ source: 'none', anomaly: false });
   });
 
-  it('history wins over the curve when there is any', () => {
-    const history = [{ hasHistory: true, orders: 10 }];
-    expect(judgeMinute(T, 10, history, busy, flat)).toMatchObject({ source: 'history', expected: 10, anomaly: false });
+  it('with history, a day twice as busy as the previous ones is not an anomaly, a stop is', () => {
+    const previous = () => 60; // the previous days: 60 orders a minute
+    expect(judgeMinute(T, 121, previous, busy, flat)).toMatchObject({ source: 'history', anomaly: false });
+    expect(judgeMinute(T, 0, previous, busy, flat)).toMatchObject({ source: 'history', anomaly: true });
+    // Down for over an hour: no recent level, so the previous days' own figure is the expectation.
+    expect(judgeMinute(T, 0, previous, [], flat)).toMatchObject({ source: 'history', expected: 60, anomaly: true });
   });
 });
