@@ -31,9 +31,13 @@ export interface DemandVerdict {
   readonly anomaly: boolean;
 }
 
+/** Minutes on each side of a minute that the previous days' shape is averaged over: one minute is too noisy. */
+export const SMOOTHING_MINUTES = 7;
+
 /**
  * The shape of the previous days that have history (any order in the hour before the minute judged, on that day):
- * the mean of their orders at the same time of day. Undefined when no day has history.
+ * the mean of their orders around the same time of day (± SMOOTHING_MINUTES), so that a quiet day's noise does not
+ * make noise of the expectation. Undefined when no day has history.
  */
 export function historyShape(
   days: readonly { readonly dayMs: number; readonly hasHistory: boolean }[],
@@ -41,7 +45,12 @@ export function historyShape(
 ): ((epochMs: number) => number) | undefined {
   const usable = days.filter((d) => d.hasHistory);
   if (!usable.length) return undefined;
-  return (t) => usable.reduce((s, d) => s + ordersAt(t - d.dayMs), 0) / usable.length;
+  const around = (t: number) => {
+    let s = 0;
+    for (let k = -SMOOTHING_MINUTES; k <= SMOOTHING_MINUTES; k++) s += ordersAt(t + k * MINUTE);
+    return s / (2 * SMOOTHING_MINUTES + 1);
+  };
+  return (t) => usable.reduce((s, d) => s + around(t - d.dayMs), 0) / usable.length;
 }
 
 /**
@@ -113,7 +122,7 @@ export async function judgeLastMinute(cfg: PulsoConfig, nowMs: number): Promise<
     ordersPerMinute(cfg, [[recentFrom, minuteMs + MINUTE]]),
     ordersPerMinute(
       cfg,
-      dayMs.map((d) => [recentFrom - d, minuteMs + MINUTE - d]),
+      dayMs.map((d) => [recentFrom - d - SMOOTHING_MINUTES * MINUTE, minuteMs + (SMOOTHING_MINUTES + 1) * MINUTE - d]),
     ),
   ]);
   const recent = Array.from({ length: LEVEL_MINUTES }, (_, i) => recentFrom + i * MINUTE).map((m) => ({

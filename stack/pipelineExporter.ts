@@ -56,6 +56,10 @@ function demandGauges(cfg: PulsoConfig, registers: Registry[]): void {
   const expected = gauge('pulso_demand_expected_orders', 'Orders the last complete minute should have brought');
   const low = gauge('pulso_demand_band_low', 'Lower edge of the band the minute’s orders should fall in');
   const high = gauge('pulso_demand_band_high', 'Upper edge of the band the minute’s orders should fall in');
+  const judgedAt = gauge(
+    'pulso_demand_minute_seconds',
+    'Start of the minute judged (Unix seconds): the last complete one',
+  );
   const anomaly = gauge(
     'pulso_demand_anomaly',
     '1 when the last complete minute’s orders fall outside the band; labelled with where the expectation came from',
@@ -74,9 +78,10 @@ function demandGauges(cfg: PulsoConfig, registers: Registry[]): void {
         judged = judgeLastMinute(cfg, Date.now()).catch(() => undefined);
       }
       const v = await judged;
-      for (const g of [this, expected, low, high, anomaly]) g.reset();
+      for (const g of [this, expected, low, high, anomaly, judgedAt]) g.reset();
       if (!v) return;
       this.set(v.actual);
+      judgedAt.set(v.minuteMs / 1000);
       if (v.source === 'none') return void anomaly.set({ source: 'none' }, 0);
       expected.set(v.expected);
       low.set(v.low);

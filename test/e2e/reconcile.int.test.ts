@@ -17,6 +17,7 @@ import { paths, stopService, up } from '../../stack/manager.ts';
 import { readSupervisorState } from '../../stack/supervisorState.ts';
 import { runningPid } from '../../stack/processes.ts';
 import { eventually } from '../support/eventually.ts';
+import { withStackPg } from '../support/stackPostgres.ts';
 import { expectGroupingEqual } from '../support/groupingsEqual.ts';
 import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
@@ -24,22 +25,15 @@ import { readAll, testKafka } from '../transformer/support/kafkaHarness.ts';
 const cfg = loadConfig();
 const log = (msg: string) => process.stderr.write(`[e2e ${new Date().toISOString()}] ${msg}\n`);
 
-async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: cfg.pg.url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const withPg = <T>(fn: (c: pg.Client) => Promise<T>) => withStackPg(cfg, fn);
 
 /** Waits until every grouping in Druid equals PostgreSQL; fails with the first difference. */
 async function expectRollupsEqualPostgres(stage: string): Promise<void> {
   const t0 = Date.now();
   for (const g of GROUPINGS) {
     const truth = await postgresGroups(cfg, g);
-    expect(truth.length, `${g.name} groups in PostgreSQL`).toBeGreaterThan(3);
+    // Lost sales come in a few currencies only (a few % of orders meet an empty shelf); the rest in many groups.
+    expect(truth.length, `${g.name} groups in PostgreSQL`).toBeGreaterThan(g.name.startsWith('sales lost') ? 0 : 3);
     await expectGroupingEqual(cfg, g, stage, truth);
     log(`${stage}: ${g.name} equal, ${truth.length} groups`);
   }

@@ -12,6 +12,7 @@ import { GROUPINGS } from '../../pipeline/reconcile.ts';
 import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { STORE_CANCELS } from '../../grafana/src/riskInventory.ts';
 import { eventually } from '../support/eventually.ts';
+import { withStackPg } from '../support/stackPostgres.ts';
 import { expectGroupingEqual } from '../support/groupingsEqual.ts';
 
 const cfg = loadConfig();
@@ -19,15 +20,7 @@ const log = (msg: string) => process.stderr.write(`[risk ${new Date().toISOStrin
 const HOUR = 3600_000;
 const STOCK = GROUPINGS.find((g) => g.name.startsWith('stock per product'))!;
 
-async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: cfg.pg.url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const withPg = <T>(fn: (c: pg.Client) => Promise<T>) => withStackPg(cfg, fn);
 
 const panel = (title: string) => {
   const q = listPanelQueries().find((p) => p.dashboard === 'risk-inventory.json' && p.panelTitle === title);

@@ -20,19 +20,21 @@ const minutes = (n: number, orders: (i: number) => number, end = T) =>
 
 describe('demand expectation', () => {
   it('the previous days give the shape: their mean minute by minute, over the days that have history', () => {
-    const counts = new Map([
-      [T - DAY, 100],
-      [T - 3 * DAY, 120],
-    ]);
+    // Flat days of 100 and 120 orders a minute around the same time of day.
+    const counts = (t: number) =>
+      Math.abs(t - (T - DAY)) <= 30 * MIN ? 100 : Math.abs(t - (T - 3 * DAY)) <= 30 * MIN ? 120 : 0;
     const shape = historyShape(
       [
         { dayMs: DAY, hasHistory: true },
         { dayMs: 2 * DAY, hasHistory: false },
         { dayMs: 3 * DAY, hasHistory: true },
       ],
-      (t) => counts.get(t) ?? 0,
+      counts,
     );
     expect(shape!(T)).toBe(110);
+    // One odd minute moves the shape by a fifteenth of its excess, not all of it.
+    const spiky = historyShape([{ dayMs: DAY, hasHistory: true }], (t) => (t === T - DAY ? 250 : 100));
+    expect(spiky!(T)).toBeCloseTo(110);
     expect(historyShape([{ dayMs: DAY, hasHistory: false }], () => 5)).toBeUndefined();
   });
 
