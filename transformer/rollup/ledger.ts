@@ -71,10 +71,8 @@ export interface AssertedItem {
   readonly commitLsn?: string;
 }
 
-/** The state asserted for one product's stock row (transformer/rollup/stockDeltas.ts). */
-export interface AssertedStock {
-  /** When the row was first seen: every delta of the row is timestamped here, so compaction sums it to one row. */
-  readonly anchoredAt: string;
+/** What a stock change asserts for a product: its row's values and the names joined to them. */
+export interface StockState {
   readonly storeId: string;
   readonly units: number;
   readonly reorderPoint: number;
@@ -83,6 +81,12 @@ export interface AssertedStock {
   readonly storeName: string | null;
   readonly city: string | null;
   readonly country: string | null;
+}
+
+/** The state asserted for one product's stock row (transformer/rollup/stockDeltas.ts). */
+export interface AssertedStock extends StockState {
+  /** When the row was first seen: every delta of the row is timestamped here, so compaction sums it to one row. */
+  readonly anchoredAt: string;
   /** As AssertedOrder.commitLsn. */
   readonly commitLsn?: string;
 }

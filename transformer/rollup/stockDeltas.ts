@@ -15,7 +15,8 @@
 // once it is retracted, −s, in the same class. The sum over the rows of the classes low, out and negative is
 // therefore the current state if it is in one of them and nothing otherwise: "low stock now" reads the few rows of
 // products ever low (a bitmap-indexed filter), not every product.
-import type { AssertedStock } from './ledger.ts';
+import type { AssertedStock, StockState } from './ledger.ts';
+export type { StockState };
 import type { Sign } from './orderDeltas.ts';
 
 /** One row of the `stock_deltas` topic (docs/contracts.md). State measures are sign × the state's value. */
@@ -53,18 +54,6 @@ export interface StockRollupChange {
   readonly deltas: StockDeltaRow[];
   /** The ledger entry after this change; null when the row is gone. */
   readonly next: AssertedStock | null;
-}
-
-/** What a stock change asserts: the new row's values, anchored where the product's rows already are. */
-export interface StockState {
-  readonly storeId: string;
-  readonly units: number;
-  readonly reorderPoint: number;
-  readonly targetUnits: number;
-  readonly productName: string | null;
-  readonly storeName: string | null;
-  readonly city: string | null;
-  readonly country: string | null;
 }
 
 export type StockClass = 'ok' | 'low' | 'out' | 'negative';
