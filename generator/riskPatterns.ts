@@ -148,7 +148,9 @@ export class RiskInjector {
   onArrival(atMs: number, city: CityModel): void {
     if (this.share <= 0 || !this.rng.chance(this.share) || !city.customers.length) return;
     const pattern = this.rng.pick(CUSTOMER_PATTERNS);
-    const store = this.rng.pick(city.stores.filter((s) => s.isActive)) ?? city.stores[0]!;
+    // An open store of the city if there is one (a city whose stores all paused still has its arrivals).
+    const open = city.stores.filter((s) => s.isActive);
+    const store = this.rng.pick(open.length ? open : city.stores);
     if (pattern === 'card_testing') this.cardTesting(atMs, city, store);
     else if (pattern === 'refund_abuse') this.refundAbuse(atMs, city, store);
     else this.newAccount(atMs, city, store);

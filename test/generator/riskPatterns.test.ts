@@ -55,6 +55,19 @@ describe('risk patterns in the event stream', () => {
     }
   });
 
+  it('starts episodes in a city whose stores have all paused (it has arrivals all the same)', () => {
+    const world = syntheticWorld('closed');
+    for (const s of world.cities[0]!.stores) s.isActive = false;
+    const stream = new EventStream(world, {
+      seed: 'c',
+      startMs: START,
+      ordersPerSimSecond: 2,
+      curve: 'flat',
+      riskShare: 0.2,
+    });
+    expect(() => stream.take(START + 3600_000)).not.toThrow();
+  });
+
   it('a share of 0 injects nothing and leaves the honest marketplace as it was', () => {
     const quiet = run(0, 2);
     const honest = run(0.01, 2);
