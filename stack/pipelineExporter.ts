@@ -72,7 +72,9 @@ function demandGauges(cfg: PulsoConfig, registers: Registry[]): void {
     help: 'Orders placed in the last complete minute (the order rollup in Druid)',
     registers,
     async collect() {
-      const minute = Math.floor(Date.now() / 60_000);
+      // Keyed by the minute to judge (judgeLastMinute's grace included), not the wall minute: a scrape in the
+      // grace seconds would otherwise hold the minute before for the whole next minute.
+      const minute = Math.floor((Date.now() - 10_000) / 60_000);
       if (minute !== judgedMinute || !judged) {
         judgedMinute = minute;
         judged = judgeLastMinute(cfg, Date.now()).catch(() => undefined);
