@@ -49,12 +49,20 @@ export const GROUPINGS: readonly Grouping[] = [
       "SELECT country AS k1, '' AS k2, SUM(usd_live_orders) AS orders, SUM(usd_live_total_cents) AS total_cents " +
       'FROM order_rollup_market GROUP BY 1, 2 HAVING SUM(usd_live_orders) <> 0 OR SUM(usd_live_total_cents) <> 0',
   },
-  // The per-customer risk cubes, each read by its own supervisor: orders and cents per customer.
-  ...(['customer_risk_day', 'customer_risk_minute'] as const).map((cube) => ({
-    name: `customer (${cube})`,
+  // The per-customer risk cubes, each read by its own supervisor: orders and cents per customer and day, and the
+  // declined payments per customer in the minute cube (which keeps the flagged rows only).
+  {
+    name: 'customer (customer_risk_day)',
     postgres: "SELECT o.customer_id::text AS k1, '' AS k2, o.total FROM orders o",
-    druid: `SELECT customer_id AS k1, '' AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM ${cube} GROUP BY 1, 2 ${NONZERO}`,
-  })),
+    druid: `SELECT customer_id AS k1, '' AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM customer_risk_day GROUP BY 1, 2 ${NONZERO}`,
+  },
+  {
+    name: 'customer declines (customer_risk_minute)',
+    postgres: "SELECT o.customer_id::text AS k1, '' AS k2, 0 AS total FROM orders o WHERE o.payment_status = 'failed'",
+    druid:
+      "SELECT customer_id AS k1, '' AS k2, SUM(failed_payment_orders) AS orders, 0 AS total_cents FROM customer_risk_minute " +
+      'GROUP BY 1, 2 HAVING SUM(failed_payment_orders) <> 0',
+  },
   {
     // Sales lost to stock-outs: orders rejected at acceptance (sql/007_inventory.sql), per currency.
     name: 'sales lost to stock-outs (currency)',

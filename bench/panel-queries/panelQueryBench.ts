@@ -32,8 +32,10 @@ import {
 } from '../../lib/druidClient.ts';
 import { loadConfig } from '../../lib/config.ts';
 import {
+  readCompactionSpec,
   readSupervisorSpec,
   SUPERVISOR_SPEC_FILES,
+  type CompactionDataSource,
   type KafkaSupervisorSpec,
   type SupervisorDataSource,
 } from '../../druid-specs/renderSpec.ts';
@@ -299,11 +301,12 @@ async function generateHistory(orders: number, dir: string, withEvents: boolean,
  */
 function batchSpec(ds: SupervisorDataSource, prefix: string, dir: string, queriedColumns: ReadonlySet<string>): object {
   const live = readSupervisorSpec(ds) as KafkaSupervisorSpec;
-  // The rows were pre-aggregated after the spec's ingestion filter (MOVEMENT_FILTER): their fields are the cube's,
-  // so the filter must not run again on them.
-  const { transformSpec: _filtered, ...schema } = live.spec.dataSchema as KafkaSupervisorSpec['spec']['dataSchema'] & {
+  // stock_movements' rows were pre-aggregated after its ingestion filter (MOVEMENT_FILTER), which reads a field
+  // (sign) they no longer have: it must not run again. Other filters read the cube's own sums and run as live.
+  const { transformSpec, ...rest } = live.spec.dataSchema as KafkaSupervisorSpec['spec']['dataSchema'] & {
     transformSpec?: unknown;
   };
+  const schema = ds === 'stock_movements' || !transformSpec ? rest : { ...rest, transformSpec };
   const events = !schema.granularitySpec.rollup;
   const dimensions = events
     ? schema.dimensionsSpec.dimensions.filter((d) => queriedColumns.has(d.name))
@@ -356,6 +359,39 @@ async function ingest(
   // Published is not yet queryable: wait until the historical serves every segment.
   await pollUntil(async () => (await loadStatus(cfg))[`${prefix}${ds}`] === 100, {
     what: `${prefix}${ds} segments to load`,
+    timeoutMs: 3600_000,
+    intervalMs: 1000,
+  });
+  return Date.now() - t0;
+}
+
+/**
+ * Datasources whose rows keep arriving on old days (stock on the day each product was first seen, customers' days):
+ * live, auto-compaction folds them; the bench runs the same compaction once before timing, so the queries read
+ * what a running stack serves.
+ */
+const COMPACTED_BEFORE_TIMING: readonly SupervisorDataSource[] = ['stock_now', 'customer_risk_day'];
+
+async function compact(ds: SupervisorDataSource, prefix: string): Promise<number> {
+  const t0 = Date.now();
+  const live = readCompactionSpec(ds as CompactionDataSource) as { granularitySpec?: object; tuningConfig?: object };
+  const task = await submitTask(cfg, {
+    type: 'compact',
+    dataSource: `${prefix}${ds}`,
+    ioConfig: { type: 'compact', inputSpec: { type: 'interval', interval: '2000-01-01/2100-01-01' } },
+    granularitySpec: live.granularitySpec,
+    tuningConfig: { type: 'index_parallel', ...live.tuningConfig },
+  });
+  await pollUntil(
+    async () => {
+      const s = await taskStatus(cfg, task);
+      if (s.state === 'FAILED') throw new PulsoError(`compaction of ${ds} failed: ${s.errorMsg}`);
+      return s.state === 'SUCCESS';
+    },
+    { what: `compaction task ${task}`, timeoutMs: 3600_000, intervalMs: 2000 },
+  );
+  await pollUntil(async () => (await loadStatus(cfg))[`${prefix}${ds}`] === 100, {
+    what: `${prefix}${ds} compacted segments to load`,
     timeoutMs: 3600_000,
     intervalMs: 1000,
   });
@@ -462,6 +498,11 @@ async function ingestAll(h: History, label: string, prefix: string, dir: string,
     }
     ingestMs[ds] = await ingest(ds, prefix, dir, queriedColumns);
     log(`${label}: ${prefix}${ds} ingested and loaded in ${(ingestMs[ds]! / 1000).toFixed(0)} s`);
+  }
+  for (const ds of COMPACTED_BEFORE_TIMING) {
+    if (!h.files.has(ds)) continue;
+    const ms = await compact(ds, prefix);
+    log(`${label}: ${prefix}${ds} compacted as its auto-compaction config compacts it, in ${(ms / 1000).toFixed(0)} s`);
   }
   const segRows = await queryDruidSql(
     cfg,

@@ -218,6 +218,8 @@ function applyFxRates(
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** Cancelled orders kept for a purge: more than the event stream's ring of purge candidates (2,000). */
+const CANCELLED_KEPT = 4000;
 const image = (columns: Record<string, unknown>): RowImage => ({ columns, unavailable: [] });
 
 interface OrderRowState {
@@ -318,6 +320,7 @@ class HistoryBuilder {
     { minute: number; table: string; type: string; count: number; latency: number }
   >();
   private readonly stock = new Map<string, AssertedStock>();
+  private readonly cancelled: LiveOrder[] = [];
   private newCustomers = 0;
   private nextOrderId: number;
   private nextItemId: number;
@@ -489,12 +492,22 @@ class HistoryBuilder {
     };
     const after = image(orderColumns(ev.order, known.id, known.row));
     this.emitOrder(change('orders', 'u', ev.atMs, before, after, ++this.lsn), known.id);
-    // Settled orders change no more (purges take cancelled ones only): forget them to bound memory.
-    if (ev.order.nextStep >= ev.order.plan.length && known.row.status !== 'cancelled') {
-      this.ids.delete(ev.order);
-      this.ledger.delete(known.id);
-      for (const i of known.itemIds) this.itemLedger.delete(i);
+    // Settled orders change no more: forget them to bound memory. Purges take cancelled ones, but only from the
+    // stream's ring of the last CANCELLED_KEPT (eventStream.ts): older cancelled orders are forgotten too.
+    if (ev.order.nextStep < ev.order.plan.length) return;
+    if (known.row.status !== 'cancelled') return this.forget(ev.order, known);
+    this.cancelled.push(ev.order);
+    if (this.cancelled.length > CANCELLED_KEPT) {
+      const old = this.cancelled.shift()!;
+      const k = this.ids.get(old);
+      if (k) this.forget(old, k);
     }
+  }
+
+  private forget(order: LiveOrder, known: { id: number; itemIds: number[] }): void {
+    this.ids.delete(order);
+    this.ledger.delete(known.id);
+    for (const i of known.itemIds) this.itemLedger.delete(i);
   }
 
   private purged(order: LiveOrder, atMs: number): void {

@@ -187,10 +187,11 @@ const panels: PanelDef[] = [
     description: `The 10 products with the most units reserved by orders lately (the ${RATE_HOURS} whole UTC hours before the range end and the hour it is in), with the units left after their last change.`,
     gridPos: { x: 0, y: 14, w: 24, h: 9 },
     sql:
-      // Grouped by product alone (its names are the same on every row of it): one key, not four strings.
-      'SELECT ANY_VALUE(store_name) AS store_name, ANY_VALUE(product_name) AS product_name, ANY_VALUE(city) AS city, ' +
-      `SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left FROM stock_movements WHERE ${RATE_WINDOW} ` +
-      'GROUP BY product_id HAVING SUM(units_out) > 0 ORDER BY SUM(units_out) DESC LIMIT 10',
+      // Two stages: the ten products by a one-key top-N, then their names and stock from their rows alone.
+      'SELECT store_name, product_name, city, SUM(units_out) AS units_sold, LATEST(stock_after) AS units_left ' +
+      `FROM stock_movements WHERE ${RATE_WINDOW} AND product_id IN (SELECT product_id FROM stock_movements ` +
+      `WHERE ${RATE_WINDOW} GROUP BY product_id HAVING SUM(units_out) > 0 ORDER BY SUM(units_out) DESC LIMIT 10) ` +
+      'GROUP BY product_id, store_name, product_name, city ORDER BY SUM(units_out) DESC LIMIT 10',
     reads: ['store_name', 'product_name', 'city', 'units_sold', 'units_left'],
     decimals: 0,
     sortBy: 'units_sold',
