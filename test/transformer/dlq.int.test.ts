@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe('transformer dead-letter path (real Kafka)', () => {
   it('dead-letters each malformed record with its reason; good records around them arrive', async () => {
-    await createTopics(kafka, [t.topics.cdcOrders, t.topics.cdcOrderItems]);
+    await createTopics(kafka, [t.topics.cdcOrders, t.topics.cdcOrderItems, t.topics.cdcStock]);
     const good = (id: number, lsn: number) => ({
       key: `{"id":${id}}`,
       value: envelope({ op: 'c', table: 'orders', after: orderRow({ id: String(id) }), lsn, commitLsn: lsn - 10 }),
@@ -118,6 +118,8 @@ describe('transformer dead-letter path (real Kafka)', () => {
             configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }],
           },
           { topic: p.topics.cdcOrderItems, numPartitions: 1 },
+          { topic: p.topics.cdcStock, numPartitions: 1 },
+          // The layout before stock_levels was an input: the transformer grows it by the stock partition.
           { topic: p.topics.state, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
         ],
       });

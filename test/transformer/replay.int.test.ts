@@ -24,6 +24,7 @@ const kafka = testKafka();
 const {
   cdcOrders: _o,
   cdcOrderItems: _i,
+  cdcStock: _s,
   dimensions: _d,
   ...ownTopics
 } = transformerTopics(loadConfig(inheritedEnv(isolatedTopicEnv(run))).topics);
@@ -37,7 +38,12 @@ const opts: TransformerOptions = {
   topics: ownTopics,
 };
 const progress = (msg: string) => process.stderr.write(`[replay.int ${new Date().toISOString()}] ${msg}\n`);
-const cdcTopics = [cdcTopic(cfg.topics, 'orders'), cdcTopic(cfg.topics, 'order_items')];
+// Every CDC input of the transformer (orders, items, stock): a replay resets them all.
+const cdcTopics = [
+  cdcTopic(cfg.topics, 'orders'),
+  cdcTopic(cfg.topics, 'order_items'),
+  cdcTopic(cfg.topics, 'stock_levels'),
+];
 
 afterAll(async () => {
   await deleteTopicsWithPrefix(kafka, run);

@@ -86,6 +86,7 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
   it('two instances share the partitions; kill one, add one, pause one past its session: every event and delta exactly once', async () => {
     const TOTAL = 24_000;
     await createTopics(kafka, [t.topics.cdcOrders, t.topics.cdcOrderItems], 3);
+    await createTopics(kafka, [t.topics.cdcStock], 1);
     const records = benchEnvelopes(TOTAL, t.prefix);
     // Debezium after a crash re-sends a slice: the repeats must be dropped by source position, wherever they land.
     const stream = [...records, ...records.slice(9000, 10_000)];
@@ -129,19 +130,20 @@ describe('transformer scale-out (real Kafka, several instances in one group)', (
     const a = await startInstance('a');
     const b = await startInstance('b');
     await Promise.all([owningAndWorking(a, 200), owningAndWorking(b, 200)]);
-    // The group split the six partitions between them: each owned by exactly one instance, none missing.
+    // The group split the seven partitions (3 orders, 3 items, 1 stock) between them: each owned by exactly one
+    // instance, none missing.
     const split = await waitFor(
-      'a and b to split the six partitions',
+      'a and b to split the seven partitions',
       async () => {
         const [ma, mb] = await Promise.all([metrics(a), metrics(b)]);
         if (!ma || !mb || !ma.transactional_ids.length || !mb.transactional_ids.length) return undefined;
         const owned = [...ma.transactional_ids, ...mb.transactional_ids];
-        return owned.length === 6 ? { a: ma.transactional_ids, b: mb.transactional_ids, owned } : undefined;
+        return owned.length === 7 ? { a: ma.transactional_ids, b: mb.transactional_ids, owned } : undefined;
       },
       60_000,
     );
     process.stderr.write(`[scale-out] a owns ${split.a.join(', ')}; b owns ${split.b.join(', ')}\n`);
-    expect(new Set(split.owned).size).toBe(6);
+    expect(new Set(split.owned).size).toBe(7);
 
     a.child.kill('SIGKILL');
     await new Promise((r) => a.child.once('exit', r));

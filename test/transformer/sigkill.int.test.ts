@@ -58,7 +58,7 @@ describe('transformer crash recovery (real Kafka, child process)', () => {
   it('SIGKILL mid-stream, restart: every event exactly once', async () => {
     const TOTAL = 8000;
     await createTopics(kafka, [t.topics.cdcOrders], 2);
-    await createTopics(kafka, [t.topics.cdcOrderItems], 1);
+    await createTopics(kafka, [t.topics.cdcOrderItems, t.topics.cdcStock], 1);
     const records = benchEnvelopes(TOTAL, t.prefix);
     // The input as Kafka will hold it: all records, then a repeated slice (Debezium after a crash).
     const stream = [...records, ...records.slice(3000, 4000)];

@@ -114,7 +114,7 @@ async function setUp(name: string, orders: number) {
   const t = testPrefix(name);
   prefixes.push(t);
   await createTopics(kafka, [t.topics.cdcOrders], 2);
-  await createTopics(kafka, [t.topics.cdcOrderItems], 1);
+  await createTopics(kafka, [t.topics.cdcOrderItems, t.topics.cdcStock], 1);
   const records = benchEnvelopes(orders * 8, t.prefix); // 5 order changes and 3 items per order
   return { t, records };
 }
@@ -172,7 +172,8 @@ describe('the local state store at every crash point (real Kafka, child process,
     await produce(t, records.slice(third, 2 * third));
     const afterDelete: string[] = [];
     await runToEnd(t, afterDelete);
-    expect(afterDelete.filter((l) => l.includes('rebuilding a state partition from the state topic')).length).toBe(3);
+    // Every state partition: 2 of orders, 1 of order items, 1 of stock.
+    expect(afterDelete.filter((l) => l.includes('rebuilding a state partition from the state topic')).length).toBe(4);
     for (const f of readdirSync(storeDir))
       if (f === 'data.mdb') writeFileSync(join(storeDir, f), Buffer.alloc(64 * 1024, 0x5a));
     await produce(t, records.slice(2 * third));
