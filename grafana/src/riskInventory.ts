@@ -40,6 +40,8 @@ const LOW_NOW =
   `${STOCK_NOW} WHERE stock_state IN ('low', 'out', 'negative') GROUP BY 1, 2, 3, 4 HAVING SUM(stock_rows) > 0`;
 /** Units left over the hourly rate of the window: null when nothing sold in it. */
 const HOURS_OF_COVER = `MAX(s.units) * ${RATE_WINDOW_HOURS} / NULLIF(SUM(COALESCE(m.sold, 0)), 0)`;
+/** Shown to a tenth of an hour; units stay whole numbers in the same table. */
+const HOURS_OF_COVER_SHOWN = `ROUND(${HOURS_OF_COVER}, 1)`;
 const SOLD_RECENTLY = `SELECT product_id, SUM(units_out) AS sold FROM stock_movements WHERE ${RATE_WINDOW} GROUP BY 1`;
 
 // ── Risk: each signal is a rule over exact per-customer or per-store sums (transformer/rollup/riskFlags.ts) ──
@@ -154,13 +156,12 @@ const panels: PanelDef[] = [
     gridPos: { x: 0, y: 4, w: 14, h: 10 },
     sql:
       'SELECT s.store_name AS store_name, s.product_name AS product_name, s.city AS city, MAX(s.units) AS units_left, ' +
-      `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_lately, ${HOURS_OF_COVER} AS hours_of_cover ` +
+      `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_lately, ${HOURS_OF_COVER_SHOWN} AS hours_of_cover ` +
       `FROM (${LOW_NOW}) AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ` +
       'GROUP BY s.product_id, s.store_name, s.product_name, s.city ' +
       // Out of stock (or below zero) first, fewest units first; then the low ones by hours of cover.
       `ORDER BY CASE WHEN MAX(s.units) <= 0 THEN MAX(s.units) - 1e9 ELSE COALESCE(${HOURS_OF_COVER}, 1e9) END, MAX(s.units) LIMIT 20`,
     reads: ['store_name', 'product_name', 'city', 'units_left', 'reorder_point', 'sold_lately', 'hours_of_cover'],
-    decimals: 1,
   }),
   timeseries({
     title: 'Stock-outs per hour',
