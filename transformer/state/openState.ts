@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { legacyTransformerStateTopic, type TransformerTopics } from '../../lib/names.ts';
 import type { Logger } from '../../lib/log.ts';
-import { pollUntil } from '../../lib/poll.ts';
+import { pollUntil, sleep } from '../../lib/poll.ts';
 import { STATE_DELETE_RETENTION_MS, STATE_TOPIC_CONFIG } from '../../lib/topicSpecs.ts';
 import { LmdbStateStore, MemoryStateStore, type StateStore } from './localStore.ts';
 import { migrateLegacyState } from './migrateLegacyState.ts';
@@ -42,6 +42,20 @@ async function waitForPartitions(admin: Admin, topic: string, log: Logger): Prom
   return n!;
 }
 
+/** Adds the partitions of a new input to the state topic; refused is fine when another instance grew it since. */
+async function growStateTopic(admin: Admin, topic: string, from: number, to: number, log: Logger): Promise<void> {
+  log.info('the state topic grows for a new input', { from, to });
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count: to }] });
+  } catch (e) {
+    if ((await partitionsOf(admin, topic)) !== to)
+      throw new PulsoError(`could not grow the state topic ${topic} to ${to} partitions`, {
+        cause: e,
+        retriable: true,
+      });
+  }
+}
+
 /**
  * The CDC inputs' partitions (waiting for the connector to create them), and the state topic to match. A state
  * topic with fewer partitions than the layout, whose partitions all belong to inputs that come before the new
@@ -53,7 +67,12 @@ export async function prepareStateTopic(admin: Admin, topics: TransformerTopics,
   for (const topic of inputTopics(topics))
     inputs.push({ topic, partitions: await waitForPartitions(admin, topic, log) });
   const layout = stateLayout(inputs);
-  const existing = await partitionsOf(admin, topics.state);
+  let existing = await partitionsOf(admin, topics.state);
+  // Another instance may be creating the topic right now: its metadata shows fewer partitions for a moment.
+  if (existing !== undefined && existing !== layout.statePartitions) {
+    await sleep(1000);
+    existing = await partitionsOf(admin, topics.state);
+  }
   const prefixSums = inputs.map((_, i) => inputs.slice(0, i + 1).reduce((n, x) => n + x.partitions, 0));
   if (existing === undefined) {
     await admin.createTopics({
@@ -67,8 +86,7 @@ export async function prepareStateTopic(admin: Admin, topics: TransformerTopics,
       ],
     });
   } else if (existing < layout.statePartitions && prefixSums.includes(existing)) {
-    log.info('the state topic grows for a new input', { from: existing, to: layout.statePartitions });
-    await admin.createPartitions({ topicPartitions: [{ topic: topics.state, count: layout.statePartitions }] });
+    await growStateTopic(admin, topics.state, existing, layout.statePartitions, log);
   } else if (existing !== layout.statePartitions) {
     const parts = inputs.map((i) => `${i.partitions} of ${i.topic}`).join(' + ');
     throw new PulsoError(
