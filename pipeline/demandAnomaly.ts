@@ -90,8 +90,11 @@ export function judgeMinute(
   recent: readonly { readonly minuteMs: number; readonly orders: number }[],
   curveAt: (epochMs: number) => number,
 ): DemandVerdict {
-  const source: ExpectationSource = history ? 'history' : 'curve';
-  const expected = expectedFromShape(recent, history ?? curveAt, minuteMs) ?? history?.(minuteMs);
+  // History too thin to give a shape in the recent minutes (a few stray orders that day): the curve gives it.
+  const fromHistory = history ? expectedFromShape(recent, history, minuteMs) : undefined;
+  const fromCurve = fromHistory === undefined ? expectedFromShape(recent, curveAt, minuteMs) : undefined;
+  const source: ExpectationSource = fromHistory !== undefined || fromCurve === undefined ? 'history' : 'curve';
+  const expected = fromHistory ?? fromCurve ?? history?.(minuteMs);
   if (expected === undefined || expected < MIN_EXPECTED)
     return { minuteMs, actual, expected: expected ?? 0, low: 0, high: 0, source: 'none', anomaly: false };
   const { low, high } = demandBand(expected);

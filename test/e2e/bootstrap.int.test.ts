@@ -40,6 +40,8 @@ describe('bootstrap', () => {
         'retention orders set',
         'retention order_items set',
         'retention transformer_stats set',
+        'retention stock_movements set',
+        'retention customer_risk_minute set',
       ]);
       const rules = await retentionRules(cfg, 'orders');
       expect(rules).toEqual([

@@ -18,7 +18,9 @@ const log = (msg: string) => process.stderr.write(`[truncate.int ${new Date().to
 
 async function expectRollupsEqualPostgres(stage: string): Promise<void> {
   for (const g of GROUPINGS) {
+    const t0 = Date.now();
     await expectGroupingEqual(cfg, g, stage);
+    log(`${stage}: ${g.name} equal after ${Date.now() - t0} ms`);
   }
   log(`${stage}: every grouping equals PostgreSQL`);
 }

@@ -94,6 +94,8 @@ describe('demand verdict', () => {
     const previous = () => 60; // the previous days: 60 orders a minute
     expect(judgeMinute(T, 121, previous, busy, flat)).toMatchObject({ source: 'history', anomaly: false });
     expect(judgeMinute(T, 0, previous, busy, flat)).toMatchObject({ source: 'history', anomaly: true });
+    // History too thin to give a shape in the recent minutes: the curve gives it.
+    expect(judgeMinute(T, 0, () => 0, busy, flat)).toMatchObject({ source: 'curve', anomaly: true });
     // Down for over an hour: no recent level, so the previous days' own figure is the expectation.
     expect(judgeMinute(T, 0, previous, [], flat)).toMatchObject({ source: 'history', expected: 60, anomaly: true });
   });
