@@ -126,6 +126,7 @@ export function isolatedTopicEnv(prefix: string): Record<string, string> {
     DLQ_TOPIC: `${prefix}.dlq`,
     ORDER_DELTAS_TOPIC: `${prefix}.order_deltas`,
     ORDER_ITEM_DELTAS_TOPIC: `${prefix}.order_item_deltas`,
+    STOCK_DELTAS_TOPIC: `${prefix}.stock_deltas`,
     DELIVERIES_TOPIC: `${prefix}.order_deliveries`,
     TRANSFORMER_STATS_TOPIC: `${prefix}.transformer_stats`,
   };
