@@ -272,6 +272,11 @@ export class EventStream {
     return !this.arrivalsStopped;
   }
 
+  /** Orders placed by injected risk episodes: on top of the marketplace's own, which maxOrders caps. */
+  get injectedOrders(): number {
+    return this.ordersCreated - this.marketplaceOrders;
+  }
+
   /** True when nothing is left to happen. */
   get exhausted(): boolean {
     return this.arrivalsStopped && this.heap.size === 0 && this.risk.nextAtMs() === Infinity;

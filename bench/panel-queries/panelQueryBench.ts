@@ -151,7 +151,9 @@ const datasourcesFed = (files: ReadonlyMap<SupervisorDataSource, number>): Super
 
 interface HistoryFiles {
   files: Map<SupervisorDataSource, number>;
+  /** Every order generated: the marketplace's (the size asked) and the injected risk episodes' on top. */
   orders: number;
+  injectedOrders?: number;
   changes: number;
   ms: number;
 }
@@ -233,6 +235,7 @@ async function writeHistory(
   return {
     files: new Map([...out].map(([ds, w]) => [ds, w.rows])),
     orders: result.orders,
+    injectedOrders: result.injectedOrders,
     changes: result.changes,
     ms: Date.now() - t0,
   };
@@ -276,6 +279,7 @@ async function generateHistory(orders: number, dir: string, withEvents: boolean,
             const r = JSON.parse(out.trim().split('\n').pop()!) as {
               files: Record<string, number>;
               orders: number;
+              injectedOrders?: number;
               changes: number;
               ms: number;
             };
@@ -289,6 +293,7 @@ async function generateHistory(orders: number, dir: string, withEvents: boolean,
   return {
     files,
     orders: results.reduce((a, r) => a + r.orders, 0),
+    injectedOrders: results.reduce((a, r) => a + (r.injectedOrders ?? 0), 0),
     changes: results.reduce((a, r) => a + r.changes, 0),
     ms: Date.now() - t0,
   };
@@ -374,12 +379,17 @@ const COMPACTED_BEFORE_TIMING: readonly SupervisorDataSource[] = ['stock_now', '
 
 async function compact(ds: SupervisorDataSource, prefix: string): Promise<number> {
   const t0 = Date.now();
-  const live = readCompactionSpec(ds as CompactionDataSource) as { granularitySpec?: object; tuningConfig?: object };
+  const live = readCompactionSpec(ds as CompactionDataSource) as {
+    granularitySpec?: object;
+    transformSpec?: object;
+    tuningConfig?: object;
+  };
   const task = await submitTask(cfg, {
     type: 'compact',
     dataSource: `${prefix}${ds}`,
     ioConfig: { type: 'compact', inputSpec: { type: 'interval', interval: '2000-01-01/2100-01-01' } },
     granularitySpec: live.granularitySpec,
+    transformSpec: live.transformSpec,
     tuningConfig: { type: 'index_parallel', ...live.tuningConfig },
   });
   await pollUntil(
@@ -454,10 +464,19 @@ async function time(
   return out;
 }
 
+/** What was generated against what was asked: the injected risk episodes' orders come on top of the size. */
+function generatedOrders(asked: number, h: History): string {
+  const injected = h.injectedOrders ?? 0;
+  const text = `${h.orders.toLocaleString('en')} generated`;
+  if (h.orders - injected !== asked) return `${text} — NOT the load asked for`;
+  if (!injected) return text;
+  return `${text}: the marketplace's ${asked.toLocaleString('en')} and ${injected.toLocaleString('en')} of injected risk episodes`;
+}
+
 const fmt = (ms: number) =>
   Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 
-type History = { files: Map<SupervisorDataSource, number>; orders: number; changes: number; ms: number };
+type History = HistoryFiles;
 type Query = { title: string; sql: string };
 
 /** The size's history files: reused from an earlier run (--reuse-files), or generated. */
@@ -467,12 +486,13 @@ async function historyFor(orders: number, label: string, dir: string, withEvents
     const m = JSON.parse(readFileSync(manifest, 'utf8')) as {
       files: Record<string, number>;
       orders?: number;
+      injectedOrders?: number;
       changes: number;
       ms: number;
     };
     log(`${label}: reusing the files in ${dir}`);
     const files = new Map(Object.entries(m.files) as [SupervisorDataSource, number][]);
-    return { files, orders: m.orders ?? NaN, changes: m.changes, ms: m.ms };
+    return { files, orders: m.orders ?? NaN, injectedOrders: m.injectedOrders, changes: m.changes, ms: m.ms };
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -480,10 +500,7 @@ async function historyFor(orders: number, label: string, dir: string, withEvents
     `${label}: generating ${orders.toLocaleString('en')} orders over one day${withEvents ? ' (with event rows for the per-order baseline)' : ''}…`,
   );
   const h = await generateHistory(orders, dir, withEvents, PARTS);
-  writeFileSync(
-    manifest,
-    JSON.stringify({ files: Object.fromEntries(h.files), orders: h.orders, changes: h.changes, ms: h.ms }),
-  );
+  writeFileSync(manifest, JSON.stringify({ ...h, files: Object.fromEntries(h.files) }));
   return h;
 }
 
@@ -537,7 +554,7 @@ function sizeReport(
 ): string[] {
   const { rollup, refresh, baseline } = t;
   const lines = [
-    `### ${orders.toLocaleString('en')} orders asked (${label}), ${h.orders.toLocaleString('en')} generated${h.orders === orders ? '' : ' — NOT the load asked for'}, one day, ${h.changes.toLocaleString('en')} row changes`,
+    `### ${orders.toLocaleString('en')} orders asked (${label}), ${generatedOrders(orders, h)}, one day, ${h.changes.toLocaleString('en')} row changes`,
     '',
     `Rows per datasource: ${[...h.files].map(([ds, n]) => `${ds} ${n.toLocaleString('en')}`).join(', ')}; ingestion ${(Object.values(ingestMs).reduce((a, b) => a + b, 0) / 1000) | 0} s.`,
     '',

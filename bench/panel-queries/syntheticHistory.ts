@@ -530,7 +530,9 @@ class HistoryBuilder {
  * Streams `orders` orders placed over about `spanMs` from `startMs` (the daily curve shapes the day)
  * through the transformer's pure mapping into the sink. Returns what it produced.
  */
-export async function buildHistory(opts: HistoryOptions): Promise<{ orders: number; changes: number; endMs: number }> {
+export async function buildHistory(
+  opts: HistoryOptions,
+): Promise<{ orders: number; injectedOrders: number; changes: number; endMs: number }> {
   const { index: part, count: parts } = opts.part ?? { index: 0, count: 1 };
   // The same world (stores, products, customers) in every part; only the order stream differs.
   const { world, dims } = await benchWorld(opts.seed, opts.startMs);
@@ -548,11 +550,15 @@ export async function buildHistory(opts: HistoryOptions): Promise<{ orders: numb
   const SLICE_MS = 60_000;
   for (let t = opts.startMs; !stream.exhausted; t += SLICE_MS) {
     for (const ev of stream.take(t)) builder.handle(ev);
-    if (stream.ordersCreated >= opts.orders && stream.arrivalsActive) stream.stopArrivals();
     // Lifecycles last under 3 h: rows older than that are final.
     builder.flushStats(Math.floor((t - 3 * 3600_000) / 60_000));
     await opts.sink.progress(t, stream.ordersCreated);
   }
   builder.flushStats(Infinity);
-  return { orders: stream.ordersCreated, changes: builder.changes, endMs: builder.lastMs };
+  return {
+    orders: stream.ordersCreated,
+    injectedOrders: stream.injectedOrders,
+    changes: builder.changes,
+    endMs: builder.lastMs,
+  };
 }

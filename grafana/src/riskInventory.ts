@@ -32,14 +32,18 @@ const ALERT = [
 ];
 
 /**
- * Products whose stock is low, out or negative now, with their units: only the rows of those state classes (a
- * state's +1 and its −1 are in the same class, so what is left is the current state when it is in one of them).
+ * Products whose stock is low, out or negative now: only the rows of those state classes (a state's +1 and its −1 are
+ * in the same class, so what is left is the current state when it is in one of them). stock_now is the join's base
+ * table, so the join runs where the segment is; the recent sales are the only subquery.
  */
-const LOW_NOW =
-  'SELECT product_id, store_name, product_name, city, SUM(units) AS units, SUM(reorder_point) AS reorder_point ' +
-  `${STOCK_NOW} WHERE stock_state IN ('low', 'out', 'negative') GROUP BY 1, 2, 3, 4 HAVING SUM(stock_rows) > 0`;
+const LOW_NOW_WHERE = `WHERE s.stock_state IN ('low', 'out', 'negative')`;
+/**
+ * A product's recent sales, joined to each of its stock rows: the same value on every row, so MAX is that value
+ * (SUM would count it once per row while a state change is not compacted yet).
+ */
+const SOLD = 'MAX(COALESCE(m.sold, 0))';
 /** Units left over the hourly rate of the window: null when nothing sold in it. */
-const HOURS_OF_COVER = `MAX(s.units) * ${RATE_WINDOW_HOURS} / NULLIF(SUM(COALESCE(m.sold, 0)), 0)`;
+const HOURS_OF_COVER = `SUM(s.units) * ${RATE_WINDOW_HOURS} / NULLIF(${SOLD}, 0)`;
 /** Shown to a tenth of an hour; units stay whole numbers in the same table. */
 const HOURS_OF_COVER_SHOWN = `ROUND(${HOURS_OF_COVER}, 1)`;
 const SOLD_RECENTLY = `SELECT product_id, SUM(units_out) AS sold FROM stock_movements WHERE ${RATE_WINDOW} GROUP BY 1`;
@@ -155,12 +159,12 @@ const panels: PanelDef[] = [
     description: `Products at or under their reorder point, or out: units left, the units reserved lately (the ${RATE_HOURS} whole UTC hours before the range end and the hour it is in), and the hours of cover that rate leaves (empty: nothing sold lately). Out of stock first (fewest units first), then the fewest hours of cover; 20 rows.`,
     gridPos: { x: 0, y: 4, w: 14, h: 10 },
     sql:
-      'SELECT s.store_name AS store_name, s.product_name AS product_name, s.city AS city, MAX(s.units) AS units_left, ' +
-      `MAX(s.reorder_point) AS reorder_point, SUM(COALESCE(m.sold, 0)) AS sold_lately, ${HOURS_OF_COVER_SHOWN} AS hours_of_cover ` +
-      `FROM (${LOW_NOW}) AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ` +
-      'GROUP BY s.product_id, s.store_name, s.product_name, s.city ' +
+      'SELECT s.store_name AS store_name, s.product_name AS product_name, s.city AS city, SUM(s.units) AS units_left, ' +
+      `SUM(s.reorder_point) AS reorder_point, ${SOLD} AS sold_lately, ${HOURS_OF_COVER_SHOWN} AS hours_of_cover ` +
+      `FROM stock_now AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ${LOW_NOW_WHERE} ` +
+      'GROUP BY s.product_id, s.store_name, s.product_name, s.city HAVING SUM(s.stock_rows) > 0 ' +
       // Out of stock (or below zero) first, fewest units first; then the low ones by hours of cover.
-      `ORDER BY CASE WHEN MAX(s.units) <= 0 THEN MAX(s.units) - 1e9 ELSE COALESCE(${HOURS_OF_COVER}, 1e9) END, MAX(s.units) LIMIT 20`,
+      `ORDER BY CASE WHEN SUM(s.units) <= 0 THEN SUM(s.units) - 1e9 ELSE COALESCE(${HOURS_OF_COVER}, 1e9) END, SUM(s.units) LIMIT 20`,
     reads: ['store_name', 'product_name', 'city', 'units_left', 'reorder_point', 'sold_lately', 'hours_of_cover'],
   }),
   timeseries({
