@@ -158,6 +158,15 @@ interface HistoryFiles {
   ms: number;
 }
 
+/** The bench applies stock_movements' ingestion filter itself (moved()): it must be the spec's. */
+function assertMovementFilter(): void {
+  const filter = (
+    readSupervisorSpec('stock_movements').spec.dataSchema as { transformSpec?: { filter?: { expression?: string } } }
+  ).transformSpec?.filter?.expression;
+  if (filter !== MOVEMENT_FILTER)
+    throw new PulsoError(`stock_movements filters on ${filter}: the bench applies ${MOVEMENT_FILTER}; update it`);
+}
+
 /** Part `part.index` of the orders, into gzipped NDJSON files `<datasource>.part<i>.json.gz`, one per datasource. */
 async function writeHistory(
   orders: number,
@@ -166,11 +175,7 @@ async function writeHistory(
   part: { index: number; count: number },
 ): Promise<HistoryFiles> {
   const t0 = Date.now();
-  const filter = (
-    readSupervisorSpec('stock_movements').spec.dataSchema as { transformSpec?: { filter?: { expression?: string } } }
-  ).transformSpec?.filter?.expression;
-  if (filter !== MOVEMENT_FILTER)
-    throw new PulsoError(`stock_movements filters on ${filter}: the bench applies ${MOVEMENT_FILTER}; update it`);
+  assertMovementFilter();
   const cubes = new Map<SupervisorDataSource, CubeAccumulator>(
     [...DELTA_CUBES, 'order_item_rollup', 'transformer_stats', 'stock_now', 'stock_movements'].map((ds) => [
       ds as SupervisorDataSource,
@@ -232,11 +237,12 @@ async function writeHistory(
   });
   await flush(Infinity);
   for (const w of out.values()) await w.close();
+  const { orders: generated, injectedOrders, changes } = result;
   return {
     files: new Map([...out].map(([ds, w]) => [ds, w.rows])),
-    orders: result.orders,
-    injectedOrders: result.injectedOrders,
-    changes: result.changes,
+    orders: generated,
+    injectedOrders,
+    changes,
     ms: Date.now() - t0,
   };
 }

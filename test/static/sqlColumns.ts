@@ -161,17 +161,55 @@ export function datasourceScopes(sql: string): DatasourceScope[] {
   return scopes;
 }
 
+/** The scope's text with each nested subquery's body left out (it is a scope of its own): `(SELECT …)` → `()`. */
+function withoutSubqueries(text: string): string {
+  let out = '';
+  let skipDepth = 0;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '(') {
+      depth++;
+      if (!skipDepth && /^\(\s*select\b/i.test(text.slice(i))) skipDepth = depth;
+    }
+    if (!skipDepth || (c === '(' && skipDepth === depth)) out += c;
+    if (c === ')') {
+      if (skipDepth === depth) {
+        skipDepth = 0;
+        out += c;
+      }
+      depth--;
+    }
+  }
+  return out;
+}
+
 /**
  * Strict check for a SELECT that reads a table directly: every identifier except function names,
- * SQL words, the table name and the names right after AS must be a column of that table.
+ * SQL words, the table name and the names right after AS must be a column of that table. In a join, `t.col`
+ * names a column of the table when `t` is the table's alias; a column of a joined subquery (`m.col`) is that
+ * subquery's output, checked in its own scope.
  */
 export function unknownColumnsInScope(scope: DatasourceScope, tableColumns: ReadonlySet<string>): string[] {
   const unknown = new Set<string>();
+  const text = withoutSubqueries(scope.text);
   const tableParts = new Set([scope.table.toLowerCase(), ...scope.table.toLowerCase().split('.')]);
-  for (const m of scope.text.matchAll(/(\bas\s+)?"([^"]+)"|(\bas\s+)?\b([A-Za-z_]\w*)\b(\s*\()?/gi)) {
-    if (m[1] || m[3]) continue; // an alias being defined
-    const name = (m[2] ?? m[4]!).toLowerCase();
-    if (m[5]) continue; // function call
+  const subqueryAliases = new Set([...text.matchAll(/\(\)\s+as\s+([A-Za-z_]\w*)/gi)].map((m) => m[1]!.toLowerCase()));
+  const tableAlias = new RegExp(`\\bfrom\\s+"?${scope.table}"?\\s+as\\s+([A-Za-z_]\\w*)`, 'i').exec(text)?.[1];
+  if (tableAlias) tableParts.add(tableAlias.toLowerCase());
+  const names =
+    /(\bas\s+)?"([^"]+)"|(\bas\s+)?\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b|(\bas\s+)?\b([A-Za-z_]\w*)\b(\s*\()?/gi;
+  for (const m of text.matchAll(names)) {
+    if (m[1] || m[3] || m[6]) continue; // an alias being defined
+    if (m[4] !== undefined) {
+      const qualifier = m[4].toLowerCase();
+      if (subqueryAliases.has(qualifier) || tableParts.has(`${qualifier}.${m[5]!.toLowerCase()}`)) continue;
+      if (qualifier !== tableAlias?.toLowerCase()) unknown.add(`${qualifier}.${m[5]!.toLowerCase()}`);
+      else if (!tableColumns.has(m[5]!.toLowerCase())) unknown.add(m[5]!.toLowerCase());
+      continue;
+    }
+    const name = (m[2] ?? m[7]!).toLowerCase();
+    if (m[8]) continue; // function call
     if (SQL_WORDS.has(name) || tableParts.has(name)) continue;
     if (!tableColumns.has(name)) unknown.add(name);
   }

@@ -10,6 +10,7 @@ import {
   readRetentionRules,
   renderRetentionRules,
   COMPACTION_SPEC_FILES,
+  readSupervisorSpec,
   KAFKA_BOOTSTRAP_PLACEHOLDER,
   SUPERVISOR_SPEC_FILES,
   SupervisorSpecError,
@@ -282,6 +283,25 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
     expect(c.dataSource).toBe(ds);
     expect(c.granularitySpec.segmentGranularity).toBe('DAY');
     expect(c.skipOffsetFromLatest).toMatch(/^PT\d+[HM]$/);
+  });
+});
+
+describe('compaction filters', () => {
+  // A compaction filter drops rows for good: it may drop only rows that add nothing to any sum, i.e. rows whose
+  // every metric is zero. The expression must name every metric, so a metric added later cannot be lost.
+  it.each(Object.entries(COMPACTION_SPEC_FILES))('%s drops only rows whose every metric is zero', (ds, file) => {
+    const c = JSON.parse(readFileSync(resolve(REPO_ROOT, file), 'utf8')) as {
+      transformSpec?: { filter: { type: string; expression: string } };
+    };
+    if (!c.transformSpec) return;
+    const spec = readSupervisorSpec(ds as keyof typeof SUPERVISOR_SPEC_FILES);
+    const metrics = (spec.spec.dataSchema.metricsSpec ?? []).map((m) => {
+      expect(m.type, `${ds}.${m.name}: only sums can drop their zero rows`).toBe('longSum');
+      return m.name;
+    });
+    expect(c.transformSpec.filter.type).toBe('expression');
+    const terms = c.transformSpec.filter.expression.split('||').map((t) => t.trim());
+    expect(terms.sort()).toEqual(metrics.map((m) => `${m} != 0`).sort());
   });
 });
 
