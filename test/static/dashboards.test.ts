@@ -14,6 +14,7 @@ import {
   SYSTEM_TABLE_COLUMNS,
   aliasesOf,
   datasourceScopes,
+  joinBases,
   outputColumnsOf,
   unknownColumnsInScope,
   unknownIdentifiers,
@@ -193,6 +194,10 @@ describe('panel queries', () => {
   describe.each(queries.map((q) => [`${q.dashboard} / ${q.panelTitle}`, q] as const))('%s', (_name, q) => {
     const scopes = datasourceScopes(q.sql);
     const windowed = WINDOWED_EVENT_PANELS.has(q.panelTitle);
+
+    it('joins onto a table, never a subquery onto a subquery (that join runs in the broker heap)', () => {
+      expect(joinBases(q.sql).filter((b) => b !== 'table')).toEqual([]);
+    });
 
     it('reads only known tables, and in each table only columns of its supervisor spec', () => {
       expect(scopes.length).toBeGreaterThan(0);

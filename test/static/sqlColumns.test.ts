@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datasourceScopes, unknownColumnsInScope } from './sqlColumns.ts';
+import { datasourceScopes, joinBases, unknownColumnsInScope } from './sqlColumns.ts';
 
 const STOCK = new Set(['product_id', 'units', 'stock_state']);
 const MOVES = new Set(['product_id', 'units_out', '__time']);
@@ -29,5 +29,18 @@ describe('unknownColumnsInScope in a join', () => {
   it('names a qualifier that is neither the table nor a joined subquery', () => {
     const sql = 'SELECT SUM(x.units) AS u FROM stock_now AS s';
     expect(unknownPerTable(sql)).toEqual({ stock_now: ['x.units'] });
+  });
+});
+
+describe('joinBases', () => {
+  it('tells a join onto a table from a join of two subqueries', () => {
+    const sub = '(SELECT product_id, SUM(units_out) AS sold FROM stock_movements GROUP BY 1)';
+    expect(joinBases(`SELECT 1 FROM stock_now AS s LEFT JOIN ${sub} AS m ON s.product_id = m.product_id`)).toEqual([
+      'table',
+    ]);
+    expect(joinBases(`SELECT 1 FROM (SELECT product_id FROM stock_now) AS s JOIN ${sub} AS m ON 1 = 1`)).toEqual([
+      'subquery',
+    ]);
+    expect(joinBases('SELECT COUNT(*) AS n FROM stock_now')).toEqual([]);
   });
 });

@@ -215,3 +215,25 @@ export function unknownColumnsInScope(scope: DatasourceScope, tableColumns: Read
   }
   return [...unknown];
 }
+
+/**
+ * The left side of each JOIN: a table (`FROM stock_now AS s JOIN …`) or a subquery (`FROM (SELECT …) AS s JOIN …`).
+ * A join of two subqueries runs on the broker, over both results materialised in its heap.
+ */
+export function joinBases(sql: string): ('table' | 'subquery')[] {
+  const s = stripLiterals(sql);
+  const depthAt: number[] = [];
+  let d = 0;
+  for (const c of s) {
+    if (c === '(') d++;
+    depthAt.push(d);
+    if (c === ')') d--;
+  }
+  const out: ('table' | 'subquery')[] = [];
+  for (const j of s.matchAll(/\bjoin\b/gi)) {
+    const depth = depthAt[j.index!]!;
+    const froms = [...s.slice(0, j.index).matchAll(/\bfrom\s*(\(?)/gi)].filter((f) => depthAt[f.index!] === depth);
+    out.push(froms.at(-1)?.[1] ? 'subquery' : 'table');
+  }
+  return out;
+}
