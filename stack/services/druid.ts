@@ -102,7 +102,7 @@ export function druidServices(ctx: ServiceContext): ServiceDef[] {
       'zookeeper',
     ]),
     druidService(ctx, 'druid-broker', 'broker', druid.brokerPort, 'DRUID_BROKER_PORT', 384, 288, ['druid-coordinator']),
-    druidService(ctx, 'druid-historical', 'historical', druid.historicalPort, 'DRUID_HISTORICAL_PORT', 256, 288, [
+    druidService(ctx, 'druid-historical', 'historical', druid.historicalPort, 'DRUID_HISTORICAL_PORT', 512, 288, [
       'druid-coordinator',
     ]),
     druidService(ctx, 'druid-indexer', 'indexer', druid.indexerPort, 'DRUID_INDEXER_PORT', 1536, 512, [
