@@ -390,6 +390,10 @@ async function compact(ds: SupervisorDataSource, prefix: string): Promise<number
     transformSpec?: object;
     tuningConfig?: object;
   };
+  const [{ before } = { before: '' }] = await queryDruidSql<{ before: string }>(
+    cfg,
+    `SELECT MAX("version") AS "before" FROM sys.segments WHERE datasource = '${prefix}${ds}'`,
+  );
   const task = await submitTask(cfg, {
     type: 'compact',
     dataSource: `${prefix}${ds}`,
@@ -406,11 +410,18 @@ async function compact(ds: SupervisorDataSource, prefix: string): Promise<number
     },
     { what: `compaction task ${task}`, timeoutMs: 3600_000, intervalMs: 2000 },
   );
-  await pollUntil(async () => (await loadStatus(cfg))[`${prefix}${ds}`] === 100, {
-    what: `${prefix}${ds} compacted segments to load`,
-    timeoutMs: 3600_000,
-    intervalMs: 1000,
-  });
+  // Load status reads 100 % before the coordinator has polled the new segments: wait until the broker serves only
+  // segments newer than every segment before the compaction, so the timing reads the compacted data.
+  const uncompacted =
+    `SELECT COUNT(*) FILTER (WHERE "version" <= '${before}' OR is_available = 0) AS n, COUNT(*) AS segments ` +
+    `FROM sys.segments WHERE datasource = '${prefix}${ds}' AND is_published = 1 AND is_overshadowed = 0`;
+  await pollUntil(
+    async () => {
+      const [r] = await queryDruidSql<{ n: number; segments: number }>(cfg, uncompacted);
+      return r !== undefined && r.segments > 0 && r.n === 0 && (await loadStatus(cfg))[`${prefix}${ds}`] === 100;
+    },
+    { what: `${prefix}${ds} compacted segments to load`, timeoutMs: 3600_000, intervalMs: 1000 },
+  );
   return Date.now() - t0;
 }
 
