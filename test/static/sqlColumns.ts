@@ -129,16 +129,23 @@ export interface DatasourceScope {
   readonly text: string;
 }
 
-/** Each SELECT that reads a table directly (not a subquery), with its own text. */
-export function datasourceScopes(sql: string): DatasourceScope[] {
-  const s = stripLiterals(sql);
+/** The parenthesis depth at each character: an opening and its closing parenthesis are at the inner depth. */
+function parenDepths(s: string): number[] {
   const depthAt: number[] = [];
   let d = 0;
+  // By UTF-16 index, as the regex match indices the callers compare against.
   for (let i = 0; i < s.length; i++) {
     if (s[i] === '(') d++;
     depthAt.push(d);
     if (s[i] === ')') d--;
   }
+  return depthAt;
+}
+
+/** Each SELECT that reads a table directly (not a subquery), with its own text. */
+export function datasourceScopes(sql: string): DatasourceScope[] {
+  const s = stripLiterals(sql);
+  const depthAt = parenDepths(s);
   const scopes: DatasourceScope[] = [];
   for (const m of s.matchAll(/\bfrom\s+("?[A-Za-z_][\w.]*"?)/gi)) {
     const at = m.index!;
@@ -222,13 +229,7 @@ export function unknownColumnsInScope(scope: DatasourceScope, tableColumns: Read
  */
 export function joinBases(sql: string): ('table' | 'subquery')[] {
   const s = stripLiterals(sql);
-  const depthAt: number[] = [];
-  let d = 0;
-  for (const c of s) {
-    if (c === '(') d++;
-    depthAt.push(d);
-    if (c === ')') d--;
-  }
+  const depthAt = parenDepths(s);
   const out: ('table' | 'subquery')[] = [];
   for (const j of s.matchAll(/\bjoin\b/gi)) {
     const depth = depthAt[j.index!]!;
