@@ -91,6 +91,15 @@ const cancelledAfterPaymentPlan = (rng: Rng) =>
     [5 * MIN, 15 * MIN, 'refund'],
   ]);
 
+/** The cheapest product of the city's open stores (of the drawn store, when none is open), and its store. */
+function cheapestIn(city: CityModel, drawn: StoreModel): { store: StoreModel; cheapest: ProductModel } {
+  const open = city.stores.filter((s) => s.isActive && s.products.length);
+  let best = { store: drawn, cheapest: [...drawn.products].sort((a, b) => a.priceCents - b.priceCents)[0]! };
+  for (const store of open)
+    for (const p of store.products) if (p.priceCents < best.cheapest.priceCents) best = { store, cheapest: p };
+  return best;
+}
+
 export class RiskInjector {
   /** The injector's own random stream: its episodes' orders are priced from it too. */
   readonly rng: Rng;
@@ -176,10 +185,11 @@ export class RiskInjector {
     return undefined;
   }
 
-  private cardTesting(atMs: number, city: CityModel, store: StoreModel): void {
+  /** A card tester buys the cheapest thing the city's open stores sell (a small charge tests a card as well). */
+  private cardTesting(atMs: number, city: CityModel, drawn: StoreModel): void {
     const customer = this.freshCustomer(city);
     if (!customer) return;
-    const cheapest = [...store.products].sort((a, b) => a.priceCents - b.priceCents)[0]!;
+    const { store, cheapest } = cheapestIn(city, drawn);
     let t = atMs;
     const orders = Array.from({ length: this.rng.int(8, 12) }, () => ({
       atMs: Math.floor((t += this.rng.uniform(15 * SEC, 50 * SEC))),

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { PulsoConfig } from '../lib/config.ts';
 import { queryDruidSql } from '../lib/druidClient.ts';
 import { readCommitted } from '../lib/readCommitted.ts';
+import { SMALL_CARD_DECLINE_USD_CENTS } from '../transformer/rollup/riskFlags.ts';
 import { createKafka } from '../lib/kafka.ts';
 
 /** A grouping, as PostgreSQL computes it from its tables and as the rollup datasource sums it. */
@@ -50,18 +51,22 @@ export const GROUPINGS: readonly Grouping[] = [
       'FROM order_rollup_market GROUP BY 1, 2 HAVING SUM(usd_live_orders) <> 0 OR SUM(usd_live_total_cents) <> 0',
   },
   // The per-customer risk cubes, each read by its own supervisor: orders and cents per customer and day, and the
-  // declined payments per customer in the minute cube (which keeps the flagged rows only).
+  // small card declines per customer in the minute cube (which keeps the flagged rows only).
   {
     name: 'customer (customer_risk_day)',
     postgres: "SELECT o.customer_id::text AS k1, '' AS k2, o.total FROM orders o",
     druid: `SELECT customer_id AS k1, '' AS k2, SUM(orders) AS orders, SUM(total_cents) AS total_cents FROM customer_risk_day GROUP BY 1, 2 ${NONZERO}`,
   },
   {
-    name: 'customer declines (customer_risk_minute)',
-    postgres: "SELECT o.customer_id::text AS k1, '' AS k2, 0 AS total FROM orders o WHERE o.payment_status = 'failed'",
+    // Small card declines: the transformer's rule (riskFlags.ts) on the USD amount as the GMV grouping computes it.
+    name: 'customer small card declines (customer_risk_minute)',
+    postgres:
+      "SELECT o.customer_id::text AS k1, '' AS k2, 0 AS total FROM orders o JOIN fx_rates r ON r.currency = o.currency " +
+      "AND r.rate_date = o.business_date WHERE o.payment_status = 'failed' AND o.payment_method IN ('credit_card', " +
+      `'debit_card') AND round(o.total * r.usd_per_unit, 2) * 100 < ${SMALL_CARD_DECLINE_USD_CENTS}`,
     druid:
-      "SELECT customer_id AS k1, '' AS k2, SUM(failed_payment_orders) AS orders, 0 AS total_cents FROM customer_risk_minute " +
-      'GROUP BY 1, 2 HAVING SUM(failed_payment_orders) <> 0',
+      "SELECT customer_id AS k1, '' AS k2, SUM(small_card_declines) AS orders, 0 AS total_cents FROM customer_risk_minute " +
+      'GROUP BY 1, 2 HAVING SUM(small_card_declines) <> 0',
   },
   {
     // Sales lost to stock-outs: orders rejected at acceptance (sql/007_inventory.sql), per currency.

@@ -49,7 +49,10 @@ const HOURS_OF_COVER_SHOWN = `ROUND(${HOURS_OF_COVER}, 1)`;
 const SOLD_RECENTLY = `SELECT product_id, SUM(units_out) AS sold FROM stock_movements WHERE ${RATE_WINDOW} GROUP BY 1`;
 
 // ── Risk: each signal is a rule over exact per-customer or per-store sums (transformer/rollup/riskFlags.ts) ──
-/** Card testing: at least this many declined payments of one customer in one 10-minute window. */
+/**
+ * Card testing: at least this many small card declines (a declined credit or debit card payment under 10 USD,
+ * transformer/rollup/riskFlags.ts) of one customer in one 10-minute window.
+ */
 export const CARD_TESTING = { declines: 4, window: 'PT10M' } as const;
 /** Refund abuse: at least this many refunded deliveries, and at least this share of the customer's deliveries. */
 export const REFUND_ABUSE = { refunds: 3, sharePct: 50 } as const;
@@ -64,8 +67,8 @@ const CUSTOMER_DAYS = `FROM customer_risk_day WHERE __time >= TIME_FLOOR(${RANGE
 
 /** One row per flagged customer (or store), ready to be listed or counted. Only rows with the flag are read. */
 const CARD_TESTERS =
-  `SELECT TIME_FLOOR(__time, '${CARD_TESTING.window}') AS window_start, customer_id, SUM(failed_payment_orders) AS declined ` +
-  `${CUSTOMER_MINUTES} AND failed_payment_orders <> 0 GROUP BY 1, 2 HAVING SUM(failed_payment_orders) >= ${CARD_TESTING.declines}`;
+  `SELECT TIME_FLOOR(__time, '${CARD_TESTING.window}') AS window_start, customer_id, SUM(small_card_declines) AS declined ` +
+  `${CUSTOMER_MINUTES} AND small_card_declines <> 0 GROUP BY 1, 2 HAVING SUM(small_card_declines) >= ${CARD_TESTING.declines}`;
 const REFUND_ABUSERS =
   'SELECT customer_id, SUM(delivered_orders) AS delivered, SUM(refunded_orders) AS refunded, ' +
   `100.0 * SUM(refunded_orders) / NULLIF(SUM(delivered_orders), 0) AS refund_pct ${CUSTOMER_DAYS} GROUP BY customer_id ` +
@@ -205,7 +208,7 @@ const panels: PanelDef[] = [
   // ── Row 4: how many are flagged, against the population ───────────────────────────────────
   flaggedCount(
     'Card testing',
-    `Customers with ${CARD_TESTING.declines} or more declined payments in one 10-minute window of the range.`,
+    `Customers with ${CARD_TESTING.declines} or more declined card payments under 10 USD in one 10-minute window of the range.`,
     0,
     CARD_TESTERS,
     'customer_id',
@@ -266,10 +269,10 @@ const panels: PanelDef[] = [
 
   // ── Rows 5–6: who, to check by hand in PostgreSQL (payments, orders by customer_id / store_id) ──
   table({
-    title: 'Card testing: declined payments per customer',
-    description: `Customers with ${CARD_TESTING.declines} or more declined payments in a 10-minute window (the window's start, UTC). Check: SELECT … FROM payments JOIN orders … WHERE customer_id = ….`,
+    title: 'Card testing: small card declines per customer',
+    description: `Customers with ${CARD_TESTING.declines} or more declined card payments under 10 USD in a 10-minute window (the window's start, UTC). Check: SELECT … FROM payments JOIN orders … WHERE customer_id = ….`,
     gridPos: { x: 0, y: 27, w: 12, h: 8 },
-    sql: `${CARD_TESTERS} ORDER BY SUM(failed_payment_orders) DESC LIMIT 20`,
+    sql: `${CARD_TESTERS} ORDER BY SUM(small_card_declines) DESC LIMIT 20`,
     reads: ['window_start', 'customer_id', 'declined'],
     decimals: 0,
   }),

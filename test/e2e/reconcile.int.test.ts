@@ -391,7 +391,7 @@ describe('reconciliation: the rollups equal PostgreSQL exactly', () => {
     // of flagged customers and stores are empty by design here: these runs inject no suspicious behaviour (the
     // risk test has its own run that does, test/e2e/riskInventory.int.test.ts).
     const FLAGGED_LISTS = new Set([
-      'Card testing: declined payments per customer',
+      'Card testing: small card declines per customer',
       'Refund abuse: refund share per customer',
       'New accounts placing high tickets',
       'Stores cancelling after payment: share per store',

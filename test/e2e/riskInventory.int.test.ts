@@ -91,7 +91,7 @@ describe('risk and inventory, from the pipeline', () => {
   it('flags every injected customer, and few honest ones', async () => {
     const flagged = async (title: string) =>
       new Set((await runPanel<{ customer_id: string }>(title, w.from, w.to)).map((r) => r.customer_id));
-    const cardTesting = await flagged('Card testing: declined payments per customer');
+    const cardTesting = await flagged('Card testing: small card declines per customer');
     const refundAbuse = await flagged('Refund abuse: refund share per customer');
     const newAccounts = await flagged('New accounts placing high tickets');
     const injected = (p: string) => summary.injected.filter((r) => r.pattern === p).map((r) => r.customerId!);
@@ -189,7 +189,7 @@ describe('risk and inventory, from the pipeline', () => {
       'Card testing',
       'Refund abuse',
       'New accounts with high tickets',
-      'Card testing: declined payments per customer',
+      'Card testing: small card declines per customer',
       'Refund abuse: refund share per customer',
       'New accounts placing high tickets',
     ]) {

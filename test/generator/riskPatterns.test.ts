@@ -6,14 +6,15 @@ import { syntheticWorld } from './syntheticWorld.ts';
 
 const START = Date.UTC(2025, 2, 14, 15, 0);
 const run = (riskShare: number, hours = 8) => {
-  const stream = new EventStream(syntheticWorld('risk'), {
+  const world = syntheticWorld('risk');
+  const stream = new EventStream(world, {
     seed: 'r',
     startMs: START,
     ordersPerSimSecond: 1,
     curve: 'flat',
     riskShare,
   });
-  return { stream, events: stream.take(START + hours * 3600_000) };
+  return { world, stream, events: stream.take(START + hours * 3600_000) };
 };
 const ordersOf = (events: GenEvent[], pred: (o: LiveOrder) => boolean) =>
   events.flatMap((e) => (e.kind === 'create' && pred(e.order) ? [e.order] : []));
@@ -21,7 +22,7 @@ const declinedOrders = (events: GenEvent[]) =>
   new Set(events.flatMap((e) => (e.kind === 'step' && e.to.paymentStatus === 'failed' ? [e.order] : [])));
 
 describe('risk patterns in the event stream', () => {
-  const { stream, events } = run(0.01);
+  const { world, stream, events } = run(0.01);
   // Episodes that started at least an hour before the end of the run have all their orders in it.
   const injected = stream.risk.injected.filter((r) => r.atMs < START + 7 * 3600_000);
   const declined = declinedOrders(events);
@@ -42,6 +43,18 @@ describe('risk patterns in the event stream', () => {
       expect(burst.length).toBeGreaterThanOrEqual(8);
       const span = Math.max(...burst.map((o) => o.createdAtMs)) - Math.min(...burst.map((o) => o.createdAtMs));
       expect(span).toBeLessThanOrEqual(10 * 60_000);
+      // One unit of the cheapest product of the city's stores that were open then (stores pause and reopen, so
+      // the check is against the city's cheapest at all and every store's own cheapest): a small charge.
+      const city = world.cities[r.store!.cityIndex]!;
+      const cheapestOf = (ps: readonly { priceCents: number }[]) => Math.min(...ps.map((p) => p.priceCents));
+      const storeCheapest = city.stores.map((s) => cheapestOf(s.products)).sort((a, b) => a - b);
+      const bought = new Set(burst.flatMap((o) => o.lines.map((l) => `${l.product.priceCents}×${l.quantity}`)));
+      expect(bought.size).toBe(1);
+      const price = burst[0]!.lines[0]!.product.priceCents;
+      expect(bought).toEqual(new Set([`${price}×1`]));
+      expect(price).toBe(cheapestOf(r.store!.products));
+      expect(price).toBeGreaterThanOrEqual(storeCheapest[0]!);
+      expect(price).toBeLessThanOrEqual(storeCheapest[Math.floor(storeCheapest.length / 2)]!);
     }
   });
 

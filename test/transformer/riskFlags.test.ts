@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import type { AssertedOrder } from '../../transformer/rollup/ledger.ts';
 import { orderDeltaRow } from '../../transformer/rollup/orderDeltas.ts';
-import { HIGH_TICKET_USD_CENTS, isNewAccount, riskMeasures } from '../../transformer/rollup/riskFlags.ts';
+import { assertedOrder } from '../../transformer/rollup/orderDeltas.ts';
+import {
+  HIGH_TICKET_USD_CENTS,
+  isNewAccount,
+  isSmallCardDecline,
+  riskMeasures,
+  SMALL_CARD_DECLINE_USD_CENTS,
+} from '../../transformer/rollup/riskFlags.ts';
+import type { OrderEvent } from '../../transformer/events.ts';
 
 const base: AssertedOrder = {
   version: 1,
@@ -68,5 +76,40 @@ describe('risk flags', () => {
     const plus = orderDeltaRow('1', refunded, 1, 'b');
     expect(minus.refunded_orders + plus.refunded_orders).toBe(1);
     expect(minus.customer_id).toBe('501');
+  });
+
+  it('a small card decline is a declined credit or debit card payment under 10 USD, and nothing else', () => {
+    const under = SMALL_CARD_DECLINE_USD_CENTS - 1;
+    expect(isSmallCardDecline('failed', 'credit_card', under)).toBe(true);
+    expect(isSmallCardDecline('failed', 'debit_card', 0)).toBe(true);
+    expect(isSmallCardDecline('failed', 'credit_card', SMALL_CARD_DECLINE_USD_CENTS)).toBe(false); // 10 USD is not small
+    expect(isSmallCardDecline('failed', 'pix', under)).toBe(false); // not a card
+    expect(isSmallCardDecline('paid', 'credit_card', under)).toBe(false);
+    expect(isSmallCardDecline('failed', 'credit_card', null)).toBe(false); // no rate at the business date
+    expect(isSmallCardDecline('failed', null, under)).toBe(false);
+  });
+
+  it('a small card decline is decided when asserted, so its retraction moves exactly what was asserted', () => {
+    const event = {
+      order_id: '9',
+      order_version: 2,
+      created_at: base.createdAt,
+      status: 'cancelled',
+      payment_status: 'failed',
+      payment_method: 'credit_card',
+      total_usd_cents: 350,
+      customer_since: null,
+      customer_id: '501',
+      delivered_at: null,
+      delivery_minutes: null,
+    } as unknown as OrderEvent;
+    const declined = assertedOrder(event, undefined);
+    expect(declined.smallCardDecline).toBe(true);
+    expect(orderDeltaRow('9', declined, 1, 'a').small_card_declines).toBe(1);
+    expect(orderDeltaRow('9', declined, -1, 'b').small_card_declines).toBe(-1);
+    // Asserted by a transformer that did not know the measure: it asserted none, so its retraction takes none.
+    const { smallCardDecline: _s, ...legacy } = declined;
+    expect(riskMeasures(legacy, -1).small_card_declines).toBe(0);
+    expect(riskMeasures(legacy, -1).failed_payment_orders).toBe(-1);
   });
 });

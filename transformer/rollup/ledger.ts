@@ -52,6 +52,8 @@ export interface AssertedOrder {
   readonly customerId?: string | null;
   /** The customer had signed up less than a day before the order (risk/riskFlags.ts). */
   readonly newAccount?: boolean;
+  /** A declined card payment under 10 USD (riskFlags.ts); absent: asserted before the measure existed. */
+  readonly smallCardDecline?: boolean;
   /** Set while a delivery fact (+1) is asserted for the order: its delivery time and minute bucket. */
   readonly delivery: { readonly deliveredAt: string; readonly minutes: number } | null;
   /** Commit LSN of the streamed change that asserted this state (absent for snapshot rows): a TRUNCATE retracts only what was committed before it. */

@@ -11,7 +11,7 @@
 // (deleted), a −1 fact without a delivery time retracts the exact count, while the sketch keeps the value.
 import type { OrderEvent } from '../events.ts';
 import type { AssertedOrder } from './ledger.ts';
-import { isNewAccount, riskMeasures } from './riskFlags.ts';
+import { isNewAccount, isSmallCardDecline, riskMeasures } from './riskFlags.ts';
 import { PulsoError } from '../../lib/errors.ts';
 
 /** Delivery stages in order; cancelled is not a stage (an order is cancelled from any of them). */
@@ -71,6 +71,7 @@ export interface OrderDeltaRow {
   customer_id: string | null;
   /** Risk flags of the order's state as signed counts (riskFlags.ts). */
   failed_payment_orders: number;
+  small_card_declines: number;
   refunded_orders: number;
   paid_cancelled_orders: number;
   high_ticket_orders: number;
@@ -134,6 +135,7 @@ export function assertedOrder(event: OrderEvent, previous: AssertedOrder | undef
     cancelReason: typeof event.cancel_reason === 'string' ? event.cancel_reason : null,
     customerId: event.customer_id,
     newAccount: isNewAccount(event.created_at, event.customer_since),
+    smallCardDecline: isSmallCardDecline(event.payment_status, event.payment_method, event.total_usd_cents),
     delivery: delivered ? { deliveredAt: event.delivered_at!, minutes: event.delivery_minutes! } : null,
   };
 }
@@ -163,7 +165,8 @@ export function sameRollupRow(a: AssertedOrder, b: AssertedOrder): boolean {
     a.totalUsdCents === b.totalUsdCents &&
     a.cancelReason === b.cancelReason &&
     a.customerId === b.customerId &&
-    a.newAccount === b.newAccount
+    a.newAccount === b.newAccount &&
+    a.smallCardDecline === b.smallCardDecline
   );
 }
 

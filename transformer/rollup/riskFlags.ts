@@ -7,6 +7,29 @@ import type { OrderDeltaRow, Sign } from './orderDeltas.ts';
 
 /** A high ticket: an order total of at least this many US cents at its business-date rate (150 USD). */
 export const HIGH_TICKET_USD_CENTS = 15_000;
+/**
+ * A small card decline, what card testing is made of: a declined credit or debit card payment of less than this many
+ * US cents at its business-date rate (10 USD). Honest declines are mostly ordinary baskets (median about 22 USD), so
+ * the per-customer minute cube holds about a tenth of the declines, not all of them (docs/dashboards.md, "Risk").
+ */
+export const SMALL_CARD_DECLINE_USD_CENTS = 1_000;
+const CARD_METHODS: ReadonlySet<string> = new Set(['credit_card', 'debit_card']);
+
+/** Whether an order's state is a small card decline (false when its date has no USD rate). */
+export function isSmallCardDecline(
+  paymentStatus: string | null,
+  paymentMethod: string | null,
+  totalUsdCents: number | null | undefined,
+): boolean {
+  return (
+    paymentStatus === 'failed' &&
+    paymentMethod !== null &&
+    CARD_METHODS.has(paymentMethod) &&
+    typeof totalUsdCents === 'number' &&
+    totalUsdCents < SMALL_CARD_DECLINE_USD_CENTS
+  );
+}
+
 /** A new account: the customer signed up less than this long before the order. */
 export const NEW_ACCOUNT_MS = 24 * 3600 * 1000;
 
@@ -20,6 +43,7 @@ export function isNewAccount(orderCreatedAt: string | null, customerSince: strin
 type RiskMeasures = Pick<
   OrderDeltaRow,
   | 'failed_payment_orders'
+  | 'small_card_declines'
   | 'refunded_orders'
   | 'paid_cancelled_orders'
   | 'high_ticket_orders'
@@ -29,8 +53,9 @@ type RiskMeasures = Pick<
 
 /**
  * failed: the payment was declined; refunded: delivered and then refunded (a claim); paid_cancelled: cancelled
- * after the money was taken (paid, or refunded since), other than rejected out of stock; high ticket and new account as above. An entry asserted
- * before these existed (customerId absent) asserted none, so it retracts none.
+ * after the money was taken (paid, or refunded since), other than rejected out of stock; small card declines, high
+ * ticket and new account as above. An entry asserted before these existed (customerId absent) asserted none, so it
+ * retracts none.
  */
 export function riskMeasures(s: AssertedOrder, sign: Sign): RiskMeasures {
   const known = s.customerId !== undefined;
@@ -39,6 +64,8 @@ export function riskMeasures(s: AssertedOrder, sign: Sign): RiskMeasures {
   const paid = s.paymentStatus === 'paid' || s.paymentStatus === 'refunded';
   return {
     failed_payment_orders: flag(s.paymentStatus === 'failed'),
+    // Stored with the entry when asserted: an entry from before the measure existed asserted none, so retracts none.
+    small_card_declines: flag(s.smallCardDecline === true),
     refunded_orders: flag(s.status === 'delivered' && s.paymentStatus === 'refunded'),
     // A rejection for want of stock is the inventory's problem (lost_orders), not the store's conduct.
     paid_cancelled_orders: flag(s.status === 'cancelled' && paid && s.cancelReason !== 'out_of_stock'),
