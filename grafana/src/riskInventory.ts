@@ -77,11 +77,16 @@ const NEW_ACCOUNT_BURSTS =
   `SELECT TIME_FLOOR(__time, '${NEW_ACCOUNT.window}') AS window_start, customer_id, SUM(new_account_high_ticket_orders) AS high_tickets ` +
   `${CUSTOMER_MINUTES} AND new_account_high_ticket_orders <> 0 GROUP BY 1, 2 ` +
   `HAVING SUM(new_account_high_ticket_orders) >= ${NEW_ACCOUNT.highTickets}`;
+/**
+ * Orders a store took on: placed and not rejected out of stock. A rejection is the inventory's (lost sales), not the
+ * store's conduct, so it counts in neither side of the share.
+ */
+const TAKEN_ON = '(SUM(orders) - SUM(lost_orders))';
 const CANCELLING_STORES =
-  'SELECT store_id, store_name, city, SUM(orders) AS orders, SUM(paid_cancelled_orders) AS cancelled_after_payment, ' +
-  `100.0 * SUM(paid_cancelled_orders) / NULLIF(SUM(orders), 0) AS cancelled_pct FROM order_rollup_store WHERE ${ROLLUP_IN_RANGE} ` +
-  `GROUP BY store_id, store_name, city HAVING SUM(orders) >= ${STORE_CANCELS.orders} ` +
-  `AND SUM(paid_cancelled_orders) * 100 >= ${STORE_CANCELS.sharePct} * SUM(orders)`;
+  `SELECT store_id, store_name, city, ${TAKEN_ON} AS orders, SUM(paid_cancelled_orders) AS cancelled_after_payment, ` +
+  `100.0 * SUM(paid_cancelled_orders) / NULLIF(${TAKEN_ON}, 0) AS cancelled_pct FROM order_rollup_store WHERE ${ROLLUP_IN_RANGE} ` +
+  `GROUP BY store_id, store_name, city HAVING ${TAKEN_ON} >= ${STORE_CANCELS.orders} ` +
+  `AND SUM(paid_cancelled_orders) * 100 >= ${STORE_CANCELS.sharePct} * ${TAKEN_ON}`;
 
 const flaggedCount = (title: string, description: string, x: number, query: string, key: string) =>
   stat({
@@ -229,7 +234,7 @@ const panels: PanelDef[] = [
   ),
   flaggedCount(
     'Stores cancelling after payment',
-    `Stores with ${STORE_CANCELS.orders} or more orders in the range, ${STORE_CANCELS.sharePct} % or more of them cancelled after the payment was taken.`,
+    `Stores with ${STORE_CANCELS.orders} or more orders in the range (rejections out of stock aside), ${STORE_CANCELS.sharePct} % or more of them cancelled after the payment was taken.`,
     12,
     CANCELLING_STORES,
     'store_id',
@@ -246,9 +251,10 @@ const panels: PanelDef[] = [
   }),
   stat({
     title: 'Cancelled after payment, all stores',
-    description: 'Orders cancelled after their payment was taken, as a share of all orders placed in the range.',
+    description:
+      'Orders cancelled after their payment was taken, as a share of the orders placed in the range (rejections out of stock aside).',
     gridPos: { x: 20, y: 23, w: 4, h: 4 },
-    sql: `SELECT 100.0 * SUM(paid_cancelled_orders) / NULLIF(SUM(orders), 0) AS cancelled_pct FROM order_rollup_status WHERE ${ROLLUP_IN_RANGE}`,
+    sql: `SELECT 100.0 * SUM(paid_cancelled_orders) / NULLIF(${TAKEN_ON}, 0) AS cancelled_pct FROM order_rollup_status WHERE ${ROLLUP_IN_RANGE}`,
     reads: ['cancelled_pct'],
     unit: 'percent',
     decimals: 2,
@@ -294,7 +300,7 @@ const panels: PanelDef[] = [
   }),
   table({
     title: 'Stores cancelling after payment: share per store',
-    description: `Stores with ${STORE_CANCELS.orders} or more orders in the range and ${STORE_CANCELS.sharePct} % or more cancelled after payment (all stores: see Cancelled after payment).`,
+    description: `Stores with ${STORE_CANCELS.orders} or more orders in the range (rejections out of stock aside) and ${STORE_CANCELS.sharePct} % or more cancelled after payment (all stores: see Cancelled after payment).`,
     gridPos: { x: 12, y: 35, w: 12, h: 8 },
     sql: `${CANCELLING_STORES} ORDER BY SUM(paid_cancelled_orders) DESC LIMIT 20`,
     reads: ['store_id', 'store_name', 'city', 'orders', 'cancelled_after_payment', 'cancelled_pct'],

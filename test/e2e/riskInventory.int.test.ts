@@ -68,15 +68,17 @@ describe('risk and inventory, from the pipeline', () => {
       progress: 'off',
     });
     const rows = await withPg((c) =>
-      c.query<{ store_id: string; customer_id: string }>(
-        'SELECT store_id::text, customer_id::text FROM orders WHERE created_at >= $1 AND created_at < $2',
-        [new Date(w.from), new Date(w.to)],
+      c.query<{ store_id: string; customer_id: string; taken_on: boolean }>(
+        // The store rule's support: orders the store took on (a rejection out of stock is the inventory's).
+        'SELECT store_id::text, customer_id::text, cancel_reason IS DISTINCT FROM $3 AS taken_on FROM orders ' +
+          'WHERE created_at >= $1 AND created_at < $2',
+        [new Date(w.from), new Date(w.to), 'out_of_stock'],
       ),
     );
     ordersPerStore = new Map();
     activeCustomers = new Set();
     for (const r of rows.rows) {
-      ordersPerStore.set(r.store_id, (ordersPerStore.get(r.store_id) ?? 0) + 1);
+      if (r.taken_on) ordersPerStore.set(r.store_id, (ordersPerStore.get(r.store_id) ?? 0) + 1);
       activeCustomers.add(r.customer_id);
     }
     const by = (p: string) => summary.injected.filter((r) => r.pattern === p).length;
