@@ -390,9 +390,10 @@ async function compact(ds: SupervisorDataSource, prefix: string): Promise<number
     transformSpec?: object;
     tuningConfig?: object;
   };
+  // ORDER BY, not MAX: Druid's system tables fail MAX over a string (HTTP 500, InvocationTargetException).
   const [{ before } = { before: '' }] = await queryDruidSql<{ before: string }>(
     cfg,
-    `SELECT MAX("version") AS "before" FROM sys.segments WHERE datasource = '${prefix}${ds}'`,
+    `SELECT "version" AS "before" FROM sys.segments WHERE datasource = '${prefix}${ds}' ORDER BY "version" DESC LIMIT 1`,
   );
   const task = await submitTask(cfg, {
     type: 'compact',
