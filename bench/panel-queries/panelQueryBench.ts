@@ -541,7 +541,7 @@ async function ingestAll(h: History, label: string, prefix: string, dir: string,
   }
   const segRows = await queryDruidSql(
     cfg,
-    `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 GROUP BY 1 ORDER BY 1`,
+    `SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS "rows" FROM sys.segments WHERE datasource LIKE '${prefix}%' AND is_available = 1 AND is_overshadowed = 0 GROUP BY 1 ORDER BY 1`,
   );
   log(`${label}: segments ${JSON.stringify(segRows)}`);
   return ingestMs;
