@@ -171,8 +171,9 @@ const panels: PanelDef[] = [
       `SUM(s.reorder_point) AS reorder_point, ${SOLD} AS sold_lately, ${HOURS_OF_COVER_SHOWN} AS hours_of_cover ` +
       `FROM stock_now AS s LEFT JOIN (${SOLD_RECENTLY}) AS m ON s.product_id = m.product_id ${LOW_NOW_WHERE} ` +
       'GROUP BY s.product_id, s.store_name, s.product_name, s.city HAVING SUM(s.stock_rows) > 0 ' +
-      // Out of stock (or below zero) first, fewest units first; then the low ones by hours of cover.
-      `ORDER BY CASE WHEN SUM(s.units) <= 0 THEN SUM(s.units) - 1e9 ELSE COALESCE(${HOURS_OF_COVER}, 1e9) END, SUM(s.units) LIMIT 20`,
+      // Out of stock (or below zero) first, fewest units first; then the low ones by hours of cover. The product id
+      // breaks ties (hundreds of products are out at 0 units), so a refresh shows the same 20.
+      `ORDER BY CASE WHEN SUM(s.units) <= 0 THEN SUM(s.units) - 1e9 ELSE COALESCE(${HOURS_OF_COVER}, 1e9) END, SUM(s.units), s.product_id LIMIT 20`,
     reads: ['store_name', 'product_name', 'city', 'units_left', 'reorder_point', 'sold_lately', 'hours_of_cover'],
   }),
   timeseries({
