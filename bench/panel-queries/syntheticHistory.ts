@@ -114,7 +114,18 @@ export interface HistorySink {
   progress(ms: number, orders: number): Promise<void> | void;
 }
 
-async function benchWorld(seed: string, startMs: number): Promise<{ world: World; dims: DimensionTables }> {
+/**
+ * The bench's world: every part knows every store, product and customer (the dimension tables), and places orders
+ * at its own share of the stores (store i belongs to part i mod parts). A store's stock is then moved by one order
+ * stream only, as in PostgreSQL; when every part simulated every store, "stock now" summed each product's stock
+ * over the parts (twice the units at 2 parts) and a product was low when it was low in any part.
+ */
+async function benchWorld(
+  seed: string,
+  startMs: number,
+  part: number,
+  parts: number,
+): Promise<{ world: World; dims: DimensionTables }> {
   const anchors = await geocodeAnchors(createGeocoder({ provider: 'offline' }));
   const s = buildWorldSeed(seed, DEFAULT_SCALE, anchors, startMs);
   const stores = s.stores.map((x, i) => ({
@@ -143,7 +154,13 @@ async function benchWorld(seed: string, startMs: number): Promise<{ world: World
   }));
   let addressId = 0;
   const addresses = s.addresses.map((a) => ({ id: String(++addressId), customerId: String(a.customerIndex + 1) }));
-  const world = buildWorldModel(seed, { stores, products, customers, addresses });
+  const ownStore = new Set(stores.filter((_, i) => i % parts === part).map((x) => x.id));
+  const world = buildWorldModel(seed, {
+    stores: stores.filter((x) => ownStore.has(x.id)),
+    products: products.filter((p) => ownStore.has(p.storeId)),
+    customers,
+    addresses,
+  });
   const dims = new DimensionTables();
   const snap = (table: string, key: string, after: string) =>
     decodeEnvelope({
@@ -534,8 +551,8 @@ export async function buildHistory(
   opts: HistoryOptions,
 ): Promise<{ orders: number; injectedOrders: number; changes: number; endMs: number }> {
   const { index: part, count: parts } = opts.part ?? { index: 0, count: 1 };
-  // The same world (stores, products, customers) in every part; only the order stream differs.
-  const { world, dims } = await benchWorld(opts.seed, opts.startMs);
+  // The same customers and dimension tables in every part; each part orders from its own stores.
+  const { world, dims } = await benchWorld(opts.seed, opts.startMs, part, parts);
   const streamSeed = parts === 1 ? opts.seed : `${opts.seed}/part-${part + 1}-of-${parts}`;
   const stream = new EventStream(world, {
     seed: streamSeed,
