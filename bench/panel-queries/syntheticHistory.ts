@@ -161,6 +161,11 @@ async function benchWorld(
     customers,
     addresses,
   });
+  return { world, dims: benchDimensions(s, startMs) };
+}
+
+/** The dimension tables as the transformer would hold them after the initial snapshot of the whole world. */
+function benchDimensions(s: ReturnType<typeof buildWorldSeed>, startMs: number): DimensionTables {
   const dims = new DimensionTables();
   const snap = (table: string, key: string, after: string) =>
     decodeEnvelope({
@@ -209,7 +214,7 @@ async function benchWorld(
       snap('customers', `{"id":${i + 1}}`, JSON.stringify({ id: i + 1, created_at: iso(c.createdAtMs) })),
     ),
   );
-  return { world, dims };
+  return dims;
 }
 
 /** The generator's rates for every currency, from the day before the history starts to a year after it. */
