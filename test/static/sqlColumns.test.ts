@@ -32,20 +32,6 @@ describe('unknownColumnsInScope in a join', () => {
   });
 });
 
-describe('unknownColumnsInScope with an UNNEST', () => {
-  const sql = (column: string) =>
-    `SELECT TIMESTAMPADD(MINUTE, o.k, TIME_FLOOR(__time, 'PT10M')) AS w, SUM(${column}) AS n ` +
-    'FROM stock_movements CROSS JOIN UNNEST(ARRAY[0, 1]) AS o(k) WHERE o.k >= 0 AND k < 2 GROUP BY 1';
-
-  it("takes the unnested alias and its column as the query's own", () => {
-    expect(unknownPerTable(sql('units_out'))).toEqual({ stock_movements: [] });
-  });
-
-  it('still names a column the table does not have', () => {
-    expect(unknownPerTable(sql('units'))).toEqual({ stock_movements: ['units'] });
-  });
-});
-
 describe('joinBases', () => {
   it('tells a join onto a table from a join of two subqueries', () => {
     const sub = '(SELECT product_id, SUM(units_out) AS sold FROM stock_movements GROUP BY 1)';

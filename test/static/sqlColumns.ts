@@ -8,7 +8,7 @@ const SQL_WORDS = new Set(
     'select from where group by order limit offset as and or not case when then else end null is in between ' +
     'asc desc distinct over partition rows range unbounded preceding following current row having interval ' +
     'true false with on join left inner union all cast bigint double varchar timestamp float integer ' +
-    'day hour minute second month year week like escape filter current_timestamp window cross array'
+    'day hour minute second month year week like escape filter current_timestamp window'
   ).split(' '),
 );
 
@@ -50,21 +50,10 @@ export function tablesOf(sql: string): string[] {
   return [...out];
 }
 
-/** Every name introduced with AS (column aliases), lower-cased, and the column an UNNEST names: `AS o(k)`. */
+/** Every name introduced with AS (column aliases), lower-cased. */
 export function aliasesOf(sql: string): Set<string> {
   const out = new Set<string>();
   for (const m of stripLiterals(sql).matchAll(/\bas\s+"?([A-Za-z_]\w*)"?/gi)) out.add(m[1]!.toLowerCase());
-  for (const [alias, column] of unnestColumns(sql)) out.add(alias).add(column);
-  return out;
-}
-
-/** `CROSS JOIN UNNEST(…) AS o(k)`: the unnested relation's alias (o) and its one column (k), lower-cased. */
-export function unnestColumns(sql: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const m of stripLiterals(sql).matchAll(
-    /\bunnest\s*\([^)]*\)\s+as\s+([A-Za-z_]\w*)\s*\(\s*([A-Za-z_]\w*)\s*\)/gi,
-  ))
-    out.set(m[1]!.toLowerCase(), m[2]!.toLowerCase());
   return out;
 }
 
@@ -215,9 +204,6 @@ export function unknownColumnsInScope(scope: DatasourceScope, tableColumns: Read
   const subqueryAliases = new Set([...text.matchAll(/\(\)\s+as\s+([A-Za-z_]\w*)/gi)].map((m) => m[1]!.toLowerCase()));
   const tableAlias = new RegExp(`\\bfrom\\s+"?${scope.table}"?\\s+as\\s+([A-Za-z_]\\w*)`, 'i').exec(text)?.[1];
   if (tableAlias) tableParts.add(tableAlias.toLowerCase());
-  // An UNNEST's alias and column are the query's own (offsets it unnests), not columns of the table.
-  const unnested = unnestColumns(text);
-  for (const [alias, column] of unnested) tableParts.add(`${alias}.${column}`).add(alias).add(column);
   const names =
     /(\bas\s+)?"([^"]+)"|(\bas\s+)?\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b|(\bas\s+)?\b([A-Za-z_]\w*)\b(\s*\()?/gi;
   for (const m of text.matchAll(names)) {
