@@ -548,16 +548,25 @@ async function ingestAll(h: History, label: string, prefix: string, dir: string,
 }
 
 /** Every rollup panel query timed, a full refresh (all at once, as Grafana fires them), the per-order baseline. */
+/** Datasources of per-order events (no rollup): ingested only at sizes up to --per-order-max. */
+const EVENT_DATASOURCES = (Object.keys(SUPERVISOR_SPEC_FILES) as SupervisorDataSource[]).filter(
+  (ds) => !(readSupervisorSpec(ds) as KafkaSupervisorSpec).spec.dataSchema.granularitySpec.rollup,
+);
+const readsEvents = (q: Query) => EVENT_DATASOURCES.some((ds) => new RegExp(`\\bFROM ${ds}\\b`).test(q.sql));
+
 async function timeQueries(allRollup: Query[], perOrder: Query[], prefix: string, withEvents: boolean) {
-  const rollup = await time(allRollup, prefix, RUNS);
+  // Without the event datasources a panel that reads them can only fail: it is listed as not timed instead.
+  const timed = withEvents ? allRollup : allRollup.filter((q) => !readsEvents(q));
+  const notTimed = allRollup.filter((q) => !timed.includes(q)).map((q) => q.title);
+  const rollup = await time(timed, prefix, RUNS);
   const refresh: number[] = [];
   for (let i = 0; i < Math.max(5, Math.ceil(RUNS / 3)); i++) {
     const t0 = performance.now();
-    await Promise.all(allRollup.map((q) => sql(benchSql(q.sql, prefix))));
+    await Promise.all(timed.map((q) => sql(benchSql(q.sql, prefix))));
     refresh.push(performance.now() - t0);
   }
   const baseline = withEvents ? await time(perOrder, prefix, Math.min(RUNS, 3), { maxSubqueryRows: 5_000_000 }) : [];
-  return { rollup, refresh, baseline };
+  return { rollup, refresh, baseline, notTimed };
 }
 
 /** The size's section of the report: the table of panels and the verdicts. */
@@ -568,9 +577,8 @@ function sizeReport(
   ingestMs: Record<string, number>,
   t: Awaited<ReturnType<typeof timeQueries>>,
   withEvents: boolean,
-  allRollup: Query[],
 ): string[] {
-  const { rollup, refresh, baseline } = t;
+  const { rollup, refresh, baseline, notTimed } = t;
   const lines = [
     `### ${orders.toLocaleString('en')} orders asked (${label}), ${generatedOrders(orders, h)}, one day, ${h.changes.toLocaleString('en')} row changes`,
     '',
@@ -587,6 +595,8 @@ function sizeReport(
       `| ${r.title} | ${r.error ? `failed: ${r.error}` : fmt(r.p50)} | ${fmt(r.p95)} |${withEvents ? ` ${b ? fmt(b.p50) : 'n/a'} | ${b ? fmt(b.p95) : ''} | ${ratio} |` : ''}`,
     );
   }
+  for (const title of notTimed)
+    lines.push(`| ${title} | not timed: it reads per-order events, not ingested at this size (--per-order-max) | |`);
   for (const b of baseline.filter((x) => !rollup.some((r) => r.title === x.title))) {
     lines.push(`| ${b.title} (removed: now counted by the transformer) | — | — | ${fmt(b.p50)} | ${fmt(b.p95)} | |`);
   }
@@ -599,7 +609,7 @@ function sizeReport(
     `Every panel p95 ≤ 300 ms: ${over.length === 0 ? `met (worst ${fmt(worstP95)})` : `NOT met: ${over.join(', ')}`}. Failed queries: ${rollup.filter((r) => r.error).length}.`,
   );
   lines.push(
-    `Full refresh of every dashboard (${allRollup.length} queries at once): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`,
+    `Full refresh of every dashboard (${rollup.length} queries at once${notTimed.length ? `, ${notTimed.length} not timed` : ''}): p50 ${fmt(pct(refresh, 0.5))}, max ${fmt(Math.max(...refresh))} — target ≤ 2 s ${pct(refresh, 0.5) <= 2000 ? 'met' : 'NOT met'}.`,
   );
   if (withEvents) {
     const failed = baseline.filter((b) => b.error).length;
@@ -651,7 +661,7 @@ async function main(): Promise<void> {
     log(`${label}: ${mapped}; rows per datasource: ${JSON.stringify(Object.fromEntries(h.files))}`);
     const ingestMs = await ingestAll(h, label, prefix, dir, queriedColumns);
     const timed = await timeQueries(allRollup, perOrder, prefix, withEvents);
-    const lines = sizeReport(orders, label, h, ingestMs, timed, withEvents, allRollup);
+    const lines = sizeReport(orders, label, h, ingestMs, timed, withEvents);
     process.stdout.write(`${lines.join('\n')}\n\n`);
     if (!args.keep) {
       for (const ds of datasourcesFed(h.files)) await dropDataSource(cfg, `${prefix}${ds}`).catch(() => undefined);
