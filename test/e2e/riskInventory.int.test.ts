@@ -18,6 +18,7 @@ import { expectGroupingEqual } from '../support/groupingsEqual.ts';
 const cfg = loadConfig();
 const log = (msg: string) => process.stderr.write(`[risk ${new Date().toISOString()}] ${msg}\n`);
 const HOUR = 3600_000;
+const DAY = 24 * HOUR;
 const STOCK = GROUPINGS.find((g) => g.name.startsWith('stock per product'))!;
 
 const withPg = <T>(fn: (c: pg.Client) => Promise<T>) => withStackPg(cfg, fn);
@@ -31,8 +32,9 @@ const runPanel = <T>(title: string, from: number, to: number) =>
   queryDruidSql<T>(cfg, substituteRange(panel(title).sql, from, to));
 
 /**
- * The run's simulated hours: a day back (2 to 20 days, within the event datasources' retention) with no order yet,
- * so neither other tests' orders nor an earlier run of this one are in it.
+ * The run's simulated hours: a day back (2 to 20 days, within the event datasources' retention) with no order yet
+ * on any UTC day they touch, so neither other tests' orders nor an earlier run of this one are in it: the per-customer
+ * day cube reads whole days (an 8-hour window from 21:00 shares its second day with a run that starts a day later).
  */
 async function freeWindow(hours: number, except?: number): Promise<{ start: number; from: number; to: number }> {
   for (let days = 2; days <= 20; days++) {
@@ -40,8 +42,8 @@ async function freeWindow(hours: number, except?: number): Promise<{ start: numb
     if (start === except) continue;
     const { rows } = await withPg((c) =>
       c.query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE created_at >= $1 AND created_at < $2', [
-        new Date(start - 24 * HOUR),
-        new Date(start + 24 * HOUR),
+        new Date(Math.floor(start / DAY) * DAY - DAY),
+        new Date(Math.floor((start + hours * HOUR) / DAY) * DAY + 2 * DAY),
       ]),
     );
     if (rows[0]!.n === '0') return { start, from: start, to: start + hours * HOUR };
@@ -53,6 +55,7 @@ describe('risk and inventory, from the pipeline', () => {
   let w: { start: number; from: number; to: number };
   let summary: GeneratorSummary;
   let ordersPerStore: Map<string, number>;
+  let paidCancelledPerStore: Map<string, number>;
   let activeCustomers: Set<string>;
 
   beforeAll(async () => {
@@ -68,17 +71,21 @@ describe('risk and inventory, from the pipeline', () => {
       progress: 'off',
     });
     const rows = await withPg((c) =>
-      c.query<{ store_id: string; customer_id: string; taken_on: boolean }>(
-        // The store rule's support: orders the store took on (a rejection out of stock is the inventory's).
-        'SELECT store_id::text, customer_id::text, cancel_reason IS DISTINCT FROM $3 AS taken_on FROM orders ' +
-          'WHERE created_at >= $1 AND created_at < $2',
+      c.query<{ store_id: string; customer_id: string; taken_on: boolean; paid_cancelled: boolean }>(
+        // The store rule's support: orders the store took on (a rejection out of stock is the inventory's); and
+        // what it counts, as transformer/rollup/riskFlags.ts does: cancelled after the money was taken.
+        'SELECT store_id::text, customer_id::text, cancel_reason IS DISTINCT FROM $3 AS taken_on, ' +
+          "status = 'cancelled' AND payment_status IN ('paid', 'refunded') AND cancel_reason IS DISTINCT FROM $3 " +
+          'AS paid_cancelled FROM orders WHERE created_at >= $1 AND created_at < $2',
         [new Date(w.from), new Date(w.to), 'out_of_stock'],
       ),
     );
     ordersPerStore = new Map();
+    paidCancelledPerStore = new Map();
     activeCustomers = new Set();
     for (const r of rows.rows) {
       if (r.taken_on) ordersPerStore.set(r.store_id, (ordersPerStore.get(r.store_id) ?? 0) + 1);
+      if (r.paid_cancelled) paidCancelledPerStore.set(r.store_id, (paidCancelledPerStore.get(r.store_id) ?? 0) + 1);
       activeCustomers.add(r.customer_id);
     }
     const by = (p: string) => summary.injected.filter((r) => r.pattern === p).length;
@@ -122,8 +129,18 @@ describe('risk and inventory, from the pipeline', () => {
     const flagged = new Set(rows.map((r) => r.store_id));
     const injected = summary.injected.filter((r) => r.pattern === 'store_cancellations').map((r) => r.storeId!);
     const supported = injected.filter((id) => (ordersPerStore.get(id) ?? 0) >= STORE_CANCELS.orders);
-    log(`injected stores: ${injected.length}, with ${STORE_CANCELS.orders}+ orders in the run: ${supported.length}`);
+    const shareOf = (id: string) =>
+      `${id}: ${paidCancelledPerStore.get(id) ?? 0} of ${ordersPerStore.get(id) ?? 0} cancelled after payment`;
+    log(
+      `injected stores: ${injected.length}, with ${STORE_CANCELS.orders}+ orders in the run: ${supported.length} (${supported.map(shareOf).join('; ')})`,
+    );
     expect(supported.length).toBeGreaterThan(0);
+    // The panel is exact: it lists (up to its 20 rows) the stores that meet the rule in PostgreSQL, and no other.
+    const meetsRule = [...ordersPerStore].filter(
+      ([id, n]) =>
+        n >= STORE_CANCELS.orders && (paidCancelledPerStore.get(id) ?? 0) * 100 >= STORE_CANCELS.sharePct * n,
+    );
+    if (meetsRule.length <= 20) expect([...flagged].sort()).toEqual(meetsRule.map(([id]) => id).sort());
     expect(
       supported.filter((id) => !flagged.has(id)),
       'injected stores with support, not flagged',
