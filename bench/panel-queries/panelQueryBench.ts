@@ -31,6 +31,7 @@ import {
   taskStatus,
 } from '../../lib/druidClient.ts';
 import { loadConfig } from '../../lib/config.ts';
+import { eventDatasources } from '../../pipeline/reconcile.ts';
 import {
   readCompactionSpec,
   readSupervisorSpec,
@@ -547,13 +548,11 @@ async function ingestAll(h: History, label: string, prefix: string, dir: string,
   return ingestMs;
 }
 
-/** Every rollup panel query timed, a full refresh (all at once, as Grafana fires them), the per-order baseline. */
-/** Datasources of per-order events (no rollup): ingested only at sizes up to --per-order-max. */
-const EVENT_DATASOURCES = (Object.keys(SUPERVISOR_SPEC_FILES) as SupervisorDataSource[]).filter(
-  (ds) => !(readSupervisorSpec(ds) as KafkaSupervisorSpec).spec.dataSchema.granularitySpec.rollup,
-);
-const readsEvents = (q: Query) => EVENT_DATASOURCES.some((ds) => new RegExp(`\\bFROM ${ds}\\b`).test(q.sql));
+/** Whether a panel reads a per-order event datasource: those are ingested only at sizes up to --per-order-max. */
+const readsEvents = (q: Query) =>
+  eventDatasources(cfg).some(({ datasource }) => new RegExp(`\\bFROM ${datasource}\\b`).test(q.sql));
 
+/** Every rollup panel query timed, a full refresh (all at once, as Grafana fires them), the per-order baseline. */
 async function timeQueries(allRollup: Query[], perOrder: Query[], prefix: string, withEvents: boolean) {
   // Without the event datasources a panel that reads them can only fail: it is listed as not timed instead.
   const timed = withEvents ? allRollup : allRollup.filter((q) => !readsEvents(q));
