@@ -18,6 +18,7 @@ import {
   type KafkaSupervisorSpec,
 } from '../../druid-specs/renderSpec.ts';
 import { PROJECT_ROOT as REPO_ROOT } from '../../lib/config.ts';
+import { WINDOW_STARTS } from '../../grafana/src/riskInventory.ts';
 
 function sampleOrderEvent(): OrderEvent {
   return {
@@ -247,10 +248,13 @@ describe.each(ROLLUPS)('rollup supervisor %s', (ds) => {
     expect(ioConfig.useEarliestOffset).toBe(true);
   });
 
-  it('groups only by fields of those rows, never by an order, item, event or delta id', () => {
+  it('groups only by fields of those rows (or columns its transforms compute from them), never by an order, item, event or delta id', () => {
     expect(dataSchema.dimensionsSpec.useSchemaDiscovery).toBe(false);
+    const computed = (
+      (dataSchema as { transformSpec?: { transforms?: { name: string }[] } }).transformSpec?.transforms ?? []
+    ).map((t) => t.name);
     for (const d of dataSchema.dimensionsSpec.dimensions) {
-      expect(fields).toContain(d.name);
+      expect([...fields!, ...computed]).toContain(d.name);
       expect(['order_id', 'item_id', 'event_id', 'delta_id', 'sign']).not.toContain(d.name);
     }
   });
@@ -303,6 +307,27 @@ describe('compaction filters', () => {
     const terms = c.transformSpec.filter.expression.split('||').map((t) => t.trim());
     expect(terms.sort()).toEqual(metrics.map((m) => `${m} != 0`).sort());
   });
+});
+
+describe('sliding window starts (customer_risk_minute)', () => {
+  // The panels group by these multi-value columns: each flagged minute row must carry the starts of exactly the
+  // windows that contain it, the row's minute and the minutes−1 before it, and only when it has the measure.
+  it.each(Object.entries(WINDOW_STARTS))(
+    '%s: one start per minute of its %s window',
+    (measure, { column, minutes }) => {
+      const ds = readSupervisorSpec('customer_risk_minute').spec
+        .dataSchema as KafkaSupervisorSpec['spec']['dataSchema'] & {
+        transformSpec: { transforms: { type: string; name: string; expression: string }[] };
+      };
+      expect(ds.dimensionsSpec.dimensions).toContainEqual({ type: 'string', name: column });
+      const offsets = Array.from({ length: minutes }, (_, k) => k).join(',');
+      expect(ds.transformSpec.transforms.find((t) => t.name === column)).toEqual({
+        type: 'expression',
+        name: column,
+        expression: `if(${measure} != 0, map((k) -> timestamp_floor(__time, 'PT1M') - k * 60000, [${offsets}]), null)`,
+      });
+    },
+  );
 });
 
 describe('retention', () => {
