@@ -106,7 +106,7 @@ export class RiskInjector {
   private readonly queue: InjectedArrival[] = [];
   private newAccounts = 0;
   private readonly used = new Set<CustomerModel>();
-  readonly badStores: ReadonlySet<StoreModel>;
+  /** The misbehaving stores, each with the orders placed there so far (its cadence, storePlan). */
   private readonly badStoreOrders = new Map<StoreModel, number>();
   readonly injected: InjectedRisk[] = [];
 
@@ -117,14 +117,13 @@ export class RiskInjector {
     private readonly share: number,
   ) {
     this.rng = Rng.derive(seed, 'risk');
-    const bad = new Set<StoreModel>();
+    const bad = this.badStoreOrders;
     const count = share > 0 ? Math.max(1, Math.round(world.stores.length * share * 3)) : 0;
     for (let i = 0; i < count * 4 && bad.size < count; i++) {
       const store = this.busyStore();
-      if (store) bad.add(store);
+      if (store) bad.set(store, 0);
     }
-    this.badStores = bad;
-    for (const store of bad) this.injected.push({ pattern: 'store_cancellations', atMs: 0, store });
+    for (const store of bad.keys()) this.injected.push({ pattern: 'store_cancellations', atMs: 0, store });
   }
 
   /**
@@ -173,8 +172,8 @@ export class RiskInjector {
    * pattern should be there whenever the store has the rule's support.
    */
   storePlan(store: StoreModel): { payment: PaymentProfile; plan: PlannedStep[] } | undefined {
-    if (!this.badStores.has(store)) return undefined;
-    const placed = this.badStoreOrders.get(store) ?? 0;
+    const placed = this.badStoreOrders.get(store);
+    if (placed === undefined) return undefined;
     this.badStoreOrders.set(store, placed + 1);
     if (placed % 10 >= 7) return undefined;
     return { payment: CARD, plan: cancelledAfterPaymentPlan(this.rng) };
