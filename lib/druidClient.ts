@@ -122,6 +122,21 @@ export async function submitSupervisorSpec(cfg: DruidConfig, spec: object, what:
   });
 }
 
+/** Forgets a supervisor's stored offsets: it reads its topic again from where its spec says (the earliest, here). */
+export async function resetSupervisor(cfg: DruidConfig, id: string): Promise<void> {
+  await druidOk(cfg, `resetting supervisor ${id}`, {
+    method: 'POST',
+    path: `/druid/indexer/v1/supervisor/${enc(id)}/reset`,
+  });
+}
+
+export async function resumeSupervisor(cfg: DruidConfig, id: string): Promise<void> {
+  await druidOk(cfg, `resuming supervisor ${id}`, {
+    method: 'POST',
+    path: `/druid/indexer/v1/supervisor/${enc(id)}/resume`,
+  });
+}
+
 export async function listSupervisors(cfg: DruidConfig): Promise<string[]> {
   return druidOk<string[]>(cfg, 'listing supervisors', { method: 'GET', path: '/druid/indexer/v1/supervisor' });
 }
@@ -246,14 +261,18 @@ export async function taskStatus(cfg: DruidConfig, taskId: string): Promise<{ st
   return { state: body.status?.statusCode ?? body.status?.status ?? 'UNKNOWN', errorMsg: body.status?.errorMsg };
 }
 
-/** Ids of the tasks the overlord holds as running, pending or waiting. */
-export async function activeTaskIds(cfg: DruidConfig): Promise<string[]> {
+/** Ids of the tasks the overlord holds as running, pending or waiting (of one datasource when given). */
+export async function activeTaskIds(cfg: DruidConfig, dataSource?: string): Promise<string[]> {
   const lists = await Promise.all(
     ['runningTasks', 'pendingTasks', 'waitingTasks'].map((which) =>
-      druidOk<{ id: string }[]>(cfg, `listing ${which}`, { method: 'GET', path: `/druid/indexer/v1/${which}` }),
+      druidOk<{ id: string; dataSource?: string }[]>(cfg, `listing ${which}`, {
+        method: 'GET',
+        path: `/druid/indexer/v1/${which}`,
+      }),
     ),
   );
-  return [...new Set(lists.flat().map((t) => t.id))];
+  const tasks = lists.flat().filter((t) => dataSource === undefined || t.dataSource === dataSource);
+  return [...new Set(tasks.map((t) => t.id))];
 }
 
 /** Asks the overlord to shut a task down (it ends FAILED; a Kafka supervisor replaces it). */

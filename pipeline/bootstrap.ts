@@ -157,8 +157,11 @@ async function applySupervisors({ cfg, waitS, opts, note }: Step): Promise<void>
   for (const ds of supervisors) {
     const topic = supervisorTopic(ds, cfg.topics);
     const rendered = renderSupervisorSpec(readSupervisorSpec(ds), { kafkaBootstrap, topic });
-    const change = await submitSupervisor(cfg, ds, rendered, SUPERVISOR_SPEC_FILES[ds]);
-    note(`supervisor ${ds} ${change}`, change !== 'unchanged');
+    const change = await submitSupervisor(cfg, ds, rendered, SUPERVISOR_SPEC_FILES[ds], waitS);
+    note(
+      `supervisor ${ds} ${change === 'rebuilt' ? 'updated: its rows are rebuilt from its topic' : change}`,
+      change !== 'unchanged',
+    );
   }
   await Promise.all(supervisors.map((ds) => waitForSupervisorRunning(cfg, ds, waitS, opts.log)));
   for (const id of await terminateRetiredSupervisors(cfg, supervisors))

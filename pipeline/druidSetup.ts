@@ -3,9 +3,13 @@
 import { createHash } from 'node:crypto';
 import type { PulsoConfig } from '../lib/config.ts';
 import {
+  activeTaskIds,
   compactionConfig,
+  deleteCompactionConfig,
+  dropDataSource,
   DruidError,
   listSupervisors,
+  resetSupervisor,
   retentionRules,
   setCompactionConfig,
   setRetentionRules,
@@ -22,22 +26,63 @@ const refused = (source: string) => (e: Error) => {
   throw new BootstrapError(`Druid rejected ${source}: ${e instanceof DruidError ? e.detail : e.message}`, { cause: e });
 };
 
+/** The version of the rows a spec writes: its context's `pulsoRowsVersion`, 1 when absent. */
+export const rowsVersion = (spec: { context?: Record<string, unknown> } | undefined): number =>
+  Number(spec?.context?.pulsoRowsVersion ?? 1);
+
 /**
  * Submits a supervisor unless Druid already runs exactly this spec. The spec's hash rides in its context,
- * so "unchanged" is decided without diffing the defaults Druid adds. Druid's own error on rejection.
+ * so "unchanged" is decided without diffing the defaults Druid adds. Druid's own error on rejection. A spec whose
+ * rows version is newer than the running one's rebuilds the datasource from its topic (rebuildFromTopic).
  */
 export async function submitSupervisor(
   cfg: PulsoConfig,
   id: string,
   spec: object,
   source: string,
-): Promise<'submitted' | 'updated' | 'unchanged'> {
+  waitS = 300,
+): Promise<'submitted' | 'updated' | 'rebuilt' | 'unchanged'> {
   const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
-  const withHash = { ...spec, context: { ...((spec as { context?: object }).context ?? {}), pulsoSpecHash: hash } };
+  const context = { ...((spec as { context?: Record<string, unknown> }).context ?? {}), pulsoSpecHash: hash };
+  const withHash = { ...spec, context };
   const cur = await supervisorSpec(cfg, id);
   if (cur?.context?.pulsoSpecHash === hash && !cur?.suspended) return 'unchanged';
+  const rebuild = cur !== undefined && rowsVersion(cur) < rowsVersion(withHash);
+  if (rebuild)
+    await dropRowsForRebuild(
+      cfg,
+      id,
+      { ...withHash, context: { ...context, pulsoRowsVersion: rowsVersion(cur) } },
+      source,
+      waitS,
+    );
   await submitSupervisorSpec(cfg, withHash, source).catch(refused(source));
-  return cur === undefined ? 'submitted' : 'updated';
+  return cur === undefined ? 'submitted' : rebuild ? 'rebuilt' : 'updated';
+}
+
+/**
+ * The first half of rebuilding a datasource from its topic, for a spec whose rows gain columns its transforms compute
+ * (rows already ingested lack them: customer_risk_minute's window starts). Only for a datasource whose topic keeps as
+ * long as its retention (order_deltas and customer_risk_minute: 30 days), so nothing is lost:
+ * - auto-compaction off: a compaction task would publish the old rows again (the bootstrap's next step sets it);
+ * - the new spec submitted suspended, still marked with the old rows version, so a bootstrap that stops half-way
+ *   rebuilds again: the running tasks publish what they hold and stop;
+ * - once no task of the datasource is active, its segments marked unused and the supervisor's offsets forgotten.
+ * The caller then submits the spec: the supervisor reads the topic from its earliest offset. The panels over it are
+ * empty meanwhile.
+ */
+async function dropRowsForRebuild(cfg: PulsoConfig, id: string, suspended: object, source: string, waitS: number) {
+  await deleteCompactionConfig(cfg, id);
+  await submitSupervisorSpec(cfg, { ...suspended, suspended: true }, source).catch(refused(source));
+  await waitUntil(
+    `the tasks of ${id} to publish and stop`,
+    waitS,
+    async () => (await activeTaskIds(cfg, id)).length === 0,
+    () =>
+      `tasks of ${id} still active after ${waitS}s (Druid console: Tasks); run the bootstrap again to finish the rebuild`,
+  );
+  await dropDataSource(cfg, id);
+  await resetSupervisor(cfg, id);
 }
 
 /** Terminates supervisors Pulso submitted earlier (they carry its spec hash) whose spec file is gone. */

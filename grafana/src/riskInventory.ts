@@ -69,13 +69,14 @@ const CUSTOMER_DAYS = `FROM customer_risk_day WHERE __time >= TIME_FLOOR(${RANGE
  * at least `atLeast` of the measure, exact over the per-customer minute cube. Druid stamps each flagged minute row at
  * ingestion with the starts of the windows that contain it (`starts`, a multi-value column: the row's minute and the
  * minutes−1 before it, druid-specs/customer_risk_minute.supervisor.json), and grouping by a multi-value column counts
- * the row once in each of its values: one pass over the flagged rows, no join, no second read. Aligned windows
+ * the row once in each of its values: one pass over the flagged rows, no join, no second read (a row without
+ * starts, ingested before they existed, would group as one null window; the bootstrap rebuilds such rows). Aligned windows
  * missed a burst across their boundary (2 declines at :08 and :09, 2 at :10 and :11).
  */
 function slidingWindows(measure: string, starts: string, atLeast: number, alias: string): string {
   return (
     `SELECT MILLIS_TO_TIMESTAMP(CAST(${starts} AS BIGINT)) AS window_start, customer_id, SUM(${measure}) AS ${alias} ` +
-    `FROM customer_risk_minute WHERE ${ROLLUP_IN_RANGE} AND ${measure} <> 0 GROUP BY ${starts}, customer_id ` +
+    `FROM customer_risk_minute WHERE ${ROLLUP_IN_RANGE} AND ${measure} <> 0 AND ${starts} IS NOT NULL GROUP BY ${starts}, customer_id ` +
     `HAVING SUM(${measure}) >= ${atLeast}`
   );
 }

@@ -1,10 +1,13 @@
 // Card testing over sliding windows, through the whole pipeline: declines written with psql at chosen minutes reach
 // the minute cube, and the panels flag a burst that straddles a 10-minute boundary (aligned windows saw 2 and 2),
-// but not 4 declines spread over 11 whole minutes; and a decline retried and paid later retracts the flag.
+// but not 4 declines spread over 11 whole minutes; a decline retried and paid later retracts the flag; and rows a
+// spec without the window columns ingested are rebuilt from order_deltas when the bootstrap meets that older spec.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
-import { queryDruidSql } from '../../lib/druidClient.ts';
+import { activeTaskIds, queryDruidSql } from '../../lib/druidClient.ts';
 import { runGenerator } from '../../generator/index.ts';
+import { bootstrapPipeline, submitSupervisor } from '../../pipeline/bootstrap.ts';
+import { readSupervisorSpec, renderSupervisorSpec, supervisorTopic } from '../../druid-specs/renderSpec.ts';
 import { listPanelQueries, substituteRange } from '../../grafana/src/panelQueryList.ts';
 import { CARD_TESTING } from '../../grafana/src/riskInventory.ts';
 import { eventually } from '../support/eventually.ts';
@@ -147,4 +150,97 @@ describe('card testing over sliding windows', () => {
     );
     expect(most!.n, 'the most declines in one sliding window after the retraction').toBe(3);
   });
+});
+
+/** customer_risk_minute as it was before the window columns (rows version 1): no transforms, customer_id only. */
+function legacySpec(): object {
+  const spec = renderSupervisorSpec(readSupervisorSpec('customer_risk_minute'), {
+    kafkaBootstrap: cfg.bootstrap.druidKafkaBootstrap,
+    topic: supervisorTopic('customer_risk_minute', cfg.topics),
+  });
+  const { dataSchema } = spec.spec;
+  const { transforms: _computed, ...transformSpec } = (
+    dataSchema as unknown as { transformSpec: { transforms: unknown } }
+  ).transformSpec;
+  return {
+    type: spec.type,
+    spec: {
+      ...spec.spec,
+      dataSchema: {
+        ...dataSchema,
+        dimensionsSpec: { ...dataSchema.dimensionsSpec, dimensions: [{ type: 'string', name: 'customer_id' }] },
+        transformSpec,
+      },
+    },
+  };
+}
+
+const cubeTotals = async () =>
+  (
+    await queryDruidSql<{ declines: number; tickets: number; customers: number }>(
+      cfg,
+      'SELECT SUM(small_card_declines) AS declines, SUM(new_account_high_ticket_orders) AS tickets, ' +
+        'COUNT(DISTINCT customer_id) AS customers FROM customer_risk_minute',
+    )
+  )[0]!;
+
+describe('rows ingested without the window columns', () => {
+  it('are rebuilt from the topic when the bootstrap submits the spec of a newer rows version: the burst is flagged, no row counted twice', async () => {
+    const oldTasks = await activeTaskIds(cfg, 'customer_risk_minute');
+    expect(await submitSupervisor(cfg, 'customer_risk_minute', legacySpec(), 'legacy spec')).toBe('updated');
+    // The running tasks read on with the spec they started with until they publish: only the new ones are legacy.
+    await eventually(
+      'the legacy spec read by tasks of its own',
+      async () => {
+        const now = await activeTaskIds(cfg, 'customer_risk_minute');
+        return now.length > 0 && now.every((t) => !oldTasks.includes(t)) ? true : undefined;
+      },
+      180_000,
+    );
+    const { customer } = await declinesAt([8, 9, 10, 11]);
+    await eventually(
+      `the legacy rows of ${customer}`,
+      async () => ((await sumOf(customer)) === 4 ? true : undefined),
+      90_000,
+    );
+    const legacy = await queryDruidSql<{ customer_id: string }>(
+      cfg,
+      substituteRange(panel('Card testing: small card declines per customer').sql, T, T + 2 * WINDOW),
+    );
+    const [stamped] = await queryDruidSql<{ n: number }>(
+      cfg,
+      `SELECT COUNT(card_window_starts) AS n FROM customer_risk_minute WHERE customer_id = '${customer}'`,
+    );
+    expect(stamped!.n, 'legacy rows carry no window starts').toBe(0);
+    expect(
+      legacy.map((r) => r.customer_id),
+      'rows without window starts are not counted',
+    ).not.toContain(customer);
+    const before = await cubeTotals();
+
+    const report = await bootstrapPipeline(cfg, { log: () => undefined });
+    expect(report.changed).toContain('supervisor customer_risk_minute updated: its rows are rebuilt from its topic');
+    expect(report.changed).toContain('compaction customer_risk_minute submitted');
+    await eventually(
+      'the cube rebuilt from order_deltas',
+      async () => ((await sumOf(customer)) === 4 ? true : undefined),
+      180_000,
+    );
+    const rows = await queryDruidSql<{ customer_id: string; most_declines: number }>(
+      cfg,
+      substituteRange(panel('Card testing: small card declines per customer').sql, T, T + 2 * WINDOW),
+    );
+    expect(rows.find((r) => r.customer_id === customer)?.most_declines).toBe(4);
+    // The whole cube, before and after: nothing lost, nothing twice (the topic is read in order, so wait for all).
+    await eventually(
+      `the cube's totals back to ${JSON.stringify(before)}`,
+      async () => (JSON.stringify(await cubeTotals()) === JSON.stringify(before) ? true : undefined),
+      180_000,
+    );
+    const again = await bootstrapPipeline(cfg, { log: () => undefined });
+    expect(
+      again.changed.filter((l) => l.includes('rebuilt')),
+      'a rebuild happens once',
+    ).toEqual([]);
+  }, 600_000);
 });
