@@ -130,13 +130,6 @@ export async function resetSupervisor(cfg: DruidConfig, id: string): Promise<voi
   });
 }
 
-export async function resumeSupervisor(cfg: DruidConfig, id: string): Promise<void> {
-  await druidOk(cfg, `resuming supervisor ${id}`, {
-    method: 'POST',
-    path: `/druid/indexer/v1/supervisor/${enc(id)}/resume`,
-  });
-}
-
 export async function listSupervisors(cfg: DruidConfig): Promise<string[]> {
   return druidOk<string[]>(cfg, 'listing supervisors', { method: 'GET', path: '/druid/indexer/v1/supervisor' });
 }
