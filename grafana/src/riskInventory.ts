@@ -69,9 +69,9 @@ const CUSTOMER_DAYS = `FROM customer_risk_day WHERE __time >= TIME_FLOOR(${RANGE
  * at least `atLeast` of the measure, exact over the per-customer minute cube. Druid stamps each flagged minute row at
  * ingestion with the starts of the windows that contain it (`starts`, a multi-value column: the row's minute and the
  * minutes−1 before it, druid-specs/customer_risk_minute.supervisor.json), and grouping by a multi-value column counts
- * the row once in each of its values: one pass over the flagged rows, no join, no second read (a row without
- * starts, ingested before they existed, would group as one null window; the bootstrap rebuilds such rows). Aligned windows
- * missed a burst across their boundary (2 declines at :08 and :09, 2 at :10 and :11).
+ * the row once in each of its values. Aligned windows missed a burst across their boundary (2 declines at :08 and
+ * :09, 2 at :10 and :11). A row without starts (ingested before they existed) would group as one null window, so it
+ * is left out; the bootstrap rebuilds such rows (pipeline/druidSetup.ts).
  */
 function slidingWindows(
   measure: string,
