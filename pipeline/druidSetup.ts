@@ -27,13 +27,13 @@ const refused = (source: string) => (e: Error) => {
 };
 
 /** The version of the rows a spec writes: its context's `pulsoRowsVersion`, 1 when absent. */
-export const rowsVersion = (spec: { context?: Record<string, unknown> } | undefined): number =>
+const rowsVersion = (spec: { context?: Record<string, unknown> } | undefined): number =>
   Number(spec?.context?.pulsoRowsVersion ?? 1);
 
 /**
  * Submits a supervisor unless Druid already runs exactly this spec. The spec's hash rides in its context,
  * so "unchanged" is decided without diffing the defaults Druid adds. Druid's own error on rejection. A spec whose
- * rows version is newer than the running one's rebuilds the datasource from its topic (rebuildFromTopic).
+ * rows version is newer than the running one's rebuilds the datasource from its topic (dropRowsForRebuild).
  */
 export async function submitSupervisor(
   cfg: PulsoConfig,
@@ -48,14 +48,10 @@ export async function submitSupervisor(
   const cur = await supervisorSpec(cfg, id);
   if (cur?.context?.pulsoSpecHash === hash && !cur?.suspended) return 'unchanged';
   const rebuild = cur !== undefined && rowsVersion(cur) < rowsVersion(withHash);
-  if (rebuild)
-    await dropRowsForRebuild(
-      cfg,
-      id,
-      { ...withHash, context: { ...context, pulsoRowsVersion: rowsVersion(cur) } },
-      source,
-      waitS,
-    );
+  if (rebuild) {
+    const suspended = { ...withHash, suspended: true, context: { ...context, pulsoRowsVersion: rowsVersion(cur) } };
+    await dropRowsForRebuild(cfg, id, suspended, source, waitS);
+  }
   await submitSupervisorSpec(cfg, withHash, source).catch(refused(source));
   return cur === undefined ? 'submitted' : rebuild ? 'rebuilt' : 'updated';
 }
@@ -73,7 +69,7 @@ export async function submitSupervisor(
  */
 async function dropRowsForRebuild(cfg: PulsoConfig, id: string, suspended: object, source: string, waitS: number) {
   await deleteCompactionConfig(cfg, id);
-  await submitSupervisorSpec(cfg, { ...suspended, suspended: true }, source).catch(refused(source));
+  await submitSupervisorSpec(cfg, suspended, source).catch(refused(source));
   await waitUntil(
     `the tasks of ${id} to publish and stop`,
     waitS,
